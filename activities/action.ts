@@ -1,0 +1,34 @@
+// The contract between the playbook workflow and every action activity. An action reads the
+// current state, applies the new one, and answers how to undo it; the workflow keeps the undo on
+// its compensation stack. Activities throw ApplicationFailure at this boundary, marked
+// non-retryable when trying again cannot help (a 4xx, invalid parameters).
+import { ApplicationFailure } from '@temporalio/common';
+import type { Target } from '../alerts/target';
+import { ACTIONS, type ActionName, type ActionParams } from '../playbook/actions';
+import { formatIssues } from '../validation/issues';
+
+export interface ActionRequest {
+  target: Target;
+  params: unknown;
+  /** Workflow id + run id + step id + phase: the same key never changes anything twice. */
+  idempotencyKey: string;
+}
+
+export interface ActionOutcome {
+  /** What changed, in words, for the audit: `route chat (tenant acme): maxInputTokens 32768 → 4096`. */
+  summary: string;
+  /** The state the action replaced. */
+  previous: unknown;
+  /** The action that restores `previous`; null when nothing changed. */
+  undo: { action: ActionName; params: unknown } | null;
+}
+
+export type ActionActivity = (request: ActionRequest) => Promise<ActionOutcome>;
+
+/** Validates an action's parameters at the activity boundary (the workflow carries them as data). */
+export function parseParams<Name extends ActionName>(action: Name, params: unknown): ActionParams<Name> {
+  const schema = ACTIONS[action].params;
+  const parsed = schema.safeParse(params);
+  if (!parsed.success) throw ApplicationFailure.nonRetryable(`${action}: invalid params: ${formatIssues(parsed.error, schema).join('; ')}`, 'InvalidParams');
+  return parsed.data as ActionParams<Name>;
+}

@@ -1,0 +1,128 @@
+// Loads the configuration: the YAML file (FINOPS_SOAR_CONFIG, default ./finops-soar.yaml when
+// present), then environment overrides, then secrets read from files, then zod validation.
+// Errors name where the bad value came from (file or variable), the field and the fix.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { formatIssues, formatPath } from '../validation/issues';
+import { configSchema, type Config } from './schema';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Environment variables and the config field each one overrides. */
+export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: readonly string[]]> = [
+  ['FINOPS_SOAR_DATA_DIR', ['dataDir']],
+  ['TEMPORAL_ADDRESS', ['temporal', 'address']],
+  ['TEMPORAL_NAMESPACE', ['temporal', 'namespace']],
+  ['TEMPORAL_API_KEY', ['temporal', 'apiKey']],
+  ['TEMPORAL_TLS_CLIENT_CERT_PATH', ['temporal', 'tls', 'clientCertPath']],
+  ['TEMPORAL_TLS_CLIENT_KEY_PATH', ['temporal', 'tls', 'clientKeyPath']],
+  ['TEMPORAL_TLS_SERVER_CA_CERT_PATH', ['temporal', 'tls', 'serverCaCertPath']],
+  ['TEMPORAL_TLS_SERVER_NAME', ['temporal', 'tls', 'serverName']],
+  ['TEMPORAL_CLI_PATH', ['temporal', 'embedded', 'cliPath']],
+  ['FINOPS_SOAR_TASK_QUEUE', ['temporal', 'taskQueue']],
+  ['FINOPS_SOAR_INGRESS_HOST', ['ingress', 'host']],
+  ['FINOPS_SOAR_INGRESS_PORT', ['ingress', 'port']],
+  ['FINOPS_SOAR_INGRESS_TOKEN', ['ingress', 'token']],
+  ['FINOPS_SOAR_INGRESS_USERNAME', ['ingress', 'basicAuth', 'username']],
+  ['FINOPS_SOAR_INGRESS_PASSWORD', ['ingress', 'basicAuth', 'password']],
+  ['FINOPS_SOAR_GATEWAY_URL', ['gateway', 'url']],
+  ['FINOPS_SOAR_GATEWAY_TOKEN', ['gateway', 'token']],
+  ['FINOPS_SOAR_SIMULATOR_PORT', ['simulator', 'port']],
+  ['FINOPS_SOAR_PLAYBOOKS_DIR', ['playbooks', 'dir']],
+  ['FINOPS_SOAR_COOLDOWN', ['engine', 'cooldown']],
+  ['LOG_LEVEL', ['log', 'level']],
+];
+
+/** Secret fields that may instead be read from a file: `<field>File` in YAML or `<VARIABLE>_FILE`. */
+const SECRET_FIELDS: ReadonlyArray<readonly string[]> = [
+  ['temporal', 'apiKey'],
+  ['ingress', 'token'],
+  ['ingress', 'basicAuth', 'password'],
+  ['gateway', 'token'],
+];
+
+type Tree = Record<string, unknown>;
+
+function childTree(tree: Tree, key: string): Tree {
+  const child = tree[key];
+  if (child !== null && typeof child === 'object' && !Array.isArray(child)) return child as Tree;
+  return (tree[key] = {});
+}
+
+function setPath(tree: Tree, path: readonly string[], value: unknown): void {
+  const parent = path.slice(0, -1).reduce(childTree, tree);
+  parent[path[path.length - 1]!] = value;
+}
+
+function getPath(tree: Tree, path: readonly string[]): unknown {
+  return path.reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Tree)[key] : undefined), tree);
+}
+
+function readYaml(file: string): Tree {
+  const document = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(`${file}: invalid YAML:\n${document.errors.map((e) => `  ${e.message}`).join('\n')}`);
+  }
+  const content: unknown = document.toJS();
+  if (content == null) return {};
+  if (typeof content !== 'object' || Array.isArray(content)) throw new ConfigError(`${file}: the top level must be a mapping of sections (temporal, ingress, …)`);
+  return content as Tree;
+}
+
+function readSecretFile(path: string, origin: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(`${origin}: cannot read the secret file ${path} (${(error as Error).message}). Fix the path or the file's permissions.`);
+  }
+}
+
+export interface LoadConfigOptions {
+  /** The YAML file; defaults to FINOPS_SOAR_CONFIG, then ./finops-soar.yaml when it exists. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function loadConfig({ env = process.env, file }: LoadConfigOptions = {}): Config {
+  const explicit = file ?? env.FINOPS_SOAR_CONFIG;
+  const path = resolve(explicit ?? 'finops-soar.yaml');
+  if (explicit && !existsSync(path)) throw new ConfigError(`config file ${path} does not exist (from ${file ? 'the command line' : 'FINOPS_SOAR_CONFIG'}). Fix the path, or unset it to use defaults.`);
+  const fileName = existsSync(path) ? path : undefined;
+  const raw: Tree = fileName ? readYaml(fileName) : {};
+
+  // Remember where each value came from, so an error can point at the variable rather than the file.
+  const origins = new Map<string, string>();
+  for (const [variable, fieldPath] of ENV_OVERRIDES) {
+    const value = env[variable];
+    if (value !== undefined && value !== '') {
+      setPath(raw, fieldPath, value);
+      origins.set(formatPath(fieldPath), `environment variable ${variable}`);
+    }
+    const fileVariable = `${variable}_FILE`;
+    if (SECRET_FIELDS.some((p) => formatPath(p) === formatPath(fieldPath)) && env[fileVariable]) {
+      setPath(raw, fieldPath, readSecretFile(env[fileVariable], `environment variable ${fileVariable}`));
+      origins.set(formatPath(fieldPath), `environment variable ${fileVariable}`);
+    }
+  }
+  for (const fieldPath of SECRET_FIELDS) {
+    const fileField = [...fieldPath.slice(0, -1), `${fieldPath[fieldPath.length - 1]}File`];
+    const secretFile = getPath(raw, fileField);
+    if (secretFile === undefined) continue;
+    const origin = `${fileName ?? 'config'}: ${formatPath(fileField)}`;
+    if (typeof secretFile !== 'string') throw new ConfigError(`${origin}: expected a file path`);
+    if (getPath(raw, fieldPath) === undefined) setPath(raw, fieldPath, readSecretFile(resolve(fileName ? resolve(fileName, '..') : '.', secretFile), origin));
+    const parent = getPath(raw, fieldPath.slice(0, -1)) as Tree;
+    delete parent[`${fieldPath[fieldPath.length - 1]}File`];
+  }
+
+  const parsed = configSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const lines = formatIssues(parsed.error, configSchema).map((line, index) => {
+    const field = formatPath(parsed.error.issues[index]!.path);
+    return `  ${origins.get(field) ?? fileName ?? 'defaults'}: ${line}`;
+  });
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}

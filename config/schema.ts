@@ -1,0 +1,100 @@
+// The engine's configuration: one YAML file plus environment overrides (see config/load.ts).
+// Every field's description is what an error message shows as the fix.
+import { z } from 'zod';
+import { durationSchema } from '../validation/duration';
+
+const port = (what: string) => z.coerce.number().int().min(1).max(65535).describe(`a TCP port (1-65535) for ${what}`);
+
+const temporalSchema = z
+  .object({
+    address: z
+      .string()
+      .regex(/^[^:\s]+:\d+$/)
+      .optional()
+      .describe('host:port of an existing Temporal frontend (e.g. my-ns.abc12.tmprl.cloud:7233); leave unset to run the embedded dev server'),
+    namespace: z.string().min(1).default('default').describe('a Temporal namespace name'),
+    taskQueue: z.string().min(1).default('finops-soar').describe('the task queue the worker polls and the ingress starts runs on'),
+    apiKey: z.string().min(1).optional().describe('a Temporal Cloud API key (set TEMPORAL_API_KEY)'),
+    tls: z
+      .object({
+        clientCertPath: z.string().min(1).optional().describe('path to the PEM client certificate for mTLS'),
+        clientKeyPath: z.string().min(1).optional().describe('path to the PEM client private key for mTLS'),
+        serverCaCertPath: z.string().min(1).optional().describe('path to the PEM CA that signed the server certificate'),
+        serverName: z.string().min(1).optional().describe('the server name to verify in the server certificate'),
+      })
+      .strict()
+      .optional(),
+    embedded: z
+      .object({
+        cliPath: z.string().min(1).default('temporal').describe('path to the temporal CLI binary (npm start finds or builds it and sets TEMPORAL_CLI_PATH)'),
+        host: z.string().min(1).default('127.0.0.1').describe('the address the dev server listens on'),
+        port: port('the dev server gRPC frontend').default(7233),
+        uiPort: port('the Temporal Web UI').default(8233),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .refine((t) => !(t.tls?.clientCertPath && !t.tls.clientKeyPath) && !(t.tls?.clientKeyPath && !t.tls.clientCertPath), {
+    message: 'clientCertPath and clientKeyPath go together: set both for mTLS, or neither',
+    path: ['tls'],
+  });
+
+const bearerTokenSchema = z.string().min(16).describe('a bearer token of at least 16 characters (set FINOPS_SOAR_INGRESS_TOKEN or ingress.tokenFile)');
+
+export const configSchema = z
+  .object({
+    dataDir: z.string().min(1).default('.data').describe('a folder for the embedded stack: the Temporal SQLite file and generated dev secrets'),
+    temporal: temporalSchema.prefault({}),
+    ingress: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1').describe('the address the webhook server listens on (0.0.0.0 for all interfaces)'),
+        port: port('the webhook server').default(8088),
+        token: bearerTokenSchema.optional(),
+        basicAuth: z
+          .object({
+            username: z.string().min(1).describe('the basic-auth user Alertmanager sends'),
+            password: z.string().min(16).describe('a basic-auth password of at least 16 characters (set FINOPS_SOAR_INGRESS_PASSWORD or a passwordFile)'),
+          })
+          .strict()
+          .optional(),
+        maxInFlight: z.coerce.number().int().min(1).default(64).describe('how many webhook requests may be in progress at once before answering 503'),
+        temporalTimeout: durationSchema.default(5_000).describe('how long a webhook waits for Temporal before answering 503, e.g. 5s'),
+      })
+      .strict()
+      .prefault({}),
+    gateway: z
+      .object({
+        url: z.url().default('http://127.0.0.1:8090').describe("the base URL of the gateway's Control API, e.g. http://gateway-admin:8090"),
+        token: z.string().min(1).optional().describe('the Control API bearer token (set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile)'),
+        timeout: durationSchema.default(5_000).describe('the timeout of one Control API request, e.g. 5s'),
+      })
+      .strict()
+      .prefault({}),
+    simulator: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1').describe('the address the bundled gateway simulator listens on'),
+        port: port('the bundled gateway simulator').default(8090),
+      })
+      .strict()
+      .prefault({}),
+    playbooks: z
+      .object({ dir: z.string().min(1).default('playbooks').describe('the folder holding the playbook YAML files') })
+      .strict()
+      .prefault({}),
+    engine: z
+      .object({
+        cooldown: durationSchema
+          .default(300_000)
+          .describe('how long an alert must stay resolved before its changes are rolled back, e.g. 5m (a playbook may set its own)'),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('one of fatal, error, warn, info, debug, trace') })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;

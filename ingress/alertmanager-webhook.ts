@@ -1,0 +1,108 @@
+// POST /alerts/alertmanager: turns one Alertmanager notification into playbook runs.
+// Alertmanager retries only on 5xx and transport errors and drops 4xx, so: 400 for a payload that
+// can never work, 2xx only once Temporal has accepted every signal, and 5xx (503 when Temporal is
+// unreachable or we are overloaded) whenever a retry can succeed. Every run has a deterministic id
+// and absorbs repeats, so a retried or duplicated notification never applies anything twice.
+import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { FastifyInstance } from 'fastify';
+import { webhookPayloadSchema, type Alert } from '../alerts/alertmanager';
+import { routeAlerts, type RoutingDecision } from '../alerts/routing';
+import type { AlertNotification } from '../alerts/tracker';
+import type { Playbook } from '../playbook/schema';
+import { formatIssues } from '../validation/issues';
+import { alertNotificationSignal, type PlaybookRunInput } from '../workflows/definitions';
+import type { playbookRun } from '../workflows/playbook-run';
+
+export interface WebhookOptions {
+  client: Client;
+  taskQueue: string;
+  playbooks: readonly Playbook[];
+  cooldownMs: number;
+  /** How long to wait for Temporal before answering 503. */
+  temporalTimeoutMs: number;
+}
+
+type Outcome =
+  | { outcome: 'started-or-signalled' | 'resolution-signalled' | 'no-active-run'; fingerprint: string; playbook: string; workflowId: string }
+  | { outcome: 'unrouted'; fingerprint: string }
+  | { outcome: 'rejected'; fingerprint: string; playbook: string; reason: string }
+  | { outcome: 'failed'; fingerprint: string; playbook: string; workflowId: string; error: string; retryable: boolean };
+
+const notificationOf = ({ fingerprint, status, startsAt, endsAt }: Alert): AlertNotification => ({ fingerprint, status, startsAt, endsAt });
+
+// Codes where the same call can succeed later; anything else is our fault or the server's.
+const RETRYABLE_GRPC = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.RESOURCE_EXHAUSTED, GrpcStatus.ABORTED, GrpcStatus.CANCELLED]);
+
+function isRetryable(error: unknown): boolean {
+  for (let cause: unknown = error; cause; cause = (cause as { cause?: unknown }).cause) {
+    if (isGrpcServiceError(cause)) return RETRYABLE_GRPC.has(cause.code);
+  }
+  // No gRPC status at all: the connection could not be made.
+  return true;
+}
+
+async function dispatch(decision: RoutingDecision, { client, taskQueue }: WebhookOptions): Promise<Outcome> {
+  const { alert } = decision;
+  if (decision.outcome === 'unrouted') return { outcome: 'unrouted', fingerprint: alert.fingerprint };
+  if (decision.outcome === 'rejected') return { outcome: 'rejected', fingerprint: alert.fingerprint, playbook: decision.playbook, reason: decision.reason };
+
+  const { workflowId, plan } = decision;
+  const base = { fingerprint: alert.fingerprint, playbook: plan.playbook.name, workflowId };
+  try {
+    if (alert.status === 'firing') {
+      const input: PlaybookRunInput = { plan, alert: { ...notificationOf(alert), labels: alert.labels, annotations: alert.annotations } };
+      await client.workflow.signalWithStart<typeof playbookRun, [AlertNotification]>('playbookRun', {
+        workflowId,
+        taskQueue,
+        args: [input],
+        signal: alertNotificationSignal,
+        signalArgs: [notificationOf(alert)],
+      });
+      return { outcome: 'started-or-signalled', ...base };
+    }
+    // A resolution never starts a run: there is nothing to undo where nothing ran.
+    try {
+      await client.workflow.getHandle(workflowId).signal(alertNotificationSignal, notificationOf(alert));
+      return { outcome: 'resolution-signalled', ...base };
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return { outcome: 'no-active-run', ...base };
+      throw error;
+    }
+  } catch (error) {
+    return { outcome: 'failed', ...base, error: (error as Error).message, retryable: isRetryable(error) };
+  }
+}
+
+export function registerAlertmanagerWebhook(app: FastifyInstance, options: WebhookOptions): void {
+  app.post('/alerts/alertmanager', async (request, reply) => {
+    const parsed = webhookPayloadSchema.safeParse(request.body);
+    if (!parsed.success) {
+      return reply.code(400).send({ error: 'invalid Alertmanager webhook payload', problems: formatIssues(parsed.error, webhookPayloadSchema) });
+    }
+    const payload = parsed.data;
+    if (payload.truncatedAlerts > 0) {
+      request.log.warn({ groupKey: payload.groupKey, truncatedAlerts: payload.truncatedAlerts }, 'Alertmanager truncated this notification (max_alerts); only the alerts it carried are handled');
+    }
+
+    const decisions = routeAlerts(payload.alerts, options.playbooks, { cooldownMs: options.cooldownMs });
+    const outcomes = await options.client.withDeadline(Date.now() + options.temporalTimeoutMs, () =>
+      Promise.all(decisions.map((decision) => dispatch(decision, options))),
+    );
+
+    for (const outcome of outcomes) {
+      if (outcome.outcome === 'rejected') request.log.error(outcome, 'alert matched a playbook but cannot run it');
+      if (outcome.outcome === 'failed') request.log.error(outcome, 'Temporal did not accept the alert');
+    }
+    const failed = outcomes.filter((o) => o.outcome === 'failed');
+    if (failed.length > 0) {
+      const retryable = failed.every((o) => o.retryable);
+      return reply
+        .code(retryable ? 503 : 500)
+        .header('Retry-After', '10')
+        .send({ error: 'Temporal did not accept every alert; Alertmanager will retry this notification', outcomes });
+    }
+    return reply.code(200).send({ status: 'accepted', outcomes });
+  });
+}

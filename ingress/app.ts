@@ -1,0 +1,63 @@
+// The ingress HTTP server: authentication, load shedding and error answers shared by its routes.
+import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { isAuthorized, type Credentials } from '../auth/credentials';
+import type { Logger } from '../logging/logger';
+import type { Playbook } from '../playbook/schema';
+import { registerAlertmanagerWebhook } from './alertmanager-webhook';
+
+export interface IngressOptions {
+  client: Client;
+  taskQueue: string;
+  playbooks: readonly Playbook[];
+  credentials: Credentials;
+  cooldownMs: number;
+  temporalTimeoutMs: number;
+  /** Requests in progress beyond this are answered 503, which Alertmanager retries later. */
+  maxInFlight: number;
+  logger: Logger;
+}
+
+// Alertmanager's own payloads stay far below this even with thousands of alerts; anything larger is not from it.
+const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+
+export function buildIngressApp(options: IngressOptions): FastifyInstance {
+  const loggerInstance: FastifyBaseLogger = options.logger;
+  const app = Fastify({ loggerInstance, bodyLimit: BODY_LIMIT_BYTES });
+  let inFlight = 0;
+
+  app.get('/healthz', () => ({ status: 'ok' }));
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url === '/healthz') return;
+    if (!isAuthorized(request.headers.authorization, options.credentials)) {
+      await reply
+        .code(401)
+        .header('WWW-Authenticate', options.credentials.token ? 'Bearer realm="finops-soar"' : 'Basic realm="finops-soar"')
+        .send({ error: 'missing or wrong credentials' });
+      return;
+    }
+    if (inFlight >= options.maxInFlight) {
+      await reply.code(503).header('Retry-After', '5').send({ error: `overloaded: ${inFlight} requests in progress; retry later` });
+      return;
+    }
+    inFlight++;
+    reply.raw.once('close', () => inFlight--);
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    const message =
+      error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'the body must be JSON (Content-Type: application/json)'
+      : error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the body is empty; send an Alertmanager webhook payload'
+      : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `the body is larger than ${BODY_LIMIT_BYTES} bytes`
+      : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? `the body is not valid JSON: ${error.message}`
+      : status < 500 ? error.message
+      : 'internal error';
+    return reply.code(status).send({ error: message });
+  });
+
+  registerAlertmanagerWebhook(app, options);
+  return app;
+}

@@ -1,0 +1,62 @@
+// The embedded default: `temporal server start-dev` with its SQLite file under the data folder, so
+// runs survive restarts. WAL and synchronous=NORMAL keep SQLite fast enough for the dev server.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+import type { Config } from '../config/schema';
+import { searchAttributeFlags } from '../workflows/search-attributes';
+
+export function devServerArgs(config: Pick<Config, 'dataDir' | 'temporal'>): string[] {
+  const { host, port, uiPort } = config.temporal.embedded;
+  return [
+    'server',
+    'start-dev',
+    '--db-filename',
+    join(resolve(config.dataDir), 'temporal.sqlite'),
+    '--sqlite-pragma',
+    'journal_mode=WAL',
+    '--sqlite-pragma',
+    'synchronous=NORMAL',
+    '--ip',
+    host,
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--namespace',
+    config.temporal.namespace,
+    // Its warnings are mostly about its own internal workers during shutdown; errors still show.
+    '--log-level',
+    'error',
+    ...searchAttributeFlags().flatMap((flag) => ['--search-attribute', flag]),
+  ];
+}
+
+/** Starts the dev server in its own process group: the caller decides when it stops (SIGTERM). */
+export function spawnDevServer(config: Pick<Config, 'dataDir' | 'temporal'>): ChildProcess {
+  mkdirSync(resolve(config.dataDir), { recursive: true });
+  return spawn(config.temporal.embedded.cliPath, devServerArgs(config), { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+}
+
+/** Resolves once the frontend answers; rejects after `timeoutMs` with the last error. */
+export async function waitForTemporal(address: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+      await sleep(250);
+    }
+  }
+  throw new Error(`Temporal at ${address} did not answer within ${timeoutMs / 1000}s: ${(lastError as Error)?.message ?? 'no answer'}`);
+}

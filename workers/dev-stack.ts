@@ -1,0 +1,140 @@
+// Process entry point for `npm start`: the whole stack from one terminal. It runs the Temporal dev
+// server (unless temporal.address points at an existing cluster), the gateway simulator, the
+// worker and the ingress, each as its own process, and stops them in order on Ctrl-C.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../config/schema';
+import type { Logger } from '../logging/logger';
+import { isEmbedded, temporalConnectionOptions } from '../temporal/connection';
+import { spawnDevServer, waitForTemporal } from '../temporal/dev-server';
+import { exitOnStartupError, startProcess } from './startup';
+
+const STOP_TIMEOUT_MS = 20_000;
+
+interface Service {
+  name: string;
+  process: ChildProcess;
+}
+
+/** Tokens for the embedded stack, generated once and kept in the data folder (mode 0600). */
+function devSecrets(config: Config): { ingressToken: string; gatewayToken: string } {
+  const file = join(resolve(config.dataDir), 'dev-secrets.json');
+  mkdirSync(resolve(config.dataDir), { recursive: true });
+  const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { ingressToken: string; gatewayToken: string }) : undefined;
+  const secrets = saved ?? { ingressToken: randomBytes(24).toString('base64url'), gatewayToken: randomBytes(24).toString('base64url') };
+  if (!saved) {
+    writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  return { ingressToken: config.ingress.token ?? secrets.ingressToken, gatewayToken: config.gateway.token ?? secrets.gatewayToken };
+}
+
+async function waitForHttp(url: string, service: Service, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (service.process.exitCode !== null) throw new Error(`${service.name} exited with code ${service.process.exitCode} during start-up`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`${service.name} did not answer ${url} within ${timeoutMs / 1000}s`);
+}
+
+function stopService({ name, process: child }: Service, logger: Logger): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    const force = setTimeout(() => {
+      logger.warn({ service: name }, 'did not stop in time; killing it');
+      child.kill('SIGKILL');
+    }, STOP_TIMEOUT_MS);
+    child.once('exit', () => {
+      clearTimeout(force);
+      done();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function banner(config: Config, secrets: { ingressToken: string; gatewayToken: string }): string {
+  const ingress = `http://${config.ingress.host === '0.0.0.0' ? '127.0.0.1' : config.ingress.host}:${config.ingress.port}`;
+  const simulator = `http://${config.simulator.host}:${config.simulator.port}`;
+  const { embedded } = config.temporal;
+  const example = (file: string) =>
+    `curl -sS -H 'Authorization: Bearer ${secrets.ingressToken}' -H 'Content-Type: application/json' --data @examples/alertmanager/${file} ${ingress}/alerts/alertmanager`;
+  return [
+    '',
+    'finops-soar is running',
+    isEmbedded(config.temporal)
+      ? `  Temporal UI         http://${embedded.host}:${embedded.uiPort}   (gRPC ${embedded.host}:${embedded.port}, history in ${join(config.dataDir, 'temporal.sqlite')})`
+      : `  Temporal            ${config.temporal.address} (namespace ${config.temporal.namespace})`,
+    `  Alertmanager hook   ${ingress}/alerts/alertmanager`,
+    `  Gateway simulator   ${simulator}/v1/routes`,
+    '',
+    'Fire a sample alert (context blow-up on route chat, tenant acme):',
+    `  ${example('context-blowup-firing.json')}`,
+    'See the change at the gateway:',
+    `  curl -sS -H 'Authorization: Bearer ${secrets.gatewayToken}' ${simulator}/v1/routes/chat/tenants/acme/policy`,
+    `Resolve it (the change is rolled back after the ${config.engine.cooldown / 1000}s cooldown):`,
+    `  ${example('context-blowup-resolved.json')}`,
+    '',
+    'Ctrl-C stops everything; runs are kept for the next start.',
+    '',
+  ].join('\n');
+}
+
+async function main() {
+  const { config, logger } = startProcess('dev-stack');
+  const secrets = devSecrets(config);
+  const env = { ...process.env, FINOPS_SOAR_INGRESS_TOKEN: secrets.ingressToken, FINOPS_SOAR_GATEWAY_TOKEN: secrets.gatewayToken };
+  const services: Service[] = [];
+  let stopping = false;
+
+  // Each service gets its own process group so Ctrl-C reaches only us, and we stop them in order:
+  // no new webhooks first, Temporal last.
+  const stopAll = async (exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const service of [...services].reverse()) await stopService(service, logger);
+    process.exit(exitCode);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+  process.on('exit', () => services.forEach(({ process: child }) => child.exitCode === null && child.kill('SIGKILL')));
+
+  const start = (name: string, child: ChildProcess) => {
+    const service = { name, process: child };
+    services.push(service);
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      logger.error({ service: name, code, signal }, 'a service stopped unexpectedly; stopping the stack');
+      void stopAll(1);
+    });
+    return service;
+  };
+  const node = (script: string) => spawn(process.execPath, [join(__dirname, script)], { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+
+  try {
+    if (isEmbedded(config.temporal)) {
+      start('temporal', spawnDevServer(config));
+      await waitForTemporal(temporalConnectionOptions(config.temporal).address, 60_000);
+    }
+    const simulator = start('simulator', node('simulator.js'));
+    await waitForHttp(`http://${config.simulator.host}:${config.simulator.port}/healthz`, simulator, 30_000);
+    start('worker', node('worker.js'));
+    const ingress = start('ingress', node('ingress.js'));
+    await waitForHttp(`http://${config.ingress.host === '0.0.0.0' ? '127.0.0.1' : config.ingress.host}:${config.ingress.port}/healthz`, ingress, 30_000);
+  } catch (error) {
+    logger.error({ err: error }, 'the stack could not start');
+    await stopAll(1);
+    return;
+  }
+  console.log(banner(config, secrets));
+}
+
+main().catch((error: unknown) => exitOnStartupError('dev-stack', error));

@@ -1,0 +1,41 @@
+// Process entry point: the Temporal worker that runs playbook workflows and their activities.
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { ConfigError } from '../config/load';
+import { ControlApiClient } from '../gateway/control-api-client';
+import { temporalConnectionOptions } from '../temporal/connection';
+import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { exitOnStartupError, startProcess } from './startup';
+
+const SDK_LEVEL: Record<string, LogLevel> = { fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'INFO', debug: 'DEBUG', trace: 'TRACE' };
+
+async function main() {
+  const { config, logger } = startProcess('worker');
+  if (!config.gateway.token) throw new ConfigError('gateway.token: the worker needs the gateway Control API token. Set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile.');
+
+  // Must run before anything creates the SDK runtime, once per process.
+  Runtime.install({
+    logger: new DefaultLogger(SDK_LEVEL[config.log.level], ({ level, message, meta }) => {
+      const method = level === 'TRACE' ? 'trace' : level === 'DEBUG' ? 'debug' : level === 'WARN' ? 'warn' : level === 'ERROR' ? 'error' : 'info';
+      logger[method](meta ?? {}, message);
+    }),
+  });
+
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  const created = await ensureSearchAttributes(connection, config.temporal.namespace);
+  if (created.length > 0) logger.info({ created }, 'registered search attributes');
+
+  const gateway = new ControlApiClient({ baseUrl: config.gateway.url, token: config.gateway.token, timeoutMs: config.gateway.timeout });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowsPath: require.resolve('../workflows'),
+    activities: createActivities({ gateway }),
+  });
+  // The worker stops polling on SIGINT/SIGTERM and finishes the tasks in hand before run() resolves.
+  await worker.run();
+  await connection.close();
+}
+
+main().catch((error: unknown) => exitOnStartupError('worker', error));

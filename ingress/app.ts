@@ -24,6 +24,8 @@ const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 export function buildIngressApp(options: IngressOptions): FastifyInstance {
   const loggerInstance: FastifyBaseLogger = options.logger;
   const app = Fastify({ loggerInstance, bodyLimit: BODY_LIMIT_BYTES });
+  // Alertmanager sends JSON only; anything else is answered 415 rather than parsed as text.
+  app.removeContentTypeParser('text/plain');
   let inFlight = 0;
 
   app.get('/healthz', () => ({ status: 'ok' }));

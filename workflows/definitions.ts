@@ -32,6 +32,7 @@ export interface RunStatus {
   alerts: TrackedAlerts;
   /** When the run acts next on its own (the end of the cooldown), if it is waiting for a time. */
   nextDeadline: string | null;
+  /** Alert notifications signalled to the run; the one that started it is signalled too. */
   notifications: { received: number; repeated: number; stale: number };
   /** Why changes were or are being rolled back. */
   rollbackReason: string | null;

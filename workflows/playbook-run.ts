@@ -60,7 +60,7 @@ export async function playbookRun({ plan, alert }: PlaybookRunInput): Promise<Ru
     applied: [],
     alerts: {},
     nextDeadline: null,
-    notifications: { received: 1, repeated: 0, stale: 0 },
+    notifications: { received: 0, repeated: 0, stale: 0 },
     rollbackReason: null,
   };
   recordNotification(status.alerts, alert);

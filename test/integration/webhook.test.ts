@@ -1,0 +1,230 @@
+// The whole path over HTTP: Alertmanager webhook → ingress → Temporal → worker → gateway simulator,
+// with the repository's playbooks, on a real Temporal dev server.
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { createActivities } from '../../activities';
+import type { Alert } from '../../alerts/alertmanager';
+import { buildIngressApp, type IngressOptions } from '../../ingress/app';
+import { loadPlaybooks } from '../../playbook/load';
+import { statusQuery } from '../../workflows/definitions';
+import { playbookRunId } from '../../workflows/ids';
+import type { playbookRun } from '../../workflows/playbook-run';
+import { alert, payload, resolved } from '../helpers/alerts';
+import { silentLogger, startSimulator, type RunningSimulator } from '../helpers/simulator';
+import { startTemporal, workflowBundle } from '../helpers/temporal';
+import { waitFor } from '../helpers/wait';
+
+const TASK_QUEUE = 'webhook-test';
+const TOKEN = 'test-ingress-token-0123456789';
+const playbooks = loadPlaybooks(join(__dirname, '..', '..', 'playbooks'));
+
+let env: TestWorkflowEnvironment;
+let simulator: RunningSimulator;
+let worker: Worker;
+let workerRunning: Promise<void>;
+const apps: FastifyInstance[] = [];
+
+async function startIngress(overrides: Partial<IngressOptions> = {}): Promise<string> {
+  const app = buildIngressApp({
+    client: env.client,
+    taskQueue: TASK_QUEUE,
+    playbooks,
+    credentials: { token: TOKEN },
+    cooldownMs: 300,
+    temporalTimeoutMs: 5_000,
+    maxInFlight: 64,
+    logger: silentLogger(),
+    ...overrides,
+  });
+  apps.push(app);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/alerts/alertmanager`;
+}
+
+let webhook: string;
+
+beforeAll(async () => {
+  env = await startTemporal();
+  simulator = await startSimulator();
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({ gateway: simulator.client }),
+  });
+  workerRunning = worker.run();
+  webhook = await startIngress();
+});
+
+afterAll(async () => {
+  await Promise.all(apps.map((app) => app.close()));
+  worker?.shutdown();
+  await workerRunning;
+  await simulator?.close();
+  await env?.teardown();
+});
+
+function post(url: string, body: unknown, headers: Record<string, string> = { Authorization: `Bearer ${TOKEN}` }) {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+const costAlert = (tenant: string) => alert({ route: 'chat', tenant, model: 'llama-3-70b' });
+const runIdFor = (tenant: string) => playbookRunId('cost-s2', `route=chat,tenant=${tenant}`);
+const tenantPolicy = (tenant: string) => simulator.store.get({ route: 'chat', tenant }).policy;
+const changesFor = (tenant: string) => simulator.store.changes.filter((c) => c.tenant === tenant);
+
+async function expectNoRun(workflowId: string) {
+  await expect(env.client.workflow.getHandle(workflowId).describe()).rejects.toThrow(WorkflowNotFoundError);
+}
+
+test('firing → the gateway is changed; resolved → after the cooldown the change is rolled back', async () => {
+  const firing = costAlert('acme');
+  const response = await post(webhook, payload([firing]));
+  expect(response.status).toBe(200);
+  expect(await response.json()).toEqual({
+    status: 'accepted',
+    outcomes: [{ outcome: 'started-or-signalled', fingerprint: firing.fingerprint, playbook: 'cost-s2', workflowId: runIdFor('acme') }],
+  });
+
+  await waitFor('the context cap at the gateway', () => tenantPolicy('acme').maxInputTokens === 8192);
+
+  const resolution = await post(webhook, payload([resolved(firing)]));
+  expect(resolution.status).toBe(200);
+  expect(((await resolution.json()) as { outcomes: Array<{ outcome: string }> }).outcomes[0]?.outcome).toBe('resolution-signalled');
+
+  const handle = env.client.workflow.getHandle<typeof playbookRun>(runIdFor('acme'));
+  expect((await handle.result()).state).toBe('rolled-back');
+  expect(tenantPolicy('acme')).toEqual({});
+  expect(changesFor('acme').map((c) => c.patch)).toEqual([{ maxInputTokens: 8192 }, { maxInputTokens: null }]);
+});
+
+test('the same notification delivered 20 times at once starts one run and changes the gateway once', async () => {
+  const firing = costAlert('globex');
+  const responses = await Promise.all(Array.from({ length: 20 }, () => post(webhook, payload([firing]))));
+  expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
+
+  const handle = env.client.workflow.getHandle<typeof playbookRun>(runIdFor('globex'));
+  // All 20 signals reached the same run: a second run would have taken some of them.
+  const status = await waitFor('all notifications', async () => {
+    const current = await handle.query(statusQuery);
+    return current.notifications.received === 20 && current.state === 'mitigated' ? current : undefined;
+  });
+  expect(status.applied).toHaveLength(1);
+  expect(changesFor('globex')).toHaveLength(1);
+  const runs = await env.client.workflow.count(`WorkflowId = "${runIdFor('globex')}"`);
+  expect(runs.count).toBe(1);
+
+  await post(webhook, payload([resolved(firing)]));
+  expect((await handle.result()).state).toBe('rolled-back');
+});
+
+describe('bad requests start nothing', () => {
+  const firing = costAlert('umbrella');
+
+  test.each([
+    ['no Authorization header', {}],
+    ['a wrong bearer token', { Authorization: 'Bearer not-the-token-at-all' }],
+    ['the token under another scheme', { Authorization: `Token ${TOKEN}` }],
+    ['basic auth when only a token is configured', { Authorization: `Basic ${Buffer.from(`alertmanager:${TOKEN}`).toString('base64')}` }],
+  ])('%s → 401', async (_case, headers) => {
+    const response = await post(webhook, payload([firing]), headers as Record<string, string>);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    await expectNoRun(runIdFor('umbrella'));
+  });
+
+  const broken = (mutate: (body: Record<string, unknown>) => void) => {
+    const body = JSON.parse(JSON.stringify(payload([firing]))) as Record<string, unknown>;
+    mutate(body);
+    return body;
+  };
+  const firstAlert = (body: Record<string, unknown>) => (body.alerts as Array<Record<string, unknown>>)[0]!;
+
+  test.each([
+    ['not JSON', '{"version": "4", alerts: [', /not valid JSON/],
+    ['an empty body', '', /body is empty/],
+    ['version 3', broken((b) => (b.version = '3')), /^version: Invalid input: expected "4"/],
+    ['no alerts', broken((b) => (b.alerts = [])), /^alerts: .*Expected: at least one alert/],
+    ['a label that is not a string', broken((b) => (firstAlert(b).labels = { route: 7 })), /^alerts\[0\]\.labels\.route: Invalid input: expected string/],
+    ['a startsAt that is not a timestamp', broken((b) => (firstAlert(b).startsAt = 'yesterday')), /^alerts\[0\]\.startsAt: Invalid ISO datetime/],
+    ['an unknown status', broken((b) => (firstAlert(b).status = 'pending')), /^alerts\[0\]\.status: .*"firing" or "resolved"/],
+  ])('%s → 400 saying what is wrong', async (_case, body, problem) => {
+    const response = await post(webhook, body);
+    expect(response.status).toBe(400);
+    const answer = (await response.json()) as { error: string; problems?: string[] };
+    expect(answer.problems?.[0] ?? answer.error).toMatch(problem);
+    await expectNoRun(runIdFor('umbrella'));
+  });
+
+  test('a body that is not JSON at all → 415', async () => {
+    const response = await fetch(webhook, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'text/plain' }, body: 'hello' });
+    expect(response.status).toBe(415);
+    await expectNoRun(runIdFor('umbrella'));
+  });
+
+  afterAll(() => expect(changesFor('umbrella')).toHaveLength(0));
+});
+
+describe('alerts that start no run', () => {
+  test('an alert no playbook matches is acknowledged as unrouted', async () => {
+    const other = alert({ route: 'chat', tenant: 'acme' }, { labels: { alertname: 'SomethingElse', route: 'chat', tenant: 'acme' } });
+    const response = await post(webhook, payload([other]));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'accepted', outcomes: [{ outcome: 'unrouted', fingerprint: other.fingerprint }] });
+  });
+
+  test('an alert missing the labels its target needs is reported as rejected', async () => {
+    const noRoute: Alert = alert({}, { labels: { alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2', tenant: 'acme' }, fingerprint: 'no-route' });
+    const response = await post(webhook, payload([noRoute]));
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { outcomes: unknown[] }).outcomes).toEqual([
+      { outcome: 'rejected', fingerprint: 'no-route', playbook: 'cost-s2', reason: 'a route target needs the label(s) route' },
+    ]);
+  });
+
+  test('a resolution for a target with no run starts nothing', async () => {
+    const response = await post(webhook, payload([resolved(costAlert('stark'))]));
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { outcomes: Array<{ outcome: string }> }).outcomes[0]?.outcome).toBe('no-active-run');
+    await expectNoRun(runIdFor('stark'));
+  });
+});
+
+describe('when Temporal cannot take the work, Alertmanager is told to retry', () => {
+  let unreachable: Connection;
+  let url: string;
+
+  beforeAll(async () => {
+    // Nothing listens on port 1: every call fails as it would with Temporal down.
+    unreachable = Connection.lazy({ address: '127.0.0.1:1' });
+    url = await startIngress({ client: new Client({ connection: unreachable }), temporalTimeoutMs: 1_500, maxInFlight: 1 });
+  });
+  afterAll(() => unreachable.close());
+
+  test('Temporal unreachable → 503 with Retry-After, and nothing changed', async () => {
+    const response = await post(url, payload([costAlert('wayne')]));
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('10');
+    expect(((await response.json()) as { outcomes: Array<{ outcome: string }> }).outcomes[0]?.outcome).toBe('failed');
+    expect(changesFor('wayne')).toHaveLength(0);
+  });
+
+  test('more requests in progress than maxInFlight → 503 overloaded', async () => {
+    const first = post(url, payload([costAlert('wayne')]));
+    // The first request holds the only slot until its Temporal deadline passes.
+    const second = await waitFor('the overload answer', async () => {
+      const answer = await post(url, payload([costAlert('wayne')]));
+      return answer.status === 503 && ((await answer.json()) as { error: string }).error.startsWith('overloaded') ? answer : undefined;
+    });
+    expect(second.headers.get('retry-after')).toBe('5');
+    expect((await first).status).toBe(503);
+  });
+});

@@ -1,0 +1,19 @@
+// Replays every recorded history in test/histories/ against today's workflow code: a change that
+// would break running workflows (non-determinism) fails here. Re-record with `npm run histories:record`
+// only for a deliberate, versioned change (patched()).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { HISTORIES_DIR } from '../helpers/histories';
+import { workflowBundle } from '../helpers/temporal';
+
+const files = readdirSync(HISTORIES_DIR).filter((name) => name.endsWith('.json'));
+
+test('recorded histories are present', () => {
+  expect(files).toEqual(expect.arrayContaining(['playbook-run-resolved.json', 'playbook-run-refire-cancel.json', 'playbook-run-step-failed.json']));
+});
+
+test.each(files)('%s replays without non-determinism', async (file) => {
+  const history: unknown = JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8'));
+  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file)).resolves.toBeUndefined();
+});

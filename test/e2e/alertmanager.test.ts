@@ -1,0 +1,137 @@
+// End to end with the real Alertmanager (Debian's prometheus-alertmanager 0.25): an alert posted to
+// Alertmanager reaches the ingress through its webhook receiver with bearer auth, the playbook
+// changes the gateway, and Alertmanager's resolved notification rolls the change back.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { createActivities } from '../../activities';
+import { buildIngressApp } from '../../ingress/app';
+import { loadPlaybooks } from '../../playbook/load';
+import { playbookRunId } from '../../workflows/ids';
+import type { playbookRun } from '../../workflows/playbook-run';
+import { silentLogger, startSimulator, type RunningSimulator } from '../helpers/simulator';
+import { startTemporal, workflowBundle } from '../helpers/temporal';
+import { waitFor } from '../helpers/wait';
+
+const ALERTMANAGER = 'prometheus-alertmanager';
+const TASK_QUEUE = 'alertmanager-e2e';
+const TOKEN = 'e2e-ingress-token-0123456789';
+
+let env: TestWorkflowEnvironment;
+let simulator: RunningSimulator;
+let worker: Worker;
+let workerRunning: Promise<void>;
+let ingress: FastifyInstance;
+let alertmanager: ChildProcess;
+let alertmanagerUrl: string;
+const workDir = mkdtempSync(join(tmpdir(), 'finops-soar-am-'));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  if (spawnSync(ALERTMANAGER, ['--version']).error) {
+    throw new Error(`${ALERTMANAGER} is not installed: apt-get install prometheus-alertmanager (bash .ci/run does it)`);
+  }
+  env = await startTemporal();
+  simulator = await startSimulator();
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({ gateway: simulator.client }),
+  });
+  workerRunning = worker.run();
+  ingress = buildIngressApp({
+    client: env.client,
+    taskQueue: TASK_QUEUE,
+    playbooks: loadPlaybooks(join(__dirname, '..', '..', 'playbooks')),
+    credentials: { token: TOKEN },
+    cooldownMs: 500,
+    temporalTimeoutMs: 5_000,
+    maxInFlight: 64,
+    logger: silentLogger(),
+  });
+  await ingress.listen({ host: '127.0.0.1', port: 0 });
+  const ingressPort = (ingress.server.address() as AddressInfo).port;
+
+  // group_wait/group_interval of 1s so notifications (and the resolution) flow within the test.
+  writeFileSync(join(workDir, 'token'), TOKEN);
+  writeFileSync(
+    join(workDir, 'alertmanager.yml'),
+    `route:
+  receiver: finops-soar
+  group_by: [alertname, route, tenant]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: finops-soar
+    webhook_configs:
+      - url: http://127.0.0.1:${ingressPort}/alerts/alertmanager
+        send_resolved: true
+        http_config:
+          authorization:
+            type: Bearer
+            credentials_file: ${join(workDir, 'token')}
+`,
+  );
+  const port = await freePort();
+  alertmanagerUrl = `http://127.0.0.1:${port}`;
+  alertmanager = spawn(
+    ALERTMANAGER,
+    [`--config.file=${join(workDir, 'alertmanager.yml')}`, `--storage.path=${join(workDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=warn'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  await waitFor('Alertmanager to be ready', async () => (await fetch(`${alertmanagerUrl}/-/ready`)).ok || undefined);
+});
+
+afterAll(async () => {
+  alertmanager?.kill('SIGTERM');
+  await ingress?.close();
+  worker?.shutdown();
+  await workerRunning;
+  await simulator?.close();
+  await env?.teardown();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+async function postAlert(endsAt?: string) {
+  const response = await fetch(`${alertmanagerUrl}/api/v2/alerts`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify([
+      {
+        labels: { alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2', route: 'chat', tenant: 'acme', model: 'llama-3-70b' },
+        annotations: { summary: 'Input tokens per request on chat/acme are 3.4x the baseline' },
+        startsAt: '2026-11-28T10:00:00Z',
+        ...(endsAt ? { endsAt } : {}),
+        generatorURL: 'http://prometheus.test:9090/graph',
+      },
+    ]),
+  });
+  expect(response.status).toBe(200);
+}
+
+test('an alert fired in Alertmanager changes the gateway, and its resolution rolls the change back', async () => {
+  await postAlert();
+  await waitFor('the context cap at the gateway', () => simulator.store.get({ route: 'chat', tenant: 'acme' }).policy.maxInputTokens === 8192, 60_000);
+
+  await postAlert(new Date().toISOString());
+  const handle = env.client.workflow.getHandle<typeof playbookRun>(playbookRunId('cost-s2', 'route=chat,tenant=acme'));
+  expect((await handle.result()).state).toBe('rolled-back');
+  expect(simulator.store.get({ route: 'chat', tenant: 'acme' }).policy).toEqual({});
+  expect(simulator.store.changes.map((c) => c.patch)).toEqual([{ maxInputTokens: 8192 }, { maxInputTokens: null }]);
+});

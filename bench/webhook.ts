@@ -1,0 +1,133 @@
+// Webhook latency: how long Alertmanager waits for a 2xx, measured against the floor that
+// Temporal itself sets (a bare signalWithStart from the same process) in the same run.
+//   npm run bench
+// Everything runs on this machine: a Temporal dev server, the worker, the simulator, the ingress.
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import pino from 'pino';
+import { createActivities } from '../activities';
+import type { Alert } from '../alerts/alertmanager';
+import { routeAlerts } from '../alerts/routing';
+import type { AlertNotification } from '../alerts/tracker';
+import { ControlApiClient } from '../gateway/control-api-client';
+import { buildIngressApp } from '../ingress/app';
+import { loadPlaybooks } from '../playbook/load';
+import { buildSimulatorApp } from '../simulator/server';
+import { alertNotificationSignal } from '../workflows/definitions';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
+const CONCURRENCY = 20;
+const TOKEN = 'bench-ingress-token-0123456789';
+const TASK_QUEUE = 'bench';
+
+interface Row {
+  name: string;
+  samples: number[];
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function timed(run: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await run();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+function firingAlert(tenant: string): Alert {
+  const labels = { alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2', route: 'chat', tenant, model: 'llama-3-70b' };
+  return { status: 'firing', labels, annotations: {}, startsAt: '2026-11-28T10:00:00Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `fp-${tenant}` };
+}
+
+function body(alert: Alert): string {
+  return JSON.stringify({
+    version: '4',
+    groupKey: 'bench',
+    truncatedAlerts: 0,
+    status: 'firing',
+    receiver: 'finops-soar',
+    groupLabels: {},
+    commonLabels: alert.labels,
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager.bench:9093',
+    alerts: [alert],
+  });
+}
+
+async function main() {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const cli = process.env.TEMPORAL_CLI_PATH;
+  if (!cli) throw new Error('TEMPORAL_CLI_PATH is not set: run `npm run bench`');
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes: Object.values(SEARCH_ATTRIBUTES), extraArgs: ['--log-level', 'error'] },
+  });
+  const logger = pino({ level: 'silent' });
+  const simulator = buildSimulatorApp({ token: TOKEN, logger });
+  await simulator.listen({ host: '127.0.0.1', port: 0 });
+  const gateway = new ControlApiClient({ baseUrl: `http://127.0.0.1:${(simulator.server.address() as AddressInfo).port}`, token: TOKEN, timeoutMs: 5_000 });
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowsPath: require.resolve('../workflows'), activities: createActivities({ gateway }) });
+  const workerRunning = worker.run();
+  const playbooks = loadPlaybooks(join(__dirname, '..', '..', 'playbooks'));
+  const ingress = buildIngressApp({ client: env.client, taskQueue: TASK_QUEUE, playbooks, credentials: { token: TOKEN }, cooldownMs: 3_600_000, temporalTimeoutMs: 10_000, maxInFlight: 256, logger });
+  await ingress.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(ingress.server.address() as AddressInfo).port}/alerts/alertmanager`;
+  const post = (alert: Alert) =>
+    fetch(url, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: body(alert) }).then(async (response) => {
+      if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);
+    });
+
+  // Baseline: what the ingress does per alert, minus HTTP, validation and routing.
+  const signalWithStart = async (alert: Alert) => {
+    const [decision] = routeAlerts([alert], playbooks, { cooldownMs: 3_600_000 });
+    if (decision?.outcome !== 'routed') throw new Error('not routed');
+    const notification: AlertNotification = { fingerprint: alert.fingerprint, status: 'firing', startsAt: alert.startsAt, endsAt: alert.endsAt };
+    await env.client.workflow.signalWithStart('playbookRun', {
+      workflowId: `baseline/${decision.workflowId}`,
+      taskQueue: TASK_QUEUE,
+      args: [{ plan: decision.plan, alert: { ...notification, labels: alert.labels, annotations: {} } }],
+      signal: alertNotificationSignal,
+      signalArgs: [notification],
+    });
+  };
+
+  const rows: Row[] = [];
+  const measure = async (name: string, run: (i: number) => Promise<unknown>) => {
+    for (let i = 0; i < 10; i++) await run(-1 - i); // warm-up
+    const samples: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) samples.push(await timed(() => run(i)));
+    rows.push({ name, samples });
+  };
+  await measure('baseline: signalWithStart, new run', (i) => signalWithStart(firingAlert(`base-${i}`)));
+  await measure('webhook: firing, new run', (i) => post(firingAlert(`new-${i}`)));
+  await measure('webhook: repeat of a running alert', () => post(firingAlert('repeat')));
+  const concurrent: number[] = [];
+  for (let round = 0; round < Math.max(1, SAMPLES / CONCURRENCY); round++) {
+    concurrent.push(...(await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => timed(() => post(firingAlert(`burst-${round}-${i % 4}`)))))));
+  }
+  rows.push({ name: `webhook: ${CONCURRENCY} concurrent deliveries`, samples: concurrent });
+
+  const baseline = [...rows[0]!.samples].sort((a, b) => a - b);
+  const baseMedian = percentile(baseline, 50);
+  console.log(`\nWebhook latency (ms), ${SAMPLES} samples per row, ${new Date().toISOString().slice(0, 10)}, node ${process.version}\n`);
+  console.log('| case | median | p99 | median vs baseline |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const { name, samples } of rows) {
+    const sorted = [...samples].sort((a, b) => a - b);
+    console.log(`| ${name} | ${percentile(sorted, 50).toFixed(2)} | ${percentile(sorted, 99).toFixed(2)} | ${(percentile(sorted, 50) / baseMedian).toFixed(2)}× |`);
+  }
+
+  await ingress.close();
+  worker.shutdown();
+  await workerRunning;
+  await simulator.close();
+  await env.teardown();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

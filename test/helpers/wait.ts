@@ -13,5 +13,6 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     }
     await sleep(100);
   }
-  throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+  const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+  throw new Error(`timed out waiting for ${what}${detail}`);
 }

@@ -135,7 +135,7 @@ describe('bad requests start nothing', () => {
     ['the token under another scheme', { Authorization: `Token ${TOKEN}` }],
     ['basic auth when only a token is configured', { Authorization: `Basic ${Buffer.from(`alertmanager:${TOKEN}`).toString('base64')}` }],
   ])('%s → 401', async (_case, headers) => {
-    const response = await post(webhook, payload([firing]), headers as Record<string, string>);
+    const response = await post(webhook, payload([firing]), headers);
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
     await expectNoRun(runIdFor('umbrella'));

@@ -1,0 +1,55 @@
+// scripts/bootstrap.mjs is what makes `npm start` and `npm test` work on a fresh clone.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+const BOOTSTRAP = join(__dirname, '..', '..', 'scripts', 'bootstrap.mjs');
+const home = mkdtempSync(join(tmpdir(), 'finops-soar-home-'));
+
+/** Runs the bootstrap with PATH holding only node's folder (no temporal, no go) and an empty HOME. */
+function bootstrap(command: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [BOOTSTRAP, '--', ...command], {
+    encoding: 'utf8',
+    env: { PATH: dirname(process.execPath), HOME: home, ...env },
+  });
+}
+
+test('runs the command with TEMPORAL_CLI_PATH set to the CLI it found, and forwards the exit code', () => {
+  const cli = join(home, 'temporal');
+  writeFileSync(cli, '#!/bin/sh\n');
+  chmodSync(cli, 0o755);
+  const result = bootstrap([process.execPath, '-e', 'console.log(process.env.TEMPORAL_CLI_PATH); process.exit(3)'], { TEMPORAL_CLI_PATH: cli });
+  expect(result.stdout.trim()).toBe(cli);
+  expect(result.status).toBe(3);
+});
+
+test('finds the CLI in the per-user cache where an earlier run built it', () => {
+  const cacheDir = join(home, '.cache', 'finops-soar', 'temporal-v1.5.1');
+  const cached = join(cacheDir, 'temporal');
+  mkdirSync(cacheDir, { recursive: true });
+  writeFileSync(cached, '#!/bin/sh\n');
+  chmodSync(cached, 0o755);
+  const result = bootstrap([process.execPath, '-e', 'console.log(process.env.TEMPORAL_CLI_PATH)'], { XDG_CACHE_HOME: join(home, '.cache') });
+  expect(result.stdout.trim()).toBe(cached);
+  expect(result.status).toBe(0);
+});
+
+test('without the CLI and without Go it explains how to install it and fails', () => {
+  const result = bootstrap(['true'], { XDG_CACHE_HOME: join(home, 'empty-cache') });
+  expect(result.status).toBe(1);
+  expect(result.stderr).toContain('the Temporal CLI was not found');
+  expect(result.stderr).toContain('go install github.com/temporalio/cli/cmd/temporal@v1.5.1');
+});
+
+test('a TEMPORAL_CLI_PATH that is not executable is refused with the fix', () => {
+  const result = bootstrap(['true'], { TEMPORAL_CLI_PATH: join(home, 'missing-temporal') });
+  expect(result.status).toBe(1);
+  expect(result.stderr).toMatch(/TEMPORAL_CLI_PATH=.*missing-temporal is not an executable file/);
+});
+
+test('without a command it prints its usage', () => {
+  const result = spawnSync(process.execPath, [BOOTSTRAP], { encoding: 'utf8' });
+  expect(result.status).toBe(1);
+  expect(result.stderr).toContain('usage: node scripts/bootstrap.mjs -- <command>');
+});

@@ -28,6 +28,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['FINOPS_SOAR_INGRESS_TOKEN', ['ingress', 'token']],
   ['FINOPS_SOAR_INGRESS_USERNAME', ['ingress', 'basicAuth', 'username']],
   ['FINOPS_SOAR_INGRESS_PASSWORD', ['ingress', 'basicAuth', 'password']],
+  ['FINOPS_SOAR_ALERTMANAGER_URL', ['ingress', 'alertmanagerUrl']],
   ['FINOPS_SOAR_GATEWAY_URL', ['gateway', 'url']],
   ['FINOPS_SOAR_GATEWAY_TOKEN', ['gateway', 'token']],
   ['FINOPS_SOAR_SIMULATOR_PORT', ['simulator', 'port']],

@@ -58,6 +58,10 @@ export const configSchema = z
           })
           .strict()
           .optional(),
+        alertmanagerUrl: z
+          .url()
+          .optional()
+          .describe("Alertmanager's base URL as the ingress reaches it, to read truncated notifications in full (default: the payload's externalURL)"),
         maxInFlight: z.coerce.number().int().min(1).default(64).describe('how many webhook requests may be in progress at once before answering 503'),
         temporalTimeout: durationSchema.default(5_000).describe('how long a webhook waits for Temporal before answering 503, e.g. 5s'),
       })

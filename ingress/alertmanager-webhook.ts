@@ -7,7 +7,8 @@ import type { Client } from '@temporalio/client';
 import { isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
-import { webhookPayloadSchema, type Alert } from '../alerts/alertmanager';
+import { webhookPayloadSchema, type Alert, type WebhookPayload } from '../alerts/alertmanager';
+import { completeTruncatedAlerts } from '../alerts/alertmanager-api';
 import { routeAlerts, type RoutingDecision } from '../alerts/routing';
 import type { AlertNotification } from '../alerts/tracker';
 import type { Playbook } from '../playbook/schema';
@@ -20,8 +21,9 @@ export interface WebhookOptions {
   taskQueue: string;
   playbooks: readonly Playbook[];
   cooldownMs: number;
-  /** How long to wait for Temporal before answering 503. */
+  /** How long to wait for Temporal (and for Alertmanager's API) before answering 503. */
   temporalTimeoutMs: number;
+  alertmanagerUrl?: string | undefined;
 }
 
 type Outcome =
@@ -75,6 +77,20 @@ async function dispatch(decision: RoutingDecision, { client, taskQueue }: Webhoo
   }
 }
 
+/** The notification's alerts, read in full from Alertmanager when it was truncated (max_alerts). */
+async function allAlerts(payload: WebhookPayload, options: WebhookOptions): Promise<{ alerts: Alert[]; incomplete?: string }> {
+  if (payload.truncatedAlerts === 0) return { alerts: payload.alerts };
+  try {
+    return { alerts: await completeTruncatedAlerts(payload, { baseUrl: options.alertmanagerUrl, timeoutMs: options.temporalTimeoutMs }) };
+  } catch (error) {
+    const where = options.alertmanagerUrl ?? payload.externalURL;
+    return {
+      alerts: payload.alerts,
+      incomplete: `the notification left out ${payload.truncatedAlerts} alert(s) (max_alerts) and Alertmanager's API at ${where} could not be read (${(error as Error).message}); set ingress.alertmanagerUrl to an address the ingress can reach`,
+    };
+  }
+}
+
 export function registerAlertmanagerWebhook(app: FastifyInstance, options: WebhookOptions): void {
   app.post('/alerts/alertmanager', async (request, reply) => {
     const parsed = webhookPayloadSchema.safeParse(request.body);
@@ -82,11 +98,10 @@ export function registerAlertmanagerWebhook(app: FastifyInstance, options: Webho
       return reply.code(400).send({ error: 'invalid Alertmanager webhook payload', problems: formatIssues(parsed.error, webhookPayloadSchema) });
     }
     const payload = parsed.data;
-    if (payload.truncatedAlerts > 0) {
-      request.log.warn({ groupKey: payload.groupKey, truncatedAlerts: payload.truncatedAlerts }, 'Alertmanager truncated this notification (max_alerts); only the alerts it carried are handled');
-    }
+    const { alerts, incomplete } = await allAlerts(payload, options);
+    if (incomplete) request.log.warn({ groupKey: payload.groupKey, truncatedAlerts: payload.truncatedAlerts }, incomplete);
 
-    const decisions = routeAlerts(payload.alerts, options.playbooks, { cooldownMs: options.cooldownMs });
+    const decisions = routeAlerts(alerts, options.playbooks, { cooldownMs: options.cooldownMs });
     const outcomes = await options.client.withDeadline(Date.now() + options.temporalTimeoutMs, () =>
       Promise.all(decisions.map((decision) => dispatch(decision, options))),
     );
@@ -103,6 +118,7 @@ export function registerAlertmanagerWebhook(app: FastifyInstance, options: Webho
         .header('Retry-After', '10')
         .send({ error: 'Temporal did not accept every alert; Alertmanager will retry this notification', outcomes });
     }
+    if (incomplete) return reply.code(503).header('Retry-After', '10').send({ error: `${incomplete}; the alerts it carried were handled, and Alertmanager will retry`, outcomes });
     return reply.code(200).send({ status: 'accepted', outcomes });
   });
 }

@@ -13,6 +13,8 @@ export interface IngressOptions {
   credentials: Credentials;
   cooldownMs: number;
   temporalTimeoutMs: number;
+  /** Where to read a truncated notification's full alert set; default: the payload's externalURL. */
+  alertmanagerUrl?: string | undefined;
   /** Requests in progress beyond this are answered 503, which Alertmanager retries later. */
   maxInFlight: number;
   logger: Logger;

@@ -23,6 +23,7 @@ async function main() {
     credentials: { token, basicAuth },
     cooldownMs: config.engine.cooldown,
     temporalTimeoutMs: config.ingress.temporalTimeout,
+    alertmanagerUrl: config.ingress.alertmanagerUrl,
     maxInFlight: config.ingress.maxInFlight,
     logger,
   });

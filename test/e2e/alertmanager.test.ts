@@ -77,11 +77,24 @@ beforeAll(async () => {
   group_wait: 1s
   group_interval: 1s
   repeat_interval: 1h
+  routes:
+    # One notification per route here, cut to a single alert: the ingress must read the rest.
+    - matchers: ['route="summarize"']
+      receiver: finops-soar-truncated
+      group_by: [alertname, route]
 receivers:
   - name: finops-soar
     webhook_configs:
       - url: http://127.0.0.1:${ingressPort}/alerts/alertmanager
         send_resolved: true
+        http_config:
+          authorization:
+            type: Bearer
+            credentials_file: ${join(workDir, 'token')}
+  - name: finops-soar-truncated
+    webhook_configs:
+      - url: http://127.0.0.1:${ingressPort}/alerts/alertmanager
+        max_alerts: 1
         http_config:
           authorization:
             type: Bearer
@@ -92,7 +105,7 @@ receivers:
   alertmanagerUrl = `http://127.0.0.1:${port}`;
   alertmanager = spawn(
     ALERTMANAGER,
-    [`--config.file=${join(workDir, 'alertmanager.yml')}`, `--storage.path=${join(workDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=warn'],
+    [`--config.file=${join(workDir, 'alertmanager.yml')}`, `--storage.path=${join(workDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, `--web.external-url=http://127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=warn'],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   await waitFor('Alertmanager to be ready', async () => (await fetch(`${alertmanagerUrl}/-/ready`)).ok || undefined);
@@ -108,30 +121,41 @@ afterAll(async () => {
   rmSync(workDir, { recursive: true, force: true });
 });
 
-async function postAlert(endsAt?: string) {
+async function postAlerts(targets: Array<{ route: string; tenant: string }>, endsAt?: string) {
   const response = await fetch(`${alertmanagerUrl}/api/v2/alerts`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify([
-      {
-        labels: { alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2', route: 'chat', tenant: 'acme', model: 'llama-3-70b' },
-        annotations: { summary: 'Input tokens per request on chat/acme are 3.4x the baseline' },
+    body: JSON.stringify(
+      targets.map(({ route, tenant }) => ({
+        labels: { alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2', route, tenant, model: 'llama-3-70b' },
+        annotations: { summary: `Input tokens per request on ${route}/${tenant} are 3.4x the baseline` },
         startsAt: '2026-11-28T10:00:00Z',
         ...(endsAt ? { endsAt } : {}),
         generatorURL: 'http://prometheus.test:9090/graph',
-      },
-    ]),
+      })),
+    ),
   });
   expect(response.status).toBe(200);
 }
 
-test('an alert fired in Alertmanager changes the gateway, and its resolution rolls the change back', async () => {
-  await postAlert();
-  await waitFor('the context cap at the gateway', () => simulator.store.get({ route: 'chat', tenant: 'acme' }).policy.maxInputTokens === 8192, 60_000);
+const tenantPolicy = (route: string, tenant: string) => simulator.store.get({ route, tenant }).policy;
 
-  await postAlert(new Date().toISOString());
+test('an alert fired in Alertmanager changes the gateway, and its resolution rolls the change back', async () => {
+  await postAlerts([{ route: 'chat', tenant: 'acme' }]);
+  await waitFor('the context cap at the gateway', () => tenantPolicy('chat', 'acme').maxInputTokens === 8192, 60_000);
+
+  await postAlerts([{ route: 'chat', tenant: 'acme' }], new Date().toISOString());
   const handle = env.client.workflow.getHandle<typeof playbookRun>(playbookRunId('cost-s2', 'route=chat,tenant=acme'));
   expect((await handle.result()).state).toBe('rolled-back');
-  expect(simulator.store.get({ route: 'chat', tenant: 'acme' }).policy).toEqual({});
-  expect(simulator.store.changes.map((c) => c.patch)).toEqual([{ maxInputTokens: 8192 }, { maxInputTokens: null }]);
+  expect(tenantPolicy('chat', 'acme')).toEqual({});
+  expect(simulator.store.changes.filter((c) => c.route === 'chat').map((c) => c.patch)).toEqual([{ maxInputTokens: 8192 }, { maxInputTokens: null }]);
+});
+
+test('a notification truncated by max_alerts still starts a run for every alert of the group', async () => {
+  const tenants = ['initech', 'hooli', 'umbrella'];
+  await postAlerts(tenants.map((tenant) => ({ route: 'summarize', tenant })));
+  for (const tenant of tenants) {
+    await waitFor(`the context cap for ${tenant}`, () => tenantPolicy('summarize', tenant).maxInputTokens === 8192, 60_000);
+  }
+  expect(simulator.store.changes.filter((c) => c.route === 'summarize')).toHaveLength(tenants.length);
 });

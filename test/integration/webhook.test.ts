@@ -198,6 +198,18 @@ describe('alerts that start no run', () => {
   });
 });
 
+test("a truncated notification whose full set cannot be read: the carried alerts run, and Alertmanager is told to retry", async () => {
+  const firing = costAlert('cyberdyne');
+  // Port 1: Alertmanager's API cannot be reached.
+  const truncated = { ...payload([firing]), truncatedAlerts: 2, externalURL: 'http://127.0.0.1:1' };
+  const response = await post(webhook, truncated);
+  expect(response.status).toBe(503);
+  const answer = (await response.json()) as { error: string; outcomes: Array<{ outcome: string }> };
+  expect(answer.error).toMatch(/^the notification left out 2 alert\(s\) \(max_alerts\) and Alertmanager's API at http:\/\/127\.0\.0\.1:1 could not be read/);
+  expect(answer.outcomes.map((o) => o.outcome)).toEqual(['started-or-signalled']);
+  await waitFor('the carried alert to be handled', () => tenantPolicy('cyberdyne').maxInputTokens === 8192);
+});
+
 describe('when Temporal cannot take the work, Alertmanager is told to retry', () => {
   let unreachable: Connection;
   let url: string;

@@ -1,0 +1,39 @@
+// Reads a notification group's full alert set from Alertmanager's API when the webhook payload
+// was truncated (webhook_config max_alerts): without it the alerts past the limit would be lost.
+import axios from 'axios';
+import { z } from 'zod';
+import type { Alert, WebhookPayload } from './alertmanager';
+
+// GET /api/v2/alerts answers "gettable alerts"; only the fields used here are checked.
+const gettableAlertsSchema = z.array(
+  z.object({
+    labels: z.record(z.string(), z.string()),
+    annotations: z.record(z.string(), z.string()).default({}),
+    startsAt: z.string(),
+    endsAt: z.string(),
+    generatorURL: z.string().default(''),
+    fingerprint: z.string(),
+  }),
+);
+
+const quote = (value: string) => JSON.stringify(value);
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The firing alerts of `payload`'s group, read from `baseUrl` (Alertmanager's URL as the ingress
+ * reaches it; defaults to the payload's externalURL), merged with the alerts the payload carried.
+ */
+export async function completeTruncatedAlerts(payload: WebhookPayload, options: { baseUrl?: string | undefined; timeoutMs: number }): Promise<Alert[]> {
+  const baseUrl = (options.baseUrl ?? payload.externalURL).replace(/\/+$/, '');
+  const params = new URLSearchParams({ active: 'true', silenced: 'false', inhibited: 'false', receiver: `^${escapeRegex(payload.receiver)}$` });
+  for (const [name, value] of Object.entries(payload.groupLabels)) params.append('filter', `${name}=${quote(value)}`);
+  const response = await axios.get<unknown>(`${baseUrl}/api/v2/alerts`, { params, timeout: options.timeoutMs });
+  const fetched = gettableAlertsSchema.parse(response.data);
+
+  const carried = new Set(payload.alerts.map((alert) => alert.fingerprint));
+  const missing: Alert[] = fetched
+    .filter((alert) => !carried.has(alert.fingerprint))
+    // Alertmanager's API reports the active alert's scheduled end; a webhook shows firing alerts with the zero time.
+    .map((alert) => ({ ...alert, status: 'firing', endsAt: '0001-01-01T00:00:00Z' }));
+  return [...payload.alerts, ...missing];
+}

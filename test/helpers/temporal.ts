@@ -10,9 +10,17 @@ export function temporalCliPath(): string {
   return path;
 }
 
-export function startTemporal(): Promise<TestWorkflowEnvironment> {
-  // Worker lifecycle logs drown the test report; warnings and errors still show.
+let runtimeInstalled = false;
+
+/** Worker lifecycle logs drown the test report; warnings and errors still show. */
+function quietTemporalLogs(): void {
+  if (runtimeInstalled) return;
   Runtime.install({ logger: new DefaultLogger('WARN') });
+  runtimeInstalled = true;
+}
+
+export function startTemporal(): Promise<TestWorkflowEnvironment> {
+  quietTemporalLogs();
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalCliPath() },
@@ -27,6 +35,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow bundle, built once per test file and shared by its workers. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  quietTemporalLogs();
   bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger });
   return bundle;
 }

@@ -2,7 +2,7 @@
 // present), then environment overrides, then secrets read from files, then zod validation.
 // Errors name where the bad value came from (file or variable), the field and the fix.
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { formatIssues, formatPath } from '../validation/issues';
 import { configSchema, type Config } from './schema';
@@ -37,19 +37,17 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['LOG_LEVEL', ['log', 'level']],
 ];
 
-/** Secret fields that may instead be read from a file: `<field>File` in YAML or `<VARIABLE>_FILE`. */
-const SECRET_FIELDS: ReadonlyArray<readonly string[]> = [
-  ['temporal', 'apiKey'],
-  ['ingress', 'token'],
-  ['ingress', 'basicAuth', 'password'],
-  ['gateway', 'token'],
-];
+/**
+ * Secrets may instead be read from a file: `<field>File` in YAML or `<VARIABLE>_FILE`.
+ * Precedence: the variable, then its _FILE, then the YAML value, then the YAML file.
+ */
+const SECRET_VARIABLES = new Set(['TEMPORAL_API_KEY', 'FINOPS_SOAR_INGRESS_TOKEN', 'FINOPS_SOAR_INGRESS_PASSWORD', 'FINOPS_SOAR_GATEWAY_TOKEN']);
 
 type Tree = Record<string, unknown>;
 
 function childTree(tree: Tree, key: string): Tree {
   const child = tree[key];
-  if (child !== null && typeof child === 'object' && !Array.isArray(child)) return child as Tree;
+  if (isTree(child)) return child;
   return (tree[key] = {});
 }
 
@@ -58,8 +56,10 @@ function setPath(tree: Tree, path: readonly string[], value: unknown): void {
   parent[path[path.length - 1]!] = value;
 }
 
+const isTree = (node: unknown): node is Tree => node !== null && typeof node === 'object' && !Array.isArray(node);
+
 function getPath(tree: Tree, path: readonly string[]): unknown {
-  return path.reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Tree)[key] : undefined), tree);
+  return path.reduce<unknown>((node, key) => (isTree(node) ? node[key] : undefined), tree);
 }
 
 function readYaml(file: string): Tree {
@@ -94,29 +94,27 @@ export function loadConfig({ env = process.env, file }: LoadConfigOptions = {}):
   const fileName = existsSync(path) ? path : undefined;
   const raw: Tree = fileName ? readYaml(fileName) : {};
 
+  for (const [variable, fieldPath] of ENV_OVERRIDES) {
+    if (!SECRET_VARIABLES.has(variable) || !fileName) continue;
+    const fileKey = `${fieldPath[fieldPath.length - 1]}File`;
+    const parent = getPath(raw, fieldPath.slice(0, -1));
+    if (!isTree(parent) || !(fileKey in parent)) continue;
+    const secretFile = parent[fileKey];
+    delete parent[fileKey];
+    const origin = `${fileName}: ${formatPath([...fieldPath.slice(0, -1), fileKey])}`;
+    if (typeof secretFile !== 'string') throw new ConfigError(`${origin}: expected the path of a file holding the secret`);
+    parent[fieldPath[fieldPath.length - 1]!] ??= readSecretFile(resolve(dirname(fileName), secretFile), origin);
+  }
+
   // Remember where each value came from, so an error can point at the variable rather than the file.
   const origins = new Map<string, string>();
   for (const [variable, fieldPath] of ENV_OVERRIDES) {
-    const value = env[variable];
-    if (value !== undefined && value !== '') {
-      setPath(raw, fieldPath, value);
-      origins.set(formatPath(fieldPath), `environment variable ${variable}`);
-    }
-    const fileVariable = `${variable}_FILE`;
-    if (SECRET_FIELDS.some((p) => formatPath(p) === formatPath(fieldPath)) && env[fileVariable]) {
-      setPath(raw, fieldPath, readSecretFile(env[fileVariable], `environment variable ${fileVariable}`));
-      origins.set(formatPath(fieldPath), `environment variable ${fileVariable}`);
-    }
-  }
-  for (const fieldPath of SECRET_FIELDS) {
-    const fileField = [...fieldPath.slice(0, -1), `${fieldPath[fieldPath.length - 1]}File`];
-    const secretFile = getPath(raw, fileField);
-    if (secretFile === undefined) continue;
-    const origin = `${fileName ?? 'config'}: ${formatPath(fileField)}`;
-    if (typeof secretFile !== 'string') throw new ConfigError(`${origin}: expected a file path`);
-    if (getPath(raw, fieldPath) === undefined) setPath(raw, fieldPath, readSecretFile(resolve(fileName ? resolve(fileName, '..') : '.', secretFile), origin));
-    const parent = getPath(raw, fieldPath.slice(0, -1)) as Tree;
-    delete parent[`${fieldPath[fieldPath.length - 1]}File`];
+    const fileVariable = SECRET_VARIABLES.has(variable) && !env[variable] && env[`${variable}_FILE`] ? `${variable}_FILE` : undefined;
+    const source = fileVariable ?? variable;
+    const value = fileVariable ? readSecretFile(env[fileVariable]!, `environment variable ${fileVariable}`) : env[variable];
+    if (value === undefined || value === '') continue;
+    setPath(raw, fieldPath, value);
+    origins.set(formatPath(fieldPath), `environment variable ${source}`);
   }
 
   const parsed = configSchema.safeParse(raw);

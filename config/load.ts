@@ -31,6 +31,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['FINOPS_SOAR_ALERTMANAGER_URL', ['ingress', 'alertmanagerUrl']],
   ['FINOPS_SOAR_GATEWAY_URL', ['gateway', 'url']],
   ['FINOPS_SOAR_GATEWAY_TOKEN', ['gateway', 'token']],
+  ['FINOPS_SOAR_SIMULATOR_HOST', ['simulator', 'host']],
   ['FINOPS_SOAR_SIMULATOR_PORT', ['simulator', 'port']],
   ['FINOPS_SOAR_PLAYBOOKS_DIR', ['playbooks', 'dir']],
   ['FINOPS_SOAR_COOLDOWN', ['engine', 'cooldown']],

@@ -12,6 +12,10 @@ export interface ActionRequest {
   params: unknown;
   /** Workflow id + run id + step id + phase: the same key never changes anything twice. */
   idempotencyKey: string;
+  /** Undoing restores what was there; guardrails apply to new changes only. */
+  purpose: 'apply' | 'undo';
+  /** Read the current state and say what would change, without changing it. */
+  dryRun: boolean;
 }
 
 export interface ActionOutcome {
@@ -19,11 +23,21 @@ export interface ActionOutcome {
   summary: string;
   /** The state the action replaced. */
   previous: unknown;
-  /** The action that restores `previous`; null when nothing changed. */
+  /** The action that restores `previous`; null when nothing changed (or in a dry run). */
   undo: { action: ActionName; params: unknown } | null;
 }
 
+export interface CheckRequest {
+  target: Target;
+  params: unknown;
+}
+
+/** A check's facts: each field becomes `<step id>.<field>` for later `when` conditions. */
+export type Facts = Record<string, unknown>;
+
 export type ActionActivity = (request: ActionRequest) => Promise<ActionOutcome>;
+export type CheckActivity = (request: CheckRequest) => Promise<Facts>;
+
 
 /** Validates an action's parameters at the activity boundary (the workflow carries them as data). */
 export function parseParams<Name extends ActionName>(action: Name, params: unknown): ActionParams<Name> {

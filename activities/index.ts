@@ -1,16 +1,21 @@
 // All activities, built from the clients they need so tests and workers inject their own.
 import type { GatewayAdapter } from '../gateway/adapter';
-import type { ActionName } from '../playbook/actions';
-import type { ActionActivity } from './action';
+import type { Notifier } from '../notifications/notifier';
+import type { ActionName, CheckName } from '../playbook/actions';
+import type { Guardrails } from '../safety/guardrails';
+import type { ActionActivity, CheckActivity } from './action';
 import { createGatewayActivities } from './gateway';
+import { createNotifyActivities, type NotifyActivities } from './notify';
 
 export interface ActivityDeps {
   gateway: GatewayAdapter;
+  notifier: Notifier;
+  guardrails: Guardrails;
 }
 
-/** Every registered action has an activity of the same name (checked by the type). */
-export type Activities = Record<ActionName, ActionActivity>;
+/** Every registered action and check has an activity of the same name (checked by the type). */
+export type Activities = Record<ActionName, ActionActivity> & Record<CheckName, CheckActivity> & NotifyActivities;
 
-export function createActivities({ gateway }: ActivityDeps): Activities {
-  return { ...createGatewayActivities(gateway) };
+export function createActivities({ gateway, notifier, guardrails }: ActivityDeps): Activities {
+  return { ...createGatewayActivities(gateway, guardrails), ...createNotifyActivities(notifier) };
 }

@@ -12,7 +12,12 @@ export type RoutingDecision =
   | { outcome: 'rejected'; alert: Alert; playbook: string; reason: string }
   | { outcome: 'routed'; alert: Alert; workflowId: string; plan: RunPlan };
 
-export function routeAlert(alert: Alert, playbooks: readonly Playbook[], defaults: { cooldownMs: number }): RoutingDecision[] {
+export interface RunDefaults {
+  cooldownMs: number;
+  dryRun?: boolean;
+}
+
+export function routeAlert(alert: Alert, playbooks: readonly Playbook[], defaults: RunDefaults): RoutingDecision[] {
   const matching = playbooks.filter(({ spec }) => matchesAll(spec.match, alert.labels));
   if (matching.length === 0) return [{ outcome: 'unrouted', alert }];
   return matching.map((playbook): RoutingDecision => {
@@ -21,9 +26,17 @@ export function routeAlert(alert: Alert, playbooks: readonly Playbook[], default
     if (!target.ok) return { outcome: 'rejected', alert, playbook: name, reason: `a ${kind} target needs the label(s) ${target.missing.join(', ')}` };
     const planned = planRun(playbook, alert, target.target, defaults);
     if (!planned.ok) return { outcome: 'rejected', alert, playbook: name, reason: planned.problem };
+    const { escalation } = playbook.spec;
+    const escalateTo = escalation && playbooks.find(({ spec }) => spec.name === escalation.to);
+    if (escalation && escalateTo) {
+      // Planned now, for the same alert and target, so the run's snapshot holds both playbooks.
+      const escalated = planRun(escalateTo, alert, target.target, defaults);
+      if (!escalated.ok) return { outcome: 'rejected', alert, playbook: name, reason: `escalation to ${escalation.to}: ${escalated.problem}` };
+      planned.plan.escalation = { afterMs: escalation.after, plan: escalated.plan };
+    }
     return { outcome: 'routed', alert, workflowId: playbookRunId(name, target.target.key), plan: planned.plan };
   });
 }
 
-export const routeAlerts = (alerts: readonly Alert[], playbooks: readonly Playbook[], defaults: { cooldownMs: number }) =>
+export const routeAlerts = (alerts: readonly Alert[], playbooks: readonly Playbook[], defaults: RunDefaults) =>
   alerts.flatMap((alert) => routeAlert(alert, playbooks, defaults));

@@ -12,6 +12,7 @@ import type { Alert } from '../alerts/alertmanager';
 import { routeAlerts } from '../alerts/routing';
 import type { AlertNotification } from '../alerts/tracker';
 import { ControlApiClient } from '../gateway/control-api-client';
+import { LogNotifier } from '../notifications/notifier';
 import { buildIngressApp } from '../ingress/app';
 import { loadPlaybooks } from '../playbook/load';
 import { buildSimulatorApp } from '../simulator/server';
@@ -69,10 +70,10 @@ async function main() {
   const simulator = buildSimulatorApp({ token: TOKEN, logger });
   await simulator.listen({ host: '127.0.0.1', port: 0 });
   const gateway = new ControlApiClient({ baseUrl: `http://127.0.0.1:${(simulator.server.address() as AddressInfo).port}`, token: TOKEN, timeoutMs: 5_000 });
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowsPath: require.resolve('../workflows'), activities: createActivities({ gateway }) });
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowsPath: require.resolve('../workflows'), activities: createActivities({ gateway, notifier: new LogNotifier(logger), guardrails: { protectedRoutes: [], sensitiveRoutes: [] } }) });
   const workerRunning = worker.run();
   const playbooks = loadPlaybooks(join(__dirname, '..', '..', 'playbooks'));
-  const ingress = buildIngressApp({ client: env.client, taskQueue: TASK_QUEUE, playbooks, credentials: { token: TOKEN }, cooldownMs: 3_600_000, temporalTimeoutMs: 10_000, maxInFlight: 256, logger });
+  const ingress = buildIngressApp({ client: env.client, taskQueue: TASK_QUEUE, playbooks, credentials: { token: TOKEN }, runDefaults: { cooldownMs: 3_600_000 }, temporalTimeoutMs: 10_000, maxInFlight: 256, logger });
   await ingress.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(ingress.server.address() as AddressInfo).port}/alerts/alertmanager`;
   const post = (alert: Alert) =>

@@ -35,6 +35,9 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['FINOPS_SOAR_SIMULATOR_PORT', ['simulator', 'port']],
   ['FINOPS_SOAR_PLAYBOOKS_DIR', ['playbooks', 'dir']],
   ['FINOPS_SOAR_COOLDOWN', ['engine', 'cooldown']],
+  ['FINOPS_SOAR_DRY_RUN', ['engine', 'dryRun']],
+  ['FINOPS_SOAR_PROTECTED_ROUTES', ['engine', 'protectedRoutes']],
+  ['FINOPS_SOAR_SENSITIVE_ROUTES', ['engine', 'sensitiveRoutes']],
   ['LOG_LEVEL', ['log', 'level']],
 ];
 

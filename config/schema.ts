@@ -40,6 +40,12 @@ const temporalSchema = z
     path: ['tls'],
   });
 
+// A list in YAML, or comma-separated text from an environment variable.
+const routeList = z.preprocess(
+  (value) => (typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter(Boolean) : value),
+  z.array(z.string().min(1)),
+);
+
 const bearerTokenSchema = z.string().min(16).describe('a bearer token of at least 16 characters (set FINOPS_SOAR_INGRESS_TOKEN or ingress.tokenFile)');
 
 export const configSchema = z
@@ -91,6 +97,14 @@ export const configSchema = z
         cooldown: durationSchema
           .default(300_000)
           .describe('how long an alert must stay resolved before its changes are rolled back, e.g. 5m (a playbook may set its own)'),
+        dryRun: z
+          .union([z.boolean(), z.stringbool()])
+          .default(false)
+          .describe('true: every run records what it would change and changes nothing'),
+        protectedRoutes: routeList
+          .default(['core', 'risk', 'fraud'])
+          .describe('routes never throttled, tiered or circuit-broken, as a list or comma-separated, e.g. core,risk,fraud'),
+        sensitiveRoutes: routeList.default([]).describe('routes whose circuit breaker fails closed, as a list or comma-separated'),
       })
       .strict()
       .prefault({}),

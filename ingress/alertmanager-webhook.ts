@@ -9,7 +9,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import { webhookPayloadSchema, type Alert, type WebhookPayload } from '../alerts/alertmanager';
 import { completeTruncatedAlerts } from '../alerts/alertmanager-api';
-import { routeAlerts, type RoutingDecision } from '../alerts/routing';
+import { routeAlerts, type RoutingDecision, type RunDefaults } from '../alerts/routing';
 import type { AlertNotification } from '../alerts/tracker';
 import type { Playbook } from '../playbook/schema';
 import { formatIssues } from '../validation/issues';
@@ -20,7 +20,7 @@ export interface WebhookOptions {
   client: Client;
   taskQueue: string;
   playbooks: readonly Playbook[];
-  cooldownMs: number;
+  runDefaults: RunDefaults;
   /** How long to wait for Temporal (and for Alertmanager's API) before answering 503. */
   temporalTimeoutMs: number;
   alertmanagerUrl?: string | undefined;
@@ -101,7 +101,7 @@ export function registerAlertmanagerWebhook(app: FastifyInstance, options: Webho
     const { alerts, incomplete } = await allAlerts(payload, options);
     if (incomplete) request.log.warn({ groupKey: payload.groupKey, truncatedAlerts: payload.truncatedAlerts }, incomplete);
 
-    const decisions = routeAlerts(alerts, options.playbooks, { cooldownMs: options.cooldownMs });
+    const decisions = routeAlerts(alerts, options.playbooks, options.runDefaults);
     const outcomes = await options.client.withDeadline(Date.now() + options.temporalTimeoutMs, () =>
       Promise.all(decisions.map((decision) => dispatch(decision, options))),
     );

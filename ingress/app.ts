@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { isAuthorized, type Credentials } from '../auth/credentials';
 import type { Logger } from '../logging/logger';
+import type { RunDefaults } from '../alerts/routing';
 import type { Playbook } from '../playbook/schema';
 import { registerAlertmanagerWebhook } from './alertmanager-webhook';
 
@@ -11,7 +12,7 @@ export interface IngressOptions {
   taskQueue: string;
   playbooks: readonly Playbook[];
   credentials: Credentials;
-  cooldownMs: number;
+  runDefaults: RunDefaults;
   temporalTimeoutMs: number;
   /** Where to read a truncated notification's full alert set; default: the payload's externalURL. */
   alertmanagerUrl?: string | undefined;

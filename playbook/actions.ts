@@ -1,10 +1,10 @@
-// The actions a playbook step may name: their parameters and the targets they act on. The
-// activity of the same name implements each one (activities/), and returns how to undo it.
+// What playbook steps may name: actions (change something, reversibly) and checks (read a fact).
+// The activity of the same name implements each one (activities/).
 import { z } from 'zod';
 import type { TargetKindName } from '../alerts/target';
 import { routePolicyPatchSchema } from '../gateway/control-api';
 
-interface ActionSpec {
+interface StepSpec {
   description: string;
   targets: readonly TargetKindName[];
   params: z.ZodType;
@@ -16,8 +16,21 @@ export const ACTIONS = {
     targets: ['route'],
     params: z.object({ policy: routePolicyPatchSchema.describe('the policy fields to set, e.g. {maxInputTokens: 4096}') }).strict(),
   },
-} as const satisfies Record<string, ActionSpec>;
+} as const satisfies Record<string, StepSpec>;
+
+export const CHECKS = {
+  'gateway.getRoutePolicy': {
+    description: "The policy the target route (and tenant) effectively gets; its fields become facts, e.g. <step id>.maxInputTokens",
+    targets: ['route'],
+    params: z.object({}).strict(),
+  },
+} as const satisfies Record<string, StepSpec>;
 
 export type ActionName = keyof typeof ACTIONS;
+export type CheckName = keyof typeof CHECKS;
 export const ACTION_NAMES = Object.keys(ACTIONS) as [ActionName, ...ActionName[]];
+export const CHECK_NAMES = Object.keys(CHECKS) as [CheckName, ...CheckName[]];
 export type ActionParams<Name extends ActionName> = z.output<(typeof ACTIONS)[Name]['params']>;
+
+/** The spec of the action or check a step names. */
+export const stepSpec = (name: ActionName | CheckName): StepSpec => (name in ACTIONS ? ACTIONS[name as ActionName] : CHECKS[name as CheckName]);

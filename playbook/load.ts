@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { formatIssues, formatPath } from '../validation/issues';
-import { ACTIONS } from './actions';
+import { stepSpec } from './actions';
 import { playbookSchema, type Playbook, type PlaybookSpec } from './schema';
 
 export class PlaybookError extends Error {
@@ -39,25 +39,54 @@ function locate(file: string, document: Document, lines: LineCounter, path: read
   return file;
 }
 
-const hasTemplate = (value: unknown) => JSON.stringify(value).includes('{{');
+const hasTemplate = (value: unknown) => JSON.stringify(value ?? null).includes('{{');
 
-/** Problems a schema cannot see: actions that do not fit the target, literal params that are wrong. */
-function semanticProblems(spec: PlaybookSpec): Array<{ path: PropertyKey[]; message: string }> {
+type Problem = { path: PropertyKey[]; message: string };
+
+/** Problems a schema cannot see: steps that do not fit the target, wrong literal params, facts nobody gathers. */
+function semanticProblems(spec: PlaybookSpec): Problem[] {
+  const checksSoFar = new Set<string>();
   return spec.steps.flatMap((step, index) => {
-    const action = ACTIONS[step.action];
-    const problems: Array<{ path: PropertyKey[]; message: string }> = [];
-    if (!(action.targets as readonly string[]).includes(spec.target)) {
-      problems.push({ path: ['steps', index, 'action'], message: `${step.action} acts on ${action.targets.join(' or ')} targets, but this playbook's target is ${spec.target}` });
-    }
-    if (!hasTemplate(step.params)) {
-      const params = action.params.safeParse(step.params);
-      if (!params.success) {
-        for (const [issueIndex, line] of formatIssues(params.error, action.params).entries()) {
-          problems.push({ path: ['steps', index, 'params', ...params.error.issues[issueIndex]!.path], message: line.slice(line.indexOf(': ') + 2) });
+    const problems: Problem[] = [];
+    const named = step.action ?? step.check;
+    if (named) {
+      const { targets, params: schema } = stepSpec(named);
+      const field = step.action ? 'action' : 'check';
+      if (!(targets as readonly string[]).includes(spec.target)) {
+        problems.push({ path: ['steps', index, field], message: `${named} acts on ${targets.join(' or ')} targets, but this playbook's target is ${spec.target}` });
+      }
+      if (!hasTemplate(step.params)) {
+        const params = schema.safeParse(step.params ?? {});
+        if (!params.success) {
+          for (const [issueIndex, line] of formatIssues(params.error, schema).entries()) {
+            problems.push({ path: ['steps', index, 'params', ...params.error.issues[issueIndex]!.path], message: line.slice(line.indexOf(': ') + 2) });
+          }
         }
       }
     }
+    for (const [factIndex, { fact }] of (step.when?.facts ?? []).entries()) {
+      const source = fact.slice(0, fact.indexOf('.'));
+      if (!checksSoFar.has(source)) {
+        problems.push({ path: ['steps', index, 'when', 'facts', factIndex, 'fact'], message: `"${source}" is not a check step before this one; facts come from earlier check steps` });
+      }
+    }
+    if (step.check) checksSoFar.add(step.id);
     return problems;
+  });
+}
+
+/** Escalation must name a more severe playbook of the same family that acts on the same kind of target. */
+function escalationProblems(playbooks: readonly Playbook[]): string[] {
+  const byName = new Map(playbooks.map((playbook) => [playbook.spec.name, playbook]));
+  return playbooks.flatMap(({ file, spec }) => {
+    if (!spec.escalation) return [];
+    const to = byName.get(spec.escalation.to);
+    const where = `${file}: escalation.to`;
+    if (!to) return [`${where}: no playbook is named "${spec.escalation.to}"`];
+    if (!spec.family || to.spec.family !== spec.family) return [`${where}: "${to.spec.name}" is not of this playbook's family (${spec.family ?? 'none'}); set the same family on both`];
+    if (to.spec.severity >= spec.severity) return [`${where}: "${to.spec.name}" is ${to.spec.severity}, not more severe than ${spec.severity}`];
+    if (to.spec.target !== spec.target) return [`${where}: "${to.spec.name}" acts on ${to.spec.target} targets, this playbook on ${spec.target}`];
+    return [];
   });
 }
 
@@ -99,6 +128,7 @@ export function loadPlaybooks(dir: string): Playbook[] {
     if (other) problems.push(`${file}: name: "${spec.name}" is already the name of ${other}; playbook names must be unique`);
     seen.set(spec.name, file);
   }
+  problems.push(...escalationProblems(playbooks));
   if (files.length === 0) problems.push(`${dir}: no playbook files (*.yaml) found`);
   if (problems.length > 0) throw new PlaybookError(problems);
   return playbooks;

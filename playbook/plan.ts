@@ -3,21 +3,33 @@
 import type { Alert } from '../alerts/alertmanager';
 import type { Target } from '../alerts/target';
 import { formatIssues } from '../validation/issues';
-import { ACTIONS, type ActionName } from './actions';
-import type { Playbook } from './schema';
+import { stepSpec, type ActionName, type CheckName } from './actions';
+import type { Condition, Playbook, PlaybookStep, Severity } from './schema';
 
-export interface PlannedStep {
+interface PlannedStepBase {
   id: string;
   description?: string | undefined;
-  action: ActionName;
-  params: unknown;
+  when?: Condition | undefined;
 }
 
+/** A step with its templates resolved against the alert: what the workflow runs. */
+export type PlannedStep = PlannedStepBase &
+  (
+    | { kind: 'action'; action: ActionName; params: unknown }
+    | { kind: 'check'; check: CheckName; params: unknown }
+    | { kind: 'notify'; to: string[]; message: string }
+    | { kind: 'approval'; summary: string; timeoutMs: number; onTimeout: 'approve' | 'reject'; onReject: 'stop' | 'rollback' }
+    | { kind: 'waitUntilResolved' }
+    | { kind: 'warRoom'; name: string; invite: string[] }
+  );
+
 export interface RunPlan {
-  playbook: { name: string; digest: string; file: string; severity: string; description: string };
+  playbook: { name: string; digest: string; file: string; severity: Severity; description: string; dryRun: boolean };
   target: Target;
   cooldownMs: number;
   steps: PlannedStep[];
+  /** The more severe playbook of the same family, planned for the same alert, and when it takes over. */
+  escalation?: { afterMs: number; plan: RunPlan } | undefined;
 }
 
 const EXPRESSION = /\{\{\s*([^}]*?)\s*\}\}/g;
@@ -44,25 +56,45 @@ export function renderTemplates(value: unknown, alert: Pick<Alert, 'labels' | 'a
 
 export type PlanResult = { ok: true; plan: RunPlan } | { ok: false; problem: string };
 
-export function planRun(playbook: Playbook, alert: Alert, target: Target, defaults: { cooldownMs: number }): PlanResult {
+type Alertish = Pick<Alert, 'labels' | 'annotations'>;
+
+function validParams(name: ActionName | CheckName, params: unknown, alert: Alertish): unknown {
+  const schema = stepSpec(name).params;
+  const parsed = schema.safeParse(renderTemplates(params ?? {}, alert));
+  if (!parsed.success) throw new Error(`params.${formatIssues(parsed.error, schema).join('; ')}`);
+  return parsed.data;
+}
+
+function planStep(step: PlaybookStep, alert: Alertish, severity: Severity): PlannedStep {
+  const base = { id: step.id, description: step.description, when: step.when };
+  const text = (template: string) => renderTemplates(template, alert) as string;
+  if (step.action) return { ...base, kind: 'action', action: step.action, params: validParams(step.action, step.params, alert) };
+  if (step.check) return { ...base, kind: 'check', check: step.check, params: validParams(step.check, step.params, alert) };
+  if (step.notify) return { ...base, kind: 'notify', to: step.notify.to, message: text(step.notify.message) };
+  if (step.warRoom) return { ...base, kind: 'warRoom', name: text(step.warRoom.name), invite: step.warRoom.invite };
+  if (step.approval) {
+    const { summary, timeout, onTimeout, onReject } = step.approval;
+    // Safe by default: an S1 step nobody approved in time does not run.
+    return { ...base, kind: 'approval', summary: text(summary), timeoutMs: timeout, onTimeout: onTimeout ?? (severity === 'S1' ? 'reject' : 'approve'), onReject };
+  }
+  return { ...base, kind: 'waitUntilResolved' };
+}
+
+/** Resolves every step of `playbook` for `alert`; the first problem found is reported. */
+export function planRun(playbook: Playbook, alert: Alert, target: Target, defaults: { cooldownMs: number; dryRun?: boolean }): PlanResult {
   const { spec } = playbook;
   const steps: PlannedStep[] = [];
   for (const step of spec.steps) {
-    const schema = ACTIONS[step.action].params;
-    let params: unknown;
     try {
-      params = renderTemplates(step.params, alert);
+      steps.push(planStep(step, alert, spec.severity));
     } catch (error) {
       return { ok: false, problem: `step ${step.id}: ${(error as Error).message}` };
     }
-    const parsed = schema.safeParse(params);
-    if (!parsed.success) return { ok: false, problem: `step ${step.id}: params.${formatIssues(parsed.error, schema).join('; ')}` };
-    steps.push({ id: step.id, description: step.description, action: step.action, params: parsed.data });
   }
   return {
     ok: true,
     plan: {
-      playbook: { name: spec.name, digest: playbook.digest, file: playbook.file, severity: spec.severity, description: spec.description },
+      playbook: { name: spec.name, digest: playbook.digest, file: playbook.file, severity: spec.severity, description: spec.description, dryRun: spec.dryRun || (defaults.dryRun ?? false) },
       target,
       cooldownMs: spec.cooldown ?? defaults.cooldownMs,
       steps,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseMatcher } from '../alerts/matchers';
 import { TARGET_KIND_NAMES } from '../alerts/target';
 import { durationSchema } from '../validation/duration';
-import { ACTION_NAMES } from './actions';
+import { ACTION_NAMES, CHECK_NAMES } from './actions';
 
 const slug = z
   .string()
@@ -22,28 +22,98 @@ const matcherSchema = z
   })
   .describe('an Alertmanager label matcher, e.g. alertname="LLMInputTokensPerRequestHigh" or severity=~"S1|S2"');
 
-const actionStepSchema = z
+const SEVERITIES = ['S1', 'S2', 'S3'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+const templated = (what: string) => z.string().min(1).describe(`${what}; may use {{ labels.NAME }} and {{ annotations.NAME }}`);
+
+/** A fact gathered by an earlier check step: `<step id>.<field>`, e.g. `current-policy.maxInputTokens`. */
+const factComparisonSchema = z
+  .object({
+    fact: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*(\.[A-Za-z0-9_]+)+$/)
+      .describe('a fact from an earlier check step: <step id>.<field>, e.g. current-policy.maxInputTokens'),
+    above: z.number().optional().describe('true when the fact is a number greater than this'),
+    below: z.number().optional().describe('true when the fact is a number less than this'),
+    equals: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional().describe('true when the fact equals this value'),
+  })
+  .strict()
+  .refine((c) => [c.above, c.below, c.equals].some((v) => v !== undefined), { message: 'say what to compare with: above, below or equals' });
+
+/** When a step runs: every condition given must hold. A closed set of predicates, never code. */
+export const conditionSchema = z
+  .object({
+    labels: z.array(matcherSchema).min(1).optional().describe("label matchers the run's alert must satisfy"),
+    severity: z.enum(SEVERITIES).optional().describe("the run's current severity must be this or more severe (S1 is the most severe)"),
+    facts: z.array(factComparisonSchema).min(1).optional().describe('comparisons with facts gathered by earlier check steps'),
+  })
+  .strict()
+  .refine((c) => c.labels ?? c.severity ?? c.facts, { message: 'an empty condition: give labels, severity or facts' });
+
+const STEP_KINDS = ['action', 'notify', 'approval', 'check', 'waitUntilResolved', 'warRoom'] as const;
+
+const stepSchema = z
   .object({
     id: slug.describe('a step id unique in the playbook: lower-case letters, digits and dashes'),
     description: z.string().min(1).optional().describe('what the step does, in words, for the audit'),
-    action: z.enum(ACTION_NAMES).describe(`one of the registered actions: ${ACTION_NAMES.join(', ')}`),
-    params: z
-      .record(z.string(), z.unknown())
-      .default({})
-      .describe('the action\'s parameters; strings may use {{ labels.NAME }} and {{ annotations.NAME }}'),
+    when: conditionSchema.optional().describe('run the step only when these conditions hold; otherwise it is skipped and the skip is recorded'),
+    action: z.enum(ACTION_NAMES).optional().describe(`a registered action: ${ACTION_NAMES.join(', ')}`),
+    params: z.record(z.string(), z.unknown()).optional().describe("the action's or check's parameters; strings may use {{ labels.NAME }} and {{ annotations.NAME }}"),
+    notify: z
+      .object({ to: z.array(z.string().min(1)).min(1).describe('who to tell: team or channel names, e.g. finops, product'), message: templated('the message') })
+      .strict()
+      .optional(),
+    approval: z
+      .object({
+        summary: templated('what the approver is asked to allow'),
+        timeout: durationSchema.describe('how long to wait for a decision, e.g. 30m'),
+        onTimeout: z.enum(['approve', 'reject']).optional().describe('the outcome when nobody decides in time (default: reject for S1 playbooks, approve otherwise)'),
+        onReject: z.enum(['stop', 'rollback']).default('stop').describe('stop: apply nothing more and keep what is applied until the alert resolves; rollback: undo everything now'),
+      })
+      .strict()
+      .optional()
+      .describe('wait for a person to approve the steps after this one'),
+    check: z.enum(CHECK_NAMES).optional().describe(`a registered check that gathers a fact: ${CHECK_NAMES.join(', ')}`),
+    waitUntilResolved: z.literal(true).optional().describe('true: wait here until the alert resolves (the later steps run after the resolution)'),
+    warRoom: z
+      .object({ name: templated('the war-room name, e.g. inc-{{ labels.route }}'), invite: z.array(z.string().min(1)).min(1).describe('the groups to invite, e.g. sre, product') })
+      .strict()
+      .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((step, ctx) => {
+    const kinds = STEP_KINDS.filter((kind) => step[kind] !== undefined);
+    if (kinds.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: `a step does exactly one thing: give one of ${STEP_KINDS.join(', ')} (found ${kinds.length === 0 ? 'none' : kinds.join(' and ')})` });
+    }
+    if (step.params !== undefined && step.action === undefined && step.check === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['params'], message: 'params belong to an action or a check step' });
+    }
+  });
+
+export type PlaybookStep = z.output<typeof stepSchema>;
+export type Condition = z.output<typeof conditionSchema>;
 
 export const playbookSchema = z
   .object({
     name: slug.describe("the playbook's name: lower-case letters, digits and dashes, unique across playbooks/"),
     description: z.string().min(1).describe('what the playbook is for, in a sentence'),
-    severity: z.enum(['S1', 'S2', 'S3']).describe('S1 (most severe), S2 or S3'),
+    severity: z.enum(SEVERITIES).describe('S1 (most severe), S2 or S3'),
+    family: z.string().regex(/^[a-z][a-z0-9-]*$/).optional().describe('the family for escalation, e.g. cost or capacity'),
     match: z.array(matcherSchema).min(1).describe('label matchers; an alert runs this playbook when it matches all of them'),
     target: z.enum(TARGET_KIND_NAMES).describe(`what the playbook acts on: ${TARGET_KIND_NAMES.join(', ')}`),
     cooldown: durationSchema.optional().describe('how long the alert must stay resolved before rollback, e.g. 10m (default: engine.cooldown)'),
+    dryRun: z.boolean().default(false).describe('true: run every step and record what it would change, but change nothing'),
+    escalation: z
+      .object({
+        after: durationSchema.describe('how long the alert may keep firing after the steps before escalating, e.g. 30m'),
+        to: slug.describe('the name of the more severe playbook of the same family whose steps then run in this run'),
+      })
+      .strict()
+      .optional(),
     steps: z
-      .array(actionStepSchema)
+      .array(stepSchema)
       .min(1)
       .refine((steps) => new Set(steps.map((s) => s.id)).size === steps.length, { message: 'step ids must be unique' })
       .describe('the steps, run in order'),
@@ -51,7 +121,6 @@ export const playbookSchema = z
   .strict();
 
 export type PlaybookSpec = z.output<typeof playbookSchema>;
-export type ActionStep = PlaybookSpec['steps'][number];
 
 /** A playbook as loaded from its file: the spec plus where it came from and its digest. */
 export interface Playbook {

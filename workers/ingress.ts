@@ -21,7 +21,7 @@ async function main() {
     taskQueue: config.temporal.taskQueue,
     playbooks,
     credentials: { token, basicAuth },
-    cooldownMs: config.engine.cooldown,
+    runDefaults: { cooldownMs: config.engine.cooldown, dryRun: config.engine.dryRun },
     temporalTimeoutMs: config.ingress.temporalTimeout,
     alertmanagerUrl: config.ingress.alertmanagerUrl,
     maxInFlight: config.ingress.maxInFlight,

@@ -3,6 +3,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from 
 import { createActivities } from '../activities';
 import { ConfigError } from '../config/load';
 import { ControlApiClient } from '../gateway/control-api-client';
+import { LogNotifier } from '../notifications/notifier';
 import { temporalConnectionOptions } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { exitOnStartupError, startProcess } from './startup';
@@ -31,7 +32,11 @@ async function main() {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ gateway }),
+    activities: createActivities({
+      gateway,
+      notifier: new LogNotifier(logger.child({ component: 'notifications' })),
+      guardrails: { protectedRoutes: config.engine.protectedRoutes, sensitiveRoutes: config.engine.sensitiveRoutes },
+    }),
   });
   // The worker stops polling on SIGINT/SIGTERM and finishes the tasks in hand before run() resolves.
   await worker.run();

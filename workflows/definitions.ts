@@ -1,5 +1,5 @@
 // The playbook run's messages and status, imported by callers (ingress, CLI, tests) and the workflow.
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AlertNotification, TrackedAlerts } from '../alerts/tracker';
 import type { RunPlan } from '../playbook/plan';
 
@@ -10,27 +10,56 @@ export interface PlaybookRunInput {
   alert: AlertNotification & { labels: Record<string, string>; annotations: Record<string, string> };
 }
 
-export type RunState = 'applying' | 'mitigated' | 'cooldown' | 'rolling-back' | 'rolled-back' | 'rollback-failed' | 'failed';
+export type RunState =
+  | 'applying'
+  | 'awaiting-approval'
+  | 'mitigated'
+  | 'cooldown'
+  | 'rolling-back'
+  | 'rolled-back'
+  | 'rollback-failed'
+  | 'failed';
 
 export interface AppliedChange {
   stepId: string;
   action: string;
   summary: string;
   previous: unknown;
+  dryRun: boolean;
   appliedAt: string;
   undoneAt: string | null;
   undoError: string | null;
+}
+
+export interface Decision {
+  stepId: string;
+  approve: boolean;
+  /** Who decided: a user id, or `timeout` when the step's declared outcome applied. */
+  by: string;
+  reason?: string;
+}
+
+export interface RecordedDecision extends Decision {
+  at: string;
 }
 
 export interface RunStatus {
   playbook: string;
   digest: string;
   target: string;
+  severity: string;
+  dryRun: boolean;
   state: RunState;
   currentStep: string | null;
   applied: AppliedChange[];
+  /** Steps not run, and why: an unmet `when`, a guardrail, a rejection, a failed notification. */
+  skipped: Array<{ stepId: string; reason: string }>;
+  facts: Record<string, unknown>;
+  pendingApproval: { stepId: string; summary: string; deadline: string } | null;
+  decisions: RecordedDecision[];
+  escalation: { to: string; reason: string; at: string } | null;
   alerts: TrackedAlerts;
-  /** When the run acts next on its own (the end of the cooldown), if it is waiting for a time. */
+  /** When the run acts next on its own (end of a cooldown, an approval timeout, an escalation). */
   nextDeadline: string | null;
   /** Alert notifications signalled to the run; the one that started it is signalled too. */
   notifications: { received: number; repeated: number; stale: number };
@@ -40,3 +69,7 @@ export interface RunStatus {
 
 export const alertNotificationSignal = defineSignal<[AlertNotification]>('alertNotification');
 export const statusQuery = defineQuery<RunStatus>('status');
+/** Approve or reject the pending approval step; refused (not recorded) when nothing is pending for it. */
+export const decideUpdate = defineUpdate<RecordedDecision, [Decision]>('decide');
+/** Stop the run and roll back everything it changed. */
+export const abortUpdate = defineUpdate<string, [{ by: string; reason: string }]>('abort');

@@ -1,10 +1,13 @@
-// The playbook interpreter: one durable run per playbook × target. It applies the planned steps
-// once, keeps a compensation stack, waits for the alert to resolve and stay resolved for the
-// cooldown, then undoes every change in reverse order. Orchestration only: every side effect is an
-// activity, and this file imports nothing but the workflow SDK, pure modules and types.
+// The playbook interpreter: one durable run per playbook × target. It runs the planned steps once,
+// keeps a compensation stack, escalates if the alert keeps firing, waits for the alert to resolve
+// and stay resolved for the cooldown, then undoes every change in reverse order. Orchestration
+// only: every side effect is an activity, and this file imports nothing but the workflow SDK,
+// pure modules and types.
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   ApplicationFailure,
   CancellationScope,
+  allHandlersFinished,
   condition,
   isCancellation,
   log,
@@ -13,14 +16,26 @@ import {
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
-  allHandlersFinished,
 } from '@temporalio/workflow';
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import type { ActionOutcome, ActionRequest } from '../activities/action';
 import type { Activities } from '../activities';
+import type { ActionRequest } from '../activities/action';
 import { isFiring, recordNotification } from '../alerts/tracker';
-import type { PlannedStep } from '../playbook/plan';
-import { alertNotificationSignal, statusQuery, type PlaybookRunInput, type RunState, type RunStatus } from './definitions';
+import { unmetCondition } from '../playbook/conditions';
+import { REFUSED_BY_GUARDRAILS } from '../safety/guardrails';
+import type { ActionName } from '../playbook/actions';
+import type { PlannedStep, RunPlan } from '../playbook/plan';
+import type { Severity } from '../playbook/schema';
+import {
+  abortUpdate,
+  alertNotificationSignal,
+  decideUpdate,
+  statusQuery,
+  type Decision,
+  type PlaybookRunInput,
+  type RecordedDecision,
+  type RunState,
+  type RunStatus,
+} from './definitions';
 import { stepIdempotencyKey } from './ids';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 
@@ -37,17 +52,26 @@ const undo = proxyActivities<Activities>({
 
 interface Compensation {
   stepId: string;
+  action: ActionName;
   request: ActionRequest;
-  action: keyof Activities;
 }
 
 export interface RunSummary {
   state: RunState;
   applied: RunStatus['applied'];
+  skipped: RunStatus['skipped'];
+  decisions: RunStatus['decisions'];
+  escalation: RunStatus['escalation'];
   rollbackReason: string | null;
 }
 
+/** The failure's own message, without the SDK's "Activity task failed" wrapper. */
 const failureMessage = (error: unknown) => (error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error));
+const failureType = (error: unknown) => (error instanceof Error && error.cause instanceof ApplicationFailure ? error.cause.type : undefined);
+const seconds = (ms: number) => `${ms / 1000}s`;
+
+/** Steps after a rejected approval do not run; this ends the step loop. */
+class Rejected extends Error {}
 
 export async function playbookRun({ plan, alert }: PlaybookRunInput): Promise<RunSummary> {
   const { workflowId, firstExecutionRunId } = workflowInfo();
@@ -55,15 +79,27 @@ export async function playbookRun({ plan, alert }: PlaybookRunInput): Promise<Ru
     playbook: plan.playbook.name,
     digest: plan.playbook.digest,
     target: plan.target.key,
+    severity: plan.playbook.severity,
+    dryRun: plan.playbook.dryRun,
     state: 'applying',
     currentStep: null,
     applied: [],
+    skipped: [],
+    facts: {},
+    pendingApproval: null,
+    decisions: [],
+    escalation: null,
     alerts: {},
     nextDeadline: null,
     notifications: { received: 0, repeated: 0, stale: 0 },
     rollbackReason: null,
   };
   recordNotification(status.alerts, alert);
+  const firing = () => isFiring(status.alerts);
+  const compensations: Compensation[] = [];
+  let decision: Decision | undefined;
+  let abortReason: string | undefined;
+  const main = new CancellationScope();
 
   setHandler(statusQuery, () => status);
   setHandler(alertNotificationSignal, (notification) => {
@@ -72,28 +108,55 @@ export async function playbookRun({ plan, alert }: PlaybookRunInput): Promise<Ru
     if (effect === 'repeated' || effect === 'stale') status.notifications[effect]++;
     else log.info('alert notification', { fingerprint: notification.fingerprint, effect });
   });
+  setHandler(
+    decideUpdate,
+    (request): RecordedDecision => {
+      decision = request;
+      return { ...request, at: new Date().toISOString() };
+    },
+    {
+      // Synchronous on purpose: a refused decision is answered to the caller and never recorded.
+      validator: ({ stepId, by }) => {
+        if (!by) throw ApplicationFailure.nonRetryable('a decision needs the identity of who decides', 'InvalidDecision');
+        if (status.decisions.some((d) => d.stepId === stepId)) throw ApplicationFailure.nonRetryable(`step ${stepId} was already decided`, 'AlreadyDecided');
+        if (status.pendingApproval?.stepId !== stepId || decision) throw ApplicationFailure.nonRetryable(`step ${stepId} is not waiting for approval`, 'NotPending');
+      },
+    },
+  );
+  setHandler(
+    abortUpdate,
+    ({ by, reason }) => {
+      abortReason = `aborted by ${by}: ${reason}`;
+      main.cancel();
+      return `rolling back ${compensations.length} change(s)`;
+    },
+    {
+      validator: ({ by, reason }) => {
+        if (!by || !reason) throw ApplicationFailure.nonRetryable('an abort needs who asks and why', 'InvalidAbort');
+        if (abortReason || status.rollbackReason) throw ApplicationFailure.nonRetryable(`the run is already ${status.state}`, 'AlreadyEnding');
+      },
+    },
+  );
 
-  const { labels } = plan.target;
-  const attribute = (key: (typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES], value: string | undefined): SearchAttributeUpdatePair[] =>
-    value ? [{ key, value }] : [];
+  const labels = { ...alert.labels, ...plan.target.labels };
+  const attribute = (key: (typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES], value: string | undefined): SearchAttributeUpdatePair[] => (value ? [{ key, value }] : []);
   upsertSearchAttributes([
     ...attribute(SEARCH_ATTRIBUTES.playbook, plan.playbook.name),
     ...attribute(SEARCH_ATTRIBUTES.digest, plan.playbook.digest),
     ...attribute(SEARCH_ATTRIBUTES.severity, plan.playbook.severity),
-    ...attribute(SEARCH_ATTRIBUTES.tenant, labels.tenant ?? alert.labels.tenant),
-    ...attribute(SEARCH_ATTRIBUTES.route, labels.route ?? alert.labels.route),
-    ...attribute(SEARCH_ATTRIBUTES.model, alert.labels.model),
+    ...attribute(SEARCH_ATTRIBUTES.tenant, labels.tenant),
+    ...attribute(SEARCH_ATTRIBUTES.route, labels.route),
+    ...attribute(SEARCH_ATTRIBUTES.model, labels.model),
     ...attribute(SEARCH_ATTRIBUTES.target, plan.target.key),
     ...attribute(SEARCH_ATTRIBUTES.state, status.state),
   ]);
-  const summarize = () => {
-    const changes = status.applied.map((change) => `${change.stepId}: ${change.summary}${change.undoneAt ? ' (undone)' : ''}`);
+  const summarize = () =>
     upsertMemo({
-      summary: `${plan.playbook.name} (${plan.playbook.severity}) on ${plan.target.key}: ${status.state}`,
+      summary: `${plan.playbook.name} (${status.severity}${status.dryRun ? ', dry run' : ''}) on ${plan.target.key}: ${status.state}`,
       alert: alert.labels.alertname ?? null,
-      changes,
+      changes: status.applied.map((change) => `${change.stepId}: ${change.summary}${change.undoneAt ? ' (undone)' : ''}`),
+      skipped: status.skipped.map(({ stepId, reason }) => `${stepId}: ${reason}`),
     });
-  };
   const setState = (state: RunState) => {
     status.state = state;
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.state, value: state }]);
@@ -101,28 +164,45 @@ export async function playbookRun({ plan, alert }: PlaybookRunInput): Promise<Ru
   };
   summarize();
 
-  const compensations: Compensation[] = [];
-  const request = (step: PlannedStep, params: unknown, phase: 'apply' | 'undo'): ActionRequest => ({
+  const actionRequest = (stepId: string, params: unknown, purpose: ActionRequest['purpose']): ActionRequest => ({
     target: plan.target,
     params,
-    idempotencyKey: stepIdempotencyKey(workflowId, firstExecutionRunId, step.id, phase),
+    idempotencyKey: stepIdempotencyKey(workflowId, firstExecutionRunId, stepId, purpose),
+    purpose,
+    dryRun: status.dryRun,
   });
+  const run = { workflowId, playbook: plan.playbook.name, target: plan.target.key, severity: plan.playbook.severity };
+  const skip = (stepId: string, reason: string) => {
+    status.skipped.push({ stepId, reason });
+    log.info('step skipped', { step: stepId, reason });
+    summarize();
+  };
+  /** Waits until `done` holds or `timeoutMs` passes, showing the deadline in the status. */
+  const waitUntil = async (done: () => boolean, timeoutMs: number) => {
+    status.nextDeadline = new Date(Date.now() + timeoutMs).toISOString();
+    try {
+      return await condition(done, timeoutMs);
+    } finally {
+      status.nextDeadline = null;
+    }
+  };
 
   /** Undoes every applied change, newest first. Runs to the end even if the run is cancelled. */
   const rollback = (reason: string) =>
     CancellationScope.nonCancellable(async () => {
       status.rollbackReason = reason;
+      status.pendingApproval = null;
       setState('rolling-back');
       let failed = false;
-      for (const compensation of compensations.reverse()) {
-        const change = status.applied.find((applied) => applied.stepId === compensation.stepId)!;
+      for (const { stepId, action, request } of compensations.reverse()) {
+        const change = status.applied.find((applied) => applied.stepId === stepId)!;
         try {
-          await undo[compensation.action](compensation.request);
+          await undo[action](request);
           change.undoneAt = new Date().toISOString();
         } catch (error) {
           failed = true;
           change.undoError = failureMessage(error);
-          log.error('undo failed; the change is still in place', { step: compensation.stepId, error: change.undoError });
+          log.error('undo failed; the change is still in place', { step: stepId, error: change.undoError });
         }
       }
       compensations.length = 0;
@@ -130,43 +210,129 @@ export async function playbookRun({ plan, alert }: PlaybookRunInput): Promise<Ru
       setState(failed ? 'rollback-failed' : 'rolled-back');
     });
 
-  try {
-    for (const step of plan.steps) {
+  const runAction = async (step: Extract<PlannedStep, { kind: 'action' }>) => {
+    let outcome;
+    try {
+      outcome = await apply[step.action](actionRequest(step.id, step.params, 'apply'));
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      if (failureType(error) === REFUSED_BY_GUARDRAILS) return skip(step.id, `refused: ${failureMessage(error)}`);
+      const reason = `step ${step.id} (${step.action}) failed: ${failureMessage(error)}`;
+      await rollback(reason);
+      if (status.state === 'rolled-back') setState('failed');
+      throw ApplicationFailure.nonRetryable(`${reason}; the earlier changes were rolled back`, 'StepFailed');
+    }
+    status.applied.push({ stepId: step.id, action: step.action, summary: outcome.summary, previous: outcome.previous, dryRun: status.dryRun, appliedAt: new Date().toISOString(), undoneAt: null, undoError: null });
+    if (outcome.undo) compensations.push({ stepId: step.id, action: outcome.undo.action, request: actionRequest(step.id, outcome.undo.params, 'undo') });
+    summarize();
+  };
+
+  const runApproval = async (step: Extract<PlannedStep, { kind: 'approval' }>) => {
+    decision = undefined;
+    status.pendingApproval = { stepId: step.id, summary: step.summary, deadline: new Date(Date.now() + step.timeoutMs).toISOString() };
+    setState('awaiting-approval');
+    const decided = await waitUntil(() => decision !== undefined, step.timeoutMs);
+    const outcome: Decision = decided && decision ? decision : { stepId: step.id, approve: step.onTimeout === 'approve', by: 'timeout', reason: `no decision within ${seconds(step.timeoutMs)}` };
+    status.decisions.push({ ...outcome, at: new Date().toISOString() });
+    status.pendingApproval = null;
+    setState('applying');
+    if (outcome.approve) return;
+    const reason = `${step.id} rejected by ${outcome.by}${outcome.reason ? ` (${outcome.reason})` : ''}`;
+    if (step.onReject === 'rollback') await rollback(reason);
+    throw new Rejected(reason);
+  };
+
+  /** Runs `steps` in order; a rejected approval ends them (the reason is in the status). */
+  const runSteps = async (steps: readonly PlannedStep[], severity: Severity) => {
+    for (const step of steps) {
       status.currentStep = step.id;
-      let outcome: ActionOutcome;
-      try {
-        outcome = await apply[step.action](request(step, step.params, 'apply'));
-      } catch (error) {
-        if (isCancellation(error)) throw error;
-        const reason = `step ${step.id} (${step.action}) failed: ${failureMessage(error)}`;
-        await rollback(reason);
-        if (status.state === 'rolled-back') setState('failed');
-        throw ApplicationFailure.nonRetryable(`${reason}; the earlier changes were rolled back`, 'StepFailed');
+      const unmet = unmetCondition(step.when, { labels: alert.labels, severity, facts: status.facts });
+      if (unmet) {
+        skip(step.id, unmet);
+        continue;
       }
-      status.applied.push({ stepId: step.id, action: step.action, summary: outcome.summary, previous: outcome.previous, appliedAt: new Date().toISOString(), undoneAt: null, undoError: null });
-      if (outcome.undo) compensations.push({ stepId: step.id, action: outcome.undo.action, request: request(step, outcome.undo.params, 'undo') });
+      try {
+        switch (step.kind) {
+          case 'action':
+            await runAction(step);
+            break;
+          case 'check':
+            status.facts[step.id] = await apply[step.check]({ target: plan.target, params: step.params });
+            break;
+          case 'notify':
+            await apply['notify.send']({ to: step.to, message: step.message, run });
+            break;
+          case 'warRoom':
+            status.facts[step.id] = await apply['warRoom.open']({ name: step.name, invite: step.invite, run });
+            break;
+          case 'approval':
+            await runApproval(step);
+            break;
+          case 'waitUntilResolved':
+            setState('mitigated');
+            await condition(() => !firing());
+            setState('applying');
+            break;
+        }
+      } catch (error) {
+        if (error instanceof Rejected) {
+          skip(step.id, error.message);
+          for (const later of steps.slice(steps.indexOf(step) + 1)) skip(later.id, `not run: ${error.message}`);
+          return;
+        }
+        // Telling people or reading a fact may fail without stopping the mitigation.
+        if (!isCancellation(error) && (step.kind === 'check' || step.kind === 'notify' || step.kind === 'warRoom')) {
+          skip(step.id, `failed: ${failureMessage(error)}`);
+          continue;
+        }
+        throw error;
+      }
     }
     status.currentStep = null;
-    setState('mitigated');
+  };
 
-    // Roll back only once the alert has stayed resolved for the whole cooldown; a re-fire during
-    // the cooldown cancels the rollback and the run keeps its changes.
-    for (;;) {
-      await condition(() => !isFiring(status.alerts));
-      setState('cooldown');
-      status.nextDeadline = new Date(Date.now() + plan.cooldownMs).toISOString();
-      const refired = await condition(() => isFiring(status.alerts), plan.cooldownMs);
-      status.nextDeadline = null;
-      if (!refired) break;
-      log.info('alert fired again during the cooldown; rollback cancelled');
-      setState('mitigated');
+  /** Still firing `afterMs` after the steps → the more severe playbook's steps run in this run. */
+  const escalateIfStillFiring = async (escalation: NonNullable<RunPlan['escalation']>) => {
+    if (!firing() || status.state === 'rolled-back') return;
+    if (await waitUntil(() => !firing(), escalation.afterMs)) return;
+    const to = escalation.plan.playbook;
+    status.severity = to.severity;
+    status.escalation = { to: to.name, reason: `still firing ${seconds(escalation.afterMs)} after the steps of ${plan.playbook.name}`, at: new Date().toISOString() };
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.severity, value: to.severity }]);
+    log.warn('escalating', status.escalation);
+    setState('applying');
+    await runSteps(escalation.plan.steps, to.severity);
+  };
+
+  try {
+    await main.run(async () => {
+      await runSteps(plan.steps, plan.playbook.severity);
+      if (status.state !== 'rolled-back') setState('mitigated');
+      if (plan.escalation) await escalateIfStillFiring(plan.escalation);
+      if (status.state === 'applying') setState('mitigated');
+
+      // Roll back only once the alert has stayed resolved for the whole cooldown; a re-fire during
+      // the cooldown cancels the rollback and the run keeps its changes.
+      for (;;) {
+        await condition(() => !firing());
+        if (compensations.length === 0) break;
+        setState('cooldown');
+        if (!(await waitUntil(firing, plan.cooldownMs))) break;
+        log.info('alert fired again during the cooldown; rollback cancelled');
+        setState('mitigated');
+      }
+    });
+    if (compensations.length > 0 || status.state !== 'rolled-back') {
+      await rollback(status.rollbackReason ?? `alert resolved and stayed resolved for the ${seconds(plan.cooldownMs)} cooldown`);
     }
-    await rollback(`alert resolved and stayed resolved for the ${plan.cooldownMs / 1000}s cooldown`);
   } catch (error) {
-    if (isCancellation(error)) await rollback('run cancelled by an operator');
-    throw error;
+    if (!isCancellation(error)) throw error;
+    await rollback(abortReason ?? 'run cancelled by an operator');
+    // An abort ends the run normally; a cancellation from Temporal ends it as cancelled.
+    if (!abortReason) throw error;
   }
 
   await condition(allHandlersFinished);
-  return { state: status.state, applied: status.applied, rollbackReason: status.rollbackReason };
+  const { state, applied, skipped, decisions, escalation, rollbackReason } = status;
+  return { state, applied, skipped, decisions, escalation, rollbackReason };
 }

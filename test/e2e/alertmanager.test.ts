@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { createActivities } from '../../activities';
 import { buildIngressApp } from '../../ingress/app';
 import { loadPlaybooks } from '../../playbook/load';
 import { playbookRunId } from '../../workflows/ids';
 import type { playbookRun } from '../../workflows/playbook-run';
 import { silentLogger, startSimulator, type RunningSimulator } from '../helpers/simulator';
+import { testActivities } from '../helpers/activities';
 import { startTemporal, workflowBundle } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
 
@@ -51,7 +51,7 @@ beforeAll(async () => {
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ gateway: simulator.client }),
+    activities: testActivities(simulator.client),
   });
   workerRunning = worker.run();
   ingress = buildIngressApp({
@@ -59,7 +59,7 @@ beforeAll(async () => {
     taskQueue: TASK_QUEUE,
     playbooks: loadPlaybooks(join(__dirname, '..', '..', 'playbooks')),
     credentials: { token: TOKEN },
-    cooldownMs: 500,
+    runDefaults: { cooldownMs: 500 },
     temporalTimeoutMs: 5_000,
     maxInFlight: 64,
     logger: silentLogger(),

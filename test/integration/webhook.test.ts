@@ -6,7 +6,6 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { createActivities } from '../../activities';
 import type { Alert } from '../../alerts/alertmanager';
 import { buildIngressApp, type IngressOptions } from '../../ingress/app';
 import { loadPlaybooks } from '../../playbook/load';
@@ -15,6 +14,7 @@ import { playbookRunId } from '../../workflows/ids';
 import type { playbookRun } from '../../workflows/playbook-run';
 import { alert, payload, resolved } from '../helpers/alerts';
 import { silentLogger, startSimulator, type RunningSimulator } from '../helpers/simulator';
+import { testActivities } from '../helpers/activities';
 import { startTemporal, workflowBundle } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
 
@@ -34,7 +34,7 @@ async function startIngress(overrides: Partial<IngressOptions> = {}): Promise<st
     taskQueue: TASK_QUEUE,
     playbooks,
     credentials: { token: TOKEN },
-    cooldownMs: 300,
+    runDefaults: { cooldownMs: 300 },
     temporalTimeoutMs: 5_000,
     maxInFlight: 64,
     logger: silentLogger(),
@@ -54,7 +54,7 @@ beforeAll(async () => {
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ gateway: simulator.client }),
+    activities: testActivities(simulator.client),
   });
   workerRunning = worker.run();
   webhook = await startIngress();

@@ -10,7 +10,16 @@ import { workflowBundle } from '../helpers/temporal';
 const files = readdirSync(HISTORIES_DIR).filter((name) => name.endsWith('.json'));
 
 test('recorded histories are present', () => {
-  expect(files).toEqual(expect.arrayContaining(['playbook-run-resolved.json', 'playbook-run-refire-cancel.json', 'playbook-run-step-failed.json']));
+  expect(files).toEqual(
+    expect.arrayContaining([
+      'playbook-run-resolved.json',
+      'playbook-run-refire-cancel.json',
+      'playbook-run-step-failed.json',
+      'playbook-run-approved.json',
+      'playbook-run-aborted.json',
+      'playbook-run-escalated.json',
+    ]),
+  );
 });
 
 test.each(files)('%s replays without non-determinism', async (file) => {

@@ -39,7 +39,7 @@ describe('parsing a playbook', () => {
   });
 
   test.each([
-    ['an unknown action', VALID.replace('gateway.setRoutePolicy', 'gateway.setRoutePolcy'), 'playbooks/test.yaml:10:13: steps[0].action: Invalid input: expected "gateway.setRoutePolicy". Expected: one of the registered actions: gateway.setRoutePolicy'],
+    ['an unknown action', VALID.replace('gateway.setRoutePolicy', 'gateway.setRoutePolcy'), 'playbooks/test.yaml:10:13: steps[0].action: Invalid input: expected "gateway.setRoutePolicy". Expected: a registered action: gateway.setRoutePolicy'],
     ['a bad matcher', VALID.replace('alertname="LLMInputTokensPerRequestHigh"', 'alertname'), 'playbooks/test.yaml:5:5: match[0]: "alertname" is not a label matcher; write name="value", name!="value", name=~"regex" or name!~"regex". Expected: an Alertmanager label matcher, e.g. alertname="LLMInputTokensPerRequestHigh" or severity=~"S1|S2"'],
     ['a bad cooldown', VALID.replace('10m', 'ten minutes'), 'playbooks/test.yaml:7:11: cooldown: "ten minutes" is not a duration. Expected: how long the alert must stay resolved before rollback, e.g. 10m (default: engine.cooldown)'],
     ['an unknown field', `${VALID}owner: finops\n`, 'playbooks/test.yaml:1:1: (top level): Unrecognized key: "owner"'],
@@ -125,10 +125,10 @@ describe('templates and plans', () => {
     expect(planned).toEqual({
       ok: true,
       plan: {
-        playbook: { name: 'cap-context', digest: playbook!.digest, file: 'x.yaml', severity: 'S2', description: 'Cap the context length.' },
+        playbook: { name: 'cap-context', digest: playbook!.digest, file: 'x.yaml', severity: 'S2', description: 'Cap the context length.', dryRun: false },
         target,
         cooldownMs: 600_000,
-        steps: [{ id: 'cap-context', description: undefined, action: 'gateway.setRoutePolicy', params: { policy: { maxInputTokens: 8192 } } }],
+        steps: [{ id: 'cap-context', description: undefined, when: undefined, kind: 'action', action: 'gateway.setRoutePolicy', params: { policy: { maxInputTokens: 8192 } } }],
       },
     });
     const templated = parsePlaybook('x.yaml', VALID.replace('8192', '"{{ annotations.max_tokens }}"')).playbook!;

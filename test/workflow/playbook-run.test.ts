@@ -2,24 +2,13 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities';
-import type { Alert } from '../../alerts/alertmanager';
-import { routeAlert } from '../../alerts/routing';
-import type { AlertNotification } from '../../alerts/tracker';
-import type { GatewayAdapter } from '../../gateway/adapter';
-import { parsePlaybook } from '../../playbook/load';
-import { alertNotificationSignal, statusQuery, type PlaybookRunInput, type RunState } from '../../workflows/definitions';
-import type { playbookRun } from '../../workflows/playbook-run';
+import { alertNotificationSignal, statusQuery, type RunState } from '../../workflows/definitions';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';
-import { gatewayClient, startSimulator, type RunningSimulator } from '../helpers/simulator';
-import { startTemporal, workflowBundle } from '../helpers/temporal';
+import { gatewayClient, startSimulator } from '../helpers/simulator';
 import { waitFor } from '../helpers/wait';
-
-const TASK_QUEUE = 'playbook-run-test';
+import { notification, startHarness, type Harness } from '../helpers/workflow-harness';
 
 const CAP_CONTEXT = `
 name: cap-context
@@ -49,59 +38,19 @@ steps:
     params: { policy: { cacheMode: null } }
 `;
 
-let env: TestWorkflowEnvironment;
-let simulator: RunningSimulator;
-const workers: Array<{ worker: Worker; running: Promise<void> }> = [];
+let harness: Harness;
+beforeAll(async () => (harness = await startHarness()));
+afterAll(() => harness?.close());
 
-async function startWorker(taskQueue: string, gateway: GatewayAdapter) {
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: createActivities({ gateway }),
-  });
-  workers.push({ worker, running: worker.run() });
-}
-
-beforeAll(async () => {
-  env = await startTemporal();
-  simulator = await startSimulator();
-  await startWorker(TASK_QUEUE, simulator.client);
-});
-
-afterAll(async () => {
-  for (const { worker } of workers) worker.shutdown();
-  await Promise.all(workers.map(({ running }) => running));
-  await simulator?.close();
-  await env?.teardown();
-});
-
-const notification = ({ fingerprint, status, startsAt, endsAt }: Alert): AlertNotification => ({ fingerprint, status, startsAt, endsAt });
-
-/** Starts (or signals) the run for `firing` exactly as the ingress does. */
-async function fire(playbookYaml: string, firing: Alert, { cooldownMs = 500, taskQueue = TASK_QUEUE } = {}): Promise<WorkflowHandle<typeof playbookRun>> {
-  const { playbook, problems } = parsePlaybook('test.yaml', playbookYaml);
-  if (!playbook) throw new Error(problems.join('\n'));
-  const [decision] = routeAlert(firing, [playbook], { cooldownMs });
-  if (decision?.outcome !== 'routed') throw new Error(`not routed: ${JSON.stringify(decision)}`);
-  const input: PlaybookRunInput = { plan: decision.plan, alert: { ...notification(firing), labels: firing.labels, annotations: firing.annotations } };
-  return env.client.workflow.signalWithStart<typeof playbookRun, [AlertNotification]>('playbookRun', {
-    workflowId: decision.workflowId,
-    taskQueue,
-    args: [input],
-    signal: alertNotificationSignal,
-    signalArgs: [notification(firing)],
-  });
-}
-
-const stateOf = async (handle: WorkflowHandle, state: RunState) => (await handle.query(statusQuery)).state === state || undefined;
-const changesFor = (route: string, tenant: string | null) => simulator.store.changes.filter((c) => c.route === route && c.tenant === tenant);
+const fire = (...args: Parameters<Harness['fire']>) => harness.fire(...args);
+const stateOf = (handle: WorkflowHandle, state: RunState) => harness.stateOf(handle, state);
+const changesFor = (route: string, tenant: string | null) => harness.changesFor(route, tenant);
 
 test('applies the step once, keeps it while firing, and rolls it back after the alert stays resolved for the cooldown', async () => {
   const firing = alert({ route: 'chat', tenant: 'acme', model: 'llama-3-70b' });
   const handle = await fire(CAP_CONTEXT, firing);
   await waitFor('the run to mitigate', () => stateOf(handle, 'mitigated'));
-  expect(simulator.store.get({ route: 'chat', tenant: 'acme' }).effective.maxInputTokens).toBe(8192);
+  expect(harness.simulator.store.get({ route: 'chat', tenant: 'acme' }).effective.maxInputTokens).toBe(8192);
 
   // Alertmanager repeats the whole group every group_interval: nothing is applied again.
   for (let i = 0; i < 3; i++) await handle.signal(alertNotificationSignal, notification(firing));
@@ -118,7 +67,7 @@ test('applies the step once, keeps it while firing, and rolls it back after the 
   expect(summary.state).toBe('rolled-back');
   expect(summary.rollbackReason).toMatch(/alert resolved and stayed resolved/);
   expect(summary.applied[0]?.undoneAt).not.toBeNull();
-  expect(simulator.store.get({ route: 'chat', tenant: 'acme' }).policy).toEqual({});
+  expect(harness.simulator.store.get({ route: 'chat', tenant: 'acme' }).policy).toEqual({});
   expect(changesFor('chat', 'acme').map((c) => c.patch)).toEqual([{ maxInputTokens: 8192 }, { maxInputTokens: null }]);
 
   const description = await handle.describe();
@@ -129,7 +78,7 @@ test('applies the step once, keeps it while firing, and rolls it back after the 
   expect(description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.state)).toBe('rolled-back');
   expect(description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.digest)).toMatch(/^sha256:[0-9a-f]{64}$/);
   expect(description.memo).toMatchObject({ summary: 'cap-context (S2) on route=chat,tenant=acme: rolled-back' });
-  recordHistoryIfAsked(env.address, handle, 'playbook-run-resolved');
+  recordHistoryIfAsked(harness.env.address, handle, 'playbook-run-resolved');
 });
 
 test('a re-fire during the cooldown cancels the rollback; an operator cancel then rolls back', async () => {
@@ -156,12 +105,12 @@ test('a re-fire during the cooldown cancels the rollback; an operator cancel the
   const after = await handle.query(statusQuery);
   expect(after.rollbackReason).toBe('run cancelled by an operator');
   expect(after.state).toBe('rolled-back');
-  expect(simulator.store.get({ route: 'chat', tenant: 'initech' }).policy).toEqual({});
-  recordHistoryIfAsked(env.address, handle, 'playbook-run-refire-cancel');
+  expect(harness.simulator.store.get({ route: 'chat', tenant: 'initech' }).policy).toEqual({});
+  recordHistoryIfAsked(harness.env.address, handle, 'playbook-run-refire-cancel');
 });
 
 test('a failing later step rolls back the earlier ones and fails the run with the reason', async () => {
-  const before = simulator.store.get({ route: 'summarize' }).policy;
+  const before = harness.simulator.store.get({ route: 'summarize' }).policy;
   const handle = await fire(FAILS_AT_SECOND_STEP, alert({ route: 'summarize' }));
 
   const failure = await handle.result().then(
@@ -175,14 +124,14 @@ test('a failing later step rolls back the earlier ones and fails the run with th
   const status = await handle.query(statusQuery);
   expect(status.state).toBe('failed');
   expect(status.applied).toEqual([expect.objectContaining({ stepId: 'cap-context', undoError: null, undoneAt: expect.any(String) as string })]);
-  expect(simulator.store.get({ route: 'summarize' }).policy).toEqual(before);
+  expect(harness.simulator.store.get({ route: 'summarize' }).policy).toEqual(before);
   expect(changesFor('summarize', null).map((c) => c.patch)).toEqual([{ maxInputTokens: 4096 }, { maxInputTokens: 65_536 }]);
-  recordHistoryIfAsked(env.address, handle, 'playbook-run-step-failed');
+  recordHistoryIfAsked(harness.env.address, handle, 'playbook-run-step-failed');
 });
 
 test('keeps retrying while the gateway is unreachable and applies exactly once when it comes back', async () => {
   const port = await freePort();
-  await startWorker('unreachable-gateway', gatewayClient(`http://127.0.0.1:${port}`));
+  await harness.startWorker('unreachable-gateway', gatewayClient(`http://127.0.0.1:${port}`));
   const firing = alert({ route: 'chat', tenant: 'hooli' });
   const handle = await fire(CAP_CONTEXT, firing, { taskQueue: 'unreachable-gateway' });
 

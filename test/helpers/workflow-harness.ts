@@ -1,0 +1,86 @@
+// A real Temporal dev server, the gateway simulator and a worker, plus starting runs exactly as
+// the ingress does. One harness per workflow test file.
+import { Writable } from 'node:stream';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import pino from 'pino';
+import type { Alert } from '../../alerts/alertmanager';
+import { routeAlert, type RunDefaults } from '../../alerts/routing';
+import type { AlertNotification } from '../../alerts/tracker';
+import type { GatewayAdapter } from '../../gateway/adapter';
+import { parsePlaybook } from '../../playbook/load';
+import { alertNotificationSignal, statusQuery, type PlaybookRunInput, type RunState } from '../../workflows/definitions';
+import type { playbookRun } from '../../workflows/playbook-run';
+import { testActivities } from './activities';
+import { startSimulator, type RunningSimulator } from './simulator';
+import { startTemporal, workflowBundle } from './temporal';
+
+export const TASK_QUEUE = 'playbook-run-test';
+
+export const notification = ({ fingerprint, status, startsAt, endsAt }: Alert): AlertNotification => ({ fingerprint, status, startsAt, endsAt });
+
+export interface Harness {
+  env: TestWorkflowEnvironment;
+  simulator: RunningSimulator;
+  /** Every line the workers' notifier logged (notifications, war-rooms), parsed. */
+  notifierLog: Array<Record<string, unknown>>;
+  startWorker(taskQueue: string, gateway: GatewayAdapter): Promise<void>;
+  /** Starts (or signals) the run of the first playbook for `firing`; the others are there to escalate to. */
+  fire(playbooks: string | string[], firing: Alert, options?: Partial<RunDefaults> & { taskQueue?: string }): Promise<WorkflowHandle<typeof playbookRun>>;
+  stateOf(handle: WorkflowHandle, state: RunState): Promise<true | undefined>;
+  changesFor(route: string, tenant: string | null): RunningSimulator['store']['changes'];
+  close(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const env = await startTemporal();
+  const simulator = await startSimulator();
+  const notifierLog: Array<Record<string, unknown>> = [];
+  const logger = pino(
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        notifierLog.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    }),
+  );
+  const workers: Array<{ worker: Worker; running: Promise<void> }> = [];
+  const startWorker = async (taskQueue: string, gateway: GatewayAdapter) => {
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: testActivities(gateway, logger) });
+    workers.push({ worker, running: worker.run() });
+  };
+  await startWorker(TASK_QUEUE, simulator.client);
+
+  return {
+    env,
+    simulator,
+    notifierLog,
+    startWorker,
+    async fire(yamls, firing, { taskQueue = TASK_QUEUE, cooldownMs = 500, dryRun } = {}) {
+      const playbooks = [yamls].flat().map((yaml) => {
+        const { playbook, problems } = parsePlaybook('test.yaml', yaml);
+        if (!playbook) throw new Error(problems.join('\n'));
+        return playbook;
+      });
+      const decision = routeAlert(firing, playbooks, { cooldownMs, dryRun }).find((d) => d.outcome !== 'routed' || d.plan.playbook.name === playbooks[0]!.spec.name);
+      if (decision?.outcome !== 'routed') throw new Error(`not routed: ${JSON.stringify(decision)}`);
+      const input: PlaybookRunInput = { plan: decision.plan, alert: { ...notification(firing), labels: firing.labels, annotations: firing.annotations } };
+      return env.client.workflow.signalWithStart<typeof playbookRun, [AlertNotification]>('playbookRun', {
+        workflowId: decision.workflowId,
+        taskQueue,
+        args: [input],
+        signal: alertNotificationSignal,
+        signalArgs: [notification(firing)],
+      });
+    },
+    stateOf: async (handle, state) => (await handle.query(statusQuery)).state === state || undefined,
+    changesFor: (route, tenant) => simulator.store.changes.filter((c) => c.route === route && c.tenant === tenant),
+    async close() {
+      for (const { worker } of workers) worker.shutdown();
+      await Promise.all(workers.map(({ running }) => running));
+      await simulator.close();
+      await env.teardown();
+    },
+  };
+}

@@ -1,0 +1,254 @@
+// The playbook language on a real Temporal dev server: conditions and facts, notifications,
+// approvals, abort, escalation, dry runs and the guardrails no playbook can get around.
+import type { WorkflowUpdateFailedError } from '@temporalio/client';
+import { abortUpdate, alertNotificationSignal, decideUpdate, statusQuery, type Decision } from '../../workflows/definitions';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { alert, resolved } from '../helpers/alerts';
+import { recordHistoryIfAsked } from '../helpers/histories';
+import { waitFor } from '../helpers/wait';
+import { notification, startHarness, type Harness } from '../helpers/workflow-harness';
+
+let harness: Harness;
+beforeAll(async () => (harness = await startHarness()));
+afterAll(() => harness?.close());
+
+const playbook = (name: string, steps: string, extra = '') => `
+name: ${name}
+description: ${name}
+severity: S2
+match: [alertname="LLMInputTokensPerRequestHigh"]
+target: route
+${extra}
+steps:
+${steps}`;
+
+const policy = (route: string, tenant?: string) => harness.simulator.store.get(tenant ? { route, tenant } : { route }).policy;
+
+test('checks gather facts, `when` conditions use them and the labels, and skipped steps say why', async () => {
+  const yaml = playbook(
+    'facts',
+    `
+  - id: current
+    check: gateway.getRoutePolicy
+  - id: cap-if-large
+    when: { facts: [{ fact: current.maxInputTokens, above: 16384 }] }
+    action: gateway.setRoutePolicy
+    params: { policy: { maxInputTokens: 16384 } }
+  - id: cache-if-standard
+    when: { facts: [{ fact: current.cacheMode, equals: aggressive }] }
+    action: gateway.setRoutePolicy
+    params: { policy: { cacheMode: aggressive } }
+  - id: only-for-globex
+    when: { labels: ['tenant="globex"'] }
+    action: gateway.setRoutePolicy
+    params: { policy: { promptCompression: true } }
+  - id: only-s1
+    when: { severity: S1 }
+    action: gateway.setRoutePolicy
+    params: { policy: { priority: 1 } }
+  - id: tell-finops
+    notify: { to: [finops, product], message: 'Capped context on {{ labels.route }} for {{ labels.tenant }}' }`,
+  );
+  const firing = alert({ route: 'chat', tenant: 'acme' });
+  const handle = await harness.fire(yaml, firing);
+  await waitFor('the run to mitigate', () => harness.stateOf(handle, 'mitigated'));
+
+  const status = await handle.query(statusQuery);
+  expect(status.facts.current).toMatchObject({ maxInputTokens: 32_768, cacheMode: 'standard' });
+  expect(status.applied.map((a) => a.stepId)).toEqual(['cap-if-large']);
+  expect(status.skipped).toEqual([
+    { stepId: 'cache-if-standard', reason: 'current.cacheMode is "standard", not "aggressive"' },
+    { stepId: 'only-for-globex', reason: 'the alert does not match tenant="globex"' },
+    { stepId: 'only-s1', reason: 'the run is S2; the step needs S1 or more severe' },
+  ]);
+  expect(policy('chat', 'acme')).toEqual({ maxInputTokens: 16_384 });
+  expect(harness.notifierLog).toContainEqual(
+    expect.objectContaining({ msg: 'notify finops, product: Capped context on chat for acme', run: expect.objectContaining({ playbook: 'facts', target: 'route=chat,tenant=acme' }) as unknown }),
+  );
+
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  expect((await handle.result()).state).toBe('rolled-back');
+  expect(policy('chat', 'acme')).toEqual({});
+});
+
+describe('approvals', () => {
+  const gated = (name: string, approval: string) =>
+    playbook(
+      name,
+      `
+  - id: cap
+    action: gateway.setRoutePolicy
+    params: { policy: { maxInputTokens: 8192 } }
+  - id: approve-tier
+    approval: ${approval}
+  - id: tier-down
+    action: gateway.setRoutePolicy
+    params: { policy: { modelTier: distilled } }`,
+    );
+
+  test('an approval lets the later steps run; bad or late decisions are refused and not recorded', async () => {
+    const firing = alert({ route: 'chat', tenant: 'initech' });
+    const handle = await harness.fire(gated('approve', "{ summary: 'Tier {{ labels.tenant }} down to the distilled model', timeout: 1h }"), firing);
+    await waitFor('the approval request', () => harness.stateOf(handle, 'awaiting-approval'));
+    const waiting = await handle.query(statusQuery);
+    expect(waiting.pendingApproval).toMatchObject({ stepId: 'approve-tier', summary: 'Tier initech down to the distilled model' });
+    expect(policy('chat', 'initech')).toEqual({ maxInputTokens: 8192 });
+
+    const refused = (decision: Decision) =>
+      handle.executeUpdate(decideUpdate, { args: [decision] }).then(
+        () => 'accepted',
+        (error: unknown) => ((error as WorkflowUpdateFailedError).cause as Error).message,
+      );
+    expect(await refused({ stepId: 'cap', approve: true, by: 'U1' })).toBe('step cap is not waiting for approval');
+    expect(await refused({ stepId: 'approve-tier', approve: true, by: '' })).toBe('a decision needs the identity of who decides');
+
+    const decision = await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-tier', approve: true, by: 'U0FINOPS', reason: 'burn rate confirmed' }] });
+    expect(decision).toMatchObject({ stepId: 'approve-tier', approve: true, by: 'U0FINOPS' });
+    expect(await refused({ stepId: 'approve-tier', approve: false, by: 'U2' })).toBe('step approve-tier was already decided');
+
+    await waitFor('the approved step', () => policy('chat', 'initech').modelTier === 'distilled');
+    const status = await handle.query(statusQuery);
+    expect(status.decisions).toEqual([expect.objectContaining({ stepId: 'approve-tier', approve: true, by: 'U0FINOPS', reason: 'burn rate confirmed' })]);
+
+    await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+    expect((await handle.result()).state).toBe('rolled-back');
+    expect(policy('chat', 'initech')).toEqual({});
+    recordHistoryIfAsked(harness.env.address, handle, 'playbook-run-approved');
+  });
+
+  test('a rejection stops the later steps and keeps what was applied until the alert resolves', async () => {
+    const firing = alert({ route: 'chat', tenant: 'hooli' });
+    const handle = await harness.fire(gated('reject-stop', "{ summary: 'Tier down?', timeout: 1h }"), firing);
+    await waitFor('the approval request', () => harness.stateOf(handle, 'awaiting-approval'));
+    await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-tier', approve: false, by: 'U0SRE', reason: 'launch day' }] });
+    await waitFor('the run to mitigate', () => harness.stateOf(handle, 'mitigated'));
+
+    const status = await handle.query(statusQuery);
+    expect(status.skipped).toEqual([
+      { stepId: 'approve-tier', reason: 'approve-tier rejected by U0SRE (launch day)' },
+      { stepId: 'tier-down', reason: 'not run: approve-tier rejected by U0SRE (launch day)' },
+    ]);
+    expect(policy('chat', 'hooli')).toEqual({ maxInputTokens: 8192 });
+    await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+    expect((await handle.result()).state).toBe('rolled-back');
+  });
+
+  test('no decision in time: the declared outcome applies (reject, then roll back at once)', async () => {
+    const firing = alert({ route: 'chat', tenant: 'wonka' });
+    const handle = await harness.fire(gated('timeout-rollback', '{ summary: Tier down?, timeout: 300ms, onTimeout: reject, onReject: rollback }'), firing);
+    await waitFor('the rollback', () => harness.stateOf(handle, 'rolled-back'));
+    const status = await handle.query(statusQuery);
+    expect(status.decisions).toEqual([expect.objectContaining({ stepId: 'approve-tier', approve: false, by: 'timeout', reason: 'no decision within 0.3s' })]);
+    expect(status.rollbackReason).toBe('approve-tier rejected by timeout (no decision within 0.3s)');
+    expect(policy('chat', 'wonka')).toEqual({});
+    // Nothing left to undo: the run ends once the alert resolves, without a cooldown.
+    await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+    expect((await handle.result()).state).toBe('rolled-back');
+  });
+});
+
+test('an operator abort rolls everything back and ends the run; a second abort is refused', async () => {
+  const firing = alert({ route: 'chat', tenant: 'soylent' });
+  const handle = await harness.fire(playbook('abort', '  - { id: cap, action: gateway.setRoutePolicy, params: { policy: { maxInputTokens: 8192 } } }'), firing);
+  await waitFor('the run to mitigate', () => harness.stateOf(handle, 'mitigated'));
+
+  expect(await handle.executeUpdate(abortUpdate, { args: [{ by: 'U0SRE', reason: 'false positive' }] })).toBe('rolling back 1 change(s)');
+  const summary = await handle.result();
+  expect(summary).toMatchObject({ state: 'rolled-back', rollbackReason: 'aborted by U0SRE: false positive' });
+  expect(policy('chat', 'soylent')).toEqual({});
+  await expect(handle.executeUpdate(abortUpdate, { args: [{ by: 'U0SRE', reason: 'again' }] })).rejects.toThrow();
+  recordHistoryIfAsked(harness.env.address, handle, 'playbook-run-aborted');
+});
+
+test('still firing after the escalation delay: the S1 steps of the same family run in the same run', async () => {
+  const s2 = playbook('cost-s2-test', '  - { id: cap, action: gateway.setRoutePolicy, params: { policy: { maxInputTokens: 8192 } } }', 'family: cost\nescalation: { after: 500ms, to: cost-s1-test }');
+  const s1 = playbook('cost-s1-test', '  - { id: throttle, action: gateway.setRoutePolicy, params: { policy: { rateLimitRps: 5 } } }', 'family: cost').replace('severity: S2', 'severity: S1');
+  const firing = alert({ route: 'chat', tenant: 'tyrell' });
+  const handle = await harness.fire([s2, s1], firing);
+
+  await waitFor('the escalation', () => policy('chat', 'tyrell').rateLimitRps === 5);
+  const status = await handle.query(statusQuery);
+  expect(status.severity).toBe('S1');
+  expect(status.escalation).toMatchObject({ to: 'cost-s1-test', reason: 'still firing 0.5s after the steps of cost-s2-test' });
+  expect(status.applied.map((a) => a.stepId)).toEqual(['cap', 'throttle']);
+  expect((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.severity)).toBe('S1');
+
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  expect((await handle.result()).state).toBe('rolled-back');
+  expect(policy('chat', 'tyrell')).toEqual({});
+  expect(harness.changesFor('chat', 'tyrell').map((c) => c.patch)).toEqual([{ maxInputTokens: 8192 }, { rateLimitRps: 5 }, { rateLimitRps: null }, { maxInputTokens: null }]);
+  recordHistoryIfAsked(harness.env.address, handle, 'playbook-run-escalated');
+});
+
+test('resolved before the escalation delay: no escalation', async () => {
+  const s2 = playbook('cost-s2-calm', '  - { id: cap, action: gateway.setRoutePolicy, params: { policy: { maxInputTokens: 8192 } } }', 'family: cost\nescalation: { after: 1h, to: cost-s1-calm }');
+  const s1 = playbook('cost-s1-calm', '  - { id: throttle, action: gateway.setRoutePolicy, params: { policy: { rateLimitRps: 5 } } }', 'family: cost').replace('severity: S2', 'severity: S1');
+  const firing = alert({ route: 'chat', tenant: 'oscorp' });
+  const handle = await harness.fire([s2, s1], firing);
+  await waitFor('the escalation deadline', async () => (await handle.query(statusQuery)).nextDeadline !== null || undefined);
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  const summary = await handle.result();
+  expect(summary.escalation).toBeNull();
+  expect(summary.applied.map((a) => a.stepId)).toEqual(['cap']);
+});
+
+test('a dry run records what it would change and changes nothing', async () => {
+  const firing = alert({ route: 'chat', tenant: 'vandelay' });
+  const handle = await harness.fire(playbook('dry', '  - { id: cap, action: gateway.setRoutePolicy, params: { policy: { maxInputTokens: 8192 } } }', 'dryRun: true'), firing);
+  await waitFor('the run to mitigate', () => harness.stateOf(handle, 'mitigated'));
+  const status = await handle.query(statusQuery);
+  expect(status.dryRun).toBe(true);
+  expect(status.applied).toEqual([expect.objectContaining({ stepId: 'cap', dryRun: true, summary: 'would set route chat (tenant vandelay): maxInputTokens unset → 8192' })]);
+  expect(harness.changesFor('chat', 'vandelay')).toHaveLength(0);
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  expect((await handle.result()).state).toBe('rolled-back');
+  expect(harness.changesFor('chat', 'vandelay')).toHaveLength(0);
+});
+
+test('the global dry-run setting applies to every playbook', async () => {
+  const firing = alert({ route: 'chat', tenant: 'prestige' });
+  const handle = await harness.fire(playbook('dry-global', '  - { id: cap, action: gateway.setRoutePolicy, params: { policy: { maxInputTokens: 8192 } } }'), firing, { dryRun: true });
+  await waitFor('the run to mitigate', () => harness.stateOf(handle, 'mitigated'));
+  expect((await handle.query(statusQuery)).applied[0]?.summary).toMatch(/^would set /);
+  expect(harness.changesFor('chat', 'prestige')).toHaveLength(0);
+  await handle.terminate('test done');
+});
+
+describe('guardrails', () => {
+  test('a protected route is never throttled, tiered or circuit-broken; the refusal is recorded and the run goes on', async () => {
+    const yaml = playbook(
+      'protected',
+      `
+  - { id: throttle, action: gateway.setRoutePolicy, params: { policy: { rateLimitRps: 1 } } }
+  - { id: tier-down, action: gateway.setRoutePolicy, params: { policy: { modelTier: distilled } } }
+  - { id: break, action: gateway.setRoutePolicy, params: { policy: { circuit: { state: open, failMode: open } } } }
+  - { id: cache, action: gateway.setRoutePolicy, params: { policy: { cacheMode: aggressive } } }`,
+    );
+    const firing = alert({ route: 'fraud', tenant: 'bank' });
+    const handle = await harness.fire(yaml, firing);
+    await waitFor('the run to mitigate', () => harness.stateOf(handle, 'mitigated'));
+    const status = await handle.query(statusQuery);
+    expect(status.skipped.map((s) => [s.stepId, s.reason])).toEqual([
+      ['throttle', 'refused: route fraud is protected (engine.protectedRoutes): it is never throttled, tiered or circuit-broken, so rateLimitRps stays as it is'],
+      ['tier-down', 'refused: route fraud is protected (engine.protectedRoutes): it is never throttled, tiered or circuit-broken, so modelTier stays as it is'],
+      ['break', 'refused: route fraud is protected (engine.protectedRoutes): it is never throttled, tiered or circuit-broken, so circuit stays as it is'],
+    ]);
+    expect(harness.changesFor('fraud', 'bank').map((c) => c.patch)).toEqual([{ cacheMode: 'aggressive' }]);
+    await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+    expect((await handle.result()).state).toBe('rolled-back');
+  });
+
+  test.each([
+    ['summarize', 'closed'],
+    ['chat', 'open'],
+  ])('breaking the circuit of %s fails %s, whatever the playbook asked', async (route, failMode) => {
+    const yaml = playbook('break-' + route, "  - { id: break, action: gateway.setRoutePolicy, params: { policy: { circuit: { state: open, failMode: closed } } } }");
+    const firing = alert({ route, tenant: 'acme-breaker' });
+    const handle = await harness.fire(yaml.replace('failMode: closed', `failMode: ${failMode === 'open' ? 'closed' : 'open'}`), firing);
+    await waitFor('the breaker', () => policy(route, 'acme-breaker').circuit?.state === 'open');
+    expect(policy(route, 'acme-breaker').circuit).toEqual({ state: 'open', failMode });
+    await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+    expect((await handle.result()).state).toBe('rolled-back');
+    expect(policy(route, 'acme-breaker')).toEqual({});
+  });
+});

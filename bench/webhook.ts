@@ -72,7 +72,8 @@ async function main() {
   const gateway = new ControlApiClient({ baseUrl: `http://127.0.0.1:${(simulator.server.address() as AddressInfo).port}`, token: TOKEN, timeoutMs: 5_000 });
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowsPath: require.resolve('../workflows'), activities: createActivities({ gateway, notifier: new LogNotifier(logger), guardrails: { protectedRoutes: [], sensitiveRoutes: [] } }) });
   const workerRunning = worker.run();
-  const playbooks = loadPlaybooks(join(__dirname, '..', '..', 'playbooks'));
+  // The one-step playbook of the tests: this measures the webhook, not the playbook.
+  const playbooks = loadPlaybooks(join(__dirname, '..', '..', 'test', 'fixtures', 'playbooks'));
   const ingress = buildIngressApp({ client: env.client, taskQueue: TASK_QUEUE, playbooks, credentials: { token: TOKEN }, runDefaults: { cooldownMs: 3_600_000 }, temporalTimeoutMs: 10_000, maxInFlight: 256, logger });
   await ingress.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(ingress.server.address() as AddressInfo).port}/alerts/alertmanager`;

@@ -57,7 +57,7 @@ beforeAll(async () => {
   ingress = buildIngressApp({
     client: env.client,
     taskQueue: TASK_QUEUE,
-    playbooks: loadPlaybooks(join(__dirname, '..', '..', 'playbooks')),
+    playbooks: loadPlaybooks(join(__dirname, '..', 'fixtures', 'playbooks')),
     credentials: { token: TOKEN },
     runDefaults: { cooldownMs: 500 },
     temporalTimeoutMs: 5_000,
@@ -145,7 +145,7 @@ test('an alert fired in Alertmanager changes the gateway, and its resolution rol
   await waitFor('the context cap at the gateway', () => tenantPolicy('chat', 'acme').maxInputTokens === 8192, 60_000);
 
   await postAlerts([{ route: 'chat', tenant: 'acme' }], new Date().toISOString());
-  const handle = env.client.workflow.getHandle<typeof playbookRun>(playbookRunId('cost-s2', 'route=chat,tenant=acme'));
+  const handle = env.client.workflow.getHandle<typeof playbookRun>(playbookRunId('cap-context', 'route=chat,tenant=acme'));
   expect((await handle.result()).state).toBe('rolled-back');
   expect(tenantPolicy('chat', 'acme')).toEqual({});
   expect(simulator.store.changes.filter((c) => c.route === 'chat').map((c) => c.patch)).toEqual([{ maxInputTokens: 8192 }, { maxInputTokens: null }]);

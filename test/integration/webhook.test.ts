@@ -20,7 +20,7 @@ import { waitFor } from '../helpers/wait';
 
 const TASK_QUEUE = 'webhook-test';
 const TOKEN = 'test-ingress-token-0123456789';
-const playbooks = loadPlaybooks(join(__dirname, '..', '..', 'playbooks'));
+const playbooks = loadPlaybooks(join(__dirname, '..', 'fixtures', 'playbooks'));
 
 let env: TestWorkflowEnvironment;
 let simulator: RunningSimulator;
@@ -77,7 +77,7 @@ function post(url: string, body: unknown, headers: Record<string, string> = { Au
 }
 
 const costAlert = (tenant: string) => alert({ route: 'chat', tenant, model: 'llama-3-70b' });
-const runIdFor = (tenant: string) => playbookRunId('cost-s2', `route=chat,tenant=${tenant}`);
+const runIdFor = (tenant: string) => playbookRunId('cap-context', `route=chat,tenant=${tenant}`);
 const tenantPolicy = (tenant: string) => simulator.store.get({ route: 'chat', tenant }).policy;
 const changesFor = (tenant: string) => simulator.store.changes.filter((c) => c.tenant === tenant);
 
@@ -91,7 +91,7 @@ test('firing → the gateway is changed; resolved → after the cooldown the cha
   expect(response.status).toBe(200);
   expect(await response.json()).toEqual({
     status: 'accepted',
-    outcomes: [{ outcome: 'started-or-signalled', fingerprint: firing.fingerprint, playbook: 'cost-s2', workflowId: runIdFor('acme') }],
+    outcomes: [{ outcome: 'started-or-signalled', fingerprint: firing.fingerprint, playbook: 'cap-context', workflowId: runIdFor('acme') }],
   });
 
   await waitFor('the context cap at the gateway', () => tenantPolicy('acme').maxInputTokens === 8192);
@@ -186,7 +186,7 @@ describe('alerts that start no run', () => {
     const response = await post(webhook, payload([noRoute]));
     expect(response.status).toBe(200);
     expect(((await response.json()) as { outcomes: unknown[] }).outcomes).toEqual([
-      { outcome: 'rejected', fingerprint: 'no-route', playbook: 'cost-s2', reason: 'a route target needs the label(s) route' },
+      { outcome: 'rejected', fingerprint: 'no-route', playbook: 'cap-context', reason: 'a route target needs the label(s) route' },
     ]);
   });
 

@@ -18,6 +18,8 @@ test('recorded histories are present', () => {
       'playbook-run-approved.json',
       'playbook-run-aborted.json',
       'playbook-run-escalated.json',
+      'cost-s2.json',
+      'cost-s1.json',
     ]),
   );
 });

@@ -231,11 +231,13 @@ export async function playbookRun({ plan, alert }: PlaybookRunInput): Promise<Ru
     decision = undefined;
     status.pendingApproval = { stepId: step.id, summary: step.summary, deadline: new Date(Date.now() + step.timeoutMs).toISOString() };
     setState('awaiting-approval');
-    const decided = await waitUntil(() => decision !== undefined, step.timeoutMs);
-    const outcome: Decision = decided && decision ? decision : { stepId: step.id, approve: step.onTimeout === 'approve', by: 'timeout', reason: `no decision within ${seconds(step.timeoutMs)}` };
-    status.decisions.push({ ...outcome, at: new Date().toISOString() });
+    // A resolution makes the question moot: nothing more is applied for an alert that is gone.
+    await waitUntil(() => decision !== undefined || !firing(), step.timeoutMs);
     status.pendingApproval = null;
     setState('applying');
+    if (!decision && !firing()) throw new Rejected(`${step.id}: the alert resolved before anyone decided`);
+    const outcome: Decision = decision ?? { stepId: step.id, approve: step.onTimeout === 'approve', by: 'timeout', reason: `no decision within ${seconds(step.timeoutMs)}` };
+    status.decisions.push({ ...outcome, at: new Date().toISOString() });
     if (outcome.approve) return;
     const reason = `${step.id} rejected by ${outcome.by}${outcome.reason ? ` (${outcome.reason})` : ''}`;
     if (step.onReject === 'rollback') await rollback(reason);

@@ -145,6 +145,20 @@ describe('approvals', () => {
     await handle.signal(alertNotificationSignal, notification(resolved(firing)));
     expect((await handle.result()).state).toBe('rolled-back');
   });
+  test('the alert resolving while a decision is pending ends the wait; the gated steps never run', async () => {
+    const firing = alert({ route: 'chat', tenant: 'duff' });
+    const handle = await harness.fire(gated('resolved-while-pending', '{ summary: Tier down?, timeout: 1h, onTimeout: approve }'), firing);
+    await waitFor('the approval request', () => harness.stateOf(handle, 'awaiting-approval'));
+    await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+    const summary = await handle.result();
+    expect(summary.state).toBe('rolled-back');
+    expect(summary.decisions).toEqual([]);
+    expect(summary.skipped).toEqual([
+      { stepId: 'approve-tier', reason: 'approve-tier: the alert resolved before anyone decided' },
+      { stepId: 'tier-down', reason: 'not run: approve-tier: the alert resolved before anyone decided' },
+    ]);
+    expect(harness.changesFor('chat', 'duff').map((c) => c.patch)).toEqual([{ maxInputTokens: 8192 }, { maxInputTokens: null }]);
+  });
 });
 
 test('an operator abort rolls everything back and ends the run; a second abort is refused', async () => {

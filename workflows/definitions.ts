@@ -1,13 +1,26 @@
 // The playbook run's messages and status, imported by callers (ingress, CLI, tests) and the workflow.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AlertNotification, TrackedAlerts } from '../alerts/tracker';
+import type { ActionRequest } from '../activities/action';
+import type { ActionName } from '../playbook/actions';
 import type { RunPlan } from '../playbook/plan';
+
+/** How to undo one applied step: the run keeps these on a stack and undoes them newest first. */
+export interface Compensation {
+  stepId: string;
+  action: ActionName;
+  request: ActionRequest;
+}
 
 export interface PlaybookRunInput {
   /** The resolved playbook: a snapshot, so editing the file never changes a running workflow. */
   plan: RunPlan;
   /** The alert that started the run. */
   alert: AlertNotification & { labels: Record<string, string>; annotations: Record<string, string> };
+  /** Set when the run continued as new: its state so far; its steps do not run again. */
+  carried?: { status: RunStatus; compensations: Compensation[]; escalateAt: string | null };
+  /** History events after which the run continues as new (default 10,000). */
+  historyLimit?: number;
 }
 
 export type RunState =

@@ -9,6 +9,7 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
+  continueAsNew,
   isCancellation,
   log,
   proxyActivities,
@@ -22,7 +23,6 @@ import type { ActionRequest } from '../activities/action';
 import { isFiring, recordNotification } from '../alerts/tracker';
 import { unmetCondition } from '../playbook/conditions';
 import { REFUSED_BY_GUARDRAILS } from '../safety/guardrails';
-import type { ActionName } from '../playbook/actions';
 import type { PlannedStep, RunPlan } from '../playbook/plan';
 import type { Severity } from '../playbook/schema';
 import {
@@ -30,6 +30,7 @@ import {
   alertNotificationSignal,
   decideUpdate,
   statusQuery,
+  type Compensation,
   type Decision,
   type PlaybookRunInput,
   type RecordedDecision,
@@ -50,11 +51,9 @@ const undo = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
-interface Compensation {
-  stepId: string;
-  action: ActionName;
-  request: ActionRequest;
-}
+// Far below Temporal's 51,200 events and 10,000 signals per execution: a run that absorbs
+// Alertmanager's repeats for days continues as new with its state before it gets near them.
+const MAX_HISTORY_EVENTS = 10_000;
 
 export interface RunSummary {
   state: RunState;
@@ -73,9 +72,10 @@ const seconds = (ms: number) => `${ms / 1000}s`;
 /** Steps after a rejected approval do not run; this ends the step loop. */
 class Rejected extends Error {}
 
-export async function playbookRun({ plan, alert }: PlaybookRunInput): Promise<RunSummary> {
+export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> {
+  const { plan, alert, carried } = input;
   const { workflowId, firstExecutionRunId } = workflowInfo();
-  const status: RunStatus = {
+  const status: RunStatus = carried?.status ?? {
     playbook: plan.playbook.name,
     digest: plan.playbook.digest,
     target: plan.target.key,
@@ -94,9 +94,18 @@ export async function playbookRun({ plan, alert }: PlaybookRunInput): Promise<Ru
     notifications: { received: 0, repeated: 0, stale: 0 },
     rollbackReason: null,
   };
-  recordNotification(status.alerts, alert);
+  if (!carried) recordNotification(status.alerts, alert);
   const firing = () => isFiring(status.alerts);
-  const compensations: Compensation[] = [];
+  const compensations: Compensation[] = carried?.compensations ?? [];
+  let escalateAt = carried?.escalateAt ?? null;
+  const historyLimit = input.historyLimit ?? MAX_HISTORY_EVENTS;
+  const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= historyLimit;
+  /** Carries the run's state into a fresh history; the first run id (and so every idempotency key) stays. */
+  const continueWithFreshHistory = async (): Promise<never> => {
+    await condition(allHandlersFinished);
+    log.info('continuing as new', { historyLength: workflowInfo().historyLength });
+    return continueAsNew<typeof playbookRun>({ ...input, carried: { status, compensations, escalateAt } });
+  };
   let decision: Decision | undefined;
   let abortReason: string | undefined;
   const main = new CancellationScope();
@@ -295,8 +304,12 @@ export async function playbookRun({ plan, alert }: PlaybookRunInput): Promise<Ru
 
   /** Still firing `afterMs` after the steps → the more severe playbook's steps run in this run. */
   const escalateIfStillFiring = async (escalation: NonNullable<RunPlan['escalation']>) => {
-    if (!firing() || status.state === 'rolled-back') return;
-    if (await waitUntil(() => !firing(), escalation.afterMs)) return;
+    if (status.escalation || !firing() || status.state === 'rolled-back') return;
+    escalateAt ??= new Date(Date.now() + escalation.afterMs).toISOString();
+    if (await waitUntil(() => !firing() || historyFull(), Math.max(0, Date.parse(escalateAt) - Date.now()))) {
+      if (firing()) await continueWithFreshHistory();
+      return;
+    }
     const to = escalation.plan.playbook;
     status.severity = to.severity;
     status.escalation = { to: to.name, reason: `still firing ${seconds(escalation.afterMs)} after the steps of ${plan.playbook.name}`, at: new Date().toISOString() };
@@ -308,15 +321,18 @@ export async function playbookRun({ plan, alert }: PlaybookRunInput): Promise<Ru
 
   try {
     await main.run(async () => {
-      await runSteps(plan.steps, plan.playbook.severity);
-      if (status.state !== 'rolled-back') setState('mitigated');
+      if (!carried) {
+        await runSteps(plan.steps, plan.playbook.severity);
+        if (status.state !== 'rolled-back') setState('mitigated');
+      }
       if (plan.escalation) await escalateIfStillFiring(plan.escalation);
       if (status.state === 'applying') setState('mitigated');
 
       // Roll back only once the alert has stayed resolved for the whole cooldown; a re-fire during
       // the cooldown cancels the rollback and the run keeps its changes.
       for (;;) {
-        await condition(() => !firing());
+        await condition(() => !firing() || historyFull());
+        if (firing()) await continueWithFreshHistory();
         if (compensations.length === 0) break;
         setState('cooldown');
         if (!(await waitUntil(firing, plan.cooldownMs))) break;

@@ -30,7 +30,12 @@ export interface Harness {
   fire(
     playbooks: string | string[],
     firing: Alert,
-    options?: Partial<RunDefaults> & { taskQueue?: string; /** Shortens even the playbook's own cooldown, for the seed playbooks. */ cooldownOverrideMs?: number },
+    options?: Partial<RunDefaults> & {
+      taskQueue?: string;
+      /** Shortens even the playbook's own cooldown, for the seed playbooks. */
+      cooldownOverrideMs?: number;
+      historyLimit?: number;
+    },
   ): Promise<WorkflowHandle<typeof playbookRun>>;
   stateOf(handle: WorkflowHandle, state: RunState): Promise<true | undefined>;
   changesFor(route: string, tenant: string | null): RunningSimulator['store']['changes'];
@@ -61,7 +66,7 @@ export async function startHarness(): Promise<Harness> {
     simulator,
     notifierLog,
     startWorker,
-    async fire(yamls, firing, { taskQueue = TASK_QUEUE, cooldownMs = 500, dryRun, cooldownOverrideMs } = {}) {
+    async fire(yamls, firing, { taskQueue = TASK_QUEUE, cooldownMs = 500, dryRun, cooldownOverrideMs, historyLimit } = {}) {
       const playbooks = [yamls].flat().map((yaml) => {
         const { playbook, problems } = parsePlaybook('test.yaml', yaml);
         if (!playbook) throw new Error(problems.join('\n'));
@@ -70,7 +75,7 @@ export async function startHarness(): Promise<Harness> {
       const decision = routeAlert(firing, playbooks, { cooldownMs, dryRun }).find((d) => d.outcome !== 'routed' || d.plan.playbook.name === playbooks[0]!.spec.name);
       if (decision?.outcome !== 'routed') throw new Error(`not routed: ${JSON.stringify(decision)}`);
       if (cooldownOverrideMs !== undefined) decision.plan.cooldownMs = cooldownOverrideMs;
-      const input: PlaybookRunInput = { plan: decision.plan, alert: { ...notification(firing), labels: firing.labels, annotations: firing.annotations } };
+      const input: PlaybookRunInput = { plan: decision.plan, alert: { ...notification(firing), labels: firing.labels, annotations: firing.annotations }, historyLimit };
       return env.client.workflow.signalWithStart<typeof playbookRun, [AlertNotification]>('playbookRun', {
         workflowId: decision.workflowId,
         taskQueue,

@@ -266,3 +266,25 @@ describe('guardrails', () => {
     expect(policy(route, 'acme-breaker')).toEqual({});
   });
 });
+
+test('repeated notifications never grow one history without bound: the run continues as new with its changes, and still rolls them back', async () => {
+  const firing = alert({ route: 'chat', tenant: 'massive-dynamic' });
+  const handle = await harness.fire(playbook('long-incident', '  - { id: cap, action: gateway.setRoutePolicy, params: { policy: { maxInputTokens: 8192 } } }'), firing, { historyLimit: 60 });
+  await waitFor('the run to mitigate', () => harness.stateOf(handle, 'mitigated'));
+  const firstRunId = (await handle.describe()).runId;
+
+  for (let i = 0; i < 60; i++) await handle.signal(alertNotificationSignal, notification(firing));
+  await waitFor('a fresh history', async () => (await handle.describe()).runId !== firstRunId || undefined);
+  const status = await waitFor('the carried state', async () => {
+    const current = await handle.query(statusQuery);
+    return current.state === 'mitigated' ? current : undefined;
+  });
+  expect(status.applied.map((a) => a.stepId)).toEqual(['cap']);
+  expect(status.notifications.received).toBeGreaterThanOrEqual(40);
+  expect(harness.changesFor('chat', 'massive-dynamic')).toHaveLength(1);
+
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  // The handle follows the chain of runs to the last one's result.
+  expect((await handle.result()).state).toBe('rolled-back');
+  expect(harness.changesFor('chat', 'massive-dynamic').map((c) => c.patch)).toEqual([{ maxInputTokens: 8192 }, { maxInputTokens: null }]);
+});

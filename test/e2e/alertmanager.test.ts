@@ -3,72 +3,35 @@
 // changes the gateway, and Alertmanager's resolved notification rolls the change back.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { buildIngressApp } from '../../ingress/app';
-import { loadPlaybooks } from '../../playbook/load';
 import { playbookRunId } from '../../workflows/ids';
 import type { playbookRun } from '../../workflows/playbook-run';
-import { silentLogger, startSimulator, type RunningSimulator } from '../helpers/simulator';
-import { testActivities } from '../helpers/activities';
-import { startTemporal, workflowBundle } from '../helpers/temporal';
+import { INGRESS_TOKEN, startIngress } from '../helpers/ingress';
+import { freePort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
+import { startHarness, type Harness } from '../helpers/workflow-harness';
 
 const ALERTMANAGER = 'prometheus-alertmanager';
-const TASK_QUEUE = 'alertmanager-e2e';
-const TOKEN = 'e2e-ingress-token-0123456789';
 
-let env: TestWorkflowEnvironment;
-let simulator: RunningSimulator;
-let worker: Worker;
-let workerRunning: Promise<void>;
+let harness: Harness;
 let ingress: FastifyInstance;
 let alertmanager: ChildProcess;
 let alertmanagerUrl: string;
 const workDir = mkdtempSync(join(tmpdir(), 'finops-soar-am-'));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 beforeAll(async () => {
   if (spawnSync(ALERTMANAGER, ['--version']).error) {
     throw new Error(`${ALERTMANAGER} is not installed: apt-get install prometheus-alertmanager (bash .ci/run does it)`);
   }
-  env = await startTemporal();
-  simulator = await startSimulator();
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: await workflowBundle(),
-    activities: testActivities(simulator.client),
-  });
-  workerRunning = worker.run();
-  ingress = buildIngressApp({
-    client: env.client,
-    taskQueue: TASK_QUEUE,
-    playbooks: loadPlaybooks(join(__dirname, '..', 'fixtures', 'playbooks')),
-    credentials: { token: TOKEN },
-    runDefaults: { cooldownMs: 500 },
-    temporalTimeoutMs: 5_000,
-    maxInFlight: 64,
-    logger: silentLogger(),
-  });
-  await ingress.listen({ host: '127.0.0.1', port: 0 });
-  const ingressPort = (ingress.server.address() as AddressInfo).port;
+  harness = await startHarness();
+  const started = await startIngress(harness, { runDefaults: { cooldownMs: 500 } });
+  ingress = started.app;
+  const ingressUrl = started.url;
 
   // group_wait/group_interval of 1s so notifications (and the resolution) flow within the test.
-  writeFileSync(join(workDir, 'token'), TOKEN);
+  writeFileSync(join(workDir, 'token'), INGRESS_TOKEN);
   writeFileSync(
     join(workDir, 'alertmanager.yml'),
     `route:
@@ -85,7 +48,7 @@ beforeAll(async () => {
 receivers:
   - name: finops-soar
     webhook_configs:
-      - url: http://127.0.0.1:${ingressPort}/alerts/alertmanager
+      - url: ${ingressUrl}
         send_resolved: true
         http_config:
           authorization:
@@ -93,7 +56,7 @@ receivers:
             credentials_file: ${join(workDir, 'token')}
   - name: finops-soar-truncated
     webhook_configs:
-      - url: http://127.0.0.1:${ingressPort}/alerts/alertmanager
+      - url: ${ingressUrl}
         max_alerts: 1
         http_config:
           authorization:
@@ -114,10 +77,7 @@ receivers:
 afterAll(async () => {
   alertmanager?.kill('SIGTERM');
   await ingress?.close();
-  worker?.shutdown();
-  await workerRunning;
-  await simulator?.close();
-  await env?.teardown();
+  await harness?.close();
   rmSync(workDir, { recursive: true, force: true });
 });
 
@@ -138,17 +98,17 @@ async function postAlerts(targets: Array<{ route: string; tenant: string }>, end
   expect(response.status).toBe(200);
 }
 
-const tenantPolicy = (route: string, tenant: string) => simulator.store.get({ route, tenant }).policy;
+const tenantPolicy = (route: string, tenant: string) => harness.simulator.store.get({ route, tenant }).policy;
 
 test('an alert fired in Alertmanager changes the gateway, and its resolution rolls the change back', async () => {
   await postAlerts([{ route: 'chat', tenant: 'acme' }]);
   await waitFor('the context cap at the gateway', () => tenantPolicy('chat', 'acme').maxInputTokens === 8192, 60_000);
 
   await postAlerts([{ route: 'chat', tenant: 'acme' }], new Date().toISOString());
-  const handle = env.client.workflow.getHandle<typeof playbookRun>(playbookRunId('cap-context', 'route=chat,tenant=acme'));
+  const handle = harness.env.client.workflow.getHandle<typeof playbookRun>(playbookRunId('cap-context', 'route=chat,tenant=acme'));
   expect((await handle.result()).state).toBe('rolled-back');
   expect(tenantPolicy('chat', 'acme')).toEqual({});
-  expect(simulator.store.changes.filter((c) => c.route === 'chat').map((c) => c.patch)).toEqual([{ maxInputTokens: 8192 }, { maxInputTokens: null }]);
+  expect(harness.simulator.store.changes.filter((c) => c.route === 'chat').map((c) => c.patch)).toEqual([{ maxInputTokens: 8192 }, { maxInputTokens: null }]);
 });
 
 test('a notification truncated by max_alerts still starts a run for every alert of the group', async () => {
@@ -157,5 +117,5 @@ test('a notification truncated by max_alerts still starts a run for every alert 
   for (const tenant of tenants) {
     await waitFor(`the context cap for ${tenant}`, () => tenantPolicy('summarize', tenant).maxInputTokens === 8192, 60_000);
   }
-  expect(simulator.store.changes.filter((c) => c.route === 'summarize')).toHaveLength(tenants.length);
+  expect(harness.simulator.store.changes.filter((c) => c.route === 'summarize')).toHaveLength(tenants.length);
 });

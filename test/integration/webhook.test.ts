@@ -1,71 +1,35 @@
 // The whole path over HTTP: Alertmanager webhook → ingress → Temporal → worker → gateway simulator,
-// with the repository's playbooks, on a real Temporal dev server.
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+// with the test playbook (cap-context), on a real Temporal dev server.
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Alert } from '../../alerts/alertmanager';
-import { buildIngressApp, type IngressOptions } from '../../ingress/app';
-import { loadPlaybooks } from '../../playbook/load';
+import type { IngressOptions } from '../../ingress/app';
 import { statusQuery } from '../../workflows/definitions';
 import { playbookRunId } from '../../workflows/ids';
 import type { playbookRun } from '../../workflows/playbook-run';
 import { alert, payload, resolved } from '../helpers/alerts';
-import { silentLogger, startSimulator, type RunningSimulator } from '../helpers/simulator';
-import { testActivities } from '../helpers/activities';
-import { startTemporal, workflowBundle } from '../helpers/temporal';
+import { INGRESS_TOKEN as TOKEN, startIngress as startIngressFor } from '../helpers/ingress';
 import { waitFor } from '../helpers/wait';
+import { startHarness, type Harness } from '../helpers/workflow-harness';
 
-const TASK_QUEUE = 'webhook-test';
-const TOKEN = 'test-ingress-token-0123456789';
-const playbooks = loadPlaybooks(join(__dirname, '..', 'fixtures', 'playbooks'));
-
-let env: TestWorkflowEnvironment;
-let simulator: RunningSimulator;
-let worker: Worker;
-let workerRunning: Promise<void>;
+let harness: Harness;
+let webhook: string;
 const apps: FastifyInstance[] = [];
 
 async function startIngress(overrides: Partial<IngressOptions> = {}): Promise<string> {
-  const app = buildIngressApp({
-    client: env.client,
-    taskQueue: TASK_QUEUE,
-    playbooks,
-    credentials: { token: TOKEN },
-    runDefaults: { cooldownMs: 300 },
-    temporalTimeoutMs: 5_000,
-    maxInFlight: 64,
-    logger: silentLogger(),
-    ...overrides,
-  });
+  const { app, url } = await startIngressFor(harness, overrides);
   apps.push(app);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/alerts/alertmanager`;
+  return url;
 }
 
-let webhook: string;
-
 beforeAll(async () => {
-  env = await startTemporal();
-  simulator = await startSimulator();
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: await workflowBundle(),
-    activities: testActivities(simulator.client),
-  });
-  workerRunning = worker.run();
+  harness = await startHarness();
   webhook = await startIngress();
 });
 
 afterAll(async () => {
   await Promise.all(apps.map((app) => app.close()));
-  worker?.shutdown();
-  await workerRunning;
-  await simulator?.close();
-  await env?.teardown();
+  await harness?.close();
 });
 
 function post(url: string, body: unknown, headers: Record<string, string> = { Authorization: `Bearer ${TOKEN}` }) {
@@ -78,11 +42,11 @@ function post(url: string, body: unknown, headers: Record<string, string> = { Au
 
 const costAlert = (tenant: string) => alert({ route: 'chat', tenant, model: 'llama-3-70b' });
 const runIdFor = (tenant: string) => playbookRunId('cap-context', `route=chat,tenant=${tenant}`);
-const tenantPolicy = (tenant: string) => simulator.store.get({ route: 'chat', tenant }).policy;
-const changesFor = (tenant: string) => simulator.store.changes.filter((c) => c.tenant === tenant);
+const tenantPolicy = (tenant: string) => harness.simulator.store.get({ route: 'chat', tenant }).policy;
+const changesFor = (tenant: string) => harness.simulator.store.changes.filter((c) => c.tenant === tenant);
 
 async function expectNoRun(workflowId: string) {
-  await expect(env.client.workflow.getHandle(workflowId).describe()).rejects.toThrow(WorkflowNotFoundError);
+  await expect(harness.env.client.workflow.getHandle(workflowId).describe()).rejects.toThrow(WorkflowNotFoundError);
 }
 
 test('firing → the gateway is changed; resolved → after the cooldown the change is rolled back', async () => {
@@ -100,7 +64,7 @@ test('firing → the gateway is changed; resolved → after the cooldown the cha
   expect(resolution.status).toBe(200);
   expect(((await resolution.json()) as { outcomes: Array<{ outcome: string }> }).outcomes[0]?.outcome).toBe('resolution-signalled');
 
-  const handle = env.client.workflow.getHandle<typeof playbookRun>(runIdFor('acme'));
+  const handle = harness.env.client.workflow.getHandle<typeof playbookRun>(runIdFor('acme'));
   expect((await handle.result()).state).toBe('rolled-back');
   expect(tenantPolicy('acme')).toEqual({});
   expect(changesFor('acme').map((c) => c.patch)).toEqual([{ maxInputTokens: 8192 }, { maxInputTokens: null }]);
@@ -111,7 +75,7 @@ test('the same notification delivered 20 times at once starts one run and change
   const responses = await Promise.all(Array.from({ length: 20 }, () => post(webhook, payload([firing]))));
   expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
 
-  const handle = env.client.workflow.getHandle<typeof playbookRun>(runIdFor('globex'));
+  const handle = harness.env.client.workflow.getHandle<typeof playbookRun>(runIdFor('globex'));
   // All 20 signals reached the same run: a second run would have taken some of them.
   const status = await waitFor('all notifications', async () => {
     const current = await handle.query(statusQuery);
@@ -119,7 +83,7 @@ test('the same notification delivered 20 times at once starts one run and change
   });
   expect(status.applied).toHaveLength(1);
   expect(changesFor('globex')).toHaveLength(1);
-  const runs = await env.client.workflow.count(`WorkflowId = "${runIdFor('globex')}"`);
+  const runs = await harness.env.client.workflow.count(`WorkflowId = "${runIdFor('globex')}"`);
   expect(runs.count).toBe(1);
 
   await post(webhook, payload([resolved(firing)]));

@@ -1,11 +1,10 @@
 // The playbook workflow on a real Temporal dev server, acting on the real gateway simulator over HTTP.
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { alertNotificationSignal, statusQuery, type RunState } from '../../workflows/definitions';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';
+import { freePort } from '../helpers/ports';
 import { gatewayClient, startSimulator } from '../helpers/simulator';
 import { waitFor } from '../helpers/wait';
 import { notification, startHarness, type Harness } from '../helpers/workflow-harness';
@@ -151,14 +150,3 @@ test('keeps retrying while the gateway is unreachable and applies exactly once w
     await lateSimulator.close();
   }
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

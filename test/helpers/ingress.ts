@@ -1,0 +1,29 @@
+// The HTTP ingress in this process, in front of a workflow harness, with the test playbooks.
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildIngressApp, type IngressOptions } from '../../ingress/app';
+import { loadPlaybooks } from '../../playbook/load';
+import { silentLogger } from './simulator';
+import { TASK_QUEUE, type Harness } from './workflow-harness';
+
+export const INGRESS_TOKEN = 'test-ingress-token-0123456789';
+
+/** The one-step `cap-context` playbook (test/fixtures/playbooks). */
+export const TEST_PLAYBOOKS = loadPlaybooks(join(__dirname, '..', 'fixtures', 'playbooks'));
+
+export async function startIngress(harness: Harness, overrides: Partial<IngressOptions> = {}): Promise<{ app: FastifyInstance; url: string }> {
+  const app = buildIngressApp({
+    client: harness.env.client,
+    taskQueue: TASK_QUEUE,
+    playbooks: TEST_PLAYBOOKS,
+    credentials: { token: INGRESS_TOKEN },
+    runDefaults: { cooldownMs: 300 },
+    temporalTimeoutMs: 5_000,
+    maxInFlight: 64,
+    logger: silentLogger(),
+    ...overrides,
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/alerts/alertmanager` };
+}

@@ -5,17 +5,19 @@ import type { ActionName, CheckName } from '../playbook/actions';
 import type { Guardrails } from '../safety/guardrails';
 import type { ActionActivity, CheckActivity } from './action';
 import { createGatewayActivities } from './gateway';
+import { createLimitsActivities, type LimitsActivities, type LimitsDeps } from './limits';
 import { createNotifyActivities, type NotifyActivities } from './notify';
 
 export interface ActivityDeps {
   gateway: GatewayAdapter;
   notifier: Notifier;
   guardrails: Guardrails;
+  limits: LimitsDeps;
 }
 
 /** Every registered action and check has an activity of the same name (checked by the type). */
-export type Activities = Record<ActionName, ActionActivity> & Record<CheckName, CheckActivity> & NotifyActivities;
+export type Activities = Record<ActionName, ActionActivity> & Record<CheckName, CheckActivity> & NotifyActivities & LimitsActivities;
 
-export function createActivities({ gateway, notifier, guardrails }: ActivityDeps): Activities {
-  return { ...createGatewayActivities(gateway, guardrails), ...createNotifyActivities(notifier) };
+export function createActivities({ gateway, notifier, guardrails, limits }: ActivityDeps): Activities {
+  return { ...createGatewayActivities(gateway, guardrails), ...createNotifyActivities(notifier), ...createLimitsActivities(limits) };
 }

@@ -70,7 +70,13 @@ async function main() {
   const simulator = buildSimulatorApp({ token: TOKEN, logger });
   await simulator.listen({ host: '127.0.0.1', port: 0 });
   const gateway = new ControlApiClient({ baseUrl: `http://127.0.0.1:${(simulator.server.address() as AddressInfo).port}`, token: TOKEN, timeoutMs: 5_000 });
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowsPath: require.resolve('../workflows'), activities: createActivities({ gateway, notifier: new LogNotifier(logger), guardrails: { protectedRoutes: [], sensitiveRoutes: [] } }) });
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowsPath: require.resolve('../workflows'), activities: createActivities({
+      gateway,
+      notifier: new LogNotifier(logger),
+      guardrails: { protectedRoutes: [], sensitiveRoutes: [] },
+      limits: { client: env.client, taskQueue: TASK_QUEUE, maxConcurrentRuns: 100_000, maxActionsPerTargetPerHour: 100 },
+    }),
+  });
   const workerRunning = worker.run();
   // The one-step playbook of the tests: this measures the webhook, not the playbook.
   const playbooks = loadPlaybooks(join(__dirname, '..', '..', 'test', 'fixtures', 'playbooks'));

@@ -105,6 +105,13 @@ export const configSchema = z
           .default(['core', 'risk', 'fraud'])
           .describe('routes never throttled, tiered or circuit-broken, as a list or comma-separated, e.g. core,risk,fraud'),
         sensitiveRoutes: routeList.default([]).describe('routes whose circuit breaker fails closed, as a list or comma-separated'),
+        maxConcurrentRuns: z.coerce.number().int().min(1).default(50).describe('how many playbook runs may be active at once; a run beyond it is refused and recorded'),
+        maxActionsPerTargetPerHour: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .default(20)
+          .describe('how many changes one target may receive in an hour, across runs; a step beyond it is refused and recorded'),
       })
       .strict()
       .prefault({}),

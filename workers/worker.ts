@@ -1,4 +1,5 @@
 // Process entry point: the Temporal worker that runs playbook workflows and their activities.
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { ConfigError } from '../config/load';
@@ -26,6 +27,9 @@ async function main() {
   const created = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (created.length > 0) logger.info({ created }, 'registered search attributes');
 
+  // Activities ask the engineLimits workflow through a client of their own.
+  const clientConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const gateway = new ControlApiClient({ baseUrl: config.gateway.url, token: config.gateway.token, timeoutMs: config.gateway.timeout });
   const worker = await Worker.create({
     connection,
@@ -36,10 +40,12 @@ async function main() {
       gateway,
       notifier: new LogNotifier(logger.child({ component: 'notifications' })),
       guardrails: { protectedRoutes: config.engine.protectedRoutes, sensitiveRoutes: config.engine.sensitiveRoutes },
+      limits: { client, taskQueue: config.temporal.taskQueue, maxConcurrentRuns: config.engine.maxConcurrentRuns, maxActionsPerTargetPerHour: config.engine.maxActionsPerTargetPerHour },
     }),
   });
   // The worker stops polling on SIGINT/SIGTERM and finishes the tasks in hand before run() resolves.
   await worker.run();
+  await clientConnection.close();
   await connection.close();
 }
 

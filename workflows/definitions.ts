@@ -31,7 +31,8 @@ export type RunState =
   | 'rolling-back'
   | 'rolled-back'
   | 'rollback-failed'
-  | 'failed';
+  | 'failed'
+  | 'refused';
 
 export interface AppliedChange {
   stepId: string;

@@ -1,2 +1,3 @@
 // The workflows the worker registers (its workflowsPath points here).
+export { engineLimits } from './engine-limits';
 export { playbookRun } from './playbook-run';

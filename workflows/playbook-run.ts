@@ -50,6 +50,11 @@ const undo = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
+// A run never goes ahead without the limits' answer: asking retries until it gets one.
+const limits = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+});
 
 // Far below Temporal's 51,200 events and 10,000 signals per execution: a run that absorbs
 // Alertmanager's repeats for days continues as new with its state before it gets near them.
@@ -100,8 +105,10 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   let escalateAt = carried?.escalateAt ?? null;
   const historyLimit = input.historyLimit ?? MAX_HISTORY_EVENTS;
   const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= historyLimit;
+  let continuing = false;
   /** Carries the run's state into a fresh history; the first run id (and so every idempotency key) stays. */
   const continueWithFreshHistory = async (): Promise<never> => {
+    continuing = true;
     await condition(allHandlersFinished);
     log.info('continuing as new', { historyLength: workflowInfo().historyLength });
     return continueAsNew<typeof playbookRun>({ ...input, carried: { status, compensations, escalateAt } });
@@ -220,9 +227,14 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     });
 
   const runAction = async (step: Extract<PlannedStep, { kind: 'action' }>) => {
+    const request = actionRequest(step.id, step.params, 'apply');
+    if (!status.dryRun) {
+      const reservation = await limits['limits.reserveAction']({ target: plan.target.key, key: request.idempotencyKey });
+      if (!reservation.granted) return skip(step.id, `refused: ${reservation.reason}`);
+    }
     let outcome;
     try {
-      outcome = await apply[step.action](actionRequest(step.id, step.params, 'apply'));
+      outcome = await apply[step.action](request);
     } catch (error) {
       if (isCancellation(error)) throw error;
       if (failureType(error) === REFUSED_BY_GUARDRAILS) return skip(step.id, `refused: ${failureMessage(error)}`);
@@ -319,6 +331,16 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     await runSteps(escalation.plan.steps, to.severity);
   };
 
+  if (!carried) {
+    const slot = await limits['limits.acquireRun']({ workflowId });
+    if (!slot.granted) {
+      for (const step of plan.steps) skip(step.id, `not run: ${slot.reason}`);
+      setState('refused');
+      const { state, applied, skipped, decisions, escalation, rollbackReason } = status;
+      return { state, applied, skipped, decisions, escalation, rollbackReason };
+    }
+  }
+
   try {
     await main.run(async () => {
       if (!carried) {
@@ -348,6 +370,9 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     await rollback(abortReason ?? 'run cancelled by an operator');
     // An abort ends the run normally; a cancellation from Temporal ends it as cancelled.
     if (!abortReason) throw error;
+  } finally {
+    // The slot goes with the run's last execution, however it ends.
+    if (!continuing) await CancellationScope.nonCancellable(() => limits['limits.releaseRun']({ workflowId }));
   }
 
   await condition(allHandlersFinished);

@@ -8,6 +8,7 @@ import pino from 'pino';
 import type { Alert } from '../../alerts/alertmanager';
 import { routeAlert, type RunDefaults } from '../../alerts/routing';
 import type { AlertNotification } from '../../alerts/tracker';
+import type { Limits } from '../../activities/limits';
 import type { GatewayAdapter } from '../../gateway/adapter';
 import { parsePlaybook } from '../../playbook/load';
 import { alertNotificationSignal, statusQuery, type PlaybookRunInput, type RunState } from '../../workflows/definitions';
@@ -25,7 +26,7 @@ export interface Harness {
   simulator: RunningSimulator;
   /** Every line the workers' notifier logged (notifications, war-rooms), parsed. */
   notifierLog: Array<Record<string, unknown>>;
-  startWorker(taskQueue: string, gateway: GatewayAdapter): Promise<void>;
+  startWorker(taskQueue: string, gateway: GatewayAdapter, limits?: Partial<Limits>): Promise<void>;
   /** Starts (or signals) the run of the first playbook for `firing`; the others are there to escalate to. */
   fire(
     playbooks: string | string[],
@@ -55,8 +56,9 @@ export async function startHarness(): Promise<Harness> {
     }),
   );
   const workers: Array<{ worker: Worker; running: Promise<void> }> = [];
-  const startWorker = async (taskQueue: string, gateway: GatewayAdapter) => {
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: testActivities(gateway, logger) });
+  const startWorker = async (taskQueue: string, gateway: GatewayAdapter, limits?: Partial<Limits>) => {
+    const activities = testActivities({ gateway, client: env.client, taskQueue, logger, limits });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
     workers.push({ worker, running: worker.run() });
   };
   await startWorker(TASK_QUEUE, simulator.client);

@@ -20,6 +20,7 @@ test('recorded histories are present', () => {
       'playbook-run-escalated.json',
       'cost-s2.json',
       'cost-s1.json',
+      'engine-limits.json',
     ]),
   );
 });

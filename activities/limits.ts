@@ -1,0 +1,60 @@
+// The engine's limits, asked of the engineLimits workflow: how many runs may be active at once,
+// and how many actions one target may take per hour. A refusal is an answer, not a failure.
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import { acquireRunUpdate, ENGINE_LIMITS_WORKFLOW_ID, releaseRunsUpdate, reserveActionUpdate, type engineLimits, type LimitAnswer } from '../workflows/engine-limits';
+
+export interface Limits {
+  maxConcurrentRuns: number;
+  maxActionsPerTargetPerHour: number;
+}
+
+export interface LimitsDeps extends Limits {
+  client: Client;
+  taskQueue: string;
+}
+
+export interface LimitsActivities {
+  'limits.acquireRun': (request: { workflowId: string }) => Promise<LimitAnswer>;
+  'limits.releaseRun': (request: { workflowId: string }) => Promise<void>;
+  'limits.reserveAction': (request: { target: string; key: string }) => Promise<LimitAnswer>;
+}
+
+const HOUR_MS = 3_600_000;
+
+export function createLimitsActivities({ client, taskQueue, maxConcurrentRuns, maxActionsPerTargetPerHour }: LimitsDeps): LimitsActivities {
+  // Starts the limits workflow on first use, or talks to the one already running.
+  const ask = <Ret, Args extends unknown[]>(update: UpdateDefinition<Ret, Args>, ...args: Args): Promise<Ret> =>
+    client.workflow.executeUpdateWithStart(update, {
+      args,
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof engineLimits>('engineLimits', {
+        workflowId: ENGINE_LIMITS_WORKFLOW_ID,
+        taskQueue,
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        args: [],
+      }),
+    });
+
+  /** Holders that are no longer running (terminated, timed out) give their slots back. */
+  async function releaseClosed(holders: string[]): Promise<number> {
+    const closed: string[] = [];
+    for (const workflowId of holders) {
+      const { status } = await client.workflow.getHandle(workflowId).describe();
+      if (status.name !== 'RUNNING') closed.push(workflowId);
+    }
+    if (closed.length > 0) await ask(releaseRunsUpdate, { workflowIds: closed });
+    return closed.length;
+  }
+
+  return {
+    async 'limits.acquireRun'({ workflowId }) {
+      const answer = await ask(acquireRunUpdate, { workflowId, max: maxConcurrentRuns });
+      if (answer.granted || !answer.holders || (await releaseClosed(answer.holders)) === 0) return answer;
+      return ask(acquireRunUpdate, { workflowId, max: maxConcurrentRuns });
+    },
+    async 'limits.releaseRun'({ workflowId }) {
+      await ask(releaseRunsUpdate, { workflowIds: [workflowId] });
+    },
+    'limits.reserveAction': ({ target, key }) => ask(reserveActionUpdate, { target, key, max: maxActionsPerTargetPerHour, windowMs: HOUR_MS }),
+  };
+}

@@ -18,7 +18,7 @@ export function parseMatcher(text: string): Matcher {
   const match = MATCHER.exec(text);
   if (!match) throw new Error(`"${text}" is not a label matcher; write name="value", name!="value", name=~"regex" or name!~"regex"`);
   const [, name, operator, quoted, bare] = match as unknown as [string, string, MatchOperator, string | undefined, string | undefined];
-  const value = quoted !== undefined ? (JSON.parse(`"${quoted}"`) as string) : (bare ?? '');
+  const value = quoted !== undefined ? unescape(quoted) : (bare ?? '');
   const matcher = { name, operator, value };
   if (operator === '=~' || operator === '!~') {
     try {
@@ -32,8 +32,11 @@ export function parseMatcher(text: string): Matcher {
 
 const anchored = (pattern: string) => new RegExp(`^(?:${pattern})$`);
 
+/** As Alertmanager reads a quoted value: \\, \" and \n are escapes; any other backslash stays (so \d works in a regex). */
+const unescape = (quoted: string) => quoted.replace(/\\([\\"n])/g, (_match, escaped: string) => (escaped === 'n' ? '\n' : escaped));
+
 export function matches(matcher: Matcher, labels: Labels): boolean {
-  const actual = labels[matcher.name] ?? '';
+  const actual = Object.hasOwn(labels, matcher.name) ? labels[matcher.name]! : '';
   switch (matcher.operator) {
     case '=':
       return actual === matcher.value;

@@ -26,6 +26,9 @@ export interface Target {
   labels: Labels;
 }
 
+/** Percent-encodes the key's own separators, so `chat,tenant=acme` as a route cannot pass for two labels. */
+const escapeKeyPart = (value: string) => value.replace(/[%,=]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+
 export type TargetResult = { ok: true; target: Target } | { ok: false; missing: string[] };
 
 export function targetOf(kind: TargetKindName, labels: Labels): TargetResult {
@@ -34,6 +37,6 @@ export function targetOf(kind: TargetKindName, labels: Labels): TargetResult {
   if (missing.length > 0) return { ok: false, missing };
   const names = [...required, ...optional.filter((name) => labels[name])];
   const targetLabels = Object.fromEntries(names.map((name) => [name, labels[name]!]));
-  const key = names.map((name) => `${name}=${labels[name]}`).join(',');
+  const key = names.map((name) => `${name}=${escapeKeyPart(labels[name]!)}`).join(',');
   return { ok: true, target: { kind, key, labels: targetLabels } };
 }

@@ -3,7 +3,7 @@
 // Errors name where the bad value came from (file or variable), the field and the fix.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { formatIssues, formatPath } from '../validation/issues';
 import { configSchema, type Config } from './schema';
 
@@ -69,9 +69,15 @@ function getPath(tree: Tree, path: readonly string[]): unknown {
 }
 
 function readYaml(file: string): Tree {
-  const document = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: true });
+  // Without prettyErrors: the pretty form quotes the offending line, which may hold a secret.
+  const lines = new LineCounter();
+  const document = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lines, prettyErrors: false });
   if (document.errors.length > 0) {
-    throw new ConfigError(`${file}: invalid YAML:\n${document.errors.map((e) => `  ${e.message}`).join('\n')}`);
+    const where = (offset: number) => {
+      const { line, col } = lines.linePos(offset);
+      return `line ${line}, column ${col}`;
+    };
+    throw new ConfigError(`${file}: invalid YAML:\n${document.errors.map((e) => `  ${where(e.pos[0])}: ${e.message}`).join('\n')}`);
   }
   const content: unknown = document.toJS();
   if (content == null) return {};
@@ -107,6 +113,7 @@ export function loadConfig({ env = process.env, file }: LoadConfigOptions = {}):
     if (!isTree(parent) || !(fileKey in parent)) continue;
     const secretFile = parent[fileKey];
     delete parent[fileKey];
+    if (env[variable] || env[`${variable}_FILE`]) continue; // the environment wins; the file is not needed
     const origin = `${fileName}: ${formatPath([...fieldPath.slice(0, -1), fileKey])}`;
     if (typeof secretFile !== 'string') throw new ConfigError(`${origin}: expected the path of a file holding the secret`);
     parent[fieldPath[fieldPath.length - 1]!] ??= readSecretFile(resolve(dirname(fileName), secretFile), origin);

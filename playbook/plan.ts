@@ -42,7 +42,7 @@ export function renderTemplates(value: unknown, alert: Pick<Alert, 'labels' | 'a
       const reference = REFERENCE.exec(expression);
       if (!reference) throw new Error(`{{ ${expression} }} is not a template expression; write {{ labels.NAME }} or {{ annotations.NAME }}`);
       const [, source, name] = reference as unknown as [string, 'labels' | 'annotations', string];
-      const found = alert[source][name];
+      const found = Object.hasOwn(alert[source], name) ? alert[source][name] : undefined;
       if (found === undefined) throw new Error(`the alert has no ${source.slice(0, -1)} "${name}" for {{ ${expression} }}`);
       return found;
     });

@@ -80,7 +80,7 @@ export class PolicyStore {
       route: scope.route,
       tenant: scope.tenant ?? null,
       policy: structuredClone(own?.policy ?? {}),
-      effective: { ...(route.policy as RoutePolicy), ...(own?.policy ?? {}) },
+      effective: structuredClone({ ...(route.policy as RoutePolicy), ...(own?.policy ?? {}) }),
       revision: own?.revision ?? 0,
     };
   }

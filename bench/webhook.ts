@@ -1,11 +1,13 @@
 // Webhook latency: how long Alertmanager waits for a 2xx, measured against the floor that
-// Temporal itself sets (a bare signalWithStart from the same process) in the same run.
+// Temporal itself sets (a bare signalWithStart from the same process) in the same run; and
+// mitigation latency: from the webhook to the change at the gateway, alone and in a burst.
 //   npm run bench
 // Everything runs on this machine: a Temporal dev server, the worker, the simulator, the ingress.
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { createActivities } from '../activities';
 import type { Alert } from '../alerts/alertmanager';
@@ -15,14 +17,17 @@ import { ControlApiClient } from '../gateway/control-api-client';
 import { LogNotifier } from '../notifications/notifier';
 import { buildIngressApp } from '../ingress/app';
 import { loadPlaybooks } from '../playbook/load';
+import { PolicyStore } from '../simulator/policy-store';
 import { buildSimulatorApp } from '../simulator/server';
 import { alertNotificationSignal } from '../workflows/definitions';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
-const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 100);
+const BURST = 50;
 const CONCURRENCY = 20;
 const TOKEN = 'bench-ingress-token-0123456789';
 const TASK_QUEUE = 'bench';
+const UNSERVED_QUEUE = 'bench-unserved';
 
 interface Row {
   name: string;
@@ -59,6 +64,18 @@ function body(alert: Alert): string {
   });
 }
 
+function printTable(title: string, rows: Row[]): void {
+  const median = (samples: number[]) => percentile([...samples].sort((a, b) => a - b), 50);
+  const baseMedian = median(rows[0]!.samples);
+  console.log(`\n${title}, ${new Date().toISOString().slice(0, 10)}, node ${process.version}\n`);
+  console.log('| case | median | p99 | median vs baseline |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const { name, samples } of rows) {
+    const sorted = [...samples].sort((a, b) => a - b);
+    console.log(`| ${name} | ${percentile(sorted, 50).toFixed(2)} | ${percentile(sorted, 99).toFixed(2)} | ${(median(samples) / baseMedian).toFixed(2)}× |`);
+  }
+}
+
 async function main() {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const cli = process.env.TEMPORAL_CLI_PATH;
@@ -67,41 +84,35 @@ async function main() {
     server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes: Object.values(SEARCH_ATTRIBUTES), extraArgs: ['--log-level', 'error'] },
   });
   const logger = pino({ level: 'silent' });
-  const simulator = buildSimulatorApp({ token: TOKEN, logger });
-  await simulator.listen({ host: '127.0.0.1', port: 0 });
-  const gateway = new ControlApiClient({ baseUrl: `http://127.0.0.1:${(simulator.server.address() as AddressInfo).port}`, token: TOKEN, timeoutMs: 5_000 });
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowsPath: require.resolve('../workflows'), activities: createActivities({
-      gateway,
-      notifier: new LogNotifier(logger),
-      guardrails: { protectedRoutes: [], sensitiveRoutes: [] },
-      limits: { client: env.client, taskQueue: TASK_QUEUE, maxConcurrentRuns: 100_000, maxActionsPerTargetPerHour: 100 },
-    }),
-  });
-  const workerRunning = worker.run();
-  // The one-step playbook of the tests: this measures the webhook, not the playbook.
+  // The one-step playbook of the tests: this measures the engine, not a playbook.
   const playbooks = loadPlaybooks(join(__dirname, '..', '..', 'test', 'fixtures', 'playbooks'));
-  const ingress = buildIngressApp({ client: env.client, taskQueue: TASK_QUEUE, playbooks, credentials: { token: TOKEN }, runDefaults: { cooldownMs: 3_600_000 }, temporalTimeoutMs: 10_000, maxInFlight: 256, logger });
-  await ingress.listen({ host: '127.0.0.1', port: 0 });
-  const url = `http://127.0.0.1:${(ingress.server.address() as AddressInfo).port}/alerts/alertmanager`;
-  const post = (alert: Alert) =>
-    fetch(url, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: body(alert) }).then(async (response) => {
-      if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);
-    });
+  const ingresses: FastifyInstance[] = [];
+  const webhookFor = async (taskQueue: string) => {
+    const ingress = buildIngressApp({ client: env.client, taskQueue, playbooks, credentials: { token: TOKEN }, runDefaults: { cooldownMs: 3_600_000 }, temporalTimeoutMs: 10_000, maxInFlight: 256, logger });
+    ingresses.push(ingress);
+    await ingress.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(ingress.server.address() as AddressInfo).port}/alerts/alertmanager`;
+    return (alert: Alert) =>
+      fetch(url, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: body(alert) }).then(async (response) => {
+        if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);
+      });
+  };
 
-  // Baseline: what the ingress does per alert, minus HTTP, validation and routing.
+  // 1. What Alertmanager waits for: no worker serves this task queue, so the runs it starts wait
+  //    and nothing competes with the ingress and the server.
+  const post = await webhookFor(UNSERVED_QUEUE);
   const signalWithStart = async (alert: Alert) => {
     const [decision] = routeAlerts([alert], playbooks, { cooldownMs: 3_600_000 });
     if (decision?.outcome !== 'routed') throw new Error('not routed');
     const notification: AlertNotification = { fingerprint: alert.fingerprint, status: 'firing', startsAt: alert.startsAt, endsAt: alert.endsAt };
     await env.client.workflow.signalWithStart('playbookRun', {
       workflowId: `baseline/${decision.workflowId}`,
-      taskQueue: TASK_QUEUE,
+      taskQueue: UNSERVED_QUEUE,
       args: [{ plan: decision.plan, alert: { ...notification, labels: alert.labels, annotations: {} } }],
       signal: alertNotificationSignal,
       signalArgs: [notification],
     });
   };
-
   const rows: Row[] = [];
   const measure = async (name: string, run: (i: number) => Promise<unknown>) => {
     for (let i = 0; i < 10; i++) await run(-1 - i); // warm-up
@@ -118,17 +129,53 @@ async function main() {
   }
   rows.push({ name: `webhook: ${CONCURRENCY} concurrent deliveries`, samples: concurrent });
 
-  const baseline = [...rows[0]!.samples].sort((a, b) => a - b);
-  const baseMedian = percentile(baseline, 50);
-  console.log(`\nWebhook latency (ms), ${SAMPLES} samples per row, ${new Date().toISOString().slice(0, 10)}, node ${process.version}\n`);
-  console.log('| case | median | p99 | median vs baseline |');
-  console.log('| --- | ---: | ---: | ---: |');
-  for (const { name, samples } of rows) {
-    const sorted = [...samples].sort((a, b) => a - b);
-    console.log(`| ${name} | ${percentile(sorted, 50).toFixed(2)} | ${percentile(sorted, 99).toFixed(2)} | ${(percentile(sorted, 50) / baseMedian).toFixed(2)}× |`);
+  // 2. Mitigation: from the webhook to the change at the gateway, through the worker, the limits
+  //    and the Control API. Baseline: one alert at a time; then a burst of distinct alerts.
+  const store = new PolicyStore();
+  const simulator = buildSimulatorApp({ token: TOKEN, logger, store });
+  await simulator.listen({ host: '127.0.0.1', port: 0 });
+  const gateway = new ControlApiClient({ baseUrl: `http://127.0.0.1:${(simulator.server.address() as AddressInfo).port}`, token: TOKEN, timeoutMs: 5_000 });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowsPath: require.resolve('../workflows'),
+    activities: createActivities({
+      gateway,
+      notifier: new LogNotifier(logger),
+      guardrails: { protectedRoutes: [], sensitiveRoutes: [] },
+      limits: { client: env.client, taskQueue: TASK_QUEUE, maxConcurrentRuns: 100_000, maxActionsPerTargetPerHour: 100 },
+    }),
+  });
+  const workerRunning = worker.run();
+  const postServed = await webhookFor(TASK_QUEUE);
+  const changedAt = (tenant: string) => store.changes.find((change) => change.tenant === tenant)?.at;
+  const untilChanged = async (tenants: string[], start: number) => {
+    const latencies: number[] = [];
+    for (const tenant of tenants) {
+      let at = changedAt(tenant);
+      while (!at) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        at = changedAt(tenant);
+      }
+      latencies.push(Date.parse(at) - start);
+    }
+    return latencies;
+  };
+  const mitigation: Row[] = [{ name: 'one alert at a time (baseline)', samples: [] }, { name: `${BURST} distinct alerts at once`, samples: [] }];
+  for (let i = 0; i < 20; i++) {
+    const start = Date.now();
+    await postServed(firingAlert(`single-${i}`));
+    mitigation[0]!.samples.push(...(await untilChanged([`single-${i}`], start)));
   }
+  const burstTenants = Array.from({ length: BURST }, (_, i) => `burst-mitigation-${i}`);
+  const burstStart = Date.now();
+  await Promise.all(burstTenants.map((tenant) => postServed(firingAlert(tenant))));
+  mitigation[1]!.samples.push(...(await untilChanged(burstTenants, burstStart)));
 
-  await ingress.close();
+  printTable(`Webhook latency (ms), ${SAMPLES} samples per row`, rows);
+  printTable('Mitigation latency (ms): webhook to the change at the gateway', mitigation);
+
+  await Promise.all(ingresses.map((ingress) => ingress.close()));
   worker.shutdown();
   await workerRunning;
   await simulator.close();

@@ -16,7 +16,9 @@ export interface Credentials {
 /** True when the Authorization header carries the configured bearer token or basic-auth pair. */
 export function isAuthorized(header: string | undefined, credentials: Credentials): boolean {
   if (!header) return false;
-  const [scheme, value = ''] = header.trim().split(/\s+/, 2);
+  const parts = header.trim().split(/\s+/);
+  if (parts.length !== 2) return false;
+  const [scheme, value = ''] = parts;
   switch (scheme?.toLowerCase()) {
     case 'bearer':
       return credentials.token !== undefined && safeEqual(value, credentials.token);

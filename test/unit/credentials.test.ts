@@ -10,6 +10,7 @@ test.each([
   ['a wrong bearer token', 'Bearer a-long-enough-bearer-tokem', { token }, false],
   ['a prefix of the token', `Bearer ${token.slice(0, -1)}`, { token }, false],
   ['an empty bearer value', 'Bearer ', { token }, false],
+  ['the token followed by more text', `Bearer ${token} extra`, { token }, false],
   ['no header', undefined, { token }, false],
   ['another scheme', `Token ${token}`, { token }, false],
   ['the basic pair', basic('alertmanager', 'a-long-enough-password'), { basicAuth }, true],

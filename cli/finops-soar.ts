@@ -42,7 +42,7 @@ function describeStep(step: PlannedStep): string {
   }
 }
 
-export function formatPlan(decisions: readonly RoutingDecision[]): string {
+function formatPlan(decisions: readonly RoutingDecision[]): string {
   return decisions
     .map((decision) => {
       const { alert } = decision;

@@ -12,7 +12,7 @@ export interface ControlApiClientOptions {
 // Statuses where the same request can succeed later: timeouts, conflicts, throttling, server faults.
 const RETRYABLE_STATUSES = new Set([408, 409, 412, 425, 429]);
 
-export function policyPath({ route, tenant }: PolicyScope): string {
+function policyPath({ route, tenant }: PolicyScope): string {
   const routePath = `/v1/routes/${encodeURIComponent(route)}`;
   return tenant === undefined ? `${routePath}/policy` : `${routePath}/tenants/${encodeURIComponent(tenant)}/policy`;
 }

@@ -6,7 +6,7 @@ export type { Logger };
 
 const REDACTED_KEYS = ['token', 'apiKey', 'password', 'authorization', 'Authorization', 'signingSecret', 'secret'];
 
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   ...REDACTED_KEYS,
   ...REDACTED_KEYS.map((key) => `*.${key}`),
   ...REDACTED_KEYS.map((key) => `*.*.${key}`),

@@ -42,7 +42,7 @@ const factComparisonSchema = z
   .refine((c) => [c.above, c.below, c.equals].some((v) => v !== undefined), { message: 'say what to compare with: above, below or equals' });
 
 /** When a step runs: every condition given must hold. A closed set of predicates, never code. */
-export const conditionSchema = z
+const conditionSchema = z
   .object({
     labels: z.array(matcherSchema).min(1).optional().describe("label matchers the run's alert must satisfy"),
     severity: z.enum(SEVERITIES).optional().describe("the run's current severity must be this or more severe (S1 is the most severe)"),

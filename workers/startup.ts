@@ -5,7 +5,7 @@ import type { Config } from '../config/schema';
 import { createLogger, type Logger } from '../logging/logger';
 import { PlaybookError } from '../playbook/load';
 
-export const EXIT_CONFIG = 78;
+const EXIT_CONFIG = 78;
 
 export function startProcess(name: string): { config: Config; logger: Logger } {
   try {

@@ -61,7 +61,7 @@ type Alertish = Pick<Alert, 'labels' | 'annotations'>;
 function validParams(name: ActionName | CheckName, params: unknown, alert: Alertish): unknown {
   const schema = stepSpec(name).params;
   const parsed = schema.safeParse(renderTemplates(params ?? {}, alert));
-  if (!parsed.success) throw new Error(`params.${formatIssues(parsed.error, schema).join('; ')}`);
+  if (!parsed.success) throw new Error(formatIssues(parsed.error, schema).map((issue) => `params.${issue}`).join('; '));
   return parsed.data;
 }
 

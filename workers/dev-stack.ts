@@ -61,8 +61,11 @@ function stopService({ name, process: child }: Service, logger: Logger): Promise
   });
 }
 
+/** Where the ingress answers from this machine (a wildcard listen address is reached on loopback). */
+const ingressUrl = ({ ingress }: Config) => `http://${ingress.host === '0.0.0.0' ? '127.0.0.1' : ingress.host}:${ingress.port}`;
+
 function banner(config: Config, secrets: { ingressToken: string; gatewayToken: string }): string {
-  const ingress = `http://${config.ingress.host === '0.0.0.0' ? '127.0.0.1' : config.ingress.host}:${config.ingress.port}`;
+  const ingress = ingressUrl(config);
   const simulator = `http://${config.simulator.host}:${config.simulator.port}`;
   const { embedded } = config.temporal;
   const example = (file: string) =>
@@ -128,7 +131,7 @@ async function main() {
     await waitForHttp(`http://${config.simulator.host}:${config.simulator.port}/healthz`, simulator, 30_000);
     start('worker', node('worker.js'));
     const ingress = start('ingress', node('ingress.js'));
-    await waitForHttp(`http://${config.ingress.host === '0.0.0.0' ? '127.0.0.1' : config.ingress.host}:${config.ingress.port}/healthz`, ingress, 30_000);
+    await waitForHttp(`${ingressUrl(config)}/healthz`, ingress, 30_000);
   } catch (error) {
     logger.error({ err: error }, 'the stack could not start');
     await stopAll(1);

@@ -74,6 +74,8 @@ const failureMessage = (error: unknown) => (error instanceof Error ? (error.caus
 const failureType = (error: unknown) => (error instanceof Error && error.cause instanceof ApplicationFailure ? error.cause.type : undefined);
 const seconds = (ms: number) => `${ms / 1000}s`;
 
+const summaryOf = ({ state, applied, skipped, decisions, escalation, rollbackReason }: RunStatus): RunSummary => ({ state, applied, skipped, decisions, escalation, rollbackReason });
+
 /** Steps after a rejected approval do not run; this ends the step loop. */
 class Rejected extends Error {}
 
@@ -336,8 +338,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     if (!slot.granted) {
       for (const step of plan.steps) skip(step.id, `not run: ${slot.reason}`);
       setState('refused');
-      const { state, applied, skipped, decisions, escalation, rollbackReason } = status;
-      return { state, applied, skipped, decisions, escalation, rollbackReason };
+      return summaryOf(status);
     }
   }
 
@@ -376,6 +377,5 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   }
 
   await condition(allHandlersFinished);
-  const { state, applied, skipped, decisions, escalation, rollbackReason } = status;
-  return { state, applied, skipped, decisions, escalation, rollbackReason };
+  return summaryOf(status);
 }

@@ -4,7 +4,7 @@
 // non-retryable when trying again cannot help (a 4xx, invalid parameters).
 import { ApplicationFailure } from '@temporalio/common';
 import type { Target } from '../alerts/target';
-import { ACTIONS, type ActionName, type ActionParams } from '../playbook/actions';
+import { stepSpec, type ActionName, type CheckName, type StepParams } from '../playbook/actions';
 import { formatIssues } from '../validation/issues';
 
 export interface ActionRequest {
@@ -38,11 +38,10 @@ export type Facts = Record<string, unknown>;
 export type ActionActivity = (request: ActionRequest) => Promise<ActionOutcome>;
 export type CheckActivity = (request: CheckRequest) => Promise<Facts>;
 
-
-/** Validates an action's parameters at the activity boundary (the workflow carries them as data). */
-export function parseParams<Name extends ActionName>(action: Name, params: unknown): ActionParams<Name> {
-  const schema = ACTIONS[action].params;
+/** Validates an action's or check's parameters at the activity boundary (the workflow carries them as data). */
+export function parseParams<Name extends ActionName | CheckName>(name: Name, params: unknown): StepParams<Name> {
+  const schema = stepSpec(name).params;
   const parsed = schema.safeParse(params);
-  if (!parsed.success) throw ApplicationFailure.nonRetryable(`${action}: invalid params: ${formatIssues(parsed.error, schema).join('; ')}`, 'InvalidParams');
-  return parsed.data as ActionParams<Name>;
+  if (!parsed.success) throw ApplicationFailure.nonRetryable(`${name}: invalid params: ${formatIssues(parsed.error, schema).join('; ')}`, 'InvalidParams');
+  return parsed.data as StepParams<Name>;
 }

@@ -1,15 +1,21 @@
 // All activities, built from the clients they need so tests and workers inject their own.
 import type { GatewayAdapter } from '../gateway/adapter';
 import type { Notifier } from '../notifications/notifier';
+import type { PrometheusClient } from '../prometheus/client';
 import type { ActionName, CheckName } from '../playbook/actions';
 import type { Guardrails } from '../safety/guardrails';
+import type { BucketLifecycle } from '../storage/lifecycle';
 import type { ActionActivity, CheckActivity } from './action';
 import { createGatewayActivities } from './gateway';
 import { createLimitsActivities, type LimitsActivities, type LimitsDeps } from './limits';
 import { createNotifyActivities, type NotifyActivities } from './notify';
+import { createPrometheusActivities } from './prometheus';
+import { createStorageActivities } from './storage';
 
 export interface ActivityDeps {
   gateway: GatewayAdapter;
+  prometheus: Pick<PrometheusClient, 'query'>;
+  storage: BucketLifecycle;
   notifier: Notifier;
   guardrails: Guardrails;
   limits: LimitsDeps;
@@ -18,6 +24,12 @@ export interface ActivityDeps {
 /** Every registered action and check has an activity of the same name (checked by the type). */
 export type Activities = Record<ActionName, ActionActivity> & Record<CheckName, CheckActivity> & NotifyActivities & LimitsActivities;
 
-export function createActivities({ gateway, notifier, guardrails, limits }: ActivityDeps): Activities {
-  return { ...createGatewayActivities(gateway, guardrails), ...createNotifyActivities(notifier), ...createLimitsActivities(limits) };
+export function createActivities({ gateway, prometheus, storage, notifier, guardrails, limits }: ActivityDeps): Activities {
+  return {
+    ...createGatewayActivities(gateway, guardrails),
+    ...createPrometheusActivities(prometheus),
+    ...createStorageActivities(storage),
+    ...createNotifyActivities(notifier),
+    ...createLimitsActivities(limits),
+  };
 }

@@ -3,12 +3,10 @@
 // so every action reads first, and a retry recognises the engine's own rules (IDs namespaced
 // finops-soar:) instead of recording anything: `previous` is what is there minus those rules.
 import { ApplicationFailure } from '@temporalio/common';
-import type { z } from 'zod';
 import type { Target } from '../alerts/target';
 import { RULE_ID_NAMESPACE, STORAGE_ACTIONS, TRANSITION_STORAGE_CLASSES, type LifecycleRuleParams, type STORAGE_CHECKS } from '../storage/actions';
 import { LifecycleError, type BucketLifecycle, type LifecycleConfiguration, type LifecycleRule } from '../storage/lifecycle';
-import { formatIssues } from '../validation/issues';
-import type { ActionActivity, CheckActivity } from './action';
+import { parseParams, type ActionActivity, type CheckActivity } from './action';
 
 // S3 refuses a configuration with more rules than this.
 const MAX_RULES_PER_CONFIGURATION = 1000;
@@ -16,13 +14,6 @@ const MAX_RULES_PER_CONFIGURATION = 1000;
 type StorageActionName = keyof typeof STORAGE_ACTIONS;
 
 export type StorageActivities = Record<StorageActionName, ActionActivity> & Record<keyof typeof STORAGE_CHECKS, CheckActivity>;
-
-function parseStorageParams<Name extends StorageActionName>(action: Name, params: unknown): z.output<(typeof STORAGE_ACTIONS)[Name]['params']> {
-  const schema = STORAGE_ACTIONS[action].params;
-  const parsed = schema.safeParse(params);
-  if (!parsed.success) throw ApplicationFailure.nonRetryable(`${action}: invalid params: ${formatIssues(parsed.error, schema).join('; ')}`, 'InvalidParams');
-  return parsed.data as z.output<(typeof STORAGE_ACTIONS)[Name]['params']>;
-}
 
 const bucketOf = ({ labels }: Target): string => labels.bucket!;
 
@@ -103,7 +94,7 @@ export function createStorageActivities(lifecycle: BucketLifecycle): StorageActi
   return {
     async 'storage.addLifecycleRules'({ target, params, dryRun }) {
       const bucket = bucketOf(target);
-      const wanted = parseStorageParams('storage.addLifecycleRules', params).rules.map(toS3Rule);
+      const wanted = parseParams('storage.addLifecycleRules', params).rules.map(toS3Rule);
       const current = await callS3(() => lifecycle.getLifecycle(bucket));
       const currentRules = current?.rules ?? [];
 
@@ -137,7 +128,7 @@ export function createStorageActivities(lifecycle: BucketLifecycle): StorageActi
 
     async 'storage.restoreLifecycle'({ target, params, dryRun }) {
       const bucket = bucketOf(target);
-      const parsed = parseStorageParams('storage.restoreLifecycle', params);
+      const parsed = parseParams('storage.restoreLifecycle', params);
       const previous = parsed.previous as LifecycleConfiguration | null;
       const remove = new Set(parsed.remove);
       const current = await callS3(() => lifecycle.getLifecycle(bucket));

@@ -17,25 +17,29 @@ export interface RunDefaults {
   dryRun?: boolean;
 }
 
+/** Plans `playbook` (and the playbook it escalates to) for `alert`, whether the alert matched it or a person chose it. */
+export function routeToPlaybook(alert: Alert, playbook: Playbook, playbooks: readonly Playbook[], defaults: RunDefaults): RoutingDecision {
+  const { name, target: kind } = playbook.spec;
+  const target = targetOf(kind, alert.labels);
+  if (!target.ok) return { outcome: 'rejected', alert, playbook: name, reason: `a ${kind} target needs the label(s) ${target.missing.join(', ')}` };
+  const planned = planRun(playbook, alert, target.target, defaults);
+  if (!planned.ok) return { outcome: 'rejected', alert, playbook: name, reason: planned.problem };
+  const { escalation } = playbook.spec;
+  const escalateTo = escalation && playbooks.find(({ spec }) => spec.name === escalation.to);
+  if (escalation && escalateTo) {
+    // Planned now, for the same alert and target, so the run's snapshot holds both playbooks.
+    const escalated = planRun(escalateTo, alert, target.target, defaults);
+    if (!escalated.ok) return { outcome: 'rejected', alert, playbook: name, reason: `escalation to ${escalation.to}: ${escalated.problem}` };
+    planned.plan.escalation = { afterMs: escalation.after, plan: escalated.plan };
+  }
+  return { outcome: 'routed', alert, workflowId: playbookRunId(name, target.target.key), plan: planned.plan };
+}
+
 export function routeAlert(alert: Alert, playbooks: readonly Playbook[], defaults: RunDefaults): RoutingDecision[] {
-  const matching = playbooks.filter(({ spec }) => matchesAll(spec.match, alert.labels));
+  // A playbook without matchers is started by hand only.
+  const matching = playbooks.filter(({ spec }) => spec.match && matchesAll(spec.match, alert.labels));
   if (matching.length === 0) return [{ outcome: 'unrouted', alert }];
-  return matching.map((playbook): RoutingDecision => {
-    const { name, target: kind } = playbook.spec;
-    const target = targetOf(kind, alert.labels);
-    if (!target.ok) return { outcome: 'rejected', alert, playbook: name, reason: `a ${kind} target needs the label(s) ${target.missing.join(', ')}` };
-    const planned = planRun(playbook, alert, target.target, defaults);
-    if (!planned.ok) return { outcome: 'rejected', alert, playbook: name, reason: planned.problem };
-    const { escalation } = playbook.spec;
-    const escalateTo = escalation && playbooks.find(({ spec }) => spec.name === escalation.to);
-    if (escalation && escalateTo) {
-      // Planned now, for the same alert and target, so the run's snapshot holds both playbooks.
-      const escalated = planRun(escalateTo, alert, target.target, defaults);
-      if (!escalated.ok) return { outcome: 'rejected', alert, playbook: name, reason: `escalation to ${escalation.to}: ${escalated.problem}` };
-      planned.plan.escalation = { afterMs: escalation.after, plan: escalated.plan };
-    }
-    return { outcome: 'routed', alert, workflowId: playbookRunId(name, target.target.key), plan: planned.plan };
-  });
+  return matching.map((playbook) => routeToPlaybook(alert, playbook, playbooks, defaults));
 }
 
 export const routeAlerts = (alerts: readonly Alert[], playbooks: readonly Playbook[], defaults: RunDefaults) =>

@@ -10,6 +10,8 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { createActivities } from '../activities';
+import { PrometheusClient } from '../prometheus/client';
+import { S3BucketLifecycle } from '../storage/lifecycle';
 import type { Alert } from '../alerts/alertmanager';
 import { routeAlerts } from '../alerts/routing';
 import type { AlertNotification } from '../alerts/tracker';
@@ -141,6 +143,9 @@ async function main() {
     workflowsPath: require.resolve('../workflows'),
     activities: createActivities({
       gateway,
+      // The benchmark's playbook reads no metric and touches no bucket: nothing listens there.
+      prometheus: new PrometheusClient({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 1_000 }),
+      storage: new S3BucketLifecycle({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', forcePathStyle: true }),
       notifier: new LogNotifier(logger),
       guardrails: { protectedRoutes: [], sensitiveRoutes: [] },
       limits: { client: env.client, taskQueue: TASK_QUEUE, maxConcurrentRuns: 100_000, maxActionsPerTargetPerHour: 100 },

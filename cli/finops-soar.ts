@@ -1,9 +1,7 @@
 #!/usr/bin/env node
-// The command line for platform engineers: check playbooks before merging them, and preview what
-// an Alertmanager notification would do. Neither command touches Temporal or the gateway.
-//   finops-soar validate [--dir playbooks]
-//   finops-soar plan <payload.json> [--dir playbooks] [--json]
-//   finops-soar schema            (the playbook JSON Schema, for editors)
+// The command line for platform engineers: check playbooks before merging them and preview what an
+// Alertmanager notification would do (validate, plan, schema: these touch nothing), and operate
+// runs through the ingress's runs API (start, status, resolve, abort).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -15,11 +13,18 @@ import type { PlannedStep } from '../playbook/plan';
 import { playbookSchema } from '../playbook/schema';
 import { formatIssues } from '../validation/issues';
 import { exitOnStartupError } from '../workers/startup';
+import { callRunsApi, keyValues, runPath, runsApiTarget } from './runs';
 
 const USAGE = `usage:
   finops-soar validate [--dir DIR]                 check every playbook in DIR (default: playbooks.dir)
   finops-soar plan PAYLOAD.json [--dir DIR] [--json]  what an Alertmanager notification would run
-  finops-soar schema                                the playbook JSON Schema, for editors`;
+  finops-soar schema                                the playbook JSON Schema, for editors
+  finops-soar start PLAYBOOK --label K=V... --by USER --reason TEXT [--annotation K=V...]
+                                                    run a playbook by hand (e.g. war-room)
+  finops-soar status RUN_ID                         a run's live status (JSON)
+  finops-soar resolve RUN_ID --by USER --reason TEXT  end a run started by hand: rollback after the cooldown
+  finops-soar abort RUN_ID --by USER --reason TEXT    stop a run and roll back everything it changed now
+  start, status, resolve and abort talk to the ingress (--url, default ingress.host:port) with its token.`;
 
 /** The playbook format as JSON Schema (draft 2020-12), as written in YAML (durations and matchers as text). */
 export const playbookJsonSchema = () => z.toJSONSchema(playbookSchema, { io: 'input', unrepresentable: 'any' });
@@ -67,8 +72,25 @@ function formatPlan(decisions: readonly RoutingDecision[]): string {
     .join('\n\n');
 }
 
-export function main(argv: string[]): number {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { dir: { type: 'string' }, json: { type: 'boolean', default: false } } });
+const OPTIONS = {
+  dir: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  url: { type: 'string' },
+  label: { type: 'string', multiple: true },
+  annotation: { type: 'string', multiple: true },
+  by: { type: 'string' },
+  reason: { type: 'string' },
+} as const;
+
+/** Prints the runs API's answer; a 2xx is success. */
+function report({ status, body }: { status: number; body: unknown }): number {
+  const ok = status >= 200 && status < 300;
+  (ok ? console.log : console.error)(ok ? JSON.stringify(body, null, 2) : `HTTP ${status}: ${JSON.stringify(body)}`);
+  return ok ? 0 : 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   const [command, file] = positionals;
   const config = command === 'schema' ? undefined : loadConfig();
   const dir = values.dir ?? config?.playbooks.dir ?? 'playbooks';
@@ -97,6 +119,25 @@ export function main(argv: string[]): number {
     case 'schema':
       console.log(JSON.stringify(playbookJsonSchema(), null, 2));
       return 0;
+    case 'start':
+    case 'resolve':
+    case 'abort': {
+      if (!file || !values.by || !values.reason) {
+        console.error(`${command} needs ${command === 'start' ? 'a PLAYBOOK' : 'a RUN_ID'}, --by USER and --reason TEXT\n${USAGE}`);
+        return 2;
+      }
+      const api = runsApiTarget(config!, values.url);
+      const who = { by: values.by, reason: values.reason };
+      if (command !== 'start') return report(await callRunsApi(api, 'POST', `${runPath(file)}/${command}`, who));
+      const start = { playbook: file, labels: keyValues('label', values.label), annotations: keyValues('annotation', values.annotation), startedBy: who.by, reason: who.reason };
+      return report(await callRunsApi(api, 'POST', '/v1/runs', start));
+    }
+    case 'status':
+      if (!file) {
+        console.error(USAGE);
+        return 2;
+      }
+      return report(await callRunsApi(runsApiTarget(config!, values.url), 'GET', runPath(file)));
     default:
       console.error(USAGE);
       return 2;
@@ -104,9 +145,8 @@ export function main(argv: string[]): number {
 }
 
 if (require.main === module) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (error) {
-    exitOnStartupError('finops-soar', error);
-  }
+  main(process.argv.slice(2)).then(
+    (status) => (process.exitCode = status),
+    (error: unknown) => exitOnStartupError('finops-soar', error),
+  );
 }

@@ -31,6 +31,11 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['FINOPS_SOAR_ALERTMANAGER_URL', ['ingress', 'alertmanagerUrl']],
   ['FINOPS_SOAR_GATEWAY_URL', ['gateway', 'url']],
   ['FINOPS_SOAR_GATEWAY_TOKEN', ['gateway', 'token']],
+  ['FINOPS_SOAR_PROMETHEUS_URL', ['prometheus', 'url']],
+  ['FINOPS_SOAR_PROMETHEUS_TOKEN', ['prometheus', 'token']],
+  ['FINOPS_SOAR_S3_REGION', ['storage', 's3', 'region']],
+  ['FINOPS_SOAR_S3_ENDPOINT', ['storage', 's3', 'endpoint']],
+  ['FINOPS_SOAR_S3_FORCE_PATH_STYLE', ['storage', 's3', 'forcePathStyle']],
   ['FINOPS_SOAR_SIMULATOR_HOST', ['simulator', 'host']],
   ['FINOPS_SOAR_SIMULATOR_PORT', ['simulator', 'port']],
   ['FINOPS_SOAR_PLAYBOOKS_DIR', ['playbooks', 'dir']],
@@ -47,7 +52,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
  * Secrets may instead be read from a file: `<field>File` in YAML or `<VARIABLE>_FILE`.
  * Precedence: the variable, then its _FILE, then the YAML value, then the YAML file.
  */
-const SECRET_VARIABLES = new Set(['TEMPORAL_API_KEY', 'FINOPS_SOAR_INGRESS_TOKEN', 'FINOPS_SOAR_INGRESS_PASSWORD', 'FINOPS_SOAR_GATEWAY_TOKEN']);
+const SECRET_VARIABLES = new Set(['TEMPORAL_API_KEY', 'FINOPS_SOAR_INGRESS_TOKEN', 'FINOPS_SOAR_INGRESS_PASSWORD', 'FINOPS_SOAR_GATEWAY_TOKEN', 'FINOPS_SOAR_PROMETHEUS_TOKEN']);
 
 type Tree = Record<string, unknown>;
 

@@ -81,6 +81,30 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    prometheus: z
+      .object({
+        url: z.url().default('http://127.0.0.1:9090').describe("Prometheus's base URL, for checks that read live metrics, e.g. http://prometheus:9090"),
+        token: z.string().min(1).optional().describe('a bearer token, when Prometheus sits behind an authenticating proxy (set FINOPS_SOAR_PROMETHEUS_TOKEN)'),
+        timeout: durationSchema.default(10_000).describe('the timeout of one query, e.g. 10s'),
+      })
+      .strict()
+      .prefault({}),
+    storage: z
+      .object({
+        s3: z
+          .object({
+            region: z.string().min(1).default('us-east-1').describe('the AWS region of the buckets, e.g. eu-west-1 (credentials come from the AWS SDK chain: AWS_ACCESS_KEY_ID…, a profile, or the pod role)'),
+            endpoint: z.url().optional().describe('an S3-compatible endpoint instead of AWS, e.g. http://minio:9000'),
+            forcePathStyle: z
+              .union([z.boolean(), z.stringbool()])
+              .default(false)
+              .describe('true: address buckets as <endpoint>/<bucket> (most S3-compatible servers need it)'),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     simulator: z
       .object({
         host: z.string().min(1).default('127.0.0.1').describe('the address the bundled gateway simulator listens on'),

@@ -4,17 +4,13 @@
 // unreachable or we are overloaded) whenever a retry can succeed. Every run has a deterministic id
 // and absorbs repeats, so a retried or duplicated notification never applies anything twice.
 import type { Client } from '@temporalio/client';
-import { isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
-import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import { webhookPayloadSchema, type Alert, type WebhookPayload } from '../alerts/alertmanager';
 import { completeTruncatedAlerts } from '../alerts/alertmanager-api';
 import { routeAlerts, type RoutingDecision, type RunDefaults } from '../alerts/routing';
-import type { AlertNotification } from '../alerts/tracker';
 import type { Playbook } from '../playbook/schema';
 import { formatIssues } from '../validation/issues';
-import { alertNotificationSignal, type PlaybookRunInput } from '../workflows/definitions';
-import type { playbookRun } from '../workflows/playbook-run';
+import { isRetryable, notificationOf, signalResolution, startOrSignalRun } from './run-dispatch';
 
 export interface WebhookOptions {
   client: Client;
@@ -32,19 +28,6 @@ type Outcome =
   | { outcome: 'rejected'; fingerprint: string; playbook: string; reason: string }
   | { outcome: 'failed'; fingerprint: string; playbook: string; workflowId: string; error: string; retryable: boolean };
 
-const notificationOf = ({ fingerprint, status, startsAt, endsAt }: Alert): AlertNotification => ({ fingerprint, status, startsAt, endsAt });
-
-// Codes where the same call can succeed later; anything else is our fault or the server's.
-const RETRYABLE_GRPC = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.RESOURCE_EXHAUSTED, GrpcStatus.ABORTED, GrpcStatus.CANCELLED]);
-
-function isRetryable(error: unknown): boolean {
-  for (let cause: unknown = error; cause; cause = (cause as { cause?: unknown }).cause) {
-    if (isGrpcServiceError(cause)) return RETRYABLE_GRPC.has(cause.code);
-  }
-  // No gRPC status at all: the connection could not be made.
-  return true;
-}
-
 async function dispatch(decision: RoutingDecision, { client, taskQueue }: WebhookOptions): Promise<Outcome> {
   const { alert } = decision;
   if (decision.outcome === 'unrouted') return { outcome: 'unrouted', fingerprint: alert.fingerprint };
@@ -54,24 +37,11 @@ async function dispatch(decision: RoutingDecision, { client, taskQueue }: Webhoo
   const base = { fingerprint: alert.fingerprint, playbook: plan.playbook.name, workflowId };
   try {
     if (alert.status === 'firing') {
-      const input: PlaybookRunInput = { plan, alert: { ...notificationOf(alert), labels: alert.labels, annotations: alert.annotations } };
-      await client.workflow.signalWithStart<typeof playbookRun, [AlertNotification]>('playbookRun', {
-        workflowId,
-        taskQueue,
-        args: [input],
-        signal: alertNotificationSignal,
-        signalArgs: [notificationOf(alert)],
-      });
+      await startOrSignalRun(client, taskQueue, workflowId, plan, alert);
       return { outcome: 'started-or-signalled', ...base };
     }
-    // A resolution never starts a run: there is nothing to undo where nothing ran.
-    try {
-      await client.workflow.getHandle(workflowId).signal(alertNotificationSignal, notificationOf(alert));
-      return { outcome: 'resolution-signalled', ...base };
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return { outcome: 'no-active-run', ...base };
-      throw error;
-    }
+    const resolution = await signalResolution(client, workflowId, notificationOf(alert));
+    return { outcome: resolution === 'signalled' ? 'resolution-signalled' : 'no-active-run', ...base };
   } catch (error) {
     return { outcome: 'failed', ...base, error: (error as Error).message, retryable: isRetryable(error) };
   }

@@ -1,4 +1,5 @@
-// The ingress HTTP server: authentication, load shedding and error answers shared by its routes.
+// The ingress HTTP server: the Alertmanager webhook and the operators' runs API, with the
+// authentication, load shedding and error answers they share.
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { isAuthorized, type Credentials } from '../auth/credentials';
@@ -6,6 +7,7 @@ import type { Logger } from '../logging/logger';
 import type { RunDefaults } from '../alerts/routing';
 import type { Playbook } from '../playbook/schema';
 import { registerAlertmanagerWebhook } from './alertmanager-webhook';
+import { registerRunsApi } from './runs-api';
 
 export interface IngressOptions {
   client: Client;
@@ -64,5 +66,6 @@ export function buildIngressApp(options: IngressOptions): FastifyInstance {
   });
 
   registerAlertmanagerWebhook(app, options);
+  registerRunsApi(app, options);
   return app;
 }

@@ -2,17 +2,20 @@
 // Each actuator declares its own; the activity of the same name implements each one (activities/).
 import type { z } from 'zod';
 import { GATEWAY_ACTIONS, GATEWAY_CHECKS } from '../gateway/actions';
+import { PROMETHEUS_CHECKS } from '../prometheus/actions';
+import { STORAGE_ACTIONS, STORAGE_CHECKS } from '../storage/actions';
 import type { StepSpec } from './step-spec';
 
-export const ACTIONS = { ...GATEWAY_ACTIONS } as const satisfies Record<string, StepSpec>;
+export const ACTIONS = { ...GATEWAY_ACTIONS, ...STORAGE_ACTIONS } as const satisfies Record<string, StepSpec>;
 
-export const CHECKS = { ...GATEWAY_CHECKS } as const satisfies Record<string, StepSpec>;
+export const CHECKS = { ...GATEWAY_CHECKS, ...PROMETHEUS_CHECKS, ...STORAGE_CHECKS } as const satisfies Record<string, StepSpec>;
 
 export type ActionName = keyof typeof ACTIONS;
 export type CheckName = keyof typeof CHECKS;
 export const ACTION_NAMES = Object.keys(ACTIONS) as [ActionName, ...ActionName[]];
 export const CHECK_NAMES = Object.keys(CHECKS) as [CheckName, ...CheckName[]];
-export type ActionParams<Name extends ActionName> = z.output<(typeof ACTIONS)[Name]['params']>;
+type Steps = typeof ACTIONS & typeof CHECKS;
+export type StepParams<Name extends ActionName | CheckName> = z.output<Steps[Name]['params']>;
 
 /** The spec of the action or check a step names. */
 export const stepSpec = (name: ActionName | CheckName): StepSpec => (name in ACTIONS ? ACTIONS[name as ActionName] : CHECKS[name as CheckName]);

@@ -101,7 +101,11 @@ export const playbookSchema = z
     description: z.string().min(1).describe('what the playbook is for, in a sentence'),
     severity: z.enum(SEVERITIES).describe('S1 (most severe), S2 or S3'),
     family: z.string().regex(/^[a-z][a-z0-9-]*$/).optional().describe('the family for escalation, e.g. cost or capacity'),
-    match: z.array(matcherSchema).min(1).describe('label matchers; an alert runs this playbook when it matches all of them'),
+    match: z
+      .array(matcherSchema)
+      .min(1)
+      .optional()
+      .describe('label matchers; an alert runs this playbook when it matches all of them. Absent: the playbook runs only when started by hand'),
     target: z.enum(TARGET_KIND_NAMES).describe(`what the playbook acts on: ${TARGET_KIND_NAMES.join(', ')}`),
     cooldown: durationSchema.optional().describe('how long the alert must stay resolved before rollback, e.g. 10m (default: engine.cooldown)'),
     dryRun: z.boolean().default(false).describe('true: run every step and record what it would change, but change nothing'),

@@ -2,10 +2,9 @@
 // server (unless temporal.address points at an existing cluster), the gateway simulator, the
 // worker and the ingress, each as its own process, and stops them in order on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { devSecrets, ingressUrl } from '../config/dev-secrets';
 import type { Config } from '../config/schema';
 import type { Logger } from '../logging/logger';
 import { isEmbedded, temporalConnectionOptions } from '../temporal/connection';
@@ -17,19 +16,6 @@ const STOP_TIMEOUT_MS = 20_000;
 interface Service {
   name: string;
   process: ChildProcess;
-}
-
-/** Tokens for the embedded stack, generated once and kept in the data folder (mode 0600). */
-function devSecrets(config: Config): { ingressToken: string; gatewayToken: string } {
-  const file = join(resolve(config.dataDir), 'dev-secrets.json');
-  mkdirSync(resolve(config.dataDir), { recursive: true });
-  const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { ingressToken: string; gatewayToken: string }) : undefined;
-  const secrets = saved ?? { ingressToken: randomBytes(24).toString('base64url'), gatewayToken: randomBytes(24).toString('base64url') };
-  if (!saved) {
-    writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
-    chmodSync(file, 0o600);
-  }
-  return { ingressToken: config.ingress.token ?? secrets.ingressToken, gatewayToken: config.gateway.token ?? secrets.gatewayToken };
 }
 
 async function waitForHttp(url: string, service: Service, timeoutMs: number): Promise<void> {
@@ -60,9 +46,6 @@ function stopService({ name, process: child }: Service, logger: Logger): Promise
     child.kill('SIGTERM');
   });
 }
-
-/** Where the ingress answers from this machine (a wildcard listen address is reached on loopback). */
-const ingressUrl = ({ ingress }: Config) => `http://${ingress.host === '0.0.0.0' ? '127.0.0.1' : ingress.host}:${ingress.port}`;
 
 function banner(config: Config, secrets: { ingressToken: string; gatewayToken: string }): string {
   const ingress = ingressUrl(config);

@@ -5,6 +5,8 @@ import { createActivities } from '../activities';
 import { ConfigError } from '../config/load';
 import { ControlApiClient } from '../gateway/control-api-client';
 import { LogNotifier } from '../notifications/notifier';
+import { PrometheusClient } from '../prometheus/client';
+import { S3BucketLifecycle } from '../storage/lifecycle';
 import { temporalConnectionOptions } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { exitOnStartupError, startProcess } from './startup';
@@ -38,6 +40,8 @@ async function main() {
     workflowsPath: require.resolve('../workflows'),
     activities: createActivities({
       gateway,
+      prometheus: new PrometheusClient({ baseUrl: config.prometheus.url, token: config.prometheus.token, timeoutMs: config.prometheus.timeout }),
+      storage: new S3BucketLifecycle(config.storage.s3),
       notifier: new LogNotifier(logger.child({ component: 'notifications' })),
       guardrails: { protectedRoutes: config.engine.protectedRoutes, sensitiveRoutes: config.engine.sensitiveRoutes },
       limits: { client, taskQueue: config.temporal.taskQueue, maxConcurrentRuns: config.engine.maxConcurrentRuns, maxActionsPerTargetPerHour: config.engine.maxActionsPerTargetPerHour },

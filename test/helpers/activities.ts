@@ -7,6 +7,9 @@ import type { Limits } from '../../activities/limits';
 import type { GatewayAdapter } from '../../gateway/adapter';
 import type { Logger } from '../../logging/logger';
 import { LogNotifier } from '../../notifications/notifier';
+import { PrometheusClient } from '../../prometheus/client';
+import { S3BucketLifecycle, type BucketLifecycle } from '../../storage/lifecycle';
+import { S3_TEST_CREDENTIALS } from './s3-lifecycle-server';
 
 export const TEST_GUARDRAILS = { protectedRoutes: ['core', 'risk', 'fraud'], sensitiveRoutes: ['risk', 'summarize'] };
 
@@ -16,11 +19,19 @@ export interface TestActivityOptions {
   taskQueue: string;
   logger: Logger;
   limits?: Partial<Limits>;
+  /** Default: a port nothing listens on, for tests whose playbooks read no metric. */
+  prometheusUrl?: string;
+  /** Default: S3 at a port nothing listens on, for tests whose playbooks touch no bucket. */
+  storage?: BucketLifecycle;
 }
 
-export const testActivities = ({ gateway, client, taskQueue, logger, limits }: TestActivityOptions) =>
+export const testS3 = (endpoint: string) => new S3BucketLifecycle({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: S3_TEST_CREDENTIALS, maxAttempts: 1 });
+
+export const testActivities = ({ gateway, client, taskQueue, logger, limits, prometheusUrl = 'http://127.0.0.1:9', storage = testS3('http://127.0.0.1:9') }: TestActivityOptions) =>
   createActivities({
     gateway,
+    prometheus: new PrometheusClient({ baseUrl: prometheusUrl, timeoutMs: 2_000 }),
+    storage,
     notifier: new LogNotifier(logger),
     guardrails: TEST_GUARDRAILS,
     limits: { client, taskQueue, maxConcurrentRuns: 1_000, maxActionsPerTargetPerHour: 1_000, ...limits },

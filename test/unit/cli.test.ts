@@ -6,13 +6,13 @@ import { PlaybookError } from '../../playbook/load';
 const ROOT = join(__dirname, '..', '..');
 
 /** Runs the CLI's main in this process (cwd: the repository), capturing what it prints. */
-function cli(...args: string[]) {
+async function cli(...args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
   const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
   const error = jest.spyOn(console, 'error').mockImplementation((line: string) => void err.push(line));
   try {
-    const status = main(args);
+    const status = await main(args);
     return { status, stdout: out.join('\n'), stderr: err.join('\n') };
   } finally {
     log.mockRestore();
@@ -20,27 +20,27 @@ function cli(...args: string[]) {
   }
 }
 
-test('the committed JSON Schema is the one the playbook schema generates (npm run schema)', () => {
+test('the committed JSON Schema is the one the playbook schema generates (npm run schema)', async () => {
   const committed: unknown = JSON.parse(readFileSync(join(ROOT, 'playbooks', 'playbook.schema.json'), 'utf8'));
   expect(committed).toEqual(playbookJsonSchema());
 });
 
-test('validate lists every playbook with its digest', () => {
-  const result = cli('validate');
+test('validate lists every playbook with its digest', async () => {
+  const result = await cli('validate');
   expect(result.status).toBe(0);
   expect(result.stdout).toMatch(/^ok {2}playbooks\/cost-s1\.yaml {2}cost-s1 \(S1, 6 steps\) {2}sha256:[0-9a-f]{64}$/m);
   expect(result.stdout).toMatch(/^\d+ playbooks valid$/m);
 });
 
-test('validate names the file, line, field and fix, and fails', () => {
-  expect(() => cli('validate', '--dir', 'test/fixtures/invalid-playbooks')).toThrow(PlaybookError);
-  expect(() => cli('validate', '--dir', 'test/fixtures/invalid-playbooks')).toThrow(
+test('validate names the file, line, field and fix, and fails', async () => {
+  await expect(cli('validate', '--dir', 'test/fixtures/invalid-playbooks')).rejects.toThrow(PlaybookError);
+  await expect(cli('validate', '--dir', 'test/fixtures/invalid-playbooks')).rejects.toThrow(
     'test/fixtures/invalid-playbooks/broken.yaml:11:13: steps[0].action: Invalid input: expected "gateway.setRoutePolicy". Expected: a registered action: gateway.setRoutePolicy',
   );
 });
 
-test('plan shows the playbook, target, run and resolved steps of each alert, touching nothing', () => {
-  const result = cli('plan', 'examples/alertmanager/context-blowup-firing.json');
+test('plan shows the playbook, target, run and resolved steps of each alert, touching nothing', async () => {
+  const result = await cli('plan', 'examples/alertmanager/context-blowup-firing.json');
   expect(result.status).toBe(0);
   expect(result.stdout).toContain('playbook cost-s2 (S2)');
   expect(result.stdout).toContain('target   route=chat,tenant=acme');
@@ -49,15 +49,15 @@ test('plan shows the playbook, target, run and resolved steps of each alert, tou
   expect(result.stdout).toContain('escalate to cost-s1 if still firing 1800s after the steps:');
 });
 
-test('plan --json prints the decisions as data', () => {
-  const result = cli('plan', 'examples/alertmanager/context-blowup-firing.json', '--json');
+test('plan --json prints the decisions as data', async () => {
+  const result = await cli('plan', 'examples/alertmanager/context-blowup-firing.json', '--json');
   const decisions = JSON.parse(result.stdout) as Array<{ outcome: string; workflowId: string; plan: { steps: Array<{ id: string }> } }>;
   expect(decisions.map((d) => [d.outcome, d.workflowId])).toEqual([['routed', 'playbook/cost-s2/route=chat,tenant=acme']]);
   expect(decisions[0]?.plan.steps.map((s) => s.id)).toEqual(['current-policy', 'cap-context', 'aggressive-cache', 'compress-prompts', 'tell-finops', 'approve-distilled', 'tier-distilled']);
 });
 
-test('plan refuses a file that is not a webhook payload, saying what is wrong', () => {
-  const result = cli('plan', 'package.json');
+test('plan refuses a file that is not a webhook payload, saying what is wrong', async () => {
+  const result = await cli('plan', 'package.json');
   expect(result.status).toBe(1);
   expect(result.stderr).toMatch(/^package\.json: not an Alertmanager webhook payload:\n {2}version: /);
 });

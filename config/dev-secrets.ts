@@ -1,0 +1,34 @@
+// The embedded stack's tokens and addresses, shared by `npm start` (which creates the tokens) and
+// the CLI (which reads them to talk to the stack on this machine).
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Config } from './schema';
+
+export interface DevSecrets {
+  ingressToken: string;
+  gatewayToken: string;
+}
+
+const secretsFile = (config: Config) => join(resolve(config.dataDir), 'dev-secrets.json');
+
+/** The tokens `npm start` generated, or undefined when it never ran here. */
+export function readDevSecrets(config: Config): DevSecrets | undefined {
+  const file = secretsFile(config);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as DevSecrets) : undefined;
+}
+
+/** Tokens for the embedded stack, generated once and kept in the data folder (mode 0600); configured tokens win. */
+export function devSecrets(config: Config): DevSecrets {
+  let secrets = readDevSecrets(config);
+  if (!secrets) {
+    secrets = { ingressToken: randomBytes(24).toString('base64url'), gatewayToken: randomBytes(24).toString('base64url') };
+    mkdirSync(resolve(config.dataDir), { recursive: true });
+    writeFileSync(secretsFile(config), JSON.stringify(secrets, null, 2), { mode: 0o600 });
+    chmodSync(secretsFile(config), 0o600);
+  }
+  return { ingressToken: config.ingress.token ?? secrets.ingressToken, gatewayToken: config.gateway.token ?? secrets.gatewayToken };
+}
+
+/** Where the ingress answers from this machine (a wildcard listen address is reached on loopback). */
+export const ingressUrl = ({ ingress }: Config) => `http://${ingress.host === '0.0.0.0' ? '127.0.0.1' : ingress.host}:${ingress.port}`;

@@ -1,0 +1,116 @@
+// The runs API for operators (and the CLI): start a playbook by hand, read a run's live status,
+// resolve a manual run, abort any run. Authenticated by the ingress like every route.
+//   POST /v1/runs                     {playbook, labels, annotations?, startedBy, reason}
+//   GET  /v1/runs/:workflowId         the run's status query
+//   POST /v1/runs/:workflowId/resolve {by, reason}  a manual run's "alert" resolves: rollback after the cooldown
+//   POST /v1/runs/:workflowId/abort   {by, reason}  roll back now
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { isManualFingerprint, manualAlert, manualStartSchema } from '../alerts/manual';
+import { routeToPlaybook, type RunDefaults } from '../alerts/routing';
+import type { Playbook } from '../playbook/schema';
+import { formatIssues } from '../validation/issues';
+import { abortUpdate, statusQuery } from '../workflows/definitions';
+import { isRetryable, signalResolution, startOrSignalRun } from './run-dispatch';
+
+export interface RunsApiOptions {
+  client: Client;
+  taskQueue: string;
+  playbooks: readonly Playbook[];
+  runDefaults: RunDefaults;
+  temporalTimeoutMs: number;
+}
+
+const operatorActSchema = z
+  .object({
+    by: z.string().min(1).describe('who acts (a user id); recorded in the run'),
+    reason: z.string().min(1).describe('why, in a sentence'),
+  })
+  .strict();
+
+interface RunParams {
+  workflowId: string;
+}
+
+function invalid(reply: FastifyReply, what: string, error: z.ZodError, schema: z.ZodType) {
+  return reply.code(422).send({ error: `invalid ${what}`, problems: formatIssues(error, schema) });
+}
+
+/** Temporal's answer as HTTP: 404 for no such run, 409 when the run refused, 503 when trying again can help, else 500. */
+function temporalFailure(reply: FastifyReply, workflowId: string, error: unknown) {
+  if (error instanceof WorkflowNotFoundError) return reply.code(404).send({ error: `no open run ${workflowId}` });
+  if (error instanceof WorkflowUpdateFailedError) return reply.code(409).send({ error: `run ${workflowId} refused: ${(error.cause)?.message ?? error.message}` });
+  reply.log.error({ err: error, workflowId }, 'Temporal call failed');
+  return isRetryable(error)
+    ? reply.code(503).header('Retry-After', '5').send({ error: `Temporal is unavailable: ${(error as Error).message}; retry later` })
+    : reply.code(500).send({ error: `Temporal refused the call: ${(error as Error).message}` });
+}
+
+export function registerRunsApi(app: FastifyInstance, options: RunsApiOptions): void {
+  const { client, taskQueue, playbooks, runDefaults } = options;
+  const withDeadline = <T>(call: () => Promise<T>) => client.withDeadline(Date.now() + options.temporalTimeoutMs, call);
+
+  app.post('/v1/runs', async (request, reply) => {
+    const parsed = manualStartSchema.safeParse(request.body);
+    if (!parsed.success) return invalid(reply, 'manual start', parsed.error, manualStartSchema);
+    const start = parsed.data;
+    const playbook = playbooks.find(({ spec }) => spec.name === start.playbook);
+    if (!playbook) {
+      return reply.code(404).send({ error: `no playbook named ${start.playbook}; known: ${playbooks.map(({ spec }) => spec.name).join(', ')}` });
+    }
+    const decision = routeToPlaybook(manualAlert(start, playbook.spec.severity, new Date()), playbook, playbooks, runDefaults);
+    if (decision.outcome !== 'routed') return reply.code(422).send({ error: `playbook ${start.playbook} cannot run: ${decision.outcome === 'rejected' ? decision.reason : 'unrouted'}` });
+    const { workflowId, plan, alert } = decision;
+    try {
+      await withDeadline(() => startOrSignalRun(client, taskQueue, workflowId, plan, alert));
+    } catch (error) {
+      return temporalFailure(reply, workflowId, error);
+    }
+    request.log.info({ workflowId, playbook: start.playbook, startedBy: start.startedBy, reason: start.reason }, 'manual run started');
+    return reply.code(202).send({ workflowId, playbook: start.playbook, target: plan.target.key, dryRun: plan.playbook.dryRun });
+  });
+
+  app.get<{ Params: RunParams }>('/v1/runs/:workflowId', async (request, reply) => {
+    const { workflowId } = request.params;
+    try {
+      return reply.send(await withDeadline(() => client.workflow.getHandle(workflowId).query(statusQuery)));
+    } catch (error) {
+      return temporalFailure(reply, workflowId, error);
+    }
+  });
+
+  app.post<{ Params: RunParams }>('/v1/runs/:workflowId/resolve', async (request, reply) => {
+    const { workflowId } = request.params;
+    const parsed = operatorActSchema.safeParse(request.body);
+    if (!parsed.success) return invalid(reply, 'resolution', parsed.error, operatorActSchema);
+    try {
+      const handle = client.workflow.getHandle(workflowId);
+      const { alerts } = await withDeadline(() => handle.query(statusQuery));
+      const manual = Object.entries(alerts).filter(([fingerprint, alert]) => isManualFingerprint(fingerprint) && alert.status === 'firing');
+      if (manual.length === 0) {
+        return reply.code(409).send({ error: `run ${workflowId} has no manual start still open: an alert-driven run rolls back when Alertmanager resolves its alerts; abort it to roll back now` });
+      }
+      const endsAt = new Date().toISOString();
+      for (const [fingerprint, { startsAt }] of manual) {
+        await withDeadline(() => signalResolution(client, workflowId, { fingerprint, status: 'resolved', startsAt, endsAt }));
+      }
+      request.log.info({ workflowId, ...parsed.data }, 'manual run resolved');
+      return reply.code(202).send({ workflowId, resolved: manual.length });
+    } catch (error) {
+      return temporalFailure(reply, workflowId, error);
+    }
+  });
+
+  app.post<{ Params: RunParams }>('/v1/runs/:workflowId/abort', async (request, reply) => {
+    const { workflowId } = request.params;
+    const parsed = operatorActSchema.safeParse(request.body);
+    if (!parsed.success) return invalid(reply, 'abort', parsed.error, operatorActSchema);
+    try {
+      const outcome = await withDeadline(() => client.workflow.getHandle(workflowId).executeUpdate(abortUpdate, { args: [parsed.data] }));
+      return reply.code(200).send({ workflowId, outcome });
+    } catch (error) {
+      return temporalFailure(reply, workflowId, error);
+    }
+  });
+}

@@ -1,0 +1,166 @@
+// The runs API over HTTP: a war-room (or any playbook) started by hand, its status, its
+// resolution and an abort, on a real Temporal dev server behind the real ingress.
+import { join } from 'node:path';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { main as cli } from '../../cli/finops-soar';
+import { loadPlaybooks } from '../../playbook/load';
+import type { RunStatus } from '../../workflows/definitions';
+import { playbookRunId } from '../../workflows/ids';
+import type { playbookRun } from '../../workflows/playbook-run';
+import { alert, payload } from '../helpers/alerts';
+import { INGRESS_TOKEN, startIngress, TEST_PLAYBOOKS } from '../helpers/ingress';
+import { waitFor } from '../helpers/wait';
+import { startHarness, type Harness } from '../helpers/workflow-harness';
+
+const WAR_ROOM = loadPlaybooks(join(__dirname, '..', '..', 'playbooks')).filter(({ spec }) => spec.name === 'war-room');
+
+let harness: Harness;
+let app: FastifyInstance;
+let base: string;
+
+beforeAll(async () => {
+  harness = await startHarness();
+  const ingress = await startIngress(harness, { playbooks: [...TEST_PLAYBOOKS, ...WAR_ROOM] });
+  app = ingress.app;
+  base = ingress.url.replace('/alerts/alertmanager', '');
+});
+
+afterAll(async () => {
+  await app?.close();
+  await harness?.close();
+});
+
+async function call(method: 'GET' | 'POST', path: string, body?: unknown, token = INGRESS_TOKEN) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    body: body === undefined ? null : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+const runPath = (workflowId: string) => `/v1/runs/${encodeURIComponent(workflowId)}`;
+const warRoomStart = { playbook: 'war-room', labels: { route: 'summarize' }, startedBy: 'U0INCIDENT', reason: 'p99 latency doubled after the 14:00 deploy' };
+const WAR_ROOM_RUN = playbookRunId('war-room', 'route=summarize');
+
+test('a war-room started by hand opens once, shows its status, and ends when its starter resolves it', async () => {
+  const started = await call('POST', '/v1/runs', warRoomStart);
+  expect(started).toEqual({ status: 202, body: { workflowId: WAR_ROOM_RUN, playbook: 'war-room', target: 'route=summarize', dryRun: false } });
+
+  await waitFor('the announcement', () =>
+    harness.notifierLog.some((line) => line.msg === 'notify sre, product: War-room for route summarize opened by U0INCIDENT: p99 latency doubled after the 14:00 deploy'),
+  );
+  expect(harness.notifierLog.filter((line) => (line.warRoom as { name?: string } | undefined)?.name === 'inc-summarize')).toHaveLength(1);
+
+  // Pressing start twice (or a retried request) joins the same run: one war-room, one run.
+  expect((await call('POST', '/v1/runs', warRoomStart)).body.workflowId).toBe(WAR_ROOM_RUN);
+  const status = await waitFor('both starts reach the run', async () => {
+    const { body } = await call('GET', runPath(WAR_ROOM_RUN));
+    return (body as unknown as RunStatus).notifications.received === 2 ? (body as unknown as RunStatus) : undefined;
+  });
+  expect(status).toMatchObject({ playbook: 'war-room', target: 'route=summarize', state: 'mitigated', severity: 'S1' });
+  expect(harness.notifierLog.filter((line) => (line.warRoom as { name?: string } | undefined)?.name === 'inc-summarize')).toHaveLength(1);
+
+  expect(await call('POST', `${runPath(WAR_ROOM_RUN)}/resolve`, { by: 'U0INCIDENT', reason: 'rolled back the deploy' })).toEqual({
+    status: 202,
+    body: { workflowId: WAR_ROOM_RUN, resolved: 1 },
+  });
+  const result = await harness.env.client.workflow.getHandle<typeof playbookRun>(WAR_ROOM_RUN).result();
+  expect(result).toMatchObject({ state: 'rolled-back', applied: [] });
+  expect((await call('GET', runPath(WAR_ROOM_RUN))).status).toBe(200);
+});
+
+test('any playbook can be started by hand, and an abort rolls its changes back at once', async () => {
+  const started = await call('POST', '/v1/runs', { playbook: 'cap-context', labels: { route: 'chat', tenant: 'hooli' }, startedBy: 'U0FINOPS', reason: 'tokens per request tripled' });
+  expect(started.status).toBe(202);
+  const workflowId = playbookRunId('cap-context', 'route=chat,tenant=hooli');
+  await waitFor('the context cap', () => harness.simulator.store.get({ route: 'chat', tenant: 'hooli' }).policy.maxInputTokens === 8192);
+
+  expect(await call('POST', `${runPath(workflowId)}/abort`, { by: 'U0FINOPS', reason: 'false alarm' })).toEqual({
+    status: 200,
+    body: { workflowId, outcome: 'rolling back 1 change(s)' },
+  });
+  const result = await harness.env.client.workflow.getHandle<typeof playbookRun>(workflowId).result();
+  expect(result).toMatchObject({ state: 'rolled-back', rollbackReason: 'aborted by U0FINOPS: false alarm' });
+  expect(harness.changesFor('chat', 'hooli').map((change) => change.patch)).toEqual([{ maxInputTokens: 8192 }, { maxInputTokens: null }]);
+});
+
+test('an alert-driven run cannot be resolved by hand (it follows Alertmanager), but can be aborted', async () => {
+  const firing = alert({ route: 'chat', tenant: 'pied-piper' });
+  const webhook = await fetch(`${base}/alerts/alertmanager`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${INGRESS_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(payload([firing])),
+  });
+  expect(webhook.status).toBe(200);
+  const workflowId = playbookRunId('cap-context', 'route=chat,tenant=pied-piper');
+  await waitFor('the context cap', () => harness.simulator.store.get({ route: 'chat', tenant: 'pied-piper' }).policy.maxInputTokens === 8192);
+
+  const resolve = await call('POST', `${runPath(workflowId)}/resolve`, { by: 'U0SRE', reason: 'looks fine' });
+  expect(resolve.status).toBe(409);
+  expect(resolve.body.error).toMatch(/rolls back when Alertmanager resolves its alerts; abort it to roll back now/);
+
+  expect((await call('POST', `${runPath(workflowId)}/abort`, { by: 'U0SRE', reason: 'mitigated upstream' })).status).toBe(200);
+  await harness.env.client.workflow.getHandle(workflowId).result();
+  const again = await call('POST', `${runPath(workflowId)}/abort`, { by: 'U0SRE', reason: 'twice' });
+  expect(again.status).toBe(404);
+});
+
+test('the CLI starts, shows, resolves and aborts runs through the same API', async () => {
+  process.env.FINOPS_SOAR_INGRESS_TOKEN = INGRESS_TOKEN;
+  const printed: string[] = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
+  const error = jest.spyOn(console, 'error').mockImplementation((line: string) => void printed.push(line));
+  try {
+    const workflowId = playbookRunId('war-room', 'route=code-assist');
+    expect(await cli(['start', 'war-room', '--label', 'route=code-assist', '--by', 'U0SRE', '--reason', 'GPU queue at 3x', '--url', base])).toBe(0);
+    expect(JSON.parse(printed.pop()!)).toMatchObject({ workflowId, target: 'route=code-assist' });
+
+    await waitFor('the announcement', () => harness.notifierLog.some((line) => line.msg === 'notify sre, product: War-room for route code-assist opened by U0SRE: GPU queue at 3x'));
+    await waitFor('the run to be mitigated', () => harness.stateOf(harness.env.client.workflow.getHandle(workflowId), 'mitigated'));
+    expect(await cli(['status', workflowId, '--url', base])).toBe(0);
+    expect(JSON.parse(printed.pop()!)).toMatchObject({ playbook: 'war-room', state: 'mitigated' });
+
+    expect(await cli(['resolve', workflowId, '--by', 'U0SRE', '--reason', 'queue drained', '--url', base])).toBe(0);
+    await harness.env.client.workflow.getHandle(workflowId).result();
+
+    expect(await cli(['abort', workflowId, '--by', 'U0SRE', '--reason', 'late', '--url', base])).toBe(1);
+    expect(printed.pop()).toMatch(/^HTTP 404: .*no open run playbook\/war-room\/route=code-assist/);
+    expect(await cli(['start', 'war-room', '--label', 'route', '--by', 'U0SRE', '--reason', 'r', '--url', base]).catch((e: Error) => e.message)).toBe(
+      '--label route: write NAME=VALUE, e.g. --label route=chat',
+    );
+    expect(await cli(['start', 'war-room', '--label', 'route=chat', '--url', base])).toBe(2);
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+    delete process.env.FINOPS_SOAR_INGRESS_TOKEN;
+  }
+});
+
+describe('bad requests are refused and start nothing', () => {
+  test.each([
+    ['an unknown playbook', { ...warRoomStart, playbook: 'nope' }, 404, /no playbook named nope; known: cap-context, war-room/],
+    ['no startedBy', { playbook: 'war-room', labels: { route: 'embeddings' }, reason: 'x' }, 422, /startedBy/],
+    ['an unknown field', { ...warRoomStart, labels: { route: 'embeddings' }, priority: 1 }, 422, /priority/],
+    ['a target label missing', { ...warRoomStart, labels: { tenant: 'acme' } }, 422, /a route target needs the label\(s\) route/],
+  ])('%s', async (_name, body, status, message) => {
+    const response = await call('POST', '/v1/runs', body);
+    expect(response.status).toBe(status);
+    expect(JSON.stringify(response.body)).toMatch(message);
+    await expect(harness.env.client.workflow.getHandle(playbookRunId('war-room', 'route=embeddings')).describe()).rejects.toThrow(WorkflowNotFoundError);
+  });
+
+  test('without the token', async () => {
+    expect((await call('POST', '/v1/runs', { ...warRoomStart, labels: { route: 'embeddings' } }, 'wrong-token-0123456789')).status).toBe(401);
+    await expect(harness.env.client.workflow.getHandle(playbookRunId('war-room', 'route=embeddings')).describe()).rejects.toThrow(WorkflowNotFoundError);
+  });
+
+  test('status, resolve and abort of a run that does not exist', async () => {
+    const missing = runPath('playbook/war-room/route=nowhere');
+    expect((await call('GET', missing)).status).toBe(404);
+    expect((await call('POST', `${missing}/resolve`, { by: 'U1', reason: 'r' })).status).toBe(404);
+    expect((await call('POST', `${missing}/abort`, { by: 'U1', reason: 'r' })).status).toBe(404);
+    expect((await call('POST', `${missing}/abort`, { by: 'U1' })).status).toBe(422);
+  });
+});

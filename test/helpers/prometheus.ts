@@ -1,0 +1,56 @@
+// A real Prometheus (Debian's 2.42) scraping a local exporter every second, for checks and
+// queries against live data. `metrics` is what the exporter serves; tests change it as they go.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports';
+import { waitFor } from './wait';
+
+export interface RunningPrometheus {
+  url: string;
+  /** The exposition text the scraped exporter serves. */
+  metrics: { text: string };
+  close(): Promise<void>;
+}
+
+export async function startPrometheus(initialMetrics: string): Promise<RunningPrometheus> {
+  if (spawnSync('prometheus', ['--version']).error) throw new Error('prometheus is not installed: apt-get install prometheus (bash .ci/run does it)');
+  const metrics = { text: initialMetrics };
+  const exporter: Server = createServer((_request, response) => {
+    response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(metrics.text);
+  });
+  await new Promise<void>((resolve) => exporter.listen(0, '127.0.0.1', resolve));
+  const exporterAddress = `127.0.0.1:${(exporter.address() as AddressInfo).port}`;
+
+  const workDir = mkdtempSync(join(tmpdir(), 'finops-soar-prom-'));
+  writeFileSync(
+    join(workDir, 'prometheus.yml'),
+    `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: exporter\n    static_configs:\n      - targets: ['${exporterAddress}']\n`,
+  );
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const prometheus: ChildProcess = spawn(
+    'prometheus',
+    [`--config.file=${join(workDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(workDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    { stdio: 'ignore' },
+  );
+  const close = async () => {
+    prometheus.kill('SIGTERM');
+    await new Promise<void>((resolve) => exporter.close(() => resolve()));
+    rmSync(workDir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor('Prometheus to scrape the exporter', async () => {
+      const response = await fetch(`${url}/api/v1/query?query=up`).catch(() => undefined);
+      const body = response?.ok ? ((await response.json()) as { data: { result: Array<{ value: [number, string] }> } }) : undefined;
+      return body?.data.result[0]?.value[1] === '1' || undefined;
+    });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { url, metrics, close };
+}

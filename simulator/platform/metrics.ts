@@ -1,0 +1,96 @@
+// The platform's Prometheus metrics under the seed's names and labels (DESIGN.md "Metric names").
+// Every value is read from the model at scrape time, so the counters are the ground truth itself,
+// not a second tally that could drift from it. Its own registry: nothing leaks into prom-client's
+// global one, and two models in one process never share series.
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { PlatformModel } from './model';
+
+export function createPlatformMetrics(model: PlatformModel): Registry {
+  const registry = new Registry();
+  const env = model.env;
+  const servedLabels = ['tenant', 'route', 'model', 'model_version', 'region', 'env'] as const;
+  const deploymentLabels = ['deployment', 'namespace', 'model', 'model_version', 'region', 'zone', 'env'] as const;
+
+  new Counter({
+    name: 'inference_cost_usd_total',
+    help: 'Inference spend in US dollars; cache hits cost nothing.',
+    labelNames: servedLabels,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of model.groundTruth().served) {
+        this.inc({ tenant: s.tenant, route: s.route, model: s.model, model_version: s.modelVersion, region: s.region, env }, s.costUsd);
+      }
+    },
+  });
+
+  new Counter({
+    name: 'llm_tokens_total',
+    help: 'Tokens of served requests (cache hits included), after the route policy cut or compressed the prompt.',
+    labelNames: [...servedLabels, 'type'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of model.groundTruth().served) {
+        const labels = { tenant: s.tenant, route: s.route, model: s.model, model_version: s.modelVersion, region: s.region, env };
+        this.inc({ ...labels, type: 'input' }, s.inputTokens);
+        this.inc({ ...labels, type: 'output' }, s.outputTokens);
+      }
+    },
+  });
+
+  new Counter({
+    name: 'http_requests_total',
+    help: 'Requests the gateway answered, by status code: 200 served, 429 throttled or over quota, 503 breaker open or no model.',
+    labelNames: ['tenant', 'route', 'region', 'code', 'env'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const truth = model.groundTruth();
+      for (const s of truth.served) this.inc({ tenant: s.tenant, route: s.route, region: s.region, code: '200', env }, s.requests);
+      for (const r of truth.rejected) this.inc({ tenant: r.tenant, route: r.route, region: r.region, code: String(r.status), env }, r.requests);
+    },
+  });
+
+  new Gauge({
+    name: 'llm_tokens_baseline',
+    help: 'Tokens per second this tenant and route normally send at this time of day (no incident, no policy change).',
+    labelNames: ['tenant', 'route', 'type', 'env'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const b of model.tokenBaselines()) {
+        this.set({ tenant: b.tenant, route: b.route, type: 'input', env }, b.inputPerSecond);
+        this.set({ tenant: b.tenant, route: b.route, type: 'output', env }, b.outputPerSecond);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'llm_cache_hit_ratio',
+    help: 'Share of requests answered from the response cache (0-1).',
+    labelNames: ['tenant', 'route', 'env'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of model.cacheHitRatios()) this.set({ tenant: c.tenant, route: c.route, env }, c.ratio);
+    },
+  });
+
+  const perDeployment = (name: string, help: string, value: (d: ReturnType<PlatformModel['deploymentStates']>[number]) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: deploymentLabels,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const d of model.deploymentStates()) {
+          this.set({ deployment: d.name, namespace: d.namespace, model: d.model, model_version: d.modelVersion, region: d.region, zone: d.zone, env }, value(d));
+        }
+      },
+    });
+  perDeployment('gpu_utilization', 'Share of the deployment\'s GPU capacity in use over the last tick (0-1).', (d) => d.utilization);
+  perDeployment('inference_queue_depth', 'Requests waiting for a GPU on the deployment.', (d) => d.queueDepth);
+  return registry;
+}

@@ -1,0 +1,446 @@
+// The simulated platform's load model: determinism, and every policy lever and incident moving its
+// metric by the amount the model's rules say. Most tests use a flat catalog (fixed token sizes, no
+// jitter, no seasonality) so the expected numbers can be computed by hand.
+import type { RoutePolicy } from '../../gateway/control-api';
+import { DEFAULT_CATALOG, diurnalFactor, type Catalog } from '../../simulator/platform/catalog';
+import { IncidentTargetError } from '../../simulator/platform/incidents';
+import { PlatformModel, type ControlPlaneView, type TenantQuota } from '../../simulator/platform/model';
+import { PolicyStore } from '../../simulator/policy-store';
+
+const BASE_POLICY: RoutePolicy = {
+  maxInputTokens: null,
+  cacheMode: 'off',
+  modelTier: 'premium',
+  fallbackModel: null,
+  rateLimitRps: null,
+  circuit: { state: 'closed', failMode: 'open' },
+  priority: 5,
+  promptCompression: false,
+};
+
+interface FakeControlPlane extends ControlPlaneView {
+  /** By route, or `route/tenant` for a tenant's overrides. */
+  policies: Record<string, Partial<RoutePolicy>>;
+  quotas: Record<string, TenantQuota>;
+  weights: Record<string, Record<string, number>>;
+  replicaCounts: Record<string, number>;
+}
+
+function fakeControlPlane(catalog: Catalog): FakeControlPlane {
+  const view: FakeControlPlane = {
+    policies: {},
+    quotas: {},
+    weights: {},
+    replicaCounts: Object.fromEntries(catalog.deployments.map((d) => [d.name, d.replicas])),
+    effectivePolicy: (route, tenant) => ({ ...BASE_POLICY, ...view.policies[route], ...(tenant === undefined ? {} : view.policies[`${route}/${tenant}`]) }),
+    tenantQuota: (tenant) => view.quotas[tenant] ?? null,
+    regionWeights: (route) => view.weights[route] ?? null,
+    replicas: (deployment) => view.replicaCounts[deployment] ?? 0,
+  };
+  return view;
+}
+
+const NO_QUOTA: TenantQuota = { tokensPerDay: null, requestsPerSecond: null, costPerDayUsd: null };
+
+/** Every chat request is 1200 in / 300 out, every summarize request 6000 / 400; rates are exact. */
+const FLAT: Catalog = {
+  ...DEFAULT_CATALOG,
+  routes: {
+    chat: { input: { median: 1_200, sigma: 0, max: 128_000 }, output: { median: 300, sigma: 0, max: 4_096 }, cacheHitRatio: { standard: 0.25, aggressive: 0.5 } },
+    summarize: { input: { median: 6_000, sigma: 0, max: 128_000 }, output: { median: 400, sigma: 0, max: 2_048 }, cacheHitRatio: { standard: 0.25, aggressive: 0.5 } },
+  },
+  defaultRegionWeights: { 'us-east-1': 1, 'eu-west-1': 1 },
+  traffic: [
+    { tenant: 'acme', route: 'chat', requestsPerSecond: 10 },
+    { tenant: 'acme', route: 'summarize', requestsPerSecond: 4 },
+    { tenant: 'globex', route: 'chat', requestsPerSecond: 6 },
+  ],
+  seasonality: { amplitude: 0, peakHourUtc: 15 },
+  jitter: 0,
+};
+
+/** Premium prices: $0.005 per 1k input, $0.015 per 1k output. */
+const CHAT_PREMIUM_USD = 1.2 * 0.005 + 0.3 * 0.015;
+const CHAT_DISTILLED_USD = 1.2 * 0.0003 + 0.3 * 0.0006;
+
+const START = Date.UTC(2025, 0, 6, 15, 0, 0);
+
+function flatModel(configure: (view: FakeControlPlane) => void = () => {}, catalog = FLAT) {
+  const view = fakeControlPlane(catalog);
+  configure(view);
+  const model = new PlatformModel({ seed: 7, startMs: START, controlPlane: view, catalog });
+  return { model, view };
+}
+
+const run = (model: PlatformModel, seconds: number) => model.advance(model.nowMs + seconds * 1000);
+
+/** Served requests per region for one tenant and route. */
+function servedByRegion(model: PlatformModel, tenant: string, route: string): Record<string, number> {
+  const byRegion: Record<string, number> = {};
+  for (const s of model.groundTruth().served) if (s.tenant === tenant && s.route === route) byRegion[s.region] = (byRegion[s.region] ?? 0) + s.requests;
+  return byRegion;
+}
+
+describe('determinism', () => {
+  // The real seed policies (embeddings on the standard tier, standard caching elsewhere) over the default catalog.
+  const realistic = (seed: number) => {
+    const store = new PolicyStore();
+    const view = fakeControlPlane(DEFAULT_CATALOG);
+    view.effectivePolicy = (route, tenant) => store.get(tenant === undefined ? { route } : { route, tenant }).effective;
+    return new PlatformModel({ seed, startMs: START, controlPlane: view, catalog: DEFAULT_CATALOG });
+  };
+
+  test('the same seed and clock give the same series; another seed gives another', () => {
+    const [a, b, c] = [realistic(11), realistic(11), realistic(12)];
+    const series = (model: PlatformModel) =>
+      Array.from({ length: 5 }, () => {
+        run(model, 12);
+        return model.groundTruth();
+      });
+    const first = series(a);
+    expect(series(b)).toEqual(first);
+    expect(series(c)).not.toEqual(first);
+  });
+
+  test('how often the timer fires does not change the numbers: advance runs whole steps', () => {
+    const [once, jittery] = [realistic(5), realistic(5)];
+    once.advance(START + 60_000);
+    for (const at of [START + 300, START + 1_700, START + 1_999, START + 17_450, START + 59_999, START + 60_000]) jittery.advance(at);
+    expect(jittery.nowMs).toBe(START + 60_000);
+    expect(jittery.groundTruth()).toEqual(once.groundTruth());
+  });
+
+  test('the default platform: every tenant and route has traffic and spend; premium runs hot but keeps up at the peak', () => {
+    const model = realistic(1);
+    run(model, 120);
+    const truth = model.groundTruth();
+    expect(truth.byTenantRoute.map((t) => `${t.tenant}/${t.route}`).sort()).toEqual(DEFAULT_CATALOG.traffic.map((t) => `${t.tenant}/${t.route}`).sort());
+    for (const t of truth.byTenantRoute) {
+      expect(t.served).toBeGreaterThan(0);
+      expect(t.costUsd).toBeGreaterThan(0);
+    }
+    const premium = truth.deployments.find((d) => d.name === 'llm-premium-us-east-1')!;
+    expect(premium).toMatchObject({ replicas: 10, gpus: 80, capacityRps: 80, queueDepth: 0 });
+    expect(premium.utilization).toBeGreaterThan(0.6);
+    expect(premium.utilization).toBeLessThan(1);
+  });
+
+  test('the diurnal curve: an hour at the peak carries three times an hour at the trough, as the curve says', () => {
+    const seasonal: Catalog = { ...FLAT, seasonality: { amplitude: 0.5, peakHourUtc: 15 } };
+    const requestsInHour = (startMs: number) => {
+      const model = new PlatformModel({ seed: 1, startMs, controlPlane: fakeControlPlane(seasonal), catalog: seasonal });
+      run(model, 3_600);
+      let expected = 0;
+      for (let second = 0; second < 3_600; second++) expected += 10 * diurnalFactor(seasonal.seasonality, startMs + second * 1000);
+      return { actual: model.totals('acme', 'chat').requests, expected };
+    };
+    const peak = requestsInHour(Date.UTC(2025, 0, 6, 14, 30));
+    const trough = requestsInHour(Date.UTC(2025, 0, 6, 2, 30));
+    // Whole requests: the fractional carry holds back less than one.
+    expect(Math.abs(peak.actual - peak.expected)).toBeLessThan(1);
+    expect(Math.abs(trough.actual - trough.expected)).toBeLessThan(1);
+    expect(peak.actual / trough.actual).toBeCloseTo(3, 1);
+  });
+});
+
+describe('policy levers', () => {
+  test('maxInputTokens truncates every prompt of that tenant on that route, and only there', () => {
+    const { model } = flatModel((view) => (view.policies['chat/acme'] = { maxInputTokens: 1_000 }));
+    run(model, 60);
+    expect(model.totals('acme', 'chat')).toMatchObject({ served: 600, inputTokens: 600 * 1_000, outputTokens: 600 * 300 });
+    expect(model.totals('globex', 'chat')).toMatchObject({ served: 360, inputTokens: 360 * 1_200 });
+    expect(model.totals('acme', 'chat').costUsd).toBeCloseTo(600 * (1.0 * 0.005 + 0.3 * 0.015), 9);
+  });
+
+  test('prompt compression keeps 60% of the input tokens, rounded up', () => {
+    const { model } = flatModel((view) => (view.policies.summarize = { promptCompression: true }));
+    run(model, 30);
+    expect(model.totals('acme', 'summarize')).toMatchObject({ served: 120, inputTokens: 120 * 3_600, outputTokens: 120 * 400 });
+  });
+
+  test.each([
+    ['off', 0],
+    ['standard', 0.25],
+    ['aggressive', 0.5],
+  ] as const)('cache mode %s answers exactly floor(n × %d) per region from cache, and hits cost nothing', (cacheMode, ratio) => {
+    const { model } = flatModel((view) => (view.policies.chat = { cacheMode }));
+    run(model, 60);
+    const perRegion = servedByRegion(model, 'acme', 'chat');
+    const expectedHits = Object.values(perRegion).reduce((sum, n) => sum + Math.floor(n * ratio), 0);
+    const totals = model.totals('acme', 'chat');
+    expect(totals.served).toBe(600);
+    expect(totals.cacheHits).toBe(expectedHits);
+    expect(totals.costUsd).toBeCloseTo((600 - expectedHits) * CHAT_PREMIUM_USD, 9);
+    expect(model.cacheHitRatios()).toContainEqual({ tenant: 'acme', route: 'chat', ratio });
+    // Tokens count every served request, hit or not.
+    expect(totals.inputTokens).toBe(600 * 1_200);
+  });
+
+  test('the distilled tier serves the same tokens at the distilled price, under its own model label', () => {
+    const { model } = flatModel((view) => (view.policies['chat/acme'] = { modelTier: 'distilled' }));
+    run(model, 60);
+    expect(model.totals('acme', 'chat')).toMatchObject({ served: 600, inputTokens: 600 * 1_200, outputTokens: 600 * 300 });
+    expect(model.totals('acme', 'chat').costUsd).toBeCloseTo(600 * CHAT_DISTILLED_USD, 9);
+    expect(new Set(model.groundTruth().served.filter((s) => s.tenant === 'acme' && s.route === 'chat').map((s) => s.model))).toEqual(new Set(['llama-3.1-8b-instruct']));
+    expect(model.totals('globex', 'chat').costUsd).toBeCloseTo(360 * CHAT_PREMIUM_USD, 9);
+  });
+
+  test('rateLimitRps admits the limit each second and rejects the rest with 429 rate_limited', () => {
+    const { model } = flatModel((view) => (view.policies['chat/acme'] = { rateLimitRps: 4 }));
+    run(model, 60);
+    expect(model.totals('acme', 'chat')).toMatchObject({ requests: 600, served: 240, rejected: 360, rejectedByReason: { rate_limited: 360 } });
+    expect(model.groundTruth().rejected.every((r) => r.status === 429)).toBe(true);
+    expect(model.totals('globex', 'chat')).toMatchObject({ served: 360, rejected: 0 });
+  });
+
+  test('a limit below one request per second admits one request every 1/limit seconds', () => {
+    const { model } = flatModel((view) => (view.policies['chat/acme'] = { rateLimitRps: 0.5 }));
+    run(model, 60);
+    expect(model.totals('acme', 'chat')).toMatchObject({ served: 30, rejected: 570 });
+    // The last admission was at second 59: the bucket holds half a request, a whole one in a second.
+    const live = { tenant: 'acme', route: 'chat', inputTokens: 10, contentKey: 'k' };
+    expect(model.chat(live)).toMatchObject({ served: false, reason: 'rate_limited', status: 429, retryAfterSeconds: 1 });
+    model.tick(1);
+    expect(model.totals('acme', 'chat').served).toBe(31);
+  });
+
+  test('the tenant requests-per-second quota caps the tenant across routes, 429 quota_requests', () => {
+    const { model } = flatModel((view) => (view.quotas.acme = { ...NO_QUOTA, requestsPerSecond: 5 }));
+    run(model, 60);
+    const chat = model.totals('acme', 'chat');
+    const summarize = model.totals('acme', 'summarize');
+    expect(chat.served + summarize.served).toBe(300);
+    expect(chat.rejectedByReason.quota_requests! + summarize.rejectedByReason.quota_requests!).toBe(840 - 300);
+    expect(model.totals('globex', 'chat')).toMatchObject({ served: 360, rejected: 0 });
+  });
+
+  test('the tokens-per-day quota stops the tenant once reached and resets at UTC midnight', () => {
+    // 10 chat requests of 1500 tokens reach 15,000 in the first second; everything after is refused.
+    const beforeMidnight = Date.UTC(2025, 0, 6, 23, 59, 0);
+    const view = fakeControlPlane(FLAT);
+    view.quotas.acme = { ...NO_QUOTA, tokensPerDay: 15_000 };
+    const model = new PlatformModel({ seed: 7, startMs: beforeMidnight, controlPlane: view, catalog: FLAT });
+    run(model, 30);
+    expect(model.totals('acme', 'chat')).toMatchObject({ served: 10, rejectedByReason: { quota_tokens: 290 } });
+    expect(model.totals('acme', 'summarize')).toMatchObject({ served: 0, rejectedByReason: { quota_tokens: 120 } });
+    expect(model.chat({ tenant: 'acme', route: 'chat', inputTokens: 10, contentKey: 'k' })).toMatchObject({ served: false, reason: 'quota_tokens', retryAfterSeconds: 30 });
+    run(model, 60);
+    expect(model.totals('acme', 'chat').served).toBe(20);
+  });
+
+  test('the cost-per-day quota stops the tenant once its spend reaches the limit (the last request may overshoot)', () => {
+    const { model } = flatModel((view) => (view.quotas.acme = { ...NO_QUOTA, costPerDayUsd: 0.05 }));
+    run(model, 10);
+    // 4 × $0.0105 = $0.042 < $0.05, so a fifth is served; then $0.0525 ≥ $0.05.
+    expect(model.totals('acme', 'chat')).toMatchObject({ served: 5, rejectedByReason: { quota_cost: 95 } });
+    expect(model.totals('acme', 'chat').costUsd).toBeCloseTo(5 * CHAT_PREMIUM_USD, 9);
+  });
+
+  test('an open breaker failing closed rejects everything with 503 circuit_open', () => {
+    const { model } = flatModel((view) => (view.policies.chat = { circuit: { state: 'open', failMode: 'closed' } }));
+    run(model, 10);
+    expect(model.totals('acme', 'chat')).toMatchObject({ served: 0, rejected: 100, rejectedByReason: { circuit_open: 100 }, costUsd: 0 });
+    expect(model.groundTruth().rejected.filter((r) => r.route === 'chat').every((r) => r.status === 503)).toBe(true);
+    expect(model.totals('acme', 'summarize')).toMatchObject({ served: 40, rejected: 0 });
+  });
+
+  test('an open breaker failing open passes traffic, to the fallback model when the policy names one', () => {
+    const { model } = flatModel((view) => {
+      view.policies['chat/acme'] = { circuit: { state: 'open', failMode: 'open' }, fallbackModel: 'llama-3.1-8b-instruct' };
+      view.policies['chat/globex'] = { circuit: { state: 'open', failMode: 'open' } };
+    });
+    run(model, 10);
+    expect(model.totals('acme', 'chat')).toMatchObject({ served: 100, rejected: 0 });
+    expect(model.totals('acme', 'chat').costUsd).toBeCloseTo(100 * CHAT_DISTILLED_USD, 9);
+    expect(model.totals('globex', 'chat').costUsd).toBeCloseTo(60 * CHAT_PREMIUM_USD, 9);
+  });
+
+  test('a tier the catalog lacks is served by the fallback (a model or a tier name), else refused with 503', () => {
+    const { model } = flatModel((view) => {
+      view.policies['chat/acme'] = { modelTier: 'ultra', fallbackModel: 'standard' };
+      view.policies['chat/globex'] = { modelTier: 'ultra' };
+    });
+    run(model, 10);
+    expect(model.groundTruth().served.filter((s) => s.tenant === 'acme' && s.route === 'chat').map((s) => s.model)).toEqual(['llama-3.1-70b-instruct', 'llama-3.1-70b-instruct']);
+    expect(model.totals('globex', 'chat')).toMatchObject({ served: 0, rejectedByReason: { model_unavailable: 60 } });
+  });
+
+  test('region weights split a route\'s traffic in their proportions, within a request or two', () => {
+    const { model } = flatModel((view) => (view.weights.chat = { 'us-east-1': 1, 'eu-west-1': 3 }));
+    run(model, 120);
+    const split = servedByRegion(model, 'acme', 'chat');
+    expect(split['us-east-1']! + split['eu-west-1']!).toBe(1_200);
+    expect(Math.abs(split['us-east-1']! - 300)).toBeLessThanOrEqual(2);
+    const summarize = servedByRegion(model, 'acme', 'summarize');
+    expect(Math.abs(summarize['us-east-1']! - 240)).toBeLessThanOrEqual(2);
+  });
+
+  test('weights that give no known region a share fall back to the default split instead of dropping traffic', () => {
+    const { model } = flatModel((view) => (view.weights.chat = { 'ap-south-1': 1, 'us-east-1': 0 }));
+    run(model, 60);
+    const split = servedByRegion(model, 'acme', 'chat');
+    expect(Math.abs(split['us-east-1']! - 300)).toBeLessThanOrEqual(2);
+    expect(model.totals('acme', 'chat').rejected).toBe(0);
+  });
+});
+
+describe('deployments', () => {
+  // All 20 req/s on premium in us-east-1, no cache: the deployment sees exactly 20 arrivals a second.
+  const usOnly = (view: FakeControlPlane) => {
+    for (const route of ['chat', 'summarize']) view.weights[route] = { 'us-east-1': 1, 'eu-west-1': 0 };
+    view.replicaCounts['llm-premium-us-east-1'] = 2;
+  };
+  const premiumUs = (model: PlatformModel) => model.deploymentStates().find((d) => d.name === 'llm-premium-us-east-1')!;
+
+  test('load above capacity grows the queue; more replicas drain it and lower utilisation', () => {
+    const { model, view } = flatModel(usOnly);
+    run(model, 30);
+    // 2 replicas × 8 req/s = 16 < 20: four more requests wait every second.
+    expect(premiumUs(model)).toMatchObject({ replicas: 2, gpus: 16, capacityRps: 16, offeredRps: 20, utilization: 1, queueDepth: 120 });
+    view.replicaCounts['llm-premium-us-east-1'] = 4;
+    run(model, 5);
+    // 32 req/s of capacity: 12 of the backlog go each second.
+    expect(premiumUs(model)).toMatchObject({ capacityRps: 32, utilization: 1, queueDepth: 60 });
+    run(model, 5);
+    expect(premiumUs(model)).toMatchObject({ queueDepth: 0, utilization: 1 });
+    run(model, 1);
+    expect(premiumUs(model)).toMatchObject({ queueDepth: 0, utilization: 20 / 32 });
+  });
+
+  test('cache hits never reach a GPU', () => {
+    const { model } = flatModel((view) => {
+      usOnly(view);
+      view.replicaCounts['llm-premium-us-east-1'] = 4;
+      view.policies.chat = { cacheMode: 'aggressive' };
+    });
+    run(model, 10);
+    // chat: 16 a second, half from cache; summarize: 4.
+    expect(premiumUs(model)).toMatchObject({ offeredRps: 12, utilization: 12 / 32 });
+  });
+
+  test('a deployment with no replicas queues everything and reports no utilisation', () => {
+    const { model } = flatModel((view) => {
+      usOnly(view);
+      view.replicaCounts['llm-premium-us-east-1'] = 0;
+    });
+    run(model, 3);
+    expect(premiumUs(model)).toMatchObject({ gpus: 0, capacityRps: 0, utilization: 0, queueDepth: 60 });
+  });
+});
+
+describe('incidents', () => {
+  test('a spend spike multiplies the matching traffic and its cost while it lasts, and nothing else', () => {
+    const { model } = flatModel();
+    const incident = model.injectIncident({ kind: 'spend_spike', tenant: 'acme', route: 'chat', magnitude: 3, durationSeconds: 30 });
+    expect(incident).toMatchObject({ id: 'inc-1', startsAtMs: START, endsAtMs: START + 30_000 });
+    run(model, 30);
+    expect(model.totals('acme', 'chat').requests).toBe(900);
+    expect(model.incidents()).toEqual([expect.objectContaining({ id: 'inc-1', active: false })]);
+    run(model, 30);
+    expect(model.totals('acme', 'chat')).toMatchObject({ requests: 1_200 });
+    expect(model.totals('acme', 'chat').costUsd).toBeCloseTo(1_200 * CHAT_PREMIUM_USD, 9);
+    expect(model.totals('globex', 'chat').requests).toBe(360);
+    expect(model.totals('acme', 'summarize').requests).toBe(240);
+  });
+
+  test('a cleared incident stops at once; an incident may be scheduled ahead', () => {
+    const { model } = flatModel();
+    const spike = model.injectIncident({ kind: 'spend_spike', tenant: 'globex', magnitude: 2 });
+    const later = model.injectIncident({ kind: 'spend_spike', tenant: 'globex', magnitude: 5 }, START + 20_000);
+    run(model, 10);
+    expect(model.clearIncident(spike.id)).toMatchObject({ id: spike.id, endsAtMs: null });
+    expect(model.clearIncident(spike.id)).toBeUndefined();
+    run(model, 10);
+    expect(model.totals('globex', 'chat').requests).toBe(120 + 60);
+    run(model, 10);
+    expect(model.totals('globex', 'chat').requests).toBe(180 + 300);
+    expect(model.incidents()).toEqual([expect.objectContaining({ id: later.id, active: true })]);
+  });
+
+  test('a context blow-up multiplies prompt sizes; the route cap still bounds them', () => {
+    const { model } = flatModel((view) => (view.policies['chat/globex'] = { maxInputTokens: 4_096 }));
+    model.injectIncident({ kind: 'context_blowup', route: 'chat', magnitude: 4 });
+    run(model, 10);
+    expect(model.totals('acme', 'chat')).toMatchObject({ served: 100, inputTokens: 100 * 4_800, outputTokens: 100 * 300 });
+    expect(model.totals('globex', 'chat')).toMatchObject({ served: 60, inputTokens: 60 * 4_096 });
+    expect(model.totals('acme', 'summarize').inputTokens).toBe(40 * 6_000);
+  });
+
+  test('a cache collapse takes its share of the hit ratio away', () => {
+    const { model } = flatModel((view) => (view.policies.chat = { cacheMode: 'aggressive' }));
+    model.injectIncident({ kind: 'cache_collapse', tenant: 'acme', magnitude: 0.5 });
+    model.injectIncident({ kind: 'cache_collapse', tenant: 'globex', route: 'chat', magnitude: 1 });
+    run(model, 40);
+    const acme = servedByRegion(model, 'acme', 'chat');
+    expect(model.totals('acme', 'chat').cacheHits).toBe(Object.values(acme).reduce((sum, n) => sum + Math.floor(n * 0.25), 0));
+    expect(model.totals('globex', 'chat').cacheHits).toBe(0);
+    expect(model.cacheHitRatios()).toEqual(
+      expect.arrayContaining([
+        { tenant: 'acme', route: 'chat', ratio: 0.25 },
+        { tenant: 'globex', route: 'chat', ratio: 0 },
+      ]),
+    );
+  });
+
+  test('GPU saturation divides a deployment\'s throughput, so a queue builds that scaling out drains', () => {
+    const { model, view } = flatModel((v) => {
+      for (const route of ['chat', 'summarize']) v.weights[route] = { 'us-east-1': 1, 'eu-west-1': 0 };
+      v.replicaCounts['llm-premium-us-east-1'] = 4;
+    });
+    model.injectIncident({ kind: 'gpu_saturation', deployment: 'llm-premium-us-east-1', magnitude: 2 });
+    run(model, 10);
+    const state = () => model.deploymentStates().find((d) => d.name === 'llm-premium-us-east-1')!;
+    expect(state()).toMatchObject({ capacityRps: 16, utilization: 1, queueDepth: 40 });
+    view.replicaCounts['llm-premium-us-east-1'] = 8;
+    run(model, 4);
+    expect(state()).toMatchObject({ capacityRps: 32, queueDepth: 0 });
+  });
+
+  test('an incident naming something the platform does not have is refused with the field and the valid names', () => {
+    const { model } = flatModel();
+    const refusal = (inject: () => unknown): IncidentTargetError => {
+      try {
+        inject();
+      } catch (error) {
+        expect(error).toBeInstanceOf(IncidentTargetError);
+        return error as IncidentTargetError;
+      }
+      throw new Error('expected an IncidentTargetError');
+    };
+    const tenant = refusal(() => model.injectIncident({ kind: 'spend_spike', tenant: 'hooli', magnitude: 2 }));
+    expect([tenant.field, tenant.message]).toEqual(['tenant', 'tenant hooli does not exist; known tenants: acme, globex']);
+    const route = refusal(() => model.injectIncident({ kind: 'cache_collapse', route: 'fraud', magnitude: 1 }));
+    expect([route.field, route.message]).toEqual(['route', 'route fraud does not exist; known routes: chat, summarize']);
+    const deployment = refusal(() => model.injectIncident({ kind: 'gpu_saturation', deployment: 'llm-premium-ap-south-1', magnitude: 2 }));
+    expect(deployment.field).toBe('deployment');
+    expect(deployment.message).toMatch(/^deployment llm-premium-ap-south-1 does not exist; known deployments: llm-premium-us-east-1, /);
+    expect(model.incidents()).toEqual([]);
+  });
+});
+
+describe('live requests', () => {
+  test('the same request gets the same completion size; max_tokens caps it; live requests leave the background series alone', () => {
+    const { model } = flatModel();
+    const { model: untouched } = flatModel();
+    const request = { tenant: 'acme', route: 'chat', inputTokens: 42, contentKey: 'hello' };
+    const first = model.chat(request);
+    expect(first).toMatchObject({ served: true, inputTokens: 42, outputTokens: 300 });
+    expect(model.chat({ ...request, maxTokens: 10 })).toMatchObject({ served: true, outputTokens: 10 });
+    run(model, 20);
+    run(untouched, 20);
+    const background = (m: PlatformModel) => m.totals('globex', 'chat');
+    expect(background(model)).toEqual(background(untouched));
+    expect(model.totals('acme', 'chat').served).toBe(untouched.totals('acme', 'chat').served + 2);
+  });
+
+  test('a tenant outside the catalog is served and accounted like any other', () => {
+    const { model } = flatModel();
+    expect(model.chat({ tenant: 'hooli', route: 'summarize', inputTokens: 100, contentKey: 'x' })).toMatchObject({ served: true, outputTokens: 400 });
+    expect(model.totals('hooli', 'summarize')).toMatchObject({ served: 1, inputTokens: 100, outputTokens: 400 });
+  });
+
+  test('a catalog with a tier that has no deployment in a region is refused at construction', () => {
+    const broken: Catalog = { ...FLAT, deployments: FLAT.deployments.filter((d) => d.name !== 'llm-distilled-eu-west-1') };
+    expect(() => flatModel(() => {}, broken)).toThrow('invalid platform catalog: tier distilled (model llama-3.1-8b-instruct) has no deployment in region eu-west-1; add one to catalog.deployments');
+  });
+});

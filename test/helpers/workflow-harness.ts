@@ -1,5 +1,5 @@
-// A real Temporal dev server, the gateway simulator and a worker, plus starting runs exactly as
-// the ingress does. One harness per workflow test file.
+// A real Temporal dev server, the gateway simulator, an S3 lifecycle server and a worker, plus
+// starting runs exactly as the ingress does. One harness per workflow test file.
 import { Writable } from 'node:stream';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -13,17 +13,21 @@ import type { GatewayAdapter } from '../../gateway/adapter';
 import { parsePlaybook } from '../../playbook/load';
 import { alertNotificationSignal, statusQuery, type PlaybookRunInput, type RunState } from '../../workflows/definitions';
 import type { playbookRun } from '../../workflows/playbook-run';
-import { testActivities } from './activities';
+import { testActivities, testS3 } from './activities';
+import { startS3LifecycleServer, type S3LifecycleServer } from './s3-lifecycle-server';
 import { startSimulator, type RunningSimulator } from './simulator';
 import { startTemporal, workflowBundle } from './temporal';
 
 export const TASK_QUEUE = 'playbook-run-test';
+export const HARNESS_BUCKETS = ['llm-request-logs', 'llm-prompt-archive'];
 
 export const notification = ({ fingerprint, status, startsAt, endsAt }: Alert): AlertNotification => ({ fingerprint, status, startsAt, endsAt });
 
 export interface Harness {
   env: TestWorkflowEnvironment;
   simulator: RunningSimulator;
+  /** S3's lifecycle API, with the buckets in HARNESS_BUCKETS and no lifecycle configuration yet. */
+  s3: S3LifecycleServer;
   /** Every line the workers' notifier logged (notifications, war-rooms), parsed. */
   notifierLog: Array<Record<string, unknown>>;
   startWorker(taskQueue: string, gateway: GatewayAdapter, limits?: Partial<Limits>): Promise<void>;
@@ -46,6 +50,7 @@ export interface Harness {
 export async function startHarness(): Promise<Harness> {
   const env = await startTemporal();
   const simulator = await startSimulator();
+  const s3 = await startS3LifecycleServer(HARNESS_BUCKETS);
   const notifierLog: Array<Record<string, unknown>> = [];
   const logger = pino(
     new Writable({
@@ -57,7 +62,7 @@ export async function startHarness(): Promise<Harness> {
   );
   const workers: Array<{ worker: Worker; running: Promise<void> }> = [];
   const startWorker = async (taskQueue: string, gateway: GatewayAdapter, limits?: Partial<Limits>) => {
-    const activities = testActivities({ gateway, client: env.client, taskQueue, logger, limits });
+    const activities = testActivities({ gateway, client: env.client, taskQueue, logger, limits, storage: testS3(s3.url) });
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
     workers.push({ worker, running: worker.run() });
   };
@@ -66,6 +71,7 @@ export async function startHarness(): Promise<Harness> {
   return {
     env,
     simulator,
+    s3,
     notifierLog,
     startWorker,
     async fire(yamls, firing, { taskQueue = TASK_QUEUE, cooldownMs = 500, dryRun, cooldownOverrideMs, historyLimit } = {}) {
@@ -92,6 +98,7 @@ export async function startHarness(): Promise<Harness> {
       for (const { worker } of workers) worker.shutdown();
       await Promise.all(workers.map(({ running }) => running));
       await simulator.close();
+      await s3.close();
       await env.teardown();
     },
   };

@@ -1,8 +1,10 @@
 // The repository's own playbooks, whole life on a real Temporal dev server: fire → steps →
-// approval → resolve → cooldown → every change rolled back, checked at the gateway simulator.
+// approval → resolve → cooldown → every change rolled back, checked at the gateway simulator
+// and the S3 lifecycle server.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alertNotificationSignal, decideUpdate, statusQuery } from '../../workflows/definitions';
+import { testS3 } from '../helpers/activities';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';
 import { waitFor } from '../helpers/wait';
@@ -51,4 +53,49 @@ test('cost-s1: the cost cut at once; a rejected throttle is never applied; all u
   expect((await handle.result()).state).toBe('rolled-back');
   expect(policy('chat', 'globex')).toEqual({});
   recordHistoryIfAsked(harness.env.address, handle, 'cost-s1');
+});
+
+test("storage-egress: once approved, cold-data rules join the bucket's own; rollback puts its configuration back exactly", async () => {
+  const s3 = testS3(harness.s3.url);
+  const ownRule = { ID: 'keep-audit-logs', Status: 'Enabled', Filter: { Prefix: 'audit/' }, Expiration: { Days: 2555 } };
+  await s3.putLifecycle('llm-request-logs', { rules: [ownRule] });
+  const before = await s3.getLifecycle('llm-request-logs');
+
+  const firing = alert({ bucket: 'llm-request-logs', alertname: 'ObjectStorageCostHigh', severity: 'S2' });
+  const handle = await harness.fire(seed('storage-egress'), firing, { cooldownOverrideMs: 300 });
+  await waitFor('the approval request', () => harness.stateOf(handle, 'awaiting-approval'));
+  expect((await handle.query(statusQuery)).facts).toMatchObject({ 'current-rules': { ruleCount: 1, ruleIds: ['keep-audit-logs'] } });
+  expect(await s3.getLifecycle('llm-request-logs')).toEqual(before);
+
+  await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-tiering', approve: true, by: 'U0FINOPS' }] });
+  await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'));
+  const tiered = await s3.getLifecycle('llm-request-logs');
+  expect(tiered?.rules.map((rule) => rule.ID)).toEqual(['keep-audit-logs', 'finops-soar:cold-to-infrequent-access', 'finops-soar:expire-debug-captures']);
+  expect(tiered?.rules[1]).toMatchObject({ Transitions: [{ Days: 30, StorageClass: 'STANDARD_IA' }, { Days: 90, StorageClass: 'GLACIER_IR' }] });
+  expect(harness.notifierLog).toContainEqual(expect.objectContaining({ msg: expect.stringMatching(/^notify finops, platform: ObjectStorageCostHigh on bucket llm-request-logs: lifecycle rules added/) as unknown }));
+
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  expect((await handle.result()).state).toBe('rolled-back');
+  expect(await s3.getLifecycle('llm-request-logs')).toEqual(before);
+  recordHistoryIfAsked(harness.env.address, handle, 'storage-egress');
+});
+
+test('storage-egress: rejected, the bucket is never touched; on a bucket without rules, rollback leaves none', async () => {
+  const firing = alert({ bucket: 'llm-prompt-archive', alertname: 'ObjectStorageEgressHigh', severity: 'S2' });
+  const rejected = await harness.fire(seed('storage-egress'), firing, { cooldownOverrideMs: 300 });
+  await waitFor('the approval request', () => harness.stateOf(rejected, 'awaiting-approval'));
+  const mutationsBefore = harness.s3.mutations;
+  await rejected.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-tiering', approve: false, by: 'U0FINOPS', reason: 'archive is read by the eval jobs' }] });
+  await rejected.signal(alertNotificationSignal, notification(resolved(firing)));
+  expect((await rejected.result()).applied).toEqual([]);
+  expect(harness.s3.mutations).toBe(mutationsBefore);
+
+  const again = alert({ bucket: 'llm-prompt-archive', alertname: 'ObjectStorageEgressHigh', severity: 'S2' }, { startsAt: '2026-11-28T11:00:00Z' });
+  const approved = await harness.fire(seed('storage-egress'), again, { cooldownOverrideMs: 300 });
+  await waitFor('the approval request', () => harness.stateOf(approved, 'awaiting-approval'));
+  await approved.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-tiering', approve: true, by: 'U0FINOPS' }] });
+  await waitFor('the rules', async () => ((await testS3(harness.s3.url).getLifecycle('llm-prompt-archive'))?.rules.length === 2 ? true : undefined));
+  await approved.signal(alertNotificationSignal, notification(resolved(again)));
+  expect((await approved.result()).state).toBe('rolled-back');
+  expect(await testS3(harness.s3.url).getLifecycle('llm-prompt-archive')).toBeNull();
 });

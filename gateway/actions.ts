@@ -1,7 +1,7 @@
 // The gateway's actions and checks a playbook step may name (activities/gateway.ts implements them).
 import { z } from 'zod';
 import type { StepSpec } from '../playbook/step-spec';
-import { routePolicyPatchSchema } from './control-api';
+import { regionWeightsUpdateSchema, routePolicyPatchSchema, tenantQuotaPatchSchema } from './control-api';
 
 export const GATEWAY_ACTIONS = {
   'gateway.setRoutePolicy': {
@@ -9,11 +9,32 @@ export const GATEWAY_ACTIONS = {
     targets: ['route'],
     params: z.object({ policy: routePolicyPatchSchema.describe('the policy fields to set, e.g. {maxInputTokens: 4096}') }).strict(),
   },
+  'gateway.setTenantQuota': {
+    description:
+      "Change the quota of the alert's tenant (a tenant target, or a route target with a tenant label), on all its routes; undone by restoring the previous values",
+    targets: ['tenant', 'route'],
+    params: z.object({ quota: tenantQuotaPatchSchema.describe('the quota fields to set, null for unlimited, e.g. {costPerDayUsd: 500}') }).strict(),
+  },
+  'gateway.setRegionWeights': {
+    description: "Split the target route's traffic (every tenant's) across the regions it is served in; undone by restoring the previous split",
+    targets: ['route'],
+    params: regionWeightsUpdateSchema,
+  },
 } as const satisfies Record<string, StepSpec>;
 
 export const GATEWAY_CHECKS = {
   'gateway.getRoutePolicy': {
     description: "The policy the target route (and tenant) effectively gets; its fields become facts, e.g. <step id>.maxInputTokens",
+    targets: ['route'],
+    params: z.object({}).strict(),
+  },
+  'gateway.getTenantQuota': {
+    description: "The quota of the alert's tenant; its fields become facts, e.g. <step id>.costPerDayUsd (null: unlimited)",
+    targets: ['tenant', 'route'],
+    params: z.object({}).strict(),
+  },
+  'gateway.getRegionWeights': {
+    description: "How the target route's traffic is split across regions: facts <step id>.primaryRegion, .primaryWeight (its share), .activeRegions (how many get traffic) and .weights",
     targets: ['route'],
     params: z.object({}).strict(),
   },

@@ -1,14 +1,31 @@
 // The one interface the engine uses to change an LLM gateway. The bundled simulator's Control API
 // client implements it; adapters for real gateways (LiteLLM, Kong) implement it beside it.
-import type { PolicyChange, PolicyDocument, PolicyScope, RoutePolicyPatch } from './control-api';
+import type {
+  PolicyChange,
+  PolicyDocument,
+  PolicyScope,
+  QuotaChange,
+  QuotaDocument,
+  RegionWeightsChange,
+  RegionWeightsDocument,
+  RegionWeightsUpdate,
+  RoutePolicyPatch,
+  TenantQuotaPatch,
+} from './control-api';
 
+/**
+ * Every change answers with the values it replaced (`previous`, shaped as the request that undoes
+ * it). A repeat with the same idempotency key changes nothing and answers the first result again,
+ * so retries keep the true previous values.
+ */
 export interface GatewayAdapter {
   getRoutePolicy(scope: PolicyScope): Promise<PolicyDocument>;
-  /**
-   * Applies `patch` and answers with the values it replaced. A repeat with the same idempotency
-   * key changes nothing and answers the first result again, so retries keep the true previous values.
-   */
   patchRoutePolicy(scope: PolicyScope, patch: RoutePolicyPatch, options: { idempotencyKey: string }): Promise<PolicyChange>;
+  getTenantQuota(tenant: string): Promise<QuotaDocument>;
+  patchTenantQuota(tenant: string, patch: TenantQuotaPatch, options: { idempotencyKey: string }): Promise<QuotaChange>;
+  getRegionWeights(route: string): Promise<RegionWeightsDocument>;
+  /** Replaces the route's region weights; regions it is served in but `update` leaves out get 0. */
+  setRegionWeights(route: string, update: RegionWeightsUpdate, options: { idempotencyKey: string }): Promise<RegionWeightsChange>;
 }
 
 /** A failed gateway call; `retryable` says whether trying again can help. */

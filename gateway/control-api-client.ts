@@ -1,7 +1,18 @@
 // GatewayAdapter over the Gateway Control API (gateway/openapi.yaml), spoken with axios.
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import { GatewayError, type GatewayAdapter } from './adapter';
-import type { PolicyChange, PolicyDocument, PolicyScope, RoutePolicyPatch } from './control-api';
+import type {
+  PolicyChange,
+  PolicyDocument,
+  PolicyScope,
+  QuotaChange,
+  QuotaDocument,
+  RegionWeightsChange,
+  RegionWeightsDocument,
+  RegionWeightsUpdate,
+  RoutePolicyPatch,
+  TenantQuotaPatch,
+} from './control-api';
 
 export interface ControlApiClientOptions {
   baseUrl: string;
@@ -17,6 +28,9 @@ function policyPath({ route, tenant }: PolicyScope): string {
   return tenant === undefined ? `${routePath}/policy` : `${routePath}/tenants/${encodeURIComponent(tenant)}/policy`;
 }
 
+const quotaPath = (tenant: string) => `/v1/tenants/${encodeURIComponent(tenant)}/quota`;
+const regionsPath = (route: string) => `/v1/routes/${encodeURIComponent(route)}/regions`;
+
 function toGatewayError(error: unknown, what: string): GatewayError {
   if (!isAxiosError(error)) return new GatewayError(`${what} failed: ${String(error)}`, true);
   const status = error.response?.status;
@@ -27,6 +41,9 @@ function toGatewayError(error: unknown, what: string): GatewayError {
   return new GatewayError(`${what} answered ${status}: ${detail}`, retryable, status);
 }
 
+// Merge patches change the fields they name (RFC 7386); a PUT replaces the whole resource.
+const CONTENT_TYPES = { PATCH: 'application/merge-patch+json', PUT: 'application/json' } as const;
+
 export class ControlApiClient implements GatewayAdapter {
   private readonly http: AxiosInstance;
 
@@ -34,24 +51,49 @@ export class ControlApiClient implements GatewayAdapter {
     this.http = axios.create({ baseURL: baseUrl, timeout: timeoutMs, headers: { Authorization: `Bearer ${token}` } });
   }
 
-  async getRoutePolicy(scope: PolicyScope): Promise<PolicyDocument> {
-    const path = policyPath(scope);
+  getRoutePolicy(scope: PolicyScope): Promise<PolicyDocument> {
+    return this.read(policyPath(scope));
+  }
+
+  patchRoutePolicy(scope: PolicyScope, patch: RoutePolicyPatch, { idempotencyKey }: { idempotencyKey: string }): Promise<PolicyChange> {
+    return this.write('PATCH', policyPath(scope), patch, idempotencyKey);
+  }
+
+  getTenantQuota(tenant: string): Promise<QuotaDocument> {
+    return this.read(quotaPath(tenant));
+  }
+
+  patchTenantQuota(tenant: string, patch: TenantQuotaPatch, { idempotencyKey }: { idempotencyKey: string }): Promise<QuotaChange> {
+    return this.write('PATCH', quotaPath(tenant), patch, idempotencyKey);
+  }
+
+  getRegionWeights(route: string): Promise<RegionWeightsDocument> {
+    return this.read(regionsPath(route));
+  }
+
+  setRegionWeights(route: string, update: RegionWeightsUpdate, { idempotencyKey }: { idempotencyKey: string }): Promise<RegionWeightsChange> {
+    return this.write('PUT', regionsPath(route), update, idempotencyKey);
+  }
+
+  private async read<Document>(path: string): Promise<Document> {
     try {
-      return (await this.http.get<PolicyDocument>(path)).data;
+      return (await this.http.get<Document>(path)).data;
     } catch (error) {
       throw toGatewayError(error, `gateway GET ${path}`);
     }
   }
 
-  async patchRoutePolicy(scope: PolicyScope, patch: RoutePolicyPatch, { idempotencyKey }: { idempotencyKey: string }): Promise<PolicyChange> {
-    const path = policyPath(scope);
+  private async write<Change>(method: keyof typeof CONTENT_TYPES, path: string, body: unknown, idempotencyKey: string): Promise<Change> {
     try {
-      const response = await this.http.patch<PolicyChange>(path, patch, {
-        headers: { 'Content-Type': 'application/merge-patch+json', 'Idempotency-Key': idempotencyKey },
+      const response = await this.http.request<Change>({
+        method,
+        url: path,
+        data: body,
+        headers: { 'Content-Type': CONTENT_TYPES[method], 'Idempotency-Key': idempotencyKey },
       });
       return response.data;
     } catch (error) {
-      throw toGatewayError(error, `gateway PATCH ${path}`);
+      throw toGatewayError(error, `gateway ${method} ${path}`);
     }
   }
 }

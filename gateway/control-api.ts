@@ -1,6 +1,21 @@
 // The Gateway Control API's data model (see gateway/openapi.yaml): per-route policy, set for a
-// whole route or overridden for one tenant on it. Shared by the HTTP client and the simulator.
+// whole route or overridden for one tenant on it; per-tenant quotas; per-route region weights.
+// Shared by the HTTP client, the simulator and the playbook action specs.
 import { z } from 'zod';
+
+type MergePatchShape<Shape extends z.core.$ZodShape> = { [Field in keyof Shape]: z.ZodOptional<z.ZodNullable<Shape[Field]>> };
+
+/**
+ * A JSON merge patch (RFC 7386) of an object schema: every field optional and nullable, at least
+ * one named. What null means (unset, unlimited, refused) is up to the resource.
+ */
+function mergePatchOf<Shape extends z.core.$ZodShape>(shape: Shape, what: string) {
+  const fields = Object.fromEntries(Object.entries(shape).map(([field, schema]) => [field, z.nullable(schema).optional()])) as MergePatchShape<Shape>;
+  return z
+    .object(fields)
+    .strict()
+    .refine((patch) => Object.keys(patch).length > 0, { message: `the patch changes nothing: name at least one ${what} field` });
+}
 
 export const routePolicySchema = z
   .object({
@@ -21,19 +36,11 @@ export const routePolicySchema = z
 export type RoutePolicy = z.output<typeof routePolicySchema>;
 export type RoutePolicyField = keyof RoutePolicy;
 
-type PolicyShape = typeof routePolicySchema.shape;
-const patchFields = Object.fromEntries(Object.entries(routePolicySchema.shape).map(([field, schema]) => [field, schema.nullable().optional()])) as {
-  [Field in keyof PolicyShape]: z.ZodOptional<z.ZodNullable<PolicyShape[Field]>>;
-};
-
 /**
  * A JSON merge patch (RFC 7386) of a policy: the fields to change. In a tenant's scope null removes
  * the override; in a route's scope null is allowed only where the field itself is nullable.
  */
-export const routePolicyPatchSchema = z
-  .object(patchFields)
-  .strict()
-  .refine((patch) => Object.keys(patch).length > 0, { message: 'the patch changes nothing: name at least one policy field' });
+export const routePolicyPatchSchema = mergePatchOf(routePolicySchema.shape, 'policy');
 export type RoutePolicyPatch = z.output<typeof routePolicyPatchSchema>;
 
 /** Where a policy applies: a whole route, or one tenant's override on it. */
@@ -57,4 +64,73 @@ export interface PolicyDocument {
 
 export interface PolicyChange extends PolicyDocument {
   previous: PreviousValues;
+}
+
+/** A tenant's limits across all routes; null is unlimited, so every field always has a value. */
+export const tenantQuotaSchema = z
+  .object({
+    tokensPerDay: z.number().int().positive().nullable().describe('input + output tokens the tenant may use per UTC day (null: unlimited)'),
+    requestsPerSecond: z.number().positive().nullable().describe('requests per second the tenant may send, all routes together (null: unlimited)'),
+    costPerDayUsd: z.number().positive().nullable().describe('US dollars the tenant may spend per UTC day (null: unlimited)'),
+  })
+  .strict();
+export type TenantQuota = z.output<typeof tenantQuotaSchema>;
+export type TenantQuotaField = keyof TenantQuota;
+
+/** A JSON merge patch of a quota: the fields to change; null makes a field unlimited. */
+export const tenantQuotaPatchSchema = mergePatchOf(tenantQuotaSchema.shape, 'quota');
+export type TenantQuotaPatch = z.output<typeof tenantQuotaPatchSchema>;
+
+export interface QuotaDocument {
+  tenant: string;
+  quota: TenantQuota;
+  revision: number;
+}
+
+export interface QuotaChange extends QuotaDocument {
+  /** The patched fields' values before the change (null: was unlimited); as a patch, it undoes the change. */
+  previous: TenantQuotaPatch;
+}
+
+/**
+ * How far the weights may sum from 1. Weights are stored exactly as written, so an undo restores
+ * them bit for bit; the tolerance only forgives decimals like 0.333333 + 0.333333 + 0.333334.
+ */
+export const WEIGHT_SUM_TOLERANCE = 1e-6;
+
+/** The share of a route's traffic each region serves: non-negative, at least one above 0, summing to 1. */
+export const regionWeightsSchema = z
+  .record(z.string().min(1), z.number().min(0).max(1).describe("the region's share of the route's traffic, 0 to 1"))
+  .superRefine((weights, context) => {
+    const values = Object.values(weights);
+    if (values.length === 0) {
+      context.addIssue({ code: 'custom', message: 'name at least one region, e.g. {"us-east-1": 1}' });
+      return;
+    }
+    if (!values.some((weight) => weight > 0)) {
+      context.addIssue({ code: 'custom', message: 'every weight is 0, so the route would serve no traffic: give at least one region a weight above 0' });
+      return;
+    }
+    const sum = values.reduce((total, weight) => total + weight, 0);
+    if (Math.abs(sum - 1) > WEIGHT_SUM_TOLERANCE) {
+      context.addIssue({ code: 'custom', message: `the weights sum to ${Number(sum.toFixed(6))}, not 1: give each region its share of the traffic so the shares add up to 1` });
+    }
+  })
+  .describe('the share of traffic per region, e.g. {"us-east-1": 0.6, "eu-west-1": 0.4}; regions left out get 0');
+export type RegionWeights = z.output<typeof regionWeightsSchema>;
+
+/** The body of a region weights replacement (PUT), and the action's params. */
+export const regionWeightsUpdateSchema = z.object({ weights: regionWeightsSchema }).strict();
+export type RegionWeightsUpdate = z.output<typeof regionWeightsUpdateSchema>;
+
+export interface RegionWeightsDocument {
+  route: string;
+  /** Every region the route is served in, with its share (0 for a region that gets no traffic). */
+  weights: RegionWeights;
+  revision: number;
+}
+
+export interface RegionWeightsChange extends RegionWeightsDocument {
+  /** The weights before the change, as a replacement body: sent back, it undoes the change. */
+  previous: RegionWeightsUpdate;
 }

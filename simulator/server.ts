@@ -1,11 +1,12 @@
 // The bundled gateway simulator's HTTP server: the Gateway Control API (gateway/openapi.yaml)
 // over a PolicyStore, so the whole loop runs on one machine.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { z } from 'zod';
 import { isAuthorized } from '../auth/credentials';
-import { routePolicyPatchSchema, type PolicyScope } from '../gateway/control-api';
+import { regionWeightsUpdateSchema, routePolicyPatchSchema, tenantQuotaPatchSchema, type PolicyScope } from '../gateway/control-api';
 import type { Logger } from '../logging/logger';
 import { formatIssues } from '../validation/issues';
-import { PolicyStore, PolicyStoreError } from './policy-store';
+import { PolicyStore, PolicyStoreError, type WriteOptions, type Written } from './policy-store';
 
 export interface SimulatorOptions {
   token: string;
@@ -28,6 +29,25 @@ function scopeOf(params: PolicyParams): PolicyScope {
 function revisionOf(ifMatch: string | undefined): number | undefined {
   const match = ifMatch && /^"(\d+)"$/.exec(ifMatch.trim());
   return match ? Number(match[1]) : undefined;
+}
+
+function writeOptionsOf(request: FastifyRequest): WriteOptions {
+  const idempotencyKey = request.headers['idempotency-key'];
+  return { idempotencyKey: typeof idempotencyKey === 'string' ? idempotencyKey : undefined, ifMatch: revisionOf(request.headers['if-match']) };
+}
+
+/** The request body checked against `schema`; otherwise a 422 `code` naming each bad field. */
+function bodyOf<Schema extends z.ZodType>(request: FastifyRequest, schema: Schema, code: string): z.output<Schema> {
+  const parsed = schema.safeParse(request.body);
+  if (!parsed.success) throw new PolicyStoreError(422, code, formatIssues(parsed.error, schema).join('; '));
+  return parsed.data;
+}
+
+const sendDocument = (reply: FastifyReply, document: { revision: number }) => reply.header('ETag', `"${document.revision}"`).send(document);
+
+function sendWritten(request: FastifyRequest, reply: FastifyReply, { change, replayed }: Written<{ revision: number }>, what: string) {
+  if (!replayed) request.log.info({ url: request.url, body: request.body, revision: change.revision }, `${what} changed`);
+  return sendDocument(reply.header('Idempotent-Replayed', String(replayed)), change);
 }
 
 export function buildSimulatorApp({ token, logger, store = new PolicyStore() }: SimulatorOptions): FastifyInstance {
@@ -56,27 +76,28 @@ export function buildSimulatorApp({ token, logger, store = new PolicyStore() }: 
       return sendError(reply, status, status < 500 ? 'bad_request' : 'internal', error.message);
     });
 
-    const getPolicy = (request: FastifyRequest<{ Params: PolicyParams }>, reply: FastifyReply) => {
-      const document = store.get(scopeOf(request.params));
-      return reply.header('ETag', `"${document.revision}"`).send(document);
-    };
-    const patchPolicy = (request: FastifyRequest<{ Params: PolicyParams }>, reply: FastifyReply) => {
-      const patch = routePolicyPatchSchema.safeParse(request.body);
-      if (!patch.success) return sendError(reply, 422, 'invalid_patch', formatIssues(patch.error, routePolicyPatchSchema).join('; '));
-      const idempotencyKey = request.headers['idempotency-key'];
-      const { change, replayed } = store.patch(scopeOf(request.params), patch.data, {
-        idempotencyKey: typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
-        ifMatch: revisionOf(request.headers['if-match']),
-      });
-      if (!replayed) request.log.info({ route: change.route, tenant: change.tenant, patch: patch.data, revision: change.revision }, 'policy changed');
-      return reply.header('ETag', `"${change.revision}"`).header('Idempotent-Replayed', String(replayed)).send(change);
-    };
-
     for (const path of ['/v1/routes/:route/policy', '/v1/routes/:route/tenants/:tenant/policy']) {
-      api.get(path, getPolicy);
-      api.patch(path, patchPolicy);
+      api.get<{ Params: PolicyParams }>(path, (request, reply) => sendDocument(reply, store.get(scopeOf(request.params))));
+      api.patch<{ Params: PolicyParams }>(path, (request, reply) => {
+        const patch = bodyOf(request, routePolicyPatchSchema, 'invalid_patch');
+        return sendWritten(request, reply, store.patch(scopeOf(request.params), patch, writeOptionsOf(request)), 'policy');
+      });
     }
+
+    api.get<{ Params: { tenant: string } }>('/v1/tenants/:tenant/quota', (request, reply) => sendDocument(reply, store.getQuota(request.params.tenant)));
+    api.patch<{ Params: { tenant: string } }>('/v1/tenants/:tenant/quota', (request, reply) => {
+      const patch = bodyOf(request, tenantQuotaPatchSchema, 'invalid_patch');
+      return sendWritten(request, reply, store.patchQuota(request.params.tenant, patch, writeOptionsOf(request)), 'quota');
+    });
+
+    api.get<{ Params: { route: string } }>('/v1/routes/:route/regions', (request, reply) => sendDocument(reply, store.getRegionWeights(request.params.route)));
+    api.put<{ Params: { route: string } }>('/v1/routes/:route/regions', (request, reply) => {
+      const update = bodyOf(request, regionWeightsUpdateSchema, 'invalid_weights');
+      return sendWritten(request, reply, store.putRegionWeights(request.params.route, update, writeOptionsOf(request)), 'region weights');
+    });
+
     api.get('/v1/routes', () => ({ routes: store.routes() }));
+    api.get('/v1/tenants', () => ({ tenants: store.tenants() }));
     api.get('/v1/changes', () => ({ changes: store.changes }));
     done();
   });

@@ -1,7 +1,7 @@
 import { parseMatcher } from '../../alerts/matchers';
 import { unmetCondition } from '../../playbook/conditions';
 import { parsePlaybook } from '../../playbook/load';
-import { protectedRouteRefusal, withFailMode } from '../../safety/guardrails';
+import { protectedRouteRefusal, protectedTenantQuotaRefusal, withFailMode } from '../../safety/guardrails';
 
 describe('step conditions', () => {
   const context = { labels: { tenant: 'acme', route: 'chat' }, severity: 'S2' as const, facts: { current: { maxInputTokens: 32_768, cacheMode: 'standard', circuit: { state: 'closed' } } } };
@@ -59,6 +59,16 @@ describe('guardrails', () => {
     expect(protectedRouteRefusal('core', { modelTier: 'distilled', circuit: { state: 'open', failMode: 'open' } }, guardrails)).toMatch(/so modelTier, circuit stays as it is$/);
     expect(protectedRouteRefusal('fraud', { cacheMode: 'aggressive', priority: 10 }, guardrails)).toBeUndefined();
     expect(protectedRouteRefusal('chat', { rateLimitRps: 1 }, guardrails)).toBeUndefined();
+  });
+
+  test("a tenant's quota stays as it is when its alert is about a protected route", () => {
+    expect(protectedTenantQuotaRefusal('internal', 'risk', guardrails)).toBe(
+      'route risk is protected (engine.protectedRoutes): its traffic is never quota-limited, so the quota of tenant internal, whose alert is about route risk, stays as it is',
+    );
+    expect(protectedTenantQuotaRefusal('acme', 'chat', guardrails)).toBeUndefined();
+    // A tenant target carries no route label: the alert is about the tenant's traffic as a whole.
+    expect(protectedTenantQuotaRefusal('acme', undefined, guardrails)).toBeUndefined();
+    expect(protectedTenantQuotaRefusal('acme', 'fraud', { ...guardrails, protectedRoutes: [] })).toBeUndefined();
   });
 
   test('the fail mode follows the route, not the playbook', () => {

@@ -1,3 +1,4 @@
+// Route policies and tenant overrides in the simulator's store (quotas and region weights: policy-store.test.ts).
 import type { RoutePolicy, RoutePolicyPatch } from '../../gateway/control-api';
 import { routePolicySchema } from '../../gateway/control-api';
 import { PolicyStore, PolicyStoreError, SEED_ROUTES } from '../../simulator/policy-store';
@@ -51,7 +52,7 @@ describe('reading policies', () => {
   });
 
   test('a custom set of routes', () => {
-    const store = new PolicyStore({ only: { priority: 1 } });
+    const store = new PolicyStore({ routes: { only: { policy: { priority: 1 }, regions: { 'us-east-1': 1 } } } });
     expect(store.routes()).toEqual(['only']);
     expect(store.get({ route: 'only' }).effective.priority).toBe(1);
     expect(errorOf(() => store.get({ route: 'chat' }))).toMatchObject({ status: 404, code: 'route_not_found' });
@@ -59,7 +60,7 @@ describe('reading policies', () => {
 
   test('documents are copies: changing one does not change the store', () => {
     // The route brings its own circuit object, so a failure here cannot leak into the module's defaults.
-    const store = new PolicyStore({ chat: { circuit: { state: 'closed', failMode: 'open' } } });
+    const store = new PolicyStore({ routes: { chat: { policy: { circuit: { state: 'closed', failMode: 'open' } }, regions: { 'us-east-1': 1 } } } });
     const document = store.get({ route: 'chat' });
     document.policy.maxInputTokens = 1;
     document.effective.circuit.state = 'open';
@@ -124,8 +125,8 @@ describe('patching a route', () => {
     store.patch({ route: 'chat' }, { priority: 7 }, { idempotencyKey: 'k1' });
     store.patch({ route: 'chat', tenant: 'acme' }, { cacheMode: 'off' });
     expect(store.changes).toEqual([
-      { at: expect.any(String) as string, route: 'chat', tenant: null, patch: { priority: 7 }, previous: { priority: 5 }, idempotencyKey: 'k1', revision: 2 },
-      { at: expect.any(String) as string, route: 'chat', tenant: 'acme', patch: { cacheMode: 'off' }, previous: { cacheMode: null }, idempotencyKey: null, revision: 1 },
+      { at: expect.any(String) as string, resource: 'policy', route: 'chat', tenant: null, patch: { priority: 7 }, previous: { priority: 5 }, idempotencyKey: 'k1', revision: 2 },
+      { at: expect.any(String) as string, resource: 'policy', route: 'chat', tenant: 'acme', patch: { cacheMode: 'off' }, previous: { cacheMode: null }, idempotencyKey: null, revision: 1 },
     ]);
     expect(Number.isNaN(Date.parse(store.changes[0]!.at))).toBe(false);
   });
@@ -263,7 +264,7 @@ describe('If-Match revisions', () => {
     expect(store.patch({ route: 'chat' }, { priority: 7 }, { ifMatch: revision }).change.revision).toBe(revision + 1);
     const error = errorOf(() => store.patch({ route: 'chat' }, { priority: 3 }, { ifMatch: revision }));
     expect(error).toMatchObject({ status: 412, code: 'revision_mismatch' });
-    expect(error.message).toBe('the policy is at revision 2, not 1; read it again and retry');
+    expect(error.message).toBe('If-Match names revision 1 of the policy of route chat, but the current revision is 2: read it again and retry');
     expect(store.get({ route: 'chat' }).effective.priority).toBe(7);
     expect(store.changes).toHaveLength(1);
   });

@@ -1,9 +1,17 @@
 /** Jest runs the TypeScript sources through SWC; `npm run typecheck` does the type checking. */
+// @kubernetes/client-node 1.x and the OIDC packages it imports ship ES modules only; jest's CommonJS
+// runtime cannot `require` them on Node 20, so SWC turns exactly those packages into CommonJS.
+const ESM_ONLY_PACKAGES = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose'];
+
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }],
+    '^.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'ecmascript' } }, module: { type: 'commonjs' } }],
+  },
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY_PACKAGES.join('|')})/)`],
   testTimeout: 120_000,
   maxWorkers: 2,
 };

@@ -320,6 +320,9 @@ export class PlatformModel {
     const reads = this.reads();
     const incidents = this.activeIncidents(startMs);
     const seasonal = diurnalFactor(this.catalog.seasonality, startMs);
+    // Every stream's arrivals are spread evenly over the interval and merged in time order, so a
+    // tenant quota shared by routes refuses each route in proportion, not whichever comes first.
+    const arrivals: Array<{ at: number; stream: Stream; blowup: number; cacheKept: number }> = [];
     for (const { tenant, route, requestsPerSecond } of this.catalog.traffic) {
       const stream = this.stream(tenant, route);
       const spike = product(incidents, 'spend_spike', tenant, route);
@@ -327,13 +330,15 @@ export class PlatformModel {
       const cacheKept = cacheKeptBy(incidents, tenant, route);
       const jitter = 1 + this.catalog.jitter * (2 * stream.random() - 1);
       stream.arrivalCarry += requestsPerSecond * seasonal * jitter * spike * dtSeconds;
-      const arrivals = Math.floor(stream.arrivalCarry);
-      stream.arrivalCarry -= arrivals;
-      for (let i = 0; i < arrivals; i++) {
-        const rawInput = sampleTokens(stream.random, stream.spec.input, 1);
-        const rawOutput = sampleTokens(stream.random, stream.spec.output, 0);
-        this.handle(stream, reads, cacheKept, Math.max(1, Math.round(rawInput * blowup)), rawOutput);
-      }
+      const count = Math.floor(stream.arrivalCarry);
+      stream.arrivalCarry -= count;
+      for (let k = 0; k < count; k++) arrivals.push({ at: (k + 0.5) / count, stream, blowup, cacheKept });
+    }
+    arrivals.sort((a, b) => a.at - b.at);
+    for (const { stream, blowup, cacheKept } of arrivals) {
+      const rawInput = sampleTokens(stream.random, stream.spec.input, 1);
+      const rawOutput = sampleTokens(stream.random, stream.spec.output, 0);
+      this.handle(stream, reads, cacheKept, Math.max(1, Math.round(rawInput * blowup)), rawOutput);
     }
     this.runDeployments(dtSeconds, incidents);
   }

@@ -204,36 +204,40 @@ describe('policy levers', () => {
     expect(model.totals('acme', 'chat').served).toBe(31);
   });
 
-  test('the tenant requests-per-second quota caps the tenant across routes, 429 quota_requests', () => {
-    const { model } = flatModel((view) => (view.quotas.acme = { ...NO_QUOTA, requestsPerSecond: 5 }));
+  test('the tenant requests-per-second quota caps the tenant across routes, each route in proportion, 429 quota_requests', () => {
+    const { model } = flatModel((view) => (view.quotas.acme = { ...NO_QUOTA, requestsPerSecond: 7 }));
     run(model, 60);
     const chat = model.totals('acme', 'chat');
     const summarize = model.totals('acme', 'summarize');
-    expect(chat.served + summarize.served).toBe(300);
-    expect(chat.rejectedByReason.quota_requests! + summarize.rejectedByReason.quota_requests!).toBe(840 - 300);
+    // 14 a second offered, 10:4; 7 admitted, in time order: 5 chat and 2 summarize.
+    expect(chat).toMatchObject({ served: 300, rejectedByReason: { quota_requests: 300 } });
+    expect(summarize).toMatchObject({ served: 120, rejectedByReason: { quota_requests: 120 } });
     expect(model.totals('globex', 'chat')).toMatchObject({ served: 360, rejected: 0 });
   });
 
   test('the tokens-per-day quota stops the tenant once reached and resets at UTC midnight', () => {
-    // 10 chat requests of 1500 tokens reach 15,000 in the first second; everything after is refused.
+    // Arrivals interleave in time: chat at 0.05 s, 0.15 s…, summarize at 0.125 s, 0.375 s… The
+    // tenant's tokens run 1500, 7900, 9400, 10900, 12400, 18800: six served, then ≥ 15,000.
     const beforeMidnight = Date.UTC(2025, 0, 6, 23, 59, 0);
     const view = fakeControlPlane(FLAT);
     view.quotas.acme = { ...NO_QUOTA, tokensPerDay: 15_000 };
     const model = new PlatformModel({ seed: 7, startMs: beforeMidnight, controlPlane: view, catalog: FLAT });
     run(model, 30);
-    expect(model.totals('acme', 'chat')).toMatchObject({ served: 10, rejectedByReason: { quota_tokens: 290 } });
-    expect(model.totals('acme', 'summarize')).toMatchObject({ served: 0, rejectedByReason: { quota_tokens: 120 } });
+    expect(model.totals('acme', 'chat')).toMatchObject({ served: 4, rejectedByReason: { quota_tokens: 296 } });
+    expect(model.totals('acme', 'summarize')).toMatchObject({ served: 2, rejectedByReason: { quota_tokens: 118 } });
+    expect(model.totals('globex', 'chat')).toMatchObject({ served: 180, rejected: 0 });
     expect(model.chat({ tenant: 'acme', route: 'chat', inputTokens: 10, contentKey: 'k' })).toMatchObject({ served: false, reason: 'quota_tokens', retryAfterSeconds: 30 });
     run(model, 60);
-    expect(model.totals('acme', 'chat').served).toBe(20);
+    expect(model.totals('acme', 'chat').served).toBe(8);
   });
 
   test('the cost-per-day quota stops the tenant once its spend reaches the limit (the last request may overshoot)', () => {
     const { model } = flatModel((view) => (view.quotas.acme = { ...NO_QUOTA, costPerDayUsd: 0.05 }));
     run(model, 10);
-    // 4 × $0.0105 = $0.042 < $0.05, so a fifth is served; then $0.0525 ≥ $0.05.
-    expect(model.totals('acme', 'chat')).toMatchObject({ served: 5, rejectedByReason: { quota_cost: 95 } });
-    expect(model.totals('acme', 'chat').costUsd).toBeCloseTo(5 * CHAT_PREMIUM_USD, 9);
+    // chat $0.0105, then summarize $0.036 (total $0.0465 < $0.05), then chat again: $0.057.
+    expect(model.totals('acme', 'chat')).toMatchObject({ served: 2, rejectedByReason: { quota_cost: 98 } });
+    expect(model.totals('acme', 'summarize')).toMatchObject({ served: 1, rejectedByReason: { quota_cost: 39 } });
+    expect(model.totals('acme', 'chat').costUsd + model.totals('acme', 'summarize').costUsd).toBeCloseTo(2 * CHAT_PREMIUM_USD + 6 * 0.005 + 0.4 * 0.015, 9);
   });
 
   test('an open breaker failing closed rejects everything with 503 circuit_open', () => {

@@ -7,6 +7,9 @@
 // same clock give the same numbers, and two runs that differ in one policy lever differ only by
 // that lever's effect.
 //
+// A tick spreads each stream's arrivals evenly over the interval and serves them in time order.
+// The policy's priority field is not modelled: capacity never refuses, it only queues.
+//
 // Semantics the metrics follow (one request at a time, in this order):
 //  1. Region: the route's region weights (control plane, else the catalog default) pick the regional
 //     gateway. Each stream walks a golden-ratio (Weyl) sequence against the cumulative shares: the
@@ -38,16 +41,12 @@
 //     Each tick it serves up to replicas × requestsPerSecondPerReplica ÷ (gpu saturation) × dt;
 //     the rest waits in the queue, which drains when capacity exceeds arrivals. GPU utilisation is
 //     the share of that capacity used (0 with no replicas).
-import type { RoutePolicy } from '../../gateway/control-api';
+import type { RoutePolicy, TenantQuota } from '../../gateway/control-api';
 import { checkCatalog, DEFAULT_CATALOG, diurnalFactor, meanTokens, type Catalog, type DeploymentSpec, type ModelSpec, type RouteSpec, type TokenDistribution } from './catalog';
 import { covers, IncidentTargetError, isActive, type Incident, type IncidentSpec } from './incidents';
 import { hashSeed, lognormal, mulberry32, type Random } from './random';
 
-export interface TenantQuota {
-  tokensPerDay: number | null;
-  requestsPerSecond: number | null;
-  costPerDayUsd: number | null;
-}
+export type { TenantQuota };
 
 /** What the model reads from the control plane; read-only, asked at most once per stream per tick. */
 export interface ControlPlaneView {

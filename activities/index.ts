@@ -1,5 +1,6 @@
 // All activities, built from the clients they need so tests and workers inject their own.
 import type { GatewayAdapter } from '../gateway/adapter';
+import type { KubernetesAdapter } from '../kubernetes/client';
 import type { Notifier } from '../notifications/notifier';
 import type { PrometheusClient } from '../prometheus/client';
 import type { ActionName, CheckName } from '../playbook/actions';
@@ -7,6 +8,7 @@ import type { Guardrails } from '../safety/guardrails';
 import type { BucketLifecycle } from '../storage/lifecycle';
 import type { ActionActivity, CheckActivity } from './action';
 import { createGatewayActivities } from './gateway';
+import { createKubernetesActivities } from './kubernetes';
 import { createLimitsActivities, type LimitsActivities, type LimitsDeps } from './limits';
 import { createNotifyActivities, type NotifyActivities } from './notify';
 import { createPrometheusActivities } from './prometheus';
@@ -14,6 +16,7 @@ import { createStorageActivities } from './storage';
 
 export interface ActivityDeps {
   gateway: GatewayAdapter;
+  kubernetes: KubernetesAdapter;
   prometheus: Pick<PrometheusClient, 'query'>;
   storage: BucketLifecycle;
   notifier: Notifier;
@@ -24,9 +27,10 @@ export interface ActivityDeps {
 /** Every registered action and check has an activity of the same name (checked by the type). */
 export type Activities = Record<ActionName, ActionActivity> & Record<CheckName, CheckActivity> & NotifyActivities & LimitsActivities;
 
-export function createActivities({ gateway, prometheus, storage, notifier, guardrails, limits }: ActivityDeps): Activities {
+export function createActivities({ gateway, kubernetes, prometheus, storage, notifier, guardrails, limits }: ActivityDeps): Activities {
   return {
     ...createGatewayActivities(gateway, guardrails),
+    ...createKubernetesActivities(kubernetes),
     ...createPrometheusActivities(prometheus),
     ...createStorageActivities(storage),
     ...createNotifyActivities(notifier),

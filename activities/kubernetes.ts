@@ -6,22 +6,15 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { Target } from '../alerts/target';
-import { KUBERNETES_ACTIONS, KUBERNETES_CHECKS, type BatchKind, type BatchObjectState } from '../kubernetes/actions';
+import type { KUBERNETES_ACTIONS, KUBERNETES_CHECKS} from '../kubernetes/actions';
+import { type BatchKind, type BatchObjectState } from '../kubernetes/actions';
 import { KubernetesError, type Annotations, type BatchObject, type KubernetesAdapter, type ObjectRef } from '../kubernetes/client';
-import { formatIssues } from '../validation/issues';
-import type { ActionActivity, ActionOutcome, CheckActivity } from './action';
+import { parseParams, type ActionActivity, type ActionOutcome, type CheckActivity } from './action';
 
 /** The annotation each changed object carries: the last change's idempotency key and the state it replaced. */
 export const CHANGE_ANNOTATION = 'finops-soar.io/change';
 
 export type KubernetesActivities = Record<keyof typeof KUBERNETES_ACTIONS, ActionActivity> & Record<keyof typeof KUBERNETES_CHECKS, CheckActivity>;
-
-/** Validates a step's parameters at the activity boundary against the step's own schema. */
-function parseStepParams<Schema extends z.ZodType>(step: string, schema: Schema, params: unknown): z.output<Schema> {
-  const parsed = schema.safeParse(params);
-  if (!parsed.success) throw ApplicationFailure.nonRetryable(`${step}: invalid params: ${formatIssues(parsed.error, schema).join('; ')}`, 'InvalidParams');
-  return parsed.data;
-}
 
 async function callKubernetes<T>(call: () => Promise<T>): Promise<T> {
   try {
@@ -91,7 +84,7 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
   return {
     async 'kubernetes.scaleDeployment'({ target, params, idempotencyKey, dryRun }) {
       const step = 'kubernetes.scaleDeployment';
-      const { replicas, addReplicas, maxReplicas } = parseStepParams(step, KUBERNETES_ACTIONS[step].params, params);
+      const { replicas, addReplicas, maxReplicas } = parseParams(step, params);
       const deployment = deploymentOf(step, target);
       const object = `deployment ${deployment.namespace}/${deployment.name}`;
       const goal = (from: number) => {
@@ -122,7 +115,7 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
 
     async 'kubernetes.setHpaBounds'({ target, params, idempotencyKey, dryRun }) {
       const step = 'kubernetes.setHpaBounds';
-      const parsed = parseStepParams(step, KUBERNETES_ACTIONS[step].params, params);
+      const parsed = parseParams(step, params);
       const deployment = deploymentOf(step, target);
       const hpa = { namespace: deployment.namespace, name: parsed.hpa ?? deployment.name };
       const object = `horizontalpodautoscaler ${hpa.namespace}/${hpa.name}`;
@@ -161,7 +154,7 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
 
     async 'kubernetes.suspendBatch'({ target, params, idempotencyKey, dryRun }) {
       const step = 'kubernetes.suspendBatch';
-      const { selector, namespace: namespaceParam, kinds, suspend } = parseStepParams(step, KUBERNETES_ACTIONS[step].params, params);
+      const { selector, namespace: namespaceParam, kinds, suspend } = parseParams(step, params);
       const namespace = namespaceParam ?? target.labels.namespace;
       if (!namespace) {
         throw ApplicationFailure.nonRetryable(`${step}: target ${target.key} has no namespace label; set params.namespace`, 'InvalidParams');
@@ -191,7 +184,7 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
 
     async 'kubernetes.restoreBatch'({ params, idempotencyKey, dryRun }) {
       const step = 'kubernetes.restoreBatch';
-      const { restore } = parseStepParams(step, KUBERNETES_ACTIONS[step].params, params);
+      const { restore } = parseParams(step, params);
       const changed: BatchObjectState[] = [];
       const lines: string[] = [];
       const gone: string[] = [];
@@ -214,7 +207,7 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
 
     async 'kubernetes.getDeployment'({ target, params }) {
       const step = 'kubernetes.getDeployment';
-      const { hpa } = parseStepParams(step, KUBERNETES_CHECKS[step].params, params);
+      const { hpa } = parseParams(step, params);
       const deployment = deploymentOf(step, target);
       const state = await callKubernetes(() => kubernetes.readDeployment(deployment));
       const bounds = await callKubernetes(() => kubernetes.readHpa({ namespace: deployment.namespace, name: hpa ?? deployment.name }));

@@ -10,6 +10,7 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { createActivities } from '../activities';
+import { unconfiguredKubernetes } from '../kubernetes/client';
 import { PrometheusClient } from '../prometheus/client';
 import { S3BucketLifecycle } from '../storage/lifecycle';
 import type { Alert } from '../alerts/alertmanager';
@@ -143,6 +144,7 @@ async function main() {
     workflowsPath: require.resolve('../workflows'),
     activities: createActivities({
       gateway,
+      kubernetes: unconfiguredKubernetes('the benchmark scales nothing'),
       // The benchmark's playbook reads no metric and touches no bucket: nothing listens there.
       prometheus: new PrometheusClient({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 1_000 }),
       storage: new S3BucketLifecycle({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', forcePathStyle: true }),

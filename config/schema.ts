@@ -81,6 +81,18 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    kubernetes: z
+      .object({
+        kubeconfig: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("a kubeconfig file for scaling, HPA bounds and batch deferral (unset: the pod's service account when running in a cluster)"),
+        context: z.string().min(1).optional().describe('a kubeconfig context other than its current-context'),
+        timeout: durationSchema.default(10_000).describe('the timeout of one Kubernetes API request, e.g. 10s'),
+      })
+      .strict()
+      .prefault({}),
     prometheus: z
       .object({
         url: z.url().default('http://127.0.0.1:9090').describe("Prometheus's base URL, for checks that read live metrics, e.g. http://prometheus:9090"),
@@ -107,8 +119,11 @@ export const configSchema = z
       .prefault({}),
     simulator: z
       .object({
-        host: z.string().min(1).default('127.0.0.1').describe('the address the bundled gateway simulator listens on'),
-        port: port('the bundled gateway simulator').default(8090),
+        host: z.string().min(1).default('127.0.0.1').describe('the address the bundled simulator listens on'),
+        port: port("the simulator's gateway Control API, chat completions and /metrics").default(8090),
+        kubernetesPort: port("the simulator's Kubernetes API (its GPU deployments, HPAs and batch jobs)").default(8091),
+        s3Port: port("the simulator's S3 lifecycle API (its buckets)").default(8092),
+        seed: z.coerce.number().int().min(0).default(1).describe("the load model's random seed: the same seed gives the same traffic"),
       })
       .strict()
       .prefault({}),

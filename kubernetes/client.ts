@@ -118,6 +118,25 @@ function loadKubeConfig(lib: ClientModule, options: Pick<KubernetesConnectionOpt
   return config;
 }
 
+/**
+ * Stands in when no cluster is configured: every call fails, not retryably, saying how to configure
+ * one, so playbooks that never touch Kubernetes run and one that does explains itself in its run.
+ */
+export function unconfiguredKubernetes(reason: string): KubernetesAdapter {
+  const refuse = () => Promise.reject(new KubernetesError(`Kubernetes is not configured: ${reason}`, false));
+  return {
+    readDeployment: refuse,
+    annotateDeployment: refuse,
+    readScale: refuse,
+    setScale: refuse,
+    readHpa: refuse,
+    patchHpa: refuse,
+    listBatch: refuse,
+    readBatch: refuse,
+    patchBatch: refuse,
+  };
+}
+
 /** The adapter on the official client. Async because the client is an ES module, loaded with import(). */
 export async function createKubernetesAdapter(options: KubernetesConnectionOptions): Promise<KubernetesAdapter> {
   const lib = await import('@kubernetes/client-node');

@@ -55,6 +55,9 @@ export function formatIssues(error: z.ZodError, schema?: z.ZodType): string[] {
   return error.issues.map((issue) => {
     const where = formatPath(issue.path) || '(top level)';
     const hint = schema && descriptionAt(schema, issue.path);
-    return hint ? `${where}: ${issue.message}. Expected: ${hint}` : `${where}: ${issue.message}`;
+    if (!hint) return `${where}: ${issue.message}`;
+    // The description lists the choices already; zod's own list of them would say it twice.
+    const message = issue.code === 'invalid_value' && issue.values.length > 1 ? 'Invalid option' : issue.message;
+    return `${where}: ${message}. Expected: ${hint}`;
   });
 }

@@ -3,7 +3,10 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { ConfigError } from '../config/load';
+import type { Config } from '../config/schema';
 import { ControlApiClient } from '../gateway/control-api-client';
+import { createKubernetesAdapter, unconfiguredKubernetes, type KubernetesAdapter } from '../kubernetes/client';
+import type { Logger } from '../logging/logger';
 import { LogNotifier } from '../notifications/notifier';
 import { PrometheusClient } from '../prometheus/client';
 import { S3BucketLifecycle } from '../storage/lifecycle';
@@ -12,6 +15,14 @@ import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { exitOnStartupError, startProcess } from './startup';
 
 const SDK_LEVEL: Record<string, LogLevel> = { fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'INFO', debug: 'DEBUG', trace: 'TRACE' };
+
+/** The configured cluster; without one, Kubernetes steps fail in their runs saying how to configure it. */
+async function kubernetesFrom({ kubeconfig, context, timeout }: Config['kubernetes'], logger: Logger): Promise<KubernetesAdapter> {
+  if (kubeconfig || process.env.KUBERNETES_SERVICE_HOST) return createKubernetesAdapter({ kubeconfig, context, requestTimeoutMs: timeout });
+  const reason = 'set kubernetes.kubeconfig (FINOPS_SOAR_KUBECONFIG), or run the worker in the cluster';
+  logger.warn(`no Kubernetes cluster configured: playbook steps that scale or defer batch work will fail; ${reason}`);
+  return unconfiguredKubernetes(reason);
+}
 
 async function main() {
   const { config, logger } = startProcess('worker');
@@ -33,6 +44,7 @@ async function main() {
   const clientConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const gateway = new ControlApiClient({ baseUrl: config.gateway.url, token: config.gateway.token, timeoutMs: config.gateway.timeout });
+  const kubernetes = await kubernetesFrom(config.kubernetes, logger);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -40,6 +52,7 @@ async function main() {
     workflowsPath: require.resolve('../workflows'),
     activities: createActivities({
       gateway,
+      kubernetes,
       prometheus: new PrometheusClient({ baseUrl: config.prometheus.url, token: config.prometheus.token, timeoutMs: config.prometheus.timeout }),
       storage: new S3BucketLifecycle(config.storage.s3),
       notifier: new LogNotifier(logger.child({ component: 'notifications' })),

@@ -228,58 +228,64 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       setState(failed ? 'rollback-failed' : 'rolled-back');
     });
 
-  const runAction = async (step: Extract<PlannedStep, { kind: 'action' }>) => {
-    const request = actionRequest(step.id, step.params, 'apply');
+  const runAction = async (stepId: string, step: Extract<PlannedStep, { kind: 'action' }>) => {
+    const request = actionRequest(stepId, step.params, 'apply');
     if (!status.dryRun) {
       const reservation = await limits['limits.reserveAction']({ target: plan.target.key, key: request.idempotencyKey });
-      if (!reservation.granted) return skip(step.id, `refused: ${reservation.reason}`);
+      if (!reservation.granted) return skip(stepId, `refused: ${reservation.reason}`);
     }
     let outcome;
     try {
       outcome = await apply[step.action](request);
     } catch (error) {
       if (isCancellation(error)) throw error;
-      if (failureType(error) === REFUSED_BY_GUARDRAILS) return skip(step.id, `refused: ${failureMessage(error)}`);
-      const reason = `step ${step.id} (${step.action}) failed: ${failureMessage(error)}`;
+      if (failureType(error) === REFUSED_BY_GUARDRAILS) return skip(stepId, `refused: ${failureMessage(error)}`);
+      const reason = `step ${stepId} (${step.action}) failed: ${failureMessage(error)}`;
       await rollback(reason);
       if (status.state === 'rolled-back') setState('failed');
       throw ApplicationFailure.nonRetryable(`${reason}; the earlier changes were rolled back`, 'StepFailed');
     }
-    status.applied.push({ stepId: step.id, action: step.action, summary: outcome.summary, previous: outcome.previous, dryRun: status.dryRun, appliedAt: new Date().toISOString(), undoneAt: null, undoError: null });
-    if (outcome.undo) compensations.push({ stepId: step.id, action: outcome.undo.action, request: actionRequest(step.id, outcome.undo.params, 'undo') });
+    status.applied.push({ stepId, action: step.action, summary: outcome.summary, previous: outcome.previous, dryRun: status.dryRun, appliedAt: new Date().toISOString(), undoneAt: null, undoError: null });
+    if (outcome.undo) compensations.push({ stepId, action: outcome.undo.action, request: actionRequest(stepId, outcome.undo.params, 'undo') });
     summarize();
   };
 
-  const runApproval = async (step: Extract<PlannedStep, { kind: 'approval' }>) => {
+  const runApproval = async (stepId: string, step: Extract<PlannedStep, { kind: 'approval' }>) => {
     decision = undefined;
-    status.pendingApproval = { stepId: step.id, summary: step.summary, deadline: new Date(Date.now() + step.timeoutMs).toISOString() };
+    status.pendingApproval = { stepId, summary: step.summary, deadline: new Date(Date.now() + step.timeoutMs).toISOString() };
     setState('awaiting-approval');
     // A resolution makes the question moot: nothing more is applied for an alert that is gone.
     await waitUntil(() => decision !== undefined || !firing(), step.timeoutMs);
     status.pendingApproval = null;
     setState('applying');
-    if (!decision && !firing()) throw new Rejected(`${step.id}: the alert resolved before anyone decided`);
-    const outcome: Decision = decision ?? { stepId: step.id, approve: step.onTimeout === 'approve', by: 'timeout', reason: `no decision within ${seconds(step.timeoutMs)}` };
+    if (!decision && !firing()) throw new Rejected(`${stepId}: the alert resolved before anyone decided`);
+    const outcome: Decision = decision ?? { stepId, approve: step.onTimeout === 'approve', by: 'timeout', reason: `no decision within ${seconds(step.timeoutMs)}` };
     status.decisions.push({ ...outcome, at: new Date().toISOString() });
     if (outcome.approve) return;
-    const reason = `${step.id} rejected by ${outcome.by}${outcome.reason ? ` (${outcome.reason})` : ''}`;
+    const reason = `${stepId} rejected by ${outcome.by}${outcome.reason ? ` (${outcome.reason})` : ''}`;
     if (step.onReject === 'rollback') await rollback(reason);
     throw new Rejected(reason);
   };
 
-  /** Runs `steps` in order; a rejected approval ends them (the reason is in the status). */
-  const runSteps = async (steps: readonly PlannedStep[], severity: Severity) => {
+  /**
+   * Runs `steps` in order; a rejected approval ends them (the reason is in the status). Steps of an
+   * escalated-to playbook are named `<playbook>/<step id>` in the status, the approvals and the
+   * idempotency keys, since S2 and S1 playbooks often share step ids.
+   */
+  const runSteps = async (steps: readonly PlannedStep[], severity: Severity, escalatedTo?: string) => {
+    const idOf = (step: PlannedStep) => (escalatedTo ? `${escalatedTo}/${step.id}` : step.id);
     for (const step of steps) {
-      status.currentStep = step.id;
+      const stepId = idOf(step);
+      status.currentStep = stepId;
       const unmet = unmetCondition(step.when, { labels: alert.labels, severity, facts: status.facts });
       if (unmet) {
-        skip(step.id, unmet);
+        skip(stepId, unmet);
         continue;
       }
       try {
         switch (step.kind) {
           case 'action':
-            await runAction(step);
+            await runAction(stepId, step);
             break;
           case 'check':
             status.facts[step.id] = await apply[step.check]({ target: plan.target, params: step.params });
@@ -291,7 +297,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
             status.facts[step.id] = await apply['warRoom.open']({ name: step.name, invite: step.invite, run });
             break;
           case 'approval':
-            await runApproval(step);
+            await runApproval(stepId, step);
             break;
           case 'waitUntilResolved':
             setState('mitigated');
@@ -301,13 +307,13 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
         }
       } catch (error) {
         if (error instanceof Rejected) {
-          skip(step.id, error.message);
-          for (const later of steps.slice(steps.indexOf(step) + 1)) skip(later.id, `not run: ${error.message}`);
+          skip(stepId, error.message);
+          for (const later of steps.slice(steps.indexOf(step) + 1)) skip(idOf(later), `not run: ${error.message}`);
           return;
         }
         // Telling people or reading a fact may fail without stopping the mitigation.
         if (!isCancellation(error) && (step.kind === 'check' || step.kind === 'notify' || step.kind === 'warRoom')) {
-          skip(step.id, `failed: ${failureMessage(error)}`);
+          skip(stepId, `failed: ${failureMessage(error)}`);
           continue;
         }
         throw error;
@@ -330,7 +336,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.severity, value: to.severity }]);
     log.warn('escalating', status.escalation);
     setState('applying');
-    await runSteps(escalation.plan.steps, to.severity);
+    await runSteps(escalation.plan.steps, to.severity, to.name);
   };
 
   if (!carried) {

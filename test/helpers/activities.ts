@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import { createActivities } from '../../activities';
 import type { Limits } from '../../activities/limits';
 import type { GatewayAdapter } from '../../gateway/adapter';
+import { unconfiguredKubernetes, type KubernetesAdapter } from '../../kubernetes/client';
 import type { Logger } from '../../logging/logger';
 import { LogNotifier } from '../../notifications/notifier';
 import { PrometheusClient } from '../../prometheus/client';
@@ -21,15 +22,27 @@ export interface TestActivityOptions {
   limits?: Partial<Limits>;
   /** Default: a port nothing listens on, for tests whose playbooks read no metric. */
   prometheusUrl?: string;
+  /** Default: no cluster, for tests whose playbooks scale nothing. */
+  kubernetes?: KubernetesAdapter;
   /** Default: S3 at a port nothing listens on, for tests whose playbooks touch no bucket. */
   storage?: BucketLifecycle;
 }
 
 export const testS3 = (endpoint: string) => new S3BucketLifecycle({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: S3_TEST_CREDENTIALS, maxAttempts: 1 });
 
-export const testActivities = ({ gateway, client, taskQueue, logger, limits, prometheusUrl = 'http://127.0.0.1:9', storage = testS3('http://127.0.0.1:9') }: TestActivityOptions) =>
+export const testActivities = ({
+  gateway,
+  client,
+  taskQueue,
+  logger,
+  limits,
+  kubernetes = unconfiguredKubernetes('this test has no cluster'),
+  prometheusUrl = 'http://127.0.0.1:9',
+  storage = testS3('http://127.0.0.1:9'),
+}: TestActivityOptions) =>
   createActivities({
     gateway,
+    kubernetes,
     prometheus: new PrometheusClient({ baseUrl: prometheusUrl, timeoutMs: 2_000 }),
     storage,
     notifier: new LogNotifier(logger),

@@ -1,4 +1,4 @@
-// A real Temporal dev server, the gateway simulator, an S3 lifecycle server and a worker, plus
+// A real Temporal dev server, the gateway simulator, S3 lifecycle and Kubernetes API servers and a worker, plus
 // starting runs exactly as the ingress does. One harness per workflow test file.
 import { Writable } from 'node:stream';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -10,10 +10,12 @@ import { routeAlert, type RunDefaults } from '../../alerts/routing';
 import type { AlertNotification } from '../../alerts/tracker';
 import type { Limits } from '../../activities/limits';
 import type { GatewayAdapter } from '../../gateway/adapter';
+import { createKubernetesAdapter } from '../../kubernetes/client';
 import { parsePlaybook } from '../../playbook/load';
 import { alertNotificationSignal, statusQuery, type PlaybookRunInput, type RunState } from '../../workflows/definitions';
 import type { playbookRun } from '../../workflows/playbook-run';
 import { testActivities, testS3 } from './activities';
+import { KubeApiServer } from './kube-api-server';
 import { startS3LifecycleServer, type S3LifecycleServer } from './s3-lifecycle-server';
 import { startSimulator, type RunningSimulator } from './simulator';
 import { startTemporal, workflowBundle } from './temporal';
@@ -28,6 +30,8 @@ export interface Harness {
   simulator: RunningSimulator;
   /** S3's lifecycle API, with the buckets in HARNESS_BUCKETS and no lifecycle configuration yet. */
   s3: S3LifecycleServer;
+  /** A Kubernetes API server, empty: tests seed the deployments, HPAs and batch objects they act on. */
+  kube: KubeApiServer;
   /** Every line the workers' notifier logged (notifications, war-rooms), parsed. */
   notifierLog: Array<Record<string, unknown>>;
   startWorker(taskQueue: string, gateway: GatewayAdapter, limits?: Partial<Limits>): Promise<void>;
@@ -39,6 +43,8 @@ export interface Harness {
       taskQueue?: string;
       /** Shortens even the playbook's own cooldown, for the seed playbooks. */
       cooldownOverrideMs?: number;
+      /** Shortens the playbook's escalation delay, for the seed playbooks. */
+      escalationOverrideMs?: number;
       historyLimit?: number;
     },
   ): Promise<WorkflowHandle<typeof playbookRun>>;
@@ -51,6 +57,8 @@ export async function startHarness(): Promise<Harness> {
   const env = await startTemporal();
   const simulator = await startSimulator();
   const s3 = await startS3LifecycleServer(HARNESS_BUCKETS);
+  const kube = await KubeApiServer.start();
+  const kubernetes = await createKubernetesAdapter({ kubeconfig: await kube.writeKubeconfig(), requestTimeoutMs: 5_000 });
   const notifierLog: Array<Record<string, unknown>> = [];
   const logger = pino(
     new Writable({
@@ -62,7 +70,7 @@ export async function startHarness(): Promise<Harness> {
   );
   const workers: Array<{ worker: Worker; running: Promise<void> }> = [];
   const startWorker = async (taskQueue: string, gateway: GatewayAdapter, limits?: Partial<Limits>) => {
-    const activities = testActivities({ gateway, client: env.client, taskQueue, logger, limits, storage: testS3(s3.url) });
+    const activities = testActivities({ gateway, client: env.client, taskQueue, logger, limits, kubernetes, storage: testS3(s3.url) });
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
     workers.push({ worker, running: worker.run() });
   };
@@ -72,9 +80,10 @@ export async function startHarness(): Promise<Harness> {
     env,
     simulator,
     s3,
+    kube,
     notifierLog,
     startWorker,
-    async fire(yamls, firing, { taskQueue = TASK_QUEUE, cooldownMs = 500, dryRun, cooldownOverrideMs, historyLimit } = {}) {
+    async fire(yamls, firing, { taskQueue = TASK_QUEUE, cooldownMs = 500, dryRun, cooldownOverrideMs, escalationOverrideMs, historyLimit } = {}) {
       const playbooks = [yamls].flat().map((yaml) => {
         const { playbook, problems } = parsePlaybook('test.yaml', yaml);
         if (!playbook) throw new Error(problems.join('\n'));
@@ -83,6 +92,7 @@ export async function startHarness(): Promise<Harness> {
       const decision = routeAlert(firing, playbooks, { cooldownMs, dryRun }).find((d) => d.outcome !== 'routed' || d.plan.playbook.name === playbooks[0]!.spec.name);
       if (decision?.outcome !== 'routed') throw new Error(`not routed: ${JSON.stringify(decision)}`);
       if (cooldownOverrideMs !== undefined) decision.plan.cooldownMs = cooldownOverrideMs;
+      if (escalationOverrideMs !== undefined && decision.plan.escalation) decision.plan.escalation.afterMs = escalationOverrideMs;
       const input: PlaybookRunInput = { plan: decision.plan, alert: { ...notification(firing), labels: firing.labels, annotations: firing.annotations }, historyLimit };
       return env.client.workflow.signalWithStart<typeof playbookRun, [AlertNotification]>('playbookRun', {
         workflowId: decision.workflowId,
@@ -99,6 +109,7 @@ export async function startHarness(): Promise<Harness> {
       await Promise.all(workers.map(({ running }) => running));
       await simulator.close();
       await s3.close();
+      await kube.close();
       await env.teardown();
     },
   };

@@ -69,7 +69,7 @@ describe('invalid params', () => {
     ['kubernetes.scaleDeployment', { addReplicas: 1.5 }, 'addReplicas: Invalid input: expected int, received number. Expected: how many replicas to add to the current count, e.g. 2; give this or replicas'],
     ['kubernetes.setHpaBounds', { hpa: 'x' }, '(top level): give minReplicas, maxReplicas or both'],
     ['kubernetes.setHpaBounds', { minReplicas: 8, maxReplicas: 4 }, 'minReplicas: minReplicas must not exceed maxReplicas. Expected: the HPA floor to set, e.g. 6'],
-    ['kubernetes.suspendBatch', { selector: 'a=b', kinds: ['pods'] }, 'kinds[0]: Invalid option: expected one of "cronjobs"|"jobs". Expected: cronjobs or jobs'],
+    ['kubernetes.suspendBatch', { selector: 'a=b', kinds: ['pods'] }, 'kinds[0]: Invalid option. Expected: cronjobs or jobs'],
     ['kubernetes.suspendBatch', { kinds: ['jobs'] }, 'selector: Invalid input: expected string, received undefined. Expected: a Kubernetes label selector, e.g. "workload=batch,priority in (low,best-effort)"'],
     ['kubernetes.restoreBatch', { restore: [{ kind: 'jobs', namespace: 'llm', name: 'x' }] }, 'restore[0].suspend: Invalid input: expected boolean, received undefined. Expected: the spec.suspend value to restore'],
   ] as const)('%s %j is a non-retryable InvalidParams failure', async (action, params, issue) => {

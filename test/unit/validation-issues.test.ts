@@ -70,7 +70,7 @@ describe('formatIssues', () => {
   });
 
   test('descriptions are found inside nested objects, arrays and records', () => {
-    expect(linesFor({ name: 'x', port: 1, nested: { level: 'trace' } })).toEqual([expect.stringMatching(/^nested\.level: Invalid option: .*\. Expected: info or debug$/)]);
+    expect(linesFor({ name: 'x', port: 1, nested: { level: 'trace' } })).toEqual([expect.stringMatching(/^nested\.level: Invalid option\. Expected: info or debug$/)]);
     expect(linesFor({ name: 'x', port: 1, list: ['ok', ''] })).toEqual([expect.stringMatching(/^list\[1\]: Too small: .*\. Expected: a non-empty item$/)]);
     expect(linesFor({ name: 'x', port: 1, map: { 'a.b': 'one' } })).toEqual([expect.stringMatching(/^map\["a\.b"\]: Invalid input: expected number, received string\. Expected: a number per key$/)]);
   });

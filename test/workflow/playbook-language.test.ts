@@ -184,7 +184,7 @@ test('still firing after the escalation delay: the S1 steps of the same family r
   const status = await handle.query(statusQuery);
   expect(status.severity).toBe('S1');
   expect(status.escalation).toMatchObject({ to: 'cost-s1-test', reason: 'still firing 0.5s after the steps of cost-s2-test' });
-  expect(status.applied.map((a) => a.stepId)).toEqual(['cap', 'throttle']);
+  expect(status.applied.map((a) => a.stepId)).toEqual(['cap', 'cost-s1-test/throttle']);
   expect((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.severity)).toBe('S1');
 
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));

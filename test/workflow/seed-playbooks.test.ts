@@ -55,9 +55,42 @@ test('cost-s1: the cost cut at once; a rejected throttle is never applied; all u
   recordHistoryIfAsked(harness.env.address, handle, 'cost-s1');
 });
 
+test('cost-s2 escalates to cost-s1: the stricter steps apply over the S2 ones, and rollback restores the values from before S2', async () => {
+  const firing = alert({ route: 'chat', tenant: 'soylent', alertname: 'LLMSpendBurnRateHigh', severity: 'S2' });
+  const handle = await harness.fire([seed('cost-s2'), seed('cost-s1')], firing, { cooldownOverrideMs: 300, escalationOverrideMs: 200 });
+  await waitFor('the approval request', () => harness.stateOf(handle, 'awaiting-approval'));
+  await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-distilled', approve: true, by: 'U0FINOPS' }] });
+
+  // Same step ids in both playbooks: the S1 ones are told apart by their playbook's name.
+  await waitFor('the S1 approval', async () => ((await handle.query(statusQuery)).pendingApproval?.stepId === 'cost-s1/approve-throttle' ? true : undefined));
+  expect(policy('chat', 'soylent')).toMatchObject({ maxInputTokens: 4096, modelTier: 'distilled' });
+  await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'cost-s1/approve-throttle', approve: true, by: 'U0PRODUCT' }] });
+  await waitFor('the throttle', () => policy('chat', 'soylent').rateLimitRps === 20);
+
+  const status = await handle.query(statusQuery);
+  expect(status.escalation).toMatchObject({ to: 'cost-s1', reason: 'still firing 0.2s after the steps of cost-s2' });
+  expect(status.applied.map((a) => a.stepId)).toEqual([
+    'cap-context',
+    'aggressive-cache',
+    'compress-prompts',
+    'tier-distilled',
+    'cost-s1/cap-context',
+    'cost-s1/cut-cost-per-request',
+    'cost-s1/throttle',
+  ]);
+  expect(status.applied.find((a) => a.stepId === 'cost-s1/cap-context')?.summary).toBe('route chat (tenant soylent): maxInputTokens 8192 → 4096');
+
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  const summary = await handle.result();
+  expect(summary.state).toBe('rolled-back');
+  expect(summary.applied.every((a) => a.undoneAt !== null)).toBe(true);
+  expect(policy('chat', 'soylent')).toEqual({});
+  recordHistoryIfAsked(harness.env.address, handle, 'cost-s2-escalated');
+});
+
 test("storage-egress: once approved, cold-data rules join the bucket's own; rollback puts its configuration back exactly", async () => {
   const s3 = testS3(harness.s3.url);
-  const ownRule = { ID: 'keep-audit-logs', Status: 'Enabled', Filter: { Prefix: 'audit/' }, Expiration: { Days: 2555 } };
+  const ownRule = { ID: 'keep-audit-logs', Status: 'Enabled' as const, Filter: { Prefix: 'audit/' }, Expiration: { Days: 2555 } };
   await s3.putLifecycle('llm-request-logs', { rules: [ownRule] });
   const before = await s3.getLifecycle('llm-request-logs');
 

@@ -2,11 +2,14 @@
 // server (unless temporal.address points at an existing cluster), the gateway simulator, the
 // worker and the ingress, each as its own process, and stops them in order on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { devSecrets, ingressUrl } from '../config/dev-secrets';
+import { devSecrets, ingressUrl, type DevSecrets } from '../config/dev-secrets';
 import type { Config } from '../config/schema';
 import type { Logger } from '../logging/logger';
+import { kubeconfigYaml } from '../simulator/kubernetes-api';
+import { SIMULATOR_S3_CREDENTIALS } from '../simulator/s3-lifecycle-api';
 import { isEmbedded, temporalConnectionOptions } from '../temporal/connection';
 import { spawnDevServer, waitForTemporal } from '../temporal/dev-server';
 import { exitOnStartupError, startProcess } from './startup';
@@ -60,7 +63,8 @@ function banner(config: Config, secrets: { ingressToken: string; gatewayToken: s
       ? `  Temporal UI         http://${embedded.host}:${embedded.uiPort}   (gRPC ${embedded.host}:${embedded.port}, history in ${join(config.dataDir, 'temporal.sqlite')})`
       : `  Temporal            ${config.temporal.address} (namespace ${config.temporal.namespace})`,
     `  Alertmanager hook   ${ingress}/alerts/alertmanager`,
-    `  Gateway simulator   ${simulator}/v1/routes`,
+    `  Simulated platform  ${simulator}/v1/routes (Control API), ${simulator}/metrics, ${simulator}/v1/chat/completions`,
+    `                      Kubernetes API :${config.simulator.kubernetesPort}, S3 lifecycle API :${config.simulator.s3Port}`,
     '',
     'Fire a sample alert (context blow-up on route chat, tenant acme):',
     `  ${example('context-blowup-firing.json')}`,
@@ -68,16 +72,43 @@ function banner(config: Config, secrets: { ingressToken: string; gatewayToken: s
     `  curl -sS -H 'Authorization: Bearer ${secrets.gatewayToken}' ${simulator}/v1/routes/chat/tenants/acme/policy`,
     `Resolve it (the change is rolled back after the ${config.engine.cooldown / 1000}s cooldown):`,
     `  ${example('context-blowup-resolved.json')}`,
+    'Open a war-room by hand, then end it:',
+    `  node dist/cli/finops-soar.js start war-room --label route=chat --by "$USER" --reason "trying finops-soar"`,
+    `  node dist/cli/finops-soar.js resolve playbook/war-room/route=chat --by "$USER" --reason "done"`,
     '',
     'Ctrl-C stops everything; runs are kept for the next start.',
     '',
   ].join('\n');
 }
 
+/**
+ * Points the worker at the simulator's Kubernetes and S3 APIs, unless a cluster or an S3 endpoint
+ * is configured: then the stack acts on those.
+ */
+function simulatedInfrastructure(config: Config, secrets: DevSecrets): Record<string, string> {
+  const { host, kubernetesPort, s3Port } = config.simulator;
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host;
+  const env: Record<string, string> = {};
+  if (!config.kubernetes.kubeconfig) {
+    const kubeconfig = join(resolve(config.dataDir), 'simulator-kubeconfig.yaml');
+    writeFileSync(kubeconfig, kubeconfigYaml({ 'finops-soar-simulator': `http://${reachable}:${kubernetesPort}` }, secrets.gatewayToken, 'finops-soar-simulator'), { mode: 0o600 });
+    env.FINOPS_SOAR_KUBECONFIG = kubeconfig;
+  }
+  if (!config.storage.s3.endpoint) {
+    Object.assign(env, {
+      FINOPS_SOAR_S3_ENDPOINT: `http://${reachable}:${s3Port}`,
+      FINOPS_SOAR_S3_FORCE_PATH_STYLE: 'true',
+      AWS_ACCESS_KEY_ID: SIMULATOR_S3_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: SIMULATOR_S3_CREDENTIALS.secretAccessKey,
+    });
+  }
+  return env;
+}
+
 async function main() {
   const { config, logger } = startProcess('dev-stack');
   const secrets = devSecrets(config);
-  const env = { ...process.env, FINOPS_SOAR_INGRESS_TOKEN: secrets.ingressToken, FINOPS_SOAR_GATEWAY_TOKEN: secrets.gatewayToken };
+  const env = { ...process.env, FINOPS_SOAR_INGRESS_TOKEN: secrets.ingressToken, FINOPS_SOAR_GATEWAY_TOKEN: secrets.gatewayToken, ...simulatedInfrastructure(config, secrets) };
   const services: Service[] = [];
   let stopping = false;
 

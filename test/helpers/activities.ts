@@ -10,7 +10,7 @@ import type { Logger } from '../../logging/logger';
 import { LogNotifier } from '../../notifications/notifier';
 import { PrometheusClient } from '../../prometheus/client';
 import { S3BucketLifecycle, type BucketLifecycle } from '../../storage/lifecycle';
-import { S3_TEST_CREDENTIALS } from './s3-lifecycle-server';
+import { SIMULATOR_S3_CREDENTIALS } from '../../simulator/s3-lifecycle-api';
 
 export const TEST_GUARDRAILS = { protectedRoutes: ['core', 'risk', 'fraud'], sensitiveRoutes: ['risk', 'summarize'] };
 
@@ -28,7 +28,7 @@ export interface TestActivityOptions {
   storage?: BucketLifecycle;
 }
 
-export const testS3 = (endpoint: string) => new S3BucketLifecycle({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: S3_TEST_CREDENTIALS, maxAttempts: 1 });
+export const testS3 = (endpoint: string) => new S3BucketLifecycle({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: SIMULATOR_S3_CREDENTIALS, maxAttempts: 1 });
 
 export const testActivities = ({
   gateway,

@@ -15,8 +15,8 @@ import { parsePlaybook } from '../../playbook/load';
 import { alertNotificationSignal, statusQuery, type PlaybookRunInput, type RunState } from '../../workflows/definitions';
 import type { playbookRun } from '../../workflows/playbook-run';
 import { testActivities, testS3 } from './activities';
-import { KubeApiServer } from './kube-api-server';
-import { startS3LifecycleServer, type S3LifecycleServer } from './s3-lifecycle-server';
+import { KubeApiServer } from '../../simulator/kubernetes-api';
+import { startS3LifecycleServer, type S3LifecycleServer } from '../../simulator/s3-lifecycle-api';
 import { startSimulator, type RunningSimulator } from './simulator';
 import { startTemporal, workflowBundle } from './temporal';
 

@@ -6,7 +6,7 @@ import type { ActionOutcome, ActionRequest } from '../../activities/action';
 import { CHANGE_ANNOTATION, createKubernetesActivities, type KubernetesActivities } from '../../activities/kubernetes';
 import type { Target } from '../../alerts/target';
 import { createKubernetesAdapter, KubernetesError, type KubernetesAdapter } from '../../kubernetes/client';
-import { KUBE_TOKEN, KubeApiServer, type RecordedRequest } from '../helpers/kube-api-server';
+import { KUBE_TOKEN, KubeApiServer, type RecordedRequest } from '../../simulator/kubernetes-api';
 
 let server: KubeApiServer;
 let adapter: KubernetesAdapter;

@@ -6,7 +6,7 @@ import type { ActionOutcome, ActionRequest } from '../../activities/action';
 import { createStorageActivities } from '../../activities/storage';
 import { LifecycleError, S3BucketLifecycle, type LifecycleConfiguration, type LifecycleRule } from '../../storage/lifecycle';
 import { freePort } from '../helpers/ports';
-import { S3_TEST_CREDENTIALS, startS3LifecycleServer, type S3LifecycleServer } from '../helpers/s3-lifecycle-server';
+import { SIMULATOR_S3_CREDENTIALS, startS3LifecycleServer, type S3LifecycleServer } from '../../simulator/s3-lifecycle-api';
 
 const BUCKETS = ['llm-logs', 'llm-traces', 'empty-bucket'];
 const LIFECYCLE_PATH = (bucket: string) => `/${bucket}/?lifecycle=`;
@@ -43,7 +43,7 @@ let activities: ReturnType<typeof createStorageActivities>;
 
 beforeAll(async () => {
   server = await startS3LifecycleServer(BUCKETS);
-  lifecycle = new S3BucketLifecycle({ endpoint: server.url, region: 'eu-west-1', forcePathStyle: true, credentials: S3_TEST_CREDENTIALS, maxAttempts: 2 });
+  lifecycle = new S3BucketLifecycle({ endpoint: server.url, region: 'eu-west-1', forcePathStyle: true, credentials: SIMULATOR_S3_CREDENTIALS, maxAttempts: 2 });
   activities = createStorageActivities(lifecycle);
 });
 afterAll(() => server.close());
@@ -198,7 +198,7 @@ test('wrong credentials are not retryable and name the permission to grant', asy
 });
 
 test('an unreachable endpoint is retryable', async () => {
-  const unreachable = new S3BucketLifecycle({ endpoint: `http://127.0.0.1:${await freePort()}`, region: 'eu-west-1', forcePathStyle: true, credentials: S3_TEST_CREDENTIALS, maxAttempts: 1 });
+  const unreachable = new S3BucketLifecycle({ endpoint: `http://127.0.0.1:${await freePort()}`, region: 'eu-west-1', forcePathStyle: true, credentials: SIMULATOR_S3_CREDENTIALS, maxAttempts: 1 });
   const error = (await unreachable.getLifecycle('llm-logs').catch((failure: unknown) => failure)) as LifecycleError;
   expect(error).toMatchObject({ retryable: true, code: 'ECONNREFUSED' });
   expect(error.message).toMatch(/^S3 GetBucketLifecycleConfiguration on bucket llm-logs failed: ECONNREFUSED \(S3 endpoint unreachable or too slow; the activity retries\)/);
@@ -207,7 +207,7 @@ test('an unreachable endpoint is retryable', async () => {
 test('the server refuses a PUT without a payload checksum, as S3 does', async () => {
   const response = await fetch(`${server.url}${LIFECYCLE_PATH('llm-logs')}`, {
     method: 'PUT',
-    headers: { Authorization: `AWS4-HMAC-SHA256 Credential=${S3_TEST_CREDENTIALS.accessKeyId}/20260101/eu-west-1/s3/aws4_request`, 'Content-Type': 'application/xml' },
+    headers: { Authorization: `AWS4-HMAC-SHA256 Credential=${SIMULATOR_S3_CREDENTIALS.accessKeyId}/20260101/eu-west-1/s3/aws4_request`, 'Content-Type': 'application/xml' },
     body: lifecycleXml([COLD_LOGS_XML]),
   });
   expect(response.status).toBe(400);

@@ -7,7 +7,7 @@ import type { ActionOutcome, ActionRequest } from '../../activities/action';
 import { createKubernetesActivities, type KubernetesActivities } from '../../activities/kubernetes';
 import type { Target } from '../../alerts/target';
 import { createKubernetesAdapter } from '../../kubernetes/client';
-import { KubeApiServer } from '../helpers/kube-api-server';
+import { KubeApiServer } from '../../simulator/kubernetes-api';
 
 let server: KubeApiServer;
 let activities: KubernetesActivities;

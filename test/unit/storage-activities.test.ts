@@ -5,7 +5,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { ActionActivity, ActionOutcome, ActionRequest, CheckActivity, CheckRequest, Facts } from '../../activities/action';
 import { createStorageActivities } from '../../activities/storage';
 import { S3BucketLifecycle } from '../../storage/lifecycle';
-import { S3_TEST_CREDENTIALS, startS3LifecycleServer, type S3LifecycleServer } from '../helpers/s3-lifecycle-server';
+import { SIMULATOR_S3_CREDENTIALS, startS3LifecycleServer, type S3LifecycleServer } from '../../simulator/s3-lifecycle-api';
 
 let server: S3LifecycleServer;
 let lifecycle: S3BucketLifecycle;
@@ -13,7 +13,7 @@ let activities: ReturnType<typeof createStorageActivities>;
 
 beforeAll(async () => {
   server = await startS3LifecycleServer(['llm-logs', 'empty-bucket']);
-  lifecycle = new S3BucketLifecycle({ endpoint: server.url, region: 'eu-west-1', forcePathStyle: true, credentials: S3_TEST_CREDENTIALS });
+  lifecycle = new S3BucketLifecycle({ endpoint: server.url, region: 'eu-west-1', forcePathStyle: true, credentials: SIMULATOR_S3_CREDENTIALS });
   activities = createStorageActivities(lifecycle);
 });
 afterAll(() => server.close());

@@ -1,6 +1,6 @@
-// A local server speaking S3's REST protocol for the bucket lifecycle calls, path-style:
+// The simulator's S3 (and the tests'): S3's REST protocol for the bucket lifecycle calls, path-style:
 // GET / PUT / DELETE /{bucket}?lifecycle. No S3-compatible server that implements lifecycle
-// transitions installs here (see the S3 lifecycle issue), so tests drive the real
+// transitions installs here (see the S3 lifecycle issue), so tests and `npm start` drive the real
 // @aws-sdk/client-s3 against this one. It checks what S3 checks on these calls (the payload
 // checksum the SDK sends, unique rule IDs, the 30-day minimum of the infrequent-access classes),
 // answers S3's XML errors, stores the rules' XML as sent, logs every request and counts mutations.
@@ -9,7 +9,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
 
-export const S3_TEST_CREDENTIALS = { accessKeyId: 'AKIAFINOPSSOARTEST', secretAccessKey: 'finops-soar-test-secret' };
+/** The only key the simulator accepts (it checks the key id, not the signature): not a secret. */
+export const SIMULATOR_S3_CREDENTIALS = { accessKeyId: 'AKIAFINOPSSOARSIM', secretAccessKey: 'finops-soar-simulator' };
 
 export interface S3Request {
   method: string;
@@ -121,7 +122,7 @@ function parseRules(body: string): string[] {
   return rules;
 }
 
-export async function startS3LifecycleServer(bucketNames: readonly string[]): Promise<S3LifecycleServer> {
+export async function startS3LifecycleServer(bucketNames: readonly string[], { host = '127.0.0.1', port: listenPort = 0 } = {}): Promise<S3LifecycleServer> {
   const buckets = new Map<string, StoredLifecycle | null>(bucketNames.map((name) => [name, null]));
   const requests: S3Request[] = [];
   const faults: InjectedFault[] = [];
@@ -146,7 +147,7 @@ export async function startS3LifecycleServer(bucketNames: readonly string[]): Pr
       throw new S3Failure(501, 'NotImplemented', `this test server implements only GET, PUT and DELETE /{bucket}?lifecycle, not ${request.method} ${request.url}`);
     }
     const credential = /Credential=([^/]+)\//.exec(request.headers.authorization ?? '')?.[1];
-    if (credential !== S3_TEST_CREDENTIALS.accessKeyId) {
+    if (credential !== SIMULATOR_S3_CREDENTIALS.accessKeyId) {
       throw new S3Failure(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
     }
     if (!buckets.has(bucket)) throw new S3Failure(404, 'NoSuchBucket', 'The specified bucket does not exist', bucket);
@@ -198,11 +199,11 @@ export async function startS3LifecycleServer(bucketNames: readonly string[]): Pr
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(listenPort, host, resolve));
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     buckets,
     requests,
     get mutations() {

@@ -1,4 +1,4 @@
-// A local stand-in for the Kubernetes API server, for exactly the resources the actuator touches:
+// The simulator's Kubernetes API server (and the tests'), for exactly the resources the actuator touches:
 // apps/v1 Deployments (and their scale subresource), autoscaling/v2 HorizontalPodAutoscalers,
 // batch/v1 CronJobs and Jobs. It speaks the real REST paths, bearer auth, JSON merge patches,
 // label selectors and Status error bodies, keeps objects in memory, records every request, counts
@@ -12,6 +12,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const KUBE_TOKEN = 'kube-api-server-test-token';
+
+/** A kubeconfig with one context per cluster (named like it), all with the same bearer token. */
+export function kubeconfigYaml(clusters: Record<string, string>, token: string, currentContext: string): string {
+  const names = Object.keys(clusters);
+  // An http:// server needs insecure-skip-tls-verify, or the client refuses to connect.
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    ...names.map((name) => `  - name: ${name}\n    cluster:\n      server: ${clusters[name]}\n      insecure-skip-tls-verify: true`),
+    'users:',
+    `  - name: finops-soar\n    user:\n      token: ${JSON.stringify(token)}`,
+    'contexts:',
+    ...names.map((name) => `  - name: ${name}\n    context: { cluster: ${name}, user: finops-soar, namespace: default }`),
+    `current-context: ${currentContext}`,
+    '',
+  ].join('\n');
+}
 
 const RESOURCES = {
   deployments: { groupVersion: 'apps/v1', group: 'apps', kind: 'Deployment' },
@@ -163,11 +181,13 @@ export class KubeApiServer {
     readonly token: string,
   ) {}
 
-  static async start(options: { token?: string } = {}): Promise<KubeApiServer> {
+  /** Listens on `host:port` (default: a free loopback port) and accepts `token` as the bearer token. */
+  static async start(options: { token?: string; host?: string; port?: number } = {}): Promise<KubeApiServer> {
     const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const host = options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
     const { port } = server.address() as AddressInfo;
-    const instance = new KubeApiServer(server, `http://127.0.0.1:${port}`, options.token ?? KUBE_TOKEN);
+    const instance = new KubeApiServer(server, `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, options.token ?? KUBE_TOKEN);
     server.on('request', (request: IncomingMessage, response: ServerResponse) => void instance.handle(request, response));
     return instance;
   }
@@ -235,30 +255,8 @@ export class KubeApiServer {
     const dir = await mkdtemp(join(tmpdir(), 'kube-api-server-'));
     this.tempDirs.push(dir);
     const path = join(dir, 'kubeconfig.yaml');
-    // An http:// server needs insecure-skip-tls-verify, or the client refuses to connect.
-    const kubeconfig = `apiVersion: v1
-kind: Config
-clusters:
-  - name: kube-api-server
-    cluster:
-      server: ${this.url}
-      insecure-skip-tls-verify: true
-  - name: elsewhere
-    cluster:
-      server: http://127.0.0.1:1
-      insecure-skip-tls-verify: true
-users:
-  - name: finops-soar
-    user:
-      token: ${options.token ?? this.token}
-contexts:
-  - name: kube-api-server
-    context: { cluster: kube-api-server, user: finops-soar, namespace: default }
-  - name: elsewhere
-    context: { cluster: elsewhere, user: finops-soar, namespace: default }
-current-context: ${options.currentContext ?? 'kube-api-server'}
-`;
-    await writeFile(path, kubeconfig, { mode: 0o600 });
+    const clusters = { 'kube-api-server': this.url, elsewhere: 'http://127.0.0.1:1' };
+    await writeFile(path, kubeconfigYaml(clusters, options.token ?? this.token, options.currentContext ?? 'kube-api-server'), { mode: 0o600 });
     return path;
   }
 

@@ -6,7 +6,12 @@ import type { PolicyScope, RegionWeights, RoutePolicyPatch, TenantQuota, TenantQ
 import { protectedRouteRefusal, protectedTenantQuotaRefusal, REFUSED_BY_GUARDRAILS, withFailMode, type Guardrails } from '../safety/guardrails';
 import { parseParams, type ActionActivity, type CheckActivity } from './action';
 
-const scopeOf = ({ labels }: Target): PolicyScope => (labels.tenant ? { route: labels.route!, tenant: labels.tenant } : { route: labels.route! });
+/** The route a step names in params.route (all of it), else the target's route and tenant. */
+function scopeOf({ key, labels }: Target, route?: string): PolicyScope {
+  if (route !== undefined) return { route };
+  if (!labels.route) throw ApplicationFailure.nonRetryable(`target ${key} names no route: set params.route to the route to act on`, 'InvalidTarget');
+  return labels.tenant ? { route: labels.route, tenant: labels.tenant } : { route: labels.route };
+}
 
 const describeScope = ({ route, tenant }: PolicyScope) => (tenant ? `route ${route} (tenant ${tenant})` : `route ${route}`);
 
@@ -57,8 +62,9 @@ export interface GatewayActivities {
 export function createGatewayActivities(gateway: GatewayAdapter, guardrails: Guardrails): GatewayActivities {
   return {
     async 'gateway.setRoutePolicy'({ target, params, idempotencyKey, purpose, dryRun }) {
-      const scope = scopeOf(target);
-      let policy: RoutePolicyPatch = parseParams('gateway.setRoutePolicy', params).policy;
+      const { route, policy: requested } = parseParams('gateway.setRoutePolicy', params);
+      const scope = scopeOf(target, route);
+      let policy: RoutePolicyPatch = requested;
       if (purpose === 'apply') {
         const refusal = protectedRouteRefusal(scope.route, policy, guardrails);
         if (refusal) throw ApplicationFailure.nonRetryable(refusal, REFUSED_BY_GUARDRAILS);
@@ -76,7 +82,10 @@ export function createGatewayActivities(gateway: GatewayAdapter, guardrails: Gua
       return {
         summary: describe(change.previous),
         previous: change.previous,
-        undo: { action: 'gateway.setRoutePolicy', params: { policy: Object.fromEntries(fields.map((field) => [field, change.previous[field] ?? null])) } },
+        undo: {
+          action: 'gateway.setRoutePolicy',
+          params: { ...(route !== undefined && { route }), policy: Object.fromEntries(fields.map((field) => [field, change.previous[field] ?? null])) },
+        },
       };
     },
 
@@ -104,8 +113,8 @@ export function createGatewayActivities(gateway: GatewayAdapter, guardrails: Gua
     // No guardrail: moving traffic between the regions a route is already served in degrades
     // nothing, so protected routes may be rebalanced too (see safety/guardrails.ts).
     async 'gateway.setRegionWeights'({ target, params, idempotencyKey, dryRun }) {
-      const { weights } = parseParams('gateway.setRegionWeights', params);
-      const route = target.labels.route!;
+      const { weights, route: named } = parseParams('gateway.setRegionWeights', params);
+      const { route } = scopeOf(target, named);
       const describe = (before: RegionWeights, after: RegionWeights) => {
         const regions = [...new Set([...Object.keys(before), ...Object.keys(after)])];
         return `region weights of route ${route}: ${transitions(regions, before, after, (weight) => String(weight ?? 0))}`;
@@ -119,7 +128,7 @@ export function createGatewayActivities(gateway: GatewayAdapter, guardrails: Gua
       return {
         summary: describe(change.previous.weights, change.weights),
         previous: change.previous,
-        undo: { action: 'gateway.setRegionWeights', params: { weights: change.previous.weights } },
+        undo: { action: 'gateway.setRegionWeights', params: { weights: change.previous.weights, ...(named !== undefined && { route }) } },
       };
     },
 

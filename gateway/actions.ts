@@ -1,13 +1,22 @@
 // The gateway's actions and checks a playbook step may name (activities/gateway.ts implements them).
 import { z } from 'zod';
 import type { StepSpec } from '../playbook/step-spec';
+
+// On a target that is not a route (a capacity playbook's deployment), the step names its route.
+const routeParam = z
+  .string()
+  .min(1)
+  .optional()
+  .describe("the route to act on, for the whole route (every tenant); needed when the playbook's target is not a route, e.g. embeddings");
+const namedByRoute = { param: 'route', targets: ['deployment'] } as const;
 import { regionWeightsUpdateSchema, routePolicyPatchSchema, tenantQuotaPatchSchema } from './control-api';
 
 export const GATEWAY_ACTIONS = {
   'gateway.setRoutePolicy': {
-    description: "Change the target route's gateway policy (for the alert's tenant when it has one); undone by restoring the previous values",
+    description: "Change the target route's gateway policy (for the alert's tenant when it has one), or params.route's; undone by restoring the previous values",
     targets: ['route'],
-    params: z.object({ policy: routePolicyPatchSchema.describe('the policy fields to set, e.g. {maxInputTokens: 4096}') }).strict(),
+    namedBy: namedByRoute,
+    params: z.object({ route: routeParam, policy: routePolicyPatchSchema.describe('the policy fields to set, e.g. {maxInputTokens: 4096}') }).strict(),
   },
   'gateway.setTenantQuota': {
     description:
@@ -16,9 +25,10 @@ export const GATEWAY_ACTIONS = {
     params: z.object({ quota: tenantQuotaPatchSchema.describe('the quota fields to set, null for unlimited, e.g. {costPerDayUsd: 500}') }).strict(),
   },
   'gateway.setRegionWeights': {
-    description: "Split the target route's traffic (every tenant's) across the regions it is served in; undone by restoring the previous split",
+    description: "Split the target route's (or params.route's) traffic, every tenant's, across the regions it is served in; undone by restoring the previous split",
     targets: ['route'],
-    params: regionWeightsUpdateSchema,
+    namedBy: namedByRoute,
+    params: regionWeightsUpdateSchema.extend({ route: routeParam }),
   },
 } as const satisfies Record<string, StepSpec>;
 

@@ -50,10 +50,14 @@ function semanticProblems(spec: PlaybookSpec): Problem[] {
     const problems: Problem[] = [];
     const named = step.action ?? step.check;
     if (named) {
-      const { targets, params: schema } = stepSpec(named);
+      const { targets, namedBy, params: schema } = stepSpec(named);
       const field = step.action ? 'action' : 'check';
-      if (!(targets as readonly string[]).includes(spec.target)) {
-        problems.push({ path: ['steps', index, field], message: `${named} acts on ${targets.join(' or ')} targets, but this playbook's target is ${spec.target}` });
+      const namesItsObject = namedBy && (namedBy.targets as readonly string[]).includes(spec.target);
+      if (namesItsObject && step.params?.[namedBy.param] === undefined) {
+        problems.push({ path: ['steps', index, 'params'], message: `${named} on a ${spec.target} target needs params.${namedBy.param}: name what to act on` });
+      } else if (!namesItsObject && !(targets as readonly string[]).includes(spec.target)) {
+        const also = namedBy ? ` (or ${namedBy.targets.join(' or ')} targets with params.${namedBy.param})` : '';
+        problems.push({ path: ['steps', index, field], message: `${named} acts on ${targets.join(' or ')} targets${also}, but this playbook's target is ${spec.target}` });
       }
       if (!hasTemplate(step.params)) {
         const params = schema.safeParse(step.params ?? {});

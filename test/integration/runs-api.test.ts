@@ -9,6 +9,7 @@ import type { RunStatus } from '../../workflows/definitions';
 import { playbookRunId } from '../../workflows/ids';
 import type { playbookRun } from '../../workflows/playbook-run';
 import { alert, payload } from '../helpers/alerts';
+import { recordHistoryIfAsked } from '../helpers/histories';
 import { INGRESS_TOKEN, startIngress, TEST_PLAYBOOKS } from '../helpers/ingress';
 import { waitFor } from '../helpers/wait';
 import { startHarness, type Harness } from '../helpers/workflow-harness';
@@ -66,8 +67,9 @@ test('a war-room started by hand opens once, shows its status, and ends when its
     status: 202,
     body: { workflowId: WAR_ROOM_RUN, resolved: 1 },
   });
-  const result = await harness.env.client.workflow.getHandle<typeof playbookRun>(WAR_ROOM_RUN).result();
-  expect(result).toMatchObject({ state: 'rolled-back', applied: [] });
+  const handle = harness.env.client.workflow.getHandle<typeof playbookRun>(WAR_ROOM_RUN);
+  expect(await handle.result()).toMatchObject({ state: 'rolled-back', applied: [] });
+  recordHistoryIfAsked(harness.env.address, handle, 'war-room');
   expect((await call('GET', runPath(WAR_ROOM_RUN))).status).toBe(200);
 });
 

@@ -1,0 +1,109 @@
+// The capacity playbooks, whole life on a real Temporal dev server against the Kubernetes API
+// server (seeded with the simulated platform's deployments, HPAs and batch jobs) and the gateway
+// simulator: scale-out, batch deferral, region shift, escalation to S1 with its war-room,
+// priorities and approved circuit breaking, and every change rolled back.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_CATALOG } from '../../simulator/platform/catalog';
+import { seedCluster } from '../../simulator/simulated-platform';
+import { alertNotificationSignal, decideUpdate, statusQuery } from '../../workflows/definitions';
+import { alert, resolved } from '../helpers/alerts';
+import { recordHistoryIfAsked } from '../helpers/histories';
+import { waitFor } from '../helpers/wait';
+import { notification, startHarness, type Harness } from '../helpers/workflow-harness';
+
+let harness: Harness;
+beforeAll(async () => {
+  harness = await startHarness();
+  seedCluster(harness.kube, DEFAULT_CATALOG);
+});
+afterAll(() => harness?.close());
+
+const seed = (name: string) => readFileSync(join(__dirname, '..', '..', 'playbooks', `${name}.yaml`), 'utf8');
+const saturated = (deployment: string, region: string, severity = 'S2') =>
+  alert({ alertname: 'GPUSaturatedQueueGrowing', severity, namespace: 'inference', deployment, region, model: 'llama-3.1-405b-instruct' });
+
+/** What the capacity playbooks change, read back from the API servers. */
+function clusterState(deployment: string) {
+  const spec = (resource: 'deployments' | 'horizontalpodautoscalers', name: string) => harness.kube.get(resource, 'inference', name)?.spec;
+  const cronjobs = ['nightly-eval', 'embeddings-backfill', 'distill-finetune', 'billing-export'];
+  return {
+    replicas: spec('deployments', deployment)?.replicas,
+    hpa: { min: spec('horizontalpodautoscalers', deployment)?.minReplicas, max: spec('horizontalpodautoscalers', deployment)?.maxReplicas },
+    suspended: cronjobs.filter((name) => harness.kube.get('cronjobs', 'inference', name)?.spec.suspend === true),
+    chatWeights: harness.simulator.store.regionWeights('chat'),
+  };
+}
+
+test('capacity-s2: replicas up under a raised ceiling, batch deferred, chat moved to the other region; all undone after the cooldown', async () => {
+  const before = clusterState('llm-premium-us-east-1');
+  expect(before).toEqual({ replicas: 10, hpa: { min: 10, max: 20 }, suspended: [], chatWeights: { 'us-east-1': 0.6, 'eu-west-1': 0.4 } });
+
+  const firing = saturated('llm-premium-us-east-1', 'us-east-1');
+  const handle = await harness.fire([seed('capacity-s2'), seed('capacity-s1')], firing, { cooldownOverrideMs: 300 });
+  await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'));
+  expect(clusterState('llm-premium-us-east-1')).toEqual({
+    replicas: 14,
+    hpa: { min: 10, max: 24 },
+    suspended: ['nightly-eval', 'embeddings-backfill', 'distill-finetune'],
+    chatWeights: { 'us-east-1': 0.3, 'eu-west-1': 0.7 },
+  });
+  const status = await handle.query(statusQuery);
+  expect(status.facts.current).toEqual({ replicas: 10, readyReplicas: 10, hpaMinReplicas: 10, hpaMaxReplicas: 20 });
+  expect(status.applied.map(({ stepId, summary }) => [stepId, summary])).toEqual([
+    ['raise-autoscaler-ceiling', expect.stringContaining('maxReplicas 20 → 24')],
+    ['scale-out', expect.stringContaining('replicas 10 → 14')],
+    ['defer-batch', 'suspended cronjobs and jobs in inference matching "finops-soar.io/deferrable=true": cronjob inference/distill-finetune, cronjob inference/embeddings-backfill, cronjob inference/nightly-eval'],
+    ['shift-chat-to-eu', 'region weights of route chat: us-east-1 0.6 → 0.3, eu-west-1 0.4 → 0.7'],
+  ]);
+  expect(status.skipped).toEqual([{ stepId: 'shift-chat-to-us', reason: expect.stringContaining('region') as unknown }]);
+
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  expect((await handle.result()).state).toBe('rolled-back');
+  expect(clusterState('llm-premium-us-east-1')).toEqual(before);
+  recordHistoryIfAsked(harness.env.address, handle, 'capacity-s2');
+});
+
+test('capacity-s2 escalates to capacity-s1: war-room, core/risk/fraud first, approved breakers with the fail mode the route needs; all undone', async () => {
+  const firing = saturated('llm-premium-eu-west-1', 'eu-west-1');
+  const handle = await harness.fire([seed('capacity-s2'), seed('capacity-s1')], firing, { cooldownOverrideMs: 300, escalationOverrideMs: 200 });
+  await waitFor('the S1 approval', async () => ((await handle.query(statusQuery)).pendingApproval?.stepId === 'capacity-s1/approve-circuit-break' ? true : undefined));
+  expect(harness.notifierLog).toContainEqual(expect.objectContaining({ warRoom: { name: 'cap-llm-premium-eu-west-1', invite: ['sre', 'product'] } }));
+  const policy = (route: string) => harness.simulator.store.get({ route }).policy;
+  expect(['core', 'risk', 'fraud'].map((route) => policy(route).priority)).toEqual([10, 10, 10]);
+  expect(policy('code-assist').circuit?.state).toBe('closed');
+
+  await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'capacity-s1/approve-circuit-break', approve: true, by: 'U0SRE' }] });
+  await waitFor('the breakers', () => policy('summarize').circuit?.state === 'open' || undefined);
+  // summarize is a sensitive route in the test guardrails: its breaker fails closed; code-assist's fails open.
+  expect(policy('code-assist').circuit).toEqual({ state: 'open', failMode: 'open' });
+  expect(policy('summarize').circuit).toEqual({ state: 'open', failMode: 'closed' });
+  expect(clusterState('llm-premium-eu-west-1')).toMatchObject({ replicas: 11, chatWeights: { 'us-east-1': 0.9, 'eu-west-1': 0.1 } });
+
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  const summary = await handle.result();
+  expect(summary.state).toBe('rolled-back');
+  expect(summary.escalation).toMatchObject({ to: 'capacity-s1' });
+  expect(summary.applied.filter(({ undoneAt }) => undoneAt === null)).toEqual([]);
+  expect(['core', 'risk', 'fraud'].map((route) => policy(route).priority)).toEqual([9, 9, 10]);
+  expect(policy('code-assist').circuit).toEqual({ state: 'closed', failMode: 'open' });
+  expect(policy('summarize').circuit).toEqual({ state: 'closed', failMode: 'open' });
+  expect(clusterState('llm-premium-eu-west-1')).toEqual({ replicas: 7, hpa: { min: 7, max: 14 }, suspended: [], chatWeights: { 'us-east-1': 0.6, 'eu-west-1': 0.4 } });
+  recordHistoryIfAsked(harness.env.address, handle, 'capacity-s2-escalated');
+});
+
+test('capacity-s1 rejected: the breakers stay closed; what was applied before the approval is still rolled back', async () => {
+  const firing = saturated('llm-standard-us-east-1', 'us-east-1', 'S1');
+  const handle = await harness.fire(seed('capacity-s1'), firing, { cooldownOverrideMs: 300 });
+  await waitFor('the approval request', () => harness.stateOf(handle, 'awaiting-approval'));
+  await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-circuit-break', approve: false, by: 'U0PRODUCT', reason: 'code-assist demo at 3pm' }] });
+  await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'));
+  const status = await handle.query(statusQuery);
+  expect(status.skipped.map(({ stepId }) => stepId)).toEqual(['approve-circuit-break', 'break-code-assist', 'break-summarize', 'tell-everyone']);
+  expect(harness.simulator.store.get({ route: 'code-assist' }).policy.circuit?.state).toBe('closed');
+
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  expect((await handle.result()).state).toBe('rolled-back');
+  expect(harness.simulator.store.get({ route: 'core' }).policy.priority).toBe(9);
+  recordHistoryIfAsked(harness.env.address, handle, 'capacity-s1');
+});

@@ -44,6 +44,10 @@ function describeStep(step: PlannedStep): string {
       return `war-room ${step.name} with ${step.invite.join(', ')}${when}`;
     case 'waitUntilResolved':
       return `wait until resolved${when}`;
+    case 'adapt': {
+      const levels = step.levels.map(({ above, params }) => `above ${above}: ${JSON.stringify(params)}`).join('; ');
+      return `every ${step.everyMs / 1000}s measure ${step.measure.check}.${step.measure.fact} ${JSON.stringify(step.measure.params)} and apply ${step.action} at ${levels}${when}`;
+    }
   }
 }
 

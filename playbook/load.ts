@@ -5,8 +5,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { formatIssues, formatPath } from '../validation/issues';
-import { stepSpec } from './actions';
-import { playbookSchema, type Playbook, type PlaybookSpec } from './schema';
+import { stepSpec, type ActionName, type CheckName } from './actions';
+import { playbookSchema, type Playbook, type PlaybookSpec, type PlaybookStep } from './schema';
 
 export class PlaybookError extends Error {
   override name = 'PlaybookError';
@@ -43,29 +43,64 @@ const hasTemplate = (value: unknown) => JSON.stringify(value ?? null).includes('
 
 type Problem = { path: PropertyKey[]; message: string };
 
+/** A step's use of an action or check: its name, its params, and where each sits in the file. */
+interface StepUse {
+  name: ActionName | CheckName;
+  params: Record<string, unknown> | undefined;
+  namePath: PropertyKey[];
+  paramsPath: PropertyKey[];
+}
+
+function usesOf(step: PlaybookStep, index: number): StepUse[] {
+  const at = (...path: PropertyKey[]) => ['steps', index, ...path];
+  if (step.action) return [{ name: step.action, params: step.params, namePath: at('action'), paramsPath: at('params') }];
+  if (step.check) return [{ name: step.check, params: step.params, namePath: at('check'), paramsPath: at('params') }];
+  if (!step.adapt) return [];
+  const { measure, action, levels } = step.adapt;
+  return [
+    { name: measure.check, params: measure.params, namePath: at('adapt', 'measure', 'check'), paramsPath: at('adapt', 'measure', 'params') },
+    ...levels.map((level, levelIndex) => ({ name: action, params: level.params, namePath: at('adapt', 'action'), paramsPath: at('adapt', 'levels', levelIndex, 'params') })),
+  ];
+}
+
+/** Dotted paths of the leaves of `value`, e.g. policy.rateLimitRps. */
+const leafPaths = (value: unknown, prefix = ''): string[] =>
+  value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? Object.entries(value).flatMap(([key, item]) => leafPaths(item, prefix ? `${prefix}.${key}` : key))
+    : [prefix];
+
+function useProblems({ name, params, namePath, paramsPath }: StepUse, target: PlaybookSpec['target']): Problem[] {
+  const problems: Problem[] = [];
+  const { targets, namedBy, params: schema } = stepSpec(name);
+  const namesItsObject = namedBy && (namedBy.targets as readonly string[]).includes(target);
+  if (namesItsObject && params?.[namedBy.param] === undefined) {
+    problems.push({ path: paramsPath, message: `${name} on a ${target} target needs params.${namedBy.param}: name what to act on` });
+  } else if (!namesItsObject && !(targets as readonly string[]).includes(target)) {
+    const also = namedBy ? ` (or ${namedBy.targets.join(' or ')} targets with params.${namedBy.param})` : '';
+    problems.push({ path: namePath, message: `${name} acts on ${targets.join(' or ')} targets${also}, but this playbook's target is ${target}` });
+  }
+  if (!hasTemplate(params)) {
+    const parsed = schema.safeParse(params ?? {});
+    if (!parsed.success) {
+      for (const [issueIndex, line] of formatIssues(parsed.error, schema).entries()) {
+        problems.push({ path: [...paramsPath, ...parsed.error.issues[issueIndex]!.path], message: line.slice(line.indexOf(': ') + 2) });
+      }
+    }
+  }
+  return problems;
+}
+
 /** Problems a schema cannot see: steps that do not fit the target, wrong literal params, facts nobody gathers. */
 function semanticProblems(spec: PlaybookSpec): Problem[] {
   const checksSoFar = new Set<string>();
   return spec.steps.flatMap((step, index) => {
-    const problems: Problem[] = [];
-    const named = step.action ?? step.check;
-    if (named) {
-      const { targets, namedBy, params: schema } = stepSpec(named);
-      const field = step.action ? 'action' : 'check';
-      const namesItsObject = namedBy && (namedBy.targets as readonly string[]).includes(spec.target);
-      if (namesItsObject && step.params?.[namedBy.param] === undefined) {
-        problems.push({ path: ['steps', index, 'params'], message: `${named} on a ${spec.target} target needs params.${namedBy.param}: name what to act on` });
-      } else if (!namesItsObject && !(targets as readonly string[]).includes(spec.target)) {
-        const also = namedBy ? ` (or ${namedBy.targets.join(' or ')} targets with params.${namedBy.param})` : '';
-        problems.push({ path: ['steps', index, field], message: `${named} acts on ${targets.join(' or ')} targets${also}, but this playbook's target is ${spec.target}` });
-      }
-      if (!hasTemplate(step.params)) {
-        const params = schema.safeParse(step.params ?? {});
-        if (!params.success) {
-          for (const [issueIndex, line] of formatIssues(params.error, schema).entries()) {
-            problems.push({ path: ['steps', index, 'params', ...params.error.issues[issueIndex]!.path], message: line.slice(line.indexOf(': ') + 2) });
-          }
-        }
+    const problems = usesOf(step, index).flatMap((use) => useProblems(use, spec.target));
+    // Undoing an adapt step restores the fields its first level set: every level must set the same ones.
+    const levels = step.adapt?.levels ?? [];
+    const fields = levels.map(({ params }) => leafPaths(params).sort().join(', '));
+    for (const [levelIndex, levelFields] of fields.entries()) {
+      if (levelFields !== fields[0]) {
+        problems.push({ path: ['steps', index, 'adapt', 'levels', levelIndex, 'params'], message: `sets ${levelFields}, but the first level sets ${fields[0]}; every level must set the same fields` });
       }
     }
     for (const [factIndex, { fact }] of (step.when?.facts ?? []).entries()) {

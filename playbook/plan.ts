@@ -21,6 +21,14 @@ export type PlannedStep = PlannedStepBase &
     | { kind: 'approval'; summary: string; timeoutMs: number; onTimeout: 'approve' | 'reject'; onReject: 'stop' | 'rollback' }
     | { kind: 'waitUntilResolved' }
     | { kind: 'warRoom'; name: string; invite: string[] }
+    | {
+        kind: 'adapt';
+        everyMs: number;
+        measure: { check: CheckName; params: unknown; fact: string };
+        action: ActionName;
+        /** Lowest threshold first. */
+        levels: Array<{ above: number; params: unknown }>;
+      }
   );
 
 export interface RunPlan {
@@ -72,6 +80,17 @@ function planStep(step: PlaybookStep, alert: Alertish, severity: Severity): Plan
   if (step.check) return { ...base, kind: 'check', check: step.check, params: validParams(step.check, step.params, alert) };
   if (step.notify) return { ...base, kind: 'notify', to: step.notify.to, message: text(step.notify.message) };
   if (step.warRoom) return { ...base, kind: 'warRoom', name: text(step.warRoom.name), invite: step.warRoom.invite };
+  if (step.adapt) {
+    const { every, measure, action, levels } = step.adapt;
+    return {
+      ...base,
+      kind: 'adapt',
+      everyMs: every,
+      measure: { check: measure.check, params: validParams(measure.check, measure.params, alert), fact: measure.fact },
+      action,
+      levels: levels.map(({ above, params }) => ({ above, params: validParams(action, params, alert) })),
+    };
+  }
   if (step.approval) {
     const { summary, timeout, onTimeout, onReject } = step.approval;
     // Safe by default: an S1 step nobody approved in time does not run.

@@ -51,7 +51,38 @@ const conditionSchema = z
   .strict()
   .refine((c) => c.labels ?? c.severity ?? c.facts, { message: 'an empty condition: give labels, severity or facts' });
 
-const STEP_KINDS = ['action', 'notify', 'approval', 'check', 'waitUntilResolved', 'warRoom'] as const;
+const STEP_KINDS = ['action', 'notify', 'approval', 'check', 'waitUntilResolved', 'warRoom', 'adapt'] as const;
+
+/**
+ * A feedback loop, e.g. adaptive throttling: while the alert fires, measure every `every` and
+ * apply the level whose threshold the value is above (the highest one); below every threshold,
+ * the values from before the step come back. The run undoes it like any action.
+ */
+const adaptSchema = z
+  .object({
+    every: durationSchema.describe('how often to measure and adjust while the alert fires, e.g. 2m'),
+    measure: z
+      .object({
+        check: z.enum(CHECK_NAMES).describe(`the check that gives the value: ${CHECK_NAMES.join(', ')}`),
+        params: z.record(z.string(), z.unknown()).optional().describe("the check's parameters; strings may use {{ labels.NAME }} and {{ annotations.NAME }}"),
+        fact: z.string().regex(/^[A-Za-z0-9_]+$/).default('value').describe('the field of the check\'s facts to compare (default: value)'),
+      })
+      .strict(),
+    action: z.enum(ACTION_NAMES).describe(`the action each level applies: ${ACTION_NAMES.join(', ')}`),
+    levels: z
+      .array(
+        z
+          .object({
+            above: z.number().describe('the level applies while the measured value is above this'),
+            params: z.record(z.string(), z.unknown()).describe("the action's parameters at this level, setting the same fields at every level"),
+          })
+          .strict(),
+      )
+      .min(1)
+      .refine((levels) => levels.every((level, i) => i === 0 || level.above > levels[i - 1]!.above), { message: 'list the levels by rising threshold (above)' })
+      .describe('the levels, lowest threshold first, e.g. [{above: 2, params: …}, {above: 4, params: …}]'),
+  })
+  .strict();
 
 const stepSchema = z
   .object({
@@ -80,6 +111,7 @@ const stepSchema = z
       .object({ name: templated('the war-room name, e.g. inc-{{ labels.route }}'), invite: z.array(z.string().min(1)).min(1).describe('the groups to invite, e.g. sre, product') })
       .strict()
       .optional(),
+    adapt: adaptSchema.optional().describe('adjust an action to a measured value while the alert fires, e.g. adaptive throttling'),
   })
   .strict()
   .superRefine((step, ctx) => {

@@ -3,7 +3,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AlertNotification, TrackedAlerts } from '../alerts/tracker';
 import type { ActionRequest } from '../activities/action';
 import type { ActionName } from '../playbook/actions';
-import type { RunPlan } from '../playbook/plan';
+import type { PlannedStep, RunPlan } from '../playbook/plan';
 
 /** How to undo one applied step: the run keeps these on a stack and undoes them newest first. */
 export interface Compensation {
@@ -57,6 +57,22 @@ export interface RecordedDecision extends Decision {
   at: string;
 }
 
+/** An adapt step that keeps adjusting its action while the alert fires. */
+export interface Adapting {
+  stepId: string;
+  step: Extract<PlannedStep, { kind: 'adapt' }>;
+  /** Index into step.levels of the level in force; null: none, the values from before the step hold. */
+  level: number | null;
+  /** The last measurement, and when it was taken. */
+  value: number | null;
+  measuredAt: string | null;
+  /** Level changes so far; each has its own idempotency key. */
+  changes: number;
+  /** Why the last adjustment did not happen (a failed measurement, a refusal), or null. */
+  note: string | null;
+  nextAt: string;
+}
+
 export interface RunStatus {
   playbook: string;
   digest: string;
@@ -70,6 +86,8 @@ export interface RunStatus {
   skipped: Array<{ stepId: string; reason: string }>;
   facts: Record<string, unknown>;
   pendingApproval: { stepId: string; summary: string; deadline: string } | null;
+  /** Adapt steps adjusting while the alert fires (cleared by the rollback). */
+  adapting: Adapting[];
   decisions: RecordedDecision[];
   escalation: { to: string; reason: string; at: string } | null;
   alerts: TrackedAlerts;

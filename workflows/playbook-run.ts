@@ -19,10 +19,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ActionRequest } from '../activities/action';
+import type { ActionOutcome, ActionRequest } from '../activities/action';
 import { isFiring, recordNotification } from '../alerts/tracker';
 import { unmetCondition } from '../playbook/conditions';
 import { REFUSED_BY_GUARDRAILS } from '../safety/guardrails';
+import type { ActionName } from '../playbook/actions';
 import type { PlannedStep, RunPlan } from '../playbook/plan';
 import type { Severity } from '../playbook/schema';
 import {
@@ -30,6 +31,7 @@ import {
   alertNotificationSignal,
   decideUpdate,
   statusQuery,
+  type Adapting,
   type Compensation,
   type Decision,
   type PlaybookRunInput,
@@ -94,6 +96,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     skipped: [],
     facts: {},
     pendingApproval: null,
+    adapting: [],
     decisions: [],
     escalation: null,
     alerts: {},
@@ -199,9 +202,28 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   const waitUntil = async (done: () => boolean, timeoutMs: number) => {
     status.nextDeadline = new Date(Date.now() + timeoutMs).toISOString();
     try {
-      return await condition(done, timeoutMs);
+      return await waitAdjusting(done, timeoutMs);
     } finally {
       status.nextDeadline = null;
+    }
+  };
+
+  /**
+   * Waits until `done` holds (true) or `timeoutMs` passes (false). Meanwhile, while the alert
+   * fires, each adapt step measures and adjusts on its own schedule.
+   */
+  const waitAdjusting = async (done: () => boolean, timeoutMs?: number): Promise<boolean> => {
+    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    for (;;) {
+      const due = firing() ? status.adapting.map(({ nextAt }) => Date.parse(nextAt)) : [];
+      const wakeAt = Math.min(deadline ?? Infinity, ...due);
+      if (wakeAt === Infinity) return condition(done).then(() => true);
+      // A timer needs a positive duration; 1 ms stands for "due now".
+      if (await condition(done, Math.max(1, wakeAt - Date.now()))) return true;
+      if (deadline !== undefined && Date.now() >= deadline) return false;
+      for (const adapting of [...status.adapting]) {
+        if (firing() && Date.parse(adapting.nextAt) <= Date.now()) await adjust(adapting);
+      }
     }
   };
 
@@ -212,15 +234,17 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       status.pendingApproval = null;
       setState('rolling-back');
       let failed = false;
+      status.adapting = [];
       for (const { stepId, action, request } of compensations.reverse()) {
-        const change = status.applied.find((applied) => applied.stepId === stepId)!;
+        // An adapt step's changes all go back with its one compensation.
+        const changes = status.applied.filter((applied) => applied.stepId === stepId && applied.undoneAt === null);
         try {
           await undo[action](request);
-          change.undoneAt = new Date().toISOString();
+          for (const change of changes) change.undoneAt = new Date().toISOString();
         } catch (error) {
           failed = true;
-          change.undoError = failureMessage(error);
-          log.error('undo failed; the change is still in place', { step: stepId, error: change.undoError });
+          for (const change of changes) change.undoError = failureMessage(error);
+          log.error('undo failed; the change is still in place', { step: stepId, error: failureMessage(error) });
         }
       }
       compensations.length = 0;
@@ -228,25 +252,105 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       setState(failed ? 'rollback-failed' : 'rolled-back');
     });
 
-  const runAction = async (stepId: string, step: Extract<PlannedStep, { kind: 'action' }>) => {
-    const request = actionRequest(stepId, step.params, 'apply');
+  /**
+   * Applies one change, within the limits and guardrails: answers its outcome, or why it was refused.
+   * `keyId` names the change in its idempotency keys (an adapt step makes several).
+   */
+  const applyChange = async (
+    keyId: string,
+    action: ActionName,
+    params: unknown,
+  ): Promise<{ outcome: ActionOutcome } | { refused: string; by: 'limits' | 'guardrails' }> => {
+    const request = actionRequest(keyId, params, 'apply');
     if (!status.dryRun) {
       const reservation = await limits['limits.reserveAction']({ target: plan.target.key, key: request.idempotencyKey });
-      if (!reservation.granted) return skip(stepId, `refused: ${reservation.reason}`);
+      if (!reservation.granted) return { refused: reservation.reason, by: 'limits' };
     }
-    let outcome;
     try {
-      outcome = await apply[step.action](request);
+      return { outcome: await apply[action](request) };
+    } catch (error) {
+      if (!isCancellation(error) && failureType(error) === REFUSED_BY_GUARDRAILS) return { refused: failureMessage(error), by: 'guardrails' };
+      throw error;
+    }
+  };
+
+  /** Records an applied change, and how to undo it unless an earlier change of the step already restores the same fields. */
+  const recordChange = (stepId: string, keyId: string, action: ActionName, outcome: ActionOutcome, compensate: boolean) => {
+    status.applied.push({ stepId, action, summary: outcome.summary, previous: outcome.previous, dryRun: status.dryRun, appliedAt: new Date().toISOString(), undoneAt: null, undoError: null });
+    if (outcome.undo && compensate) compensations.push({ stepId, action: outcome.undo.action, request: actionRequest(keyId, outcome.undo.params, 'undo') });
+    summarize();
+  };
+
+  const runAction = async (stepId: string, step: Extract<PlannedStep, { kind: 'action' }>) => {
+    let result;
+    try {
+      result = await applyChange(stepId, step.action, step.params);
     } catch (error) {
       if (isCancellation(error)) throw error;
-      if (failureType(error) === REFUSED_BY_GUARDRAILS) return skip(stepId, `refused: ${failureMessage(error)}`);
       const reason = `step ${stepId} (${step.action}) failed: ${failureMessage(error)}`;
       await rollback(reason);
       if (status.state === 'rolled-back') setState('failed');
       throw ApplicationFailure.nonRetryable(`${reason}; the earlier changes were rolled back`, 'StepFailed');
     }
-    status.applied.push({ stepId, action: step.action, summary: outcome.summary, previous: outcome.previous, dryRun: status.dryRun, appliedAt: new Date().toISOString(), undoneAt: null, undoError: null });
-    if (outcome.undo) compensations.push({ stepId, action: outcome.undo.action, request: actionRequest(stepId, outcome.undo.params, 'undo') });
+    if ('refused' in result) return skip(stepId, `refused: ${result.refused}`);
+    recordChange(stepId, stepId, step.action, result.outcome, true);
+  };
+
+  /** The level a measurement calls for: the highest threshold it is above, or null below them all. */
+  const levelFor = ({ levels }: Adapting['step'], value: number) => levels.reduce<number | null>((level, { above }, index) => (value > above ? index : level), null);
+
+  /**
+   * One round of an adapt step: measure, and move to the level the value calls for. A failed
+   * measurement or a refusal keeps the level in force (noted in the status); a guardrail refusal
+   * stops the step, since asking again cannot change the answer.
+   */
+  const adjust = async (adapting: Adapting) => {
+    const { stepId, step } = adapting;
+    adapting.nextAt = new Date(Date.now() + step.everyMs).toISOString();
+    let value: unknown;
+    try {
+      value = (await apply[step.measure.check]({ target: plan.target, params: step.measure.params }))[step.measure.fact];
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      adapting.note = `measuring failed: ${failureMessage(error)}`;
+      return;
+    }
+    adapting.measuredAt = new Date().toISOString();
+    if (typeof value !== 'number') {
+      adapting.note = `${step.measure.check} gave no number for ${step.measure.fact}; the level stays`;
+      return;
+    }
+    adapting.value = value;
+    adapting.note = null;
+    const level = levelFor(step, value);
+    if (level === adapting.level) return;
+    const keyId = `${stepId}#${adapting.changes + 1}`;
+    try {
+      if (level === null) {
+        // Below every threshold: the values from before the step come back, and nothing is left to undo.
+        const index = compensations.findIndex((compensation) => compensation.stepId === stepId);
+        if (index !== -1) {
+          const [{ action, request }] = compensations.splice(index, 1) as [Compensation];
+          await apply[action]({ ...request, idempotencyKey: actionRequest(keyId, null, 'undo').idempotencyKey });
+          for (const change of status.applied) if (change.stepId === stepId && change.undoneAt === null) change.undoneAt = new Date().toISOString();
+        }
+      } else {
+        const result = await applyChange(keyId, step.action, step.levels[level]!.params);
+        if ('refused' in result) {
+          adapting.note = `level above ${step.levels[level]!.above} refused: ${result.refused}`;
+          if (result.by === 'guardrails') status.adapting = status.adapting.filter((other) => other !== adapting);
+          return;
+        }
+        recordChange(stepId, keyId, step.action, result.outcome, !compensations.some((compensation) => compensation.stepId === stepId));
+      }
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      adapting.note = `adjusting failed: ${failureMessage(error)}`;
+      return;
+    }
+    adapting.level = level;
+    adapting.changes++;
+    log.info('adapted', { step: stepId, value, level: level === null ? 'none' : `above ${step.levels[level]!.above}` });
     summarize();
   };
 
@@ -301,9 +405,17 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
             break;
           case 'waitUntilResolved':
             setState('mitigated');
-            await condition(() => !firing());
+            await waitAdjusting(() => !firing());
             setState('applying');
             break;
+          case 'adapt': {
+            const adapting: Adapting = { stepId, step, level: null, value: null, measuredAt: null, changes: 0, note: null, nextAt: new Date().toISOString() };
+            status.adapting.push(adapting);
+            await adjust(adapting);
+            if (status.adapting.includes(adapting)) break;
+            skip(stepId, adapting.note ?? 'refused');
+            break;
+          }
         }
       } catch (error) {
         if (error instanceof Rejected) {
@@ -360,7 +472,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       // Roll back only once the alert has stayed resolved for the whole cooldown; a re-fire during
       // the cooldown cancels the rollback and the run keeps its changes.
       for (;;) {
-        await condition(() => !firing() || historyFull());
+        await waitAdjusting(() => !firing() || historyFull());
         if (firing()) await continueWithFreshHistory();
         if (compensations.length === 0) break;
         setState('cooldown');

@@ -34,7 +34,8 @@ export interface Harness {
   kube: KubeApiServer;
   /** Every line the workers' notifier logged (notifications, war-rooms), parsed. */
   notifierLog: Array<Record<string, unknown>>;
-  startWorker(taskQueue: string, gateway: GatewayAdapter, limits?: Partial<Limits>): Promise<void>;
+  /** Another worker, on its own task queue, with its own gateway client (default: the simulator's), limits or Prometheus. */
+  startWorker(taskQueue: string, options?: { gateway?: GatewayAdapter; limits?: Partial<Limits>; prometheusUrl?: string }): Promise<void>;
   /** Starts (or signals) the run of the first playbook for `firing`; the others are there to escalate to. */
   fire(
     playbooks: string | string[],
@@ -69,12 +70,12 @@ export async function startHarness(): Promise<Harness> {
     }),
   );
   const workers: Array<{ worker: Worker; running: Promise<void> }> = [];
-  const startWorker = async (taskQueue: string, gateway: GatewayAdapter, limits?: Partial<Limits>) => {
-    const activities = testActivities({ gateway, client: env.client, taskQueue, logger, limits, kubernetes, storage: testS3(s3.url) });
+  const startWorker: Harness['startWorker'] = async (taskQueue, { gateway = simulator.client, limits, prometheusUrl } = {}) => {
+    const activities = testActivities({ gateway, client: env.client, taskQueue, logger, limits, kubernetes, storage: testS3(s3.url), prometheusUrl });
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
     workers.push({ worker, running: worker.run() });
   };
-  await startWorker(TASK_QUEUE, simulator.client);
+  await startWorker(TASK_QUEUE);
 
   return {
     env,

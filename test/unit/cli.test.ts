@@ -29,7 +29,7 @@ test('the committed JSON Schema is the one the playbook schema generates (npm ru
 test('validate lists every playbook with its digest', async () => {
   const result = await cli('validate');
   expect(result.status).toBe(0);
-  expect(result.stdout).toMatch(/^ok {2}playbooks\/cost-s1\.yaml {2}cost-s1 \(S1, 6 steps\) {2}sha256:[0-9a-f]{64}$/m);
+  expect(result.stdout).toMatch(/^ok {2}playbooks\/cost-s1\.yaml {2}cost-s1 \(S1, 8 steps\) {2}sha256:[0-9a-f]{64}$/m);
   expect(result.stdout).toMatch(/^\d+ playbooks valid$/m);
 });
 
@@ -54,7 +54,17 @@ test('plan --json prints the decisions as data', async () => {
   const result = await cli('plan', 'examples/alertmanager/context-blowup-firing.json', '--json');
   const decisions = JSON.parse(result.stdout) as Array<{ outcome: string; workflowId: string; plan: { steps: Array<{ id: string }> } }>;
   expect(decisions.map((d) => [d.outcome, d.workflowId])).toEqual([['routed', 'playbook/cost-s2/route=chat,tenant=acme']]);
-  expect(decisions[0]?.plan.steps.map((s) => s.id)).toEqual(['current-policy', 'cap-context', 'aggressive-cache', 'compress-prompts', 'tell-finops', 'approve-distilled', 'tier-distilled']);
+  expect(decisions[0]?.plan.steps.map((s) => s.id)).toEqual([
+    'current-policy',
+    'cap-context',
+    'aggressive-cache',
+    'compress-prompts',
+    'current-quota',
+    'cap-daily-tokens',
+    'tell-finops',
+    'approve-distilled',
+    'tier-distilled',
+  ]);
 });
 
 test('plan refuses a file that is not a webhook payload, saying what is wrong', async () => {

@@ -192,8 +192,29 @@ describe('parsePlaybook: problems name file:line:column, the field path and a va
     ],
     [
       'an action incompatible with the target kind',
+      VALID.replace('target: route', 'target: bucket'),
+      `${FILE}:10:13: steps[0].action: gateway.setRoutePolicy acts on route targets (or deployment targets with params.route), but this playbook's target is bucket`,
+    ],
+    [
+      'a gateway action on a deployment target without the route it acts on',
       VALID.replace('target: route', 'target: deployment'),
-      `${FILE}:10:13: steps[0].action: gateway.setRoutePolicy acts on route targets, but this playbook's target is deployment`,
+      `${FILE}:12:7: steps[0].params: gateway.setRoutePolicy on a deployment target needs params.route: name what to act on`,
+    ],
+    [
+      'an adapt step whose levels set different fields',
+      VALID.replace(
+        '    action: gateway.setRoutePolicy\n    params:\n      policy:\n        maxInputTokens: 8192\n',
+        '    adapt:\n      every: 1m\n      measure: { check: prometheus.query, params: { query: up } }\n      action: gateway.setRoutePolicy\n      levels:\n        - { above: 1, params: { policy: { rateLimitRps: 40 } } }\n        - { above: 2, params: { policy: { rateLimitRps: 20, priority: 1 } } }\n',
+      ),
+      `${FILE}:16:31: steps[0].adapt.levels[1].params: sets policy.priority, policy.rateLimitRps, but the first level sets policy.rateLimitRps; every level must set the same fields`,
+    ],
+    [
+      'an adapt step whose levels are not by rising threshold',
+      VALID.replace(
+        '    action: gateway.setRoutePolicy\n    params:\n      policy:\n        maxInputTokens: 8192\n',
+        '    adapt:\n      every: 1m\n      measure: { check: prometheus.query, params: { query: up } }\n      action: gateway.setRoutePolicy\n      levels:\n        - { above: 4, params: { policy: { rateLimitRps: 20 } } }\n        - { above: 2, params: { policy: { rateLimitRps: 40 } } }\n',
+      ),
+      `${FILE}:15:9: steps[0].adapt.levels: list the levels by rising threshold (above). Expected: the levels, lowest threshold first, e.g. [{above: 2, params: …}, {above: 4, params: …}]`,
     ],
     [
       'a check incompatible with the target kind',
@@ -203,12 +224,12 @@ describe('parsePlaybook: problems name file:line:column, the field path and a va
     [
       'a step that does two things',
       `${VALID}    notify: { to: [a], message: hi }\n`,
-      `${FILE}:9:5: steps[0]: a step does exactly one thing: give one of action, notify, approval, check, waitUntilResolved, warRoom (found action and notify)`,
+      `${FILE}:9:5: steps[0]: a step does exactly one thing: give one of action, notify, approval, check, waitUntilResolved, warRoom, adapt (found action and notify)`,
     ],
     [
       'a step that does nothing',
       VALID.replace('    action: gateway.setRoutePolicy\n    params:\n      policy:\n        maxInputTokens: 8192\n', '    description: nothing\n'),
-      `${FILE}:9:5: steps[0]: a step does exactly one thing: give one of action, notify, approval, check, waitUntilResolved, warRoom (found none)`,
+      `${FILE}:9:5: steps[0]: a step does exactly one thing: give one of action, notify, approval, check, waitUntilResolved, warRoom, adapt (found none)`,
     ],
     [
       'params on a notify step',

@@ -46,7 +46,7 @@ describe('parsing a playbook', () => {
     ['an unknown field', `${VALID}owner: finops\n`, 'playbooks/test.yaml:1:1: (top level): Unrecognized key: "owner"'],
     ['a missing field', VALID.replace('severity: S2\n', ''), 'playbooks/test.yaml:1:1: severity: Invalid option. Expected: S1 (most severe), S2 or S3'],
     ['a wrong literal parameter', VALID.replace('8192', '-5'), 'playbooks/test.yaml:13:25: steps[0].params.policy.maxInputTokens: Too small: expected number to be >0. Expected: the largest prompt, in tokens, the route accepts (null: no cap)'],
-    ['an action that does not fit the target', VALID.replace('target: route', 'target: deployment'), 'playbooks/test.yaml:10:13: steps[0].action: gateway.setRoutePolicy acts on route targets, but this playbook\'s target is deployment'],
+    ['an action that does not fit the target', VALID.replace('target: route', 'target: bucket'), 'playbooks/test.yaml:10:13: steps[0].action: gateway.setRoutePolicy acts on route targets (or deployment targets with params.route), but this playbook\'s target is bucket'],
   ])('%s is reported with file:line:column, field and fix', (_case, yaml, expected) => {
     expect(problemsOf(yaml)).toEqual([expected]);
   });

@@ -9,8 +9,8 @@ import { notification, startHarness, type Harness } from '../helpers/workflow-ha
 let harness: Harness;
 beforeAll(async () => {
   harness = await startHarness();
-  await harness.startWorker('two-runs', harness.simulator.client, { maxConcurrentRuns: 2 });
-  await harness.startWorker('two-actions', harness.simulator.client, { maxActionsPerTargetPerHour: 2 });
+  await harness.startWorker('two-runs', { limits: { maxConcurrentRuns: 2 } });
+  await harness.startWorker('two-actions', { limits: { maxActionsPerTargetPerHour: 2 } });
 });
 afterAll(() => harness?.close());
 

@@ -130,7 +130,7 @@ test('a failing later step rolls back the earlier ones and fails the run with th
 
 test('keeps retrying while the gateway is unreachable and applies exactly once when it comes back', async () => {
   const port = await freePort();
-  await harness.startWorker('unreachable-gateway', gatewayClient(`http://127.0.0.1:${port}`));
+  await harness.startWorker('unreachable-gateway', { gateway: gatewayClient(`http://127.0.0.1:${port}`) });
   const firing = alert({ route: 'chat', tenant: 'hooli' });
   const handle = await fire(CAP_CONTEXT, firing, { taskQueue: 'unreachable-gateway' });
 

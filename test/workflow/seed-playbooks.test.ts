@@ -7,27 +7,50 @@ import { alertNotificationSignal, decideUpdate, statusQuery } from '../../workfl
 import { testS3 } from '../helpers/activities';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';
+import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
 import { waitFor } from '../helpers/wait';
 import { notification, startHarness, type Harness } from '../helpers/workflow-harness';
 
+// A worker whose checks read a real Prometheus, scraping a spend counter that keeps rising.
+const WITH_PROMETHEUS = 'seed-with-prometheus';
 let harness: Harness;
-beforeAll(async () => (harness = await startHarness()));
-afterAll(() => harness?.close());
+let prometheus: RunningPrometheus;
+let spend = 0;
+const spendMetrics = () => `# TYPE inference_cost_usd_total counter\ninference_cost_usd_total{route="chat",tenant="soylent"} ${spend}\n`;
+const spending = setInterval(() => {
+  spend += 1.5;
+  if (prometheus) prometheus.metrics.text = spendMetrics();
+}, 250);
+
+beforeAll(async () => {
+  harness = await startHarness();
+  prometheus = await startPrometheus(spendMetrics());
+  await harness.startWorker(WITH_PROMETHEUS, { prometheusUrl: prometheus.url });
+});
+afterAll(async () => {
+  clearInterval(spending);
+  await harness?.close();
+  await prometheus?.close();
+});
 
 const seed = (name: string) => readFileSync(join(__dirname, '..', '..', 'playbooks', `${name}.yaml`), 'utf8');
 const policy = (route: string, tenant: string) => harness.simulator.store.get({ route, tenant }).policy;
 
-test('cost-s2: cheaper requests at once, the distilled model once approved, all undone after the cooldown', async () => {
+const quota = (tenant: string) => harness.simulator.store.tenantQuota(tenant).tokensPerDay;
+
+test('cost-s2: cheaper requests and a daily token cap at once, the distilled model once approved, all undone after the cooldown', async () => {
   const firing = alert({ route: 'chat', tenant: 'acme', alertname: 'LLMSpendBurnRateHigh', severity: 'S2' });
   const handle = await harness.fire([seed('cost-s2'), seed('cost-s1')], firing, { cooldownOverrideMs: 300 });
   await waitFor('the approval request', () => harness.stateOf(handle, 'awaiting-approval'));
   expect(policy('chat', 'acme')).toEqual({ maxInputTokens: 8192, cacheMode: 'aggressive', promptCompression: true });
+  expect(quota('acme')).toBe(10_000_000_000);
   expect(harness.notifierLog).toContainEqual(expect.objectContaining({ msg: expect.stringMatching(/^notify finops, product: LLMSpendBurnRateHigh on chat for acme: context capped at 8k/) as unknown }));
 
   await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-distilled', approve: true, by: 'U0FINOPS' }] });
   await waitFor('the distilled tier', () => policy('chat', 'acme').modelTier === 'distilled');
   const status = await handle.query(statusQuery);
-  expect(status.applied.map((a) => a.stepId)).toEqual(['cap-context', 'aggressive-cache', 'compress-prompts', 'tier-distilled']);
+  expect(status.applied.map((a) => a.stepId)).toEqual(['cap-context', 'aggressive-cache', 'compress-prompts', 'cap-daily-tokens', 'tier-distilled']);
+  expect(status.applied.find((a) => a.stepId === 'cap-daily-tokens')?.summary).toBe('quota of tenant acme: tokensPerDay 16000000000 → 10000000000');
   expect(status.nextDeadline).not.toBeNull(); // the escalation to cost-s1, 30 minutes out
 
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
@@ -35,29 +58,32 @@ test('cost-s2: cheaper requests at once, the distilled model once approved, all 
   expect(summary.state).toBe('rolled-back');
   expect(summary.escalation).toBeNull();
   expect(policy('chat', 'acme')).toEqual({});
+  expect(quota('acme')).toBe(16_000_000_000);
   recordHistoryIfAsked(harness.env.address, handle, 'cost-s2');
 });
 
-test('cost-s1: the cost cut at once; a rejected throttle is never applied; all undone after the cooldown', async () => {
+test('cost-s1: the cost cut and a stricter token cap at once; a rejected throttle is never applied; all undone after the cooldown', async () => {
   const firing = alert({ route: 'chat', tenant: 'globex', alertname: 'LLMSpendBurnRateHigh', severity: 'S1' });
   const handle = await harness.fire(seed('cost-s1'), firing, { cooldownOverrideMs: 300 });
   await waitFor('the approval request', () => harness.stateOf(handle, 'awaiting-approval'));
   expect(policy('chat', 'globex')).toEqual({ maxInputTokens: 4096, cacheMode: 'aggressive', promptCompression: true, modelTier: 'distilled' });
+  expect(quota('globex')).toBe(5_000_000_000);
 
   await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-throttle', approve: false, by: 'U0PRODUCT', reason: 'enterprise launch' }] });
   await waitFor('the run to mitigate', () => harness.stateOf(handle, 'mitigated'));
   expect(policy('chat', 'globex').rateLimitRps).toBeUndefined();
-  expect((await handle.query(statusQuery)).skipped.map((s) => s.stepId)).toEqual(['approve-throttle', 'throttle']);
+  expect((await handle.query(statusQuery)).skipped.map((s) => s.stepId)).toEqual(['approve-throttle', 'adaptive-throttle']);
 
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
   expect((await handle.result()).state).toBe('rolled-back');
   expect(policy('chat', 'globex')).toEqual({});
+  expect(quota('globex')).toBe(14_000_000_000);
   recordHistoryIfAsked(harness.env.address, handle, 'cost-s1');
 });
 
-test('cost-s2 escalates to cost-s1: the stricter steps apply over the S2 ones, and rollback restores the values from before S2', async () => {
+test('cost-s2 escalates to cost-s1: the stricter steps apply over the S2 ones, the throttle measures the burn rate in Prometheus, and rollback restores the values from before S2', async () => {
   const firing = alert({ route: 'chat', tenant: 'soylent', alertname: 'LLMSpendBurnRateHigh', severity: 'S2' });
-  const handle = await harness.fire([seed('cost-s2'), seed('cost-s1')], firing, { cooldownOverrideMs: 300, escalationOverrideMs: 200 });
+  const handle = await harness.fire([seed('cost-s2'), seed('cost-s1')], firing, { taskQueue: WITH_PROMETHEUS, cooldownOverrideMs: 300, escalationOverrideMs: 200 });
   await waitFor('the approval request', () => harness.stateOf(handle, 'awaiting-approval'));
   await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-distilled', approve: true, by: 'U0FINOPS' }] });
 
@@ -65,7 +91,12 @@ test('cost-s2 escalates to cost-s1: the stricter steps apply over the S2 ones, a
   await waitFor('the S1 approval', async () => ((await handle.query(statusQuery)).pendingApproval?.stepId === 'cost-s1/approve-throttle' ? true : undefined));
   expect(policy('chat', 'soylent')).toMatchObject({ maxInputTokens: 4096, modelTier: 'distilled' });
   await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'cost-s1/approve-throttle', approve: true, by: 'U0PRODUCT' }] });
-  await waitFor('the throttle', () => policy('chat', 'soylent').rateLimitRps === 20);
+  // Prometheus evaluates the burn-rate query, but the spend series is seconds old, not 14 days: no
+  // number, so no throttle (a young series would otherwise look like a 2000x burst).
+  const adapting = await waitFor('the first burn-rate measurement', async () => (await handle.query(statusQuery)).adapting[0]?.measuredAt ?? undefined);
+  expect(adapting).not.toBeNull();
+  expect((await handle.query(statusQuery)).adapting[0]).toMatchObject({ stepId: 'cost-s1/adaptive-throttle', level: null, value: null, note: 'prometheus.query gave no number for value; the level stays' });
+  expect(policy('chat', 'soylent').rateLimitRps).toBeUndefined();
 
   const status = await handle.query(statusQuery);
   expect(status.escalation).toMatchObject({ to: 'cost-s1', reason: 'still firing 0.2s after the steps of cost-s2' });
@@ -76,7 +107,6 @@ test('cost-s2 escalates to cost-s1: the stricter steps apply over the S2 ones, a
     'tier-distilled',
     'cost-s1/cap-context',
     'cost-s1/cut-cost-per-request',
-    'cost-s1/throttle',
   ]);
   expect(status.applied.find((a) => a.stepId === 'cost-s1/cap-context')?.summary).toBe('route chat (tenant soylent): maxInputTokens 8192 → 4096');
 

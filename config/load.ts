@@ -33,6 +33,8 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['FINOPS_SOAR_GATEWAY_TOKEN', ['gateway', 'token']],
   ['FINOPS_SOAR_KUBECONFIG', ['kubernetes', 'kubeconfig']],
   ['FINOPS_SOAR_KUBE_CONTEXT', ['kubernetes', 'context']],
+  ['FINOPS_SOAR_KUBE_SERVER', ['kubernetes', 'server']],
+  ['FINOPS_SOAR_KUBE_TOKEN', ['kubernetes', 'token']],
   ['FINOPS_SOAR_PROMETHEUS_URL', ['prometheus', 'url']],
   ['FINOPS_SOAR_PROMETHEUS_TOKEN', ['prometheus', 'token']],
   ['FINOPS_SOAR_S3_REGION', ['storage', 's3', 'region']],
@@ -57,7 +59,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
  * Secrets may instead be read from a file: `<field>File` in YAML or `<VARIABLE>_FILE`.
  * Precedence: the variable, then its _FILE, then the YAML value, then the YAML file.
  */
-const SECRET_VARIABLES = new Set(['TEMPORAL_API_KEY', 'FINOPS_SOAR_INGRESS_TOKEN', 'FINOPS_SOAR_INGRESS_PASSWORD', 'FINOPS_SOAR_GATEWAY_TOKEN', 'FINOPS_SOAR_PROMETHEUS_TOKEN']);
+const SECRET_VARIABLES = new Set(['TEMPORAL_API_KEY', 'FINOPS_SOAR_INGRESS_TOKEN', 'FINOPS_SOAR_INGRESS_PASSWORD', 'FINOPS_SOAR_GATEWAY_TOKEN', 'FINOPS_SOAR_PROMETHEUS_TOKEN', 'FINOPS_SOAR_KUBE_TOKEN']);
 
 type Tree = Record<string, unknown>;
 

@@ -89,6 +89,8 @@ export const configSchema = z
           .optional()
           .describe("a kubeconfig file for scaling, HPA bounds and batch deferral (unset: the pod's service account when running in a cluster)"),
         context: z.string().min(1).optional().describe('a kubeconfig context other than its current-context'),
+        server: z.url().optional().describe('an API server URL to use with kubernetes.token instead of a kubeconfig, e.g. http://simulator:8091'),
+        token: z.string().min(1).optional().describe('the bearer token for kubernetes.server (set FINOPS_SOAR_KUBE_TOKEN or kubernetes.tokenFile)'),
         timeout: durationSchema.default(10_000).describe('the timeout of one Kubernetes API request, e.g. 10s'),
       })
       .strict()

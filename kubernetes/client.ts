@@ -88,17 +88,31 @@ export class KubernetesError extends Error {
 }
 
 export interface KubernetesConnectionOptions {
-  /** A kubeconfig file; without one, the pod's service account (in-cluster). */
-  kubeconfig?: string;
+  /** A kubeconfig file; without one (or a server), the pod's service account (in-cluster). */
+  kubeconfig?: string | undefined;
+  /** An API server URL and bearer token instead of a kubeconfig, e.g. the simulator's. */
+  server?: { url: string; token: string } | undefined;
   /** A context of the kubeconfig other than its current-context. */
-  context?: string;
+  context?: string | undefined;
   /** No answer within this time is a retryable failure (the client itself never times out). */
   requestTimeoutMs: number;
 }
 
 /** Builds the KubeConfig: a kubeconfig file (and context) when given, else the in-cluster service account. */
-function loadKubeConfig(lib: ClientModule, options: Pick<KubernetesConnectionOptions, 'kubeconfig' | 'context'>): KubeConfig {
+function loadKubeConfig(lib: ClientModule, options: Pick<KubernetesConnectionOptions, 'kubeconfig' | 'server' | 'context'>): KubeConfig {
   const config = new lib.KubeConfig();
+  if (options.server) {
+    if (options.kubeconfig) throw new Error('kubernetes: set either a kubeconfig file or a server URL and token, not both');
+    const { url, token } = options.server;
+    config.loadFromOptions({
+      // A plain http:// server (the simulator) needs skipTLSVerify, or the client refuses to connect.
+      clusters: [{ name: 'configured', server: url, skipTLSVerify: url.startsWith('http:') }],
+      users: [{ name: 'finops-soar', token }],
+      contexts: [{ name: 'configured', cluster: 'configured', user: 'finops-soar' }],
+      currentContext: 'configured',
+    });
+    return config;
+  }
   if (!options.kubeconfig) {
     if (options.context) throw new Error(`kubernetes: context ${options.context} needs a kubeconfig file; set the kubeconfig path too, or drop the context to use the in-cluster service account`);
     // Outside a pod the client would build https://undefined:undefined and fail every call as "unreachable".

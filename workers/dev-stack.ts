@@ -2,13 +2,11 @@
 // server (unless temporal.address points at an existing cluster), the gateway simulator, the
 // worker and the ingress, each as its own process, and stops them in order on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { devSecrets, ingressUrl, type DevSecrets } from '../config/dev-secrets';
 import type { Config } from '../config/schema';
 import type { Logger } from '../logging/logger';
-import { kubeconfigYaml } from '../simulator/kubernetes-api';
 import { SIMULATOR_S3_CREDENTIALS } from '../simulator/s3-lifecycle-api';
 import { isEmbedded, temporalConnectionOptions } from '../temporal/connection';
 import { spawnDevServer, waitForTemporal } from '../temporal/dev-server';
@@ -89,10 +87,8 @@ function simulatedInfrastructure(config: Config, secrets: DevSecrets): Record<st
   const { host, kubernetesPort, s3Port } = config.simulator;
   const reachable = host === '0.0.0.0' ? '127.0.0.1' : host;
   const env: Record<string, string> = {};
-  if (!config.kubernetes.kubeconfig) {
-    const kubeconfig = join(resolve(config.dataDir), 'simulator-kubeconfig.yaml');
-    writeFileSync(kubeconfig, kubeconfigYaml({ 'finops-soar-simulator': `http://${reachable}:${kubernetesPort}` }, secrets.gatewayToken, 'finops-soar-simulator'), { mode: 0o600 });
-    env.FINOPS_SOAR_KUBECONFIG = kubeconfig;
+  if (!config.kubernetes.kubeconfig && !config.kubernetes.server) {
+    Object.assign(env, { FINOPS_SOAR_KUBE_SERVER: `http://${reachable}:${kubernetesPort}`, FINOPS_SOAR_KUBE_TOKEN: secrets.gatewayToken });
   }
   if (!config.storage.s3.endpoint) {
     Object.assign(env, {

@@ -17,9 +17,11 @@ import { exitOnStartupError, startProcess } from './startup';
 const SDK_LEVEL: Record<string, LogLevel> = { fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'INFO', debug: 'DEBUG', trace: 'TRACE' };
 
 /** The configured cluster; without one, Kubernetes steps fail in their runs saying how to configure it. */
-async function kubernetesFrom({ kubeconfig, context, timeout }: Config['kubernetes'], logger: Logger): Promise<KubernetesAdapter> {
-  if (kubeconfig || process.env.KUBERNETES_SERVICE_HOST) return createKubernetesAdapter({ kubeconfig, context, requestTimeoutMs: timeout });
-  const reason = 'set kubernetes.kubeconfig (FINOPS_SOAR_KUBECONFIG), or run the worker in the cluster';
+async function kubernetesFrom({ kubeconfig, context, server, token, timeout }: Config['kubernetes'], logger: Logger): Promise<KubernetesAdapter> {
+  if (server && !token) throw new ConfigError('kubernetes.token: kubernetes.server needs a bearer token. Set FINOPS_SOAR_KUBE_TOKEN or kubernetes.tokenFile.');
+  const apiServer = server && token ? { url: server, token } : undefined;
+  if (kubeconfig || apiServer || process.env.KUBERNETES_SERVICE_HOST) return createKubernetesAdapter({ kubeconfig, server: apiServer, context, requestTimeoutMs: timeout });
+  const reason = 'set kubernetes.kubeconfig (FINOPS_SOAR_KUBECONFIG) or kubernetes.server and token, or run the worker in the cluster';
   logger.warn(`no Kubernetes cluster configured: playbook steps that scale or defer batch work will fail; ${reason}`);
   return unconfiguredKubernetes(reason);
 }

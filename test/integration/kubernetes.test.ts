@@ -273,6 +273,15 @@ describe('the adapter', () => {
     );
   });
 
+  test('a server URL and token work without a kubeconfig (how the stack reaches the simulator); not both at once', async () => {
+    const direct = await createKubernetesAdapter({ server: { url: server.url, token: KUBE_TOKEN }, requestTimeoutMs: 10_000 });
+    expect((await direct.readDeployment({ namespace: 'llm', name: 'vllm-chat' })).replicas).toBe(4);
+    expect(server.requests.at(-1)?.authorization).toBe(`Bearer ${KUBE_TOKEN}`);
+    await expect(createKubernetesAdapter({ kubeconfig: await server.writeKubeconfig(), server: { url: server.url, token: KUBE_TOKEN }, requestTimeoutMs: 10_000 })).rejects.toThrow(
+      'kubernetes: set either a kubeconfig file or a server URL and token, not both',
+    );
+  });
+
   test('without a kubeconfig outside a cluster, the error says to set one', async () => {
     expect(process.env.KUBERNETES_SERVICE_HOST).toBeUndefined();
     await expect(createKubernetesAdapter({ requestTimeoutMs: 10_000 })).rejects.toThrow(/does not run in a cluster \(KUBERNETES_SERVICE_HOST is unset\); set the kubeconfig path$/);

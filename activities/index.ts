@@ -2,22 +2,23 @@
 import type { GatewayAdapter } from '../gateway/adapter';
 import type { KubernetesAdapter } from '../kubernetes/client';
 import type { Notifier } from '../notifications/notifier';
-import type { PrometheusClient } from '../prometheus/client';
 import type { ActionName, CheckName } from '../playbook/actions';
 import type { Guardrails } from '../safety/guardrails';
 import type { BucketLifecycle } from '../storage/lifecycle';
 import type { ActionActivity, CheckActivity } from './action';
 import { createGatewayActivities } from './gateway';
+import { createFinopsActivities, type FinopsSettings } from './finops';
 import { createKubernetesActivities } from './kubernetes';
 import { createLimitsActivities, type LimitsActivities, type LimitsDeps } from './limits';
 import { createNotifyActivities, type NotifyActivities } from './notify';
-import { createPrometheusActivities } from './prometheus';
+import { createPrometheusActivities, type PrometheusQuery } from './prometheus';
 import { createStorageActivities } from './storage';
 
 export interface ActivityDeps {
   gateway: GatewayAdapter;
   kubernetes: KubernetesAdapter;
-  prometheus: Pick<PrometheusClient, 'query'>;
+  prometheus: PrometheusQuery;
+  finops: FinopsSettings;
   storage: BucketLifecycle;
   notifier: Notifier;
   guardrails: Guardrails;
@@ -27,11 +28,12 @@ export interface ActivityDeps {
 /** Every registered action and check has an activity of the same name (checked by the type). */
 export type Activities = Record<ActionName, ActionActivity> & Record<CheckName, CheckActivity> & NotifyActivities & LimitsActivities;
 
-export function createActivities({ gateway, kubernetes, prometheus, storage, notifier, guardrails, limits }: ActivityDeps): Activities {
+export function createActivities({ gateway, kubernetes, prometheus, finops, storage, notifier, guardrails, limits }: ActivityDeps): Activities {
   return {
     ...createGatewayActivities(gateway, guardrails),
     ...createKubernetesActivities(kubernetes),
     ...createPrometheusActivities(prometheus),
+    ...createFinopsActivities({ prometheus, kubernetes, settings: finops }),
     ...createStorageActivities(storage),
     ...createNotifyActivities(notifier),
     ...createLimitsActivities(limits),

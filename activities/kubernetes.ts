@@ -214,6 +214,7 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
       return {
         replicas: state.replicas,
         readyReplicas: state.readyReplicas,
+        gpusPerReplica: state.gpusPerReplica,
         hpaMinReplicas: bounds?.minReplicas ?? null,
         hpaMaxReplicas: bounds?.maxReplicas ?? null,
       };

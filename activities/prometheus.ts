@@ -3,28 +3,37 @@ import { ApplicationFailure } from '@temporalio/common';
 import { PrometheusError, type PrometheusClient } from '../prometheus/client';
 import { parseParams, type CheckActivity } from './action';
 
+export type PrometheusQuery = Pick<PrometheusClient, 'query'>;
+
 export interface PrometheusActivities {
   'prometheus.query': CheckActivity;
 }
 
-export function createPrometheusActivities(prometheus: Pick<PrometheusClient, 'query'>): PrometheusActivities {
+/**
+ * The one number `query` gives now, or null when it gives no series (or NaN, e.g. 0/0 over an idle
+ * window). Several series are a mistake in the query: aggregate them.
+ */
+export async function instantValue(prometheus: PrometheusQuery, query: string, step: string): Promise<number | null> {
+  let samples;
+  try {
+    samples = await prometheus.query(query);
+  } catch (error) {
+    if (!(error instanceof PrometheusError)) throw error;
+    throw error.retryable ? ApplicationFailure.retryable(error.message, 'PrometheusUnavailable') : ApplicationFailure.nonRetryable(error.message, 'PrometheusRejected');
+  }
+  if (samples.length > 1) {
+    const shown = samples.slice(0, 3).map(({ labels }) => JSON.stringify(labels)).join(', ');
+    throw ApplicationFailure.nonRetryable(`${step}: ${query} gives ${samples.length} series (${shown}…); aggregate it to one, e.g. sum(…) or max(…)`, 'InvalidParams');
+  }
+  const value = samples[0]?.value;
+  return value === undefined || Number.isNaN(value) ? null : value;
+}
+
+export function createPrometheusActivities(prometheus: PrometheusQuery): PrometheusActivities {
   return {
     async 'prometheus.query'({ params }) {
       const { query } = parseParams('prometheus.query', params);
-      let samples;
-      try {
-        samples = await prometheus.query(query);
-      } catch (error) {
-        if (!(error instanceof PrometheusError)) throw error;
-        throw error.retryable ? ApplicationFailure.retryable(error.message, 'PrometheusUnavailable') : ApplicationFailure.nonRetryable(error.message, 'PrometheusRejected');
-      }
-      if (samples.length > 1) {
-        const shown = samples.slice(0, 3).map(({ labels }) => JSON.stringify(labels)).join(', ');
-        throw ApplicationFailure.nonRetryable(`prometheus.query: ${query} gives ${samples.length} series (${shown}…); aggregate it to one, e.g. sum(…) or max(…)`, 'InvalidParams');
-      }
-      const value = samples[0]?.value;
-      // NaN (0/0 over an idle window) is no measurement, like no series at all.
-      return { value: value === undefined || Number.isNaN(value) ? null : value };
+      return { value: await instantValue(prometheus, query, 'prometheus.query') };
     },
   };
 }

@@ -147,6 +147,7 @@ async function main() {
       kubernetes: unconfiguredKubernetes('the benchmark scales nothing'),
       // The benchmark's playbook reads no metric and touches no bucket: nothing listens there.
       prometheus: new PrometheusClient({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 1_000 }),
+      finops: { budgets: {}, gpuHourlyUsd: 2.5, headroom: 0.1 },
       storage: new S3BucketLifecycle({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', forcePathStyle: true }),
       notifier: new LogNotifier(logger),
       guardrails: { protectedRoutes: [], sensitiveRoutes: [] },

@@ -37,6 +37,8 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['FINOPS_SOAR_KUBE_TOKEN', ['kubernetes', 'token']],
   ['FINOPS_SOAR_PROMETHEUS_URL', ['prometheus', 'url']],
   ['FINOPS_SOAR_PROMETHEUS_TOKEN', ['prometheus', 'token']],
+  ['FINOPS_SOAR_GPU_HOURLY_USD', ['finops', 'gpuHourlyUsd']],
+  ['FINOPS_SOAR_BUDGET_HEADROOM', ['finops', 'headroom']],
   ['FINOPS_SOAR_S3_REGION', ['storage', 's3', 'region']],
   ['FINOPS_SOAR_S3_ENDPOINT', ['storage', 's3', 'endpoint']],
   ['FINOPS_SOAR_S3_FORCE_PATH_STYLE', ['storage', 's3', 'forcePathStyle']],

@@ -103,6 +103,29 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    finops: z
+      .object({
+        budgets: z
+          .record(
+            z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'budget names are lower-case letters, digits and dashes'),
+            z
+              .object({
+                monthlyUsd: z.number().positive().describe('the budget for a calendar month (UTC), in US dollars'),
+                selector: z
+                  .string()
+                  .regex(/^[^{}]*$/, 'write the label matchers without braces')
+                  .default('')
+                  .describe('PromQL label matchers choosing the spend that counts, e.g. tenant="acme" (default: all spend)'),
+              })
+              .strict(),
+          )
+          .default({})
+          .describe('named budgets, e.g. {platform: {monthlyUsd: 250000}}; playbooks name the one they check'),
+        gpuHourlyUsd: z.coerce.number().positive().default(2.5).describe('what one GPU costs per hour, for scale-out estimates, e.g. 2.5'),
+        headroom: z.coerce.number().min(0).max(0.9).default(0.1).describe('the share of every budget kept free, e.g. 0.1 for 10%'),
+      })
+      .strict()
+      .prefault({}),
     storage: z
       .object({
         s3: z

@@ -73,7 +73,7 @@ export const KUBERNETES_ACTIONS = {
 export const KUBERNETES_CHECKS = {
   'kubernetes.getDeployment': {
     description:
-      "The target deployment's replicas and readyReplicas, and its HPA's bounds (hpaMinReplicas, hpaMaxReplicas: null without an HPA); e.g. <step id>.readyReplicas",
+      "The target deployment's replicas, readyReplicas and gpusPerReplica, and its HPA's bounds (hpaMinReplicas, hpaMaxReplicas: null without an HPA); e.g. <step id>.readyReplicas",
     targets: ['deployment'],
     params: z.object({ hpa: hpaName }).strict(),
   },

@@ -25,11 +25,16 @@ export interface ObjectRef {
 
 export type Annotations = Record<string, string>;
 
+/** The extended resource GPU device plugins register (NVIDIA's), as pods request it. */
+const GPU_RESOURCE = 'nvidia.com/gpu';
+
 export interface DeploymentState {
   /** spec.replicas: the count asked for. */
   replicas: number;
   /** status.readyReplicas: the pods serving now. */
   readyReplicas: number;
+  /** GPUs one pod asks for: the sum of its containers' nvidia.com/gpu limits (0 without). */
+  gpusPerReplica: number;
   annotations: Annotations;
 }
 
@@ -276,9 +281,11 @@ class ClientNodeAdapter implements KubernetesAdapter {
     const deployment = await this.call({ verb: 'get', resource: 'deployment', namespace, name }, () =>
       this.apps.readNamespacedDeployment({ namespace, name }, this.options()),
     );
+    const containers = deployment.spec?.template.spec?.containers ?? [];
     return {
       replicas: deployment.spec?.replicas ?? 1,
       readyReplicas: deployment.status?.readyReplicas ?? 0,
+      gpusPerReplica: containers.reduce((sum, { resources }) => sum + Number(resources?.limits?.[GPU_RESOURCE] ?? 0), 0),
       annotations: annotationsOf(deployment.metadata),
     };
   }

@@ -1,6 +1,7 @@
 // What playbook steps may name: actions (change something, reversibly) and checks (read a fact).
 // Each actuator declares its own; the activity of the same name implements each one (activities/).
 import type { z } from 'zod';
+import { FINOPS_CHECKS } from '../finops/actions';
 import { GATEWAY_ACTIONS, GATEWAY_CHECKS } from '../gateway/actions';
 import { KUBERNETES_ACTIONS, KUBERNETES_CHECKS } from '../kubernetes/actions';
 import { PROMETHEUS_CHECKS } from '../prometheus/actions';
@@ -9,7 +10,7 @@ import type { StepSpec } from './step-spec';
 
 export const ACTIONS = { ...GATEWAY_ACTIONS, ...KUBERNETES_ACTIONS, ...STORAGE_ACTIONS } as const satisfies Record<string, StepSpec>;
 
-export const CHECKS = { ...GATEWAY_CHECKS, ...KUBERNETES_CHECKS, ...PROMETHEUS_CHECKS, ...STORAGE_CHECKS } as const satisfies Record<string, StepSpec>;
+export const CHECKS = { ...GATEWAY_CHECKS, ...FINOPS_CHECKS, ...KUBERNETES_CHECKS, ...PROMETHEUS_CHECKS, ...STORAGE_CHECKS } as const satisfies Record<string, StepSpec>;
 
 export type ActionName = keyof typeof ACTIONS;
 export type CheckName = keyof typeof CHECKS;

@@ -216,9 +216,14 @@ export class KubeApiServer {
     return this.requests.filter((request) => request.method === 'PATCH');
   }
 
-  addDeployment(seed: SeedObject & { replicas: number; readyReplicas?: number }): KubeObject {
+  addDeployment(seed: SeedObject & { replicas: number; readyReplicas?: number; gpusPerReplica?: number }): KubeObject {
+    const resources = seed.gpusPerReplica ? { limits: { 'nvidia.com/gpu': String(seed.gpusPerReplica) } } : {};
     return this.put('deployments', seed, {
-      spec: { replicas: seed.replicas, selector: { matchLabels: { app: seed.name } }, template: { metadata: { labels: { app: seed.name } } } },
+      spec: {
+        replicas: seed.replicas,
+        selector: { matchLabels: { app: seed.name } },
+        template: { metadata: { labels: { app: seed.name } }, spec: { containers: [{ name: 'server', image: 'vllm/vllm-openai:v0.6.3', resources }] } },
+      },
       status: { replicas: seed.replicas, readyReplicas: seed.readyReplicas ?? seed.replicas },
     });
   }

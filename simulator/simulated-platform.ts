@@ -48,9 +48,9 @@ export interface SimulatedPlatform {
 
 /** One Deployment and HPA per catalog deployment (the HPA allows twice today's replicas), and the batch CronJobs. */
 export function seedCluster(kube: KubeApiServer, catalog: Catalog): void {
-  for (const { name, namespace, replicas, region, tier } of catalog.deployments) {
+  for (const { name, namespace, replicas, region, tier, gpusPerReplica } of catalog.deployments) {
     const labels = { app: name, region, tier };
-    kube.addDeployment({ namespace, name, labels, replicas });
+    kube.addDeployment({ namespace, name, labels, replicas, gpusPerReplica });
     kube.addHpa({ namespace, name, labels, minReplicas: replicas, maxReplicas: replicas * 2 });
   }
   const namespace = catalog.deployments[0]!.namespace;

@@ -56,6 +56,7 @@ async function main() {
       gateway,
       kubernetes,
       prometheus: new PrometheusClient({ baseUrl: config.prometheus.url, token: config.prometheus.token, timeoutMs: config.prometheus.timeout }),
+      finops: config.finops,
       storage: new S3BucketLifecycle(config.storage.s3),
       notifier: new LogNotifier(logger.child({ component: 'notifications' })),
       guardrails: { protectedRoutes: config.engine.protectedRoutes, sensitiveRoutes: config.engine.sensitiveRoutes },

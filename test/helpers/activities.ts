@@ -3,6 +3,7 @@
 // limits unless a test sets its own, logging notifications to `logger`.
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../../activities';
+import type { FinopsSettings } from '../../activities/finops';
 import type { Limits } from '../../activities/limits';
 import type { GatewayAdapter } from '../../gateway/adapter';
 import { unconfiguredKubernetes, type KubernetesAdapter } from '../../kubernetes/client';
@@ -11,6 +12,9 @@ import { LogNotifier } from '../../notifications/notifier';
 import { PrometheusClient } from '../../prometheus/client';
 import { S3BucketLifecycle, type BucketLifecycle } from '../../storage/lifecycle';
 import { SIMULATOR_S3_CREDENTIALS } from '../../simulator/s3-lifecycle-api';
+
+/** A platform budget of $5M a month, 10% headroom, $2.50 per GPU-hour. */
+export const TEST_FINOPS: FinopsSettings = { budgets: { platform: { monthlyUsd: 5_000_000, selector: '' } }, gpuHourlyUsd: 2.5, headroom: 0.1 };
 
 export const TEST_GUARDRAILS = { protectedRoutes: ['core', 'risk', 'fraud'], sensitiveRoutes: ['risk', 'summarize'] };
 
@@ -24,6 +28,8 @@ export interface TestActivityOptions {
   prometheusUrl?: string;
   /** Default: no cluster, for tests whose playbooks scale nothing. */
   kubernetes?: KubernetesAdapter;
+  /** Default: TEST_FINOPS. */
+  finops?: FinopsSettings;
   /** Default: S3 at a port nothing listens on, for tests whose playbooks touch no bucket. */
   storage?: BucketLifecycle;
 }
@@ -39,12 +45,14 @@ export const testActivities = ({
   kubernetes = unconfiguredKubernetes('this test has no cluster'),
   prometheusUrl = 'http://127.0.0.1:9',
   storage = testS3('http://127.0.0.1:9'),
+  finops = TEST_FINOPS,
 }: TestActivityOptions) =>
   createActivities({
     gateway,
     kubernetes,
     prometheus: new PrometheusClient({ baseUrl: prometheusUrl, timeoutMs: 2_000 }),
     storage,
+    finops,
     notifier: new LogNotifier(logger),
     guardrails: TEST_GUARDRAILS,
     limits: { client, taskQueue, maxConcurrentRuns: 1_000, maxActionsPerTargetPerHour: 1_000, ...limits },

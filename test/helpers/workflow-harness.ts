@@ -8,6 +8,7 @@ import pino from 'pino';
 import type { Alert } from '../../alerts/alertmanager';
 import { routeAlert, type RunDefaults } from '../../alerts/routing';
 import type { AlertNotification } from '../../alerts/tracker';
+import type { FinopsSettings } from '../../activities/finops';
 import type { Limits } from '../../activities/limits';
 import type { GatewayAdapter } from '../../gateway/adapter';
 import { createKubernetesAdapter } from '../../kubernetes/client';
@@ -35,7 +36,7 @@ export interface Harness {
   /** Every line the workers' notifier logged (notifications, war-rooms), parsed. */
   notifierLog: Array<Record<string, unknown>>;
   /** Another worker, on its own task queue, with its own gateway client (default: the simulator's), limits or Prometheus. */
-  startWorker(taskQueue: string, options?: { gateway?: GatewayAdapter; limits?: Partial<Limits>; prometheusUrl?: string }): Promise<void>;
+  startWorker(taskQueue: string, options?: { gateway?: GatewayAdapter; limits?: Partial<Limits>; prometheusUrl?: string; finops?: FinopsSettings }): Promise<void>;
   /** Starts (or signals) the run of the first playbook for `firing`; the others are there to escalate to. */
   fire(
     playbooks: string | string[],
@@ -70,8 +71,8 @@ export async function startHarness(): Promise<Harness> {
     }),
   );
   const workers: Array<{ worker: Worker; running: Promise<void> }> = [];
-  const startWorker: Harness['startWorker'] = async (taskQueue, { gateway = simulator.client, limits, prometheusUrl } = {}) => {
-    const activities = testActivities({ gateway, client: env.client, taskQueue, logger, limits, kubernetes, storage: testS3(s3.url), prometheusUrl });
+  const startWorker: Harness['startWorker'] = async (taskQueue, { gateway = simulator.client, limits, prometheusUrl, finops } = {}) => {
+    const activities = testActivities({ gateway, client: env.client, taskQueue, logger, limits, kubernetes, storage: testS3(s3.url), prometheusUrl, finops });
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
     workers.push({ worker, running: worker.run() });
   };

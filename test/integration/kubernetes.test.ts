@@ -20,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => server.close());
 beforeEach(() => {
   server.reset();
-  server.addDeployment({ namespace: 'llm', name: 'vllm-chat', replicas: 4, readyReplicas: 3 });
+  server.addDeployment({ namespace: 'llm', name: 'vllm-chat', replicas: 4, readyReplicas: 3, gpusPerReplica: 2 });
 });
 
 const target: Target = { kind: 'deployment', key: 'namespace=llm,deployment=vllm-chat', labels: { namespace: 'llm', deployment: 'vllm-chat' } };
@@ -215,11 +215,11 @@ describe('kubernetes.suspendBatch', () => {
 describe('kubernetes.getDeployment', () => {
   test('replicas, ready replicas and the HPA bounds', async () => {
     server.addHpa({ namespace: 'llm', name: 'vllm-chat', minReplicas: 2, maxReplicas: 10 });
-    expect(await activities['kubernetes.getDeployment']({ target, params: {} })).toEqual({ replicas: 4, readyReplicas: 3, hpaMinReplicas: 2, hpaMaxReplicas: 10 });
+    expect(await activities['kubernetes.getDeployment']({ target, params: {} })).toEqual({ replicas: 4, readyReplicas: 3, gpusPerReplica: 2, hpaMinReplicas: 2, hpaMaxReplicas: 10 });
   });
 
   test('null bounds without an HPA', async () => {
-    expect(await activities['kubernetes.getDeployment']({ target, params: {} })).toEqual({ replicas: 4, readyReplicas: 3, hpaMinReplicas: null, hpaMaxReplicas: null });
+    expect(await activities['kubernetes.getDeployment']({ target, params: {} })).toEqual({ replicas: 4, readyReplicas: 3, gpusPerReplica: 2, hpaMinReplicas: null, hpaMaxReplicas: null });
   });
 });
 

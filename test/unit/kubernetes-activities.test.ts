@@ -140,6 +140,7 @@ describe('outcomes', () => {
     expect(await env.run(activities['kubernetes.getDeployment'], { target, params: { hpa: 'vllm-chat' } })).toEqual({
       replicas: 4,
       readyReplicas: 4,
+      gpusPerReplica: 0,
       hpaMinReplicas: 2,
       hpaMaxReplicas: 10,
     });

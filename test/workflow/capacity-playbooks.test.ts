@@ -7,17 +7,30 @@ import { join } from 'node:path';
 import { DEFAULT_CATALOG } from '../../simulator/platform/catalog';
 import { seedCluster } from '../../simulator/simulated-platform';
 import { alertNotificationSignal, decideUpdate, statusQuery } from '../../workflows/definitions';
+import { TEST_FINOPS } from '../helpers/activities';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';
+import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
 import { waitFor } from '../helpers/wait';
 import { notification, startHarness, type Harness } from '../helpers/workflow-harness';
 
+// Workers whose budget checks read spend from a real Prometheus: one under the test's $5M
+// platform budget, one under a budget the scale-out alone would break.
+const AMPLE = 'capacity-ample-budget';
+const TIGHT = 'capacity-tight-budget';
 let harness: Harness;
+let prometheus: RunningPrometheus;
 beforeAll(async () => {
   harness = await startHarness();
   seedCluster(harness.kube, DEFAULT_CATALOG);
+  prometheus = await startPrometheus('# TYPE inference_cost_usd_total counter\ninference_cost_usd_total{tenant="acme",route="chat"} 125000\n');
+  await harness.startWorker(AMPLE, { prometheusUrl: prometheus.url });
+  await harness.startWorker(TIGHT, { prometheusUrl: prometheus.url, finops: { ...TEST_FINOPS, budgets: { platform: { monthlyUsd: 50, selector: '' } } } });
 });
-afterAll(() => harness?.close());
+afterAll(async () => {
+  await harness?.close();
+  await prometheus?.close();
+});
 
 const seed = (name: string) => readFileSync(join(__dirname, '..', '..', 'playbooks', `${name}.yaml`), 'utf8');
 const saturated = (deployment: string, region: string, severity = 'S2') =>
@@ -40,7 +53,7 @@ test('capacity-s2: replicas up under a raised ceiling, batch deferred, chat move
   expect(before).toEqual({ replicas: 10, hpa: { min: 10, max: 20 }, suspended: [], chatWeights: { 'us-east-1': 0.6, 'eu-west-1': 0.4 } });
 
   const firing = saturated('llm-premium-us-east-1', 'us-east-1');
-  const handle = await harness.fire([seed('capacity-s2'), seed('capacity-s1')], firing, { cooldownOverrideMs: 300 });
+  const handle = await harness.fire([seed('capacity-s2'), seed('capacity-s1')], firing, { taskQueue: AMPLE, cooldownOverrideMs: 300 });
   await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'));
   expect(clusterState('llm-premium-us-east-1')).toEqual({
     replicas: 14,
@@ -49,7 +62,9 @@ test('capacity-s2: replicas up under a raised ceiling, batch deferred, chat move
     chatWeights: { 'us-east-1': 0.3, 'eu-west-1': 0.7 },
   });
   const status = await handle.query(statusQuery);
-  expect(status.facts.current).toEqual({ replicas: 10, readyReplicas: 10, hpaMinReplicas: 10, hpaMaxReplicas: 20 });
+  expect(status.facts.current).toEqual({ replicas: 10, readyReplicas: 10, gpusPerReplica: 8, hpaMinReplicas: 10, hpaMaxReplicas: 20 });
+  // 4 replicas × 8 GPUs × $2.50 × 6 h against the $5M platform budget less 10%.
+  expect(status.facts.budget).toMatchObject({ allowed: true, scaleOutUsd: 480, limitUsd: 4_500_000 });
   expect(status.applied.map(({ stepId, summary }) => [stepId, summary])).toEqual([
     ['raise-autoscaler-ceiling', expect.stringContaining('maxReplicas 20 → 24')],
     ['scale-out', expect.stringContaining('replicas 10 → 14')],
@@ -66,7 +81,7 @@ test('capacity-s2: replicas up under a raised ceiling, batch deferred, chat move
 
 test('capacity-s2 escalates to capacity-s1: war-room, core/risk/fraud first, approved breakers with the fail mode the route needs; all undone', async () => {
   const firing = saturated('llm-premium-eu-west-1', 'eu-west-1');
-  const handle = await harness.fire([seed('capacity-s2'), seed('capacity-s1')], firing, { cooldownOverrideMs: 300, escalationOverrideMs: 200 });
+  const handle = await harness.fire([seed('capacity-s2'), seed('capacity-s1')], firing, { taskQueue: AMPLE, cooldownOverrideMs: 300, escalationOverrideMs: 200 });
   await waitFor('the S1 approval', async () => ((await handle.query(statusQuery)).pendingApproval?.stepId === 'capacity-s1/approve-circuit-break' ? true : undefined));
   expect(harness.notifierLog).toContainEqual(expect.objectContaining({ warRoom: { name: 'cap-llm-premium-eu-west-1', invite: ['sre', 'product'] } }));
   const policy = (route: string) => harness.simulator.store.get({ route }).policy;
@@ -90,6 +105,26 @@ test('capacity-s2 escalates to capacity-s1: war-room, core/risk/fraud first, app
   expect(policy('summarize').circuit).toEqual({ state: 'closed', failMode: 'open' });
   expect(clusterState('llm-premium-eu-west-1')).toEqual({ replicas: 7, hpa: { min: 7, max: 14 }, suspended: [], chatWeights: { 'us-east-1': 0.6, 'eu-west-1': 0.4 } });
   recordHistoryIfAsked(harness.env.address, handle, 'capacity-s2-escalated');
+});
+
+test('capacity-s2 over budget: no scale-out, the reason in the run; batch deferral and the region shift still happen', async () => {
+  const firing = saturated('llm-standard-eu-west-1', 'eu-west-1');
+  const handle = await harness.fire(seed('capacity-s2'), firing, { taskQueue: TIGHT, cooldownOverrideMs: 300 });
+  await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'));
+  const status = await handle.query(statusQuery);
+  expect(status.facts.budget).toMatchObject({ allowed: false, scaleOutUsd: 60, limitUsd: 45 });
+  expect(status.skipped).toEqual(
+    expect.arrayContaining([
+      { stepId: 'raise-autoscaler-ceiling', reason: 'budget.allowed is false, not true' },
+      { stepId: 'scale-out', reason: 'budget.allowed is false, not true' },
+    ]),
+  );
+  expect(status.applied.map(({ stepId }) => stepId)).toEqual(['defer-batch', 'shift-chat-to-us']);
+  expect(clusterState('llm-standard-eu-west-1')).toMatchObject({ replicas: 2, hpa: { min: 2, max: 4 } });
+
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  expect((await handle.result()).state).toBe('rolled-back');
+  expect(clusterState('llm-standard-eu-west-1').suspended).toEqual([]);
 });
 
 test('capacity-s1 rejected: the breakers stay closed; what was applied before the approval is still rolled back', async () => {

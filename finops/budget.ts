@@ -1,0 +1,66 @@
+// Month-end spend forecasts and the scale-out budget decision. Pure, so the method is tested
+// directly (property tests in test/unit/budget.test.ts) and the activity only gathers numbers.
+//
+// The forecast: month-to-date spend plus the recent daily spend times the days left. The recent
+// daily spend is the last 7 days' average: whole days, so the diurnal curve averages out, and a
+// week, so a spike earlier in the month no longer counts once it is a week old, while a spike in
+// progress raises the forecast (the cautious side for a scale-out). Before the 8th of the month
+// the month so far is the only history there is, and its average stands in.
+
+const DAY_SECONDS = 86_400;
+
+export interface MonthWindow {
+  /** Seconds since the month began (UTC). */
+  elapsedSeconds: number;
+  elapsedDays: number;
+  remainingDays: number;
+}
+
+/** Where `now` falls in its UTC calendar month. */
+export function monthWindow(now: Date): MonthWindow {
+  const start = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+  const end = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+  const elapsedSeconds = Math.max(1, Math.floor((now.getTime() - start) / 1000));
+  return { elapsedSeconds, elapsedDays: elapsedSeconds / DAY_SECONDS, remainingDays: (end - now.getTime()) / 1000 / DAY_SECONDS };
+}
+
+/** How many days of history stand for "recent": a whole week once the month has one. */
+export const RECENT_DAYS = 7;
+
+export interface SpendHistory {
+  monthToDateUsd: number;
+  /** Spend over the last RECENT_DAYS days, or null before the month has that many. */
+  recentUsd: number | null;
+}
+
+export function forecastMonthUsd({ monthToDateUsd, recentUsd }: SpendHistory, window: MonthWindow): number {
+  // At least an hour of history, so the first minutes of a month do not divide by almost nothing.
+  const dailyUsd = recentUsd === null ? monthToDateUsd / Math.max(window.elapsedDays, 1 / 24) : recentUsd / RECENT_DAYS;
+  return monthToDateUsd + dailyUsd * window.remainingDays;
+}
+
+export interface ScaleOutQuestion {
+  forecastUsd: number;
+  /** Extra replicas × GPUs each × $ per GPU-hour × expected hours. */
+  scaleOutUsd: number;
+  budgetUsd: number;
+  /** The share of the budget kept free, 0 to 1. */
+  headroom: number;
+}
+
+export interface ScaleOutDecision {
+  allowed: boolean;
+  /** The budget less its headroom: forecast plus scale-out must stay within it. */
+  limitUsd: number;
+  reason: string;
+}
+
+const usd = (value: number) => `$${value.toLocaleString('en-US', { maximumFractionDigits: 0 })}`;
+
+export function scaleOutDecision({ forecastUsd, scaleOutUsd, budgetUsd, headroom }: ScaleOutQuestion): ScaleOutDecision {
+  const limitUsd = budgetUsd * (1 - headroom);
+  const total = forecastUsd + scaleOutUsd;
+  const allowed = total <= limitUsd;
+  const comparison = `forecast ${usd(forecastUsd)} + scale-out ${usd(scaleOutUsd)} = ${usd(total)} ${allowed ? 'within' : 'over'} ${usd(limitUsd)} (budget ${usd(budgetUsd)} less ${Math.round(headroom * 100)}% headroom)`;
+  return { allowed, limitUsd, reason: comparison };
+}

@@ -1,0 +1,90 @@
+// The scale-out budget check against a real Prometheus (spend scraped from a local exporter) and
+// the Kubernetes API server (GPUs per replica from the pod template).
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { Facts } from '../../activities/action';
+import { createFinopsActivities, type FinopsSettings } from '../../activities/finops';
+import { targetOf, type Target } from '../../alerts/target';
+import { createKubernetesAdapter, type KubernetesAdapter } from '../../kubernetes/client';
+import { PrometheusClient } from '../../prometheus/client';
+import { KUBE_TOKEN, KubeApiServer } from '../../simulator/kubernetes-api';
+import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
+import { waitFor } from '../helpers/wait';
+
+const SPEND = `# TYPE inference_cost_usd_total counter
+inference_cost_usd_total{tenant="acme",route="chat"} 1000
+inference_cost_usd_total{tenant="globex",route="chat"} 500
+`;
+
+let prometheus: RunningPrometheus;
+let kube: KubeApiServer;
+let kubernetes: KubernetesAdapter;
+const env = new MockActivityEnvironment();
+const target = ((): Target => {
+  const result = targetOf('deployment', { namespace: 'inference', deployment: 'llm-premium-us-east-1' });
+  if (!result.ok) throw new Error('target');
+  return result.target;
+})();
+
+beforeAll(async () => {
+  prometheus = await startPrometheus(SPEND);
+  kube = await KubeApiServer.start();
+  kube.addDeployment({ namespace: 'inference', name: 'llm-premium-us-east-1', replicas: 10, gpusPerReplica: 8 });
+  kubernetes = await createKubernetesAdapter({ server: { url: kube.url, token: KUBE_TOKEN }, requestTimeoutMs: 5_000 });
+  // Two scrapes, so increase() has samples to work with.
+  await waitFor('two scrapes of the spend', async () => {
+    const samples = await new PrometheusClient({ baseUrl: prometheus.url, timeoutMs: 2_000 }).query('count_over_time(inference_cost_usd_total{tenant="acme"}[1m])');
+    return (samples[0]?.value ?? 0) >= 2 || undefined;
+  });
+});
+afterAll(async () => {
+  await prometheus?.close();
+  await kube?.close();
+});
+
+const settings = (monthlyUsd: number): FinopsSettings => ({
+  budgets: { platform: { monthlyUsd, selector: '' }, acme: { monthlyUsd, selector: 'tenant="acme"' } },
+  gpuHourlyUsd: 2.5,
+  headroom: 0.1,
+});
+const check = (monthlyUsd: number, params: Record<string, unknown>): Promise<Facts> =>
+  env.run(createFinopsActivities({ prometheus: new PrometheusClient({ baseUrl: prometheus.url, timeoutMs: 5_000 }), kubernetes, settings: settings(monthlyUsd) })['finops.scaleOutBudget'], {
+    target,
+    params,
+  });
+
+test('ample budget: allowed, with the scale-out priced from the pod template’s GPUs', async () => {
+  const facts = await check(10_000_000, { budget: 'platform', addReplicas: 4, expectedHours: 6 });
+  // 4 replicas × 8 GPUs × $2.50 × 6 h.
+  expect(facts).toMatchObject({ allowed: true, budgetUsd: 10_000_000, limitUsd: 9_000_000, scaleOutUsd: 480 });
+  expect(facts.forecastUsd).toBeGreaterThanOrEqual(facts.monthToDateUsd as number);
+  expect(facts.reason).toMatch(/^forecast \$[\d,]+ \+ scale-out \$480 = \$[\d,]+ within \$9,000,000 \(budget \$10,000,000 less 10% headroom\)$/);
+});
+
+test('a budget the scale-out alone would break: refused, saying so', async () => {
+  const facts = await check(500, { budget: 'platform', addReplicas: 4, expectedHours: 6 });
+  expect(facts).toMatchObject({ allowed: false, limitUsd: 450, scaleOutUsd: 480 });
+  expect(facts.reason).toMatch(/ over \$450 /);
+});
+
+test('a budget’s selector chooses the spend that counts', async () => {
+  // The exporter's counters do not move: no increase, so the forecast is the scale-out's cost alone.
+  const acme = await check(10_000_000, { budget: 'acme', addReplicas: 1, expectedHours: 1 });
+  expect(acme).toMatchObject({ allowed: true, scaleOutUsd: 20, monthToDateUsd: 0, forecastUsd: 0 });
+});
+
+test('an unknown budget or deployment is refused, not retried, saying what to fix', async () => {
+  const unknown = await check(1, { budget: 'marketing', addReplicas: 1, expectedHours: 1 }).catch((error: unknown) => error);
+  expect(unknown).toBeInstanceOf(ApplicationFailure);
+  expect(unknown).toMatchObject({ nonRetryable: true, message: 'finops.scaleOutBudget: no budget named marketing; define finops.budgets.marketing in the config (defined: platform, acme)' });
+
+  const missing = targetOf('deployment', { namespace: 'inference', deployment: 'llm-gone' });
+  if (!missing.ok) throw new Error('target');
+  const gone = await env
+    .run(createFinopsActivities({ prometheus: new PrometheusClient({ baseUrl: prometheus.url, timeoutMs: 5_000 }), kubernetes, settings: settings(1) })['finops.scaleOutBudget'], {
+      target: missing.target,
+      params: { budget: 'platform', addReplicas: 1, expectedHours: 1 },
+    })
+    .catch((error: unknown) => error);
+  expect(gone).toMatchObject({ nonRetryable: true, type: 'KubernetesRejected', message: expect.stringMatching(/llm-gone/) as unknown });
+});

@@ -1,9 +1,9 @@
 // FinOps checks: budget questions answered from Prometheus (spend) and Kubernetes (GPUs per replica).
 import { ApplicationFailure } from '@temporalio/common';
-import type { Target } from '../alerts/target';
 import { forecastMonthUsd, monthWindow, RECENT_DAYS, scaleOutDecision } from '../finops/budget';
-import { KubernetesError, type KubernetesAdapter } from '../kubernetes/client';
+import type { KubernetesAdapter } from '../kubernetes/client';
 import { parseParams, type CheckActivity } from './action';
+import { callKubernetes, deploymentOf } from './kubernetes';
 import { instantValue, type PrometheusQuery } from './prometheus';
 
 export interface Budget {
@@ -26,11 +26,6 @@ export interface FinopsActivities {
 
 const cents = (value: number) => Math.round(value * 100) / 100;
 
-function deploymentOf({ key, labels }: Target) {
-  if (!labels.namespace || !labels.deployment) throw ApplicationFailure.nonRetryable(`finops.scaleOutBudget: target ${key} is not a deployment`, 'InvalidTarget');
-  return { namespace: labels.namespace, name: labels.deployment };
-}
-
 export function createFinopsActivities({ prometheus, kubernetes, settings }: { prometheus: PrometheusQuery; kubernetes: KubernetesAdapter; settings: FinopsSettings }): FinopsActivities {
   return {
     async 'finops.scaleOutBudget'({ target, params }) {
@@ -41,18 +36,23 @@ export function createFinopsActivities({ prometheus, kubernetes, settings }: { p
         const known = Object.keys(settings.budgets);
         throw ApplicationFailure.nonRetryable(`${step}: no budget named ${name}; define finops.budgets.${name} in the config (defined: ${known.join(', ') || 'none'})`, 'InvalidParams');
       }
-      let gpusPerReplica;
-      try {
-        ({ gpusPerReplica } = await kubernetes.readDeployment(deploymentOf(target)));
-      } catch (error) {
-        if (!(error instanceof KubernetesError)) throw error;
-        throw error.retryable ? ApplicationFailure.retryable(error.message, 'KubernetesUnavailable') : ApplicationFailure.nonRetryable(error.message, 'KubernetesRejected');
-      }
+      const { gpusPerReplica } = await callKubernetes(() => kubernetes.readDeployment(deploymentOf(step, target)));
 
       const window = monthWindow(new Date());
       const spend = (range: string) => `sum(increase(inference_cost_usd_total{${budget.selector}}[${range}]))`;
-      const monthToDateUsd = (await instantValue(prometheus, spend(`${window.elapsedSeconds}s`), step)) ?? 0;
-      const recentUsd = window.elapsedDays >= RECENT_DAYS ? ((await instantValue(prometheus, spend(`${RECENT_DAYS}d`), step)) ?? 0) : null;
+      // No series is no answer, not $0: a wrong selector must not make every scale-out look free.
+      const spent = async (range: string) => {
+        const value = await instantValue(prometheus, spend(range), step);
+        if (value === null) {
+          throw ApplicationFailure.nonRetryable(
+            `${step}: no spend matches ${spend(range)}; check finops.budgets.${name}.selector and that Prometheus scrapes the gateway's inference_cost_usd_total`,
+            'NoSpendData',
+          );
+        }
+        return value;
+      };
+      const monthToDateUsd = await spent(`${window.elapsedSeconds}s`);
+      const recentUsd = window.elapsedDays >= RECENT_DAYS ? await spent(`${RECENT_DAYS}d`) : null;
       const forecastUsd = forecastMonthUsd({ monthToDateUsd, recentUsd }, window);
       const scaleOutUsd = addReplicas * gpusPerReplica * settings.gpuHourlyUsd * expectedHours;
       const decision = scaleOutDecision({ forecastUsd, scaleOutUsd, budgetUsd: budget.monthlyUsd, headroom: settings.headroom });

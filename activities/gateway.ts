@@ -132,8 +132,9 @@ export function createGatewayActivities(gateway: GatewayAdapter, guardrails: Gua
       };
     },
 
-    async 'gateway.getRoutePolicy'({ target }) {
-      const document = await callGateway(() => gateway.getRoutePolicy(scopeOf(target)));
+    async 'gateway.getRoutePolicy'({ target, params }) {
+      const { route } = parseParams('gateway.getRoutePolicy', params);
+      const document = await callGateway(() => gateway.getRoutePolicy(scopeOf(target, route)));
       return { ...document.effective };
     },
 
@@ -143,8 +144,9 @@ export function createGatewayActivities(gateway: GatewayAdapter, guardrails: Gua
       return { ...document.quota };
     },
 
-    async 'gateway.getRegionWeights'({ target }) {
-      const document = await callGateway(() => gateway.getRegionWeights(target.labels.route!));
+    async 'gateway.getRegionWeights'({ target, params }) {
+      const { route } = scopeOf(target, parseParams('gateway.getRegionWeights', params).route);
+      const document = await callGateway(() => gateway.getRegionWeights(route));
       return regionFacts(document.weights);
     },
   };

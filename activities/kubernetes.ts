@@ -6,8 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { Target } from '../alerts/target';
-import type { KUBERNETES_ACTIONS, KUBERNETES_CHECKS} from '../kubernetes/actions';
-import { type BatchKind, type BatchObjectState } from '../kubernetes/actions';
+import type { BatchKind, BatchObjectState, KUBERNETES_ACTIONS, KUBERNETES_CHECKS } from '../kubernetes/actions';
 import { KubernetesError, type Annotations, type BatchObject, type KubernetesAdapter, type ObjectRef } from '../kubernetes/client';
 import { parseParams, type ActionActivity, type ActionOutcome, type CheckActivity } from './action';
 
@@ -16,7 +15,8 @@ export const CHANGE_ANNOTATION = 'finops-soar.io/change';
 
 export type KubernetesActivities = Record<keyof typeof KUBERNETES_ACTIONS, ActionActivity> & Record<keyof typeof KUBERNETES_CHECKS, CheckActivity>;
 
-async function callKubernetes<T>(call: () => Promise<T>): Promise<T> {
+/** Runs a Kubernetes call, turning its failure into one Temporal retries or not. */
+export async function callKubernetes<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
@@ -29,7 +29,7 @@ async function callKubernetes<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-function deploymentOf(step: string, { kind, key, labels }: Target): ObjectRef {
+export function deploymentOf(step: string, { kind, key, labels }: Target): ObjectRef {
   const { namespace, deployment } = labels;
   if (!namespace || !deployment) {
     throw ApplicationFailure.nonRetryable(`${step}: target ${kind} ${key} has no namespace and deployment labels; run this step on a deployment target`, 'InvalidTarget');

@@ -11,7 +11,7 @@ export const manualStartSchema = z
     playbook: z.string().min(1).describe('the name of the playbook to run, e.g. war-room'),
     labels: z.record(z.string(), z.string()).default({}).describe("the target's labels, e.g. {\"route\": \"chat\"}, plus any the playbook's templates use"),
     annotations: z.record(z.string(), z.string()).default({}).describe('extra text for templates, e.g. {"dashboard": "https://…"}'),
-    startedBy: z.string().min(1).describe('who starts the run (a user id); recorded in the run, and never the approver of its steps'),
+    startedBy: z.string().min(1).describe('who starts the run (a user id); recorded in the run, and refused as the approver of its steps'),
     reason: z.string().min(1).describe('why, in a sentence; shown wherever the run is'),
   })
   .strict();

@@ -52,6 +52,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['FINOPS_SOAR_DRY_RUN', ['engine', 'dryRun']],
   ['FINOPS_SOAR_PROTECTED_ROUTES', ['engine', 'protectedRoutes']],
   ['FINOPS_SOAR_SENSITIVE_ROUTES', ['engine', 'sensitiveRoutes']],
+  ['FINOPS_SOAR_PROTECTED_TENANTS', ['engine', 'protectedTenants']],
   ['FINOPS_SOAR_MAX_CONCURRENT_RUNS', ['engine', 'maxConcurrentRuns']],
   ['FINOPS_SOAR_MAX_ACTIONS_PER_TARGET_PER_HOUR', ['engine', 'maxActionsPerTargetPerHour']],
   ['LOG_LEVEL', ['log', 'level']],

@@ -169,6 +169,9 @@ export const configSchema = z
           .default(['core', 'risk', 'fraud'])
           .describe('routes never throttled, tiered or circuit-broken, as a list or comma-separated, e.g. core,risk,fraud'),
         sensitiveRoutes: routeList.default([]).describe('routes whose circuit breaker fails closed, as a list or comma-separated'),
+        protectedTenants: routeList
+          .default([])
+          .describe("tenants whose quota no playbook changes (a quota covers all of a tenant's routes), as a list or comma-separated, e.g. internal"),
         maxConcurrentRuns: z.coerce.number().int().min(1).default(50).describe('how many playbook runs may be active at once; a run beyond it is refused and recorded'),
         maxActionsPerTargetPerHour: z.coerce
           .number()

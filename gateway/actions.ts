@@ -1,6 +1,7 @@
 // The gateway's actions and checks a playbook step may name (activities/gateway.ts implements them).
 import { z } from 'zod';
 import type { StepSpec } from '../playbook/step-spec';
+import { regionWeightsUpdateSchema, routePolicyPatchSchema, tenantQuotaPatchSchema } from './control-api';
 
 // On a target that is not a route (a capacity playbook's deployment), the step names its route.
 const routeParam = z
@@ -9,7 +10,6 @@ const routeParam = z
   .optional()
   .describe("the route to act on, for the whole route (every tenant); needed when the playbook's target is not a route, e.g. embeddings");
 const namedByRoute = { param: 'route', targets: ['deployment'] } as const;
-import { regionWeightsUpdateSchema, routePolicyPatchSchema, tenantQuotaPatchSchema } from './control-api';
 
 export const GATEWAY_ACTIONS = {
   'gateway.setRoutePolicy': {
@@ -34,9 +34,10 @@ export const GATEWAY_ACTIONS = {
 
 export const GATEWAY_CHECKS = {
   'gateway.getRoutePolicy': {
-    description: "The policy the target route (and tenant) effectively gets; its fields become facts, e.g. <step id>.maxInputTokens",
+    description: "The policy the target route (and tenant), or params.route, effectively gets; its fields become facts, e.g. <step id>.maxInputTokens",
     targets: ['route'],
-    params: z.object({}).strict(),
+    namedBy: namedByRoute,
+    params: z.object({ route: routeParam }).strict(),
   },
   'gateway.getTenantQuota': {
     description: "The quota of the alert's tenant; its fields become facts, e.g. <step id>.costPerDayUsd (null: unlimited)",
@@ -44,8 +45,10 @@ export const GATEWAY_CHECKS = {
     params: z.object({}).strict(),
   },
   'gateway.getRegionWeights': {
-    description: "How the target route's traffic is split across regions: facts <step id>.primaryRegion, .primaryWeight (its share), .activeRegions (how many get traffic) and .weights",
+    description:
+      "How the target route's (or params.route's) traffic is split across regions: facts <step id>.primaryRegion, .primaryWeight (its share), .activeRegions (how many get traffic) and .weights",
     targets: ['route'],
-    params: z.object({}).strict(),
+    namedBy: namedByRoute,
+    params: z.object({ route: routeParam }).strict(),
   },
 } as const satisfies Record<string, StepSpec>;

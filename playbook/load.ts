@@ -93,8 +93,15 @@ function useProblems({ name, params, namePath, paramsPath }: StepUse, target: Pl
 /** Problems a schema cannot see: steps that do not fit the target, wrong literal params, facts nobody gathers. */
 function semanticProblems(spec: PlaybookSpec): Problem[] {
   const checksSoFar = new Set<string>();
+  let adaptBefore: string | undefined;
   return spec.steps.flatMap((step, index) => {
     const problems = usesOf(step, index).flatMap((use) => useProblems(use, spec.target));
+    // Adapt steps keep measuring while the run waits; waiting inside the steps, the run could not
+    // continue as new, and its history would grow for as long as the alert fires.
+    if (step.waitUntilResolved && adaptBefore) {
+      problems.push({ path: ['steps', index, 'waitUntilResolved'], message: `comes after the adapt step ${adaptBefore}, which would adjust for as long as this waits; put the adapt step after it` });
+    }
+    if (step.adapt) adaptBefore ??= step.id;
     // Undoing an adapt step restores the fields its first level set: every level must set the same ones.
     const levels = step.adapt?.levels ?? [];
     const fields = levels.map(({ params }) => leafPaths(params).sort().join(', '));

@@ -8,6 +8,8 @@ export interface Guardrails {
   protectedRoutes: readonly string[];
   /** Routes whose circuit breaker fails closed (rejects traffic when it cannot decide); others fail open. */
   sensitiveRoutes: readonly string[];
+  /** Tenants whose quota no playbook changes: a quota covers all of a tenant's routes, protected ones too. */
+  protectedTenants: readonly string[];
 }
 
 /** Failure type of an action the guardrails refused: the run records the refusal and goes on. */
@@ -29,11 +31,15 @@ export function protectedRouteRefusal(route: string, patch: RoutePolicyPatch, gu
 
 /**
  * Why the quota of `tenant` may not be changed by an alert about `route` (undefined: it may). A
- * tenant's quota applies to all its traffic, so limiting the tenant whose protected-route traffic
- * raised the alert would limit that route. Any change is refused, loosening too: a playbook has no
- * business managing the quota of protected traffic, and a loosened quota's undo tightens it again.
+ * tenant's quota applies to all its traffic: a tenant that carries protected traffic is listed in
+ * engine.protectedTenants, and limiting the tenant whose protected-route traffic raised the alert
+ * would limit that route. Any change is refused, loosening too: a playbook has no business
+ * managing the quota of protected traffic, and a loosened quota's undo tightens it again.
  */
 export function protectedTenantQuotaRefusal(tenant: string, route: string | undefined, guardrails: Guardrails): string | undefined {
+  if (guardrails.protectedTenants.includes(tenant)) {
+    return `tenant ${tenant} is protected (engine.protectedTenants): its traffic is never quota-limited, so its quota stays as it is`;
+  }
   if (route === undefined || !guardrails.protectedRoutes.includes(route)) return undefined;
   return `route ${route} is protected (engine.protectedRoutes): its traffic is never quota-limited, so the quota of tenant ${tenant}, whose alert is about route ${route}, stays as it is`;
 }

@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { reachableHost } from '../config/local-stack';
 
 export const KUBE_TOKEN = 'kube-api-server-test-token';
 
@@ -187,7 +188,7 @@ export class KubeApiServer {
     const host = options.host ?? '127.0.0.1';
     await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
     const { port } = server.address() as AddressInfo;
-    const instance = new KubeApiServer(server, `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, options.token ?? KUBE_TOKEN);
+    const instance = new KubeApiServer(server, `http://${reachableHost(host)}:${port}`, options.token ?? KUBE_TOKEN);
     server.on('request', (request: IncomingMessage, response: ServerResponse) => void instance.handle(request, response));
     return instance;
   }

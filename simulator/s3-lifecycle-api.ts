@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
+import { reachableHost } from '../config/local-stack';
 
 /** The only key the simulator accepts (it checks the key id, not the signature): not a secret. */
 export const SIMULATOR_S3_CREDENTIALS = { accessKeyId: 'AKIAFINOPSSOARSIM', secretAccessKey: 'finops-soar-simulator' };
@@ -203,7 +204,7 @@ export async function startS3LifecycleServer(bucketNames: readonly string[], { h
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    url: `http://${reachableHost(host)}:${port}`,
     buckets,
     requests,
     get mutations() {

@@ -5,6 +5,7 @@
 // The load model reads the gateway policies and the Deployments' replicas, so what a playbook
 // changes shows up in the metrics.
 import type { AddressInfo } from 'node:net';
+import { reachableHost } from '../config/local-stack';
 import type { Logger } from '../logging/logger';
 import { registerPlatformApi } from './platform/api';
 import { DEFAULT_CATALOG, type Catalog } from './platform/catalog';
@@ -69,36 +70,40 @@ export async function startSimulatedPlatform({
   catalog = DEFAULT_CATALOG,
 }: SimulatedPlatformOptions): Promise<SimulatedPlatform> {
   const store = new PolicyStore();
-  const kube = await KubeApiServer.start({ token, host, port: ports.kubernetes });
-  seedCluster(kube, catalog);
-  const s3 = await startS3LifecycleServer(SIMULATOR_BUCKETS, { host, port: ports.s3 });
-  const namespaceOf = new Map(catalog.deployments.map(({ name, namespace }) => [name, namespace]));
-  const model = new PlatformModel({
-    seed,
-    startMs,
-    catalog,
-    controlPlane: {
-      effectivePolicy: (route, tenant) => store.effectivePolicy(route, tenant),
-      tenantQuota: (tenant) => store.tenantQuota(tenant),
-      regionWeights: (route) => store.regionWeights(route),
-      // A deployment deleted from the cluster serves nothing.
-      replicas: (name) => Number(kube.get('deployments', namespaceOf.get(name) ?? '', name)?.spec.replicas ?? 0),
-    },
-  });
-  const app = buildSimulatorApp({ token, logger, store });
-  registerPlatformApi(app, { model, token });
-  await app.listen({ host, port: ports.gateway });
-  const gatewayPort = (app.server.address() as AddressInfo).port;
-  return {
-    urls: { gateway: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${gatewayPort}`, kubernetes: kube.url, s3: s3.url },
-    store,
-    kube,
-    s3,
-    model,
-    async close() {
-      await app.close();
-      await kube.close();
-      await s3.close();
-    },
+  // Whatever started is stopped again, also when a later part cannot start (a port in use).
+  const stops: Array<() => Promise<void>> = [];
+  const close = async () => {
+    const results = await Promise.allSettled(stops.splice(0).reverse().map((stop) => stop()));
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
   };
+  try {
+    const kube = await KubeApiServer.start({ token, host, port: ports.kubernetes });
+    stops.push(() => kube.close());
+    seedCluster(kube, catalog);
+    const s3 = await startS3LifecycleServer(SIMULATOR_BUCKETS, { host, port: ports.s3 });
+    stops.push(() => s3.close());
+    const namespaceOf = new Map(catalog.deployments.map(({ name, namespace }) => [name, namespace]));
+    const model = new PlatformModel({
+      seed,
+      startMs,
+      catalog,
+      controlPlane: {
+        effectivePolicy: (route, tenant) => store.effectivePolicy(route, tenant),
+        tenantQuota: (tenant) => store.tenantQuota(tenant),
+        regionWeights: (route) => store.regionWeights(route),
+        // A deployment deleted from the cluster serves nothing.
+        replicas: (name) => Number(kube.get('deployments', namespaceOf.get(name) ?? '', name)?.spec.replicas ?? 0),
+      },
+    });
+    const app = buildSimulatorApp({ token, logger, store });
+    registerPlatformApi(app, { model, token });
+    stops.push(() => app.close());
+    await app.listen({ host, port: ports.gateway });
+    const gatewayPort = (app.server.address() as AddressInfo).port;
+    return { urls: { gateway: `http://${reachableHost(host)}:${gatewayPort}`, kubernetes: kube.url, s3: s3.url }, store, kube, s3, model, close };
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
 }

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { devSecrets, ingressUrl, type DevSecrets } from '../config/dev-secrets';
+import { devSecrets, ingressUrl, reachableHost, type DevSecrets } from '../config/local-stack';
 import type { Config } from '../config/schema';
 import type { Logger } from '../logging/logger';
 import { SIMULATOR_S3_CREDENTIALS } from '../simulator/s3-lifecycle-api';
@@ -85,7 +85,7 @@ function banner(config: Config, secrets: { ingressToken: string; gatewayToken: s
  */
 function simulatedInfrastructure(config: Config, secrets: DevSecrets): Record<string, string> {
   const { host, kubernetesPort, s3Port } = config.simulator;
-  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host;
+  const reachable = reachableHost(host);
   const env: Record<string, string> = {};
   if (!config.kubernetes.kubeconfig && !config.kubernetes.server) {
     Object.assign(env, { FINOPS_SOAR_KUBE_SERVER: `http://${reachable}:${kubernetesPort}`, FINOPS_SOAR_KUBE_TOKEN: secrets.gatewayToken });

@@ -59,7 +59,7 @@ async function main() {
       finops: config.finops,
       storage: new S3BucketLifecycle(config.storage.s3),
       notifier: new LogNotifier(logger.child({ component: 'notifications' })),
-      guardrails: { protectedRoutes: config.engine.protectedRoutes, sensitiveRoutes: config.engine.sensitiveRoutes },
+      guardrails: { protectedRoutes: config.engine.protectedRoutes, sensitiveRoutes: config.engine.sensitiveRoutes, protectedTenants: config.engine.protectedTenants },
       limits: { client, taskQueue: config.temporal.taskQueue, maxConcurrentRuns: config.engine.maxConcurrentRuns, maxActionsPerTargetPerHour: config.engine.maxActionsPerTargetPerHour },
     }),
   });

@@ -137,8 +137,10 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     },
     {
       // Synchronous on purpose: a refused decision is answered to the caller and never recorded.
-      validator: ({ stepId, by }) => {
+      validator: ({ stepId, by, approve }) => {
         if (!by) throw ApplicationFailure.nonRetryable('a decision needs the identity of who decides', 'InvalidDecision');
+        // Four eyes: whoever started a run by hand may stop it, not approve it.
+        if (approve && by === alert.annotations.startedBy) throw ApplicationFailure.nonRetryable(`${by} started this run and cannot approve its steps; ask someone else`, 'NotAuthorized');
         if (status.decisions.some((d) => d.stepId === stepId)) throw ApplicationFailure.nonRetryable(`step ${stepId} was already decided`, 'AlreadyDecided');
         if (status.pendingApproval?.stepId !== stepId || decision) throw ApplicationFailure.nonRetryable(`step ${stepId} is not waiting for approval`, 'NotPending');
       },
@@ -327,18 +329,22 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     const keyId = `${stepId}#${adapting.changes + 1}`;
     try {
       if (level === null) {
-        // Below every threshold: the values from before the step come back, and nothing is left to undo.
-        const index = compensations.findIndex((compensation) => compensation.stepId === stepId);
-        if (index !== -1) {
-          const [{ action, request }] = compensations.splice(index, 1) as [Compensation];
-          await apply[action]({ ...request, idempotencyKey: actionRequest(keyId, null, 'undo').idempotencyKey });
+        // Below every threshold: the values from before the step come back. The undo leaves the
+        // stack only once it has worked; if it fails, the level stays and the rollback still has it.
+        const compensation = compensations.find((candidate) => candidate.stepId === stepId);
+        if (compensation) {
+          await apply[compensation.action]({ ...compensation.request, idempotencyKey: actionRequest(keyId, null, 'undo').idempotencyKey });
+          compensations.splice(compensations.indexOf(compensation), 1);
           for (const change of status.applied) if (change.stepId === stepId && change.undoneAt === null) change.undoneAt = new Date().toISOString();
         }
       } else {
         const result = await applyChange(keyId, step.action, step.levels[level]!.params);
         if ('refused' in result) {
           adapting.note = `level above ${step.levels[level]!.above} refused: ${result.refused}`;
-          if (result.by === 'guardrails') status.adapting = status.adapting.filter((other) => other !== adapting);
+          if (result.by === 'guardrails') {
+            status.adapting = status.adapting.filter((other) => other !== adapting);
+            skip(stepId, adapting.note);
+          }
           return;
         }
         recordChange(stepId, keyId, step.action, result.outcome, !compensations.some((compensation) => compensation.stepId === stepId));
@@ -412,8 +418,6 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
             const adapting: Adapting = { stepId, step, level: null, value: null, measuredAt: null, changes: 0, note: null, nextAt: new Date().toISOString() };
             status.adapting.push(adapting);
             await adjust(adapting);
-            if (status.adapting.includes(adapting)) break;
-            skip(stepId, adapting.note ?? 'refused');
             break;
           }
         }

@@ -1,5 +1,5 @@
 // The activities as the worker builds them, against a test gateway and Temporal client, with the
-// default guardrails (protected: core, risk, fraud; sensitive: risk, summarize) and generous
+// test guardrails (protected: core, risk, fraud and tenant internal; sensitive: risk, summarize) and generous
 // limits unless a test sets its own, logging notifications to `logger`.
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../../activities';
@@ -16,7 +16,7 @@ import { SIMULATOR_S3_CREDENTIALS } from '../../simulator/s3-lifecycle-api';
 /** A platform budget of $5M a month, 10% headroom, $2.50 per GPU-hour. */
 export const TEST_FINOPS: FinopsSettings = { budgets: { platform: { monthlyUsd: 5_000_000, selector: '' } }, gpuHourlyUsd: 2.5, headroom: 0.1 };
 
-export const TEST_GUARDRAILS = { protectedRoutes: ['core', 'risk', 'fraud'], sensitiveRoutes: ['risk', 'summarize'] };
+export const TEST_GUARDRAILS = { protectedRoutes: ['core', 'risk', 'fraud'], sensitiveRoutes: ['risk', 'summarize'], protectedTenants: ['internal'] };
 
 export interface TestActivityOptions {
   gateway: GatewayAdapter;

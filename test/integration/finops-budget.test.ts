@@ -11,10 +11,16 @@ import { KUBE_TOKEN, KubeApiServer } from '../../simulator/kubernetes-api';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
 import { waitFor } from '../helpers/wait';
 
-const SPEND = `# TYPE inference_cost_usd_total counter
-inference_cost_usd_total{tenant="acme",route="chat"} 1000
+// acme spends $400 a second; globex's counter stands still.
+let acmeSpend = 1000;
+const spend = () => `# TYPE inference_cost_usd_total counter
+inference_cost_usd_total{tenant="acme",route="chat"} ${acmeSpend}
 inference_cost_usd_total{tenant="globex",route="chat"} 500
 `;
+const spending = setInterval(() => {
+  acmeSpend += 100;
+  if (prometheus) prometheus.metrics.text = spend();
+}, 250);
 
 let prometheus: RunningPrometheus;
 let kube: KubeApiServer;
@@ -27,7 +33,7 @@ const target = ((): Target => {
 })();
 
 beforeAll(async () => {
-  prometheus = await startPrometheus(SPEND);
+  prometheus = await startPrometheus(spend());
   kube = await KubeApiServer.start();
   kube.addDeployment({ namespace: 'inference', name: 'llm-premium-us-east-1', replicas: 10, gpusPerReplica: 8 });
   kubernetes = await createKubernetesAdapter({ server: { url: kube.url, token: KUBE_TOKEN }, requestTimeoutMs: 5_000 });
@@ -38,12 +44,18 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  clearInterval(spending);
   await prometheus?.close();
   await kube?.close();
 });
 
 const settings = (monthlyUsd: number): FinopsSettings => ({
-  budgets: { platform: { monthlyUsd, selector: '' }, acme: { monthlyUsd, selector: 'tenant="acme"' } },
+  budgets: {
+    platform: { monthlyUsd, selector: '' },
+    acme: { monthlyUsd, selector: 'tenant="acme"' },
+    globex: { monthlyUsd, selector: 'tenant="globex"' },
+    typo: { monthlyUsd, selector: 'tenant="acne"' },
+  },
   gpuHourlyUsd: 2.5,
   headroom: 0.1,
 });
@@ -67,16 +79,27 @@ test('a budget the scale-out alone would break: refused, saying so', async () =>
   expect(facts.reason).toMatch(/ over \$450 /);
 });
 
-test('a budget’s selector chooses the spend that counts', async () => {
-  // The exporter's counters do not move: no increase, so the forecast is the scale-out's cost alone.
+test('a budget’s selector chooses the spend that counts; spend nothing matches is no answer, not $0', async () => {
+  await waitFor('acme spend in Prometheus', async () => ((await check(10_000_000, { budget: 'acme', addReplicas: 1, expectedHours: 1 })).monthToDateUsd as number) > 0 || undefined);
   const acme = await check(10_000_000, { budget: 'acme', addReplicas: 1, expectedHours: 1 });
-  expect(acme).toMatchObject({ allowed: true, scaleOutUsd: 20, monthToDateUsd: 0, forecastUsd: 0 });
+  const globex = await check(10_000_000, { budget: 'globex', addReplicas: 1, expectedHours: 1 });
+  const platform = await check(10_000_000, { budget: 'platform', addReplicas: 1, expectedHours: 1 });
+  expect(globex).toMatchObject({ monthToDateUsd: 0, forecastUsd: 0, scaleOutUsd: 20 });
+  expect(acme.forecastUsd as number).toBeGreaterThan(acme.monthToDateUsd as number);
+  expect(platform.monthToDateUsd as number).toBeGreaterThanOrEqual(acme.monthToDateUsd as number);
+
+  const typo = await check(10_000_000, { budget: 'typo', addReplicas: 1, expectedHours: 1 }).catch((error: unknown) => error);
+  expect(typo).toMatchObject({
+    nonRetryable: true,
+    type: 'NoSpendData',
+    message: expect.stringMatching(/^finops\.scaleOutBudget: no spend matches sum\(increase\(inference_cost_usd_total\{tenant="acne"\}\[\d+s\]\)\); check finops\.budgets\.typo\.selector/) as unknown,
+  });
 });
 
 test('an unknown budget or deployment is refused, not retried, saying what to fix', async () => {
   const unknown = await check(1, { budget: 'marketing', addReplicas: 1, expectedHours: 1 }).catch((error: unknown) => error);
   expect(unknown).toBeInstanceOf(ApplicationFailure);
-  expect(unknown).toMatchObject({ nonRetryable: true, message: 'finops.scaleOutBudget: no budget named marketing; define finops.budgets.marketing in the config (defined: platform, acme)' });
+  expect(unknown).toMatchObject({ nonRetryable: true, message: 'finops.scaleOutBudget: no budget named marketing; define finops.budgets.marketing in the config (defined: platform, acme, globex, typo)' });
 
   const missing = targetOf('deployment', { namespace: 'inference', deployment: 'llm-gone' });
   if (!missing.ok) throw new Error('target');

@@ -141,16 +141,23 @@ test('the CLI starts, shows, resolves and aborts runs through the same API', asy
 });
 
 describe('bad requests are refused and start nothing', () => {
+  const noRunFor = async (workflowId: string) => expect(harness.env.client.workflow.getHandle(workflowId).describe()).rejects.toThrow(WorkflowNotFoundError);
+
   test.each([
-    ['an unknown playbook', { ...warRoomStart, playbook: 'nope' }, 404, /no playbook named nope; known: cap-context, war-room/],
+    ['an unknown playbook', { ...warRoomStart, playbook: 'nope', labels: { route: 'embeddings' } }, 404, /no playbook named nope; known: cap-context, war-room/],
     ['no startedBy', { playbook: 'war-room', labels: { route: 'embeddings' }, reason: 'x' }, 422, /startedBy/],
     ['an unknown field', { ...warRoomStart, labels: { route: 'embeddings' }, priority: 1 }, 422, /priority/],
-    ['a target label missing', { ...warRoomStart, labels: { tenant: 'acme' } }, 422, /a route target needs the label\(s\) route/],
   ])('%s', async (_name, body, status, message) => {
     const response = await call('POST', '/v1/runs', body);
     expect(response.status).toBe(status);
     expect(JSON.stringify(response.body)).toMatch(message);
-    await expect(harness.env.client.workflow.getHandle(playbookRunId('war-room', 'route=embeddings')).describe()).rejects.toThrow(WorkflowNotFoundError);
+    await noRunFor(playbookRunId('war-room', 'route=embeddings'));
+    await noRunFor(playbookRunId('nope', 'route=embeddings'));
+  });
+
+  test('a target label missing: no target, so nothing to name a run after', async () => {
+    const response = await call('POST', '/v1/runs', { ...warRoomStart, labels: { tenant: 'acme' } });
+    expect(response).toEqual({ status: 422, body: { error: 'playbook war-room cannot run: a route target needs the label(s) route' } });
   });
 
   test('without the token', async () => {

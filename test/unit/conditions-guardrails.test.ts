@@ -52,7 +52,7 @@ describe('step kinds', () => {
 });
 
 describe('guardrails', () => {
-  const guardrails = { protectedRoutes: ['core', 'risk', 'fraud'], sensitiveRoutes: ['risk'] };
+  const guardrails = { protectedRoutes: ['core', 'risk', 'fraud'], sensitiveRoutes: ['risk'], protectedTenants: ['internal'] };
 
   test('protected routes refuse throttling, tiering and circuit breaking, and nothing else', () => {
     expect(protectedRouteRefusal('fraud', { rateLimitRps: 1, cacheMode: 'aggressive' }, guardrails)).toMatch(/^route fraud is protected .* so rateLimitRps stays as it is$/);
@@ -62,9 +62,13 @@ describe('guardrails', () => {
   });
 
   test("a tenant's quota stays as it is when its alert is about a protected route", () => {
-    expect(protectedTenantQuotaRefusal('internal', 'risk', guardrails)).toBe(
-      'route risk is protected (engine.protectedRoutes): its traffic is never quota-limited, so the quota of tenant internal, whose alert is about route risk, stays as it is',
+    expect(protectedTenantQuotaRefusal('acme', 'risk', guardrails)).toBe(
+      'route risk is protected (engine.protectedRoutes): its traffic is never quota-limited, so the quota of tenant acme, whose alert is about route risk, stays as it is',
     );
+    // A protected tenant, whatever the alert is about: its quota covers its protected traffic too.
+    for (const route of ['chat', undefined]) {
+      expect(protectedTenantQuotaRefusal('internal', route, guardrails)).toBe('tenant internal is protected (engine.protectedTenants): its traffic is never quota-limited, so its quota stays as it is');
+    }
     expect(protectedTenantQuotaRefusal('acme', 'chat', guardrails)).toBeUndefined();
     // A tenant target carries no route label: the alert is about the tenant's traffic as a whole.
     expect(protectedTenantQuotaRefusal('acme', undefined, guardrails)).toBeUndefined();

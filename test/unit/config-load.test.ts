@@ -48,7 +48,7 @@ describe('defaults', () => {
       storage: { s3: { region: 'us-east-1', forcePathStyle: false } },
       simulator: { host: '127.0.0.1', port: 8090, kubernetesPort: 8091, s3Port: 8092, seed: 1 },
       playbooks: { dir: 'playbooks' },
-      engine: { cooldown: 300_000, dryRun: false, protectedRoutes: ['core', 'risk', 'fraud'], sensitiveRoutes: [], maxConcurrentRuns: 50, maxActionsPerTargetPerHour: 20 },
+      engine: { cooldown: 300_000, dryRun: false, protectedRoutes: ['core', 'risk', 'fraud'], sensitiveRoutes: [], protectedTenants: [], maxConcurrentRuns: 50, maxActionsPerTargetPerHour: 20 },
       log: { level: 'info' },
     });
     expect(config.temporal.address).toBeUndefined();
@@ -205,6 +205,7 @@ describe('environment overrides', () => {
       FINOPS_SOAR_DRY_RUN: 'true',
       FINOPS_SOAR_PROTECTED_ROUTES: 'core, risk ,, payments',
       FINOPS_SOAR_SENSITIVE_ROUTES: 'fraud',
+      FINOPS_SOAR_PROTECTED_TENANTS: 'internal',
       FINOPS_SOAR_MAX_CONCURRENT_RUNS: '7',
       FINOPS_SOAR_MAX_ACTIONS_PER_TARGET_PER_HOUR: '3',
       LOG_LEVEL: 'warn',
@@ -237,7 +238,7 @@ describe('environment overrides', () => {
       storage: { s3: { region: 'eu-west-1', endpoint: 'http://minio:9000', forcePathStyle: true } },
       simulator: { host: '0.0.0.0', port: 18090, kubernetesPort: 18091, s3Port: 18092, seed: 42 },
       playbooks: { dir: '/etc/finops-soar/playbooks' },
-      engine: { cooldown: 90_000, dryRun: true, protectedRoutes: ['core', 'risk', 'payments'], sensitiveRoutes: ['fraud'], maxConcurrentRuns: 7, maxActionsPerTargetPerHour: 3 },
+      engine: { cooldown: 90_000, dryRun: true, protectedRoutes: ['core', 'risk', 'payments'], sensitiveRoutes: ['fraud'], protectedTenants: ['internal'], maxConcurrentRuns: 7, maxActionsPerTargetPerHour: 3 },
       log: { level: 'warn' },
     });
   });

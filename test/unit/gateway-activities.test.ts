@@ -107,11 +107,11 @@ describe('gateway.setTenantQuota', () => {
   });
 
   test('a tenant whose alert is about a protected route is refused, and nothing changes; an undo there is never refused', async () => {
-    const fraudTraffic = target('route', { route: 'fraud', tenant: 'internal' });
+    const fraudTraffic = target('route', { route: 'fraud', tenant: 'acme' });
     const failure = await failureOf(act(activities['gateway.setTenantQuota'], apply({ target: fraudTraffic, params: { quota: { requestsPerSecond: 10 } } })));
     expect(failure).toMatchObject({ nonRetryable: true, type: REFUSED_BY_GUARDRAILS });
     expect(failure.message).toBe(
-      'route fraud is protected (engine.protectedRoutes): its traffic is never quota-limited, so the quota of tenant internal, whose alert is about route fraud, stays as it is',
+      'route fraud is protected (engine.protectedRoutes): its traffic is never quota-limited, so the quota of tenant acme, whose alert is about route fraud, stays as it is',
     );
     expect(simulator.store.changes).toEqual([]);
 
@@ -206,5 +206,25 @@ describe('checks', () => {
   test('gateway.getRegionWeights on an unknown route is a non-retryable rejection', async () => {
     const failure = await failureOf(check(activities['gateway.getRegionWeights'], { target: target('route', { route: 'nope' }), params: {} }));
     expect(failure).toMatchObject({ nonRetryable: true, type: 'GatewayRejected' });
+  });
+});
+
+describe('on a deployment target, a step names its route in params.route', () => {
+  const deployment = () => target('deployment', { namespace: 'inference', deployment: 'llm-premium-us-east-1' });
+
+  test('the whole route changes, and the undo names the route too', async () => {
+    const outcome = await act(activities['gateway.setRoutePolicy'], apply({ target: deployment(), params: { route: 'code-assist', policy: { priority: 2 } } }));
+    expect(outcome.summary).toBe('route code-assist: priority 5 → 2');
+    expect(outcome.undo).toEqual({ action: 'gateway.setRoutePolicy', params: { route: 'code-assist', policy: { priority: 5 } } });
+    await undo(outcome, deployment());
+    expect(simulator.store.get({ route: 'code-assist' }).policy.priority).toBe(5);
+
+    expect(await check(activities['gateway.getRegionWeights'], { target: deployment(), params: { route: 'chat' } })).toMatchObject({ weights: { 'us-east-1': 0.6, 'eu-west-1': 0.4 } });
+    expect(await check(activities['gateway.getRoutePolicy'], { target: deployment(), params: { route: 'fraud' } })).toMatchObject({ priority: 10 });
+  });
+
+  test('without params.route there is nothing to act on: refused, not retried, saying what to set', async () => {
+    const failure = await failureOf(act(activities['gateway.setRoutePolicy'], apply({ target: deployment(), params: { policy: { priority: 2 } } })));
+    expect(failure).toMatchObject({ nonRetryable: true, type: 'InvalidTarget', message: 'target namespace=inference,deployment=llm-premium-us-east-1 names no route: set params.route to the route to act on' });
   });
 });

@@ -209,6 +209,14 @@ describe('parsePlaybook: problems name file:line:column, the field path and a va
       `${FILE}:16:31: steps[0].adapt.levels[1].params: sets policy.priority, policy.rateLimitRps, but the first level sets policy.rateLimitRps; every level must set the same fields`,
     ],
     [
+      'a wait for the resolution after an adapt step',
+      VALID.replace(
+        '    action: gateway.setRoutePolicy\n    params:\n      policy:\n        maxInputTokens: 8192\n',
+        '    adapt:\n      every: 1m\n      measure: { check: prometheus.query, params: { query: up } }\n      action: gateway.setRoutePolicy\n      levels:\n        - { above: 1, params: { policy: { rateLimitRps: 40 } } }\n  - id: wait\n    waitUntilResolved: true\n',
+      ),
+      `${FILE}:17:24: steps[1].waitUntilResolved: comes after the adapt step cap-context, which would adjust for as long as this waits; put the adapt step after it`,
+    ],
+    [
       'an adapt step whose levels are not by rising threshold',
       VALID.replace(
         '    action: gateway.setRoutePolicy\n    params:\n      policy:\n        maxInputTokens: 8192\n',
@@ -219,7 +227,7 @@ describe('parsePlaybook: problems name file:line:column, the field path and a va
     [
       'a check incompatible with the target kind',
       VALID.replace('target: route', 'target: bucket').replace('    action: gateway.setRoutePolicy\n    params:\n      policy:\n        maxInputTokens: 8192\n', '    check: gateway.getRoutePolicy\n'),
-      `${FILE}:10:12: steps[0].check: gateway.getRoutePolicy acts on route targets, but this playbook's target is bucket`,
+      `${FILE}:10:12: steps[0].check: gateway.getRoutePolicy acts on route targets (or deployment targets with params.route), but this playbook's target is bucket`,
     ],
     [
       'a step that does two things',

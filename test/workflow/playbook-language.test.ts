@@ -86,8 +86,9 @@ describe('approvals', () => {
     params: { policy: { modelTier: distilled } }`,
     );
 
-  test('an approval lets the later steps run; bad or late decisions are refused and not recorded', async () => {
-    const firing = alert({ route: 'chat', tenant: 'initech' });
+  test('an approval lets the later steps run; bad or late decisions, and the starter approving, are refused and not recorded', async () => {
+    // Started by hand (the annotation the runs API sets): its starter may not approve it.
+    const firing = alert({ route: 'chat', tenant: 'initech' }, { annotations: { summary: 'tokens tripled', startedBy: 'U0STARTER' } });
     const handle = await harness.fire(gated('approve', "{ summary: 'Tier {{ labels.tenant }} down to the distilled model', timeout: 1h }"), firing);
     await waitFor('the approval request', () => harness.stateOf(handle, 'awaiting-approval'));
     const waiting = await handle.query(statusQuery);
@@ -101,6 +102,7 @@ describe('approvals', () => {
       );
     expect(await refused({ stepId: 'cap', approve: true, by: 'U1' })).toBe('step cap is not waiting for approval');
     expect(await refused({ stepId: 'approve-tier', approve: true, by: '' })).toBe('a decision needs the identity of who decides');
+    expect(await refused({ stepId: 'approve-tier', approve: true, by: 'U0STARTER' })).toBe('U0STARTER started this run and cannot approve its steps; ask someone else');
 
     const decision = await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-tier', approve: true, by: 'U0FINOPS', reason: 'burn rate confirmed' }] });
     expect(decision).toMatchObject({ stepId: 'approve-tier', approve: true, by: 'U0FINOPS' });

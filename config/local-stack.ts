@@ -1,5 +1,5 @@
-// The embedded stack's tokens and addresses, shared by `npm start` (which creates the tokens) and
-// the CLI (which reads them to talk to the stack on this machine).
+// The local stack's tokens and addresses, shared by `npm start` (which creates the tokens), the
+// simulator, and the CLI (which reads them to talk to the stack on this machine).
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -30,5 +30,8 @@ export function devSecrets(config: Config): DevSecrets {
   return { ingressToken: config.ingress.token ?? secrets.ingressToken, gatewayToken: config.gateway.token ?? secrets.gatewayToken };
 }
 
-/** Where the ingress answers from this machine (a wildcard listen address is reached on loopback). */
-export const ingressUrl = ({ ingress }: Config) => `http://${ingress.host === '0.0.0.0' ? '127.0.0.1' : ingress.host}:${ingress.port}`;
+/** How this machine reaches a server listening on `host`: a wildcard address is reached on loopback. */
+export const reachableHost = (host: string) => (host === '0.0.0.0' ? '127.0.0.1' : host);
+
+/** Where the ingress answers from this machine. */
+export const ingressUrl = ({ ingress }: Config) => `http://${reachableHost(ingress.host)}:${ingress.port}`;

@@ -1,5 +1,6 @@
 // The engine's limits, asked of the engineLimits workflow: how many runs may be active at once,
-// and how many actions one target may take per hour. A refusal is an answer, not a failure.
+// how many actions one target may take per hour, and which run holds each shared object. A
+// refusal is an answer, not a failure.
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { acquireRunUpdate, ENGINE_LIMITS_WORKFLOW_ID, releaseRunsUpdate, reserveActionUpdate, type engineLimits, type LimitAnswer } from '../workflows/engine-limits';
@@ -17,7 +18,7 @@ export interface LimitsDeps extends Limits {
 export interface LimitsActivities {
   'limits.acquireRun': (request: { workflowId: string }) => Promise<LimitAnswer>;
   'limits.releaseRun': (request: { workflowId: string }) => Promise<void>;
-  'limits.reserveAction': (request: { target: string; key: string }) => Promise<LimitAnswer>;
+  'limits.reserveAction': (request: { workflowId: string; target: string; key: string; objects: string[] }) => Promise<LimitAnswer>;
 }
 
 const HOUR_MS = 3_600_000;
@@ -38,7 +39,7 @@ export function createLimitsActivities({ client, taskQueue, maxConcurrentRuns, m
     });
   };
 
-  /** Holders that are no longer running (terminated, timed out) give their slots back. */
+  /** Holders that are no longer running (terminated, timed out) give their slots and objects back. */
   async function releaseClosed(holders: string[]): Promise<number> {
     const closed: string[] = [];
     for (const workflowId of holders) {
@@ -58,6 +59,11 @@ export function createLimitsActivities({ client, taskQueue, maxConcurrentRuns, m
     async 'limits.releaseRun'({ workflowId }) {
       await ask(releaseRunsUpdate, { workflowIds: [workflowId] });
     },
-    'limits.reserveAction': ({ target, key }) => ask(reserveActionUpdate, { target, key, max: maxActionsPerTargetPerHour, windowMs: HOUR_MS }),
+    async 'limits.reserveAction'(request) {
+      const reserve = () => ask(reserveActionUpdate, { ...request, max: maxActionsPerTargetPerHour, windowMs: HOUR_MS });
+      const answer = await reserve();
+      if (answer.granted || !answer.holders || (await releaseClosed(answer.holders)) === 0) return answer;
+      return reserve();
+    },
   };
 }

@@ -1,6 +1,7 @@
 // The gateway's actions and checks a playbook step may name (activities/gateway.ts implements them).
 import { z } from 'zod';
-import type { StepSpec } from '../playbook/step-spec';
+import type { Target } from '../alerts/target';
+import type { ActionSpec, StepSpec } from '../playbook/step-spec';
 import { regionWeightsUpdateSchema, routePolicyPatchSchema, tenantQuotaPatchSchema } from './control-api';
 
 // On a target that is not a route (a capacity playbook's deployment), the step names its route.
@@ -11,26 +12,35 @@ const routeParam = z
   .describe("the route to act on, for the whole route (every tenant); needed when the playbook's target is not a route, e.g. embeddings");
 const namedByRoute = { param: 'route', targets: ['deployment'] } as const;
 
+/** The route a step acts on: the one it names, else the target's. */
+const routeOf = ({ labels }: Target, route: string | undefined) => route ?? labels.route ?? '';
+
 export const GATEWAY_ACTIONS = {
   'gateway.setRoutePolicy': {
     description: "Change the target route's gateway policy (for the alert's tenant when it has one), or params.route's; undone by restoring the previous values",
     targets: ['route'],
     namedBy: namedByRoute,
     params: z.object({ route: routeParam, policy: routePolicyPatchSchema.describe('the policy fields to set, e.g. {maxInputTokens: 4096}') }).strict(),
+    // A named route is changed for every tenant; else the target's tenant override, when it has one.
+    objects: (target: Target, { route }: { route?: string }) => [
+      `gateway/policy/${routeOf(target, route)}${route === undefined && target.labels.tenant ? `/${target.labels.tenant}` : ''}`,
+    ],
   },
   'gateway.setTenantQuota': {
     description:
       "Change the quota of the alert's tenant (a tenant target, or a route target with a tenant label), on all its routes; undone by restoring the previous values",
     targets: ['tenant', 'route'],
     params: z.object({ quota: tenantQuotaPatchSchema.describe('the quota fields to set, null for unlimited, e.g. {costPerDayUsd: 500}') }).strict(),
+    objects: ({ labels }: Target) => [`gateway/quota/${labels.tenant ?? ''}`],
   },
   'gateway.setRegionWeights': {
     description: "Split the target route's (or params.route's) traffic, every tenant's, across the regions it is served in; undone by restoring the previous split",
     targets: ['route'],
     namedBy: namedByRoute,
     params: regionWeightsUpdateSchema.extend({ route: routeParam }),
+    objects: (target: Target, { route }: { route?: string }) => [`gateway/regions/${routeOf(target, route)}`],
   },
-} as const satisfies Record<string, StepSpec>;
+} as const satisfies Record<string, ActionSpec>;
 
 export const GATEWAY_CHECKS = {
   'gateway.getRoutePolicy': {

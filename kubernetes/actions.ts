@@ -1,12 +1,15 @@
 // The Kubernetes actions and checks a playbook step may name (activities/kubernetes.ts implements
 // them). Imports only zod and types: workflow code reaches this module through playbook/actions.ts.
 import { z } from 'zod';
-import type { StepSpec } from '../playbook/step-spec';
+import type { Target } from '../alerts/target';
+import type { ActionSpec, StepSpec } from '../playbook/step-spec';
 
 export const BATCH_KINDS = ['cronjobs', 'jobs'] as const;
 export type BatchKind = (typeof BATCH_KINDS)[number];
 
 const hpaName = z.string().min(1).optional().describe("the HorizontalPodAutoscaler's name, e.g. vllm-chat; defaults to the deployment's name");
+
+const deploymentObject = ({ labels }: Target) => [`kubernetes/deployments/${labels.namespace ?? ''}/${labels.deployment ?? ''}`];
 
 const batchObjectState = z
   .object({
@@ -19,6 +22,7 @@ const batchObjectState = z
 
 export const KUBERNETES_ACTIONS = {
   'kubernetes.scaleDeployment': {
+    objects: deploymentObject,
     description: "Set the target deployment's replica count through the scale subresource; undone by restoring the previous count",
     targets: ['deployment'],
     params: z
@@ -33,6 +37,7 @@ export const KUBERNETES_ACTIONS = {
       }),
   },
   'kubernetes.setHpaBounds': {
+    objects: ({ labels }: Target, { hpa }: { hpa?: string }) => [`kubernetes/hpa/${labels.namespace ?? ''}/${hpa ?? labels.deployment ?? ''}`],
     description:
       "Set the minReplicas/maxReplicas of the deployment's HorizontalPodAutoscaler (an HPA overrides a manual scale, so scale-out raises its floor); undone by restoring the previous bounds",
     targets: ['deployment'],
@@ -50,6 +55,7 @@ export const KUBERNETES_ACTIONS = {
       }),
   },
   'kubernetes.suspendBatch': {
+    objects: ({ labels }: Target, { namespace, selector }: { namespace?: string; selector: string }) => [`kubernetes/batch/${namespace ?? labels.namespace ?? ''}/${selector}`],
     description: 'Suspend (defer) or resume the CronJobs and Jobs a label selector picks, through spec.suspend; undone by kubernetes.restoreBatch',
     targets: ['deployment'],
     params: z
@@ -62,13 +68,15 @@ export const KUBERNETES_ACTIONS = {
       .strict(),
   },
   'kubernetes.restoreBatch': {
+    objects: (_target: Target, { restore }: { restore: Array<{ kind: string; namespace: string; name: string }> }) =>
+      restore.map(({ kind, namespace, name }) => `kubernetes/${kind}/${namespace}/${name}`),
     description: 'Set spec.suspend on the listed CronJobs and Jobs back to the listed values (the undo of kubernetes.suspendBatch); objects deleted since are skipped',
     targets: ['deployment'],
     params: z
       .object({ restore: z.array(batchObjectState).min(1).describe('the objects and the spec.suspend value each gets back') })
       .strict(),
   },
-} as const satisfies Record<string, StepSpec>;
+} as const satisfies Record<string, ActionSpec>;
 
 export const KUBERNETES_CHECKS = {
   'kubernetes.getDeployment': {

@@ -3,7 +3,7 @@
 import type { Alert } from '../alerts/alertmanager';
 import type { Target } from '../alerts/target';
 import { formatIssues } from '../validation/issues';
-import { stepSpec, type ActionName, type CheckName } from './actions';
+import { objectsOf, stepSpec, type ActionName, type CheckName } from './actions';
 import type { Condition, Playbook, PlaybookStep, Severity } from './schema';
 
 interface PlannedStepBase {
@@ -15,7 +15,13 @@ interface PlannedStepBase {
 /** A step with its templates resolved against the alert: what the workflow runs. */
 export type PlannedStep = PlannedStepBase &
   (
-    | { kind: 'action'; action: ActionName; params: unknown }
+    | {
+        kind: 'action';
+        action: ActionName;
+        params: unknown;
+        /** The shared objects the change touches (see ActionSpec): one run holds each at a time. */
+        objects: string[];
+      }
     | { kind: 'check'; check: CheckName; params: unknown }
     | { kind: 'notify'; to: string[]; message: string }
     | { kind: 'approval'; summary: string; timeoutMs: number; onTimeout: 'approve' | 'reject'; onReject: 'stop' | 'rollback' }
@@ -28,6 +34,8 @@ export type PlannedStep = PlannedStepBase &
         action: ActionName;
         /** Lowest threshold first. */
         levels: Array<{ above: number; params: unknown }>;
+        /** The shared objects any level touches. */
+        objects: string[];
       }
   );
 
@@ -73,22 +81,27 @@ function validParams(name: ActionName | CheckName, params: unknown, alert: Alert
   return parsed.data;
 }
 
-function planStep(step: PlaybookStep, alert: Alertish, severity: Severity): PlannedStep {
+function planStep(step: PlaybookStep, alert: Alertish, target: Target, severity: Severity): PlannedStep {
   const base = { id: step.id, description: step.description, when: step.when };
   const text = (template: string) => renderTemplates(template, alert) as string;
-  if (step.action) return { ...base, kind: 'action', action: step.action, params: validParams(step.action, step.params, alert) };
+  if (step.action) {
+    const params = validParams(step.action, step.params, alert);
+    return { ...base, kind: 'action', action: step.action, params, objects: objectsOf(step.action, target, params) };
+  }
   if (step.check) return { ...base, kind: 'check', check: step.check, params: validParams(step.check, step.params, alert) };
   if (step.notify) return { ...base, kind: 'notify', to: step.notify.to, message: text(step.notify.message) };
   if (step.warRoom) return { ...base, kind: 'warRoom', name: text(step.warRoom.name), invite: step.warRoom.invite };
   if (step.adapt) {
     const { every, measure, action, levels } = step.adapt;
+    const planned = levels.map(({ above, params }) => ({ above, params: validParams(action, params, alert) }));
     return {
       ...base,
       kind: 'adapt',
       everyMs: every,
       measure: { check: measure.check, params: validParams(measure.check, measure.params, alert), fact: measure.fact },
       action,
-      levels: levels.map(({ above, params }) => ({ above, params: validParams(action, params, alert) })),
+      levels: planned,
+      objects: [...new Set(planned.flatMap(({ params }) => objectsOf(action, target, params)))],
     };
   }
   if (step.approval) {
@@ -105,7 +118,7 @@ export function planRun(playbook: Playbook, alert: Alert, target: Target, defaul
   const steps: PlannedStep[] = [];
   for (const step of spec.steps) {
     try {
-      steps.push(planStep(step, alert, spec.severity));
+      steps.push(planStep(step, alert, target, spec.severity));
     } catch (error) {
       return { ok: false, problem: `step ${step.id}: ${(error as Error).message}` };
     }

@@ -1,7 +1,7 @@
 // What every action or check a playbook step may name declares about itself. Each actuator
 // (gateway/, kubernetes/, storage/) exports its own specs; playbook/actions.ts gathers them.
 import type { z } from 'zod';
-import type { TargetKindName } from '../alerts/target';
+import type { Target, TargetKindName } from '../alerts/target';
 
 export interface StepSpec {
   description: string;
@@ -13,4 +13,14 @@ export interface StepSpec {
    */
   namedBy?: { param: string; targets: readonly TargetKindName[] };
   params: z.ZodType;
+}
+
+/** An action's spec: a step spec that also names what a change touches. */
+export interface ActionSpec extends StepSpec {
+  /**
+   * The objects a change with these (validated) params makes on this target, e.g.
+   * `gateway/regions/chat`. While one run holds an object, another run's change to it is refused:
+   * two runs never stack changes on one object and then undo each other's.
+   */
+  objects(target: Target, params: never): string[];
 }

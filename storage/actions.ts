@@ -1,6 +1,9 @@
 // The S3 lifecycle actions and checks a playbook step may name (activities/storage.ts implements them).
 import { z } from 'zod';
-import type { StepSpec } from '../playbook/step-spec';
+import type { Target } from '../alerts/target';
+import type { ActionSpec, StepSpec } from '../playbook/step-spec';
+
+const bucketObject = ({ labels }: Target) => [`s3/${labels.bucket ?? ''}`];
 
 /** Prefix of every lifecycle rule ID the engine writes, so its rules are recognisable on a bucket. */
 export const RULE_ID_NAMESPACE = 'finops-soar:';
@@ -75,6 +78,7 @@ const lifecycleConfigurationSchema = z
 
 export const STORAGE_ACTIONS = {
   'storage.addLifecycleRules': {
+    objects: bucketObject,
     description:
       "Add lifecycle rules to the target bucket (IDs namespaced finops-soar:<id>), keeping every rule already there; undone by restoring the bucket's previous lifecycle configuration, or none",
     targets: ['bucket'],
@@ -94,6 +98,7 @@ export const STORAGE_ACTIONS = {
       }),
   },
   'storage.restoreLifecycle': {
+    objects: bucketObject,
     description:
       "Undo of storage.addLifecycleRules: remove the engine's rules it added and put back the bucket's previous lifecycle configuration (delete it when there was none), keeping any rule others changed since",
     targets: ['bucket'],
@@ -107,7 +112,7 @@ export const STORAGE_ACTIONS = {
       })
       .strict(),
   },
-} as const satisfies Record<string, StepSpec>;
+} as const satisfies Record<string, ActionSpec>;
 
 export const STORAGE_CHECKS = {
   'storage.getLifecycle': {

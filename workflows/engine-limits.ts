@@ -1,5 +1,5 @@
 // One long-lived workflow that holds the engine's limits across runs: how many runs are active,
-// and how many actions each target took in the last hour. Runs ask it through updates (from the
+// how many actions each target took in the last hour, and which run holds each shared object. Runs ask it through updates (from the
 // limits activities), so the count is exact whatever the number of workers and ingresses.
 import { allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
 
@@ -10,20 +10,33 @@ export interface EngineLimitsState {
   runs: Record<string, string>;
   /** Per target key: the reservation keys and times of its actions inside the window. */
   actions: Record<string, Array<{ key: string; at: number }>>;
+  /**
+   * The run that changed each shared object (a route's policy, a tenant's quota, a deployment…),
+   * until it ends: another run's change to it is refused, so no two runs stack changes on one
+   * object and then undo each other's.
+   */
+  owners: Record<string, string>;
 }
 
 export type LimitAnswer = { granted: true } | { granted: false; reason: string; holders?: string[] };
 
 export const acquireRunUpdate = defineUpdate<LimitAnswer, [{ workflowId: string; max: number }]>('acquireRun');
 export const releaseRunsUpdate = defineUpdate<void, [{ workflowIds: string[] }]>('releaseRuns');
-export const reserveActionUpdate = defineUpdate<LimitAnswer, [{ target: string; key: string; max: number; windowMs: number }]>('reserveAction');
+/**
+ * `workflowId` and `objects` are absent from the runs of earlier versions (before shared objects
+ * had owners): this long-lived workflow still answers them, and its recorded history replays.
+ */
+export const reserveActionUpdate = defineUpdate<LimitAnswer, [{ workflowId?: string; target: string; key: string; objects?: string[]; max: number; windowMs: number }]>(
+  'reserveAction',
+);
 export const limitsQuery = defineQuery<EngineLimitsState>('limits');
 
 // Continue as new well before Temporal's history limits; every update adds a few events.
 const MAX_HISTORY_EVENTS = 5_000;
 
 export async function engineLimits(carried?: EngineLimitsState): Promise<void> {
-  const state: EngineLimitsState = carried ?? { runs: {}, actions: {} };
+  // State carried from an earlier version has no owners yet.
+  const state: EngineLimitsState = { runs: {}, actions: {}, owners: {}, ...carried };
   setHandler(limitsQuery, () => state);
 
   setHandler(acquireRunUpdate, ({ workflowId, max }) => {
@@ -37,17 +50,24 @@ export async function engineLimits(carried?: EngineLimitsState): Promise<void> {
 
   setHandler(releaseRunsUpdate, ({ workflowIds }) => {
     for (const id of workflowIds) delete state.runs[id];
+    for (const [object, owner] of Object.entries(state.owners)) if (workflowIds.includes(owner)) delete state.owners[object];
   });
 
-  setHandler(reserveActionUpdate, ({ target, key, max, windowMs }) => {
+  setHandler(reserveActionUpdate, ({ workflowId, target, key, objects = [], max, windowMs }) => {
     const since = Date.now() - windowMs;
     const recent = (state.actions[target] ?? []).filter((action) => action.at > since);
     state.actions[target] = recent;
     if (recent.some((action) => action.key === key)) return { granted: true };
+    const held = objects.filter((object) => state.owners[object] !== undefined && state.owners[object] !== workflowId);
+    if (held.length > 0) {
+      const holders = [...new Set(held.map((object) => state.owners[object]!))];
+      return { granted: false, reason: `${held.join(', ')} ${held.length === 1 ? 'is' : 'are'} held by run ${holders.join(', ')} until it ends`, holders };
+    }
     if (recent.length >= max) {
       return { granted: false, reason: `${target} already took ${recent.length} actions in the last ${windowMs / 60_000} minutes (engine.maxActionsPerTargetPerHour is ${max})` };
     }
     recent.push({ key, at: Date.now() });
+    if (workflowId) for (const object of objects) state.owners[object] = workflowId;
     return { granted: true };
   });
 

@@ -262,10 +262,11 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     keyId: string,
     action: ActionName,
     params: unknown,
+    objects: string[],
   ): Promise<{ outcome: ActionOutcome } | { refused: string; by: 'limits' | 'guardrails' }> => {
     const request = actionRequest(keyId, params, 'apply');
     if (!status.dryRun) {
-      const reservation = await limits['limits.reserveAction']({ target: plan.target.key, key: request.idempotencyKey });
+      const reservation = await limits['limits.reserveAction']({ workflowId, target: plan.target.key, key: request.idempotencyKey, objects });
       if (!reservation.granted) return { refused: reservation.reason, by: 'limits' };
     }
     try {
@@ -286,7 +287,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   const runAction = async (stepId: string, step: Extract<PlannedStep, { kind: 'action' }>) => {
     let result;
     try {
-      result = await applyChange(stepId, step.action, step.params);
+      result = await applyChange(stepId, step.action, step.params, step.objects);
     } catch (error) {
       if (isCancellation(error)) throw error;
       const reason = `step ${stepId} (${step.action}) failed: ${failureMessage(error)}`;
@@ -338,7 +339,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
           for (const change of status.applied) if (change.stepId === stepId && change.undoneAt === null) change.undoneAt = new Date().toISOString();
         }
       } else {
-        const result = await applyChange(keyId, step.action, step.levels[level]!.params);
+        const result = await applyChange(keyId, step.action, step.levels[level]!.params, step.objects);
         if ('refused' in result) {
           adapting.note = `level above ${step.levels[level]!.above} refused: ${result.refused}`;
           if (result.by === 'guardrails') {

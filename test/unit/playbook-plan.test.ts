@@ -1,5 +1,6 @@
 import type { Alert } from '../../alerts/alertmanager';
-import type { Target } from '../../alerts/target';
+import { targetOf, type Target, type TargetKindName } from '../../alerts/target';
+import { objectsOf } from '../../playbook/actions';
 import { parsePlaybook } from '../../playbook/load';
 import { planRun, renderTemplates } from '../../playbook/plan';
 import type { Playbook } from '../../playbook/schema';
@@ -158,6 +159,7 @@ describe('planRun', () => {
         kind: 'action',
         action: 'gateway.setRoutePolicy',
         params: { policy: { maxInputTokens: 4096, modelTier: 'acme-distilled' } },
+        objects: ['gateway/policy/chat/acme'],
       },
       { id: 'tell', description: undefined, when: undefined, kind: 'notify', to: ['finops', 'product'], message: 'LLMSpendBurnRateHigh on chat: Spend is 14x the budget' },
       { id: 'ask', description: undefined, when: undefined, kind: 'approval', summary: 'Throttle acme?', timeoutMs: 900_000, onTimeout: 'approve', onReject: 'stop' },
@@ -249,5 +251,28 @@ describe('planRun', () => {
     const before = structuredClone(FULL);
     planRun(FULL, ALERT, TARGET, DEFAULTS);
     expect(FULL).toEqual(before);
+  });
+});
+
+describe('the shared objects a change touches (one run holds each at a time)', () => {
+  const on = (kind: TargetKindName, labels: Record<string, string>) => {
+    const result = targetOf(kind, labels);
+    if (!result.ok) throw new Error('target');
+    return result.target;
+  };
+  const route = on('route', { route: 'chat', tenant: 'acme' });
+  const deployment = on('deployment', { namespace: 'inference', deployment: 'llm-premium-us-east-1' });
+
+  test.each([
+    ['a tenant override', 'gateway.setRoutePolicy', route, { policy: { priority: 1 } }, ['gateway/policy/chat/acme']],
+    ['a named route, for every tenant', 'gateway.setRoutePolicy', deployment, { route: 'code-assist', policy: { priority: 1 } }, ['gateway/policy/code-assist']],
+    ["the alert's tenant's quota", 'gateway.setTenantQuota', route, { quota: { tokensPerDay: 1 } }, ['gateway/quota/acme']],
+    ["a route's region weights", 'gateway.setRegionWeights', deployment, { route: 'chat', weights: { 'us-east-1': 1 } }, ['gateway/regions/chat']],
+    ['a deployment', 'kubernetes.scaleDeployment', deployment, { addReplicas: 1 }, ['kubernetes/deployments/inference/llm-premium-us-east-1']],
+    ['its autoscaler', 'kubernetes.setHpaBounds', deployment, { maxReplicas: 4 }, ['kubernetes/hpa/inference/llm-premium-us-east-1']],
+    ['the batch jobs a selector picks', 'kubernetes.suspendBatch', deployment, { selector: 'tier=batch' }, ['kubernetes/batch/inference/tier=batch']],
+    ['a bucket', 'storage.addLifecycleRules', on('bucket', { bucket: 'logs' }), { rules: [] }, ['s3/logs']],
+  ] as const)('%s', (_case, action, target, params, objects) => {
+    expect(objectsOf(action, target, params)).toEqual(objects);
   });
 });

@@ -129,7 +129,7 @@ describe('templates and plans', () => {
         playbook: { name: 'cap-context', digest: playbook!.digest, file: 'x.yaml', severity: 'S2', description: 'Cap the context length.', dryRun: false },
         target,
         cooldownMs: 600_000,
-        steps: [{ id: 'cap-context', description: undefined, when: undefined, kind: 'action', action: 'gateway.setRoutePolicy', params: { policy: { maxInputTokens: 8192 } } }],
+        steps: [{ id: 'cap-context', description: undefined, when: undefined, kind: 'action', action: 'gateway.setRoutePolicy', params: { policy: { maxInputTokens: 8192 } }, objects: ['gateway/policy/chat/acme'] }],
       },
     });
     const templated = parsePlaybook('x.yaml', VALID.replace('8192', '"{{ annotations.max_tokens }}"')).playbook!;

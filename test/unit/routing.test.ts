@@ -128,7 +128,9 @@ describe('routeAlert', () => {
     expect(decision.plan.target).toEqual({ kind: 'route', key: 'route=chat,tenant=acme', labels: { route: 'chat', tenant: 'acme' } });
     expect(decision.plan.playbook).toMatchObject({ name: 'cap-context', digest: CAP_CONTEXT.digest, file: 'playbooks/test.yaml', severity: 'S2', dryRun: false });
     expect(decision.plan.cooldownMs).toBe(300_000);
-    expect(decision.plan.steps).toEqual([{ id: 'cap', kind: 'action', action: 'gateway.setRoutePolicy', params: { policy: { maxInputTokens: 8192 } } }]);
+    expect(decision.plan.steps).toEqual([
+      expect.objectContaining({ id: 'cap', kind: 'action', action: 'gateway.setRoutePolicy', params: { policy: { maxInputTokens: 8192 } }, objects: ['gateway/policy/chat/acme'] }),
+    ]);
   });
 
   test('the workflow id does not depend on alert labels outside the target, nor on the fingerprint', () => {

@@ -4,6 +4,7 @@
 // priorities and approved circuit breaking, and every change rolled back.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PrometheusClient } from '../../prometheus/client';
 import { DEFAULT_CATALOG } from '../../simulator/platform/catalog';
 import { seedCluster } from '../../simulator/simulated-platform';
 import { alertNotificationSignal, decideUpdate, statusQuery } from '../../workflows/definitions';
@@ -24,6 +25,11 @@ beforeAll(async () => {
   harness = await startHarness();
   seedCluster(harness.kube, DEFAULT_CATALOG);
   prometheus = await startPrometheus('# TYPE inference_cost_usd_total counter\ninference_cost_usd_total{tenant="acme",route="chat"} 125000\n');
+  // increase() needs two scrapes; before them the budget check has no answer, and no scale-out.
+  await waitFor('two scrapes of the spend', async () => {
+    const samples = await new PrometheusClient({ baseUrl: prometheus.url, timeoutMs: 2_000 }).query('increase(inference_cost_usd_total[1h])');
+    return samples.length > 0 || undefined;
+  });
   await harness.startWorker(AMPLE, { prometheusUrl: prometheus.url });
   await harness.startWorker(TIGHT, { prometheusUrl: prometheus.url, finops: { ...TEST_FINOPS, budgets: { platform: { monthlyUsd: 50, selector: '' } } } });
 });
@@ -105,6 +111,27 @@ test('capacity-s2 escalates to capacity-s1: war-room, core/risk/fraud first, app
   expect(policy('summarize').circuit).toEqual({ state: 'closed', failMode: 'open' });
   expect(clusterState('llm-premium-eu-west-1')).toEqual({ replicas: 7, hpa: { min: 7, max: 14 }, suspended: [], chatWeights: { 'us-east-1': 0.6, 'eu-west-1': 0.4 } });
   recordHistoryIfAsked(harness.env.address, handle, 'capacity-s2-escalated');
+});
+
+test("two runs never stack changes on one object: the second run's region shift is refused while the first holds it, and each rollback restores only its own", async () => {
+  const first = saturated('llm-premium-us-east-1', 'us-east-1');
+  const second = saturated('llm-standard-us-east-1', 'us-east-1');
+  const firstRun = await harness.fire(seed('capacity-s2'), first, { taskQueue: AMPLE, cooldownOverrideMs: 300 });
+  await waitFor('the first mitigation', () => harness.stateOf(firstRun, 'mitigated'));
+  const secondRun = await harness.fire(seed('capacity-s2'), second, { taskQueue: AMPLE, cooldownOverrideMs: 300 });
+  await waitFor('the second mitigation', () => harness.stateOf(secondRun, 'mitigated'));
+
+  const secondStatus = await secondRun.query(statusQuery);
+  expect(secondStatus.skipped).toContainEqual({ stepId: 'shift-chat-to-eu', reason: `refused: gateway/regions/chat is held by run ${firstRun.workflowId} until it ends` });
+  // Its own deployment is its own: scaled; the batch jobs the first run deferred are already deferred.
+  expect(clusterState('llm-standard-us-east-1')).toMatchObject({ replicas: 7, chatWeights: { 'us-east-1': 0.3, 'eu-west-1': 0.7 } });
+
+  await firstRun.signal(alertNotificationSignal, notification(resolved(first)));
+  expect((await firstRun.result()).state).toBe('rolled-back');
+  expect(harness.simulator.store.regionWeights('chat')).toEqual({ 'us-east-1': 0.6, 'eu-west-1': 0.4 });
+  await secondRun.signal(alertNotificationSignal, notification(resolved(second)));
+  expect((await secondRun.result()).state).toBe('rolled-back');
+  expect(clusterState('llm-standard-us-east-1')).toEqual({ replicas: 3, hpa: { min: 3, max: 6 }, suspended: [], chatWeights: { 'us-east-1': 0.6, 'eu-west-1': 0.4 } });
 });
 
 test('capacity-s2 over budget: no scale-out, the reason in the run; batch deferral and the region shift still happen', async () => {

@@ -104,3 +104,21 @@ test('a measurement that gives no number keeps the level in force and says so', 
   expect((await run.query(statusQuery)).adapting[0]).toMatchObject({ level: null, value: null, note: 'prometheus.query gave no number for value; the level stays' });
   expect(harness.simulator.store.get({ route: 'summarize', tenant: 'hooli' }).policy).toEqual({});
 });
+
+test('an adapt step keeps adjusting across continue-as-new, and its change is still rolled back', async () => {
+  await setBurn(3);
+  const firing = alert({ alertname: 'LLMSpendBurnRateHigh', severity: 'S1', route: 'chat', tenant: 'hooli' }, { startsAt: '2026-11-28T12:00:00Z' });
+  // Each round of measuring adds events: a small history limit makes the run continue as new.
+  const handle = await harness.fire(THROTTLE, firing, { taskQueue: QUEUE, cooldownMs: 300, historyLimit: 80 });
+  await waitFor('the first level', () => rateLimit() === 40 || undefined);
+  const firstRunId = (await handle.describe()).runId;
+  await waitFor('a fresh history', async () => (await handle.describe()).runId !== firstRunId || undefined);
+
+  await setBurn(9);
+  await waitFor('the strictest level, in the continued run', () => rateLimit() === 10 || undefined);
+  expect((await handle.query(statusQuery)).adapting[0]).toMatchObject({ stepId: 'throttle', level: 2 });
+
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  expect((await handle.result()).state).toBe('rolled-back');
+  expect(rateLimit()).toBeUndefined();
+});

@@ -21,6 +21,8 @@ export interface ActivityDeps {
   finops: FinopsSettings;
   storage: BucketLifecycle;
   notifier: Notifier;
+  /** A run's page in the Temporal UI. */
+  runUrl: (workflowId: string) => string;
   guardrails: Guardrails;
   limits: LimitsDeps;
 }
@@ -28,14 +30,14 @@ export interface ActivityDeps {
 /** Every registered action and check has an activity of the same name (checked by the type). */
 export type Activities = Record<ActionName, ActionActivity> & Record<CheckName, CheckActivity> & NotifyActivities & LimitsActivities;
 
-export function createActivities({ gateway, kubernetes, prometheus, finops, storage, notifier, guardrails, limits }: ActivityDeps): Activities {
+export function createActivities({ gateway, kubernetes, prometheus, finops, storage, notifier, runUrl, guardrails, limits }: ActivityDeps): Activities {
   return {
     ...createGatewayActivities(gateway, guardrails),
     ...createKubernetesActivities(kubernetes),
     ...createPrometheusActivities(prometheus),
     ...createFinopsActivities({ prometheus, kubernetes, settings: finops }),
     ...createStorageActivities(storage),
-    ...createNotifyActivities(notifier),
+    ...createNotifyActivities(notifier, runUrl),
     ...createLimitsActivities(limits),
   };
 }

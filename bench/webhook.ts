@@ -150,6 +150,7 @@ async function main() {
       finops: { budgets: {}, gpuHourlyUsd: 2.5, headroom: 0.1 },
       storage: new S3BucketLifecycle({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', forcePathStyle: true }),
       notifier: new LogNotifier(logger),
+      runUrl: (workflowId) => `http://127.0.0.1:8233/namespaces/default/workflows/${encodeURIComponent(workflowId)}`,
       guardrails: { protectedRoutes: [], sensitiveRoutes: [], protectedTenants: [] },
       limits: { client: env.client, taskQueue: TASK_QUEUE, maxConcurrentRuns: 100_000, maxActionsPerTargetPerHour: 100 },
     }),

@@ -16,6 +16,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['FINOPS_SOAR_DATA_DIR', ['dataDir']],
   ['TEMPORAL_ADDRESS', ['temporal', 'address']],
   ['TEMPORAL_NAMESPACE', ['temporal', 'namespace']],
+  ['FINOPS_SOAR_TEMPORAL_UI_URL', ['temporal', 'uiUrl']],
   ['TEMPORAL_API_KEY', ['temporal', 'apiKey']],
   ['TEMPORAL_TLS_CLIENT_CERT_PATH', ['temporal', 'tls', 'clientCertPath']],
   ['TEMPORAL_TLS_CLIENT_KEY_PATH', ['temporal', 'tls', 'clientKeyPath']],

@@ -12,6 +12,10 @@ const temporalSchema = z
       .regex(/^[^:\s]+:\d+$/)
       .optional()
       .describe('host:port of an existing Temporal frontend (e.g. my-ns.abc12.tmprl.cloud:7233); leave unset to run the embedded dev server'),
+    uiUrl: z
+      .url()
+      .optional()
+      .describe("the Temporal UI's base URL, for links to runs, e.g. https://temporal.example.com (default: the embedded dev server's UI)"),
     namespace: z.string().min(1).default('default').describe('a Temporal namespace name'),
     taskQueue: z.string().min(1).default('finops-soar').describe('the task queue the worker polls and the ingress starts runs on'),
     apiKey: z.string().min(1).optional().describe('a Temporal Cloud API key (set TEMPORAL_API_KEY)'),

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { Target } from '../alerts/target';
 import type { ActionSpec, StepSpec } from '../playbook/step-spec';
-import { regionWeightsUpdateSchema, routePolicyPatchSchema, tenantQuotaPatchSchema } from './control-api';
+import { regionWeightsUpdateSchema, routePolicyPatchSchema, tenantQuotaPatchSchema, type RoutePolicyPatch } from './control-api';
 
 // On a target that is not a route (a capacity playbook's deployment), the step names its route.
 const routeParam = z
@@ -21,6 +21,7 @@ export const GATEWAY_ACTIONS = {
     targets: ['route'],
     namedBy: namedByRoute,
     params: z.object({ route: routeParam, policy: routePolicyPatchSchema.describe('the policy fields to set, e.g. {maxInputTokens: 4096}') }).strict(),
+    destructive: ({ policy }: { policy: RoutePolicyPatch }) => policy.circuit?.state === 'open' || (policy.rateLimitRps !== undefined && policy.rateLimitRps !== null),
     // A named route is changed for every tenant; else the target's tenant override, when it has one.
     objects: (target: Target, { route }: { route?: string }) => [
       `gateway/policy/${routeOf(target, route)}${route === undefined && target.labels.tenant ? `/${target.labels.tenant}` : ''}`,
@@ -32,6 +33,8 @@ export const GATEWAY_ACTIONS = {
     targets: ['tenant', 'route'],
     params: z.object({ quota: tenantQuotaPatchSchema.describe('the quota fields to set, null for unlimited, e.g. {costPerDayUsd: 500}') }).strict(),
     objects: ({ labels }: Target) => [`gateway/quota/${labels.tenant ?? ''}`],
+    // A quota refuses the tenant's requests beyond it.
+    destructive: () => true,
   },
   'gateway.setRegionWeights': {
     description: "Split the target route's (or params.route's) traffic, every tenant's, across the regions it is served in; undone by restoring the previous split",

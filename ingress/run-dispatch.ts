@@ -23,7 +23,7 @@ export function isRetryable(error: unknown): boolean {
 
 /** Starts the run for a firing alert, or signals the run already open for its target: never two runs. */
 export async function startOrSignalRun(client: Client, taskQueue: string, workflowId: string, plan: RunPlan, alert: Alert): Promise<void> {
-  const input: PlaybookRunInput = { plan, alert: { ...notificationOf(alert), labels: alert.labels, annotations: alert.annotations } };
+  const input: PlaybookRunInput = { plan, alert: { ...notificationOf(alert), labels: alert.labels, annotations: alert.annotations, generatorURL: alert.generatorURL } };
   await client.workflow.signalWithStart<typeof playbookRun, [AlertNotification]>('playbookRun', {
     workflowId,
     taskQueue,

@@ -55,6 +55,7 @@ export const KUBERNETES_ACTIONS = {
       }),
   },
   'kubernetes.suspendBatch': {
+    destructive: ({ suspend }: { suspend?: boolean }) => suspend !== false,
     objects: ({ labels }: Target, { namespace, selector }: { namespace?: string; selector: string }) => [`kubernetes/batch/${namespace ?? labels.namespace ?? ''}/${selector}`],
     description: 'Suspend (defer) or resume the CronJobs and Jobs a label selector picks, through spec.suspend; undone by kubernetes.restoreBatch',
     targets: ['deployment'],

@@ -23,5 +23,9 @@ export type StepParams<Name extends ActionName | CheckName> = z.output<Steps[Nam
 /** The shared objects a change by `action` with these params makes on `target` (see ActionSpec). */
 export const objectsOf = (action: ActionName, target: Target, params: unknown): string[] => (ACTIONS[action] as ActionSpec as { objects(target: Target, params: unknown): string[] }).objects(target, params);
 
+/** Whether a change by `action` with these params refuses traffic, defers work or deletes data. */
+export const isDestructive = (action: ActionName, params: unknown): boolean =>
+  (ACTIONS[action] as ActionSpec as { destructive?(params: unknown): boolean }).destructive?.(params) ?? false;
+
 /** The spec of the action or check a step names. */
 export const stepSpec = (name: ActionName | CheckName): StepSpec => (name in ACTIONS ? ACTIONS[name as ActionName] : CHECKS[name as CheckName]);

@@ -3,7 +3,7 @@
 import type { Alert } from '../alerts/alertmanager';
 import type { Target } from '../alerts/target';
 import { formatIssues } from '../validation/issues';
-import { objectsOf, stepSpec, type ActionName, type CheckName } from './actions';
+import { isDestructive, objectsOf, stepSpec, type ActionName, type CheckName } from './actions';
 import type { Condition, Playbook, PlaybookStep, Severity } from './schema';
 
 interface PlannedStepBase {
@@ -24,7 +24,19 @@ export type PlannedStep = PlannedStepBase &
       }
     | { kind: 'check'; check: CheckName; params: unknown }
     | { kind: 'notify'; to: string[]; message: string }
-    | { kind: 'approval'; summary: string; timeoutMs: number; onTimeout: 'approve' | 'reject'; onReject: 'stop' | 'rollback' }
+    | {
+        kind: 'approval';
+        summary: string;
+        timeoutMs: number;
+        onTimeout: 'approve' | 'reject';
+        onReject: 'stop' | 'rollback';
+        /** Notify names to ask. */
+        to: string[];
+        /** Distinct approvers needed: 2 (four eyes) for destructive steps in an S1 playbook. */
+        approvalsNeeded: number;
+        remindAfterMs: number;
+        escalate: { afterMs: number; mention: string[]; alsoTo: string[] } | null;
+      }
     | { kind: 'waitUntilResolved' }
     | { kind: 'warRoom'; name: string; invite: string[] }
     | {
@@ -105,11 +117,41 @@ function planStep(step: PlaybookStep, alert: Alertish, target: Target, severity:
     };
   }
   if (step.approval) {
-    const { summary, timeout, onTimeout, onReject } = step.approval;
-    // Safe by default: an S1 step nobody approved in time does not run.
-    return { ...base, kind: 'approval', summary: text(summary), timeoutMs: timeout, onTimeout: onTimeout ?? (severity === 'S1' ? 'reject' : 'approve'), onReject };
+    const { summary, timeout, onTimeout, onReject, to, approvalsNeeded, remindAfter, escalate } = step.approval;
+    return {
+      ...base,
+      kind: 'approval',
+      summary: text(summary),
+      timeoutMs: timeout,
+      // Safe by default: an S1 step nobody approved in time does not run.
+      onTimeout: onTimeout ?? (severity === 'S1' ? 'reject' : 'approve'),
+      onReject,
+      to,
+      // Until the whole plan is known (fourEyes below), the declared number or one.
+      approvalsNeeded: approvalsNeeded ?? 1,
+      remindAfterMs: remindAfter ?? timeout / 2,
+      escalate: escalate ? { afterMs: escalate.after, mention: escalate.mention, alsoTo: escalate.alsoTo } : null,
+    };
   }
   return { ...base, kind: 'waitUntilResolved' };
+}
+
+/**
+ * In an S1 playbook, an approval that allows a destructive change (refusing traffic, deferring
+ * work, deleting data) needs two distinct approvers, unless the playbook says how many.
+ */
+function requireFourEyes(steps: PlannedStep[], declared: readonly PlaybookStep[]): void {
+  steps.forEach((step, index) => {
+    if (step.kind !== 'approval' || declared[index]?.approval?.approvalsNeeded !== undefined) return;
+    const nextApproval = steps.findIndex((later, laterIndex) => laterIndex > index && later.kind === 'approval');
+    const allowed = steps.slice(index + 1, nextApproval === -1 ? undefined : nextApproval);
+    const destructive = allowed.some(
+      (later) =>
+        (later.kind === 'action' && isDestructive(later.action, later.params)) ||
+        (later.kind === 'adapt' && later.levels.some(({ params }) => isDestructive(later.action, params))),
+    );
+    if (destructive) step.approvalsNeeded = 2;
+  });
 }
 
 /** Resolves every step of `playbook` for `alert`; the first problem found is reported. */
@@ -123,6 +165,7 @@ export function planRun(playbook: Playbook, alert: Alert, target: Target, defaul
       return { ok: false, problem: `step ${step.id}: ${(error as Error).message}` };
     }
   }
+  if (spec.severity === 'S1') requireFourEyes(steps, spec.steps);
   return {
     ok: true,
     plan: {

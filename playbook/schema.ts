@@ -101,6 +101,21 @@ const stepSchema = z
         timeout: durationSchema.describe('how long to wait for a decision, e.g. 30m'),
         onTimeout: z.enum(['approve', 'reject']).optional().describe('the outcome when nobody decides in time (default: reject for S1 playbooks, approve otherwise)'),
         onReject: z.enum(['stop', 'rollback']).default('stop').describe('stop: apply nothing more and keep what is applied until the alert resolves; rollback: undo everything now'),
+        to: z.array(z.string().min(1)).min(1).default(['approvals']).describe('where to ask: notify names, e.g. finops (default: approvals)'),
+        approvalsNeeded: z
+          .union([z.literal(1), z.literal(2)])
+          .optional()
+          .describe('distinct approvers needed (default: 2 in an S1 playbook when a step it allows refuses traffic or defers work, else 1)'),
+        remindAfter: durationSchema.optional().describe('when to remind the askers if nobody decided (default: half the timeout)'),
+        escalate: z
+          .object({
+            after: durationSchema.describe('when to escalate if nobody decided, e.g. 8m'),
+            mention: z.array(z.string().min(1)).default([]).describe('groups to mention, e.g. sre-oncall'),
+            alsoTo: z.array(z.string().min(1)).default([]).describe('other places to ask, e.g. incidents'),
+          })
+          .strict()
+          .optional()
+          .describe('page more people before the timeout'),
       })
       .strict()
       .optional()

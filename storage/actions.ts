@@ -79,6 +79,8 @@ const lifecycleConfigurationSchema = z
 export const STORAGE_ACTIONS = {
   'storage.addLifecycleRules': {
     objects: bucketObject,
+    // An expiration deletes objects for good.
+    destructive: ({ rules }: { rules: Array<{ expirationDays?: number }> }) => rules.some(({ expirationDays }) => expirationDays !== undefined),
     description:
       "Add lifecycle rules to the target bucket (IDs namespaced finops-soar:<id>), keeping every rule already there; undone by restoring the bucket's previous lifecycle configuration, or none",
     targets: ['bucket'],

@@ -27,3 +27,9 @@ export function temporalConnectionOptions(temporal: Config['temporal']): Tempora
     ...(apiKey !== undefined ? { apiKey } : {}),
   };
 }
+
+/** A run's page in the Temporal UI: the configured UI, else the embedded dev server's. */
+export function temporalRunUrl(temporal: Config['temporal']): (workflowId: string) => string {
+  const base = (temporal.uiUrl ?? `http://${temporal.embedded.host}:${temporal.embedded.uiPort}`).replace(/\/$/, '');
+  return (workflowId) => `${base}/namespaces/${encodeURIComponent(temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

@@ -10,7 +10,7 @@ import type { Logger } from '../logging/logger';
 import { LogNotifier } from '../notifications/notifier';
 import { PrometheusClient } from '../prometheus/client';
 import { S3BucketLifecycle } from '../storage/lifecycle';
-import { temporalConnectionOptions } from '../temporal/connection';
+import { temporalConnectionOptions, temporalRunUrl } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { exitOnStartupError, startProcess } from './startup';
 
@@ -59,6 +59,7 @@ async function main() {
       finops: config.finops,
       storage: new S3BucketLifecycle(config.storage.s3),
       notifier: new LogNotifier(logger.child({ component: 'notifications' })),
+      runUrl: temporalRunUrl(config.temporal),
       guardrails: { protectedRoutes: config.engine.protectedRoutes, sensitiveRoutes: config.engine.sensitiveRoutes, protectedTenants: config.engine.protectedTenants },
       limits: { client, taskQueue: config.temporal.taskQueue, maxConcurrentRuns: config.engine.maxConcurrentRuns, maxActionsPerTargetPerHour: config.engine.maxActionsPerTargetPerHour },
     }),

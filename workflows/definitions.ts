@@ -16,7 +16,7 @@ export interface PlaybookRunInput {
   /** The resolved playbook: a snapshot, so editing the file never changes a running workflow. */
   plan: RunPlan;
   /** The alert that started the run. */
-  alert: AlertNotification & { labels: Record<string, string>; annotations: Record<string, string> };
+  alert: AlertNotification & { labels: Record<string, string>; annotations: Record<string, string>; generatorURL?: string };
   /** Set when the run continued as new: its state so far; its steps do not run again. */
   carried?: { status: RunStatus; compensations: Compensation[]; escalateAt: string | null };
   /** History events after which the run continues as new (default 10,000). */
@@ -51,11 +51,20 @@ export interface Decision {
   /** Who decided: a user id, or `timeout` when the step's declared outcome applied. */
   by: string;
   reason?: string;
+  /** Where the decision came from: slack, api (the runs API or CLI), or any Temporal client. */
+  via?: string;
 }
 
 export interface RecordedDecision extends Decision {
   at: string;
 }
+
+/** A decision that was not taken, and why: not authorised, not pending, the same person twice… */
+export interface RefusedDecision extends RecordedDecision {
+  refusal: string;
+}
+
+export type DecisionAnswer = { accepted: true; decision: RecordedDecision; approvalsStillNeeded: number } | { accepted: false; refusal: string };
 
 /** An adapt step that keeps adjusting its action while the alert fires. */
 export interface Adapting {
@@ -85,10 +94,21 @@ export interface RunStatus {
   /** Steps not run, and why: an unmet `when`, a guardrail, a rejection, a failed notification. */
   skipped: Array<{ stepId: string; reason: string }>;
   facts: Record<string, unknown>;
-  pendingApproval: { stepId: string; summary: string; deadline: string } | null;
+  pendingApproval: {
+    stepId: string;
+    summary: string;
+    deadline: string;
+    approvalsNeeded: number;
+    /** Who approved so far (four-eyes steps need two different people). */
+    approvedBy: string[];
+    /** Where the request was posted (Slack), to update it with the outcome. */
+    message: { channel: string; ts: string } | null;
+  } | null;
   /** Adapt steps adjusting while the alert fires (cleared by the rollback). */
   adapting: Adapting[];
   decisions: RecordedDecision[];
+  /** Every decision attempt that was refused, with who, when and why. */
+  refusedDecisions: RefusedDecision[];
   escalation: { to: string; reason: string; at: string } | null;
   alerts: TrackedAlerts;
   /** When the run acts next on its own (end of a cooldown, an approval timeout, an escalation). */
@@ -101,7 +121,13 @@ export interface RunStatus {
 
 export const alertNotificationSignal = defineSignal<[AlertNotification]>('alertNotification');
 export const statusQuery = defineQuery<RunStatus>('status');
-/** Approve or reject the pending approval step; refused (not recorded) when nothing is pending for it. */
-export const decideUpdate = defineUpdate<RecordedDecision, [Decision]>('decide');
+/**
+ * Approve or reject the pending approval step. A decision the run cannot take (nothing pending,
+ * already decided, the starter approving, the same person twice) is answered `accepted: false`
+ * and recorded with its reason; only a decision without an identity is refused unrecorded.
+ */
+export const decideUpdate = defineUpdate<DecisionAnswer, [Decision]>('decide');
+/** An attempt refused before it reached the run (an unauthorised clicker): recorded in the run's history and status. */
+export const decisionRefusedSignal = defineSignal<[Omit<RefusedDecision, 'at'>]>('decisionRefused');
 /** Stop the run and roll back everything it changed. */
 export const abortUpdate = defineUpdate<string, [{ by: string; reason: string }]>('abort');

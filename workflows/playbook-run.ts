@@ -12,6 +12,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -20,6 +21,8 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ActionOutcome, ActionRequest } from '../activities/action';
+import type { ApprovalAsk } from '../activities/notify';
+import type { ApprovalOutcome } from '../notifications/notifier';
 import { isFiring, recordNotification } from '../alerts/tracker';
 import { unmetCondition } from '../playbook/conditions';
 import { REFUSED_BY_GUARDRAILS } from '../safety/guardrails';
@@ -30,10 +33,12 @@ import {
   abortUpdate,
   alertNotificationSignal,
   decideUpdate,
+  decisionRefusedSignal,
   statusQuery,
   type Adapting,
   type Compensation,
   type Decision,
+  type DecisionAnswer,
   type PlaybookRunInput,
   type RecordedDecision,
   type RunState,
@@ -98,6 +103,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     pendingApproval: null,
     adapting: [],
     decisions: [],
+    refusedDecisions: [],
     escalation: null,
     alerts: {},
     nextDeadline: null,
@@ -118,7 +124,8 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     log.info('continuing as new', { historyLength: workflowInfo().historyLength });
     return continueAsNew<typeof playbookRun>({ ...input, carried: { status, compensations, escalateAt } });
   };
-  let decision: Decision | undefined;
+  /** The rejection that ends the pending approval, once one comes. */
+  let rejection: RecordedDecision | undefined;
   let abortReason: string | undefined;
   const main = new CancellationScope();
 
@@ -129,23 +136,44 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     if (effect === 'repeated' || effect === 'stale') status.notifications[effect]++;
     else log.info('alert notification', { fingerprint: notification.fingerprint, effect });
   });
+  const refuseDecision = (attempt: Decision, refusal: string): DecisionAnswer => {
+    status.refusedDecisions.push({ ...attempt, at: new Date().toISOString(), refusal });
+    log.warn('decision refused', { step: attempt.stepId, by: attempt.by, refusal });
+    return { accepted: false, refusal };
+  };
+  /** Why the run cannot take `attempt` now, or undefined when it can. */
+  const refusalOf = ({ stepId, by, approve }: Decision): string | undefined => {
+    const pending = status.pendingApproval;
+    if (pending?.stepId !== stepId || rejection) {
+      return status.decisions.some((decided) => decided.stepId === stepId) ? `step ${stepId} was already decided` : `step ${stepId} is not waiting for approval`;
+    }
+    // Four eyes: whoever started a run by hand may stop it, not approve it; nobody approves twice.
+    if (approve && by === alert.annotations.startedBy) return `${by} started this run and cannot approve its steps; ask someone else`;
+    if (approve && pending.approvedBy.includes(by)) return `${by} already approved step ${stepId}; it needs ${pending.approvalsNeeded} different people`;
+    return undefined;
+  };
   setHandler(
     decideUpdate,
-    (request): RecordedDecision => {
-      decision = request;
-      return { ...request, at: new Date().toISOString() };
+    (attempt): DecisionAnswer => {
+      const refusal = refusalOf(attempt);
+      if (refusal) return refuseDecision(attempt, refusal);
+      const pending = status.pendingApproval!;
+      const decision = { ...attempt, at: new Date().toISOString() };
+      status.decisions.push(decision);
+      if (attempt.approve) pending.approvedBy.push(attempt.by);
+      else rejection = decision;
+      return { accepted: true, decision, approvalsStillNeeded: attempt.approve ? pending.approvalsNeeded - pending.approvedBy.length : 0 };
     },
     {
-      // Synchronous on purpose: a refused decision is answered to the caller and never recorded.
-      validator: ({ stepId, by, approve }) => {
+      // Synchronous on purpose: an anonymous decision is answered to the caller and never recorded.
+      validator: ({ by }) => {
         if (!by) throw ApplicationFailure.nonRetryable('a decision needs the identity of who decides', 'InvalidDecision');
-        // Four eyes: whoever started a run by hand may stop it, not approve it.
-        if (approve && by === alert.annotations.startedBy) throw ApplicationFailure.nonRetryable(`${by} started this run and cannot approve its steps; ask someone else`, 'NotAuthorized');
-        if (status.decisions.some((d) => d.stepId === stepId)) throw ApplicationFailure.nonRetryable(`step ${stepId} was already decided`, 'AlreadyDecided');
-        if (status.pendingApproval?.stepId !== stepId || decision) throw ApplicationFailure.nonRetryable(`step ${stepId} is not waiting for approval`, 'NotPending');
       },
     },
   );
+  setHandler(decisionRefusedSignal, (attempt) => {
+    status.refusedDecisions.push({ ...attempt, at: new Date().toISOString() });
+  });
   setHandler(
     abortUpdate,
     ({ by, reason }) => {
@@ -361,19 +389,73 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     summarize();
   };
 
+  /** Telling people about an approval must not stop the run: a failure is logged and the wait goes on. */
+  const tellApprovers = async (what: string, call: () => Promise<unknown>) => {
+    try {
+      await call();
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      log.warn(`could not ${what}`, { error: failureMessage(error) });
+    }
+  };
+
   const runApproval = async (stepId: string, step: Extract<PlannedStep, { kind: 'approval' }>) => {
-    decision = undefined;
-    status.pendingApproval = { stepId, summary: step.summary, deadline: new Date(Date.now() + step.timeoutMs).toISOString() };
+    rejection = undefined;
+    // Runs recorded before approvals were posted and nudged keep their history: no messages there,
+    // and their plans name no number of approvers (one).
+    const messaging = patched('approval-messages');
+    const approvalsNeeded = messaging ? step.approvalsNeeded : 1;
+    const startedAt = Date.now();
+    const deadline = new Date(startedAt + step.timeoutMs).toISOString();
+    const pending = { stepId, summary: step.summary, deadline, approvalsNeeded, approvedBy: [] as string[], message: null as { channel: string; ts: string } | null };
+    status.pendingApproval = pending;
     setState('awaiting-approval');
+    const request: ApprovalAsk = {
+      run,
+      stepId,
+      summary: step.summary,
+      reason: `${alert.labels.alertname ?? 'alert'}: ${alert.annotations.summary ?? alert.annotations.description ?? 'no summary'}`,
+      costImpact: null,
+      deadline,
+      approvalsNeeded,
+      to: step.to,
+      alertUrl: alert.generatorURL ?? null,
+    };
+    if (messaging) await tellApprovers('ask for approval', async () => (pending.message = await apply['approval.request'](request)));
+
     // A resolution makes the question moot: nothing more is applied for an alert that is gone.
-    await waitUntil(() => decision !== undefined || !firing(), step.timeoutMs);
+    const decided = () => rejection !== undefined || pending.approvedBy.length >= approvalsNeeded || !firing();
+    const nudges = !messaging ? [] : [
+      { afterMs: step.remindAfterMs, nudge: { kind: 'reminder' as const, mention: [], alsoTo: [] } },
+      ...(step.escalate ? [{ afterMs: step.escalate.afterMs, nudge: { kind: 'escalation' as const, mention: step.escalate.mention, alsoTo: step.escalate.alsoTo } }] : []),
+    ]
+      .filter(({ afterMs }) => afterMs < step.timeoutMs)
+      .sort((a, b) => a.afterMs - b.afterMs);
+    for (const { afterMs, nudge } of nudges) {
+      if (await waitUntil(decided, Math.max(0, startedAt + afterMs - Date.now()))) break;
+      await tellApprovers(`send a ${nudge.kind}`, () => apply['approval.nudge']({ message: pending.message, request, nudge }));
+    }
+    await waitUntil(decided, Math.max(0, startedAt + step.timeoutMs - Date.now()));
     status.pendingApproval = null;
     setState('applying');
-    if (!decision && !firing()) throw new Rejected(`${stepId}: the alert resolved before anyone decided`);
-    const outcome: Decision = decision ?? { stepId, approve: step.onTimeout === 'approve', by: 'timeout', reason: `no decision within ${seconds(step.timeoutMs)}` };
-    status.decisions.push({ ...outcome, at: new Date().toISOString() });
-    if (outcome.approve) return;
-    const reason = `${stepId} rejected by ${outcome.by}${outcome.reason ? ` (${outcome.reason})` : ''}`;
+
+    const approved = pending.approvedBy.length >= approvalsNeeded;
+    let outcome: ApprovalOutcome['outcome'];
+    if (rejection) outcome = 'rejected';
+    else if (approved) outcome = 'approved';
+    else if (!firing()) outcome = 'moot: the alert resolved';
+    else {
+      outcome = step.onTimeout === 'approve' ? 'timed out: approved' : 'timed out: rejected';
+      const timedOut = { stepId, approve: step.onTimeout === 'approve', by: 'timeout', reason: `no decision within ${seconds(step.timeoutMs)}`, at: new Date().toISOString() };
+      status.decisions.push(timedOut);
+      if (!timedOut.approve) rejection = timedOut;
+    }
+    const decisions = status.decisions.filter((decision) => decision.stepId === stepId);
+    if (messaging) await tellApprovers('record the outcome', () => apply['approval.settle']({ message: pending.message, request, outcome: { outcome, decisions } }));
+
+    if (outcome === 'moot: the alert resolved') throw new Rejected(`${stepId}: the alert resolved before anyone decided`);
+    if (!rejection) return;
+    const reason = `${stepId} rejected by ${rejection.by}${rejection.reason ? ` (${rejection.reason})` : ''}`;
     if (step.onReject === 'rollback') await rollback(reason);
     throw new Rejected(reason);
   };

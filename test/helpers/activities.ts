@@ -54,6 +54,7 @@ export const testActivities = ({
     storage,
     finops,
     notifier: new LogNotifier(logger),
+    runUrl: (workflowId) => `http://temporal-ui.test/namespaces/default/workflows/${encodeURIComponent(workflowId)}`,
     guardrails: TEST_GUARDRAILS,
     limits: { client, taskQueue, maxConcurrentRuns: 1_000, maxActionsPerTargetPerHour: 1_000, ...limits },
   });

@@ -94,7 +94,16 @@ test('capacity-s2 escalates to capacity-s1: war-room, core/risk/fraud first, app
   expect(['core', 'risk', 'fraud'].map((route) => policy(route).priority)).toEqual([10, 10, 10]);
   expect(policy('code-assist').circuit?.state).toBe('closed');
 
-  await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'capacity-s1/approve-circuit-break', approve: true, by: 'U0SRE' }] });
+  // Breaking circuits refuses traffic: in an S1 playbook that takes two different people.
+  expect((await handle.query(statusQuery)).pendingApproval).toMatchObject({ approvalsNeeded: 2, approvedBy: [] });
+  const first = await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'capacity-s1/approve-circuit-break', approve: true, by: 'U0SRE' }] });
+  expect(first).toMatchObject({ accepted: true, approvalsStillNeeded: 1 });
+  expect(await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'capacity-s1/approve-circuit-break', approve: true, by: 'U0SRE' }] })).toEqual({
+    accepted: false,
+    refusal: 'U0SRE already approved step capacity-s1/approve-circuit-break; it needs 2 different people',
+  });
+  expect(policy('code-assist').circuit?.state).toBe('closed');
+  await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'capacity-s1/approve-circuit-break', approve: true, by: 'U0PRODUCT' }] });
   await waitFor('the breakers', () => policy('summarize').circuit?.state === 'open' || undefined);
   // summarize is a sensitive route in the test guardrails: its breaker fails closed; code-assist's fails open.
   expect(policy('code-assist').circuit).toEqual({ state: 'open', failMode: 'open' });

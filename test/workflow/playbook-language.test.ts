@@ -86,7 +86,7 @@ describe('approvals', () => {
     params: { policy: { modelTier: distilled } }`,
     );
 
-  test('an approval lets the later steps run; bad or late decisions, and the starter approving, are refused and not recorded', async () => {
+  test('an approval lets the later steps run; bad or late decisions, and the starter approving, are refused and recorded', async () => {
     // Started by hand (the annotation the runs API sets): its starter may not approve it.
     const firing = alert({ route: 'chat', tenant: 'initech' }, { annotations: { summary: 'tokens tripled', startedBy: 'U0STARTER' } });
     const handle = await harness.fire(gated('approve', "{ summary: 'Tier {{ labels.tenant }} down to the distilled model', timeout: 1h }"), firing);
@@ -95,22 +95,32 @@ describe('approvals', () => {
     expect(waiting.pendingApproval).toMatchObject({ stepId: 'approve-tier', summary: 'Tier initech down to the distilled model' });
     expect(policy('chat', 'initech')).toEqual({ maxInputTokens: 8192 });
 
-    const refused = (decision: Decision) =>
-      handle.executeUpdate(decideUpdate, { args: [decision] }).then(
-        () => 'accepted',
-        (error: unknown) => ((error as WorkflowUpdateFailedError).cause as Error).message,
-      );
-    expect(await refused({ stepId: 'cap', approve: true, by: 'U1' })).toBe('step cap is not waiting for approval');
-    expect(await refused({ stepId: 'approve-tier', approve: true, by: '' })).toBe('a decision needs the identity of who decides');
-    expect(await refused({ stepId: 'approve-tier', approve: true, by: 'U0STARTER' })).toBe('U0STARTER started this run and cannot approve its steps; ask someone else');
+    const refusal = async (decision: Decision) => {
+      const answer = await handle.executeUpdate(decideUpdate, { args: [decision] });
+      return answer.accepted ? 'accepted' : answer.refusal;
+    };
+    expect(await refusal({ stepId: 'cap', approve: true, by: 'U1' })).toBe('step cap is not waiting for approval');
+    expect(await refusal({ stepId: 'approve-tier', approve: true, by: 'U0STARTER' })).toBe('U0STARTER started this run and cannot approve its steps; ask someone else');
+    // Only a decision without an identity is refused before the run sees it.
+    const anonymous = await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-tier', approve: true, by: '' }] }).catch((error: unknown) => error);
+    expect(((anonymous as WorkflowUpdateFailedError).cause as Error).message).toBe('a decision needs the identity of who decides');
 
-    const decision = await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-tier', approve: true, by: 'U0FINOPS', reason: 'burn rate confirmed' }] });
-    expect(decision).toMatchObject({ stepId: 'approve-tier', approve: true, by: 'U0FINOPS' });
-    expect(await refused({ stepId: 'approve-tier', approve: false, by: 'U2' })).toBe('step approve-tier was already decided');
+    const decision = await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-tier', approve: true, by: 'U0FINOPS', reason: 'burn rate confirmed', via: 'api' }] });
+    expect(decision).toMatchObject({ accepted: true, approvalsStillNeeded: 0, decision: { stepId: 'approve-tier', approve: true, by: 'U0FINOPS' } });
+    expect(await refusal({ stepId: 'approve-tier', approve: false, by: 'U2' })).toBe('step approve-tier was already decided');
 
     await waitFor('the approved step', () => policy('chat', 'initech').modelTier === 'distilled');
     const status = await handle.query(statusQuery);
-    expect(status.decisions).toEqual([expect.objectContaining({ stepId: 'approve-tier', approve: true, by: 'U0FINOPS', reason: 'burn rate confirmed' })]);
+    expect(status.decisions).toEqual([expect.objectContaining({ stepId: 'approve-tier', approve: true, by: 'U0FINOPS', reason: 'burn rate confirmed', via: 'api' })]);
+    // Every refused attempt is in the run, with who, when and why.
+    expect(status.refusedDecisions.map(({ stepId, by, refusal: why }) => [stepId, by, why])).toEqual([
+      ['cap', 'U1', 'step cap is not waiting for approval'],
+      ['approve-tier', 'U0STARTER', 'U0STARTER started this run and cannot approve its steps; ask someone else'],
+      ['approve-tier', 'U2', 'step approve-tier was already decided'],
+    ]);
+    // The approval was asked for and its outcome recorded (in the log, without Slack).
+    expect(harness.notifierLog).toContainEqual(expect.objectContaining({ approval: expect.objectContaining({ stepId: 'approve-tier', approvalsNeeded: 1 }) as unknown }));
+    expect(harness.notifierLog).toContainEqual(expect.objectContaining({ approval: expect.objectContaining({ stepId: 'approve-tier', outcome: 'approved' }) as unknown }));
 
     await handle.signal(alertNotificationSignal, notification(resolved(firing)));
     expect((await handle.result()).state).toBe('rolled-back');

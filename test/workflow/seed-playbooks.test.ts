@@ -90,7 +90,9 @@ test('cost-s2 escalates to cost-s1: the stricter steps apply over the S2 ones, t
   // Same step ids in both playbooks: the S1 ones are told apart by their playbook's name.
   await waitFor('the S1 approval', async () => ((await handle.query(statusQuery)).pendingApproval?.stepId === 'cost-s1/approve-throttle' ? true : undefined));
   expect(policy('chat', 'soylent')).toMatchObject({ maxInputTokens: 4096, modelTier: 'distilled' });
+  // Throttling refuses traffic: the S1 approval needs two people.
   await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'cost-s1/approve-throttle', approve: true, by: 'U0PRODUCT' }] });
+  await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'cost-s1/approve-throttle', approve: true, by: 'U0FINOPS' }] });
   // Prometheus evaluates the burn-rate query, but the spend series is seconds old, not 14 days: no
   // number, so no throttle (a young series would otherwise look like a 2000x burst).
   const adapting = await waitFor('the first burn-rate measurement', async () => (await handle.query(statusQuery)).adapting[0]?.measuredAt ?? undefined);

@@ -75,14 +75,14 @@ steps:
     const { playbook, problems } = parsePlaybook(FILE, yaml);
     expect(problems).toEqual([]);
     expect(playbook?.spec.steps.map((s) => s.id)).toEqual(['current', 'cap', 'tell', 'ask', 'wait', 'room']);
-    expect(playbook?.spec.steps[3]?.approval).toEqual({ summary: 'ok?', timeout: 900_000, onTimeout: 'approve', onReject: 'rollback' });
+    expect(playbook?.spec.steps[3]?.approval).toEqual({ summary: 'ok?', timeout: 900_000, onTimeout: 'approve', onReject: 'rollback', to: ['approvals'] });
     expect(playbook?.spec.escalation).toEqual({ after: 1_800_000, to: 'cost-s0' });
     expect(playbook?.spec.dryRun).toBe(true);
   });
 
   test('an approval rejects by stopping unless it says otherwise', () => {
     const yaml = VALID.replace('steps:\n', 'steps:\n  - id: ask\n    approval: { summary: "ok?", timeout: 5m }\n');
-    expect(parsePlaybook(FILE, yaml).playbook?.spec.steps[0]?.approval).toEqual({ summary: 'ok?', timeout: 300_000, onReject: 'stop' });
+    expect(parsePlaybook(FILE, yaml).playbook?.spec.steps[0]?.approval).toEqual({ summary: 'ok?', timeout: 300_000, onReject: 'stop', to: ['approvals'] });
   });
 
   test('templated params are accepted at load time (they are checked when planned)', () => {

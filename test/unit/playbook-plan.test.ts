@@ -162,7 +162,20 @@ describe('planRun', () => {
         objects: ['gateway/policy/chat/acme'],
       },
       { id: 'tell', description: undefined, when: undefined, kind: 'notify', to: ['finops', 'product'], message: 'LLMSpendBurnRateHigh on chat: Spend is 14x the budget' },
-      { id: 'ask', description: undefined, when: undefined, kind: 'approval', summary: 'Throttle acme?', timeoutMs: 900_000, onTimeout: 'approve', onReject: 'stop' },
+      {
+        id: 'ask',
+        description: undefined,
+        when: undefined,
+        kind: 'approval',
+        summary: 'Throttle acme?',
+        timeoutMs: 900_000,
+        onTimeout: 'approve',
+        onReject: 'stop',
+        to: ['approvals'],
+        approvalsNeeded: 1,
+        remindAfterMs: 450_000,
+        escalate: null,
+      },
       { id: 'wait', description: undefined, when: undefined, kind: 'waitUntilResolved' },
       { id: 'room', description: undefined, when: undefined, kind: 'warRoom', name: 'inc-chat', invite: ['sre'] },
     ]);
@@ -274,5 +287,34 @@ describe('the shared objects a change touches (one run holds each at a time)', (
     ['a bucket', 'storage.addLifecycleRules', on('bucket', { bucket: 'logs' }), { rules: [] }, ['s3/logs']],
   ] as const)('%s', (_case, action, target, params, objects) => {
     expect(objectsOf(action, target, params)).toEqual(objects);
+  });
+});
+
+describe('four eyes', () => {
+  const s1 = (allowed: string, extra = '') =>
+    parsePlaybook(
+      'playbooks/s1.yaml',
+      `name: s1\ndescription: d\nseverity: S1\nmatch: [alertname="A"]\ntarget: route\nsteps:\n  - id: ask\n    approval: { summary: ok?, timeout: 10m${extra} }\n${allowed}`,
+    ).playbook!;
+  const neededFor = (playbook: Playbook) => {
+    const result = planRun(playbook, { labels: { route: 'chat', tenant: 'acme' }, annotations: {} } as unknown as Alert, TARGET, { cooldownMs: 1 });
+    if (!result.ok) throw new Error(result.problem);
+    return (result.plan.steps[0] as { approvalsNeeded: number }).approvalsNeeded;
+  };
+
+  test.each([
+    ['a breaker opened', '  - { id: b, action: gateway.setRoutePolicy, params: { policy: { circuit: { state: open, failMode: open } } } }', 2],
+    ['a rate limit', '  - { id: b, action: gateway.setRoutePolicy, params: { policy: { rateLimitRps: 5 } } }', 2],
+    ['a quota', '  - { id: b, action: gateway.setTenantQuota, params: { quota: { tokensPerDay: 5 } } }', 2],
+    ['a cache change', '  - { id: b, action: gateway.setRoutePolicy, params: { policy: { cacheMode: aggressive } } }', 1],
+    ['a rate limit lifted', '  - { id: b, action: gateway.setRoutePolicy, params: { policy: { rateLimitRps: null } } }', 1],
+  ])('an S1 approval allowing %s needs %s people', (_case, allowed, needed) => {
+    expect(neededFor(s1(allowed))).toBe(needed);
+  });
+
+  test('a playbook may say how many; a destructive step after a later approval is that approval’s business', () => {
+    expect(neededFor(s1('  - { id: b, action: gateway.setTenantQuota, params: { quota: { tokensPerDay: 5 } } }', ', approvalsNeeded: 1'))).toBe(1);
+    const later = s1('  - { id: c, action: gateway.setRoutePolicy, params: { policy: { cacheMode: off } } }\n  - { id: again, approval: { summary: more?, timeout: 5m } }\n  - { id: d, action: gateway.setRoutePolicy, params: { policy: { rateLimitRps: 5 } } }');
+    expect(neededFor(later)).toBe(1);
   });
 });

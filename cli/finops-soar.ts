@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The command line for platform engineers: check playbooks before merging them and preview what an
 // Alertmanager notification would do (validate, plan, schema: these touch nothing), and operate
-// runs through the ingress's runs API (start, status, resolve, abort).
+// runs through the ingress's runs API (start, status, resolve, abort, approve, reject).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -24,7 +24,9 @@ const USAGE = `usage:
   finops-soar status RUN_ID                         a run's live status (JSON)
   finops-soar resolve RUN_ID --by USER --reason TEXT  end a run started by hand: rollback after the cooldown
   finops-soar abort RUN_ID --by USER --reason TEXT    stop a run and roll back everything it changed now
-  start, status, resolve and abort talk to the ingress (--url, default ingress.host:port) with its token.`;
+  finops-soar approve|reject RUN_ID STEP_ID --by USER [--reason TEXT]
+                                                    decide a pending approval, as an authorised approver
+  start, status, resolve, abort, approve and reject talk to the ingress (--url, default ingress.host:port) with its token.`;
 
 /** The playbook format as JSON Schema (draft 2020-12), as written in YAML (durations and matchers as text). */
 export const playbookJsonSchema = () => z.toJSONSchema(playbookSchema, { io: 'input', unrepresentable: 'any' });
@@ -135,6 +137,16 @@ export async function main(argv: string[]): Promise<number> {
       if (command !== 'start') return report(await callRunsApi(api, 'POST', `${runPath(file)}/${command}`, who));
       const start = { playbook: file, labels: keyValues('label', values.label), annotations: keyValues('annotation', values.annotation), startedBy: who.by, reason: who.reason };
       return report(await callRunsApi(api, 'POST', '/v1/runs', start));
+    }
+    case 'approve':
+    case 'reject': {
+      const stepId = positionals[2];
+      if (!file || !stepId || !values.by) {
+        console.error(`${command} needs a RUN_ID, a STEP_ID and --by USER\n${USAGE}`);
+        return 2;
+      }
+      const decision = { stepId, approve: command === 'approve', by: values.by, ...(values.reason && { reason: values.reason }) };
+      return report(await callRunsApi(runsApiTarget(config!, values.url), 'POST', `${runPath(file)}/decide`, decision));
     }
     case 'status':
       if (!file) {

@@ -1,6 +1,7 @@
 // The engine's configuration: one YAML file plus environment overrides (see config/load.ts).
 // Every field's description is what an error message shows as the fix.
 import { z } from 'zod';
+import { approversSchema } from '../approvals/approvers';
 import { durationSchema } from '../validation/duration';
 
 const port = (what: string) => z.coerce.number().int().min(1).max(65535).describe(`a TCP port (1-65535) for ${what}`);
@@ -105,6 +106,10 @@ export const configSchema = z
         token: z.string().min(1).optional().describe('a bearer token, when Prometheus sits behind an authenticating proxy (set FINOPS_SOAR_PROMETHEUS_TOKEN)'),
         timeout: durationSchema.default(10_000).describe('the timeout of one query, e.g. 10s'),
       })
+      .strict()
+      .prefault({}),
+    approvals: z
+      .object({ approvers: approversSchema })
       .strict()
       .prefault({}),
     finops: z

@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { isAuthorized, type Credentials } from '../auth/credentials';
 import type { Logger } from '../logging/logger';
 import type { RunDefaults } from '../alerts/routing';
+import type { Approvers, Directory } from '../approvals/approvers';
 import type { Playbook } from '../playbook/schema';
 import { registerAlertmanagerWebhook } from './alertmanager-webhook';
 import { registerRunsApi } from './runs-api';
@@ -18,6 +19,9 @@ export interface IngressOptions {
   temporalTimeoutMs: number;
   /** Where to read a truncated notification's full alert set; default: the payload's externalURL. */
   alertmanagerUrl?: string | undefined;
+  /** Who may approve (approvals.approvers), and Slack's user groups when Slack is configured. */
+  approvers: Approvers;
+  directory?: Directory | undefined;
   /** Requests in progress beyond this are answered 503, which Alertmanager retries later. */
   maxInFlight: number;
   logger: Logger;

@@ -4,6 +4,7 @@
 //   GET  /v1/runs/:workflowId         the run's status query
 //   POST /v1/runs/:workflowId/resolve {by, reason}  a manual run's "alert" resolves: rollback after the cooldown
 //   POST /v1/runs/:workflowId/abort   {by, reason}  roll back now
+//   POST /v1/runs/:workflowId/decide  {stepId, approve, by, reason?}  approve or reject, as an authorised approver
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -12,15 +13,25 @@ import { routeToPlaybook, type RunDefaults } from '../alerts/routing';
 import type { Playbook } from '../playbook/schema';
 import { formatIssues } from '../validation/issues';
 import { abortUpdate, statusQuery } from '../workflows/definitions';
+import { decide, type DecisionContext } from './decisions';
 import { isRetryable, signalResolution, startOrSignalRun } from './run-dispatch';
 
-export interface RunsApiOptions {
+export interface RunsApiOptions extends Omit<DecisionContext, 'client'> {
   client: Client;
   taskQueue: string;
   playbooks: readonly Playbook[];
   runDefaults: RunDefaults;
   temporalTimeoutMs: number;
 }
+
+const decisionSchema = z
+  .object({
+    stepId: z.string().min(1).describe('the approval step, e.g. approve-distilled (escalated: cost-s1/approve-throttle)'),
+    approve: z.boolean().describe('true to approve, false to reject'),
+    by: z.string().min(1).describe('who decides: an approver (a Slack user id)'),
+    reason: z.string().min(1).optional().describe('why, in a sentence'),
+  })
+  .strict();
 
 const operatorActSchema = z
   .object({
@@ -97,6 +108,23 @@ export function registerRunsApi(app: FastifyInstance, options: RunsApiOptions): 
       }
       request.log.info({ workflowId, ...parsed.data }, 'manual run resolved');
       return reply.code(202).send({ workflowId, resolved: manual.length });
+    } catch (error) {
+      return temporalFailure(reply, workflowId, error);
+    }
+  });
+
+  app.post<{ Params: RunParams }>('/v1/runs/:workflowId/decide', async (request, reply) => {
+    const { workflowId } = request.params;
+    const parsed = decisionSchema.safeParse(request.body);
+    if (!parsed.success) return invalid(reply, 'decision', parsed.error, decisionSchema);
+    const idempotencyKey = request.headers['idempotency-key'];
+    try {
+      const result = await withDeadline(() =>
+        decide({ ...options, client }, workflowId, { ...parsed.data, via: 'api' }, typeof idempotencyKey === 'string' ? `api/${idempotencyKey}` : undefined),
+      );
+      if (result.outcome === 'decided') return reply.code(200).send({ workflowId, decision: result.decision, approvalsStillNeeded: result.approvalsStillNeeded });
+      request.log.warn({ workflowId, stepId: parsed.data.stepId, by: parsed.data.by, refusal: result.refusal }, 'decision refused');
+      return reply.code(result.unauthorised ? 403 : 409).send({ error: result.refusal });
     } catch (error) {
       return temporalFailure(reply, workflowId, error);
     }

@@ -25,6 +25,7 @@ async function main() {
     temporalTimeoutMs: config.ingress.temporalTimeout,
     alertmanagerUrl: config.ingress.alertmanagerUrl,
     maxInFlight: config.ingress.maxInFlight,
+    approvers: config.approvals.approvers,
     logger,
   });
   await app.listen({ host: config.ingress.host, port: config.ingress.port });

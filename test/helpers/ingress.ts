@@ -9,7 +9,10 @@ import { TASK_QUEUE, type Harness } from './workflow-harness';
 
 export const INGRESS_TOKEN = 'test-ingress-token-0123456789';
 
-/** The one-step `cap-context` playbook (test/fixtures/playbooks). */
+/** S2 steps: FinOps, SRE or product; S1 steps: U0SRE, U0PRODUCT, U0LEAD or the SRE leads (a group, resolved through Slack). */
+export const TEST_APPROVERS = { default: { S2: ['U0FINOPS', 'U0SRE', 'U0PRODUCT'], S1: ['U0SRE', 'U0PRODUCT', 'U0LEAD', 'sre-leads'] } };
+
+/** The test playbooks (test/fixtures/playbooks): `cap-context` for alerts, `tier-review` started by hand. */
 export const TEST_PLAYBOOKS = loadPlaybooks(join(__dirname, '..', 'fixtures', 'playbooks'));
 
 export async function startIngress(harness: Harness, overrides: Partial<IngressOptions> = {}): Promise<{ app: FastifyInstance; url: string }> {
@@ -21,6 +24,7 @@ export async function startIngress(harness: Harness, overrides: Partial<IngressO
     runDefaults: { cooldownMs: 300 },
     temporalTimeoutMs: 5_000,
     maxInFlight: 64,
+    approvers: TEST_APPROVERS,
     logger: silentLogger(),
     ...overrides,
   });

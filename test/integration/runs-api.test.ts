@@ -140,11 +140,64 @@ test('the CLI starts, shows, resolves and aborts runs through the same API', asy
   }
 });
 
+describe('decisions over the API: only authorised approvers, two different people for an S1 throttle, every refusal recorded', () => {
+  const TIER_RUN = playbookRunId('tier-review', 'route=chat,tenant=umbrella');
+  const decideAs = (by: string, approve = true, idempotencyKey?: string) =>
+    fetch(`${base}${runPath(TIER_RUN)}/decide`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${INGRESS_TOKEN}`, 'Content-Type': 'application/json', ...(idempotencyKey && { 'Idempotency-Key': idempotencyKey }) },
+      body: JSON.stringify({ stepId: 'approve-throttle', approve, by }),
+    }).then(async (response) => ({ status: response.status, body: (await response.json()) as Record<string, unknown> }));
+
+  test('refusals, a deduplicated double click, and the second approver through the CLI', async () => {
+    const started = await call('POST', '/v1/runs', { playbook: 'tier-review', labels: { route: 'chat', tenant: 'umbrella' }, startedBy: 'U0SRE', reason: 'umbrella at 9x its usual spend' });
+    expect(started.status).toBe(202);
+    await waitFor('the approval request', () => harness.stateOf(harness.env.client.workflow.getHandle(TIER_RUN), 'awaiting-approval'));
+
+    expect(await decideAs('U0INTERN')).toEqual({
+      status: 403,
+      body: { error: 'U0INTERN may not approve S1 steps of tier-review; approvers: U0SRE, U0PRODUCT, U0LEAD, sre-leads (groups sre-leads cannot be checked without Slack)' },
+    });
+    expect(await decideAs('U0SRE')).toEqual({ status: 409, body: { error: 'U0SRE started this run and cannot approve its steps; ask someone else' } });
+
+    // The same click delivered twice (same Idempotency-Key) is one decision.
+    const [first, again] = await Promise.all([decideAs('U0PRODUCT', true, 'click-1'), decideAs('U0PRODUCT', true, 'click-1')]);
+    expect(first).toMatchObject({ status: 200, body: { approvalsStillNeeded: 1, decision: { by: 'U0PRODUCT', approve: true, via: 'api' } } });
+    expect(again).toEqual(first);
+    expect(await decideAs('U0PRODUCT')).toEqual({ status: 409, body: { error: 'U0PRODUCT already approved step approve-throttle; it needs 2 different people' } });
+    expect(harness.simulator.store.get({ route: 'chat', tenant: 'umbrella' }).policy.rateLimitRps).toBeUndefined();
+
+    process.env.FINOPS_SOAR_INGRESS_TOKEN = INGRESS_TOKEN;
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      expect(await cli(['approve', TIER_RUN, 'approve-throttle', '--by', 'U0LEAD', '--reason', 'budget at risk', '--url', base])).toBe(0);
+    } finally {
+      log.mockRestore();
+      delete process.env.FINOPS_SOAR_INGRESS_TOKEN;
+    }
+    await waitFor('the throttle', () => harness.simulator.store.get({ route: 'chat', tenant: 'umbrella' }).policy.rateLimitRps === 5 || undefined);
+
+    const status = (await call('GET', runPath(TIER_RUN))).body as unknown as RunStatus;
+    expect(status.decisions.map(({ by, approve, via }) => [by, approve, via])).toEqual([
+      ['U0PRODUCT', true, 'api'],
+      ['U0LEAD', true, 'api'],
+    ]);
+    expect(status.refusedDecisions.map(({ by, refusal }) => [by, refusal])).toEqual([
+      ['U0INTERN', expect.stringMatching(/^U0INTERN may not approve S1 steps of tier-review/)],
+      ['U0SRE', 'U0SRE started this run and cannot approve its steps; ask someone else'],
+      ['U0PRODUCT', 'U0PRODUCT already approved step approve-throttle; it needs 2 different people'],
+    ]);
+    expect((await call('POST', `${runPath(TIER_RUN)}/abort`, { by: 'U0SRE', reason: 'test done' })).status).toBe(200);
+    await harness.env.client.workflow.getHandle(TIER_RUN).result();
+    expect(await decideAs('U0LEAD')).toMatchObject({ status: 404 });
+  });
+});
+
 describe('bad requests are refused and start nothing', () => {
   const noRunFor = async (workflowId: string) => expect(harness.env.client.workflow.getHandle(workflowId).describe()).rejects.toThrow(WorkflowNotFoundError);
 
   test.each([
-    ['an unknown playbook', { ...warRoomStart, playbook: 'nope', labels: { route: 'embeddings' } }, 404, /no playbook named nope; known: cap-context, war-room/],
+    ['an unknown playbook', { ...warRoomStart, playbook: 'nope', labels: { route: 'embeddings' } }, 404, /no playbook named nope; known: cap-context, tier-review, war-room/],
     ['no startedBy', { playbook: 'war-room', labels: { route: 'embeddings' }, reason: 'x' }, 422, /startedBy/],
     ['an unknown field', { ...warRoomStart, labels: { route: 'embeddings' }, priority: 1 }, 422, /priority/],
   ])('%s', async (_name, body, status, message) => {

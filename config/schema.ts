@@ -2,6 +2,7 @@
 // Every field's description is what an error message shows as the fix.
 import { z } from 'zod';
 import { approversSchema } from '../approvals/approvers';
+import { slackSettingsSchema } from '../slack/settings';
 import { durationSchema } from '../validation/duration';
 
 const port = (what: string) => z.coerce.number().int().min(1).max(65535).describe(`a TCP port (1-65535) for ${what}`);
@@ -112,6 +113,7 @@ export const configSchema = z
       .object({ approvers: approversSchema })
       .strict()
       .prefault({}),
+    slack: slackSettingsSchema.optional().describe('Slack for notifications, approvals and war-rooms (absent: they go to the log, and approvals to the CLI and runs API)'),
     finops: z
       .object({
         budgets: z

@@ -9,6 +9,7 @@ import type { Approvers, Directory } from '../approvals/approvers';
 import type { Playbook } from '../playbook/schema';
 import { registerAlertmanagerWebhook } from './alertmanager-webhook';
 import { registerRunsApi } from './runs-api';
+import { registerSlackInteractivity } from './slack-interactivity';
 
 export interface IngressOptions {
   client: Client;
@@ -22,6 +23,8 @@ export interface IngressOptions {
   /** Who may approve (approvals.approvers), and Slack's user groups when Slack is configured. */
   approvers: Approvers;
   directory?: Directory | undefined;
+  /** With Slack configured: the signing secret its interactivity requests are checked against. */
+  slackSigningSecret?: string | undefined;
   /** Requests in progress beyond this are answered 503, which Alertmanager retries later. */
   maxInFlight: number;
   logger: Logger;
@@ -40,7 +43,8 @@ export function buildIngressApp(options: IngressOptions): FastifyInstance {
   app.get('/healthz', () => ({ status: 'ok' }));
 
   app.addHook('onRequest', async (request, reply) => {
-    if (request.url === '/healthz') return;
+    // Slack signs its requests instead: the interactivity endpoint checks the signature itself.
+    if (request.url === '/healthz' || (options.slackSigningSecret && request.url === '/slack/interactivity')) return;
     if (!isAuthorized(request.headers.authorization, options.credentials)) {
       await reply
         .code(401)
@@ -71,5 +75,6 @@ export function buildIngressApp(options: IngressOptions): FastifyInstance {
 
   registerAlertmanagerWebhook(app, options);
   registerRunsApi(app, options);
+  if (options.slackSigningSecret) registerSlackInteractivity(app, { ...options, signingSecret: options.slackSigningSecret });
   return app;
 }

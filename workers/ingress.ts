@@ -1,8 +1,11 @@
-// Process entry point: the HTTP ingress (Alertmanager webhook on ingress.port).
+// Process entry point: the HTTP ingress on ingress.port: the Alertmanager webhook, the runs API,
+// and Slack's interactivity endpoint when Slack is configured.
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError } from '../config/load';
 import { buildIngressApp } from '../ingress/app';
 import { loadPlaybooks } from '../playbook/load';
+import { SlackApi } from '../slack/api';
+import { SlackDirectory } from '../slack/directory';
 import { temporalConnectionOptions } from '../temporal/connection';
 import { exitOnStartupError, onShutdown, startProcess } from './startup';
 
@@ -26,6 +29,10 @@ async function main() {
     alertmanagerUrl: config.ingress.alertmanagerUrl,
     maxInFlight: config.ingress.maxInFlight,
     approvers: config.approvals.approvers,
+    ...(config.slack && {
+      slackSigningSecret: config.slack.signingSecret,
+      directory: new SlackDirectory(new SlackApi(config.slack, logger), config.slack.groups),
+    }),
     logger,
   });
   await app.listen({ host: config.ingress.host, port: config.ingress.port });

@@ -7,7 +7,8 @@ import type { Config } from '../config/schema';
 import { ControlApiClient } from '../gateway/control-api-client';
 import { createKubernetesAdapter, unconfiguredKubernetes, type KubernetesAdapter } from '../kubernetes/client';
 import type { Logger } from '../logging/logger';
-import { LogNotifier } from '../notifications/notifier';
+import { LogNotifier, type Notifier } from '../notifications/notifier';
+import { SlackNotifier } from '../slack/notifier';
 import { PrometheusClient } from '../prometheus/client';
 import { S3BucketLifecycle } from '../storage/lifecycle';
 import { temporalConnectionOptions, temporalRunUrl } from '../temporal/connection';
@@ -15,6 +16,13 @@ import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { exitOnStartupError, startProcess } from './startup';
 
 const SDK_LEVEL: Record<string, LogLevel> = { fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'INFO', debug: 'DEBUG', trace: 'TRACE' };
+
+/** Slack when configured; else the log, and approvals through the CLI and the runs API. */
+function notifierFrom(config: Config, logger: Logger): Notifier {
+  if (!config.slack) return new LogNotifier(logger);
+  const runUrl = temporalRunUrl(config.temporal);
+  return new SlackNotifier(config.slack, logger, { runUrl: (run) => runUrl(run.workflowId) });
+}
 
 /** The configured cluster; without one, Kubernetes steps fail in their runs saying how to configure it. */
 async function kubernetesFrom({ kubeconfig, context, server, token, timeout }: Config['kubernetes'], logger: Logger): Promise<KubernetesAdapter> {
@@ -58,7 +66,7 @@ async function main() {
       prometheus: new PrometheusClient({ baseUrl: config.prometheus.url, token: config.prometheus.token, timeoutMs: config.prometheus.timeout }),
       finops: config.finops,
       storage: new S3BucketLifecycle(config.storage.s3),
-      notifier: new LogNotifier(logger.child({ component: 'notifications' })),
+      notifier: notifierFrom(config, logger.child({ component: 'notifications' })),
       runUrl: temporalRunUrl(config.temporal),
       guardrails: { protectedRoutes: config.engine.protectedRoutes, sensitiveRoutes: config.engine.sensitiveRoutes, protectedTenants: config.engine.protectedTenants },
       limits: { client, taskQueue: config.temporal.taskQueue, maxConcurrentRuns: config.engine.maxConcurrentRuns, maxActionsPerTargetPerHour: config.engine.maxActionsPerTargetPerHour },

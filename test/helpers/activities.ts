@@ -8,7 +8,7 @@ import type { Limits } from '../../activities/limits';
 import type { GatewayAdapter } from '../../gateway/adapter';
 import { unconfiguredKubernetes, type KubernetesAdapter } from '../../kubernetes/client';
 import type { Logger } from '../../logging/logger';
-import { LogNotifier } from '../../notifications/notifier';
+import { LogNotifier, type Notifier } from '../../notifications/notifier';
 import { PrometheusClient } from '../../prometheus/client';
 import { S3BucketLifecycle, type BucketLifecycle } from '../../storage/lifecycle';
 import { SIMULATOR_S3_CREDENTIALS } from '../../simulator/s3-lifecycle-api';
@@ -28,6 +28,8 @@ export interface TestActivityOptions {
   prometheusUrl?: string;
   /** Default: no cluster, for tests whose playbooks scale nothing. */
   kubernetes?: KubernetesAdapter;
+  /** Default: the log, through `logger`. */
+  notifier?: Notifier;
   /** Default: TEST_FINOPS. */
   finops?: FinopsSettings;
   /** Default: S3 at a port nothing listens on, for tests whose playbooks touch no bucket. */
@@ -46,6 +48,7 @@ export const testActivities = ({
   prometheusUrl = 'http://127.0.0.1:9',
   storage = testS3('http://127.0.0.1:9'),
   finops = TEST_FINOPS,
+  notifier = new LogNotifier(logger),
 }: TestActivityOptions) =>
   createActivities({
     gateway,
@@ -53,7 +56,7 @@ export const testActivities = ({
     prometheus: new PrometheusClient({ baseUrl: prometheusUrl, timeoutMs: 2_000 }),
     storage,
     finops,
-    notifier: new LogNotifier(logger),
+    notifier,
     runUrl: (workflowId) => `http://temporal-ui.test/namespaces/default/workflows/${encodeURIComponent(workflowId)}`,
     guardrails: TEST_GUARDRAILS,
     limits: { client, taskQueue, maxConcurrentRuns: 1_000, maxActionsPerTargetPerHour: 1_000, ...limits },

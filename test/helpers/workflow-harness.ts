@@ -11,6 +11,7 @@ import type { AlertNotification } from '../../alerts/tracker';
 import type { FinopsSettings } from '../../activities/finops';
 import type { Limits } from '../../activities/limits';
 import type { GatewayAdapter } from '../../gateway/adapter';
+import type { Notifier } from '../../notifications/notifier';
 import { createKubernetesAdapter } from '../../kubernetes/client';
 import { parsePlaybook } from '../../playbook/load';
 import { alertNotificationSignal, statusQuery, type PlaybookRunInput, type RunState } from '../../workflows/definitions';
@@ -36,7 +37,10 @@ export interface Harness {
   /** Every line the workers' notifier logged (notifications, war-rooms), parsed. */
   notifierLog: Array<Record<string, unknown>>;
   /** Another worker, on its own task queue, with its own gateway client (default: the simulator's), limits or Prometheus. */
-  startWorker(taskQueue: string, options?: { gateway?: GatewayAdapter; limits?: Partial<Limits>; prometheusUrl?: string; finops?: FinopsSettings }): Promise<void>;
+  startWorker(
+    taskQueue: string,
+    options?: { gateway?: GatewayAdapter; limits?: Partial<Limits>; prometheusUrl?: string; finops?: FinopsSettings; notifier?: Notifier },
+  ): Promise<void>;
   /** Starts (or signals) the run of the first playbook for `firing`; the others are there to escalate to. */
   fire(
     playbooks: string | string[],
@@ -71,8 +75,8 @@ export async function startHarness(): Promise<Harness> {
     }),
   );
   const workers: Array<{ worker: Worker; running: Promise<void> }> = [];
-  const startWorker: Harness['startWorker'] = async (taskQueue, { gateway = simulator.client, limits, prometheusUrl, finops } = {}) => {
-    const activities = testActivities({ gateway, client: env.client, taskQueue, logger, limits, kubernetes, storage: testS3(s3.url), prometheusUrl, finops });
+  const startWorker: Harness['startWorker'] = async (taskQueue, { gateway = simulator.client, limits, prometheusUrl, finops, notifier } = {}) => {
+    const activities = testActivities({ gateway, client: env.client, taskQueue, logger, limits, kubernetes, storage: testS3(s3.url), prometheusUrl, finops, notifier });
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
     workers.push({ worker, running: worker.run() });
   };

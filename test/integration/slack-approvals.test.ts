@@ -1,0 +1,153 @@
+// Approvals in Slack end to end, on a real Temporal dev server: the request is posted with its
+// buttons through @slack/web-api to a local server speaking Slack's Web API; clicks come back as
+// signed interactivity requests. Forged and expired signatures are refused; an unauthorised
+// clicker, a double click and the same person twice are answered in an ephemeral reply and
+// recorded; two different approvers let the S1 throttle through, and the message shows who.
+import type { FastifyInstance } from 'fastify';
+import { SlackApi } from '../../slack/api';
+import { parseApprovalButtonValue } from '../../slack/approval-button';
+import { SlackDirectory } from '../../slack/directory';
+import { SlackNotifier } from '../../slack/notifier';
+import { slackSettingsSchema } from '../../slack/settings';
+import { statusQuery, type RunStatus } from '../../workflows/definitions';
+import { playbookRunId } from '../../workflows/ids';
+import { INGRESS_TOKEN, startIngress, TEST_PLAYBOOKS } from '../helpers/ingress';
+import { silentLogger } from '../helpers/simulator';
+import {
+  blockActionsPayload,
+  interactivityFormBody,
+  SLACK_BOT_TOKEN,
+  SLACK_SIGNING_SECRET,
+  slackSignature,
+  startSlackApiServer,
+  type SlackApiServer,
+} from '../helpers/slack-api-server';
+import { waitFor } from '../helpers/wait';
+import { startHarness, type Harness } from '../helpers/workflow-harness';
+
+const QUEUE = 'slack-approvals';
+let harness: Harness;
+let slack: SlackApiServer;
+let ingress: FastifyInstance;
+let base: string;
+
+beforeAll(async () => {
+  harness = await startHarness();
+  slack = await startSlackApiServer();
+  slack.addChannel({ id: 'C0APPROVALS', name: 'approvals' });
+  slack.addUserGroup('S0SRELEADS', ['U0ALICE']);
+  const settings = slackSettingsSchema.parse({
+    token: SLACK_BOT_TOKEN,
+    signingSecret: SLACK_SIGNING_SECRET,
+    apiUrl: slack.apiUrl,
+    channels: { approvals: 'C0APPROVALS' },
+    groups: { 'sre-leads': 'S0SRELEADS' },
+    defaultChannel: 'C0APPROVALS',
+  });
+  await harness.startWorker(QUEUE, { notifier: new SlackNotifier(settings, silentLogger()) });
+  const started = await startIngress(harness, {
+    taskQueue: QUEUE,
+    playbooks: TEST_PLAYBOOKS,
+    slackSigningSecret: SLACK_SIGNING_SECRET,
+    directory: new SlackDirectory(new SlackApi(settings, silentLogger()), settings.groups),
+  });
+  ingress = started.app;
+  base = started.url.replace('/alerts/alertmanager', '');
+});
+
+afterAll(async () => {
+  await ingress?.close();
+  await slack?.close();
+  await harness?.close();
+});
+
+const RUN = playbookRunId('tier-review', 'route=summarize,tenant=umbrella');
+const status = () => harness.env.client.workflow.getHandle(RUN).query(statusQuery);
+
+/** Posts a click as Slack does: a form with the payload, signed at `signedAt` (seconds) with `secret`. */
+function click(user: string, { actionTs, signedAt = Math.floor(Date.now() / 1000), secret = SLACK_SIGNING_SECRET, messageTs, value }: { actionTs: string; signedAt?: number; secret?: string; messageTs: string; value: string }) {
+  const body = interactivityFormBody(
+    blockActionsPayload({ user, actionId: 'approve', value, channel: 'C0APPROVALS', messageTs, responseUrl: slack.responseUrl(`${user}-${actionTs}`), actionTs }),
+  );
+  return fetch(`${base}/slack/interactivity`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Slack-Request-Timestamp': String(signedAt), 'X-Slack-Signature': slackSignature(body, signedAt, secret) },
+    body,
+  });
+}
+
+const ephemeralTo = (user: string, actionTs: string) =>
+  waitFor(`the reply to ${user}`, () => {
+    const post = slack.responseUrlPosts.find(({ path }) => path.endsWith(`${user}-${actionTs}`));
+    return post ? (post.body as { response_type: string; text: string }) : undefined;
+  });
+
+test('an S1 throttle asked in Slack: only signed clicks by approvers count, once each, and two different people are needed', async () => {
+  const start = await fetch(`${base}/v1/runs`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${INGRESS_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ playbook: 'tier-review', labels: { route: 'summarize', tenant: 'umbrella' }, startedBy: 'U0SRE', reason: 'umbrella at 9x its usual spend' }),
+  });
+  expect(start.status).toBe(202);
+
+  // The request: posted to the approvals channel, with Approve and Reject buttons naming the run and the step.
+  const request = await waitFor('the approval message', () => slack.callsTo('chat.postMessage').find(({ body }) => body.channel === 'C0APPROVALS'));
+  const blocks = JSON.stringify(request.body.blocks);
+  expect(blocks).toContain('Throttle umbrella on summarize to 5 requests/s');
+  const buttons = (request.body.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>).find(({ type }) => type === 'actions')!.elements!;
+  expect(buttons.map(({ action_id }) => action_id)).toEqual(['approve', 'reject']);
+  const value = buttons[0]!.value;
+  expect(parseApprovalButtonValue(value)).toEqual({ ok: true, target: { workflowId: RUN, stepId: 'approve-throttle' } });
+  const messageTs = slack.messages('C0APPROVALS')[0]!.ts;
+  expect((await status()).pendingApproval).toMatchObject({ approvalsNeeded: 2, message: { channel: 'C0APPROVALS', ts: messageTs } });
+
+  // Forged and expired signatures: refused outright, nothing reaches the run.
+  expect((await click('U0PRODUCT', { actionTs: '1.1', messageTs, value, secret: 'not-the-signing-secret-0123' })).status).toBe(401);
+  expect((await click('U0PRODUCT', { actionTs: '1.2', messageTs, value, signedAt: Math.floor(Date.now() / 1000) - 600 })).status).toBe(401);
+
+  // An unauthorised clicker: acknowledged, told why, and recorded in the run.
+  expect((await click('U0INTERN', { actionTs: '2.1', messageTs, value })).status).toBe(200);
+  expect(await ephemeralTo('U0INTERN', '2.1')).toEqual({
+    response_type: 'ephemeral',
+    replace_original: false,
+    text: 'Not recorded: U0INTERN may not approve S1 steps of tier-review; approvers: U0SRE, U0PRODUCT, U0LEAD, sre-leads',
+  });
+
+  // A member of an approving user group: the first of two approvals.
+  expect((await click('U0ALICE', { actionTs: '3.1', messageTs, value })).status).toBe(200);
+  expect((await ephemeralTo('U0ALICE', '3.1')).text).toBe('Recorded your approval; 1 more approver needed.');
+  // Slack delivering the same click again counts once; the same person clicking again is refused.
+  expect((await click('U0ALICE', { actionTs: '3.1', messageTs, value })).status).toBe(200);
+  expect((await click('U0ALICE', { actionTs: '3.2', messageTs, value })).status).toBe(200);
+  expect((await ephemeralTo('U0ALICE', '3.2')).text).toBe('Not recorded: U0ALICE already approved step approve-throttle; it needs 2 different people');
+
+  // The starter may not approve their own run.
+  expect((await click('U0SRE', { actionTs: '4.1', messageTs, value })).status).toBe(200);
+  expect((await ephemeralTo('U0SRE', '4.1')).text).toBe('Not recorded: U0SRE started this run and cannot approve its steps; ask someone else');
+
+  expect((await click('U0PRODUCT', { actionTs: '5.1', messageTs, value })).status).toBe(200);
+  await waitFor('the throttle', () => harness.simulator.store.get({ route: 'summarize', tenant: 'umbrella' }).policy.rateLimitRps === 5 || undefined);
+
+  // The message now says who approved, and has no buttons left to click.
+  const update = await waitFor('the settled message', () => slack.callsTo('chat.update').find(({ body }) => body.ts === messageTs));
+  expect(JSON.stringify(update.body.blocks)).toMatch(/<@U0ALICE>.*<@U0PRODUCT>/);
+  expect(JSON.stringify(update.body.blocks)).not.toContain('"actions"');
+
+  const final: RunStatus = await status();
+  expect(final.decisions.map(({ by, approve, via }) => [by, approve, via])).toEqual([
+    ['U0ALICE', true, 'slack'],
+    ['U0PRODUCT', true, 'slack'],
+  ]);
+  expect(final.refusedDecisions.map(({ by, via }) => [by, via])).toEqual([
+    ['U0INTERN', 'slack'],
+    ['U0ALICE', 'slack'],
+    ['U0SRE', 'slack'],
+  ]);
+  await harness.env.client.workflow.getHandle(RUN).executeUpdate('abort', { args: [{ by: 'U0SRE', reason: 'test done' }] });
+});
+
+test('a click on a run that has ended is answered, not lost', async () => {
+  const value = JSON.stringify({ w: 'playbook/tier-review/route=nowhere', s: 'approve-throttle' });
+  expect((await click('U0PRODUCT', { actionTs: '9.1', messageTs: '1.000', value })).status).toBe(200);
+  expect((await ephemeralTo('U0PRODUCT', '9.1')).text).toMatch(/^Not recorded: /);
+});

@@ -4,13 +4,15 @@
 // clicker, a double click and the same person twice are answered in an ephemeral reply and
 // recorded; two different approvers let the S1 throttle through, and the message shows who.
 import type { FastifyInstance } from 'fastify';
+import { parsePlaybook } from '../../playbook/load';
 import { SlackApi } from '../../slack/api';
 import { parseApprovalButtonValue } from '../../slack/approval-button';
 import { SlackDirectory } from '../../slack/directory';
 import { SlackNotifier } from '../../slack/notifier';
 import { slackSettingsSchema } from '../../slack/settings';
-import { statusQuery, type RunStatus } from '../../workflows/definitions';
+import { alertNotificationSignal, statusQuery, type RunStatus } from '../../workflows/definitions';
 import { playbookRunId } from '../../workflows/ids';
+import { alert, resolved } from '../helpers/alerts';
 import { INGRESS_TOKEN, startIngress, TEST_PLAYBOOKS } from '../helpers/ingress';
 import { silentLogger } from '../helpers/simulator';
 import {
@@ -23,7 +25,25 @@ import {
   type SlackApiServer,
 } from '../helpers/slack-api-server';
 import { waitFor } from '../helpers/wait';
-import { startHarness, type Harness } from '../helpers/workflow-harness';
+import { notification, startHarness, type Harness } from '../helpers/workflow-harness';
+
+const SLOW_APPROVAL = `
+name: slow-approval
+description: An S1 step nobody answers.
+severity: S1
+match: [alertname="SlowApproval"]
+target: route
+steps:
+  - id: approve-break
+    approval:
+      summary: "Break the circuit of {{ labels.route }}"
+      timeout: 3s
+      remindAfter: 1s
+      escalate: { after: 2s, mention: [sre-leads], alsoTo: [incidents] }
+  - id: break
+    action: gateway.setRoutePolicy
+    params: { policy: { circuit: { state: open, failMode: open } } }
+`;
 
 const QUEUE = 'slack-approvals';
 let harness: Harness;
@@ -35,19 +55,20 @@ beforeAll(async () => {
   harness = await startHarness();
   slack = await startSlackApiServer();
   slack.addChannel({ id: 'C0APPROVALS', name: 'approvals' });
+  slack.addChannel({ id: 'C0INCIDENTS', name: 'incidents' });
   slack.addUserGroup('S0SRELEADS', ['U0ALICE']);
   const settings = slackSettingsSchema.parse({
     token: SLACK_BOT_TOKEN,
     signingSecret: SLACK_SIGNING_SECRET,
     apiUrl: slack.apiUrl,
-    channels: { approvals: 'C0APPROVALS' },
+    channels: { approvals: 'C0APPROVALS', incidents: 'C0INCIDENTS' },
     groups: { 'sre-leads': 'S0SRELEADS' },
     defaultChannel: 'C0APPROVALS',
   });
   await harness.startWorker(QUEUE, { notifier: new SlackNotifier(settings, silentLogger()) });
   const started = await startIngress(harness, {
     taskQueue: QUEUE,
-    playbooks: TEST_PLAYBOOKS,
+    playbooks: [...TEST_PLAYBOOKS, parsePlaybook('slow-approval.yaml', SLOW_APPROVAL).playbook!],
     slackSigningSecret: SLACK_SIGNING_SECRET,
     directory: new SlackDirectory(new SlackApi(settings, silentLogger()), settings.groups),
   });
@@ -150,4 +171,31 @@ test('a click on a run that has ended is answered, not lost', async () => {
   const value = JSON.stringify({ w: 'playbook/tier-review/route=nowhere', s: 'approve-throttle' });
   expect((await click('U0PRODUCT', { actionTs: '9.1', messageTs: '1.000', value })).status).toBe(200);
   expect((await ephemeralTo('U0PRODUCT', '9.1')).text).toMatch(/^Not recorded: /);
+});
+
+test('nobody decides: a reminder in the thread, then an escalation paging the on-call group and another channel, then the declared outcome (reject, for S1); a late click is told so', async () => {
+  const firing = alert({ route: 'code-assist', alertname: 'SlowApproval', severity: 'S1' });
+  const handle = await harness.fire(SLOW_APPROVAL, firing, { taskQueue: QUEUE });
+  const request = await waitFor('the approval message', () =>
+    slack.callsTo('chat.postMessage').find(({ body }) => JSON.stringify(body.blocks).includes('Break the circuit of code-assist')),
+  );
+  const messageTs = slack.messages('C0APPROVALS').find(({ text }) => text?.includes('code-assist'))!.ts;
+
+  await waitFor('the run to go on without the step', () => harness.stateOf(handle, 'mitigated'));
+  const threaded = slack.callsTo('chat.postMessage').filter(({ body }) => body.thread_ts === messageTs).map(({ body }) => String(body.text));
+  expect(threaded).toEqual([expect.stringMatching(/Reminder: approve-break of slow-approval .* waits for a decision \(2 distinct approvers\)/), expect.stringMatching(/<!subteam\^S0SRELEADS>/)]);
+  expect(slack.callsTo('chat.postMessage').some(({ body }) => body.channel === 'C0INCIDENTS')).toBe(true);
+  const settled = await waitFor('the settled message', () => slack.callsTo('chat.update').find(({ body }) => body.ts === messageTs));
+  expect(JSON.stringify(settled.body.blocks)).toMatch(/[Tt]imed out: rejected/);
+
+  const status = await handle.query(statusQuery);
+  expect(status.decisions).toEqual([expect.objectContaining({ stepId: 'approve-break', approve: false, by: 'timeout' })]);
+  expect(harness.simulator.store.get({ route: 'code-assist' }).policy.circuit?.state).toBe('closed');
+
+  // A click after the deadline reaches a run that no longer waits: the clicker is told.
+  const value = (request.body.blocks as Array<{ type: string; elements?: Array<{ value: string }> }>).find(({ type }) => type === 'actions')!.elements![0]!.value;
+  expect((await click('U0PRODUCT', { actionTs: '7.1', messageTs, value })).status).toBe(200);
+  expect((await ephemeralTo('U0PRODUCT', '7.1')).text).toBe('Not recorded: step approve-break was already decided');
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  await handle.result();
 });

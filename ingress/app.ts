@@ -9,7 +9,7 @@ import type { Approvers, Directory } from '../approvals/approvers';
 import type { Playbook } from '../playbook/schema';
 import { registerAlertmanagerWebhook } from './alertmanager-webhook';
 import { registerRunsApi } from './runs-api';
-import { registerSlackInteractivity } from './slack-interactivity';
+import { registerSlackEndpoints } from './slack';
 
 export interface IngressOptions {
   client: Client;
@@ -44,7 +44,7 @@ export function buildIngressApp(options: IngressOptions): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     // Slack signs its requests instead: the interactivity endpoint checks the signature itself.
-    if (request.url === '/healthz' || (options.slackSigningSecret && request.url === '/slack/interactivity')) return;
+    if (request.url === '/healthz' || (options.slackSigningSecret && request.url.startsWith('/slack/'))) return;
     if (!isAuthorized(request.headers.authorization, options.credentials)) {
       await reply
         .code(401)
@@ -75,6 +75,6 @@ export function buildIngressApp(options: IngressOptions): FastifyInstance {
 
   registerAlertmanagerWebhook(app, options);
   registerRunsApi(app, options);
-  if (options.slackSigningSecret) registerSlackInteractivity(app, { ...options, signingSecret: options.slackSigningSecret });
+  if (options.slackSigningSecret) registerSlackEndpoints(app, { ...options, signingSecret: options.slackSigningSecret });
   return app;
 }

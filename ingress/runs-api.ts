@@ -8,7 +8,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { isManualFingerprint, manualAlert, manualStartSchema } from '../alerts/manual';
+import { isManualFingerprint, manualAlert, manualStartSchema, type ManualStart } from '../alerts/manual';
 import { routeToPlaybook, type RunDefaults } from '../alerts/routing';
 import type { Playbook } from '../playbook/schema';
 import { formatIssues } from '../validation/issues';
@@ -48,38 +48,49 @@ function invalid(reply: FastifyReply, what: string, error: z.ZodError, schema: z
   return reply.code(422).send({ error: `invalid ${what}`, problems: formatIssues(error, schema) });
 }
 
-/** Temporal's answer as HTTP: 404 for no such run, 409 when the run refused, 503 when trying again can help, else 500. */
-function temporalFailure(reply: FastifyReply, workflowId: string, error: unknown) {
-  if (error instanceof WorkflowNotFoundError) return reply.code(404).send({ error: `no open run ${workflowId}` });
-  if (error instanceof WorkflowUpdateFailedError) return reply.code(409).send({ error: `run ${workflowId} refused: ${(error.cause)?.message ?? error.message}` });
-  reply.log.error({ err: error, workflowId }, 'Temporal call failed');
+/** Temporal's answer as HTTP: 404 for no such run, 409 when the run refused, 503 when trying again can help, else 500. `run` names it for people. */
+function temporalFailure(reply: FastifyReply, run: string, error: unknown) {
+  if (error instanceof WorkflowNotFoundError) return reply.code(404).send({ error: `no open run ${run}` });
+  if (error instanceof WorkflowUpdateFailedError) return reply.code(409).send({ error: `run ${run} refused: ${(error.cause)?.message ?? error.message}` });
+  reply.log.error({ err: error, run }, 'Temporal call failed');
   return isRetryable(error)
     ? reply.code(503).header('Retry-After', '5').send({ error: `Temporal is unavailable: ${(error as Error).message}; retry later` })
     : reply.code(500).send({ error: `Temporal refused the call: ${(error as Error).message}` });
 }
 
+export type ManualStartResult =
+  | { outcome: 'started'; workflowId: string; target: string; dryRun: boolean }
+  | { outcome: 'unknown-playbook' | 'cannot-run'; error: string };
+
+/** Plans a run started by hand and starts it (or joins the one open for its target). Temporal errors are thrown. */
+export async function startManualRun({ client, taskQueue, playbooks, runDefaults, temporalTimeoutMs }: RunsApiOptions, start: ManualStart): Promise<ManualStartResult> {
+  const playbook = playbooks.find(({ spec }) => spec.name === start.playbook);
+  if (!playbook) return { outcome: 'unknown-playbook', error: `no playbook named ${start.playbook}; known: ${playbooks.map(({ spec }) => spec.name).join(', ')}` };
+  const decision = routeToPlaybook(manualAlert(start, playbook.spec.severity, new Date()), playbook, playbooks, runDefaults);
+  if (decision.outcome !== 'routed') return { outcome: 'cannot-run', error: `playbook ${start.playbook} cannot run: ${decision.outcome === 'rejected' ? decision.reason : 'unrouted'}` };
+  const { workflowId, plan, alert } = decision;
+  await client.withDeadline(Date.now() + temporalTimeoutMs, () => startOrSignalRun(client, taskQueue, workflowId, plan, alert));
+  return { outcome: 'started', workflowId, target: plan.target.key, dryRun: plan.playbook.dryRun };
+}
+
 export function registerRunsApi(app: FastifyInstance, options: RunsApiOptions): void {
-  const { client, taskQueue, playbooks, runDefaults } = options;
+  const { client } = options;
   const withDeadline = <T>(call: () => Promise<T>) => client.withDeadline(Date.now() + options.temporalTimeoutMs, call);
 
   app.post('/v1/runs', async (request, reply) => {
     const parsed = manualStartSchema.safeParse(request.body);
     if (!parsed.success) return invalid(reply, 'manual start', parsed.error, manualStartSchema);
     const start = parsed.data;
-    const playbook = playbooks.find(({ spec }) => spec.name === start.playbook);
-    if (!playbook) {
-      return reply.code(404).send({ error: `no playbook named ${start.playbook}; known: ${playbooks.map(({ spec }) => spec.name).join(', ')}` });
-    }
-    const decision = routeToPlaybook(manualAlert(start, playbook.spec.severity, new Date()), playbook, playbooks, runDefaults);
-    if (decision.outcome !== 'routed') return reply.code(422).send({ error: `playbook ${start.playbook} cannot run: ${decision.outcome === 'rejected' ? decision.reason : 'unrouted'}` });
-    const { workflowId, plan, alert } = decision;
+    let result;
     try {
-      await withDeadline(() => startOrSignalRun(client, taskQueue, workflowId, plan, alert));
+      result = await startManualRun(options, start);
     } catch (error) {
-      return temporalFailure(reply, workflowId, error);
+      return temporalFailure(reply, `a run of ${start.playbook}`, error);
     }
+    if (result.outcome !== 'started') return reply.code(result.outcome === 'unknown-playbook' ? 404 : 422).send({ error: result.error });
+    const { workflowId, target, dryRun } = result;
     request.log.info({ workflowId, playbook: start.playbook, startedBy: start.startedBy, reason: start.reason }, 'manual run started');
-    return reply.code(202).send({ workflowId, playbook: start.playbook, target: plan.target.key, dryRun: plan.playbook.dryRun });
+    return reply.code(202).send({ workflowId, playbook: start.playbook, target, dryRun });
   });
 
   app.get<{ Params: RunParams }>('/v1/runs/:workflowId', async (request, reply) => {

@@ -1,8 +1,9 @@
-// Approvals in Slack end to end, on a real Temporal dev server: the request is posted with its
-// buttons through @slack/web-api to a local server speaking Slack's Web API; clicks come back as
-// signed interactivity requests. Forged and expired signatures are refused; an unauthorised
+// Approvals and the slash command in Slack end to end, on a real Temporal dev server: the request
+// is posted with its buttons through @slack/web-api to a local server speaking Slack's Web API;
+// clicks and commands come back as signed requests. Forged and expired signatures are refused; an unauthorised
 // clicker, a double click and the same person twice are answered in an ephemeral reply and
 // recorded; two different approvers let the S1 throttle through, and the message shows who.
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { parsePlaybook } from '../../playbook/load';
 import { SlackApi } from '../../slack/api';
@@ -10,7 +11,7 @@ import { parseApprovalButtonValue } from '../../slack/approval-button';
 import { SlackDirectory } from '../../slack/directory';
 import { SlackNotifier } from '../../slack/notifier';
 import { slackSettingsSchema } from '../../slack/settings';
-import { alertNotificationSignal, statusQuery, type RunStatus } from '../../workflows/definitions';
+import { alertNotificationSignal, decideUpdate, statusQuery, type RunStatus } from '../../workflows/definitions';
 import { playbookRunId } from '../../workflows/ids';
 import { alert, resolved } from '../helpers/alerts';
 import { INGRESS_TOKEN, startIngress, TEST_PLAYBOOKS } from '../helpers/ingress';
@@ -198,4 +199,39 @@ test('nobody decides: a reminder in the thread, then an escalation paging the on
   expect((await ephemeralTo('U0PRODUCT', '7.1')).text).toBe('Not recorded: step approve-break was already decided');
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
   await handle.result();
+});
+
+describe('the slash command starts a playbook by hand', () => {
+  const command = (user: string, text: string, { secret = SLACK_SIGNING_SECRET } = {}) => {
+    const body = new URLSearchParams({ command: '/finops-soar', text, user_id: user, channel_id: 'C0APPROVALS', response_url: slack.responseUrl(`cmd-${user}`), trigger_id: '1.2.3' }).toString();
+    const signedAt = Math.floor(Date.now() / 1000);
+    return fetch(`${base}/slack/commands`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Slack-Request-Timestamp': String(signedAt), 'X-Slack-Signature': slackSignature(body, signedAt, secret) },
+      body,
+    }).then(async (response) => ({ status: response.status, body: (await response.json()) as { response_type?: string; text?: string; error?: string } }));
+  };
+  const RUN_BY_COMMAND = playbookRunId('tier-review', 'route=chat,tenant=initech');
+
+  test('for an approver of the playbook, who is recorded as its starter', async () => {
+    const answer = await command('U0LEAD', 'start tier-review route=chat tenant=initech spend at 9x the 14-day average');
+    expect(answer).toEqual({ status: 200, body: { response_type: 'in_channel', text: `<@U0LEAD> started tier-review on route=chat,tenant=initech: spend at 9x the 14-day average. Run: ${RUN_BY_COMMAND}` } });
+    const handle = harness.env.client.workflow.getHandle(RUN_BY_COMMAND);
+    await waitFor('the approval request', () => harness.stateOf(handle, 'awaiting-approval'));
+    const decision = await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-throttle', approve: true, by: 'U0LEAD' }] });
+    expect(decision).toEqual({ accepted: false, refusal: 'U0LEAD started this run and cannot approve its steps; ask someone else' });
+    await handle.executeUpdate('abort', { args: [{ by: 'U0LEAD', reason: 'test done' }] });
+  });
+
+  test('refused, with the reason, for anyone else, a bad command or a forged signature; nothing starts', async () => {
+    expect((await command('U0INTERN', 'start tier-review route=chat tenant=hooli spend 9x')).body).toEqual({
+      response_type: 'ephemeral',
+      text: 'Not started: U0INTERN may not approve S1 steps of tier-review; approvers: U0SRE, U0PRODUCT, U0LEAD, sre-leads',
+    });
+    expect((await command('U0LEAD', 'start tier-review route=chat tenant=hooli')).body.text).toMatch(/^Say why after the labels\. Usage: /);
+    expect((await command('U0LEAD', 'stop everything')).body.text).toMatch(/^Usage: `\/finops-soar start PLAYBOOK/);
+    expect((await command('U0LEAD', 'start nope route=chat why not')).body.text).toMatch(/^Not started: no playbook named nope; known: /);
+    expect((await command('U0LEAD', 'start tier-review route=chat tenant=hooli spend 9x', { secret: 'forged-secret-0123456789abcdef' })).status).toBe(401);
+    await expect(harness.env.client.workflow.getHandle(playbookRunId('tier-review', 'route=chat,tenant=hooli')).describe()).rejects.toThrow(WorkflowNotFoundError);
+  });
 });

@@ -91,7 +91,7 @@ async function main() {
   const playbooks = loadPlaybooks(join(__dirname, '..', '..', 'test', 'fixtures', 'playbooks'));
   const ingresses: FastifyInstance[] = [];
   const webhookFor = async (taskQueue: string) => {
-    const ingress = buildIngressApp({ client: env.client, taskQueue, playbooks, credentials: { token: TOKEN }, runDefaults: { cooldownMs: 3_600_000 }, temporalTimeoutMs: 10_000, maxInFlight: 256, approvers: {}, logger });
+    const ingress = buildIngressApp({ client: env.client, taskQueue, playbooks, credentials: { token: TOKEN }, runDefaults: { cooldownMs: 3_600_000 }, temporalTimeoutMs: 10_000, maxInFlight: 256, approvers: {}, operatorTokens: {}, logger });
     ingresses.push(ingress);
     await ingress.listen({ host: '127.0.0.1', port: 0 });
     const url = `http://127.0.0.1:${(ingress.server.address() as AddressInfo).port}/alerts/alertmanager`;

@@ -24,8 +24,9 @@ const USAGE = `usage:
   finops-soar status RUN_ID                         a run's live status (JSON)
   finops-soar resolve RUN_ID --by USER --reason TEXT  end a run started by hand: rollback after the cooldown
   finops-soar abort RUN_ID --by USER --reason TEXT    stop a run and roll back everything it changed now
-  finops-soar approve|reject RUN_ID STEP_ID --by USER [--reason TEXT]
-                                                    decide a pending approval, as an authorised approver
+  finops-soar approve|reject RUN_ID STEP_ID [--reason TEXT]
+                                                    decide a pending approval as the operator whose token
+                                                    FINOPS_SOAR_OPERATOR_TOKEN holds (npm start: local-operator)
   start, status, resolve, abort, approve and reject talk to the ingress (--url, default ingress.host:port) with its token.`;
 
 /** The playbook format as JSON Schema (draft 2020-12), as written in YAML (durations and matchers as text). */
@@ -141,11 +142,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'approve':
     case 'reject': {
       const stepId = positionals[2];
-      if (!file || !stepId || !values.by) {
-        console.error(`${command} needs a RUN_ID, a STEP_ID and --by USER\n${USAGE}`);
+      if (!file || !stepId) {
+        console.error(`${command} needs a RUN_ID and a STEP_ID\n${USAGE}`);
         return 2;
       }
-      const decision = { stepId, approve: command === 'approve', by: values.by, ...(values.reason && { reason: values.reason }) };
+      const decision = { stepId, approve: command === 'approve', ...(values.by && { by: values.by }), ...(values.reason && { reason: values.reason }) };
       return report(await callRunsApi(runsApiTarget(config!, values.url), 'POST', `${runPath(file)}/decide`, decision));
     }
     case 'status':

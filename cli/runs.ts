@@ -6,13 +6,16 @@ import { ingressUrl, readDevSecrets } from '../config/local-stack';
 export interface RunsApiTarget {
   url: string;
   token: string;
+  /** Your operator token, for decisions: FINOPS_SOAR_OPERATOR_TOKEN, or the one `npm start` generated for you. */
+  operatorToken: string | undefined;
 }
 
 /** The ingress to talk to: --url, else the configured one; its token from config, else from `npm start`'s dev secrets. */
 export function runsApiTarget(config: Config, url: string | undefined): RunsApiTarget {
-  const token = config.ingress.token ?? readDevSecrets(config)?.ingressToken;
+  const saved = readDevSecrets(config);
+  const token = config.ingress.token ?? saved?.ingressToken;
   if (!token) throw new Error('no ingress token: set FINOPS_SOAR_INGRESS_TOKEN (or ingress.tokenFile), or run `npm start` here once to generate one');
-  return { url: (url ?? ingressUrl(config)).replace(/\/$/, ''), token };
+  return { url: (url ?? ingressUrl(config)).replace(/\/$/, ''), token, operatorToken: process.env.FINOPS_SOAR_OPERATOR_TOKEN ?? saved?.operatorToken };
 }
 
 /** `k=v` pairs from repeated options, e.g. --label route=chat --label tenant=acme. */
@@ -27,12 +30,16 @@ export function keyValues(option: string, pairs: readonly string[] = []): Record
 }
 
 /** Calls the runs API; answers the HTTP status and the JSON body, or explains why the ingress could not be reached. */
-export async function callRunsApi({ url, token }: RunsApiTarget, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+export async function callRunsApi({ url, token, operatorToken }: RunsApiTarget, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   let response: Response;
   try {
     response = await fetch(`${url}${path}`, {
       method,
-      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      headers: {
+        Authorization: `Bearer ${token}`,
+        ...(operatorToken && { 'X-Operator-Token': operatorToken }),
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      },
       body: body === undefined ? null : JSON.stringify(body),
       signal: AbortSignal.timeout(15_000),
     });

@@ -38,6 +38,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['FINOPS_SOAR_KUBE_TOKEN', ['kubernetes', 'token']],
   ['FINOPS_SOAR_PROMETHEUS_URL', ['prometheus', 'url']],
   ['FINOPS_SOAR_PROMETHEUS_TOKEN', ['prometheus', 'token']],
+  ['FINOPS_SOAR_OPERATOR_TOKENS', ['approvals', 'operatorTokens']],
   ['FINOPS_SOAR_SLACK_TOKEN', ['slack', 'token']],
   ['FINOPS_SOAR_SLACK_SIGNING_SECRET', ['slack', 'signingSecret']],
   ['FINOPS_SOAR_SLACK_API_URL', ['slack', 'apiUrl']],
@@ -67,7 +68,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
  * Secrets may instead be read from a file: `<field>File` in YAML or `<VARIABLE>_FILE`.
  * Precedence: the variable, then its _FILE, then the YAML value, then the YAML file.
  */
-const SECRET_VARIABLES = new Set(['TEMPORAL_API_KEY', 'FINOPS_SOAR_INGRESS_TOKEN', 'FINOPS_SOAR_INGRESS_PASSWORD', 'FINOPS_SOAR_GATEWAY_TOKEN', 'FINOPS_SOAR_PROMETHEUS_TOKEN', 'FINOPS_SOAR_KUBE_TOKEN', 'FINOPS_SOAR_SLACK_TOKEN', 'FINOPS_SOAR_SLACK_SIGNING_SECRET']);
+const SECRET_VARIABLES = new Set(['TEMPORAL_API_KEY', 'FINOPS_SOAR_INGRESS_TOKEN', 'FINOPS_SOAR_INGRESS_PASSWORD', 'FINOPS_SOAR_GATEWAY_TOKEN', 'FINOPS_SOAR_PROMETHEUS_TOKEN', 'FINOPS_SOAR_KUBE_TOKEN', 'FINOPS_SOAR_SLACK_TOKEN', 'FINOPS_SOAR_SLACK_SIGNING_SECRET', 'FINOPS_SOAR_OPERATOR_TOKENS']);
 
 type Tree = Record<string, unknown>;
 

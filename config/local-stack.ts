@@ -8,7 +8,12 @@ import type { Config } from './schema';
 export interface DevSecrets {
   ingressToken: string;
   gatewayToken: string;
+  /** The token of LOCAL_OPERATOR, who decides approvals from the CLI on this machine. */
+  operatorToken: string;
 }
+
+/** Who you are to the embedded stack when you approve from the CLI. */
+export const LOCAL_OPERATOR = 'local-operator';
 
 const secretsFile = (config: Config) => join(resolve(config.dataDir), 'dev-secrets.json');
 
@@ -18,16 +23,17 @@ export function readDevSecrets(config: Config): DevSecrets | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as DevSecrets) : undefined;
 }
 
-/** Tokens for the embedded stack, generated once and kept in the data folder (mode 0600); configured tokens win. */
+/** Tokens for the embedded stack, generated once (any missing one later) and kept in the data folder (mode 0600); configured tokens win. */
 export function devSecrets(config: Config): DevSecrets {
-  let secrets = readDevSecrets(config);
-  if (!secrets) {
-    secrets = { ingressToken: randomBytes(24).toString('base64url'), gatewayToken: randomBytes(24).toString('base64url') };
+  const saved: Partial<DevSecrets> = readDevSecrets(config) ?? {};
+  const token = () => randomBytes(24).toString('base64url');
+  const secrets: DevSecrets = { ingressToken: saved.ingressToken ?? token(), gatewayToken: saved.gatewayToken ?? token(), operatorToken: saved.operatorToken ?? token() };
+  if (Object.keys(saved).length < Object.keys(secrets).length) {
     mkdirSync(resolve(config.dataDir), { recursive: true });
     writeFileSync(secretsFile(config), JSON.stringify(secrets, null, 2), { mode: 0o600 });
     chmodSync(secretsFile(config), 0o600);
   }
-  return { ingressToken: config.ingress.token ?? secrets.ingressToken, gatewayToken: config.gateway.token ?? secrets.gatewayToken };
+  return { ...secrets, ingressToken: config.ingress.token ?? secrets.ingressToken, gatewayToken: config.gateway.token ?? secrets.gatewayToken };
 }
 
 /** How this machine reaches a server listening on `host`: a wildcard address is reached on loopback. */

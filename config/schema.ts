@@ -110,7 +110,16 @@ export const configSchema = z
       .strict()
       .prefault({}),
     approvals: z
-      .object({ approvers: approversSchema })
+      .object({
+        approvers: approversSchema,
+        operatorTokens: z
+          .preprocess(
+            (value) => (typeof value === 'string' ? Object.fromEntries(value.split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), pair.slice(pair.indexOf('=') + 1).trim()])) : value),
+            z.record(z.string().min(1), z.string().min(16)),
+          )
+          .default({})
+          .describe('who decides over the runs API: each operator id (a Slack user id) with a token of at least 16 characters, sent as X-Operator-Token (FINOPS_SOAR_OPERATOR_TOKENS=U0ALICE=token,…)'),
+      })
       .strict()
       .prefault({}),
     slack: slackSettingsSchema.optional().describe('Slack for notifications, approvals and war-rooms (absent: they go to the log, and approvals to the CLI and runs API)'),

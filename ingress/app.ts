@@ -23,6 +23,8 @@ export interface IngressOptions {
   /** Who may approve (approvals.approvers), and Slack's user groups when Slack is configured. */
   approvers: Approvers;
   directory?: Directory | undefined;
+  /** Operator id → token, for decisions over the runs API. */
+  operatorTokens: Record<string, string>;
   /** With Slack configured: the signing secret its interactivity requests are checked against. */
   slackSigningSecret?: string | undefined;
   /** Requests in progress beyond this are answered 503, which Alertmanager retries later. */

@@ -8,6 +8,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { safeEqual } from '../auth/credentials';
 import { isManualFingerprint, manualAlert, manualStartSchema, type ManualStart } from '../alerts/manual';
 import { routeToPlaybook, type RunDefaults } from '../alerts/routing';
 import type { Playbook } from '../playbook/schema';
@@ -17,6 +18,8 @@ import { decide, type DecisionContext } from './decisions';
 import { isRetryable, signalResolution, startOrSignalRun } from './run-dispatch';
 
 export interface RunsApiOptions extends Omit<DecisionContext, 'client'> {
+  /** Operator id → token: a decision over the API is the operator's whose token it carries. */
+  operatorTokens: Record<string, string>;
   client: Client;
   taskQueue: string;
   playbooks: readonly Playbook[];
@@ -28,7 +31,7 @@ const decisionSchema = z
   .object({
     stepId: z.string().min(1).describe('the approval step, e.g. approve-distilled (escalated: cost-s1/approve-throttle)'),
     approve: z.boolean().describe('true to approve, false to reject'),
-    by: z.string().min(1).describe('who decides: an approver (a Slack user id)'),
+    by: z.string().min(1).optional().describe('who decides; must be the operator whose X-Operator-Token is sent (default: that operator)'),
     reason: z.string().min(1).optional().describe('why, in a sentence'),
   })
   .strict();
@@ -46,6 +49,12 @@ interface RunParams {
 
 function invalid(reply: FastifyReply, what: string, error: z.ZodError, schema: z.ZodType) {
   return reply.code(422).send({ error: `invalid ${what}`, problems: formatIssues(error, schema) });
+}
+
+/** The operator a token belongs to, compared in constant time against every configured token. */
+function operatorOf(header: string | string[] | undefined, operatorTokens: Record<string, string>): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  return Object.entries(operatorTokens).find(([, token]) => safeEqual(header, token))?.[0];
 }
 
 /** Temporal's answer as HTTP: 404 for no such run, 409 when the run refused, 503 when trying again can help, else 500. `run` names it for people. */
@@ -128,10 +137,17 @@ export function registerRunsApi(app: FastifyInstance, options: RunsApiOptions): 
     const { workflowId } = request.params;
     const parsed = decisionSchema.safeParse(request.body);
     if (!parsed.success) return invalid(reply, 'decision', parsed.error, decisionSchema);
+    // The ingress token says a request may use the API, not who sends it: a decision needs the operator's own token.
+    const operator = operatorOf(request.headers['x-operator-token'], options.operatorTokens);
+    if (!operator) {
+      return reply.code(401).send({ error: 'a decision needs your own operator token in X-Operator-Token (approvals.operatorTokens): the ingress token does not say who you are' });
+    }
+    const { by = operator, ...rest } = parsed.data;
+    if (by !== operator) return reply.code(403).send({ error: `this operator token is ${operator}'s, not ${by}'s` });
     const idempotencyKey = request.headers['idempotency-key'];
     try {
       const result = await withDeadline(() =>
-        decide({ ...options, client }, workflowId, { ...parsed.data, via: 'api' }, typeof idempotencyKey === 'string' ? `api/${idempotencyKey}` : undefined),
+        decide({ ...options, client }, workflowId, { ...rest, by, via: 'api' }, typeof idempotencyKey === 'string' ? `api/${idempotencyKey}` : undefined),
       );
       if (result.outcome === 'decided') return reply.code(200).send({ workflowId, decision: result.decision, approvalsStillNeeded: result.approvalsStillNeeded });
       request.log.warn({ workflowId, stepId: parsed.data.stepId, by: parsed.data.by, refusal: result.refusal }, 'decision refused');

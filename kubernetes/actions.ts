@@ -23,6 +23,8 @@ const batchObjectState = z
 export const KUBERNETES_ACTIONS = {
   'kubernetes.scaleDeployment': {
     objects: deploymentObject,
+    // Scaled to zero, the deployment serves nothing.
+    destructive: ({ replicas }: { replicas?: number }) => replicas === 0,
     description: "Set the target deployment's replica count through the scale subresource; undone by restoring the previous count",
     targets: ['deployment'],
     params: z

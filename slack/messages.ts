@@ -51,7 +51,8 @@ function runContext(run: RunReference, runUrl: string | null): SlackBlock {
 
 export function notificationMessage({ message, run }: Notification, runUrl: string | null): SlackMessage {
   return {
-    text: cut(`${run.playbook} on ${run.target}: ${message}`, SECTION_LIMIT),
+    // The fallback text is mrkdwn too: escaped, so alert text cannot mention @channel.
+    text: cut(escapeText(`${run.playbook} on ${run.target}: ${message}`), SECTION_LIMIT),
     blocks: [section(escapeText(message)), runContext(run, runUrl)],
   };
 }
@@ -131,7 +132,7 @@ export function approvalMessage(request: ApprovalRequest, outcome?: ApprovalOutc
   const text = outcome
     ? `${stepId} of ${run.playbook} on ${run.target}: ${outcome.outcome}`
     : `Approval needed for ${stepId} of ${run.playbook} on ${run.target}: ${summary}`;
-  return { text: cut(text, SECTION_LIMIT), blocks };
+  return { text: cut(escapeText(text), SECTION_LIMIT), blocks };
 }
 
 /** A reminder or an escalation; `mentions` are already rendered (<!subteam^…> or @name). */

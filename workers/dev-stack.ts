@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { devSecrets, ingressUrl, reachableHost, type DevSecrets } from '../config/local-stack';
+import { devSecrets, ingressUrl, LOCAL_OPERATOR, reachableHost, type DevSecrets } from '../config/local-stack';
 import type { Config } from '../config/schema';
 import type { Logger } from '../logging/logger';
 import { SIMULATOR_S3_CREDENTIALS } from '../simulator/s3-lifecycle-api';
@@ -73,6 +73,8 @@ function banner(config: Config, secrets: { ingressToken: string; gatewayToken: s
     'Open a war-room by hand, then end it:',
     `  node dist/cli/finops-soar.js start war-room --label route=chat --by "$USER" --reason "trying finops-soar"`,
     `  node dist/cli/finops-soar.js resolve playbook/war-room/route=chat --by "$USER" --reason "done"`,
+    `Approvals wait in the log; decide one as ${LOCAL_OPERATOR}:`,
+    `  node dist/cli/finops-soar.js approve RUN_ID STEP_ID`,
     '',
     'Ctrl-C stops everything; runs are kept for the next start.',
     '',
@@ -104,7 +106,14 @@ function simulatedInfrastructure(config: Config, secrets: DevSecrets): Record<st
 async function main() {
   const { config, logger } = startProcess('dev-stack');
   const secrets = devSecrets(config);
-  const env = { ...process.env, FINOPS_SOAR_INGRESS_TOKEN: secrets.ingressToken, FINOPS_SOAR_GATEWAY_TOKEN: secrets.gatewayToken, ...simulatedInfrastructure(config, secrets) };
+  const env = {
+    ...process.env,
+    FINOPS_SOAR_INGRESS_TOKEN: secrets.ingressToken,
+    FINOPS_SOAR_GATEWAY_TOKEN: secrets.gatewayToken,
+    // You, on this machine, decide approvals from the CLI (unless operators are configured).
+    ...(Object.keys(config.approvals.operatorTokens).length === 0 && { FINOPS_SOAR_OPERATOR_TOKENS: `${LOCAL_OPERATOR}=${secrets.operatorToken}` }),
+    ...simulatedInfrastructure(config, secrets),
+  };
   const services: Service[] = [];
   let stopping = false;
 

@@ -2,12 +2,26 @@
 // and Slack's interactivity endpoint when Slack is configured.
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError } from '../config/load';
+import type { Config } from '../config/schema';
+import type { Logger } from '../logging/logger';
 import { buildIngressApp } from '../ingress/app';
 import { loadPlaybooks } from '../playbook/load';
 import { SlackApi } from '../slack/api';
 import { SlackDirectory } from '../slack/directory';
 import { temporalConnectionOptions } from '../temporal/connection';
 import { exitOnStartupError, onShutdown, startProcess } from './startup';
+
+/** Approver settings that work but deserve a second look, said once at start. */
+function warnAboutApprovers({ approvals, slack }: Config, logger: Logger): void {
+  for (const [playbook, bySeverity] of Object.entries(approvals.approvers)) {
+    for (const [severity, entries] of Object.entries(bySeverity)) {
+      if (severity === 'S1' && entries.includes('*')) logger.warn(`approvals.approvers.${playbook}.S1 lets anyone approve S1 steps (*): fine for trying things out, not for production`);
+      const groups = entries.filter((entry) => entry !== '*' && !/^[UWS][A-Z0-9]+$/.test(entry) && !(entry in approvals.operatorTokens));
+      const unknown = groups.filter((group) => !slack || !(group in slack.groups));
+      if (unknown.length > 0) logger.warn(`approvals.approvers.${playbook}.${severity}: ${unknown.join(', ')} ${slack ? 'are not in slack.groups' : 'are groups, and need Slack to be checked'}: nobody is approved through them`);
+    }
+  }
+}
 
 async function main() {
   const { config, logger } = startProcess('ingress');
@@ -16,6 +30,7 @@ async function main() {
     throw new ConfigError('ingress.token: no webhook credentials, and the ingress refuses to run unauthenticated. Set FINOPS_SOAR_INGRESS_TOKEN (or ingress.tokenFile), or ingress.basicAuth.');
   }
   const playbooks = loadPlaybooks(config.playbooks.dir);
+  warnAboutApprovers(config, logger);
   // Lazy: the ingress starts while Temporal is down and answers 503 until it is back.
   const connection = Connection.lazy(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection, namespace: config.temporal.namespace });
@@ -29,6 +44,7 @@ async function main() {
     alertmanagerUrl: config.ingress.alertmanagerUrl,
     maxInFlight: config.ingress.maxInFlight,
     approvers: config.approvals.approvers,
+    operatorTokens: config.approvals.operatorTokens,
     ...(config.slack && {
       slackSigningSecret: config.slack.signingSecret,
       directory: new SlackDirectory(new SlackApi(config.slack, logger), config.slack.groups),

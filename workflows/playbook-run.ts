@@ -39,6 +39,7 @@ import {
   type Compensation,
   type Decision,
   type DecisionAnswer,
+  type RefusedDecision,
   type PlaybookRunInput,
   type RecordedDecision,
   type RunState,
@@ -57,6 +58,11 @@ const undo = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
+// Telling approvers is not the mitigation: a Slack outage costs a few seconds, not minutes.
+const tell = proxyActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '4s', maximumAttempts: 3 },
+});
 // A run never goes ahead without the limits' answer: asking retries until it gets one.
 const limits = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -66,6 +72,8 @@ const limits = proxyActivities<Activities>({
 // Far below Temporal's 51,200 events and 10,000 signals per execution: a run that absorbs
 // Alertmanager's repeats for days continues as new with its state before it gets near them.
 const MAX_HISTORY_EVENTS = 10_000;
+/** Refused decision attempts kept in the status (the history keeps them all). */
+const MAX_REFUSALS_KEPT = 50;
 
 export interface RunSummary {
   state: RunState;
@@ -83,13 +91,16 @@ const seconds = (ms: number) => `${ms / 1000}s`;
 
 const summaryOf = ({ state, applied, skipped, decisions, escalation, rollbackReason }: RunStatus): RunSummary => ({ state, applied, skipped, decisions, escalation, rollbackReason });
 
+/** State carried from a run of an earlier version lacks the status fields added since; these stand in. */
+const fieldsAddedSince = (): Pick<RunStatus, 'adapting' | 'refusedDecisions'> => ({ adapting: [], refusedDecisions: [] });
+
 /** Steps after a rejected approval do not run; this ends the step loop. */
 class Rejected extends Error {}
 
 export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> {
   const { plan, alert, carried } = input;
   const { workflowId, firstExecutionRunId } = workflowInfo();
-  const status: RunStatus = carried?.status ?? {
+  const status: RunStatus = carried ? { ...fieldsAddedSince(), ...carried.status } : {
     playbook: plan.playbook.name,
     digest: plan.playbook.digest,
     target: plan.target.key,
@@ -136,15 +147,20 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     if (effect === 'repeated' || effect === 'stale') status.notifications[effect]++;
     else log.info('alert notification', { fingerprint: notification.fingerprint, effect });
   });
+  /** Keeps the latest refusals: a click loop must not grow the run's state (and what continue-as-new carries) without bound. */
+  const recordRefusal = (refused: RefusedDecision) => {
+    status.refusedDecisions.push(refused);
+    if (status.refusedDecisions.length > MAX_REFUSALS_KEPT) status.refusedDecisions.splice(0, status.refusedDecisions.length - MAX_REFUSALS_KEPT);
+  };
   const refuseDecision = (attempt: Decision, refusal: string): DecisionAnswer => {
-    status.refusedDecisions.push({ ...attempt, at: new Date().toISOString(), refusal });
+    recordRefusal({ ...attempt, at: new Date().toISOString(), refusal });
     log.warn('decision refused', { step: attempt.stepId, by: attempt.by, refusal });
     return { accepted: false, refusal };
   };
   /** Why the run cannot take `attempt` now, or undefined when it can. */
   const refusalOf = ({ stepId, by, approve }: Decision): string | undefined => {
     const pending = status.pendingApproval;
-    if (pending?.stepId !== stepId || rejection) {
+    if (pending?.stepId !== stepId || rejection || pending.approvedBy.length >= pending.approvalsNeeded) {
       return status.decisions.some((decided) => decided.stepId === stepId) ? `step ${stepId} was already decided` : `step ${stepId} is not waiting for approval`;
     }
     // Four eyes: whoever started a run by hand may stop it, not approve it; nobody approves twice.
@@ -171,9 +187,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       },
     },
   );
-  setHandler(decisionRefusedSignal, (attempt) => {
-    status.refusedDecisions.push({ ...attempt, at: new Date().toISOString() });
-  });
+  setHandler(decisionRefusedSignal, (attempt) => recordRefusal({ ...attempt, at: new Date().toISOString() }));
   setHandler(
     abortUpdate,
     ({ by, reason }) => {
@@ -421,7 +435,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       to: step.to,
       alertUrl: alert.generatorURL ?? null,
     };
-    if (messaging) await tellApprovers('ask for approval', async () => (pending.message = await apply['approval.request'](request)));
+    if (messaging) await tellApprovers('ask for approval', async () => (pending.message = await tell['approval.request'](request)));
 
     // A resolution makes the question moot: nothing more is applied for an alert that is gone.
     const decided = () => rejection !== undefined || pending.approvedBy.length >= approvalsNeeded || !firing();
@@ -433,7 +447,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       .sort((a, b) => a.afterMs - b.afterMs);
     for (const { afterMs, nudge } of nudges) {
       if (await waitUntil(decided, Math.max(0, startedAt + afterMs - Date.now()))) break;
-      await tellApprovers(`send a ${nudge.kind}`, () => apply['approval.nudge']({ message: pending.message, request, nudge }));
+      await tellApprovers(`send a ${nudge.kind}`, () => tell['approval.nudge']({ message: pending.message, request, nudge }));
     }
     await waitUntil(decided, Math.max(0, startedAt + step.timeoutMs - Date.now()));
     status.pendingApproval = null;
@@ -451,7 +465,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       if (!timedOut.approve) rejection = timedOut;
     }
     const decisions = status.decisions.filter((decision) => decision.stepId === stepId);
-    if (messaging) await tellApprovers('record the outcome', () => apply['approval.settle']({ message: pending.message, request, outcome: { outcome, decisions } }));
+    if (messaging) await tellApprovers('record the outcome', () => tell['approval.settle']({ message: pending.message, request, outcome: { outcome, decisions } }));
 
     if (outcome === 'moot: the alert resolved') throw new Rejected(`${stepId}: the alert resolved before anyone decided`);
     if (!rejection) return;

@@ -10,7 +10,7 @@ import { playbookRunId } from '../../workflows/ids';
 import type { playbookRun } from '../../workflows/playbook-run';
 import { alert, payload } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';
-import { INGRESS_TOKEN, startIngress, TEST_PLAYBOOKS } from '../helpers/ingress';
+import { INGRESS_TOKEN, startIngress, TEST_OPERATOR_TOKENS, TEST_PLAYBOOKS } from '../helpers/ingress';
 import { waitFor } from '../helpers/wait';
 import { startHarness, type Harness } from '../helpers/workflow-harness';
 
@@ -142,11 +142,17 @@ test('the CLI starts, shows, resolves and aborts runs through the same API', asy
 
 describe('decisions over the API: only authorised approvers, two different people for an S1 throttle, every refusal recorded', () => {
   const TIER_RUN = playbookRunId('tier-review', 'route=chat,tenant=umbrella');
-  const decideAs = (by: string, approve = true, idempotencyKey?: string) =>
+  /** A decision sent with `operator`'s own token (and `by`, when given, as the claimed identity). */
+  const decideAs = (operator: string | undefined, { by, idempotencyKey }: { by?: string; idempotencyKey?: string } = {}) =>
     fetch(`${base}${runPath(TIER_RUN)}/decide`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${INGRESS_TOKEN}`, 'Content-Type': 'application/json', ...(idempotencyKey && { 'Idempotency-Key': idempotencyKey }) },
-      body: JSON.stringify({ stepId: 'approve-throttle', approve, by }),
+      headers: {
+        Authorization: `Bearer ${INGRESS_TOKEN}`,
+        'Content-Type': 'application/json',
+        ...(operator && { 'X-Operator-Token': TEST_OPERATOR_TOKENS[operator]! }),
+        ...(idempotencyKey && { 'Idempotency-Key': idempotencyKey }),
+      },
+      body: JSON.stringify({ stepId: 'approve-throttle', approve: true, ...(by && { by }) }),
     }).then(async (response) => ({ status: response.status, body: (await response.json()) as Record<string, unknown> }));
 
   test('refusals, a deduplicated double click, and the second approver through the CLI', async () => {
@@ -154,6 +160,12 @@ describe('decisions over the API: only authorised approvers, two different peopl
     expect(started.status).toBe(202);
     await waitFor('the approval request', () => harness.stateOf(harness.env.client.workflow.getHandle(TIER_RUN), 'awaiting-approval'));
 
+    // Who decides is the owner of the operator token, not whatever the body claims.
+    expect(await decideAs(undefined, { by: 'U0PRODUCT' })).toEqual({
+      status: 401,
+      body: { error: 'a decision needs your own operator token in X-Operator-Token (approvals.operatorTokens): the ingress token does not say who you are' },
+    });
+    expect(await decideAs('U0INTERN', { by: 'U0PRODUCT' })).toEqual({ status: 403, body: { error: "this operator token is U0INTERN's, not U0PRODUCT's" } });
     expect(await decideAs('U0INTERN')).toEqual({
       status: 403,
       body: { error: 'U0INTERN may not approve S1 steps of tier-review; approvers: U0SRE, U0PRODUCT, U0LEAD, sre-leads (groups sre-leads cannot be checked without Slack)' },
@@ -161,19 +173,21 @@ describe('decisions over the API: only authorised approvers, two different peopl
     expect(await decideAs('U0SRE')).toEqual({ status: 409, body: { error: 'U0SRE started this run and cannot approve its steps; ask someone else' } });
 
     // The same click delivered twice (same Idempotency-Key) is one decision.
-    const [first, again] = await Promise.all([decideAs('U0PRODUCT', true, 'click-1'), decideAs('U0PRODUCT', true, 'click-1')]);
+    const [first, again] = await Promise.all([decideAs('U0PRODUCT', { idempotencyKey: 'click-1' }), decideAs('U0PRODUCT', { idempotencyKey: 'click-1' })]);
     expect(first).toMatchObject({ status: 200, body: { approvalsStillNeeded: 1, decision: { by: 'U0PRODUCT', approve: true, via: 'api' } } });
     expect(again).toEqual(first);
     expect(await decideAs('U0PRODUCT')).toEqual({ status: 409, body: { error: 'U0PRODUCT already approved step approve-throttle; it needs 2 different people' } });
     expect(harness.simulator.store.get({ route: 'chat', tenant: 'umbrella' }).policy.rateLimitRps).toBeUndefined();
 
     process.env.FINOPS_SOAR_INGRESS_TOKEN = INGRESS_TOKEN;
+    process.env.FINOPS_SOAR_OPERATOR_TOKEN = TEST_OPERATOR_TOKENS.U0LEAD;
     const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
-      expect(await cli(['approve', TIER_RUN, 'approve-throttle', '--by', 'U0LEAD', '--reason', 'budget at risk', '--url', base])).toBe(0);
+      expect(await cli(['approve', TIER_RUN, 'approve-throttle', '--reason', 'budget at risk', '--url', base])).toBe(0);
     } finally {
       log.mockRestore();
       delete process.env.FINOPS_SOAR_INGRESS_TOKEN;
+      delete process.env.FINOPS_SOAR_OPERATOR_TOKEN;
     }
     await waitFor('the throttle', () => harness.simulator.store.get({ route: 'chat', tenant: 'umbrella' }).policy.rateLimitRps === 5 || undefined);
 

@@ -65,10 +65,23 @@ export interface ApprovalNudge {
   alsoTo: string[];
 }
 
+/** What a war-room's live status message shows, kept current as the run moves. */
+export interface WarRoomStatus {
+  state: string;
+  currentStep: string | null;
+  /** The changes in force, in words. */
+  changes: string[];
+  /** The approval waiting, in words, or null. */
+  pendingApproval: string | null;
+  nextDeadline: string | null;
+}
+
 export interface Notifier {
   notify(notification: Notification): Promise<void>;
-  /** Opens (or finds, if it exists) the war-room named `name`; answers where people meet. */
-  openWarRoom(request: WarRoomRequest): Promise<{ location: string }>;
+  /** Opens (or finds, if it exists) the war-room named `name`; answers where people meet and its status message. */
+  openWarRoom(request: WarRoomRequest): Promise<{ location: string; statusMessage: MessageRef }>;
+  /** Replaces the war-room's status message with the run's current status. */
+  updateWarRoomStatus(ref: MessageRef, run: RunReference, status: WarRoomStatus): Promise<void>;
   /** Asks for a decision (with Approve and Reject buttons in Slack). */
   requestApproval(request: ApprovalRequest): Promise<MessageRef>;
   /** Replaces the request's buttons with the outcome: who, when, what. */
@@ -84,9 +97,15 @@ export class LogNotifier implements Notifier {
     return Promise.resolve();
   }
 
-  openWarRoom({ name, invite, run }: WarRoomRequest): Promise<{ location: string }> {
+  openWarRoom({ name, invite, run }: WarRoomRequest): Promise<{ location: string; statusMessage: MessageRef }> {
     this.logger.warn({ warRoom: { name, invite }, run }, `war-room ${name}: paging ${invite.join(', ')}`);
-    return Promise.resolve({ location: `log (no Slack configured): war-room ${name}` });
+    // The log is its own live status: nothing to keep updated.
+    return Promise.resolve({ location: `log (no Slack configured): war-room ${name}`, statusMessage: null });
+  }
+
+  updateWarRoomStatus(_ref: MessageRef, run: RunReference, status: WarRoomStatus): Promise<void> {
+    this.logger.info({ warRoomStatus: status, run }, `war-room status of ${run.workflowId}: ${status.state}`);
+    return Promise.resolve();
   }
 
   requestApproval(request: ApprovalRequest): Promise<MessageRef> {

@@ -1,7 +1,7 @@
 // The Slack messages a run posts, as Block Kit: pure functions of the request, so tests can read them.
 // Text from alerts is escaped (Slack treats <, > and & as markup) and cut to Block Kit's field limits.
 import type { ChatPostMessageArguments } from '@slack/web-api';
-import type { ApprovalDecisionRecord, ApprovalNudge, ApprovalOutcome, ApprovalRequest, Notification, RunReference } from '../notifications/notifier';
+import type { ApprovalDecisionRecord, ApprovalNudge, ApprovalOutcome, ApprovalRequest, Notification, RunReference, WarRoomStatus } from '../notifications/notifier';
 import { APPROVE_ACTION_ID, approvalButtonValue, REJECT_ACTION_ID } from './approval-button';
 
 export type SlackBlock = Extract<ChatPostMessageArguments, { blocks: unknown[] }>['blocks'][number];
@@ -146,6 +146,19 @@ export function nudgeText({ run, stepId, deadline, approvalsNeeded }: ApprovalRe
 }
 
 /** A war-room's first message: the run, who was invited, who was not and why (both already rendered). */
+/** The war-room's live status: replaced in place as the run moves. */
+export function warRoomStatusMessage(run: RunReference, status: WarRoomStatus | null): SlackMessage {
+  const lines = status
+    ? [
+        `*Status:* ${escapeText(status.state)}${status.currentStep ? ` · step \`${escapeText(status.currentStep)}\`` : ''}`,
+        ...(status.pendingApproval ? [`*Waiting for approval:* ${escapeText(status.pendingApproval)}`] : []),
+        ...(status.nextDeadline ? [`*Next deadline:* ${slackTime(status.nextDeadline)}`] : []),
+        status.changes.length > 0 ? `*Changes in force:*\n${status.changes.map((change) => `• ${escapeText(change)}`).join('\n')}` : '*Changes in force:* none',
+      ]
+    : ['*Status:* starting'];
+  return { text: cut(escapeText(`Status of ${run.playbook} on ${run.target}: ${status?.state ?? 'starting'}`), SECTION_LIMIT), blocks: [section(lines.join('\n'))] };
+}
+
 export function warRoomMessage(run: RunReference, runUrl: string | null, invited: string[], notInvited: string[]): SlackMessage {
   const lines = [`:rotating_light: War-room for ${runLine(run)}`, `Run: \`${escapeText(run.workflowId)}\``];
   if (invited.length > 0) lines.push(`Invited: ${invited.join(', ')}`);

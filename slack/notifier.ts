@@ -11,10 +11,11 @@ import type {
   Notifier,
   RunReference,
   WarRoomRequest,
+  WarRoomStatus,
 } from '../notifications/notifier';
 import { SlackApi, SlackError } from './api';
 import { SlackDirectory, userGroupOf } from './directory';
-import { approvalMessage, escapeText, groupMention, nudgeText, notificationMessage, warRoomMessage, type SlackMessage } from './messages';
+import { approvalMessage, escapeText, groupMention, nudgeText, notificationMessage, warRoomMessage, warRoomStatusMessage, type SlackMessage } from './messages';
 import type { SlackSettings } from './settings';
 
 export interface SlackNotifierOptions {
@@ -185,7 +186,7 @@ export class SlackNotifier implements Notifier {
     return refused;
   }
 
-  async openWarRoom({ name: requestedName, invite, run }: WarRoomRequest): Promise<{ location: string }> {
+  async openWarRoom({ name: requestedName, invite, run }: WarRoomRequest): Promise<{ location: string; statusMessage: MessageRef }> {
     const name = warRoomChannelName(requestedName);
     const info = await this.createOrFindChannel(name);
     const channel = { id: info.id, setting: `the war-room #${name}` };
@@ -212,6 +213,16 @@ export class SlackNotifier implements Notifier {
     const refused = await this.invite(channel, [...users]);
     if (refused.length > 0) this.logger.warn({ warRoom: name, refused }, `slack: war-room #${name}: Slack refused to invite ${refused.join(', ')}`);
     await this.post(channel, 'posting the run summary', warRoomMessage(run, this.runUrl(run), invited, [...notInvited, ...refused]));
-    return { location: `#${name} (${info.id})` };
+    const statusMessage = await this.post(channel, 'posting the live status', warRoomStatusMessage(run, null));
+    return { location: `#${name} (${info.id})`, statusMessage };
+  }
+
+  async updateWarRoomStatus(ref: MessageRef, run: RunReference, status: WarRoomStatus): Promise<void> {
+    if (ref === null) return;
+    const { text, blocks } = warRoomStatusMessage(run, status);
+    const channel = { id: ref.channel, setting: 'the war-room' };
+    await this.api.call('chat.update', { doing: `updating the war-room status of ${run.workflowId} (${ref.channel} ${ref.ts})`, channel }, (client) =>
+      client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks }),
+    );
   }
 }

@@ -104,6 +104,8 @@ export interface RunStatus {
     /** Where the request was posted (Slack), to update it with the outcome. */
     message: { channel: string; ts: string } | null;
   } | null;
+  /** The war-room's live status message, kept current while the run lasts (Slack only). */
+  warRoom: { message: { channel: string; ts: string } } | null;
   /** Adapt steps adjusting while the alert fires (cleared by the rollback). */
   adapting: Adapting[];
   decisions: RecordedDecision[];

@@ -92,7 +92,7 @@ const seconds = (ms: number) => `${ms / 1000}s`;
 const summaryOf = ({ state, applied, skipped, decisions, escalation, rollbackReason }: RunStatus): RunSummary => ({ state, applied, skipped, decisions, escalation, rollbackReason });
 
 /** State carried from a run of an earlier version lacks the status fields added since; these stand in. */
-const fieldsAddedSince = (): Pick<RunStatus, 'adapting' | 'refusedDecisions'> => ({ adapting: [], refusedDecisions: [] });
+const fieldsAddedSince = (): Pick<RunStatus, 'adapting' | 'refusedDecisions' | 'warRoom'> => ({ adapting: [], refusedDecisions: [], warRoom: null });
 
 /** Steps after a rejected approval do not run; this ends the step loop. */
 class Rejected extends Error {}
@@ -112,6 +112,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     skipped: [],
     facts: {},
     pendingApproval: null,
+    warRoom: null,
     adapting: [],
     decisions: [],
     refusedDecisions: [],
@@ -131,6 +132,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   /** Carries the run's state into a fresh history; the first run id (and so every idempotency key) stays. */
   const continueWithFreshHistory = async (): Promise<never> => {
     continuing = true;
+    await condition(warRoomPosted);
     await condition(allHandlersFinished);
     log.info('continuing as new', { historyLength: workflowInfo().historyLength });
     return continueAsNew<typeof playbookRun>({ ...input, carried: { status, compensations, escalateAt } });
@@ -193,6 +195,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     ({ by, reason }) => {
       abortReason = `aborted by ${by}: ${reason}`;
       main.cancel();
+      // A change in flight finishes first, and is rolled back with the others.
       return `rolling back ${compensations.length} change(s)`;
     },
     {
@@ -215,13 +218,18 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     ...attribute(SEARCH_ATTRIBUTES.target, plan.target.key),
     ...attribute(SEARCH_ATTRIBUTES.state, status.state),
   ]);
-  const summarize = () =>
+  // Every change to the status bumps its version; the war-room's status message follows it.
+  let statusVersion = 0;
+  let postedVersion = 0;
+  const summarize = () => {
+    statusVersion++;
     upsertMemo({
       summary: `${plan.playbook.name} (${status.severity}${status.dryRun ? ', dry run' : ''}) on ${plan.target.key}: ${status.state}`,
       alert: alert.labels.alertname ?? null,
       changes: status.applied.map((change) => `${change.stepId}: ${change.summary}${change.undoneAt ? ' (undone)' : ''}`),
       skipped: status.skipped.map(({ stepId, reason }) => `${stepId}: ${reason}`),
     });
+  };
   const setState = (state: RunState) => {
     status.state = state;
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.state, value: state }]);
@@ -312,7 +320,9 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       if (!reservation.granted) return { refused: reservation.reason, by: 'limits' };
     }
     try {
-      return { outcome: await apply[action](request) };
+      // A change in flight when the run is aborted finishes and is recorded, so the rollback undoes
+      // it too; cancelled half-way, it could be made at the gateway and never undone.
+      return { outcome: await CancellationScope.nonCancellable(() => apply[action](request)) };
     } catch (error) {
       if (!isCancellation(error) && failureType(error) === REFUSED_BY_GUARDRAILS) return { refused: failureMessage(error), by: 'guardrails' };
       throw error;
@@ -376,7 +386,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
         // stack only once it has worked; if it fails, the level stays and the rollback still has it.
         const compensation = compensations.find((candidate) => candidate.stepId === stepId);
         if (compensation) {
-          await apply[compensation.action]({ ...compensation.request, idempotencyKey: actionRequest(keyId, null, 'undo').idempotencyKey });
+          await CancellationScope.nonCancellable(() => apply[compensation.action]({ ...compensation.request, idempotencyKey: actionRequest(keyId, null, 'undo').idempotencyKey }));
           compensations.splice(compensations.indexOf(compensation), 1);
           for (const change of status.applied) if (change.stepId === stepId && change.undoneAt === null) change.undoneAt = new Date().toISOString();
         }
@@ -402,6 +412,31 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     log.info('adapted', { step: stepId, value, level: level === null ? 'none' : `above ${step.levels[level]!.above}` });
     summarize();
   };
+
+  /**
+   * Keeps the war-room's status message current: after each change to the status, one update
+   * (changes made while it is in flight are posted together next). It runs beside the steps and
+   * cannot be cancelled, so an abort's rollback shows too; the run waits for the last post before
+   * it ends or continues as new.
+   */
+  const keepWarRoomPosted = (message: { channel: string; ts: string }) => {
+    void CancellationScope.nonCancellable(async () => {
+      for (;;) {
+        await condition(() => statusVersion !== postedVersion);
+        const posting = statusVersion;
+        const warRoomStatus = {
+          state: status.state,
+          currentStep: status.currentStep,
+          changes: status.applied.filter(({ undoneAt }) => undoneAt === null).map(({ stepId, summary }) => `${stepId}: ${summary}`),
+          pendingApproval: status.pendingApproval ? `${status.pendingApproval.stepId}: ${status.pendingApproval.summary}` : null,
+          nextDeadline: status.nextDeadline,
+        };
+        await tellApprovers('update the war-room status', () => tell['warRoom.status']({ message, run, status: warRoomStatus }));
+        postedVersion = posting;
+      }
+    });
+  };
+  const warRoomPosted = () => status.warRoom === null || postedVersion === statusVersion;
 
   /** Telling people about an approval must not stop the run: a failure is logged and the wait goes on. */
   const tellApprovers = async (what: string, call: () => Promise<unknown>) => {
@@ -500,9 +535,15 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
           case 'notify':
             await apply['notify.send']({ to: step.to, message: step.message, run });
             break;
-          case 'warRoom':
-            status.facts[step.id] = await apply['warRoom.open']({ name: step.name, invite: step.invite, run });
+          case 'warRoom': {
+            const { location, statusMessage } = await apply['warRoom.open']({ name: step.name, invite: step.invite, run });
+            status.facts[step.id] = { location };
+            if (statusMessage && patched('war-room-status')) {
+              status.warRoom = { message: statusMessage };
+              keepWarRoomPosted(statusMessage);
+            }
             break;
+          }
           case 'approval':
             await runApproval(stepId, step);
             break;
@@ -552,6 +593,9 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     await runSteps(escalation.plan.steps, to.severity, to.name);
   };
 
+  // A run continued as new keeps its war-room current, as the run before it did.
+  if (status.warRoom && patched('war-room-status')) keepWarRoomPosted(status.warRoom.message);
+
   if (!carried) {
     const slot = await limits['limits.acquireRun']({ workflowId });
     if (!slot.granted) {
@@ -595,6 +639,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     if (!continuing) await CancellationScope.nonCancellable(() => limits['limits.releaseRun']({ workflowId }));
   }
 
+  await condition(warRoomPosted);
   await condition(allHandlersFinished);
   return summaryOf(status);
 }

@@ -5,7 +5,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { main as cli } from '../../cli/finops-soar';
 import { loadPlaybooks } from '../../playbook/load';
-import type { RunStatus } from '../../workflows/definitions';
+import { statusQuery, type RunStatus } from '../../workflows/definitions';
 import { playbookRunId } from '../../workflows/ids';
 import type { playbookRun } from '../../workflows/playbook-run';
 import { alert, payload } from '../helpers/alerts';
@@ -78,6 +78,8 @@ test('any playbook can be started by hand, and an abort rolls its changes back a
   expect(started.status).toBe(202);
   const workflowId = playbookRunId('cap-context', 'route=chat,tenant=hooli');
   await waitFor('the context cap', () => harness.simulator.store.get({ route: 'chat', tenant: 'hooli' }).policy.maxInputTokens === 8192);
+  // Recorded by the run, not only made at the gateway: the abort's answer counts it.
+  await waitFor('the change in the run', async () => ((await harness.env.client.workflow.getHandle(workflowId).query(statusQuery)).applied.length === 1 ? true : undefined));
 
   expect(await call('POST', `${runPath(workflowId)}/abort`, { by: 'U0FINOPS', reason: 'false alarm' })).toEqual({
     status: 200,

@@ -5,7 +5,8 @@
 // recorded; two different approvers let the S1 throttle through, and the message shows who.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { parsePlaybook } from '../../playbook/load';
+import { join } from 'node:path';
+import { loadPlaybooks, parsePlaybook } from '../../playbook/load';
 import { SlackApi } from '../../slack/api';
 import { parseApprovalButtonValue } from '../../slack/approval-button';
 import { SlackDirectory } from '../../slack/directory';
@@ -46,6 +47,7 @@ steps:
     params: { policy: { circuit: { state: open, failMode: open } } }
 `;
 
+const WAR_ROOM = loadPlaybooks(join(__dirname, '..', '..', 'playbooks')).filter(({ spec }) => spec.name === 'war-room');
 const QUEUE = 'slack-approvals';
 let harness: Harness;
 let slack: SlackApiServer;
@@ -58,18 +60,20 @@ beforeAll(async () => {
   slack.addChannel({ id: 'C0APPROVALS', name: 'approvals' });
   slack.addChannel({ id: 'C0INCIDENTS', name: 'incidents' });
   slack.addUserGroup('S0SRELEADS', ['U0ALICE']);
+  slack.addUserGroup('S0SRE', ['U0ALICE', 'U0SRE']);
+  slack.addUserGroup('S0PRODUCT', ['U0PRODUCT']);
   const settings = slackSettingsSchema.parse({
     token: SLACK_BOT_TOKEN,
     signingSecret: SLACK_SIGNING_SECRET,
     apiUrl: slack.apiUrl,
     channels: { approvals: 'C0APPROVALS', incidents: 'C0INCIDENTS' },
-    groups: { 'sre-leads': 'S0SRELEADS' },
+    groups: { 'sre-leads': 'S0SRELEADS', sre: 'S0SRE', product: 'S0PRODUCT' },
     defaultChannel: 'C0APPROVALS',
   });
   await harness.startWorker(QUEUE, { notifier: new SlackNotifier(settings, silentLogger()) });
   const started = await startIngress(harness, {
     taskQueue: QUEUE,
-    playbooks: [...TEST_PLAYBOOKS, parsePlaybook('slow-approval.yaml', SLOW_APPROVAL).playbook!],
+    playbooks: [...TEST_PLAYBOOKS, ...WAR_ROOM, parsePlaybook('slow-approval.yaml', SLOW_APPROVAL).playbook!],
     slackSigningSecret: SLACK_SIGNING_SECRET,
     directory: new SlackDirectory(new SlackApi(settings, silentLogger()), settings.groups),
   });
@@ -235,3 +239,29 @@ describe('the slash command starts a playbook by hand', () => {
     await expect(harness.env.client.workflow.getHandle(playbookRunId('tier-review', 'route=chat,tenant=hooli')).describe()).rejects.toThrow(WorkflowNotFoundError);
   });
 });
+
+test('a war-room started by hand: a channel with SRE and product, and a status message that follows the run to its end', async () => {
+  const started = await fetch(`${base}/v1/runs`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${INGRESS_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ playbook: 'war-room', labels: { route: 'embeddings' }, startedBy: 'U0SRE', reason: 'embeddings p99 at 4s' }),
+  });
+  expect(started.status).toBe(202);
+  const channel = await waitFor('the war-room channel', () => slack.channelNamed('inc-embeddings'));
+  expect(slack.members(channel.id)).toEqual(expect.arrayContaining(['U0ALICE', 'U0SRE', 'U0PRODUCT']));
+  const handle = harness.env.client.workflow.getHandle(playbookRunId('war-room', 'route=embeddings'));
+  await waitFor('the run to be mitigated', () => harness.stateOf(handle, 'mitigated'));
+  const statusTs = (await handle.query(statusQuery)).warRoom!.message.ts;
+  const updatesOf = () => slack.callsTo('chat.update').filter(({ body }) => body.ts === statusTs).map(({ body }) => JSON.stringify(body.blocks));
+  await waitFor('the status message to say mitigated', () => updatesOf().some((blocks) => blocks.includes('*Status:* mitigated')) || undefined);
+
+  await fetch(`${base}/v1/runs/${encodeURIComponent(handle.workflowId)}/resolve`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${INGRESS_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ by: 'U0SRE', reason: 'mitigated upstream' }),
+  });
+  await handle.result();
+  // The run waits for its last post: the message already says how it ended.
+  expect(updatesOf().at(-1)).toContain('*Status:* rolled-back');
+});
+

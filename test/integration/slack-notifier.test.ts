@@ -300,7 +300,7 @@ describe('war-rooms', () => {
   test('creates the channel under a Slack-safe name, invites the groups and named users, posts the run summary with who was not invited', async () => {
     // U0DAVE is unknown to the workspace: Slack invites the others (force) and names him in errors.
     const opened = await notifier.openWarRoom({ name: 'INC 42: Cost spike on chat/acme!', invite: ['sre', 'product', 'U0DAVE', 'legal'], run });
-    expect(opened).toEqual({ location: '#inc-42-cost-spike-on-chat-acme (C0WAR1)' });
+    expect(opened).toEqual({ location: '#inc-42-cost-spike-on-chat-acme (C0WAR1)', statusMessage: { channel: 'C0WAR1', ts: slack.messages('C0WAR1')[1]!.ts } });
     expect(slack.calls.map(({ method, body }) => [method, body])).toEqual([
       ['conversations.create', { name: 'inc-42-cost-spike-on-chat-acme', is_private: 'false' }],
       ['usergroups.users.list', { usergroup: 'S0SRE' }],
@@ -329,14 +329,44 @@ describe('war-rooms', () => {
           unfurl_links: 'false',
         },
       ],
+      // The live status, replaced as the run moves (updateWarRoomStatus).
+      [
+        'chat.postMessage',
+        {
+          channel: 'C0WAR1',
+          text: 'Status of cost-s1 on route:chat/tenant:acme: starting',
+          blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*Status:* starting' } }],
+          unfurl_links: 'false',
+        },
+      ],
     ]);
+  });
+
+  test("the live status message is replaced with the run's status", async () => {
+    const { statusMessage } = await notifier.openWarRoom({ name: 'inc-45', invite: [], run });
+    await notifier.updateWarRoomStatus(statusMessage, run, {
+      state: 'awaiting-approval',
+      currentStep: 'approve-throttle',
+      changes: ['cap-context: route chat (tenant acme): maxInputTokens 32768 → 4096'],
+      pendingApproval: 'approve-throttle: Throttle <!channel> acme',
+      nextDeadline: null,
+    });
+    const update = slack.callsTo('chat.update').at(-1)!;
+    expect(update.body).toMatchObject({ channel: statusMessage!.channel, ts: statusMessage!.ts });
+    expect((update.body.blocks as Array<{ text: { text: string } }>)[0]!.text.text).toBe(
+      [
+        '*Status:* awaiting-approval · step `approve-throttle`',
+        '*Waiting for approval:* approve-throttle: Throttle &lt;!channel&gt; acme',
+        '*Changes in force:*\n• cap-context: route chat (tenant acme): maxInputTokens 32768 → 4096',
+      ].join('\n'),
+    );
   });
 
   test('an existing channel is found across pages, joined, and only the missing people are invited', async () => {
     for (let index = 0; index < 250; index += 1) slack.addChannel({ id: `C0FILL${index}`, name: `fill-${index}` });
     slack.addChannel({ id: 'C0WARROOM', name: 'inc-42', members: ['U0ALICE'], botIsMember: false });
     const opened = await notifier.openWarRoom({ name: 'inc-42', invite: ['sre'], run });
-    expect(opened).toEqual({ location: '#inc-42 (C0WARROOM)' });
+    expect(opened).toEqual({ location: '#inc-42 (C0WARROOM)', statusMessage: { channel: 'C0WARROOM', ts: expect.any(String) as unknown } });
     expect(slack.calls.map(({ method, body }) => [method, body])).toEqual([
       ['conversations.create', { name: 'inc-42', is_private: 'false' }],
       ['conversations.list', { types: 'public_channel', exclude_archived: 'false', limit: '200' }],
@@ -345,6 +375,7 @@ describe('war-rooms', () => {
       ['usergroups.users.list', { usergroup: 'S0SRE' }],
       ['conversations.invite', { channel: 'C0WARROOM', users: 'U0ALICE,U0BOB', force: 'true' }],
       ['chat.postMessage', expect.objectContaining({ channel: 'C0WARROOM' })],
+      ['chat.postMessage', expect.objectContaining({ channel: 'C0WARROOM', text: expect.stringMatching(/^Status of /) as unknown })],
     ]);
     expect(slack.members('C0WARROOM').sort()).toEqual(['U0ALICE', 'U0BOB', BOT_USER_ID]);
   });
@@ -352,9 +383,10 @@ describe('war-rooms', () => {
   test('opening the same war-room again reuses it; everyone already there is not an error', async () => {
     await notifier.openWarRoom({ name: 'inc-43', invite: ['sre'], run });
     const again = await notifier.openWarRoom({ name: 'inc-43', invite: ['sre'], run });
-    expect(again).toEqual({ location: '#inc-43 (C0WAR1)' });
+    expect(again).toEqual({ location: '#inc-43 (C0WAR1)', statusMessage: { channel: 'C0WAR1', ts: expect.any(String) as unknown } });
     expect(slack.channelNamed('inc-43')).toEqual({ id: 'C0WAR1', archived: false });
-    expect(slack.messages('C0WAR1')).toHaveLength(2);
+    // A summary and a status message each time.
+    expect(slack.messages('C0WAR1')).toHaveLength(4);
     // The group's members were read once: the directory caches them.
     expect(slack.callsTo('usergroups.users.list')).toHaveLength(1);
   });

@@ -26,6 +26,7 @@ import {
   startSlackApiServer,
   type SlackApiServer,
 } from '../helpers/slack-api-server';
+import { recordHistoryIfAsked } from '../helpers/histories';
 import { waitFor } from '../helpers/wait';
 import { notification, startHarness, type Harness } from '../helpers/workflow-harness';
 
@@ -169,7 +170,10 @@ test('an S1 throttle asked in Slack: only signed clicks by approvers count, once
     ['U0ALICE', 'slack'],
     ['U0SRE', 'slack'],
   ]);
-  await harness.env.client.workflow.getHandle(RUN).executeUpdate('abort', { args: [{ by: 'U0SRE', reason: 'test done' }] });
+  const run = harness.env.client.workflow.getHandle(RUN);
+  await run.executeUpdate('abort', { args: [{ by: 'U0SRE', reason: 'test done' }] });
+  await run.result();
+  recordHistoryIfAsked(harness.env.address, run, 'slack-four-eyes');
 });
 
 test('a click on a run that has ended is answered, not lost', async () => {
@@ -263,5 +267,6 @@ test('a war-room started by hand: a channel with SRE and product, and a status m
   await handle.result();
   // The run waits for its last post: the message already says how it ended.
   expect(updatesOf().at(-1)).toContain('*Status:* rolled-back');
+  recordHistoryIfAsked(harness.env.address, handle, 'slack-war-room');
 });
 

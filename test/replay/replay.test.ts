@@ -27,6 +27,12 @@ test('recorded histories are present', () => {
       'capacity-s1.json',
       'storage-egress.json',
       'war-room.json',
+      'slack-four-eyes.json',
+      'slack-war-room.json',
+      // Recorded before approvals were posted and war-rooms kept current (patched()).
+      'cost-s2.before-approval-messages.json',
+      'capacity-s1.before-approval-messages.json',
+      'war-room.before-approval-messages.json',
       'engine-limits.json',
     ]),
   );

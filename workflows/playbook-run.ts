@@ -58,7 +58,7 @@ const undo = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
-// Telling approvers is not the mitigation: a Slack outage costs a few seconds, not minutes.
+// Telling people is not the mitigation: a Slack outage costs a few seconds, not minutes.
 const tell = proxyActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '4s', maximumAttempts: 3 },
@@ -431,15 +431,15 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
           pendingApproval: status.pendingApproval ? `${status.pendingApproval.stepId}: ${status.pendingApproval.summary}` : null,
           nextDeadline: status.nextDeadline,
         };
-        await tellApprovers('update the war-room status', () => tell['warRoom.status']({ message, run, status: warRoomStatus }));
+        await tellPeople('update the war-room status', () => tell['warRoom.status']({ message, run, status: warRoomStatus }));
         postedVersion = posting;
       }
     });
   };
   const warRoomPosted = () => status.warRoom === null || postedVersion === statusVersion;
 
-  /** Telling people about an approval must not stop the run: a failure is logged and the wait goes on. */
-  const tellApprovers = async (what: string, call: () => Promise<unknown>) => {
+  /** Telling people (approvers, a war-room) must not stop the run: a failure is logged and the run goes on. */
+  const tellPeople = async (what: string, call: () => Promise<unknown>) => {
     try {
       await call();
     } catch (error) {
@@ -470,7 +470,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       to: step.to,
       alertUrl: alert.generatorURL ?? null,
     };
-    if (messaging) await tellApprovers('ask for approval', async () => (pending.message = await tell['approval.request'](request)));
+    if (messaging) await tellPeople('ask for approval', async () => (pending.message = await tell['approval.request'](request)));
 
     // A resolution makes the question moot: nothing more is applied for an alert that is gone.
     const decided = () => rejection !== undefined || pending.approvedBy.length >= approvalsNeeded || !firing();
@@ -482,7 +482,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       .sort((a, b) => a.afterMs - b.afterMs);
     for (const { afterMs, nudge } of nudges) {
       if (await waitUntil(decided, Math.max(0, startedAt + afterMs - Date.now()))) break;
-      await tellApprovers(`send a ${nudge.kind}`, () => tell['approval.nudge']({ message: pending.message, request, nudge }));
+      await tellPeople(`send a ${nudge.kind}`, () => tell['approval.nudge']({ message: pending.message, request, nudge }));
     }
     await waitUntil(decided, Math.max(0, startedAt + step.timeoutMs - Date.now()));
     status.pendingApproval = null;
@@ -500,7 +500,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       if (!timedOut.approve) rejection = timedOut;
     }
     const decisions = status.decisions.filter((decision) => decision.stepId === stepId);
-    if (messaging) await tellApprovers('record the outcome', () => tell['approval.settle']({ message: pending.message, request, outcome: { outcome, decisions } }));
+    if (messaging) await tellPeople('record the outcome', () => tell['approval.settle']({ message: pending.message, request, outcome: { outcome, decisions } }));
 
     if (outcome === 'moot: the alert resolved') throw new Rejected(`${stepId}: the alert resolved before anyone decided`);
     if (!rejection) return;

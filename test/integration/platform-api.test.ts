@@ -3,20 +3,17 @@
 // incident injection with field-level validation, and bearer auth.
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import type { RoutePolicy } from '../../gateway/control-api';
 import { DEFAULT_CATALOG, type Catalog } from '../../simulator/platform/catalog';
 import { registerPlatformApi } from '../../simulator/platform/api';
-import { PlatformModel, type ControlPlaneView, type TenantQuota } from '../../simulator/platform/model';
+import { PlatformModel } from '../../simulator/platform/model';
+import { fakeControlPlane, FLAT_ROUTES, type FakeControlPlane } from '../helpers/platform';
 
 const TOKEN = 'test-platform-token-0123456789';
 const START = Date.UTC(2025, 0, 6, 15, 0, 0);
 
 const CATALOG: Catalog = {
   ...DEFAULT_CATALOG,
-  routes: {
-    chat: { input: { median: 1_200, sigma: 0, max: 128_000 }, output: { median: 300, sigma: 0, max: 4_096 }, cacheHitRatio: { standard: 0.25, aggressive: 0.5 } },
-    summarize: { input: { median: 6_000, sigma: 0, max: 128_000 }, output: { median: 400, sigma: 0, max: 2_048 }, cacheHitRatio: { standard: 0.25, aggressive: 0.5 } },
-  },
+  routes: FLAT_ROUTES,
   traffic: [
     { tenant: 'acme', route: 'chat', requestsPerSecond: 10 },
     { tenant: 'globex', route: 'summarize', requestsPerSecond: 4 },
@@ -25,34 +22,14 @@ const CATALOG: Catalog = {
   jitter: 0,
 };
 
-const BASE_POLICY: RoutePolicy = {
-  maxInputTokens: null,
-  cacheMode: 'off',
-  modelTier: 'premium',
-  fallbackModel: null,
-  rateLimitRps: null,
-  circuit: { state: 'closed', failMode: 'open' },
-  priority: 5,
-  promptCompression: false,
-};
-
 /** A plain-object control plane the tests change between requests. */
-const controlPlane: ControlPlaneView & { policies: Record<string, Partial<RoutePolicy>>; quotas: Record<string, TenantQuota> } = {
-  policies: {},
-  quotas: {},
-  effectivePolicy: (route, tenant) => ({ ...BASE_POLICY, ...controlPlane.policies[route], ...(tenant === undefined ? {} : controlPlane.policies[`${route}/${tenant}`]) }),
-  tenantQuota: (tenant) => controlPlane.quotas[tenant] ?? null,
-  regionWeights: () => null,
-  replicas: (deployment) => CATALOG.deployments.find((d) => d.name === deployment)!.replicas,
-};
-
+let controlPlane: FakeControlPlane;
 let app: FastifyInstance;
 let model: PlatformModel;
 let url: string;
 
 beforeEach(async () => {
-  controlPlane.policies = {};
-  controlPlane.quotas = {};
+  controlPlane = fakeControlPlane(CATALOG);
   model = new PlatformModel({ seed: 3, startMs: START, controlPlane, catalog: CATALOG, env: 'test' });
   app = Fastify();
   registerPlatformApi(app, { model, token: TOKEN });

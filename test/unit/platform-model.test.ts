@@ -1,54 +1,18 @@
 // The simulated platform's load model: determinism, and every policy lever and incident moving its
 // metric by the amount the model's rules say. Most tests use a flat catalog (fixed token sizes, no
 // jitter, no seasonality) so the expected numbers can be computed by hand.
-import type { RoutePolicy } from '../../gateway/control-api';
 import { DEFAULT_CATALOG, diurnalFactor, type Catalog } from '../../simulator/platform/catalog';
 import { IncidentTargetError } from '../../simulator/platform/incidents';
-import { PlatformModel, type ControlPlaneView, type TenantQuota } from '../../simulator/platform/model';
+import { PlatformModel, type TenantQuota } from '../../simulator/platform/model';
 import { PolicyStore } from '../../simulator/policy-store';
-
-const BASE_POLICY: RoutePolicy = {
-  maxInputTokens: null,
-  cacheMode: 'off',
-  modelTier: 'premium',
-  fallbackModel: null,
-  rateLimitRps: null,
-  circuit: { state: 'closed', failMode: 'open' },
-  priority: 5,
-  promptCompression: false,
-};
-
-interface FakeControlPlane extends ControlPlaneView {
-  /** By route, or `route/tenant` for a tenant's overrides. */
-  policies: Record<string, Partial<RoutePolicy>>;
-  quotas: Record<string, TenantQuota>;
-  weights: Record<string, Record<string, number>>;
-  replicaCounts: Record<string, number>;
-}
-
-function fakeControlPlane(catalog: Catalog): FakeControlPlane {
-  const view: FakeControlPlane = {
-    policies: {},
-    quotas: {},
-    weights: {},
-    replicaCounts: Object.fromEntries(catalog.deployments.map((d) => [d.name, d.replicas])),
-    effectivePolicy: (route, tenant) => ({ ...BASE_POLICY, ...view.policies[route], ...(tenant === undefined ? {} : view.policies[`${route}/${tenant}`]) }),
-    tenantQuota: (tenant) => view.quotas[tenant] ?? null,
-    regionWeights: (route) => view.weights[route] ?? null,
-    replicas: (deployment) => view.replicaCounts[deployment] ?? 0,
-  };
-  return view;
-}
+import { fakeControlPlane, FLAT_ROUTES, type FakeControlPlane } from '../helpers/platform';
 
 const NO_QUOTA: TenantQuota = { tokensPerDay: null, requestsPerSecond: null, costPerDayUsd: null };
 
-/** Every chat request is 1200 in / 300 out, every summarize request 6000 / 400; rates are exact. */
+/** Fixed token sizes, no jitter, no seasonality: rates are exact. */
 const FLAT: Catalog = {
   ...DEFAULT_CATALOG,
-  routes: {
-    chat: { input: { median: 1_200, sigma: 0, max: 128_000 }, output: { median: 300, sigma: 0, max: 4_096 }, cacheHitRatio: { standard: 0.25, aggressive: 0.5 } },
-    summarize: { input: { median: 6_000, sigma: 0, max: 128_000 }, output: { median: 400, sigma: 0, max: 2_048 }, cacheHitRatio: { standard: 0.25, aggressive: 0.5 } },
-  },
+  routes: FLAT_ROUTES,
   defaultRegionWeights: { 'us-east-1': 1, 'eu-west-1': 1 },
   traffic: [
     { tenant: 'acme', route: 'chat', requestsPerSecond: 10 },

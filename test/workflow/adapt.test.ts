@@ -115,8 +115,10 @@ test('an adapt step keeps adjusting across continue-as-new, and its change is st
   await waitFor('a fresh history', async () => (await handle.describe()).runId !== firstRunId || undefined);
 
   await setBurn(9);
-  await waitFor('the strictest level, in the continued run', () => rateLimit() === 10 || undefined);
+  // The run records the level once the change is made: wait for the run, then look at the gateway.
+  await waitFor('the strictest level, in the continued run', async () => ((await handle.query(statusQuery)).adapting[0]?.level === 2 ? true : undefined));
   expect((await handle.query(statusQuery)).adapting[0]).toMatchObject({ stepId: 'throttle', level: 2 });
+  expect(rateLimit()).toBe(10);
 
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
   expect((await handle.result()).state).toBe('rolled-back');

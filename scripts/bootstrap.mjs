@@ -3,7 +3,9 @@
 //   1. installs the npm packages when node_modules is missing or older than package-lock.json;
 //   2. finds the Temporal CLI (TEMPORAL_CLI_PATH, then PATH, then the per-user cache) and, where it
 //      is missing and Go is present, builds the pinned version into the per-user cache once;
-//   3. runs the command with TEMPORAL_CLI_PATH set, forwarding its exit code.
+//   3. finds OPA the same way (OPA_PATH, PATH, cache, else built with Go); OPA is optional for the
+//      engine (its built-in rules decide without it), so without Go a missing OPA is a warning;
+//   4. runs the command with TEMPORAL_CLI_PATH (and OPA_PATH when found) set, forwarding its exit code.
 // Plain Node with no dependencies: it runs before node_modules exists.
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
@@ -14,6 +16,26 @@ import { fileURLToPath } from 'node:url';
 const TEMPORAL_CLI_VERSION = 'v1.5.1';
 // Later tags carry a `replace` directive in go.mod, which `go install pkg@version` refuses.
 const TEMPORAL_CLI_MODULE = `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`;
+const OPA_VERSION = 'v1.22.3';
+const OPA_MODULE = `github.com/open-policy-agent/opa@${OPA_VERSION}`;
+
+// The Go programs the project runs: where each is looked for, and how to get it.
+const TEMPORAL_CLI = {
+  title: 'the Temporal CLI',
+  binary: 'temporal',
+  envVar: 'TEMPORAL_CLI_PATH',
+  version: TEMPORAL_CLI_VERSION,
+  module: TEMPORAL_CLI_MODULE,
+  otherWays: ['  brew install temporal                     (macOS)', '  or download it from https://temporal.download/cli and set TEMPORAL_CLI_PATH=/path/to/temporal'],
+};
+const OPA = {
+  title: 'OPA',
+  binary: 'opa',
+  envVar: 'OPA_PATH',
+  version: OPA_VERSION,
+  module: OPA_MODULE,
+  otherWays: ['  brew install opa                          (macOS)', '  or download it from https://www.openpolicyagent.org/docs#running-opa and set OPA_PATH=/path/to/opa'],
+};
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -52,39 +74,40 @@ function ensureNodeModules() {
   if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) fail('`npm ci` failed; see the output above.');
 }
 
-function temporalCacheDir() {
+function cacheDirOf(tool) {
   const cacheHome = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(cacheHome, 'finops-soar', `temporal-${TEMPORAL_CLI_VERSION}`);
+  return join(cacheHome, 'finops-soar', `${tool.binary}-${tool.version}`);
 }
 
-function ensureTemporalCli() {
-  const fromEnv = process.env.TEMPORAL_CLI_PATH;
+/** The tool's path; where it is missing and Go cannot build it, a required tool fails the setup and an optional one is warned about (undefined). */
+function ensureGoTool(tool, { required }) {
+  const fromEnv = process.env[tool.envVar];
   if (fromEnv) {
     if (isExecutable(fromEnv)) return fromEnv;
-    fail(`TEMPORAL_CLI_PATH=${fromEnv} is not an executable file. Unset it, or point it at the temporal binary.`);
+    fail(`${tool.envVar}=${fromEnv} is not an executable file. Unset it, or point it at the ${tool.binary} binary.`);
   }
-  const found = onPath('temporal');
+  const found = onPath(tool.binary);
   if (found) return found;
 
-  const cacheDir = temporalCacheDir();
-  const cached = join(cacheDir, 'temporal');
+  const cacheDir = cacheDirOf(tool);
+  const cached = join(cacheDir, tool.binary);
   if (isExecutable(cached)) return cached;
 
   if (!onPath('go')) {
-    fail(
-      [
-        'the Temporal CLI was not found (TEMPORAL_CLI_PATH, PATH, ' + cached + ') and Go is not installed to build it.',
-        'Install it one of these ways, then run the command again:',
-        `  go install ${TEMPORAL_CLI_MODULE}          (needs Go 1.24+)`,
-        '  brew install temporal                     (macOS)',
-        '  or download it from https://temporal.download/cli and set TEMPORAL_CLI_PATH=/path/to/temporal',
-      ].join('\n'),
-    );
+    const help = [
+      `${tool.title} was not found (${tool.envVar}, PATH, ${cached}) and Go is not installed to build it.`,
+      'Install it one of these ways, then run the command again:',
+      `  go install ${tool.module}          (needs Go 1.24+)`,
+      ...tool.otherWays,
+    ];
+    if (required) fail(help.join('\n'));
+    console.error(`finops-soar setup: ${help.join('\n')}\n(going on without it)`);
+    return undefined;
   }
   mkdirSync(cacheDir, { recursive: true });
-  console.error(`finops-soar setup: building the Temporal CLI ${TEMPORAL_CLI_VERSION} into ${cacheDir} (first time only; a few minutes)…`);
-  const status = run('go', ['install', TEMPORAL_CLI_MODULE], { env: { ...process.env, GOBIN: cacheDir, GOFLAGS: '-buildvcs=false' } });
-  if (status !== 0 || !isExecutable(cached)) fail(`\`go install ${TEMPORAL_CLI_MODULE}\` failed; see the output above.`);
+  console.error(`finops-soar setup: building ${tool.title} ${tool.version} into ${cacheDir} (first time only; a few minutes)…`);
+  const status = run('go', ['install', tool.module], { env: { ...process.env, GOBIN: cacheDir, GOFLAGS: '-buildvcs=false' } });
+  if (status !== 0 || !isExecutable(cached)) fail(`\`go install ${tool.module}\` failed; see the output above.`);
   return cached;
 }
 
@@ -93,12 +116,13 @@ const command = separator === -1 ? [] : process.argv.slice(separator + 1);
 if (command.length === 0) fail('usage: node scripts/bootstrap.mjs -- <command> [args…]');
 
 ensureNodeModules();
-const temporalCli = ensureTemporalCli();
+const temporalCli = ensureGoTool(TEMPORAL_CLI, { required: true });
+const opa = ensureGoTool(OPA, { required: false });
 
 const child = spawn(command[0], command.slice(1), {
   stdio: 'inherit',
   cwd: root,
-  env: { ...process.env, TEMPORAL_CLI_PATH: temporalCli },
+  env: { ...process.env, TEMPORAL_CLI_PATH: temporalCli, ...(opa && { OPA_PATH: opa }) },
 });
 // Ctrl-C reaches the whole foreground process group, so the child already has its SIGINT: wait for
 // it to shut down and report its exit code rather than die first. A SIGTERM is sent to us alone.

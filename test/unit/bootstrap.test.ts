@@ -48,6 +48,54 @@ test('a TEMPORAL_CLI_PATH that is not executable is refused with the fix', () =>
   expect(result.stderr).toMatch(/TEMPORAL_CLI_PATH=.*missing-temporal is not an executable file/);
 });
 
+/** An executable file standing in for a program the bootstrap only has to find. */
+function program(path: string) {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, '#!/bin/sh\n');
+  chmodSync(path, 0o755);
+  return path;
+}
+
+const printPaths = [process.execPath, '-e', 'console.log(JSON.stringify({ temporal: process.env.TEMPORAL_CLI_PATH, opa: process.env.OPA_PATH }))'];
+
+describe('OPA', () => {
+  const temporal = program(join(home, 'opa-tests', 'temporal'));
+
+  test('an OPA_PATH that is executable is passed to the command as it is', () => {
+    const opa = program(join(home, 'opa-tests', 'bin', 'opa'));
+    const result = bootstrap(printPaths, { TEMPORAL_CLI_PATH: temporal, OPA_PATH: opa });
+    expect(JSON.parse(result.stdout)).toEqual({ temporal, opa });
+  });
+
+  test('is found on PATH, before the per-user cache', () => {
+    const onPath = program(join(home, 'opa-tests', 'path', 'opa'));
+    program(join(home, '.cache', 'finops-soar', 'opa-v1.22.3', 'opa'));
+    const result = bootstrap(printPaths, { TEMPORAL_CLI_PATH: temporal, PATH: `${dirname(process.execPath)}:${dirname(onPath)}`, XDG_CACHE_HOME: join(home, '.cache') });
+    expect(JSON.parse(result.stdout)).toEqual({ temporal, opa: onPath });
+  });
+
+  test('is found in the per-user cache where an earlier run built it', () => {
+    const cached = program(join(home, 'opa-cache', 'finops-soar', 'opa-v1.22.3', 'opa'));
+    const result = bootstrap(printPaths, { TEMPORAL_CLI_PATH: temporal, XDG_CACHE_HOME: join(home, 'opa-cache') });
+    expect(JSON.parse(result.stdout)).toEqual({ temporal, opa: cached });
+  });
+
+  test('without OPA and without Go it says how to install it and runs the command without OPA_PATH', () => {
+    const result = bootstrap([...printPaths.slice(0, 2), `${printPaths[2]}; process.exit(4)`], { TEMPORAL_CLI_PATH: temporal, XDG_CACHE_HOME: join(home, 'empty-cache') });
+    expect(result.stderr).toContain('OPA was not found (OPA_PATH, PATH, ');
+    expect(result.stderr).toContain('go install github.com/open-policy-agent/opa@v1.22.3');
+    expect(result.stderr).toContain('(going on without it)');
+    expect(JSON.parse(result.stdout)).toEqual({ temporal });
+    expect(result.status).toBe(4);
+  });
+
+  test('an OPA_PATH that is not executable is refused with the fix', () => {
+    const result = bootstrap(['true'], { TEMPORAL_CLI_PATH: temporal, OPA_PATH: join(home, 'missing-opa') });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/OPA_PATH=.*missing-opa is not an executable file\. Unset it, or point it at the opa binary\./);
+  });
+});
+
 test('without a command it prints its usage', () => {
   const result = spawnSync(process.execPath, [BOOTSTRAP], { encoding: 'utf8' });
   expect(result.status).toBe(1);

@@ -1,6 +1,7 @@
 // All activities, built from the clients they need so tests and workers inject their own.
 import type { GatewayAdapter } from '../gateway/adapter';
 import type { KubernetesAdapter } from '../kubernetes/client';
+import type { EngineMetrics } from '../metrics/engine-metrics';
 import type { Notifier } from '../notifications/notifier';
 import type { ActionName, CheckName } from '../playbook/actions';
 import type { Guardrails } from '../safety/guardrails';
@@ -10,6 +11,7 @@ import { createGatewayActivities } from './gateway';
 import { createFinopsActivities, type FinopsSettings } from './finops';
 import { createKubernetesActivities } from './kubernetes';
 import { createLimitsActivities, type LimitsActivities, type LimitsDeps } from './limits';
+import { createMetricsActivities, type MetricsActivities } from './metrics';
 import { createNotifyActivities, type NotifyActivities } from './notify';
 import { createPrometheusActivities, type PrometheusQuery } from './prometheus';
 import { createStorageActivities } from './storage';
@@ -25,12 +27,13 @@ export interface ActivityDeps {
   runUrl: (workflowId: string) => string;
   guardrails: Guardrails;
   limits: LimitsDeps;
+  metrics: EngineMetrics;
 }
 
 /** Every registered action and check has an activity of the same name (checked by the type). */
-export type Activities = Record<ActionName, ActionActivity> & Record<CheckName, CheckActivity> & NotifyActivities & LimitsActivities;
+export type Activities = Record<ActionName, ActionActivity> & Record<CheckName, CheckActivity> & NotifyActivities & LimitsActivities & MetricsActivities;
 
-export function createActivities({ gateway, kubernetes, prometheus, finops, storage, notifier, runUrl, guardrails, limits }: ActivityDeps): Activities {
+export function createActivities({ gateway, kubernetes, prometheus, finops, storage, notifier, runUrl, guardrails, limits, metrics }: ActivityDeps): Activities {
   return {
     ...createGatewayActivities(gateway, guardrails),
     ...createKubernetesActivities(kubernetes),
@@ -39,5 +42,6 @@ export function createActivities({ gateway, kubernetes, prometheus, finops, stor
     ...createStorageActivities(storage),
     ...createNotifyActivities(notifier, runUrl),
     ...createLimitsActivities(limits),
+    ...createMetricsActivities(metrics),
   };
 }

@@ -10,6 +10,7 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { createActivities } from '../activities';
+import { EngineMetrics } from '../metrics/engine-metrics';
 import { unconfiguredKubernetes } from '../kubernetes/client';
 import { PrometheusClient } from '../prometheus/client';
 import { S3BucketLifecycle } from '../storage/lifecycle';
@@ -153,6 +154,7 @@ async function main() {
       runUrl: (workflowId) => `http://127.0.0.1:8233/namespaces/default/workflows/${encodeURIComponent(workflowId)}`,
       guardrails: { protectedRoutes: [], sensitiveRoutes: [], protectedTenants: [] },
       limits: { client: env.client, taskQueue: TASK_QUEUE, maxConcurrentRuns: 100_000, maxActionsPerTargetPerHour: 100 },
+      metrics: new EngineMetrics(),
     }),
   });
   const workerRunning = worker.run();

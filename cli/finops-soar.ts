@@ -51,6 +51,10 @@ function describeStep(step: PlannedStep): string {
       const levels = step.levels.map(({ above, params }) => `above ${above}: ${JSON.stringify(params)}`).join('; ');
       return `every ${step.everyMs / 1000}s measure ${step.measure.check}.${step.measure.fact} ${JSON.stringify(step.measure.params)} and apply ${step.action} at ${levels}${when}`;
     }
+    case 'verify': {
+      const expected = step.expect.below === undefined ? `above ${step.expect.above}` : `below ${step.expect.below}`;
+      return `verify within ${step.withinMs / 1000}s that ${step.measure.check}.${step.measure.fact} ${JSON.stringify(step.measure.params)} is ${expected}, else go on${when}`;
+    }
   }
 }
 

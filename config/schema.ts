@@ -101,6 +101,14 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    metrics: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1').describe("the address the worker serves its own metrics on (0.0.0.0 for all interfaces)"),
+        port: port("the worker's /metrics").default(9464),
+      })
+      .strict()
+      .prefault({})
+      .describe('the engine\'s own Prometheus metrics (savings, budgets), served by the worker on GET /metrics'),
     prometheus: z
       .object({
         url: z.url().default('http://127.0.0.1:9090').describe("Prometheus's base URL, for checks that read live metrics, e.g. http://prometheus:9090"),

@@ -74,6 +74,8 @@ export interface WarRoomStatus {
   /** The approval waiting, in words, or null. */
   pendingApproval: string | null;
   nextDeadline: string | null;
+  /** What the changes save, in words (playbooks with savings), or null. */
+  savings?: string | null;
 }
 
 export interface Notifier {

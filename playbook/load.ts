@@ -55,12 +55,13 @@ function usesOf(step: PlaybookStep, index: number): StepUse[] {
   const at = (...path: PropertyKey[]) => ['steps', index, ...path];
   if (step.action) return [{ name: step.action, params: step.params, namePath: at('action'), paramsPath: at('params') }];
   if (step.check) return [{ name: step.check, params: step.params, namePath: at('check'), paramsPath: at('params') }];
-  if (!step.adapt) return [];
-  const { measure, action, levels } = step.adapt;
-  return [
-    { name: measure.check, params: measure.params, namePath: at('adapt', 'measure', 'check'), paramsPath: at('adapt', 'measure', 'params') },
-    ...levels.map((level, levelIndex) => ({ name: action, params: level.params, namePath: at('adapt', 'action'), paramsPath: at('adapt', 'levels', levelIndex, 'params') })),
-  ];
+  const measuring = step.adapt ? 'adapt' : step.verify ? 'verify' : undefined;
+  if (!measuring) return [];
+  const { measure } = (step.adapt ?? step.verify)!;
+  const measureUse: StepUse = { name: measure.check, params: measure.params, namePath: at(measuring, 'measure', 'check'), paramsPath: at(measuring, 'measure', 'params') };
+  if (!step.adapt) return [measureUse];
+  const { action, levels } = step.adapt;
+  return [measureUse, ...levels.map((level, levelIndex) => ({ name: action, params: level.params, namePath: at('adapt', 'action'), paramsPath: at('adapt', 'levels', levelIndex, 'params') }))];
 }
 
 /** Dotted paths of the leaves of `value`, e.g. policy.rateLimitRps. */

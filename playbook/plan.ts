@@ -42,20 +42,30 @@ export type PlannedStep = PlannedStepBase &
     | {
         kind: 'adapt';
         everyMs: number;
-        measure: { check: CheckName; params: unknown; fact: string };
+        measure: Measure;
         action: ActionName;
         /** Lowest threshold first. */
         levels: Array<{ above: number; params: unknown }>;
         /** The shared objects any level touches. */
         objects: string[];
       }
+    | { kind: 'verify'; measure: Measure; expect: { below?: number | undefined; above?: number | undefined }; withinMs: number; everyMs: number }
   );
+
+/** A check whose fact gives a number to compare. */
+export interface Measure {
+  check: CheckName;
+  params: unknown;
+  fact: string;
+}
 
 export interface RunPlan {
   playbook: { name: string; digest: string; file: string; severity: Severity; description: string; dryRun: boolean };
   target: Target;
   cooldownMs: number;
   steps: PlannedStep[];
+  /** How the run attributes savings: the target's cost rate query ($/hour), sampled every `everyMs`. */
+  savings?: { query: string; everyMs: number; reportTo: string[] } | undefined;
   /** The more severe playbook of the same family, planned for the same alert, and when it takes over. */
   escalation?: { afterMs: number; plan: RunPlan } | undefined;
 }
@@ -93,6 +103,8 @@ function validParams(name: ActionName | CheckName, params: unknown, alert: Alert
   return parsed.data;
 }
 
+const planMeasure = ({ check, params, fact }: { check: CheckName; params?: unknown; fact: string }, alert: Alertish): Measure => ({ check, params: validParams(check, params, alert), fact });
+
 function planStep(step: PlaybookStep, alert: Alertish, target: Target, severity: Severity): PlannedStep {
   const base = { id: step.id, description: step.description, when: step.when };
   const text = (template: string) => renderTemplates(template, alert) as string;
@@ -110,11 +122,15 @@ function planStep(step: PlaybookStep, alert: Alertish, target: Target, severity:
       ...base,
       kind: 'adapt',
       everyMs: every,
-      measure: { check: measure.check, params: validParams(measure.check, measure.params, alert), fact: measure.fact },
+      measure: planMeasure(measure, alert),
       action,
       levels: planned,
       objects: [...new Set(planned.flatMap(({ params }) => objectsOf(action, target, params)))],
     };
+  }
+  if (step.verify) {
+    const { measure, expect, within, every } = step.verify;
+    return { ...base, kind: 'verify', measure: planMeasure(measure, alert), expect, withinMs: within, everyMs: every };
   }
   if (step.approval) {
     const { summary, timeout, onTimeout, onReject, to, approvalsNeeded, remindAfter, escalate } = step.approval;
@@ -166,6 +182,15 @@ export function planRun(playbook: Playbook, alert: Alert, target: Target, defaul
     }
   }
   if (spec.severity === 'S1') requireFourEyes(steps, spec.steps);
+  let savings: RunPlan['savings'];
+  if (spec.savings) {
+    try {
+      const { query } = validParams('prometheus.query', { query: spec.savings.costRate }, alert) as { query: string };
+      savings = { query, everyMs: spec.savings.every, reportTo: spec.savings.reportTo };
+    } catch (error) {
+      return { ok: false, problem: `savings.costRate: ${(error as Error).message}` };
+    }
+  }
   return {
     ok: true,
     plan: {
@@ -173,6 +198,7 @@ export function planRun(playbook: Playbook, alert: Alert, target: Target, defaul
       target,
       cooldownMs: spec.cooldown ?? defaults.cooldownMs,
       steps,
+      ...(savings ? { savings } : {}),
     },
   };
 }

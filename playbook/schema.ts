@@ -51,7 +51,16 @@ const conditionSchema = z
   .strict()
   .refine((c) => c.labels ?? c.severity ?? c.facts, { message: 'an empty condition: give labels, severity or facts' });
 
-const STEP_KINDS = ['action', 'notify', 'approval', 'check', 'waitUntilResolved', 'warRoom', 'adapt'] as const;
+const STEP_KINDS = ['action', 'notify', 'approval', 'check', 'waitUntilResolved', 'warRoom', 'adapt', 'verify'] as const;
+
+/** A value from a check: the same shape wherever a step measures (adapt, verify). */
+const measureSchema = z
+  .object({
+    check: z.enum(CHECK_NAMES).describe(`the check that gives the value: ${CHECK_NAMES.join(', ')}`),
+    params: z.record(z.string(), z.unknown()).optional().describe("the check's parameters; strings may use {{ labels.NAME }} and {{ annotations.NAME }}"),
+    fact: z.string().regex(/^[A-Za-z0-9_]+$/).default('value').describe('the field of the check\'s facts to compare (default: value)'),
+  })
+  .strict();
 
 /**
  * A feedback loop, e.g. adaptive throttling: while the alert fires, measure every `every` and
@@ -61,13 +70,7 @@ const STEP_KINDS = ['action', 'notify', 'approval', 'check', 'waitUntilResolved'
 const adaptSchema = z
   .object({
     every: durationSchema.describe('how often to measure and adjust while the alert fires, e.g. 2m'),
-    measure: z
-      .object({
-        check: z.enum(CHECK_NAMES).describe(`the check that gives the value: ${CHECK_NAMES.join(', ')}`),
-        params: z.record(z.string(), z.unknown()).optional().describe("the check's parameters; strings may use {{ labels.NAME }} and {{ annotations.NAME }}"),
-        fact: z.string().regex(/^[A-Za-z0-9_]+$/).default('value').describe('the field of the check\'s facts to compare (default: value)'),
-      })
-      .strict(),
+    measure: measureSchema,
     action: z.enum(ACTION_NAMES).describe(`the action each level applies: ${ACTION_NAMES.join(', ')}`),
     levels: z
       .array(
@@ -81,6 +84,27 @@ const adaptSchema = z
       .min(1)
       .refine((levels) => levels.every((level, i) => i === 0 || level.above > levels[i - 1]!.above), { message: 'list the levels by rising threshold (above)' })
       .describe('the levels, lowest threshold first, e.g. [{above: 2, params: …}, {above: 4, params: …}]'),
+  })
+  .strict();
+
+/**
+ * Verify after acting: did the steps before this one move the metric? Measured every `every`
+ * until `within` passes. Moved: the playbook's remaining steps are not needed and are skipped.
+ * Not moved: the run goes on to the next step, and after the last one escalates to the next tier
+ * at once instead of waiting for `escalation.after`.
+ */
+const verifySchema = z
+  .object({
+    measure: measureSchema,
+    expect: z
+      .object({
+        below: z.number().optional().describe('moved when the value is below this, e.g. 1500 tokens per request'),
+        above: z.number().optional().describe('moved when the value is above this, e.g. 0.4 hit ratio'),
+      })
+      .strict()
+      .refine((e) => (e.below === undefined) !== (e.above === undefined), { message: 'give exactly one of below or above' }),
+    within: durationSchema.describe('how long the metric has to move, e.g. 10m'),
+    every: durationSchema.prefault('1m').describe('how often to measure meanwhile (default: 1m)'),
   })
   .strict();
 
@@ -127,6 +151,7 @@ const stepSchema = z
       .strict()
       .optional(),
     adapt: adaptSchema.optional().describe('adjust an action to a measured value while the alert fires, e.g. adaptive throttling'),
+    verify: verifySchema.optional().describe('check that the steps before moved the metric; if not, go on (and escalate after the last step)'),
   })
   .strict()
   .superRefine((step, ctx) => {
@@ -163,6 +188,15 @@ export const playbookSchema = z
       })
       .strict()
       .optional(),
+    savings: z
+      .object({
+        costRate: templated("PromQL giving the target's cost in US dollars per hour, e.g. sum(rate(inference_cost_usd_total{route=\"{{ labels.route }}\"}[5m])) * 3600"),
+        every: durationSchema.prefault('5m').describe('how often to sample it while changes are in force (default: 5m; at least the rate window)'),
+        reportTo: z.array(z.string().min(1)).default([]).describe('who to tell what the run saved when it rolls back: notify names, e.g. finops'),
+      })
+      .strict()
+      .optional()
+      .describe("attribute savings: the target's cost rate before the first change, sampled while changes are in force, and the dollars saved"),
     steps: z
       .array(stepSchema)
       .min(1)

@@ -153,6 +153,7 @@ export function warRoomStatusMessage(run: RunReference, status: WarRoomStatus | 
         `*Status:* ${escapeText(status.state)}${status.currentStep ? ` · step \`${escapeText(status.currentStep)}\`` : ''}`,
         ...(status.pendingApproval ? [`*Waiting for approval:* ${escapeText(status.pendingApproval)}`] : []),
         ...(status.nextDeadline ? [`*Next deadline:* ${slackTime(status.nextDeadline)}`] : []),
+        ...(status.savings ? [`*Savings:* ${escapeText(status.savings)}`] : []),
         status.changes.length > 0 ? `*Changes in force:*\n${status.changes.map((change) => `• ${escapeText(change)}`).join('\n')}` : '*Changes in force:* none',
       ]
     : ['*Status:* starting'];

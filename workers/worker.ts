@@ -7,6 +7,8 @@ import type { Config } from '../config/schema';
 import { ControlApiClient } from '../gateway/control-api-client';
 import { createKubernetesAdapter, unconfiguredKubernetes, type KubernetesAdapter } from '../kubernetes/client';
 import type { Logger } from '../logging/logger';
+import { EngineMetrics } from '../metrics/engine-metrics';
+import { serveMetrics } from '../metrics/server';
 import { LogNotifier, type Notifier } from '../notifications/notifier';
 import { SlackNotifier } from '../slack/notifier';
 import { PrometheusClient } from '../prometheus/client';
@@ -55,6 +57,9 @@ async function main() {
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const gateway = new ControlApiClient({ baseUrl: config.gateway.url, token: config.gateway.token, timeoutMs: config.gateway.timeout });
   const kubernetes = await kubernetesFrom(config.kubernetes, logger);
+  const metrics = new EngineMetrics();
+  const metricsServer = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
+  logger.info({ url: metricsServer.url }, 'engine metrics served');
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -70,10 +75,12 @@ async function main() {
       runUrl: temporalRunUrl(config.temporal),
       guardrails: { protectedRoutes: config.engine.protectedRoutes, sensitiveRoutes: config.engine.sensitiveRoutes, protectedTenants: config.engine.protectedTenants },
       limits: { client, taskQueue: config.temporal.taskQueue, maxConcurrentRuns: config.engine.maxConcurrentRuns, maxActionsPerTargetPerHour: config.engine.maxActionsPerTargetPerHour },
+      metrics,
     }),
   });
   // The worker stops polling on SIGINT/SIGTERM and finishes the tasks in hand before run() resolves.
   await worker.run();
+  metricsServer.server.close();
   await clientConnection.close();
   await connection.close();
 }

@@ -2,6 +2,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AlertNotification, TrackedAlerts } from '../alerts/tracker';
 import type { ActionRequest } from '../activities/action';
+import type { SavingsLedger } from '../finops/savings';
 import type { ActionName } from '../playbook/actions';
 import type { PlannedStep, RunPlan } from '../playbook/plan';
 
@@ -43,6 +44,9 @@ export interface AppliedChange {
   appliedAt: string;
   undoneAt: string | null;
   undoError: string | null;
+  /** The target's cost rate ($/hour) just before the change, and at the first sample a sampling interval after it (playbooks with savings). */
+  costBeforeUsdPerHour?: number | null;
+  costAfterUsdPerHour?: number | null;
 }
 
 export interface Decision {
@@ -119,6 +123,10 @@ export interface RunStatus {
   notifications: { received: number; repeated: number; stale: number };
   /** Why changes were or are being rolled back. */
   rollbackReason: string | null;
+  /** What the run's changes saved, from the target's cost rate (playbooks with savings), else null. */
+  savings: SavingsLedger | null;
+  /** Verify steps: whether the metric moved, with the last value measured. */
+  verifications: Array<{ stepId: string; moved: boolean; value: number | null; at: string; reason: string }>;
 }
 
 export const alertNotificationSignal = defineSignal<[AlertNotification]>('alertNotification');

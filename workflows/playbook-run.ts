@@ -24,10 +24,11 @@ import type { ActionOutcome, ActionRequest } from '../activities/action';
 import type { ApprovalAsk } from '../activities/notify';
 import type { ApprovalOutcome } from '../notifications/notifier';
 import { isFiring, recordNotification } from '../alerts/tracker';
+import { addSample, describeSavings, emptyLedger } from '../finops/savings';
 import { unmetCondition } from '../playbook/conditions';
 import { REFUSED_BY_GUARDRAILS } from '../safety/guardrails';
 import type { ActionName } from '../playbook/actions';
-import type { PlannedStep, RunPlan } from '../playbook/plan';
+import type { Measure, PlannedStep, RunPlan } from '../playbook/plan';
 import type { Severity } from '../playbook/schema';
 import {
   abortUpdate,
@@ -63,6 +64,12 @@ const tell = proxyActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '4s', maximumAttempts: 3 },
 });
+// Nor is measuring savings: a cost-rate sample taken before a change waits at most a second on a
+// Prometheus that is down; a missed sample is noted and the next one comes on schedule.
+const sample = proxyActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '500ms', maximumAttempts: 2 },
+});
 // A run never goes ahead without the limits' answer: asking retries until it gets one.
 const limits = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -82,6 +89,7 @@ export interface RunSummary {
   decisions: RunStatus['decisions'];
   escalation: RunStatus['escalation'];
   rollbackReason: string | null;
+  savings: RunStatus['savings'];
 }
 
 /** The failure's own message, without the SDK's "Activity task failed" wrapper. */
@@ -89,10 +97,19 @@ const failureMessage = (error: unknown) => (error instanceof Error ? (error.caus
 const failureType = (error: unknown) => (error instanceof Error && error.cause instanceof ApplicationFailure ? error.cause.type : undefined);
 const seconds = (ms: number) => `${ms / 1000}s`;
 
-const summaryOf = ({ state, applied, skipped, decisions, escalation, rollbackReason }: RunStatus): RunSummary => ({ state, applied, skipped, decisions, escalation, rollbackReason });
+const summaryOf = ({ state, applied, skipped, decisions, escalation, rollbackReason, savings }: RunStatus): RunSummary => ({ state, applied, skipped, decisions, escalation, rollbackReason, savings });
 
 /** State carried from a run of an earlier version lacks the status fields added since; these stand in. */
-const fieldsAddedSince = (): Pick<RunStatus, 'adapting' | 'refusedDecisions' | 'warRoom'> => ({ adapting: [], refusedDecisions: [], warRoom: null });
+const fieldsAddedSince = (): Pick<RunStatus, 'adapting' | 'refusedDecisions' | 'warRoom' | 'savings' | 'verifications'> => ({
+  adapting: [],
+  refusedDecisions: [],
+  warRoom: null,
+  savings: null,
+  verifications: [],
+});
+
+/** Whether a measured value is where a verify step expects it. */
+const hasMoved = (value: number, { below, above }: Extract<PlannedStep, { kind: 'verify' }>['expect']) => (below !== undefined ? value < below : value > above!);
 
 /** Steps after a rejected approval do not run; this ends the step loop. */
 class Rejected extends Error {}
@@ -121,11 +138,15 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     nextDeadline: null,
     notifications: { received: 0, repeated: 0, stale: 0 },
     rollbackReason: null,
+    savings: plan.savings && !plan.playbook.dryRun ? emptyLedger(plan.savings.query) : null,
+    verifications: [],
   };
   if (!carried) recordNotification(status.alerts, alert);
   const firing = () => isFiring(status.alerts);
   const compensations: Compensation[] = carried?.compensations ?? [];
   let escalateAt = carried?.escalateAt ?? null;
+  /** Set when the last step verified that the metric did not move: escalation need not wait. */
+  let escalateNow: string | undefined;
   const historyLimit = input.historyLimit ?? MAX_HISTORY_EVENTS;
   const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= historyLimit;
   let continuing = false;
@@ -228,6 +249,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       alert: alert.labels.alertname ?? null,
       changes: status.applied.map((change) => `${change.stepId}: ${change.summary}${change.undoneAt ? ' (undone)' : ''}`),
       skipped: status.skipped.map(({ stepId, reason }) => `${stepId}: ${reason}`),
+      savings: status.savings && describeSavings(status.savings),
     });
   };
   const setState = (state: RunState) => {
@@ -268,6 +290,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     for (;;) {
       const due = firing() ? status.adapting.map(({ nextAt }) => Date.parse(nextAt)) : [];
+      if (status.savings?.nextAt) due.push(Date.parse(status.savings.nextAt));
       const wakeAt = Math.min(deadline ?? Infinity, ...due);
       if (wakeAt === Infinity) return condition(done).then(() => true);
       // A timer needs a positive duration; 1 ms stands for "due now".
@@ -276,7 +299,58 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       for (const adapting of [...status.adapting]) {
         if (firing() && Date.parse(adapting.nextAt) <= Date.now()) await adjust(adapting);
       }
+      if (status.savings?.nextAt && Date.parse(status.savings.nextAt) <= Date.now()) await sampleCost();
     }
+  };
+
+  const changesInForce = () => status.applied.some((change) => change.undoneAt === null && !change.dryRun);
+
+  /**
+   * Samples the target's cost rate into the savings ledger, and schedules the next sample while
+   * changes are in force. Each change's "after" rate is the first sample a whole interval after it.
+   * Answers the rate, or null when there is none (noted in the ledger).
+   */
+  const sampleCost = async (): Promise<number | null> => {
+    const ledger = status.savings;
+    if (!ledger) return null;
+    const everyMs = plan.savings?.everyMs ?? 0;
+    ledger.nextAt = null;
+    let value: unknown;
+    try {
+      value = (await sample['prometheus.query']({ target: plan.target, params: { query: ledger.query } })).value;
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      ledger.note = `measuring the cost rate failed: ${failureMessage(error)}`;
+    }
+    if (typeof value === 'number') {
+      const at = new Date().toISOString();
+      // A rate sampled after the first change cannot be the baseline: without one, nothing is attributed.
+      if (ledger.baseline || !changesInForce()) {
+        status.savings = addSample(ledger, { at, usdPerHour: value });
+      } else {
+        ledger.note = 'no baseline: the cost rate before the first change could not be measured';
+      }
+      for (const change of status.applied) {
+        if (change.costAfterUsdPerHour === null && Date.parse(at) - Date.parse(change.appliedAt) >= everyMs) change.costAfterUsdPerHour = value;
+      }
+    } else if (value !== undefined) {
+      ledger.note = 'the cost rate query gave no series';
+    }
+    if (changesInForce() && status.state !== 'rolling-back') status.savings!.nextAt = new Date(Date.now() + everyMs).toISOString();
+    summarize();
+    return typeof value === 'number' ? value : null;
+  };
+
+  /** The number a measure's check gives now, or why there is none (`answered`: the check ran but gave no number). */
+  const measureNow = async (measure: Measure): Promise<{ value: number } | { problem: string; answered: boolean }> => {
+    let value: unknown;
+    try {
+      value = (await apply[measure.check]({ target: plan.target, params: measure.params }))[measure.fact];
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      return { problem: `measuring failed: ${failureMessage(error)}`, answered: false };
+    }
+    return typeof value === 'number' ? { value } : { problem: `${measure.check} gave no number for ${measure.fact}`, answered: true };
   };
 
   /** Undoes every applied change, newest first. Runs to the end even if the run is cancelled. */
@@ -287,6 +361,8 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       setState('rolling-back');
       let failed = false;
       status.adapting = [];
+      // The last sample closes the savings: the rate with every change still in force.
+      if (status.savings && changesInForce()) await sampleCost();
       for (const { stepId, action, request } of compensations.reverse()) {
         // An adapt step's changes all go back with its one compensation.
         const changes = status.applied.filter((applied) => applied.stepId === stepId && applied.undoneAt === null);
@@ -302,7 +378,22 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       compensations.length = 0;
       status.currentStep = null;
       setState(failed ? 'rollback-failed' : 'rolled-back');
+      await reportSavings();
     });
+
+  /** Tells the playbook's savings audience, and the engine's metrics, what the run saved. */
+  const reportSavings = async () => {
+    const ledger = status.savings;
+    const described = ledger && describeSavings(ledger);
+    if (!ledger?.baseline || !ledger.latest || !described) return;
+    const hours = (Date.parse(ledger.latest.at) - Date.parse(ledger.baseline.at)) / 3_600_000;
+    await tellPeople('record the savings', () => tell['finops.recordSavings']({ workflowId, playbook: plan.playbook.name, savedUsd: ledger.savedUsd, hours }));
+    const reportTo = plan.savings?.reportTo ?? [];
+    if (reportTo.length > 0) {
+      const message = `${plan.playbook.name} on ${plan.target.key} rolled back after ${hours.toFixed(1)} h of changes: ${described}.`;
+      await tellPeople('report the savings', () => tell['notify.send']({ to: reportTo, message, run }));
+    }
+  };
 
   /**
    * Applies one change, within the limits and guardrails: answers its outcome, or why it was refused.
@@ -313,16 +404,17 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     action: ActionName,
     params: unknown,
     objects: string[],
-  ): Promise<{ outcome: ActionOutcome } | { refused: string; by: 'limits' | 'guardrails' }> => {
+  ): Promise<{ outcome: ActionOutcome; costBefore: number | null } | { refused: string; by: 'limits' | 'guardrails' }> => {
     const request = actionRequest(keyId, params, 'apply');
     if (!status.dryRun) {
       const reservation = await limits['limits.reserveAction']({ workflowId, target: plan.target.key, key: request.idempotencyKey, objects });
       if (!reservation.granted) return { refused: reservation.reason, by: 'limits' };
     }
+    const costBefore = await sampleCost();
     try {
       // A change in flight when the run is aborted finishes and is recorded, so the rollback undoes
       // it too; cancelled half-way, it could be made at the gateway and never undone.
-      return { outcome: await CancellationScope.nonCancellable(() => apply[action](request)) };
+      return { outcome: await CancellationScope.nonCancellable(() => apply[action](request)), costBefore };
     } catch (error) {
       if (!isCancellation(error) && failureType(error) === REFUSED_BY_GUARDRAILS) return { refused: failureMessage(error), by: 'guardrails' };
       throw error;
@@ -330,9 +422,12 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   };
 
   /** Records an applied change, and how to undo it unless an earlier change of the step already restores the same fields. */
-  const recordChange = (stepId: string, keyId: string, action: ActionName, outcome: ActionOutcome, compensate: boolean) => {
-    status.applied.push({ stepId, action, summary: outcome.summary, previous: outcome.previous, dryRun: status.dryRun, appliedAt: new Date().toISOString(), undoneAt: null, undoError: null });
+  const recordChange = (stepId: string, keyId: string, action: ActionName, { outcome, costBefore }: { outcome: ActionOutcome; costBefore: number | null }, compensate: boolean) => {
+    const appliedAt = new Date().toISOString();
+    const costs = status.savings ? { costBeforeUsdPerHour: costBefore, costAfterUsdPerHour: null } : {};
+    status.applied.push({ stepId, action, summary: outcome.summary, previous: outcome.previous, dryRun: status.dryRun, appliedAt, undoneAt: null, undoError: null, ...costs });
     if (outcome.undo && compensate) compensations.push({ stepId, action: outcome.undo.action, request: actionRequest(keyId, outcome.undo.params, 'undo') });
+    if (status.savings && !status.savings.nextAt && plan.savings) status.savings.nextAt = new Date(Date.now() + plan.savings.everyMs).toISOString();
     summarize();
   };
 
@@ -348,7 +443,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       throw ApplicationFailure.nonRetryable(`${reason}; the earlier changes were rolled back`, 'StepFailed');
     }
     if ('refused' in result) return skip(stepId, `refused: ${result.refused}`);
-    recordChange(stepId, stepId, step.action, result.outcome, true);
+    recordChange(stepId, stepId, step.action, result, true);
   };
 
   /** The level a measurement calls for: the highest threshold it is above, or null below them all. */
@@ -362,19 +457,14 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   const adjust = async (adapting: Adapting) => {
     const { stepId, step } = adapting;
     adapting.nextAt = new Date(Date.now() + step.everyMs).toISOString();
-    let value: unknown;
-    try {
-      value = (await apply[step.measure.check]({ target: plan.target, params: step.measure.params }))[step.measure.fact];
-    } catch (error) {
-      if (isCancellation(error)) throw error;
-      adapting.note = `measuring failed: ${failureMessage(error)}`;
+    const measured = await measureNow(step.measure);
+    if ('problem' in measured) {
+      if (measured.answered) adapting.measuredAt = new Date().toISOString();
+      adapting.note = `${measured.problem}${measured.answered ? '; the level stays' : ''}`;
       return;
     }
+    const { value } = measured;
     adapting.measuredAt = new Date().toISOString();
-    if (typeof value !== 'number') {
-      adapting.note = `${step.measure.check} gave no number for ${step.measure.fact}; the level stays`;
-      return;
-    }
     adapting.value = value;
     adapting.note = null;
     const level = levelFor(step, value);
@@ -400,7 +490,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
           }
           return;
         }
-        recordChange(stepId, keyId, step.action, result.outcome, !compensations.some((compensation) => compensation.stepId === stepId));
+        recordChange(stepId, keyId, step.action, result, !compensations.some((compensation) => compensation.stepId === stepId));
       }
     } catch (error) {
       if (isCancellation(error)) throw error;
@@ -430,6 +520,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
           changes: status.applied.filter(({ undoneAt }) => undoneAt === null).map(({ stepId, summary }) => `${stepId}: ${summary}`),
           pendingApproval: status.pendingApproval ? `${status.pendingApproval.stepId}: ${status.pendingApproval.summary}` : null,
           nextDeadline: status.nextDeadline,
+          savings: status.savings && describeSavings(status.savings),
         };
         await tellPeople('update the war-room status', () => tell['warRoom.status']({ message, run, status: warRoomStatus }));
         postedVersion = posting;
@@ -464,7 +555,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       stepId,
       summary: step.summary,
       reason: `${alert.labels.alertname ?? 'alert'}: ${alert.annotations.summary ?? alert.annotations.description ?? 'no summary'}`,
-      costImpact: null,
+      costImpact: status.savings && describeSavings(status.savings),
       deadline,
       approvalsNeeded,
       to: step.to,
@@ -507,6 +598,30 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     const reason = `${stepId} rejected by ${rejection.by}${rejection.reason ? ` (${rejection.reason})` : ''}`;
     if (step.onReject === 'rollback') await rollback(reason);
     throw new Rejected(reason);
+  };
+
+  /**
+   * Measures until the value is where the step expects it (true) or `withinMs` passes (false);
+   * adapt steps keep adjusting meanwhile. A resolved alert needs no more checking.
+   */
+  const runVerify = async (stepId: string, step: Extract<PlannedStep, { kind: 'verify' }>): Promise<boolean> => {
+    const deadline = Date.now() + step.withinMs;
+    const expected = step.expect.below === undefined ? `above ${step.expect.above}` : `below ${step.expect.below}`;
+    const verified = (moved: boolean, value: number | null, reason: string) => {
+      status.verifications.push({ stepId, moved, value, at: new Date().toISOString(), reason });
+      summarize();
+      return moved;
+    };
+    for (;;) {
+      const measured = await measureNow(step.measure);
+      if ('value' in measured && hasMoved(measured.value, step.expect)) return verified(true, measured.value, `${step.measure.fact} is ${measured.value}, ${expected}`);
+      if (!firing()) return verified(true, null, 'the alert resolved');
+      if (Date.now() >= deadline) {
+        const last = 'value' in measured ? `${step.measure.fact} is still ${measured.value}` : measured.problem;
+        return verified(false, 'value' in measured ? measured.value : null, `not ${expected} within ${seconds(step.withinMs)}: ${last}`);
+      }
+      await waitUntil(() => !firing(), Math.min(step.everyMs, deadline - Date.now()));
+    }
   };
 
   /**
@@ -558,6 +673,18 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
             await adjust(adapting);
             break;
           }
+          case 'verify': {
+            const moved = await runVerify(stepId, step);
+            const { reason } = status.verifications.at(-1)!;
+            if (moved) {
+              for (const later of steps.slice(steps.indexOf(step) + 1)) skip(idOf(later), `not needed: ${stepId} verified ${reason}`);
+              status.currentStep = null;
+              return;
+            }
+            // Nothing left to try at this tier: the next one need not wait.
+            if (step === steps.at(-1)) escalateNow = `${stepId}: ${reason}`;
+            break;
+          }
         }
       } catch (error) {
         if (error instanceof Rejected) {
@@ -579,14 +706,15 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   /** Still firing `afterMs` after the steps → the more severe playbook's steps run in this run. */
   const escalateIfStillFiring = async (escalation: NonNullable<RunPlan['escalation']>) => {
     if (status.escalation || !firing() || status.state === 'rolled-back') return;
-    escalateAt ??= new Date(Date.now() + escalation.afterMs).toISOString();
+    escalateAt ??= new Date(Date.now() + (escalateNow ? 0 : escalation.afterMs)).toISOString();
     if (await waitUntil(() => !firing() || historyFull(), Math.max(0, Date.parse(escalateAt) - Date.now()))) {
       if (firing()) await continueWithFreshHistory();
       return;
     }
     const to = escalation.plan.playbook;
     status.severity = to.severity;
-    status.escalation = { to: to.name, reason: `still firing ${seconds(escalation.afterMs)} after the steps of ${plan.playbook.name}`, at: new Date().toISOString() };
+    const reason = escalateNow ? `the steps of ${plan.playbook.name} did not move the metric (${escalateNow})` : `still firing ${seconds(escalation.afterMs)} after the steps of ${plan.playbook.name}`;
+    status.escalation = { to: to.name, reason, at: new Date().toISOString() };
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.severity, value: to.severity }]);
     log.warn('escalating', status.escalation);
     setState('applying');

@@ -8,6 +8,7 @@ import type { Limits } from '../../activities/limits';
 import type { GatewayAdapter } from '../../gateway/adapter';
 import { unconfiguredKubernetes, type KubernetesAdapter } from '../../kubernetes/client';
 import type { Logger } from '../../logging/logger';
+import { EngineMetrics } from '../../metrics/engine-metrics';
 import { LogNotifier, type Notifier } from '../../notifications/notifier';
 import { PrometheusClient } from '../../prometheus/client';
 import { S3BucketLifecycle, type BucketLifecycle } from '../../storage/lifecycle';
@@ -34,6 +35,8 @@ export interface TestActivityOptions {
   finops?: FinopsSettings;
   /** Default: S3 at a port nothing listens on, for tests whose playbooks touch no bucket. */
   storage?: BucketLifecycle;
+  /** Default: a registry of the test's own. */
+  metrics?: EngineMetrics;
 }
 
 export const testS3 = (endpoint: string) => new S3BucketLifecycle({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: SIMULATOR_S3_CREDENTIALS, maxAttempts: 1 });
@@ -49,6 +52,7 @@ export const testActivities = ({
   storage = testS3('http://127.0.0.1:9'),
   finops = TEST_FINOPS,
   notifier = new LogNotifier(logger),
+  metrics = new EngineMetrics(),
 }: TestActivityOptions) =>
   createActivities({
     gateway,
@@ -60,4 +64,5 @@ export const testActivities = ({
     runUrl: (workflowId) => `http://temporal-ui.test/namespaces/default/workflows/${encodeURIComponent(workflowId)}`,
     guardrails: TEST_GUARDRAILS,
     limits: { client, taskQueue, maxConcurrentRuns: 1_000, maxActionsPerTargetPerHour: 1_000, ...limits },
+    metrics,
   });

@@ -11,6 +11,7 @@ import type { AlertNotification } from '../../alerts/tracker';
 import type { FinopsSettings } from '../../activities/finops';
 import type { Limits } from '../../activities/limits';
 import type { GatewayAdapter } from '../../gateway/adapter';
+import type { EngineMetrics } from '../../metrics/engine-metrics';
 import type { Notifier } from '../../notifications/notifier';
 import { createKubernetesAdapter } from '../../kubernetes/client';
 import { parsePlaybook } from '../../playbook/load';
@@ -39,7 +40,7 @@ export interface Harness {
   /** Another worker, on its own task queue, with its own gateway client (default: the simulator's), limits or Prometheus. */
   startWorker(
     taskQueue: string,
-    options?: { gateway?: GatewayAdapter; limits?: Partial<Limits>; prometheusUrl?: string; finops?: FinopsSettings; notifier?: Notifier },
+    options?: { gateway?: GatewayAdapter; limits?: Partial<Limits>; prometheusUrl?: string; finops?: FinopsSettings; notifier?: Notifier; metrics?: EngineMetrics },
   ): Promise<void>;
   /** Starts (or signals) the run of the first playbook for `firing`; the others are there to escalate to. */
   fire(
@@ -75,8 +76,8 @@ export async function startHarness(): Promise<Harness> {
     }),
   );
   const workers: Array<{ worker: Worker; running: Promise<void> }> = [];
-  const startWorker: Harness['startWorker'] = async (taskQueue, { gateway = simulator.client, limits, prometheusUrl, finops, notifier } = {}) => {
-    const activities = testActivities({ gateway, client: env.client, taskQueue, logger, limits, kubernetes, storage: testS3(s3.url), prometheusUrl, finops, notifier });
+  const startWorker: Harness['startWorker'] = async (taskQueue, { gateway = simulator.client, limits, prometheusUrl, finops, notifier, metrics } = {}) => {
+    const activities = testActivities({ gateway, client: env.client, taskQueue, logger, limits, kubernetes, storage: testS3(s3.url), prometheusUrl, finops, notifier, metrics });
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
     workers.push({ worker, running: worker.run() });
   };

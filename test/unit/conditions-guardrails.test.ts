@@ -28,7 +28,7 @@ describe('step kinds', () => {
 
   test('a step does exactly one thing', () => {
     expect(withSteps('  - { id: a, notify: { to: [x], message: m }, waitUntilResolved: true }')).toEqual([
-      'p.yaml:7:5: steps[0]: a step does exactly one thing: give one of action, notify, approval, check, waitUntilResolved, warRoom, adapt (found notify and waitUntilResolved)',
+      'p.yaml:7:5: steps[0]: a step does exactly one thing: give one of action, notify, approval, check, waitUntilResolved, warRoom, adapt, verify (found notify and waitUntilResolved)',
     ]);
     expect(withSteps('  - { id: a }')[0]).toMatch(/found none\)$/);
   });

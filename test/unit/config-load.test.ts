@@ -51,6 +51,7 @@ describe('defaults', () => {
       playbooks: { dir: 'playbooks' },
       engine: { cooldown: 300_000, dryRun: false, protectedRoutes: ['core', 'risk', 'fraud'], sensitiveRoutes: [], protectedTenants: [], maxConcurrentRuns: 50, maxActionsPerTargetPerHour: 20 },
       log: { level: 'info' },
+      metrics: { host: '127.0.0.1', port: 9464 },
     });
     expect(config.temporal.address).toBeUndefined();
     expect(config.ingress.token).toBeUndefined();
@@ -194,6 +195,8 @@ describe('environment overrides', () => {
       FINOPS_SOAR_KUBE_CONTEXT: 'prod-gpu',
       FINOPS_SOAR_KUBE_SERVER: 'https://k8s.internal:6443',
       FINOPS_SOAR_KUBE_TOKEN: 'kube-token',
+      FINOPS_SOAR_METRICS_HOST: '0.0.0.0',
+      FINOPS_SOAR_METRICS_PORT: '9500',
       FINOPS_SOAR_PROMETHEUS_URL: 'http://prometheus:9090',
       FINOPS_SOAR_PROMETHEUS_TOKEN: 'prom-token',
       FINOPS_SOAR_OPERATOR_TOKENS: 'U0ALICE=alice-operator-token-0123, U0BOB=bob-operator-token-01234',
@@ -243,6 +246,7 @@ describe('environment overrides', () => {
       playbooks: { dir: '/etc/finops-soar/playbooks' },
       engine: { cooldown: 90_000, dryRun: true, protectedRoutes: ['core', 'risk', 'payments'], sensitiveRoutes: ['fraud'], protectedTenants: ['internal'], maxConcurrentRuns: 7, maxActionsPerTargetPerHour: 3 },
       log: { level: 'warn' },
+      metrics: { host: '0.0.0.0', port: 9500 },
     });
   });
 

@@ -232,12 +232,12 @@ describe('parsePlaybook: problems name file:line:column, the field path and a va
     [
       'a step that does two things',
       `${VALID}    notify: { to: [a], message: hi }\n`,
-      `${FILE}:9:5: steps[0]: a step does exactly one thing: give one of action, notify, approval, check, waitUntilResolved, warRoom, adapt (found action and notify)`,
+      `${FILE}:9:5: steps[0]: a step does exactly one thing: give one of action, notify, approval, check, waitUntilResolved, warRoom, adapt, verify (found action and notify)`,
     ],
     [
       'a step that does nothing',
       VALID.replace('    action: gateway.setRoutePolicy\n    params:\n      policy:\n        maxInputTokens: 8192\n', '    description: nothing\n'),
-      `${FILE}:9:5: steps[0]: a step does exactly one thing: give one of action, notify, approval, check, waitUntilResolved, warRoom, adapt (found none)`,
+      `${FILE}:9:5: steps[0]: a step does exactly one thing: give one of action, notify, approval, check, waitUntilResolved, warRoom, adapt, verify (found none)`,
     ],
     [
       'params on a notify step',

@@ -1,0 +1,24 @@
+// Activities that feed the engine's own metrics (metrics/engine-metrics.ts).
+import type { EngineMetrics } from '../metrics/engine-metrics';
+
+export interface SavingsReport {
+  workflowId: string;
+  playbook: string;
+  /** Negative when the run's changes cost more than they saved. */
+  savedUsd: number;
+  /** From the first change to the last sample before the rollback. */
+  hours: number;
+}
+
+export interface MetricsActivities {
+  'finops.recordSavings': (report: SavingsReport) => Promise<void>;
+}
+
+export function createMetricsActivities(metrics: EngineMetrics): MetricsActivities {
+  return {
+    'finops.recordSavings': (report) => {
+      metrics.recordSavings(report);
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { addSample, describeSavings, emptyLedger } from '../../finops/savings';
+
+const at = (minutes: number) => new Date(Date.UTC(2026, 10, 28, 10, minutes)).toISOString();
+
+describe('the savings ledger', () => {
+  test('the first sample is the baseline and saves nothing', () => {
+    const ledger = addSample(emptyLedger('q'), { at: at(0), usdPerHour: 120 });
+    expect(ledger).toMatchObject({ baseline: { usdPerHour: 120 }, latest: { usdPerHour: 120 }, savedUsdPerHour: 0, savedUsd: 0, samples: 1 });
+  });
+
+  test('dollars saved are the area between the baseline and the sampled rates (trapezoids)', () => {
+    let ledger = addSample(emptyLedger('q'), { at: at(0), usdPerHour: 120 });
+    // 0 → 30 min: the rate falls from 120 to 60, saving on average $30/h for half an hour: $15.
+    ledger = addSample(ledger, { at: at(30), usdPerHour: 60 });
+    expect(ledger.savedUsd).toBe(15);
+    // 30 → 90 min at 60: $60/h for an hour: $60 more.
+    ledger = addSample(ledger, { at: at(90), usdPerHour: 60 });
+    expect(ledger).toMatchObject({ savedUsd: 75, savedUsdPerHour: 60, samples: 3 });
+  });
+
+  test('a rate above the baseline (a scale-out) is a negative saving, and says so', () => {
+    let ledger = addSample(emptyLedger('q'), { at: at(0), usdPerHour: 100 });
+    ledger = addSample(ledger, { at: at(60), usdPerHour: 140 });
+    expect(ledger).toMatchObject({ savedUsdPerHour: -40, savedUsd: -20 });
+    expect(describeSavings(ledger)).toBe('cost rate $140/h against $100/h before the first change: costing $40/h, $20 more spent so far');
+  });
+
+  test('in words: small amounts keep their cents, large ones are rounded to dollars', () => {
+    let ledger = addSample(emptyLedger('q'), { at: at(0), usdPerHour: 12_500 });
+    ledger = addSample(ledger, { at: at(6), usdPerHour: 12_490.5 });
+    expect(describeSavings(ledger)).toBe('cost rate $12,491/h against $12,500/h before the first change: saving $9.50/h, $0.48 saved so far');
+    expect(describeSavings(emptyLedger('q'))).toBeNull();
+  });
+});

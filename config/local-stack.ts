@@ -41,3 +41,27 @@ export const reachableHost = (host: string) => (host === '0.0.0.0' ? '127.0.0.1'
 
 /** Where the ingress answers from this machine. */
 export const ingressUrl = ({ ingress }: Config) => `http://${reachableHost(ingress.host)}:${ingress.port}`;
+
+/** Where the embedded Alertmanager listens unless ingress.alertmanagerUrl names another local address. */
+export const LOCAL_ALERTMANAGER_URL = 'http://127.0.0.1:9093';
+
+/** The alert rules the embedded Prometheus evaluates, relative to the repository `npm start` runs in. */
+export const PROMETHEUS_RULE_FILES = 'deploy/prometheus/rules/*.yml';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Whether the stack can serve `url` itself: plain HTTP on this machine's loopback. */
+export const isLocalHttpUrl = (url: string) => {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'http:' && LOOPBACK_HOSTS.has(hostname);
+};
+
+/**
+ * Where the stack's Prometheus and Alertmanager answer: prometheus.url and ingress.alertmanagerUrl
+ * (default LOCAL_ALERTMANAGER_URL). `npm start` runs each one that is local; one on another
+ * machine is used as it is.
+ */
+export function observabilityUrls(config: Config): Record<'prometheus' | 'alertmanager', { url: string; local: boolean }> {
+  const at = (url: string) => ({ url, local: isLocalHttpUrl(url) });
+  return { prometheus: at(config.prometheus.url), alertmanager: at(config.ingress.alertmanagerUrl ?? LOCAL_ALERTMANAGER_URL) };
+}

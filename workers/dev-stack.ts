@@ -1,54 +1,44 @@
 // Process entry point for `npm start`: the whole stack from one terminal. It runs the Temporal dev
 // server (unless temporal.address points at an existing cluster), the gateway simulator, the
-// worker and the ingress, each as its own process, and stops them in order on Ctrl-C.
+// worker and the ingress, then Prometheus and Alertmanager where installed, each as its own
+// process, and stops them in order on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { devSecrets, ingressUrl, LOCAL_OPERATOR, reachableHost, type DevSecrets } from '../config/local-stack';
+import { join, resolve } from 'node:path';
+import {
+  devSecrets,
+  ingressUrl,
+  LOCAL_OPERATOR,
+  observabilityUrls,
+  PROMETHEUS_RULE_FILES,
+  reachableHost,
+  type DevSecrets,
+} from '../config/local-stack';
 import type { Config } from '../config/schema';
-import type { Logger } from '../logging/logger';
 import { SIMULATOR_S3_CREDENTIALS } from '../simulator/s3-lifecycle-api';
 import { isEmbedded, temporalConnectionOptions } from '../temporal/connection';
 import { spawnDevServer, waitForTemporal } from '../temporal/dev-server';
+import { startLocalObservability, type ObservabilityService } from './local-observability';
+import { stopService, waitForHttp, type Service } from './services';
 import { exitOnStartupError, startProcess } from './startup';
 
-const STOP_TIMEOUT_MS = 20_000;
+/** What the stack's Prometheus scrapes. */
+const scrapeJobs = (config: Config) => [{ job: 'simulator', target: `${reachableHost(config.simulator.host)}:${config.simulator.port}` }];
 
-interface Service {
-  name: string;
-  process: ChildProcess;
+/** Banner rows for Prometheus and Alertmanager: where they answer, or why the stack runs none. */
+function observabilityRows(config: Config, running: ObservabilityService[]): string[] {
+  const urls = observabilityUrls(config);
+  const row = (label: string, name: keyof typeof urls, what: string) => {
+    const service = running.find((candidate) => candidate.name === name);
+    if (service) return `  ${label.padEnd(20)}${service.url}   (${what})`;
+    return `  ${label.padEnd(20)}${urls[name].local ? 'not installed (the warning in the log says how to install it)' : `${urls[name].url} (yours; the stack runs none)`}`;
+  };
+  return [
+    row('Prometheus', 'prometheus', `scrapes ${scrapeJobs(config).map(({ target }) => `${target}/metrics`).join(', ')}; rules: ${PROMETHEUS_RULE_FILES}`),
+    row('Alertmanager', 'alertmanager', 'sends alerts to the hook above'),
+  ];
 }
 
-async function waitForHttp(url: string, service: Service, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (service.process.exitCode !== null) throw new Error(`${service.name} exited with code ${service.process.exitCode} during start-up`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(200);
-  }
-  throw new Error(`${service.name} did not answer ${url} within ${timeoutMs / 1000}s`);
-}
-
-function stopService({ name, process: child }: Service, logger: Logger): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    const force = setTimeout(() => {
-      logger.warn({ service: name }, 'did not stop in time; killing it');
-      child.kill('SIGKILL');
-    }, STOP_TIMEOUT_MS);
-    child.once('exit', () => {
-      clearTimeout(force);
-      done();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-function banner(config: Config, secrets: { ingressToken: string; gatewayToken: string }): string {
+function banner(config: Config, secrets: { ingressToken: string; gatewayToken: string }, observability: ObservabilityService[]): string {
   const ingress = ingressUrl(config);
   const simulator = `http://${config.simulator.host}:${config.simulator.port}`;
   const { embedded } = config.temporal;
@@ -63,6 +53,7 @@ function banner(config: Config, secrets: { ingressToken: string; gatewayToken: s
     `  Alertmanager hook   ${ingress}/alerts/alertmanager`,
     `  Simulated platform  ${simulator}/v1/routes (Control API), ${simulator}/metrics, ${simulator}/v1/chat/completions`,
     `                      Kubernetes API :${config.simulator.kubernetesPort}, S3 lifecycle API :${config.simulator.s3Port}`,
+    ...observabilityRows(config, observability),
     '',
     'Fire a sample alert (context blow-up on route chat, tenant acme):',
     `  ${example('context-blowup-firing.json')}`,
@@ -118,7 +109,7 @@ async function main() {
   let stopping = false;
 
   // Each service gets its own process group so Ctrl-C reaches only us, and we stop them in order:
-  // no new webhooks first, Temporal last.
+  // no new alerts or webhooks first, Temporal last.
   const stopAll = async (exitCode: number) => {
     if (stopping) return;
     stopping = true;
@@ -141,6 +132,8 @@ async function main() {
   };
   const node = (script: string) => spawn(process.execPath, [join(__dirname, script)], { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
 
+  const urls = observabilityUrls(config);
+  let observability: ObservabilityService[];
   try {
     if (isEmbedded(config.temporal)) {
       start('temporal', spawnDevServer(config));
@@ -151,12 +144,22 @@ async function main() {
     start('worker', node('worker.js'));
     const ingress = start('ingress', node('ingress.js'));
     await waitForHttp(`${ingressUrl(config)}/healthz`, ingress, 30_000);
+    ({ services: observability } = await startLocalObservability({
+      stateDir: config.dataDir,
+      prometheusUrl: urls.prometheus.local ? urls.prometheus.url : undefined,
+      alertmanagerUrl: urls.alertmanager.local ? urls.alertmanager.url : undefined,
+      scrape: scrapeJobs(config),
+      ruleFiles: [resolve(PROMETHEUS_RULE_FILES)],
+      webhook: { url: `${ingressUrl(config)}/alerts/alertmanager`, bearerToken: secrets.ingressToken },
+      logger,
+      onSpawn: ({ name, process: child }) => start(name, child),
+    }));
   } catch (error) {
     logger.error({ err: error }, 'the stack could not start');
     await stopAll(1);
     return;
   }
-  console.log(banner(config, secrets));
+  console.log(banner(config, secrets, observability));
 }
 
 main().catch((error: unknown) => exitOnStartupError('dev-stack', error));

@@ -3,6 +3,7 @@ import type { GatewayAdapter } from '../gateway/adapter';
 import type { KubernetesAdapter } from '../kubernetes/client';
 import type { EngineMetrics } from '../metrics/engine-metrics';
 import type { Notifier } from '../notifications/notifier';
+import type { OpaClientOptions } from '../policy/opa-client';
 import type { ActionName, CheckName } from '../playbook/actions';
 import type { Guardrails } from '../safety/guardrails';
 import type { BucketLifecycle } from '../storage/lifecycle';
@@ -13,6 +14,7 @@ import { createKubernetesActivities } from './kubernetes';
 import { createLimitsActivities, type LimitsActivities, type LimitsDeps } from './limits';
 import { createMetricsActivities, type MetricsActivities } from './metrics';
 import { createNotifyActivities, type NotifyActivities } from './notify';
+import { createPolicyActivities, tenantUsageFrom, type PolicyActivities } from './policy';
 import { createPrometheusActivities, type PrometheusQuery } from './prometheus';
 import { createStorageActivities } from './storage';
 
@@ -28,12 +30,14 @@ export interface ActivityDeps {
   guardrails: Guardrails;
   limits: LimitsDeps;
   metrics: EngineMetrics;
+  /** The OPA server that decides whether a change may run; absent, the built-in rules decide. */
+  opa?: OpaClientOptions | undefined;
 }
 
 /** Every registered action and check has an activity of the same name (checked by the type). */
-export type Activities = Record<ActionName, ActionActivity> & Record<CheckName, CheckActivity> & NotifyActivities & LimitsActivities & MetricsActivities;
+export type Activities = Record<ActionName, ActionActivity> & Record<CheckName, CheckActivity> & NotifyActivities & LimitsActivities & MetricsActivities & PolicyActivities;
 
-export function createActivities({ gateway, kubernetes, prometheus, finops, storage, notifier, runUrl, guardrails, limits, metrics }: ActivityDeps): Activities {
+export function createActivities({ gateway, kubernetes, prometheus, finops, storage, notifier, runUrl, guardrails, limits, metrics, opa }: ActivityDeps): Activities {
   return {
     ...createGatewayActivities(gateway, guardrails),
     ...createKubernetesActivities(kubernetes),
@@ -43,5 +47,6 @@ export function createActivities({ gateway, kubernetes, prometheus, finops, stor
     ...createNotifyActivities(notifier, runUrl),
     ...createLimitsActivities(limits),
     ...createMetricsActivities(metrics),
+    ...createPolicyActivities({ opa, guardrails, tenantUsage: tenantUsageFrom(prometheus, gateway) }),
   };
 }

@@ -2,6 +2,7 @@
 // tier". OPA answers when configured (its decision id goes into the run), else the built-in rules;
 // see policy/decide.ts for what happens when OPA cannot answer.
 import { ApplicationFailure } from '@temporalio/common';
+import type { GatewayAdapter } from '../gateway/adapter';
 import { z } from 'zod';
 import { TARGET_KIND_NAMES, type Target } from '../alerts/target';
 import { ACTION_NAMES } from '../playbook/actions';
@@ -11,6 +12,7 @@ import type { TenantUsage } from '../policy/builtin';
 import { decide, type PolicyDecision } from '../policy/decide';
 import { OpaClient, type OpaClientOptions } from '../policy/opa-client';
 import { formatIssues } from '../validation/issues';
+import { instantValue, type PrometheusQuery } from './prometheus';
 
 const severitySchema = z.enum(['S1', 'S2', 'S3'] satisfies Severity[]);
 
@@ -70,6 +72,24 @@ function effectiveParams(action: string, { labels }: Target, params: unknown, gu
   const routeName = typeof route === 'string' ? route : labels.route;
   if (routeName === undefined || typeof policy !== 'object' || policy === null) return params;
   return { ...params, policy: withFailMode(routeName, policy, guardrails) };
+}
+
+/**
+ * A tenant's tokens since midnight UTC (from Prometheus) and its daily token quota (from the
+ * gateway), for the quota policy. What cannot be read is null, and the quota then refuses nothing:
+ * the gateway enforces the quota itself, the policy only stops the engine from loosening it.
+ */
+export function tenantUsageFrom(prometheus: PrometheusQuery, gateway: Pick<GatewayAdapter, 'getTenantQuota'>): (tenant: string) => Promise<TenantUsage> {
+  return async (tenant) => {
+    const now = new Date();
+    const sinceMidnight = Math.max(60, Math.floor((now.getTime() - Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())) / 1000));
+    const selector = `tenant="${tenant.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+    const [tokensToday, tokensPerDay] = await Promise.all([
+      instantValue(prometheus, `sum(increase(llm_tokens_total{${selector}}[${sinceMidnight}s]))`, 'policy.check').catch(() => null),
+      gateway.getTenantQuota(tenant).then(({ quota }) => quota.tokensPerDay ?? null, () => null),
+    ]);
+    return { tokensToday, tokensPerDay };
+  };
 }
 
 export function createPolicyActivities({ opa, guardrails, tenantUsage }: PolicyDeps): PolicyActivities {

@@ -36,6 +36,8 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['FINOPS_SOAR_KUBE_CONTEXT', ['kubernetes', 'context']],
   ['FINOPS_SOAR_KUBE_SERVER', ['kubernetes', 'server']],
   ['FINOPS_SOAR_KUBE_TOKEN', ['kubernetes', 'token']],
+  ['FINOPS_SOAR_OPA_URL', ['policy', 'opaUrl']],
+  ['FINOPS_SOAR_OPA_TOKEN', ['policy', 'opaToken']],
   ['FINOPS_SOAR_METRICS_HOST', ['metrics', 'host']],
   ['FINOPS_SOAR_METRICS_PORT', ['metrics', 'port']],
   ['FINOPS_SOAR_PROMETHEUS_URL', ['prometheus', 'url']],

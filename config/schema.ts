@@ -101,6 +101,15 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    policy: z
+      .object({
+        opaUrl: z.url().optional().describe('an OPA server to ask before every change, e.g. http://opa:8181 (absent: the built-in rules decide)'),
+        opaToken: z.string().min(1).optional().describe('a bearer token, for an OPA run with --authentication=token (set FINOPS_SOAR_OPA_TOKEN)'),
+        timeout: durationSchema.default(2_000).describe('how long to wait for OPA, e.g. 2s; an S1 change it cannot answer for does not run'),
+      })
+      .strict()
+      .prefault({})
+      .describe('policies (policies/finops_soar/*.rego): may this change run on this target'),
     metrics: z
       .object({
         host: z.string().min(1).default('127.0.0.1').describe("the address the worker serves its own metrics on (0.0.0.0 for all interfaces)"),

@@ -76,6 +76,7 @@ async function main() {
       guardrails: { protectedRoutes: config.engine.protectedRoutes, sensitiveRoutes: config.engine.sensitiveRoutes, protectedTenants: config.engine.protectedTenants },
       limits: { client, taskQueue: config.temporal.taskQueue, maxConcurrentRuns: config.engine.maxConcurrentRuns, maxActionsPerTargetPerHour: config.engine.maxActionsPerTargetPerHour },
       metrics,
+      opa: config.policy.opaUrl ? { url: config.policy.opaUrl, token: config.policy.opaToken, timeoutMs: config.policy.timeout } : undefined,
     }),
   });
   // The worker stops polling on SIGINT/SIGTERM and finishes the tasks in hand before run() resolves.

@@ -47,6 +47,15 @@ export interface AppliedChange {
   /** The target's cost rate ($/hour) just before the change, and at the first sample a sampling interval after it (playbooks with savings). */
   costBeforeUsdPerHour?: number | null;
   costAfterUsdPerHour?: number | null;
+  /** Who allowed the change: OPA (with its decision id) or the built-in rules. */
+  policy?: PolicyRecord;
+}
+
+export interface PolicyRecord {
+  source: 'opa' | 'builtin';
+  reason: string;
+  /** OPA's decision id, to find the decision in OPA's decision log. */
+  decisionId?: string;
 }
 
 export interface Decision {

@@ -40,6 +40,7 @@ import {
   type Compensation,
   type Decision,
   type DecisionAnswer,
+  type PolicyRecord,
   type RefusedDecision,
   type PlaybookRunInput,
   type RecordedDecision,
@@ -404,8 +405,19 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     action: ActionName,
     params: unknown,
     objects: string[],
-  ): Promise<{ outcome: ActionOutcome; costBefore: number | null } | { refused: string; by: 'limits' | 'guardrails' }> => {
+  ): Promise<{ outcome: ActionOutcome; costBefore: number | null; policy: PolicyRecord | null } | { refused: string; by: 'policy' | 'limits' | 'guardrails' }> => {
     const request = actionRequest(keyId, params, 'apply');
+    // Runs recorded before policies were asked keep their history.
+    let policy: PolicyRecord | null = null;
+    if (patched('policy-check')) {
+      const decision = await apply['policy.check']({ action, target: plan.target, params, severity: status.severity as Severity });
+      policy = { source: decision.source, reason: decision.reason, ...(decision.decisionId !== undefined && { decisionId: decision.decisionId }) };
+      if (!decision.allowed) {
+        // A guardrail says the same tomorrow; a spent quota or an OPA that cannot answer may not.
+        const permanent = (decision.denials ?? []).length > 0 && decision.denials!.every(({ rule }) => rule !== 'tenant_over_quota');
+        return { refused: `${decision.reason}${decision.decisionId ? ` (OPA decision ${decision.decisionId})` : ''}`, by: permanent ? 'guardrails' : 'policy' };
+      }
+    }
     if (!status.dryRun) {
       const reservation = await limits['limits.reserveAction']({ workflowId, target: plan.target.key, key: request.idempotencyKey, objects });
       if (!reservation.granted) return { refused: reservation.reason, by: 'limits' };
@@ -414,7 +426,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     try {
       // A change in flight when the run is aborted finishes and is recorded, so the rollback undoes
       // it too; cancelled half-way, it could be made at the gateway and never undone.
-      return { outcome: await CancellationScope.nonCancellable(() => apply[action](request)), costBefore };
+      return { outcome: await CancellationScope.nonCancellable(() => apply[action](request)), costBefore, policy };
     } catch (error) {
       if (!isCancellation(error) && failureType(error) === REFUSED_BY_GUARDRAILS) return { refused: failureMessage(error), by: 'guardrails' };
       throw error;
@@ -422,10 +434,16 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   };
 
   /** Records an applied change, and how to undo it unless an earlier change of the step already restores the same fields. */
-  const recordChange = (stepId: string, keyId: string, action: ActionName, { outcome, costBefore }: { outcome: ActionOutcome; costBefore: number | null }, compensate: boolean) => {
+  const recordChange = (
+    stepId: string,
+    keyId: string,
+    action: ActionName,
+    { outcome, costBefore, policy }: { outcome: ActionOutcome; costBefore: number | null; policy: PolicyRecord | null },
+    compensate: boolean,
+  ) => {
     const appliedAt = new Date().toISOString();
     const costs = status.savings ? { costBeforeUsdPerHour: costBefore, costAfterUsdPerHour: null } : {};
-    status.applied.push({ stepId, action, summary: outcome.summary, previous: outcome.previous, dryRun: status.dryRun, appliedAt, undoneAt: null, undoError: null, ...costs });
+    status.applied.push({ stepId, action, summary: outcome.summary, previous: outcome.previous, dryRun: status.dryRun, appliedAt, undoneAt: null, undoError: null, ...costs, ...(policy && { policy }) });
     if (outcome.undo && compensate) compensations.push({ stepId, action: outcome.undo.action, request: actionRequest(keyId, outcome.undo.params, 'undo') });
     if (status.savings && !status.savings.nextAt && plan.savings) status.savings.nextAt = new Date(Date.now() + plan.savings.everyMs).toISOString();
     summarize();

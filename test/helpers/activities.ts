@@ -37,6 +37,8 @@ export interface TestActivityOptions {
   storage?: BucketLifecycle;
   /** Default: a registry of the test's own. */
   metrics?: EngineMetrics;
+  /** Default: no OPA, the built-in rules decide. */
+  opaUrl?: string;
 }
 
 export const testS3 = (endpoint: string) => new S3BucketLifecycle({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: SIMULATOR_S3_CREDENTIALS, maxAttempts: 1 });
@@ -53,6 +55,7 @@ export const testActivities = ({
   finops = TEST_FINOPS,
   notifier = new LogNotifier(logger),
   metrics = new EngineMetrics(),
+  opaUrl,
 }: TestActivityOptions) =>
   createActivities({
     gateway,
@@ -65,4 +68,5 @@ export const testActivities = ({
     guardrails: TEST_GUARDRAILS,
     limits: { client, taskQueue, maxConcurrentRuns: 1_000, maxActionsPerTargetPerHour: 1_000, ...limits },
     metrics,
+    opa: opaUrl ? { url: opaUrl, timeoutMs: 2_000 } : undefined,
   });

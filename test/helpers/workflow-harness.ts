@@ -40,7 +40,7 @@ export interface Harness {
   /** Another worker, on its own task queue, with its own gateway client (default: the simulator's), limits or Prometheus. */
   startWorker(
     taskQueue: string,
-    options?: { gateway?: GatewayAdapter; limits?: Partial<Limits>; prometheusUrl?: string; finops?: FinopsSettings; notifier?: Notifier; metrics?: EngineMetrics },
+    options?: { gateway?: GatewayAdapter; limits?: Partial<Limits>; prometheusUrl?: string; finops?: FinopsSettings; notifier?: Notifier; metrics?: EngineMetrics; opaUrl?: string },
   ): Promise<void>;
   /** Starts (or signals) the run of the first playbook for `firing`; the others are there to escalate to. */
   fire(
@@ -76,8 +76,8 @@ export async function startHarness(): Promise<Harness> {
     }),
   );
   const workers: Array<{ worker: Worker; running: Promise<void> }> = [];
-  const startWorker: Harness['startWorker'] = async (taskQueue, { gateway = simulator.client, limits, prometheusUrl, finops, notifier, metrics } = {}) => {
-    const activities = testActivities({ gateway, client: env.client, taskQueue, logger, limits, kubernetes, storage: testS3(s3.url), prometheusUrl, finops, notifier, metrics });
+  const startWorker: Harness['startWorker'] = async (taskQueue, { gateway = simulator.client, limits, prometheusUrl, finops, notifier, metrics, opaUrl } = {}) => {
+    const activities = testActivities({ gateway, client: env.client, taskQueue, logger, limits, kubernetes, storage: testS3(s3.url), prometheusUrl, finops, notifier, metrics, opaUrl });
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
     workers.push({ worker, running: worker.run() });
   };

@@ -1,7 +1,7 @@
 // The policies against the real OPA (OPA_PATH, set by scripts/bootstrap.mjs): `opa test`, answers
 // and decision ids through the client, OPA and the built-in rules agreeing case by case, the
 // bearer token, and what the engine does when OPA cannot answer (S1 fails closed, S2 falls back).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,42 +14,12 @@ import { actionVerdict, tierVerdict, type ActionQuestion, type PolicyQuestion, t
 import { decide, OPA_DECISION_PATHS } from '../../policy/decide';
 import { OpaClient, OpaError } from '../../policy/opa-client';
 import { TEST_GUARDRAILS } from '../helpers/activities';
+import { healthy, opaPath, POLICIES, startOpa, startPolicyServer, type RunningOpa } from '../helpers/opa';
 import { freePort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
 
-const POLICIES = join(__dirname, '..', '..', 'policies');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function opaPath(): string {
-  const path = process.env.OPA_PATH;
-  if (!path) throw new Error('OPA_PATH is not set: run the tests through `npm test` (scripts/bootstrap.mjs finds or builds OPA), or set OPA_PATH=/path/to/opa');
-  return path;
-}
-
-interface RunningOpa {
-  url: string;
-  /** Every line OPA wrote: its server log and, with decision logs on, one entry per decision. */
-  output: string[];
-  close(): void;
-}
-
-async function startOpa(args: string[], paths: string[], ready: (url: string) => Promise<boolean>): Promise<RunningOpa> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const output: string[] = [];
-  const opa: ChildProcess = spawn(opaPath(), ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', ...args, ...paths], { stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const stream of [opa.stdout, opa.stderr]) stream?.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)));
-  const close = () => opa.kill('SIGTERM');
-  try {
-    await waitFor(`OPA on ${url}`, () => ready(url));
-  } catch (error) {
-    close();
-    throw new Error(`${(error as Error).message}; OPA said: ${output.join('\n')}`);
-  }
-  return { url, output, close };
-}
-
-const healthy = async (url: string, headers: Record<string, string> = {}) => (await fetch(`${url}/health`, { headers }).catch(() => undefined))?.ok === true;
 
 const target = (kind: TargetKindName, labels: Record<string, string>): Target => {
   const result = targetOf(kind, labels);
@@ -132,7 +102,7 @@ const builtinOf = (question: PolicyQuestion) => (question.kind === 'action' ? ac
 let opa: RunningOpa;
 let client: OpaClient;
 beforeAll(async () => {
-  opa = await startOpa(['--set', 'decision_logs.console=true'], [POLICIES], healthy);
+  opa = await startPolicyServer();
   client = new OpaClient({ url: opa.url, timeoutMs: 5_000 });
 });
 afterAll(() => opa?.close());

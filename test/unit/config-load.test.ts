@@ -52,6 +52,7 @@ describe('defaults', () => {
       engine: { cooldown: 300_000, dryRun: false, protectedRoutes: ['core', 'risk', 'fraud'], sensitiveRoutes: [], protectedTenants: [], maxConcurrentRuns: 50, maxActionsPerTargetPerHour: 20 },
       log: { level: 'info' },
       metrics: { host: '127.0.0.1', port: 9464 },
+      policy: { timeout: 2000 },
     });
     expect(config.temporal.address).toBeUndefined();
     expect(config.ingress.token).toBeUndefined();
@@ -195,6 +196,8 @@ describe('environment overrides', () => {
       FINOPS_SOAR_KUBE_CONTEXT: 'prod-gpu',
       FINOPS_SOAR_KUBE_SERVER: 'https://k8s.internal:6443',
       FINOPS_SOAR_KUBE_TOKEN: 'kube-token',
+      FINOPS_SOAR_OPA_URL: 'http://opa:8181',
+      FINOPS_SOAR_OPA_TOKEN: 'opa-token',
       FINOPS_SOAR_METRICS_HOST: '0.0.0.0',
       FINOPS_SOAR_METRICS_PORT: '9500',
       FINOPS_SOAR_PROMETHEUS_URL: 'http://prometheus:9090',
@@ -247,6 +250,7 @@ describe('environment overrides', () => {
       engine: { cooldown: 90_000, dryRun: true, protectedRoutes: ['core', 'risk', 'payments'], sensitiveRoutes: ['fraud'], protectedTenants: ['internal'], maxConcurrentRuns: 7, maxActionsPerTargetPerHour: 3 },
       log: { level: 'warn' },
       metrics: { host: '0.0.0.0', port: 9500 },
+      policy: { opaUrl: 'http://opa:8181', opaToken: 'opa-token', timeout: 2000 },
     });
   });
 

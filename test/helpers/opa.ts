@@ -1,0 +1,41 @@
+// A real OPA server (OPA_PATH, set by scripts/bootstrap.mjs) on a free port, for policy tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { freePort } from './ports';
+import { waitFor } from './wait';
+
+export const POLICIES = join(__dirname, '..', '..', 'policies');
+
+export function opaPath(): string {
+  const path = process.env.OPA_PATH;
+  if (!path) throw new Error('OPA_PATH is not set: run the tests through `npm test` (scripts/bootstrap.mjs finds or builds OPA), or set OPA_PATH=/path/to/opa');
+  return path;
+}
+
+export interface RunningOpa {
+  url: string;
+  /** Every line OPA wrote: its server log and, with decision logs on, one entry per decision. */
+  output: string[];
+  close(): void;
+}
+
+export const healthy = async (url: string, headers: Record<string, string> = {}) => (await fetch(`${url}/health`, { headers }).catch(() => undefined))?.ok === true;
+
+export async function startOpa(args: string[], paths: string[], ready: (url: string) => Promise<boolean>): Promise<RunningOpa> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const output: string[] = [];
+  const opa: ChildProcess = spawn(opaPath(), ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', ...args, ...paths], { stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [opa.stdout, opa.stderr]) stream?.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)));
+  const close = () => opa.kill('SIGTERM');
+  try {
+    await waitFor(`OPA on ${url}`, () => ready(url));
+  } catch (error) {
+    close();
+    throw new Error(`${(error as Error).message}; OPA said: ${output.join('\n')}`);
+  }
+  return { url, output, close };
+}
+
+/** OPA serving the repo's policies with decision logs on (so it answers decision ids). */
+export const startPolicyServer = () => startOpa(['--set', 'decision_logs.console=true'], [POLICIES], healthy);

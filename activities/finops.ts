@@ -1,6 +1,7 @@
 // FinOps checks: budget questions answered from Prometheus (spend) and Kubernetes (GPUs per replica).
 import { ApplicationFailure } from '@temporalio/common';
-import { forecastMonthUsd, monthWindow, RECENT_DAYS, scaleOutDecision } from '../finops/budget';
+import { forecastMonthUsd, monthWindow, RECENT_DAYS, scaleOutDecision, type BudgetReport } from '../finops/budget';
+import type { EngineMetrics } from '../metrics/engine-metrics';
 import type { KubernetesAdapter } from '../kubernetes/client';
 import { parseParams, type CheckActivity } from './action';
 import { callKubernetes, deploymentOf } from './kubernetes';
@@ -22,38 +23,48 @@ export interface FinopsSettings {
 
 export interface FinopsActivities {
   'finops.scaleOutBudget': CheckActivity;
+  /** The configured budgets, read each round so a config change reaches a running watch. */
+  'finops.budgetNames': () => Promise<string[]>;
+  /** One budget's standing, also set as the engine's budget gauges. */
+  'finops.budgetReport': (budget: string) => Promise<BudgetReport>;
 }
 
 const cents = (value: number) => Math.round(value * 100) / 100;
 
-export function createFinopsActivities({ prometheus, kubernetes, settings }: { prometheus: PrometheusQuery; kubernetes: KubernetesAdapter; settings: FinopsSettings }): FinopsActivities {
+/** Spend so far this month under a budget, the recent spend and the month-end forecast, from Prometheus. */
+async function monthSpend(prometheus: PrometheusQuery, name: string, budget: Budget, step: string, now: Date) {
+  const window = monthWindow(now);
+  const spend = (range: string) => `sum(increase(inference_cost_usd_total{${budget.selector}}[${range}]))`;
+  // No series is no answer, not $0: a wrong selector must not make every scale-out look free.
+  const spent = async (range: string) => {
+    const value = await instantValue(prometheus, spend(range), step);
+    if (value === null) {
+      throw ApplicationFailure.nonRetryable(
+        `${step}: no spend matches ${spend(range)}; check finops.budgets.${name}.selector and that Prometheus scrapes the gateway's inference_cost_usd_total`,
+        'NoSpendData',
+      );
+    }
+    return value;
+  };
+  const monthToDateUsd = await spent(`${window.elapsedSeconds}s`);
+  const recentUsd = window.elapsedDays >= RECENT_DAYS ? await spent(`${RECENT_DAYS}d`) : null;
+  return { window, monthToDateUsd, recentUsd, forecastUsd: forecastMonthUsd({ monthToDateUsd, recentUsd }, window), spent };
+}
+
+export function createFinopsActivities({ prometheus, kubernetes, settings, metrics }: { prometheus: PrometheusQuery; kubernetes: KubernetesAdapter; settings: FinopsSettings; metrics: EngineMetrics }): FinopsActivities {
+  const budgetNamed = (step: string, name: string) => {
+    const budget = settings.budgets[name];
+    if (budget) return budget;
+    const known = Object.keys(settings.budgets);
+    throw ApplicationFailure.nonRetryable(`${step}: no budget named ${name}; define finops.budgets.${name} in the config (defined: ${known.join(', ') || 'none'})`, 'InvalidParams');
+  };
   return {
     async 'finops.scaleOutBudget'({ target, params }) {
       const step = 'finops.scaleOutBudget';
       const { budget: name, addReplicas, expectedHours } = parseParams(step, params);
-      const budget = settings.budgets[name];
-      if (!budget) {
-        const known = Object.keys(settings.budgets);
-        throw ApplicationFailure.nonRetryable(`${step}: no budget named ${name}; define finops.budgets.${name} in the config (defined: ${known.join(', ') || 'none'})`, 'InvalidParams');
-      }
+      const budget = budgetNamed(step, name);
       const { gpusPerReplica } = await callKubernetes(() => kubernetes.readDeployment(deploymentOf(step, target)));
-
-      const window = monthWindow(new Date());
-      const spend = (range: string) => `sum(increase(inference_cost_usd_total{${budget.selector}}[${range}]))`;
-      // No series is no answer, not $0: a wrong selector must not make every scale-out look free.
-      const spent = async (range: string) => {
-        const value = await instantValue(prometheus, spend(range), step);
-        if (value === null) {
-          throw ApplicationFailure.nonRetryable(
-            `${step}: no spend matches ${spend(range)}; check finops.budgets.${name}.selector and that Prometheus scrapes the gateway's inference_cost_usd_total`,
-            'NoSpendData',
-          );
-        }
-        return value;
-      };
-      const monthToDateUsd = await spent(`${window.elapsedSeconds}s`);
-      const recentUsd = window.elapsedDays >= RECENT_DAYS ? await spent(`${RECENT_DAYS}d`) : null;
-      const forecastUsd = forecastMonthUsd({ monthToDateUsd, recentUsd }, window);
+      const { monthToDateUsd, forecastUsd } = await monthSpend(prometheus, name, budget, step, new Date());
       const scaleOutUsd = addReplicas * gpusPerReplica * settings.gpuHourlyUsd * expectedHours;
       const decision = scaleOutDecision({ forecastUsd, scaleOutUsd, budgetUsd: budget.monthlyUsd, headroom: settings.headroom });
       return {
@@ -64,6 +75,29 @@ export function createFinopsActivities({ prometheus, kubernetes, settings }: { p
         forecastUsd: cents(forecastUsd),
         scaleOutUsd: cents(scaleOutUsd),
         reason: decision.reason,
+      };
+    },
+
+    'finops.budgetNames': () => Promise.resolve(Object.keys(settings.budgets).sort()),
+
+    async 'finops.budgetReport'(name) {
+      const step = 'finops.budgetReport';
+      const budget = budgetNamed(step, name);
+      const now = new Date();
+      const { window, monthToDateUsd, recentUsd, forecastUsd, spent } = await monthSpend(prometheus, name, budget, step, now);
+      const lastDayUsd = window.elapsedDays >= 1 ? await spent('1d') : monthToDateUsd / Math.max(window.elapsedDays, 1 / 24);
+      metrics.recordBudget(name, { budgetUsd: budget.monthlyUsd, spentUsd: monthToDateUsd, forecastUsd });
+      return {
+        budget: name,
+        month: now.toISOString().slice(0, 7),
+        monthlyUsd: budget.monthlyUsd,
+        spentUsd: cents(monthToDateUsd),
+        forecastUsd: cents(forecastUsd),
+        dailyUsd: {
+          lastDay: cents(lastDayUsd),
+          lastWeek: recentUsd === null ? null : cents(recentUsd / RECENT_DAYS),
+          monthToDate: cents(monthToDateUsd / Math.max(window.elapsedDays, 1 / 24)),
+        },
       };
     },
   };

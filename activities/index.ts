@@ -9,7 +9,7 @@ import type { Guardrails } from '../safety/guardrails';
 import type { BucketLifecycle } from '../storage/lifecycle';
 import type { ActionActivity, CheckActivity } from './action';
 import { createGatewayActivities } from './gateway';
-import { createFinopsActivities, type FinopsSettings } from './finops';
+import { createFinopsActivities, type FinopsActivities, type FinopsSettings } from './finops';
 import { createKubernetesActivities } from './kubernetes';
 import { createLimitsActivities, type LimitsActivities, type LimitsDeps } from './limits';
 import { createMetricsActivities, type MetricsActivities } from './metrics';
@@ -35,14 +35,14 @@ export interface ActivityDeps {
 }
 
 /** Every registered action and check has an activity of the same name (checked by the type). */
-export type Activities = Record<ActionName, ActionActivity> & Record<CheckName, CheckActivity> & NotifyActivities & LimitsActivities & MetricsActivities & PolicyActivities;
+export type Activities = Record<ActionName, ActionActivity> & Record<CheckName, CheckActivity> & NotifyActivities & LimitsActivities & MetricsActivities & PolicyActivities & FinopsActivities;
 
 export function createActivities({ gateway, kubernetes, prometheus, finops, storage, notifier, runUrl, guardrails, limits, metrics, opa }: ActivityDeps): Activities {
   return {
     ...createGatewayActivities(gateway, guardrails),
     ...createKubernetesActivities(kubernetes),
     ...createPrometheusActivities(prometheus),
-    ...createFinopsActivities({ prometheus, kubernetes, settings: finops }),
+    ...createFinopsActivities({ prometheus, kubernetes, settings: finops, metrics }),
     ...createStorageActivities(storage),
     ...createNotifyActivities(notifier, runUrl),
     ...createLimitsActivities(limits),

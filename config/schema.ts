@@ -160,6 +160,14 @@ export const configSchema = z
           .describe('named budgets, e.g. {platform: {monthlyUsd: 250000}}; playbooks name the one they check'),
         gpuHourlyUsd: z.coerce.number().positive().default(2.5).describe('what one GPU costs per hour, for scale-out estimates, e.g. 2.5'),
         headroom: z.coerce.number().min(0).max(0.9).default(0.1).describe('the share of every budget kept free, e.g. 0.1 for 10%'),
+        watch: z
+          .object({
+            every: durationSchema.default(900_000).describe('how often to check every budget, e.g. 15m'),
+            notify: z.array(z.string().min(1)).min(1).default(['finops']).describe('who hears when a budget reaches 50, 75, 90 and 100%: notify names, e.g. finops'),
+          })
+          .strict()
+          .prefault({})
+          .describe('the budget watch the worker starts when budgets are configured'),
       })
       .strict()
       .prefault({}),

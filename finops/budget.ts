@@ -64,3 +64,32 @@ export function scaleOutDecision({ forecastUsd, scaleOutUsd, budgetUsd, headroom
   const comparison = `forecast ${usd(forecastUsd)} + scale-out ${usd(scaleOutUsd)} = ${usd(total)} ${allowed ? 'within' : 'over'} ${usd(limitUsd)} (budget ${usd(budgetUsd)} less ${Math.round(headroom * 100)}% headroom)`;
   return { allowed, limitUsd, reason: comparison };
 }
+
+/** The shares of a budget whose crossing is announced, once each per month. */
+export const BUDGET_THRESHOLDS = [0.5, 0.75, 0.9, 1] as const;
+
+/** The thresholds `consumed` (spend over budget) has reached that were not announced yet, lowest first. */
+export const newlyCrossed = (consumed: number, announced: readonly number[]): number[] => BUDGET_THRESHOLDS.filter((threshold) => consumed >= threshold && !announced.includes(threshold));
+
+/** One budget's standing: spend so far, the pace of the last day, week and month, and the forecast. */
+export interface BudgetReport {
+  budget: string;
+  /** The calendar month (UTC) it is for, e.g. 2026-11. */
+  month: string;
+  monthlyUsd: number;
+  spentUsd: number;
+  forecastUsd: number;
+  /** Spend per day over the last day, the last 7 days (null before the month has them) and the month so far. */
+  dailyUsd: { lastDay: number; lastWeek: number | null; monthToDate: number };
+}
+
+/** The announcement of crossing `threshold`, with what the numbers mean. */
+export function budgetMessage(report: BudgetReport, threshold: number): string {
+  const forecast = report.forecastUsd > report.monthlyUsd ? `over by ${usd(report.forecastUsd - report.monthlyUsd)}` : `within it by ${usd(report.monthlyUsd - report.forecastUsd)}`;
+  const week = report.dailyUsd.lastWeek === null ? '' : `, ${usd(report.dailyUsd.lastWeek)}/day over the last week`;
+  return (
+    `Budget ${report.budget} has reached ${Math.round(threshold * 100)}% for ${report.month}: ${usd(report.spentUsd)} of ${usd(report.monthlyUsd)} spent. ` +
+    `Spending ${usd(report.dailyUsd.lastDay)}/day over the last day${week}, ${usd(report.dailyUsd.monthToDate)}/day this month. ` +
+    `Month-end forecast ${usd(report.forecastUsd)}, ${forecast}.`
+  );
+}

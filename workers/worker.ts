@@ -15,6 +15,7 @@ import { PrometheusClient } from '../prometheus/client';
 import { S3BucketLifecycle } from '../storage/lifecycle';
 import { temporalConnectionOptions, temporalRunUrl } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { BUDGET_WATCH_WORKFLOW_ID, type budgetWatch } from '../workflows/budget-watch';
 import { exitOnStartupError, startProcess } from './startup';
 
 const SDK_LEVEL: Record<string, LogLevel> = { fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'INFO', debug: 'DEBUG', trace: 'TRACE' };
@@ -79,6 +80,15 @@ async function main() {
       opa: config.policy.opaUrl ? { url: config.policy.opaUrl, token: config.policy.opaToken, timeoutMs: config.policy.timeout } : undefined,
     }),
   });
+  if (Object.keys(config.finops.budgets).length > 0) {
+    // One watch per namespace; a worker that finds it running leaves it be.
+    await client.workflow.start<typeof budgetWatch>('budgetWatch', {
+      workflowId: BUDGET_WATCH_WORKFLOW_ID,
+      taskQueue: config.temporal.taskQueue,
+      args: [{ everyMs: config.finops.watch.every, notifyTo: config.finops.watch.notify }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+  }
   // The worker stops polling on SIGINT/SIGTERM and finishes the tasks in hand before run() resolves.
   await worker.run();
   metricsServer.server.close();

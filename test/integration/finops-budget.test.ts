@@ -7,6 +7,8 @@ import { createFinopsActivities, type FinopsSettings } from '../../activities/fi
 import { targetOf, type Target } from '../../alerts/target';
 import { createKubernetesAdapter, type KubernetesAdapter } from '../../kubernetes/client';
 import { PrometheusClient } from '../../prometheus/client';
+import type { BudgetReport } from '../../finops/budget';
+import { EngineMetrics } from '../../metrics/engine-metrics';
 import { KUBE_TOKEN, KubeApiServer } from '../../simulator/kubernetes-api';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
 import { waitFor } from '../helpers/wait';
@@ -59,11 +61,9 @@ const settings = (monthlyUsd: number): FinopsSettings => ({
   gpuHourlyUsd: 2.5,
   headroom: 0.1,
 });
-const check = (monthlyUsd: number, params: Record<string, unknown>): Promise<Facts> =>
-  env.run(createFinopsActivities({ prometheus: new PrometheusClient({ baseUrl: prometheus.url, timeoutMs: 5_000 }), kubernetes, settings: settings(monthlyUsd) })['finops.scaleOutBudget'], {
-    target,
-    params,
-  });
+const metrics = new EngineMetrics();
+const finops = (monthlyUsd: number) => createFinopsActivities({ prometheus: new PrometheusClient({ baseUrl: prometheus.url, timeoutMs: 5_000 }), kubernetes, settings: settings(monthlyUsd), metrics });
+const check = (monthlyUsd: number, params: Record<string, unknown>): Promise<Facts> => env.run(finops(monthlyUsd)['finops.scaleOutBudget'], { target, params });
 
 test('ample budget: allowed, with the scale-out priced from the pod template’s GPUs', async () => {
   const facts = await check(10_000_000, { budget: 'platform', addReplicas: 4, expectedHours: 6 });
@@ -104,10 +104,23 @@ test('an unknown budget or deployment is refused, not retried, saying what to fi
   const missing = targetOf('deployment', { namespace: 'inference', deployment: 'llm-gone' });
   if (!missing.ok) throw new Error('target');
   const gone = await env
-    .run(createFinopsActivities({ prometheus: new PrometheusClient({ baseUrl: prometheus.url, timeoutMs: 5_000 }), kubernetes, settings: settings(1) })['finops.scaleOutBudget'], {
+    .run(finops(1)['finops.scaleOutBudget'], {
       target: missing.target,
       params: { budget: 'platform', addReplicas: 1, expectedHours: 1 },
     })
     .catch((error: unknown) => error);
   expect(gone).toMatchObject({ nonRetryable: true, type: 'KubernetesRejected', message: expect.stringMatching(/llm-gone/) as unknown });
+});
+
+test("a budget report: the month's spend, the daily pace and the forecast, also set as the engine's budget gauges", async () => {
+  const report: BudgetReport = await env.run(finops(1_000_000)['finops.budgetReport'], 'acme');
+  expect(report).toMatchObject({ budget: 'acme', month: new Date().toISOString().slice(0, 7), monthlyUsd: 1_000_000 });
+  expect(report.spentUsd).toBeGreaterThan(0);
+  expect(report.forecastUsd).toBeGreaterThanOrEqual(report.spentUsd);
+  const gauge = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values.find(({ labels }) => labels.budget === 'acme')?.value;
+  expect(await gauge('finops_soar_budget_usd')).toBe(1_000_000);
+  expect(await gauge('finops_soar_budget_spent_usd')).toBeCloseTo(report.spentUsd, 1);
+  expect(await gauge('finops_soar_budget_consumed_ratio')).toBeCloseTo(report.spentUsd / 1_000_000, 6);
+  expect(await env.run(finops(1)['finops.budgetNames'])).toEqual(['acme', 'globex', 'platform', 'typo']);
+  await expect(env.run(finops(1)['finops.budgetReport'], 'typo')).rejects.toMatchObject({ nonRetryable: true, type: 'NoSpendData' });
 });

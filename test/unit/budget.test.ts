@@ -1,7 +1,7 @@
 // The month-end forecast and the scale-out decision, including property tests: the decision never
 // allows a scale-out the forecast says breaks the budget, and always allows one with ample room.
 import fc from 'fast-check';
-import { forecastMonthUsd, monthWindow, RECENT_DAYS, scaleOutDecision } from '../../finops/budget';
+import { budgetMessage, forecastMonthUsd, monthWindow, newlyCrossed, RECENT_DAYS, scaleOutDecision } from '../../finops/budget';
 
 describe('monthWindow', () => {
   test('counts elapsed and remaining days in the UTC calendar month', () => {
@@ -79,5 +79,22 @@ describe('scaleOutDecision', () => {
       limitUsd: 4_050_000,
       reason: 'forecast $4,200,000 + scale-out $1,920 = $4,201,920 over $4,050,000 (budget $4,500,000 less 10% headroom)',
     });
+  });
+});
+
+describe('budget thresholds', () => {
+  test('each of 50, 75, 90 and 100% once: those reached and not yet announced, lowest first', () => {
+    expect(newlyCrossed(0.49, [])).toEqual([]);
+    expect(newlyCrossed(0.5, [])).toEqual([0.5]);
+    expect(newlyCrossed(0.93, [0.5])).toEqual([0.75, 0.9]);
+    expect(newlyCrossed(1.4, [0.5, 0.75, 0.9, 1])).toEqual([]);
+  });
+
+  test('the announcement gives the spend, the pace over the day, week and month, and the forecast', () => {
+    const report = { budget: 'acme', month: '2026-11', monthlyUsd: 100_000, spentUsd: 75_300, forecastUsd: 104_000, dailyUsd: { lastDay: 4_100, lastWeek: 3_500, monthToDate: 2_690 } };
+    expect(budgetMessage(report, 0.75)).toBe(
+      'Budget acme has reached 75% for 2026-11: $75,300 of $100,000 spent. Spending $4,100/day over the last day, $3,500/day over the last week, $2,690/day this month. Month-end forecast $104,000, over by $4,000.',
+    );
+    expect(budgetMessage({ ...report, forecastUsd: 96_000, dailyUsd: { ...report.dailyUsd, lastWeek: null } }, 0.75)).toMatch(/this month\. Month-end forecast \$96,000, within it by \$4,000\.$/);
   });
 });

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { webhookPayloadSchema } from '../alerts/alertmanager';
 import { routeAlerts, type RoutingDecision } from '../alerts/routing';
 import { loadConfig } from '../config/load';
+import { budgetAlertRules } from '../finops/budget-rules';
 import { loadPlaybooks } from '../playbook/load';
 import type { PlannedStep } from '../playbook/plan';
 import { playbookSchema } from '../playbook/schema';
@@ -19,6 +20,8 @@ const USAGE = `usage:
   finops-soar validate [--dir DIR]                 check every playbook in DIR (default: playbooks.dir)
   finops-soar plan PAYLOAD.json [--dir DIR] [--json]  what an Alertmanager notification would run
   finops-soar schema                                the playbook JSON Schema, for editors
+  finops-soar rules                                 Prometheus alert rules for finops.budgets (multi-window burn
+                                                    rates), e.g. > deploy/prometheus/rules/budgets.rules.yml
   finops-soar start PLAYBOOK --label K=V... --by USER --reason TEXT [--annotation K=V...]
                                                     run a playbook by hand (e.g. war-room)
   finops-soar status RUN_ID                         a run's live status (JSON)
@@ -129,6 +132,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'schema':
       console.log(JSON.stringify(playbookJsonSchema(), null, 2));
+      return 0;
+    case 'rules':
+      console.log(budgetAlertRules(config!.finops.budgets).trimEnd());
       return 0;
     case 'start':
     case 'resolve':

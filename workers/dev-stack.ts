@@ -22,7 +22,10 @@ import { stopService, waitForHttp, type Service } from './services';
 import { exitOnStartupError, startProcess } from './startup';
 
 /** What the stack's Prometheus scrapes. */
-const scrapeJobs = (config: Config) => [{ job: 'simulator', target: `${reachableHost(config.simulator.host)}:${config.simulator.port}` }];
+const scrapeJobs = (config: Config) => [
+  { job: 'simulator', target: `${reachableHost(config.simulator.host)}:${config.simulator.port}` },
+  { job: 'finops-soar', target: `${reachableHost(config.metrics.host)}:${config.metrics.port}` },
+];
 
 /** Banner rows for Prometheus and Alertmanager: where they answer, or why the stack runs none. */
 function observabilityRows(config: Config, running: ObservabilityService[]): string[] {

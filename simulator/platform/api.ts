@@ -77,7 +77,8 @@ export function registerPlatformApi(app: FastifyInstance, { model, token }: Plat
   let completions = 0;
 
   // Unauthenticated, as Prometheus scrapes it.
-  app.get('/metrics', async (_request, reply) => reply.header('Content-Type', registry.contentType).send(await registry.metrics()));
+  // Scraped every few seconds: logging each scrape would drown the stack's own log.
+  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => reply.header('Content-Type', registry.contentType).send(await registry.metrics()));
 
   void app.register((api, _options, done) => {
     api.addHook('onRequest', async (request, reply) => {

@@ -72,3 +72,9 @@ test('plan refuses a file that is not a webhook payload, saying what is wrong', 
   expect(result.status).toBe(1);
   expect(result.stderr).toMatch(/^package\.json: not an Alertmanager webhook payload:\n {2}version: /);
 });
+
+test('rules prints the budget burn-rate alerts for the configured budgets: the committed deploy/ file', async () => {
+  const result = await cli('rules');
+  expect(result.status).toBe(0);
+  expect(`${result.stdout}\n`).toBe(readFileSync(join(ROOT, 'deploy', 'prometheus', 'rules', 'budgets.rules.yml'), 'utf8'));
+});

@@ -34,6 +34,11 @@ test('recorded histories are present', () => {
       'capacity-s1.before-approval-messages.json',
       'war-room.before-approval-messages.json',
       'engine-limits.json',
+      'savings-attributed.json',
+      'verify-moved.json',
+      'verify-escalated.json',
+      'policy-opa.json',
+      'budget-watch.json',
     ]),
   );
 });

@@ -2,6 +2,7 @@
 // a counter the test makes grow: each of 50, 75, 90 and 100% is announced once in the month, with
 // the numbers, and never again however many rounds follow.
 import { BUDGET_WATCH_WORKFLOW_ID, budgetWatchStatusQuery, type budgetWatch } from '../../workflows/budget-watch';
+import { recordHistoryIfAsked } from '../helpers/histories';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
 import { waitFor } from '../helpers/wait';
 import { startHarness, type Harness } from '../helpers/workflow-harness';
@@ -66,5 +67,6 @@ test('each threshold of a budget is announced once a month, with the spend, the 
   const rounds = (await handle.query(budgetWatchStatusQuery)).reports.acme!.spentUsd;
   await waitFor('three more rounds', async () => ((await handle.query(budgetWatchStatusQuery)).reports.acme!.spentUsd >= rounds + 12 ? true : undefined));
   expect(announcements()).toHaveLength(announced.length);
+  recordHistoryIfAsked(harness.env.address, handle, 'budget-watch');
   await handle.terminate('test over');
 });

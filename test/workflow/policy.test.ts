@@ -3,6 +3,7 @@
 // is skipped with its reason; an S1 change OPA cannot answer for does not run (fail closed).
 import { alertNotificationSignal, statusQuery } from '../../workflows/definitions';
 import { alert, resolved } from '../helpers/alerts';
+import { recordHistoryIfAsked } from '../helpers/histories';
 import { startPolicyServer, type RunningOpa } from '../helpers/opa';
 import { freePort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
@@ -55,6 +56,7 @@ test("OPA's decision id is recorded with each change it allowed, and a change it
 
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
   expect((await handle.result()).state).toBe('rolled-back');
+  recordHistoryIfAsked(harness.env.address, handle, 'policy-opa');
 });
 
 test('an S1 change OPA cannot answer for does not run', async () => {

@@ -2,7 +2,8 @@
 import type { EngineMetrics } from '../metrics/engine-metrics';
 
 export interface SavingsReport {
-  workflowId: string;
+  /** The run's first execution id: the same across continue-as-new, new for each run of a target. */
+  runId: string;
   playbook: string;
   /** Negative when the run's changes cost more than they saved. */
   savedUsd: number;

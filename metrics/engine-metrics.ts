@@ -34,10 +34,10 @@ export class EngineMetrics {
   };
   private readonly counted = new Set<string>();
 
-  /** Counts a run's savings once, however often it is reported. */
-  recordSavings({ workflowId, playbook, savedUsd, hours }: { workflowId: string; playbook: string; savedUsd: number; hours: number }): void {
-    if (this.counted.has(workflowId)) return;
-    this.counted.add(workflowId);
+  /** Counts a run's savings once, however often it is reported (a run id is unique; its workflow id repeats for the next alert on the target). */
+  recordSavings({ runId, playbook, savedUsd, hours }: { runId: string; playbook: string; savedUsd: number; hours: number }): void {
+    if (this.counted.has(runId)) return;
+    this.counted.add(runId);
     if (this.counted.size > REMEMBERED_RUNS) this.counted.delete(this.counted.values().next().value!);
     if (savedUsd >= 0) this.savedUsd.inc({ playbook }, savedUsd);
     else this.addedUsd.inc({ playbook }, -savedUsd);

@@ -388,7 +388,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     const described = ledger && describeSavings(ledger);
     if (!ledger?.baseline || !ledger.latest || !described) return;
     const hours = (Date.parse(ledger.latest.at) - Date.parse(ledger.baseline.at)) / 3_600_000;
-    await tellPeople('record the savings', () => tell['finops.recordSavings']({ workflowId, playbook: plan.playbook.name, savedUsd: ledger.savedUsd, hours }));
+    await tellPeople('record the savings', () => tell['finops.recordSavings']({ runId: firstExecutionRunId, playbook: plan.playbook.name, savedUsd: ledger.savedUsd, hours }));
     const reportTo = plan.savings?.reportTo ?? [];
     if (reportTo.length > 0) {
       const message = `${plan.playbook.name} on ${plan.target.key} rolled back after ${hours.toFixed(1)} h of changes: ${described}.`;

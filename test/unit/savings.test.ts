@@ -1,4 +1,5 @@
 import { addSample, describeSavings, emptyLedger } from '../../finops/savings';
+import { EngineMetrics } from '../../metrics/engine-metrics';
 
 const at = (minutes: number) => new Date(Date.UTC(2026, 10, 28, 10, minutes)).toISOString();
 
@@ -30,5 +31,20 @@ describe('the savings ledger', () => {
     ledger = addSample(ledger, { at: at(6), usdPerHour: 12_490.5 });
     expect(describeSavings(ledger)).toBe('cost rate $12,491/h against $12,500/h before the first change: saving $9.50/h, $0.48 saved so far');
     expect(describeSavings(emptyLedger('q'))).toBeNull();
+  });
+});
+
+describe('the engine metrics of savings', () => {
+  const saved = async (metrics: EngineMetrics, name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values.find((v) => v.labels.playbook === 'cost-s2')?.value;
+
+  test('a run counts once however often it is reported; the next run on the same target counts again; a cost increase counts apart', async () => {
+    const metrics = new EngineMetrics();
+    metrics.recordSavings({ runId: 'run-1', playbook: 'cost-s2', savedUsd: 40, hours: 2 });
+    metrics.recordSavings({ runId: 'run-1', playbook: 'cost-s2', savedUsd: 40, hours: 2 });
+    metrics.recordSavings({ runId: 'run-2', playbook: 'cost-s2', savedUsd: 10, hours: 1 });
+    metrics.recordSavings({ runId: 'run-3', playbook: 'cost-s2', savedUsd: -5, hours: 1 });
+    expect(await saved(metrics, 'finops_soar_saved_usd_total')).toBe(50);
+    expect(await saved(metrics, 'finops_soar_added_cost_usd_total')).toBe(5);
+    expect(await saved(metrics, 'finops_soar_changes_in_force_hours_total')).toBe(4);
   });
 });

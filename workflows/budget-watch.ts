@@ -4,6 +4,7 @@
 import { continueAsNew, defineQuery, log, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { budgetMessage, newlyCrossed, type BudgetReport } from '../finops/budget';
+import { TELLING_PEOPLE } from './activity-options';
 
 export const BUDGET_WATCH_WORKFLOW_ID = 'finops-soar/budget-watch';
 
@@ -26,7 +27,7 @@ export const budgetWatchStatusQuery = defineQuery<BudgetWatchStatus>('budgetWatc
 
 // A report is a few Prometheus queries: a failed round is retried at the next interval.
 const ask = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumAttempts: 3 } });
-const tell = proxyActivities<Activities>({ startToCloseTimeout: '10s', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '4s', maximumAttempts: 3 } });
+const tell = proxyActivities<Activities>(TELLING_PEOPLE);
 
 /** Rounds per execution: far below Temporal's history limits, whatever the number of budgets. */
 const ROUNDS_PER_RUN = 200;

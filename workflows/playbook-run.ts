@@ -47,6 +47,7 @@ import {
   type RunState,
   type RunStatus,
 } from './definitions';
+import { TELLING_PEOPLE } from './activity-options';
 import { stepIdempotencyKey } from './ids';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 
@@ -60,12 +61,8 @@ const undo = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
-// Telling people is not the mitigation: a Slack outage costs a few seconds, not minutes.
-const tell = proxyActivities<Activities>({
-  startToCloseTimeout: '10s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '4s', maximumAttempts: 3 },
-});
-// Nor is measuring savings: a cost-rate sample taken before a change waits at most a second on a
+const tell = proxyActivities<Activities>(TELLING_PEOPLE);
+// Measuring savings is not the mitigation either: a cost-rate sample taken before a change waits at most a second on a
 // Prometheus that is down; a missed sample is noted and the next one comes on schedule.
 const sample = proxyActivities<Activities>({
   startToCloseTimeout: '10s',

@@ -54,3 +54,28 @@ export async function startPrometheus(initialMetrics: string): Promise<RunningPr
   }
   return { url, metrics, close };
 }
+
+/** A series of `inference_cost_usd_total` (labels as PromQL matchers) that grows by `usdPerTick` every 250 ms. */
+export interface GrowingSpend {
+  labels: string;
+  fromUsd?: number;
+  usdPerTick: number;
+}
+
+/** A real Prometheus scraping spend counters that keep growing until close(). */
+export async function startPrometheusWithSpend(series: GrowingSpend[]): Promise<RunningPrometheus> {
+  const totals = series.map(({ fromUsd = 0 }) => fromUsd);
+  const exposition = () => `# TYPE inference_cost_usd_total counter\n${series.map(({ labels }, index) => `inference_cost_usd_total{${labels}} ${totals[index]}\n`).join('')}`;
+  const prometheus = await startPrometheus(exposition());
+  const growing = setInterval(() => {
+    series.forEach(({ usdPerTick }, index) => (totals[index]! += usdPerTick));
+    prometheus.metrics.text = exposition();
+  }, 250);
+  return {
+    ...prometheus,
+    close: () => {
+      clearInterval(growing);
+      return prometheus.close();
+    },
+  };
+}

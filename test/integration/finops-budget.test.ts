@@ -10,19 +10,9 @@ import { PrometheusClient } from '../../prometheus/client';
 import type { BudgetReport } from '../../finops/budget';
 import { EngineMetrics } from '../../metrics/engine-metrics';
 import { KUBE_TOKEN, KubeApiServer } from '../../simulator/kubernetes-api';
-import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
+import { startPrometheusWithSpend, type RunningPrometheus } from '../helpers/prometheus';
 import { waitFor } from '../helpers/wait';
 
-// acme spends $400 a second; globex's counter stands still.
-let acmeSpend = 1000;
-const spend = () => `# TYPE inference_cost_usd_total counter
-inference_cost_usd_total{tenant="acme",route="chat"} ${acmeSpend}
-inference_cost_usd_total{tenant="globex",route="chat"} 500
-`;
-const spending = setInterval(() => {
-  acmeSpend += 100;
-  if (prometheus) prometheus.metrics.text = spend();
-}, 250);
 
 let prometheus: RunningPrometheus;
 let kube: KubeApiServer;
@@ -35,7 +25,11 @@ const target = ((): Target => {
 })();
 
 beforeAll(async () => {
-  prometheus = await startPrometheus(spend());
+  // acme spends $400 a second; globex's counter stands still.
+  prometheus = await startPrometheusWithSpend([
+    { labels: 'tenant="acme",route="chat"', fromUsd: 1000, usdPerTick: 100 },
+    { labels: 'tenant="globex",route="chat"', fromUsd: 500, usdPerTick: 0 },
+  ]);
   kube = await KubeApiServer.start();
   kube.addDeployment({ namespace: 'inference', name: 'llm-premium-us-east-1', replicas: 10, gpusPerReplica: 8 });
   kubernetes = await createKubernetesAdapter({ server: { url: kube.url, token: KUBE_TOKEN }, requestTimeoutMs: 5_000 });
@@ -46,7 +40,6 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  clearInterval(spending);
   await prometheus?.close();
   await kube?.close();
 });

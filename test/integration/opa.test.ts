@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createPolicyActivities, type PolicyCheckRequest } from '../../activities/policy';
-import { targetOf, type Target, type TargetKindName } from '../../alerts/target';
-import { actionVerdict, tierVerdict, type ActionQuestion, type PolicyQuestion, type TierQuestion } from '../../policy/builtin';
+import { actionVerdict, tierVerdict, type PolicyQuestion, type TierQuestion } from '../../policy/builtin';
 import { decide, OPA_DECISION_PATHS } from '../../policy/decide';
 import { OpaClient, OpaError } from '../../policy/opa-client';
 import { TEST_GUARDRAILS } from '../helpers/activities';
+import { actionQuestion, testTarget } from '../helpers/policy';
 import { healthy, opaPath, POLICIES, startOpa, startPolicyServer, type RunningOpa } from '../helpers/opa';
 import { freePort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
@@ -21,23 +21,10 @@ import { waitFor } from '../helpers/wait';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 
-const target = (kind: TargetKindName, labels: Record<string, string>): Target => {
-  const result = targetOf(kind, labels);
-  if (!result.ok) throw new Error(`test target lacks ${result.missing.join(', ')}`);
-  return result.target;
-};
+const target = testTarget;
 const chatAcme = target('route', { route: 'chat', tenant: 'acme' });
 const deployment = target('deployment', { namespace: 'llm', deployment: 'vllm' });
-
-const ask = (action: string, on: Target, params: unknown, extra: Partial<ActionQuestion> = {}): ActionQuestion => ({
-  kind: 'action',
-  action,
-  target: on,
-  params,
-  severity: 'S2',
-  guardrails: TEST_GUARDRAILS,
-  ...extra,
-});
+const ask = actionQuestion;
 const tier = (burnRate: number, tierP95LatencyMs: Record<string, number>, extra: Partial<TierQuestion> = {}): TierQuestion => ({
   kind: 'tier',
   route: 'chat',

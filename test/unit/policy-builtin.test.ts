@@ -5,27 +5,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createPolicyActivities, type PolicyCheckRequest } from '../../activities/policy';
-import { targetOf, type Target, type TargetKindName } from '../../alerts/target';
+import type { Target } from '../../alerts/target';
 import { actionVerdict, tierVerdict, type ActionQuestion, type TenantUsage, type TierQuestion } from '../../policy/builtin';
 import { decide } from '../../policy/decide';
 import { TEST_GUARDRAILS } from '../helpers/activities';
+import { actionQuestion, testTarget } from '../helpers/policy';
 
-const target = (kind: TargetKindName, labels: Record<string, string>): Target => {
-  const result = targetOf(kind, labels);
-  if (!result.ok) throw new Error(`test target lacks ${result.missing.join(', ')}`);
-  return result.target;
-};
+const target = testTarget;
 const chatAcme = target('route', { route: 'chat', tenant: 'acme' });
-
-const ask = (action: string, on: Target, params: unknown, usage?: TenantUsage): ActionQuestion => ({
-  kind: 'action',
-  action,
-  target: on,
-  params,
-  severity: 'S2',
-  guardrails: TEST_GUARDRAILS,
-  ...(usage && { usage }),
-});
+const ask = (action: string, on: Target, params: unknown, usage?: TenantUsage): ActionQuestion => actionQuestion(action, on, params, usage && { usage });
 const rules = (question: ActionQuestion) => actionVerdict(question).denials.map(({ rule }) => rule);
 
 describe('may this action run on this target', () => {

@@ -3,7 +3,7 @@
 // the numbers, and never again however many rounds follow.
 import { BUDGET_WATCH_WORKFLOW_ID, budgetWatchStatusQuery, type budgetWatch } from '../../workflows/budget-watch';
 import { recordHistoryIfAsked } from '../helpers/histories';
-import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
+import { startPrometheusWithSpend, type RunningPrometheus } from '../helpers/prometheus';
 import { waitFor } from '../helpers/wait';
 import { startHarness, type Harness } from '../helpers/workflow-harness';
 
@@ -11,26 +11,17 @@ const QUEUE = 'budget-watch';
 let harness: Harness;
 let prometheus: RunningPrometheus;
 
-// acme spends $1 every 250 ms, $4 a second, against a $40 budget: all of it within seconds.
-let acmeSpend = 0;
-const spend = () => `# TYPE inference_cost_usd_total counter
-inference_cost_usd_total{tenant="acme",route="chat"} ${acmeSpend}
-`;
-const spending = setInterval(() => {
-  acmeSpend += 1;
-  if (prometheus) prometheus.metrics.text = spend();
-}, 250);
 
 beforeAll(async () => {
   harness = await startHarness();
-  prometheus = await startPrometheus(spend());
+  // acme spends $1 every 250 ms, $4 a second, against a $40 budget: all of it within seconds.
+  prometheus = await startPrometheusWithSpend([{ labels: 'tenant="acme",route="chat"', usdPerTick: 1 }]);
   await harness.startWorker(QUEUE, {
     prometheusUrl: prometheus.url,
     finops: { budgets: { acme: { monthlyUsd: 40, selector: 'tenant="acme"' } }, gpuHourlyUsd: 2.5, headroom: 0.1 },
   });
 });
 afterAll(async () => {
-  clearInterval(spending);
   await harness?.close();
   await prometheus?.close();
 });

@@ -7,7 +7,7 @@ import { alertNotificationSignal, decideUpdate, statusQuery } from '../../workfl
 import { testS3 } from '../helpers/activities';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';
-import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
+import { startPrometheusWithSpend, type RunningPrometheus } from '../helpers/prometheus';
 import { waitFor } from '../helpers/wait';
 import { notification, startHarness, type Harness } from '../helpers/workflow-harness';
 
@@ -15,20 +15,13 @@ import { notification, startHarness, type Harness } from '../helpers/workflow-ha
 const WITH_PROMETHEUS = 'seed-with-prometheus';
 let harness: Harness;
 let prometheus: RunningPrometheus;
-let spend = 0;
-const spendMetrics = () => `# TYPE inference_cost_usd_total counter\ninference_cost_usd_total{route="chat",tenant="soylent"} ${spend}\n`;
-const spending = setInterval(() => {
-  spend += 1.5;
-  if (prometheus) prometheus.metrics.text = spendMetrics();
-}, 250);
 
 beforeAll(async () => {
   harness = await startHarness();
-  prometheus = await startPrometheus(spendMetrics());
+  prometheus = await startPrometheusWithSpend([{ labels: 'route="chat",tenant="soylent"', usdPerTick: 1.5 }]);
   await harness.startWorker(WITH_PROMETHEUS, { prometheusUrl: prometheus.url });
 });
 afterAll(async () => {
-  clearInterval(spending);
   await harness?.close();
   await prometheus?.close();
 });

@@ -24,6 +24,10 @@ export interface ModelSpec {
   tier: string;
   inputUsdPer1k: number;
   outputUsdPer1k: number;
+  /** Time to first token of a request that reaches a GPU with no queue ahead of it. */
+  ttftSeconds: number;
+  /** Decoding time per output token, so a long answer takes proportionally longer. */
+  secondsPerOutputToken: number;
 }
 
 export interface DeploymentSpec {
@@ -61,6 +65,8 @@ export interface Catalog {
   jitter: number;
   /** Input tokens kept by prompt compression. */
   promptCompressionRatio: number;
+  /** How long the gateway takes to answer from its response cache: no GPU, no queue. */
+  cacheHitSeconds: number;
 }
 
 const REGION_ZONES = { 'us-east-1': 'us-east-1a', 'eu-west-1': 'eu-west-1b' } as const;
@@ -94,9 +100,10 @@ export const DEFAULT_CATALOG: Catalog = {
     fraud: { input: { median: 600, sigma: 0.4, max: 16_000 }, output: { median: 50, sigma: 0.3, max: 256 }, cacheHitRatio: { standard: 0.02, aggressive: 0.1 } },
   },
   models: [
-    { name: 'llama-3.1-405b-instruct', version: '2024-07-23', tier: 'premium', inputUsdPer1k: 0.005, outputUsdPer1k: 0.015 },
-    { name: 'llama-3.1-70b-instruct', version: '2024-07-23', tier: 'standard', inputUsdPer1k: 0.0005, outputUsdPer1k: 0.0015 },
-    { name: 'llama-3.1-8b-instruct', version: '2024-07-23', tier: 'distilled', inputUsdPer1k: 0.0003, outputUsdPer1k: 0.0006 },
+    // Latency of hosted models of these sizes: the larger the model, the later the first token and the slower each next one.
+    { name: 'llama-3.1-405b-instruct', version: '2024-07-23', tier: 'premium', inputUsdPer1k: 0.005, outputUsdPer1k: 0.015, ttftSeconds: 0.6, secondsPerOutputToken: 0.03 },
+    { name: 'llama-3.1-70b-instruct', version: '2024-07-23', tier: 'standard', inputUsdPer1k: 0.0005, outputUsdPer1k: 0.0015, ttftSeconds: 0.35, secondsPerOutputToken: 0.015 },
+    { name: 'llama-3.1-8b-instruct', version: '2024-07-23', tier: 'distilled', inputUsdPer1k: 0.0003, outputUsdPer1k: 0.0006, ttftSeconds: 0.15, secondsPerOutputToken: 0.006 },
   ],
   defaultRegionWeights: { 'us-east-1': 0.6, 'eu-west-1': 0.4 },
   deployments: [
@@ -129,6 +136,7 @@ export const DEFAULT_CATALOG: Catalog = {
   seasonality: { amplitude: 0.5, peakHourUtc: 15 },
   jitter: 0.1,
   promptCompressionRatio: 0.6,
+  cacheHitSeconds: 0.02,
 };
 
 /** The load curve's factor at a time: 1 on average over a day. */

@@ -2,8 +2,44 @@
 // Every value is read from the model at scrape time, so the counters are the ground truth itself,
 // not a second tally that could drift from it. Its own registry: nothing leaks into prom-client's
 // global one, and two models in one process never share series.
-import { Counter, Gauge, Registry } from 'prom-client';
-import type { PlatformModel } from './model';
+import { Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { LATENCY_BUCKETS_SECONDS, type PlatformModel } from './model';
+
+/** One labelled series of a histogram whose buckets are already counted. */
+interface CountedSeries {
+  labels: Record<string, string>;
+  /** Not cumulative: one count per bound, then the count above the largest bound. */
+  bucketCounts: readonly number[];
+  sum: number;
+}
+
+/**
+ * A histogram whose observations the model has already bucketed. prom-client's Histogram can only
+ * observe one value at a time, and replaying every request the model served on each scrape would
+ * cost a day's traffic per scrape; the registry serves any metric whose get() answers its samples,
+ * which is how prom-client's own cluster aggregator registers merged histograms.
+ */
+function registerCountedHistogram(registry: Registry, name: string, help: string, bounds: readonly number[], series: () => CountedSeries[]): void {
+  const read = () => ({
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    values: series().flatMap(({ labels, bucketCounts, sum }) => {
+      let cumulative = 0;
+      const buckets = bounds.map((bound, index) => ({ metricName: `${name}_bucket`, labels: { ...labels, le: bound }, value: (cumulative += bucketCounts[index]!) }));
+      const count = cumulative + bucketCounts[bounds.length]!;
+      return [
+        ...buckets,
+        { metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: count },
+        { metricName: `${name}_sum`, labels, value: sum },
+        { metricName: `${name}_count`, labels, value: count },
+      ];
+    }),
+  });
+  // resetMetrics() resets every registered metric; the counts belong to the model, so there is nothing to reset here.
+  registry.registerMetric({ name, get: () => Promise.resolve(read()), reset: () => {} } as unknown as Metric);
+}
 
 export function createPlatformMetrics(model: PlatformModel): Registry {
   const registry = new Registry();
@@ -74,6 +110,30 @@ export function createPlatformMetrics(model: PlatformModel): Registry {
     collect() {
       this.reset();
       for (const c of model.cacheHitRatios()) this.set({ tenant: c.tenant, route: c.route, env }, c.ratio);
+    },
+  });
+
+  registerCountedHistogram(
+    registry,
+    'llm_request_duration_seconds',
+    'Time from the gateway receiving a served request to its last token: cache hits, time to first token and decoding by model, the wait behind the deployment\'s queue. Rejected requests are not observed.',
+    LATENCY_BUCKETS_SECONDS,
+    () =>
+      model.groundTruth().served.map((s) => ({
+        labels: { tenant: s.tenant, route: s.route, model: s.model, model_version: s.modelVersion, region: s.region, env },
+        bucketCounts: s.latencyBucketCounts,
+        sum: s.latencySumSeconds,
+      })),
+  );
+
+  new Gauge({
+    name: 'llm_model_info',
+    help: 'Always 1: the tier each model serves, to join onto per-model series with `* on (model) group_left (tier) llm_model_info`.',
+    labelNames: ['model', 'model_version', 'tier', 'env'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const m of model.catalog.models) this.set({ model: m.name, model_version: m.version, tier: m.tier, env }, 1);
     },
   });
 

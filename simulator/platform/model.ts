@@ -40,13 +40,28 @@
 // 10. Deployments: misses arrive at the deployment of the model's tier in the request's region.
 //     Each tick it serves up to replicas × requestsPerSecondPerReplica ÷ (gpu saturation) × dt;
 //     the rest waits in the queue, which drains when capacity exceeds arrivals. GPU utilisation is
-//     the share of that capacity used (0 with no replicas).
+//     the share of that capacity used (0 with no replicas). Capacity is read at the start of the
+//     step, so the requests of a step already see a change of replicas made before it.
+// 11. Latency, derived from what the request already has, with no draw of its own: a hit takes the
+//     catalog's cacheHitSeconds; a miss takes the model's ttftSeconds + output tokens ×
+//     secondsPerOutputToken + the wait behind the deployment's queue at arrival, the queue depth it
+//     reported at the end of the previous step ÷ its capacity (Little's law; 0 with no queue). That
+//     wait is capped at MAX_QUEUE_WAIT_SECONDS, which is also every miss's wait on a deployment with
+//     no capacity: the fluid queue still serves the request in the end, so it counts as served, but
+//     its recorded latency stays finite. Rejected requests have no latency. Latencies accumulate
+//     per served totals as a sum and counts per LATENCY_BUCKETS_SECONDS bucket.
 import type { RoutePolicy, TenantQuota } from '../../gateway/control-api';
 import { checkCatalog, DEFAULT_CATALOG, diurnalFactor, meanTokens, type Catalog, type DeploymentSpec, type ModelSpec, type RouteSpec, type TokenDistribution } from './catalog';
 import { covers, IncidentTargetError, isActive, type Incident, type IncidentSpec } from './incidents';
 import { hashSeed, lognormal, mulberry32, type Random } from './random';
 
 export type { TenantQuota };
+
+/** The latency histogram's upper bounds (Prometheus `le`), from a cache hit to a long queue. */
+export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60];
+
+/** The longest a miss waits for a GPU in the latency it records: an upstream timeout's order of magnitude. */
+export const MAX_QUEUE_WAIT_SECONDS = 60;
 
 /** What the model reads from the control plane; read-only, asked at most once per stream per tick. */
 export interface ControlPlaneView {
@@ -82,6 +97,8 @@ export interface ServedRequest {
   outputTokens: number;
   cacheHit: boolean;
   costUsd: number;
+  /** From the gateway's receipt of the request to the last token of the answer. */
+  latencySeconds: number;
 }
 
 export interface RejectedRequest {
@@ -109,6 +126,12 @@ export interface ServedTotals {
   inputTokens: number;
   outputTokens: number;
   costUsd: number;
+  latencySumSeconds: number;
+  /**
+   * Requests per latency bucket, not cumulative: entry i counts latencies in
+   * (LATENCY_BUCKETS_SECONDS[i − 1], LATENCY_BUCKETS_SECONDS[i]]; the last entry counts those above the largest bound.
+   */
+  latencyBucketCounts: number[];
 }
 
 export interface RejectedTotals {
@@ -318,6 +341,7 @@ export class PlatformModel {
     this.clockMs = startMs + dtSeconds * 1000;
     const reads = this.reads();
     const incidents = this.activeIncidents(startMs);
+    this.updateCapacity(incidents);
     const seasonal = diurnalFactor(this.catalog.seasonality, startMs);
     // Every stream's arrivals are spread evenly over the interval and merged in time order, so a
     // tenant quota shared by routes refuses each route in proportion, not whichever comes first.
@@ -339,7 +363,7 @@ export class PlatformModel {
       const rawOutput = sampleTokens(stream.random, stream.spec.output, 0);
       this.handle(stream, reads, cacheKept, Math.max(1, Math.round(rawInput * blowup)), rawOutput);
     }
-    this.runDeployments(dtSeconds, incidents);
+    this.runDeployments(dtSeconds);
   }
 
   /** A chat completion through the gateway, at the model's current time. */
@@ -391,7 +415,7 @@ export class PlatformModel {
     const served: ServedTotals[] = [];
     const rejected: RejectedTotals[] = [];
     for (const stream of this.streams.values()) {
-      for (const byRegion of stream.served.values()) for (const totals of byRegion) if (totals) served.push({ ...totals });
+      for (const byRegion of stream.served.values()) for (const totals of byRegion) if (totals) served.push({ ...totals, latencyBucketCounts: [...totals.latencyBucketCounts] });
       for (const byRegion of stream.rejected.values()) for (const totals of byRegion) if (totals) rejected.push({ ...totals });
     }
     return { atMs: this.clockMs, byTenantRoute: [...this.streams.values()].map(streamTotals), served, rejected, deployments: this.deploymentStates() };
@@ -515,18 +539,34 @@ export class PlatformModel {
     const costUsd = cacheHit ? 0 : (inputTokens / 1000) * model.inputUsdPer1k + (outputTokens / 1000) * model.outputUsdPer1k;
 
     const deployment = this.placement.get(model.tier)![regionIndex]!;
+    const latencySeconds = cacheHit ? this.catalog.cacheHitSeconds : model.ttftSeconds + outputTokens * model.secondsPerOutputToken + queueWaitSeconds(deployment);
     if (!cacheHit) deployment.pendingArrivals += 1;
     usage.tokens += inputTokens + outputTokens;
     usage.costUsd += costUsd;
     let byRegion = stream.served.get(model);
     if (!byRegion) stream.served.set(model, (byRegion = []));
-    const totals = (byRegion[regionIndex] ??= { tenant, route, region, model: model.name, modelVersion: model.version, requests: 0, cacheHits: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 });
+    const totals = (byRegion[regionIndex] ??= {
+      tenant,
+      route,
+      region,
+      model: model.name,
+      modelVersion: model.version,
+      requests: 0,
+      cacheHits: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      costUsd: 0,
+      latencySumSeconds: 0,
+      latencyBucketCounts: new Array<number>(LATENCY_BUCKETS_SECONDS.length + 1).fill(0),
+    });
     totals.requests += 1;
     totals.cacheHits += cacheHit ? 1 : 0;
     totals.inputTokens += inputTokens;
     totals.outputTokens += outputTokens;
     totals.costUsd += costUsd;
-    return { served: true, tenant, route, region, model, deployment: deployment.spec.name, inputTokens, outputTokens, cacheHit, costUsd };
+    totals.latencySumSeconds += latencySeconds;
+    totals.latencyBucketCounts[latencyBucket(latencySeconds)]! += 1;
+    return { served: true, tenant, route, region, model, deployment: deployment.spec.name, inputTokens, outputTokens, cacheHit, costUsd, latencySeconds };
   }
 
   private reject(stream: Stream, regionIndex: number, reason: RejectionReason, retryAfterSeconds: number): RejectedRequest {
@@ -553,11 +593,16 @@ export class PlatformModel {
     return usage;
   }
 
-  private runDeployments(dtSeconds: number, incidents: Incident[]): void {
+  private updateCapacity(incidents: Incident[]): void {
     for (const load of this.loads.values()) {
       load.replicas = Math.max(0, this.view.replicas(load.spec.name));
       const slowdown = incidents.filter((i) => i.kind === 'gpu_saturation' && i.deployment === load.spec.name).reduce((factor, i) => factor * i.magnitude, 1);
       load.capacityRps = (load.replicas * load.spec.requestsPerSecondPerReplica) / slowdown;
+    }
+  }
+
+  private runDeployments(dtSeconds: number): void {
+    for (const load of this.loads.values()) {
       const available = load.capacityRps * dtSeconds;
       const backlog = load.queueDepth + load.pendingArrivals;
       const served = Math.min(backlog, available);
@@ -603,6 +648,17 @@ function streamTotals(stream: Stream): TenantRouteTotals {
     }
   }
   return totals;
+}
+
+/** Little's law: the queue ahead drains at the deployment's capacity; with no capacity it never does. */
+function queueWaitSeconds({ queueDepth, capacityRps }: DeploymentLoad): number {
+  return capacityRps > 0 ? Math.min(MAX_QUEUE_WAIT_SECONDS, queueDepth / capacityRps) : MAX_QUEUE_WAIT_SECONDS;
+}
+
+/** The index in ServedTotals.latencyBucketCounts: the first bound at or above the latency, else the overflow entry. */
+function latencyBucket(seconds: number): number {
+  const index = LATENCY_BUCKETS_SECONDS.findIndex((bound) => seconds <= bound);
+  return index < 0 ? LATENCY_BUCKETS_SECONDS.length : index;
 }
 
 function product(incidents: Incident[], kind: Incident['kind'], tenant: string, route: string): number {

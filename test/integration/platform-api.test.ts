@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_CATALOG, type Catalog } from '../../simulator/platform/catalog';
 import { registerPlatformApi } from '../../simulator/platform/api';
-import { PlatformModel } from '../../simulator/platform/model';
+import { LATENCY_BUCKETS_SECONDS, PlatformModel, type ServedTotals } from '../../simulator/platform/model';
 import { fakeControlPlane, FLAT_ROUTES, type FakeControlPlane } from '../helpers/platform';
 
 const TOKEN = 'test-platform-token-0123456789';
@@ -96,6 +96,8 @@ describe('/metrics', () => {
       http_requests_total: 'counter',
       llm_tokens_baseline: 'gauge',
       llm_cache_hit_ratio: 'gauge',
+      llm_request_duration_seconds: 'histogram',
+      llm_model_info: 'gauge',
       gpu_utilization: 'gauge',
       inference_queue_depth: 'gauge',
     });
@@ -131,6 +133,49 @@ describe('/metrics', () => {
     expect(gpu.map((s) => s.labels.deployment)).toEqual(CATALOG.deployments.map((d) => d.name));
     expect(gpu[0]!.labels).toEqual({ deployment: 'llm-premium-us-east-1', namespace: 'inference', model: 'llama-3.1-405b-instruct', model_version: '2024-07-23', region: 'us-east-1', zone: 'us-east-1a', env: 'test' });
     expect(samples.filter((s) => s.name === 'inference_queue_depth')).toHaveLength(CATALOG.deployments.length);
+  });
+
+  test('the latency histogram: cumulative buckets, a count equal to the served requests, the sum and buckets of the ground truth', async () => {
+    // acme's chat on the distilled tier, half from cache, over its rate limit; globex's summarize saturates premium in us-east-1.
+    controlPlane.policies['chat/acme'] = { modelTier: 'distilled', cacheMode: 'aggressive', rateLimitRps: 8 };
+    controlPlane.weights.summarize = { 'us-east-1': 1, 'eu-west-1': 0 };
+    controlPlane.replicaCounts['llm-premium-us-east-1'] = 0;
+    for (let second = 0; second < 20; second++) model.tick(1);
+    expect((await chat(hello, { 'X-Tenant': 'initech' })).status).toBe(200);
+
+    const { samples } = parseExposition(await (await fetch(`${url}/metrics`)).text());
+    const truth = (await call('GET', '/v1/ground-truth')).json() as unknown as { served: ServedTotals[] };
+    const labelsOf = (s: ServedTotals) => ({ tenant: s.tenant, route: s.route, model: s.model, model_version: s.modelVersion, region: s.region, env: 'test' });
+    const seriesKey = (labels: Record<string, string>) => ['tenant', 'route', 'model', 'model_version', 'region', 'env'].map((name) => labels[name]).join('/');
+    const counts = samples.filter((s) => s.name === 'llm_request_duration_seconds_count');
+    expect(counts.map((s) => seriesKey(s.labels)).sort()).toEqual(truth.served.map((s) => seriesKey(labelsOf(s))).sort());
+
+    for (const served of truth.served) {
+      const labels = labelsOf(served);
+      const buckets = samples.filter((s) => s.name === 'llm_request_duration_seconds_bucket' && seriesKey(s.labels) === seriesKey(labels));
+      expect(buckets.map((s) => s.labels.le)).toEqual([...LATENCY_BUCKETS_SECONDS.map(String), '+Inf']);
+      let cumulative = 0;
+      expect(buckets.map((s) => s.value)).toEqual(served.latencyBucketCounts.map((n) => (cumulative += n)));
+      expect(sum(samples, 'llm_request_duration_seconds_count', labels)).toBe(served.requests);
+      expect(sum(samples, 'llm_request_duration_seconds_sum', labels)).toBe(served.latencySumSeconds);
+      // The code 200 counter has no model label: one region's served requests, whatever model served them.
+      const scope = { tenant: served.tenant, route: served.route, region: served.region };
+      expect(sum(samples, 'http_requests_total', { ...scope, code: '200' })).toBe(sum(samples, 'llm_request_duration_seconds_count', scope));
+    }
+    // 8 a second admitted of 10: rejected requests are not observed.
+    expect(sum(samples, 'llm_request_duration_seconds_count', { tenant: 'acme' })).toBe(160);
+    expect(sum(samples, 'http_requests_total', { tenant: 'acme', code: '429' })).toBe(40);
+    // Half of acme's answers come from cache, in the first bucket; the rest take the distilled model's 1.95 s.
+    expect(sum(samples, 'llm_request_duration_seconds_bucket', { tenant: 'acme', le: '0.05' })).toBe(model.totals('acme', 'chat').cacheHits);
+    expect(sum(samples, 'llm_request_duration_seconds_bucket', { tenant: 'acme', le: '1' })).toBe(model.totals('acme', 'chat').cacheHits);
+    expect(sum(samples, 'llm_request_duration_seconds_bucket', { tenant: 'acme', le: '2' })).toBe(160);
+    // No replicas behind us-east-1's premium: every summarize request there waits the cap and lands above the last bound.
+    expect(sum(samples, 'llm_request_duration_seconds_bucket', { tenant: 'globex', le: '60' })).toBe(0);
+    expect(sum(samples, 'llm_request_duration_seconds_bucket', { tenant: 'globex', le: '+Inf' })).toBe(80);
+
+    expect(samples.filter((s) => s.name === 'llm_model_info')).toEqual(
+      CATALOG.models.map((m) => ({ name: 'llm_model_info', labels: { model: m.name, model_version: m.version, tier: m.tier, env: 'test' }, value: 1 })),
+    );
   });
 });
 

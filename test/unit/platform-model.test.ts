@@ -3,7 +3,7 @@
 // jitter, no seasonality) so the expected numbers can be computed by hand.
 import { DEFAULT_CATALOG, diurnalFactor, type Catalog } from '../../simulator/platform/catalog';
 import { IncidentTargetError } from '../../simulator/platform/incidents';
-import { PlatformModel, type TenantQuota } from '../../simulator/platform/model';
+import { LATENCY_BUCKETS_SECONDS, MAX_QUEUE_WAIT_SECONDS, PlatformModel, type ServedTotals, type TenantQuota } from '../../simulator/platform/model';
 import { PolicyStore } from '../../simulator/policy-store';
 import { fakeControlPlane, FLAT_ROUTES, type FakeControlPlane } from '../helpers/platform';
 
@@ -383,6 +383,135 @@ describe('incidents', () => {
     expect(deployment.field).toBe('deployment');
     expect(deployment.message).toMatch(/^deployment llm-premium-ap-south-1 does not exist; known deployments: llm-premium-us-east-1, /);
     expect(model.incidents()).toEqual([]);
+  });
+});
+
+describe('latency', () => {
+  /** Chat is 300 output tokens: time to first token + 300 × seconds per token, with no queue. */
+  const CHAT_SECONDS = { premium: 0.6 + 300 * 0.03, standard: 0.35 + 300 * 0.015, distilled: 0.15 + 300 * 0.006 };
+
+  interface Latency {
+    requests: number;
+    sum: number;
+    counts: number[];
+  }
+
+  const latencyOf = (served: ServedTotals[], match: (s: ServedTotals) => boolean): Latency =>
+    served.filter(match).reduce<Latency>(
+      (total, s) => ({ requests: total.requests + s.requests, sum: total.sum + s.latencySumSeconds, counts: total.counts.map((n, i) => n + s.latencyBucketCounts[i]!) }),
+      { requests: 0, sum: 0, counts: new Array<number>(LATENCY_BUCKETS_SECONDS.length + 1).fill(0) },
+    );
+  const since = (now: Latency, before: Latency): Latency => ({ requests: now.requests - before.requests, sum: now.sum - before.sum, counts: now.counts.map((n, i) => n - before.counts[i]!) });
+  /** The upper bound of the bucket holding the q-quantile, as a reader of the histogram sees it. */
+  const quantileBound = ({ counts, requests }: Latency, q: number): number => {
+    let cumulative = 0;
+    const index = counts.findIndex((n) => (cumulative += n) >= q * requests);
+    return index < LATENCY_BUCKETS_SECONDS.length ? LATENCY_BUCKETS_SECONDS[index]! : Infinity;
+  };
+  const bucketOf = (seconds: number) => LATENCY_BUCKETS_SECONDS.findIndex((bound) => seconds <= bound);
+  const chatOf = (tenant: string) => (s: ServedTotals) => s.tenant === tenant && s.route === 'chat';
+
+  test.each(['premium', 'standard', 'distilled'] as const)('with no queue, every %s miss takes time to first token plus decoding', (tier) => {
+    const { model } = flatModel((view) => (view.policies.chat = { modelTier: tier }));
+    run(model, 60);
+    const chat = latencyOf(model.groundTruth().served, chatOf('acme'));
+    expect(chat.requests).toBe(600);
+    expect(chat.sum).toBeCloseTo(600 * CHAT_SECONDS[tier], 6);
+    expect(chat.counts[bucketOf(CHAT_SECONDS[tier])]).toBe(600);
+    expect(model.chat({ tenant: 'acme', route: 'chat', inputTokens: 10, contentKey: 'k' })).toMatchObject({ served: true, cacheHit: false, latencySeconds: expect.closeTo(CHAT_SECONDS[tier], 9) as unknown });
+  });
+
+  test('on the same route and load, p95 is lowest on the distilled tier and highest on premium', () => {
+    const p95 = (tier: string) => {
+      const { model } = flatModel((view) => (view.policies.chat = { modelTier: tier }));
+      run(model, 60);
+      return quantileBound(latencyOf(model.groundTruth().served, (s) => s.route === 'chat'), 0.95);
+    };
+    expect([p95('distilled'), p95('standard'), p95('premium')]).toEqual([2, 5, 13]);
+  });
+
+  test('cache hits take cacheHitSeconds and pull the histogram down', () => {
+    const { model } = flatModel((view) => (view.policies.chat = { cacheMode: 'aggressive' }));
+    run(model, 60);
+    const totals = model.totals('acme', 'chat');
+    const chat = latencyOf(model.groundTruth().served, chatOf('acme'));
+    expect(chat.counts[0]).toBe(totals.cacheHits);
+    expect(chat.counts[bucketOf(CHAT_SECONDS.premium)]).toBe(600 - totals.cacheHits);
+    expect(chat.sum).toBeCloseTo(totals.cacheHits * 0.02 + (600 - totals.cacheHits) * CHAT_SECONDS.premium, 6);
+    expect(quantileBound(chat, 0.5)).toBe(0.05);
+  });
+
+  test('rejected requests have no latency: the histogram counts served requests only', () => {
+    const { model } = flatModel((view) => (view.policies['chat/acme'] = { rateLimitRps: 4 }));
+    run(model, 60);
+    const chat = latencyOf(model.groundTruth().served, chatOf('acme'));
+    expect(model.totals('acme', 'chat')).toMatchObject({ requests: 600, served: 240 });
+    expect(chat.counts.reduce((sum, n) => sum + n, 0)).toBe(240);
+    expect(chat.requests).toBe(240);
+  });
+
+  test('a saturated deployment\'s queue raises its p95 by queue depth ÷ capacity; draining it brings p95 back', () => {
+    // All 20 req/s on premium in us-east-1 (capacity 8 req/s per replica), no cache.
+    const { model, view } = flatModel((v) => {
+      for (const route of ['chat', 'summarize']) v.weights[route] = { 'us-east-1': 1, 'eu-west-1': 0 };
+      v.replicaCounts['llm-premium-us-east-1'] = 4;
+    });
+    const chat = () => latencyOf(model.groundTruth().served, (s) => s.route === 'chat');
+    const window = (seconds: number) => {
+      const before = chat();
+      run(model, seconds);
+      return since(chat(), before);
+    };
+    const healthy = window(10);
+    expect(healthy.sum).toBeCloseTo(healthy.requests * CHAT_SECONDS.premium, 6);
+    expect(quantileBound(healthy, 0.95)).toBe(13);
+
+    // 2 replicas serve 16 req/s of the 20: the queue grows by 4 a second, and the 16 chat requests
+    // of step k each wait the 4k queued before them ÷ 16 req/s.
+    view.replicaCounts['llm-premium-us-east-1'] = 2;
+    const saturated = window(30);
+    const waited = Array.from({ length: 30 }, (_, k) => 16 * ((4 * k) / 16)).reduce((sum, w) => sum + w, 0);
+    expect(saturated.sum).toBeCloseTo(saturated.requests * CHAT_SECONDS.premium + waited, 6);
+    expect(quantileBound(saturated, 0.95)).toBe(20);
+    const queued = model.deploymentStates().find((d) => d.name === 'llm-premium-us-east-1')!;
+    expect(queued).toMatchObject({ queueDepth: 120, capacityRps: 16 });
+    expect(model.chat({ tenant: 'acme', route: 'chat', inputTokens: 10, contentKey: 'k' })).toMatchObject({ latencySeconds: expect.closeTo(CHAT_SECONDS.premium + 120 / 16, 9) as unknown });
+
+    // 4 replicas drain the 121 waiting in 11 s; after that nobody waits again.
+    view.replicaCounts['llm-premium-us-east-1'] = 4;
+    window(11);
+    expect(model.deploymentStates().find((d) => d.name === 'llm-premium-us-east-1')).toMatchObject({ queueDepth: 0 });
+    const drained = window(10);
+    expect(drained.sum).toBeCloseTo(drained.requests * CHAT_SECONDS.premium, 6);
+    expect(quantileBound(drained, 0.95)).toBe(13);
+  });
+
+  test('a deployment with no replicas makes every miss wait the cap; its hits are still fast', () => {
+    const { model } = flatModel((view) => {
+      view.weights.chat = { 'us-east-1': 1, 'eu-west-1': 0 };
+      view.replicaCounts['llm-premium-us-east-1'] = 0;
+      view.policies.chat = { cacheMode: 'aggressive' };
+    });
+    run(model, 10);
+    const chat = latencyOf(model.groundTruth().served, chatOf('acme'));
+    const hits = model.totals('acme', 'chat').cacheHits;
+    expect(chat.counts[0]).toBe(hits);
+    expect(chat.counts[LATENCY_BUCKETS_SECONDS.length]).toBe(100 - hits);
+    expect(chat.sum).toBeCloseTo(hits * 0.02 + (100 - hits) * (CHAT_SECONDS.premium + MAX_QUEUE_WAIT_SECONDS), 6);
+  });
+
+  test('the same seed and clock give the same histogram, on the default platform too', () => {
+    const histogram = (seed: number) => {
+      const model = new PlatformModel({ seed, startMs: START, controlPlane: fakeControlPlane(DEFAULT_CATALOG), catalog: DEFAULT_CATALOG });
+      run(model, 60);
+      return model.groundTruth().served.map(({ tenant, route, region, latencySumSeconds, latencyBucketCounts }) => ({ tenant, route, region, latencySumSeconds, latencyBucketCounts }));
+    };
+    const first = histogram(3);
+    expect(histogram(3)).toEqual(first);
+    expect(histogram(4)).not.toEqual(first);
+    // Lognormal answer sizes spread the premium tier's latencies over several buckets.
+    const chat = first.filter((s) => s.route === 'chat').reduce((counts, s) => counts.map((n, i) => n + s.latencyBucketCounts[i]!), new Array<number>(LATENCY_BUCKETS_SECONDS.length + 1).fill(0));
+    expect(chat.filter((n) => n > 0).length).toBeGreaterThan(3);
   });
 });
 

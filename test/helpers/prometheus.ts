@@ -1,5 +1,6 @@
 // A real Prometheus (Debian's 2.42) scraping a local exporter every second, for checks and
 // queries against live data. `metrics` is what the exporter serves; tests change it as they go.
+// It can scrape other servers' /metrics too (a simulated platform, say), as job `scraped`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -16,7 +17,12 @@ export interface RunningPrometheus {
   close(): Promise<void>;
 }
 
-export async function startPrometheus(initialMetrics: string): Promise<RunningPrometheus> {
+export interface PrometheusOptions {
+  /** More targets to scrape every second (`host:port`, path /metrics), e.g. ['127.0.0.1:8080']. */
+  scrape?: string[];
+}
+
+export async function startPrometheus(initialMetrics: string, { scrape = [] }: PrometheusOptions = {}): Promise<RunningPrometheus> {
   if (spawnSync('prometheus', ['--version']).error) throw new Error('prometheus is not installed: apt-get install prometheus (bash .ci/run does it)');
   const metrics = { text: initialMetrics };
   const exporter: Server = createServer((_request, response) => {
@@ -25,10 +31,11 @@ export async function startPrometheus(initialMetrics: string): Promise<RunningPr
   await new Promise<void>((resolve) => exporter.listen(0, '127.0.0.1', resolve));
   const exporterAddress = `127.0.0.1:${(exporter.address() as AddressInfo).port}`;
 
+  const job = (name: string, targets: string[]) => `  - job_name: ${name}\n    static_configs:\n      - targets: [${targets.map((target) => `'${target}'`).join(', ')}]\n`;
   const workDir = mkdtempSync(join(tmpdir(), 'finops-soar-prom-'));
   writeFileSync(
     join(workDir, 'prometheus.yml'),
-    `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: exporter\n    static_configs:\n      - targets: ['${exporterAddress}']\n`,
+    `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n${job('exporter', [exporterAddress])}${scrape.length > 0 ? job('scraped', scrape) : ''}`,
   );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -42,11 +49,13 @@ export async function startPrometheus(initialMetrics: string): Promise<RunningPr
     await new Promise<void>((resolve) => exporter.close(() => resolve()));
     rmSync(workDir, { recursive: true, force: true });
   };
+  const targets = 1 + scrape.length;
   try {
-    await waitFor('Prometheus to scrape the exporter', async () => {
+    await waitFor(`Prometheus to scrape ${[exporterAddress, ...scrape].join(', ')}`, async () => {
       const response = await fetch(`${url}/api/v1/query?query=up`).catch(() => undefined);
       const body = response?.ok ? ((await response.json()) as { data: { result: Array<{ value: [number, string] }> } }) : undefined;
-      return body?.data.result[0]?.value[1] === '1' || undefined;
+      const up = body?.data.result.filter(({ value }) => value[1] === '1').length;
+      return up === targets || undefined;
     });
   } catch (error) {
     await close();

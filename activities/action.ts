@@ -5,6 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Target } from '../alerts/target';
 import { stepSpec, type ActionName, type CheckName, type StepParams } from '../playbook/actions';
+import type { Severity } from '../playbook/schema';
 import { formatIssues } from '../validation/issues';
 
 export interface ActionRequest {
@@ -30,6 +31,8 @@ export interface ActionOutcome {
 export interface CheckRequest {
   target: Target;
   params: unknown;
+  /** The run's severity, for a check whose answer depends on it (policy.tier fails closed for S1); absent counts as S1, the cautious answer. */
+  severity?: Severity;
 }
 
 /** A check's facts: each field becomes `<step id>.<field>` for later `when` conditions. */

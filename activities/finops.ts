@@ -31,38 +31,45 @@ export interface FinopsActivities {
 
 const cents = (value: number) => Math.round(value * 100) / 100;
 
+/**
+ * The number a spend query gives. No series is no answer, not $0: a wrong selector must not make
+ * every scale-out look free, or every route look idle.
+ */
+export async function spendValue(prometheus: PrometheusQuery, query: string, { step, budget }: { step: string; budget: string }): Promise<number> {
+  const value = await instantValue(prometheus, query, step);
+  if (value === null) {
+    throw ApplicationFailure.nonRetryable(
+      `${step}: no spend matches ${query}; check finops.budgets.${budget}.selector and that Prometheus scrapes the gateway's inference_cost_usd_total`,
+      'NoSpendData',
+    );
+  }
+  return value;
+}
+
 /** Spend so far this month under a budget, the recent spend and the month-end forecast, from Prometheus. */
 async function monthSpend(prometheus: PrometheusQuery, name: string, budget: Budget, step: string, now: Date) {
   const window = monthWindow(now);
   const spend = (range: string) => `sum(increase(inference_cost_usd_total{${budget.selector}}[${range}]))`;
-  // No series is no answer, not $0: a wrong selector must not make every scale-out look free.
-  const spent = async (range: string) => {
-    const value = await instantValue(prometheus, spend(range), step);
-    if (value === null) {
-      throw ApplicationFailure.nonRetryable(
-        `${step}: no spend matches ${spend(range)}; check finops.budgets.${name}.selector and that Prometheus scrapes the gateway's inference_cost_usd_total`,
-        'NoSpendData',
-      );
-    }
-    return value;
-  };
+  const spent = (range: string) => spendValue(prometheus, spend(range), { step, budget: name });
   const monthToDateUsd = await spent(`${window.elapsedSeconds}s`);
   const recentUsd = window.elapsedDays >= RECENT_DAYS ? await spent(`${RECENT_DAYS}d`) : null;
   return { window, monthToDateUsd, recentUsd, forecastUsd: forecastMonthUsd({ monthToDateUsd, recentUsd }, window), spent };
 }
 
+/** The budget a step names, or an error saying which budgets the config defines. */
+export function budgetNamed(budgets: Record<string, Budget>, step: string, name: string): Budget {
+  const budget = budgets[name];
+  if (budget) return budget;
+  const known = Object.keys(budgets);
+  throw ApplicationFailure.nonRetryable(`${step}: no budget named ${name}; define finops.budgets.${name} in the config (defined: ${known.join(', ') || 'none'})`, 'InvalidParams');
+}
+
 export function createFinopsActivities({ prometheus, kubernetes, settings, metrics }: { prometheus: PrometheusQuery; kubernetes: KubernetesAdapter; settings: FinopsSettings; metrics: EngineMetrics }): FinopsActivities {
-  const budgetNamed = (step: string, name: string) => {
-    const budget = settings.budgets[name];
-    if (budget) return budget;
-    const known = Object.keys(settings.budgets);
-    throw ApplicationFailure.nonRetryable(`${step}: no budget named ${name}; define finops.budgets.${name} in the config (defined: ${known.join(', ') || 'none'})`, 'InvalidParams');
-  };
   return {
     async 'finops.scaleOutBudget'({ target, params }) {
       const step = 'finops.scaleOutBudget';
       const { budget: name, addReplicas, expectedHours } = parseParams(step, params);
-      const budget = budgetNamed(step, name);
+      const budget = budgetNamed(settings.budgets, step, name);
       const { gpusPerReplica } = await callKubernetes(() => kubernetes.readDeployment(deploymentOf(step, target)));
       const { monthToDateUsd, forecastUsd } = await monthSpend(prometheus, name, budget, step, new Date());
       const scaleOutUsd = addReplicas * gpusPerReplica * settings.gpuHourlyUsd * expectedHours;
@@ -82,7 +89,7 @@ export function createFinopsActivities({ prometheus, kubernetes, settings, metri
 
     async 'finops.budgetReport'(name) {
       const step = 'finops.budgetReport';
-      const budget = budgetNamed(step, name);
+      const budget = budgetNamed(settings.budgets, step, name);
       const now = new Date();
       const { window, monthToDateUsd, recentUsd, forecastUsd, spent } = await monthSpend(prometheus, name, budget, step, now);
       const lastDayUsd = window.elapsedDays >= 1 ? await spent('1d') : monthToDateUsd / Math.max(window.elapsedDays, 1 / 24);

@@ -7,13 +7,13 @@ import { protectedRouteRefusal, protectedTenantQuotaRefusal, REFUSED_BY_GUARDRAI
 import { parseParams, type ActionActivity, type CheckActivity } from './action';
 
 /** The route a step names in params.route (all of it), else the target's route and tenant. */
-function scopeOf({ key, labels }: Target, route?: string): PolicyScope {
+export function scopeOf({ key, labels }: Target, route?: string): PolicyScope {
   if (route !== undefined) return { route };
   if (!labels.route) throw ApplicationFailure.nonRetryable(`target ${key} names no route: set params.route to the route to act on`, 'InvalidTarget');
   return labels.tenant ? { route: labels.route, tenant: labels.tenant } : { route: labels.route };
 }
 
-const describeScope = ({ route, tenant }: PolicyScope) => (tenant ? `route ${route} (tenant ${tenant})` : `route ${route}`);
+export const describeScope = ({ route, tenant }: PolicyScope) => (tenant ? `route ${route} (tenant ${tenant})` : `route ${route}`);
 
 const show = (value: unknown) => (value === null || value === undefined ? 'unset' : JSON.stringify(value));
 const showLimit = (value: unknown) => (value === null || value === undefined ? 'unlimited' : JSON.stringify(value));
@@ -31,7 +31,7 @@ function tenantOf(step: string, { key, labels }: Target): string {
   );
 }
 
-async function callGateway<T>(call: () => Promise<T>): Promise<T> {
+export async function callGateway<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {

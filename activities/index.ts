@@ -14,7 +14,7 @@ import { createKubernetesActivities } from './kubernetes';
 import { createLimitsActivities, type LimitsActivities, type LimitsDeps } from './limits';
 import { createMetricsActivities, type MetricsActivities } from './metrics';
 import { createNotifyActivities, type NotifyActivities } from './notify';
-import { createPolicyActivities, tenantUsageFrom, type PolicyActivities } from './policy';
+import { createPolicyActivities, type PolicyActivities } from './policy';
 import { createPrometheusActivities, type PrometheusQuery } from './prometheus';
 import { createStorageActivities } from './storage';
 
@@ -47,6 +47,6 @@ export function createActivities({ gateway, kubernetes, prometheus, finops, stor
     ...createNotifyActivities(notifier, runUrl),
     ...createLimitsActivities(limits),
     ...createMetricsActivities(metrics),
-    ...createPolicyActivities({ opa, guardrails, tenantUsage: tenantUsageFrom(prometheus, gateway) }),
+    ...createPolicyActivities({ opa, guardrails, prometheus, gateway, budgets: finops.budgets }),
   };
 }

@@ -1,18 +1,26 @@
-// Policy checks the workflow asks before a change: "may this action run on this target" and "which
-// tier". OPA answers when configured (its decision id goes into the run), else the built-in rules;
-// see policy/decide.ts for what happens when OPA cannot answer.
+// The policy questions: "may this action run on this target", asked by the workflow before every
+// change (policy.check), and "which tier", a check a playbook step runs (policy.tier) after
+// measuring what the tier policy needs in Prometheus. OPA answers when configured (its decision id
+// goes into the run), else the built-in rules; see policy/decide.ts for what happens when OPA
+// cannot answer.
 import { ApplicationFailure } from '@temporalio/common';
-import type { GatewayAdapter } from '../gateway/adapter';
 import { z } from 'zod';
 import { TARGET_KIND_NAMES, type Target } from '../alerts/target';
+import { budgetBurnRateQuery } from '../finops/budget-rules';
+import type { GatewayAdapter } from '../gateway/adapter';
+import type { PolicyScope } from '../gateway/control-api';
 import { ACTION_NAMES } from '../playbook/actions';
 import type { Severity } from '../playbook/schema';
-import { withFailMode, type Guardrails } from '../safety/guardrails';
+import { TIERS } from '../policy/actions';
 import type { TenantUsage } from '../policy/builtin';
 import { decide, type PolicyDecision } from '../policy/decide';
 import { OpaClient, type OpaClientOptions } from '../policy/opa-client';
+import { withFailMode, type Guardrails } from '../safety/guardrails';
 import { formatIssues } from '../validation/issues';
-import { instantValue, type PrometheusQuery } from './prometheus';
+import { parseParams, type CheckActivity } from './action';
+import { budgetNamed, spendValue, type Budget } from './finops';
+import { callGateway, describeScope, scopeOf } from './gateway';
+import { instantSamples, instantValue, type PrometheusQuery } from './prometheus';
 
 const severitySchema = z.enum(['S1', 'S2', 'S3'] satisfies Severity[]);
 
@@ -31,32 +39,23 @@ const policyCheckSchema = z
   })
   .strict();
 
-const policyTierSchema = z
-  .object({
-    route: z.string().min(1),
-    currentTier: z.string().min(1),
-    burnRate: z.number().min(0).describe("the route's cost rate over its budget pace"),
-    p95LatencyMs: z.number().min(0).describe('the p95 latency measured on the current tier'),
-    latencySloMs: z.number().positive(),
-    tierP95LatencyMs: z.record(z.string(), z.number().min(0)).default({}).describe('the p95 latency expected on the other tiers'),
-    severity: severitySchema,
-  })
-  .strict();
-
 export type PolicyCheckRequest = z.input<typeof policyCheckSchema>;
-export type PolicyTierRequest = z.input<typeof policyTierSchema>;
 
 export interface PolicyActivities {
   'policy.check': (request: PolicyCheckRequest) => Promise<PolicyDecision>;
-  'policy.tier': (request: PolicyTierRequest) => Promise<PolicyDecision>;
+  'policy.tier': CheckActivity;
 }
 
 export interface PolicyDeps {
   /** The OPA server to ask; without it the built-in rules decide. */
   opa?: OpaClientOptions | undefined;
   guardrails: Guardrails;
-  /** Reads a tenant's token use today and its daily quota, for the quota policy; without it the quota refuses nothing. */
-  tenantUsage?: ((tenant: string) => Promise<TenantUsage>) | undefined;
+  /** Token use (quota), spend (burn rate) and latency (tier). */
+  prometheus: PrometheusQuery;
+  /** Daily quotas (quota) and the tier a route is served from now (tier). */
+  gateway: Pick<GatewayAdapter, 'getRoutePolicy' | 'getTenantQuota'>;
+  /** finops.budgets, whose burn rates the tier check measures. */
+  budgets: Record<string, Budget>;
 }
 
 function parse<Schema extends z.ZodType>(activity: string, schema: Schema, request: unknown): z.output<Schema> {
@@ -74,31 +73,39 @@ function effectiveParams(action: string, { labels }: Target, params: unknown, gu
   return { ...params, policy: withFailMode(routeName, policy, guardrails) };
 }
 
+const quoted = (value: string) => `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+
 /**
  * A tenant's tokens since midnight UTC (from Prometheus) and its daily token quota (from the
  * gateway), for the quota policy. What cannot be read is null, and the quota then refuses nothing:
  * the gateway enforces the quota itself, the policy only stops the engine from loosening it.
  */
-export function tenantUsageFrom(prometheus: PrometheusQuery, gateway: Pick<GatewayAdapter, 'getTenantQuota'>): (tenant: string) => Promise<TenantUsage> {
-  return async (tenant) => {
-    const now = new Date();
-    const sinceMidnight = Math.max(60, Math.floor((now.getTime() - Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())) / 1000));
-    const selector = `tenant="${tenant.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
-    const [tokensToday, tokensPerDay] = await Promise.all([
-      instantValue(prometheus, `sum(increase(llm_tokens_total{${selector}}[${sinceMidnight}s]))`, 'policy.check').catch(() => null),
-      gateway.getTenantQuota(tenant).then(({ quota }) => quota.tokensPerDay ?? null, () => null),
-    ]);
-    return { tokensToday, tokensPerDay };
-  };
+async function tenantUsage(prometheus: PrometheusQuery, gateway: Pick<GatewayAdapter, 'getTenantQuota'>, tenant: string): Promise<TenantUsage> {
+  const now = new Date();
+  const sinceMidnight = Math.max(60, Math.floor((now.getTime() - Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())) / 1000));
+  const [tokensToday, tokensPerDay] = await Promise.all([
+    instantValue(prometheus, `sum(increase(llm_tokens_total{tenant=${quoted(tenant)}}[${sinceMidnight}s]))`, 'policy.check').then((tokens) => tokens && Math.round(tokens), () => null),
+    gateway.getTenantQuota(tenant).then(({ quota }) => quota.tokensPerDay ?? null, () => null),
+  ]);
+  return { tokensToday, tokensPerDay };
 }
 
-export function createPolicyActivities({ opa, guardrails, tenantUsage }: PolicyDeps): PolicyActivities {
+// The gateway's request latency histogram (seconds, by tenant, route, region and model), and the
+// info metric that names each model's tier; the bundled simulator exports both (README, "Metrics").
+const LATENCY_BUCKETS = 'llm_request_duration_seconds_bucket';
+const MODEL_INFO = 'llm_model_info';
+
+const scopeSelector = ({ route, tenant }: PolicyScope) => [`route=${quoted(route)}`, ...(tenant ? [`tenant=${quoted(tenant)}`] : [])].join(',');
+const milliseconds = (seconds: number) => Math.round(seconds * 1000);
+const hundredths = (value: number) => Math.round(value * 100) / 100;
+
+export function createPolicyActivities({ opa, guardrails, prometheus, gateway, budgets }: PolicyDeps): PolicyActivities {
   const client = opa ? new OpaClient(opa) : undefined;
   return {
     async 'policy.check'(request) {
       const { action, target, params, severity } = parse('policy.check', policyCheckSchema, request);
       const tenant = target.labels.tenant;
-      const usage = tenant && tenantUsage ? await tenantUsage(tenant) : undefined;
+      const usage = tenant ? await tenantUsage(prometheus, gateway, tenant) : undefined;
       const question = {
         kind: 'action' as const,
         action,
@@ -111,9 +118,53 @@ export function createPolicyActivities({ opa, guardrails, tenantUsage }: PolicyD
       return decide(question, { opa: client });
     },
 
-    async 'policy.tier'(request) {
-      const question = { kind: 'tier' as const, ...parse('policy.tier', policyTierSchema, request), guardrails };
-      return decide(question, { opa: client });
+    /**
+     * Measures over the window: the budget's burn rate, the p95 latency of the scope's own requests
+     * (on the tier it is served from now), and the p95 of every other tier across the platform,
+     * which is what the scope can expect there; a tier that served nothing takes the playbook's
+     * expectation. Then asks the tier policy.
+     */
+    async 'policy.tier'({ target, params, severity = 'S1' }) {
+      const step = 'policy.tier';
+      const { route, budget: budgetName, latencySloMs, window, expectedP95LatencyMs } = parseParams(step, params);
+      const budget = budgetNamed(budgets, step, budgetName);
+      const scope = scopeOf(target, route);
+      const latencyQuery = `histogram_quantile(0.95, sum by (le) (rate(${LATENCY_BUCKETS}{${scopeSelector(scope)}}[${window}])))`;
+      const [document, burnRate, p95Seconds, byTier] = await Promise.all([
+        callGateway(() => gateway.getRoutePolicy(scope)),
+        spendValue(prometheus, budgetBurnRateQuery(budget, window), { step, budget: budgetName }),
+        instantValue(prometheus, latencyQuery, step),
+        instantSamples(prometheus, `histogram_quantile(0.95, sum by (le, tier) (rate(${LATENCY_BUCKETS}[${window}]) * on (model) group_left (tier) ${MODEL_INFO}))`),
+      ]);
+      if (p95Seconds === null) {
+        throw ApplicationFailure.nonRetryable(
+          `${step}: ${describeScope(scope)} served no request in the last ${window} (${latencyQuery} gives nothing); check that Prometheus scrapes the gateway's ${LATENCY_BUCKETS}, or widen params.window`,
+          'NoLatencyData',
+        );
+      }
+      const currentTier = document.effective.modelTier;
+      // A tier that served nothing in the window gives NaN: no measurement.
+      const measured = new Map(byTier.filter(({ value }) => Number.isFinite(value)).map(({ labels, value }) => [labels.tier, milliseconds(value)]));
+      const expected: Partial<Record<string, number>> = expectedP95LatencyMs;
+      const otherTiers = TIERS.filter((tier) => tier !== currentTier && (measured.has(tier) || expected[tier] !== undefined));
+      const tierP95LatencyMs = Object.fromEntries(otherTiers.map((tier) => [tier, measured.get(tier) ?? expected[tier]]));
+      const tierLatencyFrom = Object.fromEntries(otherTiers.map((tier) => [tier, measured.has(tier) ? 'measured' : 'expected']));
+      const question = { kind: 'tier' as const, route: scope.route, currentTier, burnRate: hundredths(burnRate), p95LatencyMs: milliseconds(p95Seconds), latencySloMs, tierP95LatencyMs, severity, guardrails };
+      const { allowed, tier = currentTier, reason, source, decisionId } = await decide(question, { opa: client });
+      return {
+        tier,
+        changes: tier !== currentTier,
+        currentTier,
+        allowed,
+        burnRate: question.burnRate,
+        p95LatencyMs: question.p95LatencyMs,
+        latencySloMs,
+        tierP95LatencyMs,
+        tierLatencyFrom,
+        reason,
+        source,
+        ...(decisionId !== undefined && { decisionId }),
+      };
     },
   };
 }

@@ -5,13 +5,14 @@ import type { Target } from '../alerts/target';
 import { FINOPS_CHECKS } from '../finops/actions';
 import { GATEWAY_ACTIONS, GATEWAY_CHECKS } from '../gateway/actions';
 import { KUBERNETES_ACTIONS, KUBERNETES_CHECKS } from '../kubernetes/actions';
+import { POLICY_CHECKS } from '../policy/actions';
 import { PROMETHEUS_CHECKS } from '../prometheus/actions';
 import { STORAGE_ACTIONS, STORAGE_CHECKS } from '../storage/actions';
 import type { ActionSpec, StepSpec } from './step-spec';
 
 export const ACTIONS = { ...GATEWAY_ACTIONS, ...KUBERNETES_ACTIONS, ...STORAGE_ACTIONS } as const satisfies Record<string, ActionSpec>;
 
-export const CHECKS = { ...GATEWAY_CHECKS, ...FINOPS_CHECKS, ...KUBERNETES_CHECKS, ...PROMETHEUS_CHECKS, ...STORAGE_CHECKS } as const satisfies Record<string, StepSpec>;
+export const CHECKS = { ...GATEWAY_CHECKS, ...FINOPS_CHECKS, ...KUBERNETES_CHECKS, ...POLICY_CHECKS, ...PROMETHEUS_CHECKS, ...STORAGE_CHECKS } as const satisfies Record<string, StepSpec>;
 
 export type ActionName = keyof typeof ACTIONS;
 export type CheckName = keyof typeof CHECKS;

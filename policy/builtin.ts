@@ -4,6 +4,7 @@
 import type { Target } from '../alerts/target';
 import type { Severity } from '../playbook/schema';
 import { protectedRouteRefusal, protectedTenantQuotaRefusal, type Guardrails } from '../safety/guardrails';
+import { TIERS } from './actions';
 
 /** A tenant's token use today (UTC) and its daily quota; null: unknown use, or an unlimited quota. */
 export interface TenantUsage {
@@ -64,9 +65,6 @@ export interface TierVerdict {
   tier: string;
   reason: string;
 }
-
-/** From the most to the least expensive. */
-export const TIERS = ['premium', 'standard', 'distilled'] as const;
 
 /** The burn rates from which a route wants each cheaper tier. */
 export const BURN_RATE_THRESHOLDS = { standard: 1, distilled: 2 } as const;
@@ -147,10 +145,7 @@ export function tierVerdict({ route, currentTier, burnRate, p95LatencyMs, latenc
   }
   const wanted = burnRate >= BURN_RATE_THRESHOLDS.distilled ? 'distilled' : burnRate >= BURN_RATE_THRESHOLDS.standard ? 'standard' : 'premium';
   const latency = (tier: string) => (tier === currentTier ? p95LatencyMs : tierP95LatencyMs[tier]);
-  const shown = (tier: string) => {
-    const value = latency(tier);
-    return value === undefined ? 'unknown' : `${value} ms`;
-  };
+  const shown = (tier: string) => `${latency(tier)} ms`;
   // The cheapest tier no cheaper than the wanted one whose latency keeps the SLO.
   const chosen = TIERS.slice(0, TIERS.indexOf(wanted) + 1)
     .filter((tier) => {
@@ -160,6 +155,9 @@ export function tierVerdict({ route, currentTier, burnRate, p95LatencyMs, latenc
     .at(-1);
   const burn = `burn rate ${burnRate} wants ${wanted} (standard from ${BURN_RATE_THRESHOLDS.standard}, distilled from ${BURN_RATE_THRESHOLDS.distilled})`;
   if (chosen === wanted) return { allowed: true, tier: chosen, reason: `${burn}; its p95 ${shown(chosen)} keeps the ${latencySloMs} ms SLO` };
+  if (chosen !== undefined && latency(wanted) === undefined) {
+    return { allowed: true, tier: chosen, reason: `${burn}, but its p95 is not known; ${chosen} keeps the ${latencySloMs} ms SLO at ${shown(chosen)}` };
+  }
   if (chosen !== undefined) {
     return { allowed: true, tier: chosen, reason: `${burn}, but its p95 (${shown(wanted)}) would break the ${latencySloMs} ms SLO; ${chosen} keeps it at ${shown(chosen)}` };
   }

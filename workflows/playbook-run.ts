@@ -660,7 +660,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
             await runAction(stepId, step);
             break;
           case 'check':
-            status.facts[step.id] = await apply[step.check]({ target: plan.target, params: step.params });
+            status.facts[step.id] = await apply[step.check]({ target: plan.target, params: step.params, severity });
             break;
           case 'notify':
             await apply['notify.send']({ to: step.to, message: step.message, run });

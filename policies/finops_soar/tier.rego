@@ -39,9 +39,7 @@ eligible := [tier |
 	keeps_slo(tier)
 ]
 
-shown_latency(tier) := sprintf("%v ms", [latency(tier)]) if {
-	latency(tier)
-} else := "unknown"
+shown_latency(tier) := sprintf("%v ms", [latency(tier)])
 
 burn := sprintf("burn rate %v wants %s (standard from %v, distilled from %v)", [input.burnRate, wanted, standard_from, distilled_from])
 
@@ -59,7 +57,12 @@ decision := {
 } else := {"allowed": true, "tier": chosen, "reason": reason} if {
 	count(eligible) > 0
 	chosen := eligible[count(eligible) - 1]
+	latency(wanted)
 	reason := sprintf("%s, but its p95 (%s) would break the %v ms SLO; %s keeps it at %s", [burn, shown_latency(wanted), input.latencySloMs, chosen, shown_latency(chosen)])
+} else := {"allowed": true, "tier": chosen, "reason": reason} if {
+	count(eligible) > 0
+	chosen := eligible[count(eligible) - 1]
+	reason := sprintf("%s, but its p95 is not known; %s keeps the %v ms SLO at %s", [burn, chosen, input.latencySloMs, shown_latency(chosen)])
 } else := {
 	"allowed": true,
 	"tier": input.currentTier,

@@ -41,7 +41,7 @@ test_a_latency_exactly_at_the_slo_keeps_it if {
 test_a_tier_of_unknown_latency_is_never_chosen if {
 	decision := tier.decision with input as with_tier_latencies(3, {})
 	decision.tier == "premium"
-	decision.reason == "burn rate 3 wants distilled (standard from 1, distilled from 2), but its p95 (unknown) would break the 500 ms SLO; premium keeps it at 400 ms"
+	decision.reason == "burn rate 3 wants distilled (standard from 1, distilled from 2), but its p95 is not known; premium keeps the 500 ms SLO at 400 ms"
 }
 
 test_when_no_tier_keeps_the_slo_the_route_stays if {

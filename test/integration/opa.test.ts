@@ -13,7 +13,7 @@ import { actionVerdict, tierVerdict, type PolicyQuestion, type TierQuestion } fr
 import { decide, OPA_DECISION_PATHS } from '../../policy/decide';
 import { OpaClient, OpaError } from '../../policy/opa-client';
 import { TEST_GUARDRAILS } from '../helpers/activities';
-import { actionQuestion, testTarget } from '../helpers/policy';
+import { actionQuestion, offlinePolicyDeps, testTarget } from '../helpers/policy';
 import { healthy, opaPath, POLICIES, startOpa, startPolicyServer, type RunningOpa } from '../helpers/opa';
 import { freePort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
@@ -138,7 +138,7 @@ test('the table covers every refusal rule and every tier', () => {
 });
 
 test('policy.check asks OPA and records its decision id; a quota in OPA data counts too', async () => {
-  const { 'policy.check': check } = createPolicyActivities({ opa: { url: opa.url, timeoutMs: 5_000 }, guardrails: TEST_GUARDRAILS });
+  const { 'policy.check': check } = createPolicyActivities(offlinePolicyDeps({ opa: { url: opa.url, timeoutMs: 5_000 } }));
   const request: PolicyCheckRequest = { action: 'gateway.setRoutePolicy', target: chatAcme, params: { policy: { cacheMode: 'aggressive' } }, severity: 'S1' };
   const decision = await new MockActivityEnvironment().run(check, request);
   expect(decision).toEqual({ allowed: true, denials: [], reason: 'no policy refuses gateway.setRoutePolicy on route=chat,tenant=acme', decisionId: expect.stringMatching(UUID) as unknown, source: 'opa' });

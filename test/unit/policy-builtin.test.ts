@@ -1,5 +1,5 @@
 // The built-in policy rules (no OPA): the guardrails, the daily token quota and tiered routing, and
-// the policy.check / policy.tier activities deciding with them. test/integration/opa.test.ts holds
+// the policy.check activity deciding with them (test/integration/policy-tier.test.ts: the activities reading live numbers). test/integration/opa.test.ts holds
 // OPA to the same answers.
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -9,7 +9,7 @@ import type { Target } from '../../alerts/target';
 import { actionVerdict, tierVerdict, type ActionQuestion, type TenantUsage, type TierQuestion } from '../../policy/builtin';
 import { decide } from '../../policy/decide';
 import { TEST_GUARDRAILS } from '../helpers/activities';
-import { actionQuestion, testTarget } from '../helpers/policy';
+import { actionQuestion, offlinePolicyDeps, testTarget } from '../helpers/policy';
 
 const target = testTarget;
 const chatAcme = target('route', { route: 'chat', tenant: 'acme' });
@@ -108,7 +108,7 @@ describe('which tier', () => {
     });
     expect(tierOf(3, { distilled: 500 }).tier).toBe('distilled');
     expect(tierOf(3, { standard: 500, distilled: 501 }).tier).toBe('standard');
-    expect(tierOf(3, {}).reason).toBe('burn rate 3 wants distilled (standard from 1, distilled from 2), but its p95 (unknown) would break the 500 ms SLO; premium keeps it at 400 ms');
+    expect(tierOf(3, {}).reason).toBe('burn rate 3 wants distilled (standard from 1, distilled from 2), but its p95 is not known; premium keeps the 500 ms SLO at 400 ms');
     expect(tierOf(3, { standard: 800 }, { p95LatencyMs: 900 })).toEqual({
       allowed: true,
       tier: 'premium',
@@ -137,9 +137,9 @@ describe('decide without OPA', () => {
 describe('the policy activities', () => {
   const logger = new DefaultLogger('ERROR');
   const run = <Request, Result>(activity: (request: Request) => Promise<Result>, request: Request) => new MockActivityEnvironment(undefined, { logger }).run(activity, request);
+  const { 'policy.check': check } = createPolicyActivities(offlinePolicyDeps());
 
   test("policy.check judges the params as the action would apply them: the engine sets a circuit's fail mode", async () => {
-    const { 'policy.check': check } = createPolicyActivities({ guardrails: TEST_GUARDRAILS });
     // capacity-s1 writes failMode open for summarize, which engine.sensitiveRoutes makes closed.
     const request: PolicyCheckRequest = {
       action: 'gateway.setRoutePolicy',
@@ -150,30 +150,9 @@ describe('the policy activities', () => {
     expect(await run(check, request)).toMatchObject({ allowed: true, source: 'builtin' });
   });
 
-  test("policy.check reads the target tenant's usage for the quota, and only for a tenant", async () => {
-    const asked: string[] = [];
-    const tenantUsage = (tenant: string) => {
-      asked.push(tenant);
-      return Promise.resolve({ tokensToday: 5000, tokensPerDay: 4000 });
-    };
-    const { 'policy.check': check } = createPolicyActivities({ guardrails: TEST_GUARDRAILS, tenantUsage });
-    const lifted = await run(check, { action: 'gateway.setRoutePolicy', target: chatAcme, params: { policy: { rateLimitRps: null } }, severity: 'S2' });
-    expect(lifted).toMatchObject({ allowed: false, denials: [{ rule: 'tenant_over_quota' }] });
-    await run(check, { action: 'kubernetes.scaleDeployment', target: target('deployment', { namespace: 'llm', deployment: 'vllm' }), params: { addReplicas: 1 }, severity: 'S2' });
-    expect(asked).toEqual(['acme']);
-  });
-
-  test('policy.tier answers the tier; a bad request is refused, not retried, naming the field', async () => {
-    const { 'policy.tier': tier, 'policy.check': check } = createPolicyActivities({ guardrails: TEST_GUARDRAILS });
-    expect(await run(tier, { route: 'chat', currentTier: 'premium', burnRate: 2.5, p95LatencyMs: 400, latencySloMs: 500, tierP95LatencyMs: { distilled: 200 }, severity: 'S2' })).toMatchObject({
-      allowed: true,
-      tier: 'distilled',
-      source: 'builtin',
-    });
+  test('a bad request is refused, not retried, naming the field', async () => {
     const bad = await run(check, { action: 'gateway.noSuchAction' as 'gateway.setRoutePolicy', target: chatAcme, params: {}, severity: 'S2' }).catch((error: unknown) => error);
     expect(bad).toBeInstanceOf(ApplicationFailure);
     expect(bad).toMatchObject({ nonRetryable: true, type: 'InvalidParams', message: expect.stringMatching(/^policy\.check: invalid request: action/) as unknown });
-    const negative = await run(tier, { route: 'chat', currentTier: 'premium', burnRate: -1, p95LatencyMs: 1, latencySloMs: 1, severity: 'S2' }).catch((error: unknown) => error);
-    expect(negative).toMatchObject({ nonRetryable: true, type: 'InvalidParams', message: expect.stringMatching(/^policy\.tier: invalid request: burnRate/) as unknown });
   });
 });

@@ -120,9 +120,10 @@ export function createPolicyActivities({ opa, guardrails, prometheus, gateway, b
 
     /**
      * Measures over the window: the budget's burn rate, the p95 latency of the scope's own requests
-     * (on the tier it is served from now), and the p95 of every other tier across the platform,
-     * which is what the scope can expect there; a tier that served nothing takes the playbook's
-     * expectation. Then asks the tier policy.
+     * (on the tier it is served from now), and the p95 of each other tier on the same route (other
+     * tenants of the route already served there: the best guess of what the scope would get, since a
+     * route's prompt and answer sizes weigh more than who sends them); a tier nobody on the route uses
+     * takes the playbook's expectation. Then asks the tier policy.
      */
     async 'policy.tier'({ target, params, severity = 'S1' }) {
       const step = 'policy.tier';
@@ -134,7 +135,7 @@ export function createPolicyActivities({ opa, guardrails, prometheus, gateway, b
         callGateway(() => gateway.getRoutePolicy(scope)),
         spendValue(prometheus, budgetBurnRateQuery(budget, window), { step, budget: budgetName }),
         instantValue(prometheus, latencyQuery, step),
-        instantSamples(prometheus, `histogram_quantile(0.95, sum by (le, tier) (rate(${LATENCY_BUCKETS}[${window}]) * on (model) group_left (tier) ${MODEL_INFO}))`),
+        instantSamples(prometheus, `histogram_quantile(0.95, sum by (le, tier) (rate(${LATENCY_BUCKETS}{route=${quoted(scope.route)}}[${window}]) * on (model) group_left (tier) ${MODEL_INFO}))`),
       ]);
       if (p95Seconds === null) {
         throw ApplicationFailure.nonRetryable(

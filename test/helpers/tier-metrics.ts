@@ -25,14 +25,13 @@ interface LatencyStream {
 }
 
 /**
- * chat: acme waits 3 s at p95, globex 1 s, both on premium; summarize runs on standard at 2 s.
- * Nothing runs on distilled, as on the simulated platform before a playbook tiers a route down.
- * core (protected) is served too, at 0.5 s.
+ * chat: acme waits 3 s at p95 on premium, globex 2 s on standard. summarize runs on distilled at
+ * 0.5 s, which says nothing about chat on distilled. core (protected) is served at 0.5 s.
  */
 const STREAMS: LatencyStream[] = [
   { tenant: 'acme', route: 'chat', model: MODELS.premium, requestsPerSecond: 10, p95Seconds: 3 },
-  { tenant: 'globex', route: 'chat', model: MODELS.premium, requestsPerSecond: 10, p95Seconds: 1 },
-  { tenant: 'acme', route: 'summarize', model: MODELS.standard, requestsPerSecond: 10, p95Seconds: 2 },
+  { tenant: 'globex', route: 'chat', model: MODELS.standard, requestsPerSecond: 10, p95Seconds: 2 },
+  { tenant: 'acme', route: 'summarize', model: MODELS.distilled, requestsPerSecond: 10, p95Seconds: 0.5 },
   { tenant: 'internal', route: 'core', model: MODELS.premium, requestsPerSecond: 10, p95Seconds: 0.5 },
 ];
 

@@ -88,14 +88,25 @@ describe('policy.tier: which tier, from live numbers', () => {
     });
   });
 
-  test("the tenant's own latency counts, and a route on a cheap tier moves back up once the budget cools", async () => {
-    // globex waits 1 s on chat; its traffic is on distilled today.
-    await simulator.client.patchRoutePolicy({ route: 'chat', tenant: 'globex' }, { modelTier: 'distilled' }, { idempotencyKey: 'tier-test-globex' });
+  test("the tenant's own latency counts, other tenants of the route tell the other tiers, and a cheaper tier moves back up once the budget cools", async () => {
+    // globex's chat runs on standard, at 2 s; acme's on premium, at 3 s.
+    await simulator.client.patchRoutePolicy({ route: 'chat', tenant: 'globex' }, { modelTier: 'standard' }, { idempotencyKey: 'tier-test-globex' });
     const chatGlobex = testTarget('route', { route: 'chat', tenant: 'globex' });
-    expect(await ask({ budget: 'warm' }, { target: chatGlobex })).toMatchObject({ tier: 'standard', changes: true, currentTier: 'distilled', p95LatencyMs: 1000 });
-    expect(await ask({ budget: 'cool' }, { target: chatGlobex })).toMatchObject({ tier: 'premium', changes: true });
-    // Without a tenant the whole route counts: half its requests under 1 s, half under 3 s.
-    expect(await ask({ budget: 'cool', route: 'chat' }, { target: testTarget('deployment', { namespace: 'llm', deployment: 'vllm' }) })).toMatchObject({ tier: 'premium', changes: false, currentTier: 'premium' });
+    expect(await ask({ budget: 'warm' }, { target: chatGlobex })).toMatchObject({ tier: 'standard', changes: false, currentTier: 'standard', p95LatencyMs: 2000 });
+    expect(await ask({ budget: 'cool' }, { target: chatGlobex })).toMatchObject({
+      tier: 'premium',
+      changes: true,
+      tierP95LatencyMs: { premium: 3000 },
+      tierLatencyFrom: { premium: 'measured' },
+      reason: expect.stringMatching(/wants premium \(standard from 1, distilled from 2\); its p95 3000 ms keeps the 4000 ms SLO$/) as unknown,
+    });
+    // The whole route: half of acme's requests and 72.5% of all are under 2 s, 97.5% under 3 s.
+    expect(await ask({ budget: 'cool', route: 'chat' }, { target: testTarget('deployment', { namespace: 'llm', deployment: 'vllm' }) })).toMatchObject({
+      tier: 'premium',
+      changes: false,
+      currentTier: 'premium',
+      p95LatencyMs: 2900,
+    });
   });
 
   test('a protected route is never tiered, however fast the budget burns', async () => {

@@ -38,6 +38,7 @@ test('recorded histories are present', () => {
       'verify-moved.json',
       'verify-escalated.json',
       'policy-opa.json',
+      'policy-tier.json',
       'budget-watch.json',
     ]),
   );

@@ -152,9 +152,12 @@ export function createPolicyActivities({ opa, guardrails, prometheus, gateway, b
       const tierLatencyFrom = Object.fromEntries(otherTiers.map((tier) => [tier, measured.has(tier) ? 'measured' : 'expected']));
       const question = { kind: 'tier' as const, route: scope.route, currentTier, burnRate: hundredths(burnRate), p95LatencyMs: milliseconds(p95Seconds), latencySloMs, tierP95LatencyMs, severity, guardrails };
       const { allowed, tier = currentTier, reason, source, decisionId } = await decide(question, { opa: client });
+      const rank = (name: string) => TIERS.indexOf(name as (typeof TIERS)[number]);
       return {
         tier,
         changes: tier !== currentTier,
+        // Cost playbooks act only on a move down; a tier the policy does not rank is never cheaper.
+        cheaper: rank(currentTier) >= 0 && rank(tier) > rank(currentTier),
         currentTier,
         allowed,
         burnRate: question.burnRate,

@@ -60,6 +60,7 @@ describe('policy.tier: which tier, from live numbers', () => {
     expect(facts).toEqual({
       tier: 'distilled',
       changes: true,
+      cheaper: true,
       currentTier: 'premium',
       allowed: true,
       burnRate: expect.any(Number) as unknown,
@@ -96,6 +97,7 @@ describe('policy.tier: which tier, from live numbers', () => {
     expect(await ask({ budget: 'cool' }, { target: chatGlobex })).toMatchObject({
       tier: 'premium',
       changes: true,
+      cheaper: false,
       tierP95LatencyMs: { premium: 3000 },
       tierLatencyFrom: { premium: 'measured' },
       reason: expect.stringMatching(/wants premium \(standard from 1, distilled from 2\); its p95 3000 ms keeps the 4000 ms SLO$/) as unknown,

@@ -39,6 +39,7 @@ test('recorded histories are present', () => {
       'verify-escalated.json',
       'policy-opa.json',
       'policy-tier.json',
+      'cost-s2-policy-tier.json',
       'budget-watch.json',
     ]),
   );

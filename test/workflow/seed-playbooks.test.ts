@@ -4,26 +4,39 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alertNotificationSignal, decideUpdate, statusQuery } from '../../workflows/definitions';
-import { testS3 } from '../helpers/activities';
+import { PrometheusClient } from '../../prometheus/client';
+import { TEST_FINOPS, testS3 } from '../helpers/activities';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';
 import { startPrometheusWithSpend, type RunningPrometheus } from '../helpers/prometheus';
+import { startLivePlatform, type LivePlatform } from '../helpers/simulated-platform';
 import { waitFor } from '../helpers/wait';
 import { notification, startHarness, type Harness } from '../helpers/workflow-harness';
 
 // A worker whose checks read a real Prometheus, scraping a spend counter that keeps rising.
 const WITH_PROMETHEUS = 'seed-with-prometheus';
+// A worker acting on the whole simulated platform and measuring it through a real Prometheus, with
+// acme's budget at $100k a month, which its ~$1M a month burns at 4 to 15 times its pace, by the hour.
+const ON_LIVE_PLATFORM = 'seed-on-live-platform';
 let harness: Harness;
 let prometheus: RunningPrometheus;
+let live: LivePlatform;
 
 beforeAll(async () => {
   harness = await startHarness();
   prometheus = await startPrometheusWithSpend([{ labels: 'route="chat",tenant="soylent"', usdPerTick: 1.5 }]);
   await harness.startWorker(WITH_PROMETHEUS, { prometheusUrl: prometheus.url });
+  live = await startLivePlatform({ seed: 7 });
+  await harness.startWorker(ON_LIVE_PLATFORM, {
+    gateway: live.gateway,
+    prometheusUrl: live.prometheusUrl,
+    finops: { ...TEST_FINOPS, budgets: { acme: { monthlyUsd: 100_000, selector: 'tenant="acme"' } } },
+  });
 });
 afterAll(async () => {
   await harness?.close();
   await prometheus?.close();
+  await live?.close();
 });
 
 const seed = (name: string) => readFileSync(join(__dirname, '..', '..', 'playbooks', `${name}.yaml`), 'utf8');
@@ -31,18 +44,31 @@ const policy = (route: string, tenant: string) => harness.simulator.store.get({ 
 
 const quota = (tenant: string) => harness.simulator.store.tenantQuota(tenant).tokensPerDay;
 
-test('cost-s2: cheaper requests and a daily token cap at once, the distilled model once approved, all undone after the cooldown', async () => {
+test("cost-s2 on the simulated platform: cheaper requests and a daily token cap at once, then the tier the policy names from the tenant's burn rate and the route's latency, once approved; all undone after the cooldown", async () => {
+  // The tier check measures over 10 s rather than 5 minutes: the test's Prometheus holds seconds.
+  const costS2 = seed('cost-s2').replace('      window: 5m\n', '      window: 10s\n');
+  await waitFor('10 s of the platform in Prometheus', async () => {
+    const samples = await new PrometheusClient({ baseUrl: live.prometheusUrl, timeoutMs: 2_000 }).query('count_over_time(up{job="scraped"}[15s])');
+    return (samples[0]?.value ?? 0) >= 12 || undefined;
+  });
+  const livePolicy = () => live.platform.store.get({ route: 'chat', tenant: 'acme' }).policy;
   const firing = alert({ route: 'chat', tenant: 'acme', alertname: 'LLMSpendBurnRateHigh', severity: 'S2' });
-  const handle = await harness.fire([seed('cost-s2'), seed('cost-s1')], firing, { cooldownOverrideMs: 300 });
+  const handle = await harness.fire([costS2, seed('cost-s1')], firing, { taskQueue: ON_LIVE_PLATFORM, cooldownOverrideMs: 300 });
   await waitFor('the approval request', () => harness.stateOf(handle, 'awaiting-approval'));
-  expect(policy('chat', 'acme')).toEqual({ maxInputTokens: 8192, cacheMode: 'aggressive', promptCompression: true });
-  expect(quota('acme')).toBe(10_000_000_000);
+  expect(livePolicy()).toEqual({ maxInputTokens: 8192, cacheMode: 'aggressive', promptCompression: true });
+  expect(live.platform.store.tenantQuota('acme').tokensPerDay).toBe(10_000_000_000);
   expect(harness.notifierLog).toContainEqual(expect.objectContaining({ msg: expect.stringMatching(/^notify finops, product: LLMSpendBurnRateHigh on chat for acme: context capped at 8k/) as unknown }));
+  // Nobody on chat is served from distilled yet, so its latency is the playbook's expectation.
+  const pending = await handle.query(statusQuery);
+  expect(pending.facts['which-tier']).toMatchObject({ tier: 'distilled', cheaper: true, currentTier: 'premium', tierP95LatencyMs: { distilled: 6000 }, tierLatencyFrom: { distilled: 'expected' }, source: 'builtin' });
+  expect((pending.facts['which-tier'] as { burnRate: number }).burnRate).toBeGreaterThanOrEqual(2);
+  expect(pending.pendingApproval?.stepId).toBe('approve-cheaper-tier');
 
-  await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-distilled', approve: true, by: 'U0FINOPS' }] });
-  await waitFor('the distilled tier', () => policy('chat', 'acme').modelTier === 'distilled');
+  await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-cheaper-tier', approve: true, by: 'U0FINOPS' }] });
+  await waitFor('the distilled tier', () => livePolicy().modelTier === 'distilled');
   const status = await handle.query(statusQuery);
   expect(status.applied.map((a) => a.stepId)).toEqual(['cap-context', 'aggressive-cache', 'compress-prompts', 'cap-daily-tokens', 'tier-distilled']);
+  expect(status.skipped).toContainEqual(expect.objectContaining({ stepId: 'tier-standard', reason: 'which-tier.tier is "distilled", not "standard"' }));
   expect(status.applied.find((a) => a.stepId === 'cap-daily-tokens')?.summary).toBe('quota of tenant acme: tokensPerDay 16000000000 → 10000000000');
   expect(status.nextDeadline).not.toBeNull(); // the escalation to cost-s1, 30 minutes out
 
@@ -50,9 +76,10 @@ test('cost-s2: cheaper requests and a daily token cap at once, the distilled mod
   const summary = await handle.result();
   expect(summary.state).toBe('rolled-back');
   expect(summary.escalation).toBeNull();
-  expect(policy('chat', 'acme')).toEqual({});
-  expect(quota('acme')).toBe(16_000_000_000);
-  recordHistoryIfAsked(harness.env.address, handle, 'cost-s2');
+  expect(livePolicy()).toEqual({});
+  expect(live.platform.store.tenantQuota('acme').tokensPerDay).toBe(16_000_000_000);
+  // cost-s2.json holds the run from before the playbook asked the tier policy.
+  recordHistoryIfAsked(harness.env.address, handle, 'cost-s2-policy-tier');
 });
 
 test('cost-s1: the cost cut and a stricter token cap at once; a rejected throttle is never applied; all undone after the cooldown', async () => {
@@ -74,12 +101,9 @@ test('cost-s1: the cost cut and a stricter token cap at once; a rejected throttl
   recordHistoryIfAsked(harness.env.address, handle, 'cost-s1');
 });
 
-test('cost-s2 escalates to cost-s1: the stricter steps apply over the S2 ones, the throttle measures the burn rate in Prometheus, and rollback restores the values from before S2', async () => {
+test('cost-s2 escalates to cost-s1: the stricter steps apply over the S2 ones (no tier at S2 for a tenant without a budget), the throttle measures the burn rate in Prometheus, and rollback restores the values from before S2', async () => {
   const firing = alert({ route: 'chat', tenant: 'soylent', alertname: 'LLMSpendBurnRateHigh', severity: 'S2' });
   const handle = await harness.fire([seed('cost-s2'), seed('cost-s1')], firing, { taskQueue: WITH_PROMETHEUS, cooldownOverrideMs: 300, escalationOverrideMs: 200 });
-  await waitFor('the approval request', () => harness.stateOf(handle, 'awaiting-approval'));
-  await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-distilled', approve: true, by: 'U0FINOPS' }] });
-
   // Same step ids in both playbooks: the S1 ones are told apart by their playbook's name.
   await waitFor('the S1 approval', async () => ((await handle.query(statusQuery)).pendingApproval?.stepId === 'cost-s1/approve-throttle' ? true : undefined));
   expect(policy('chat', 'soylent')).toMatchObject({ maxInputTokens: 4096, modelTier: 'distilled' });
@@ -99,11 +123,15 @@ test('cost-s2 escalates to cost-s1: the stricter steps apply over the S2 ones, t
     'cap-context',
     'aggressive-cache',
     'compress-prompts',
-    'tier-distilled',
     'cost-s1/cap-context',
     'cost-s1/cut-cost-per-request',
   ]);
   expect(status.applied.find((a) => a.stepId === 'cost-s1/cap-context')?.summary).toBe('route chat (tenant soylent): maxInputTokens 8192 → 4096');
+  // soylent has no budget: the tier question has no answer, and no tier step runs at S2.
+  expect(status.skipped.find((skipped) => skipped.stepId === 'which-tier')?.reason).toBe(
+    'failed: policy.tier: no budget named soylent; define finops.budgets.soylent in the config (defined: platform)',
+  );
+  expect(status.skipped.find((skipped) => skipped.stepId === 'approve-cheaper-tier')?.reason).toBe('which-tier.cheaper is not known (its check did not run or failed)');
 
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
   const summary = await handle.result();

@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { TARGET_KIND_NAMES, type Target } from '../alerts/target';
-import { budgetBurnRateQuery } from '../finops/budget-rules';
+import { budgetPace, budgetSpend, type BudgetSpec } from '../finops/budget-rules';
 import type { GatewayAdapter } from '../gateway/adapter';
 import type { PolicyScope } from '../gateway/control-api';
 import { ACTION_NAMES } from '../playbook/actions';
@@ -16,6 +16,7 @@ import type { TenantUsage } from '../policy/builtin';
 import { decide, type PolicyDecision } from '../policy/decide';
 import { OpaClient, type OpaClientOptions } from '../policy/opa-client';
 import { withFailMode, type Guardrails } from '../safety/guardrails';
+import { parseDuration } from '../validation/duration';
 import { formatIssues } from '../validation/issues';
 import { parseParams, type CheckActivity } from './action';
 import { budgetNamed, spendValue, type Budget } from './finops';
@@ -95,6 +96,22 @@ async function tenantUsage(prometheus: PrometheusQuery, gateway: Pick<GatewayAda
 const LATENCY_BUCKETS = 'llm_request_duration_seconds_bucket';
 const MODEL_INFO = 'llm_model_info';
 
+/**
+ * A budget's burn rate over the window, as the budget alerts measure it (its spend rate over the
+ * pace that spends it in 30 days), or over the part of the window Prometheus has data for: rate()
+ * divides by the whole window, so a Prometheus or a budget minutes old would read as burning
+ * slowly. The data's age comes from a subquery in 1,800 steps of at least 100 ms.
+ */
+async function measureBurnRate(prometheus: PrometheusQuery, budgetName: string, budget: BudgetSpec, window: string): Promise<number> {
+  const context = { step: 'policy.tier', budget: budgetName };
+  const windowSeconds = (parseDuration(window) ?? 0) / 1000;
+  const spend = budgetSpend(budget);
+  const stepMs = Math.max(100, Math.round((windowSeconds * 1000) / 1800));
+  const age = await spendValue(prometheus, `time() - min(min_over_time(timestamp(${spend})[${window}:${stepMs}ms]))`, context);
+  const range = age >= windowSeconds ? window : `${Math.max(1, Math.floor(age))}s`;
+  return spendValue(prometheus, `sum(rate(${spend}[${range}])) / ${budgetPace(budget)}`, context);
+}
+
 const scopeSelector = ({ route, tenant }: PolicyScope) => [`route=${quoted(route)}`, ...(tenant ? [`tenant=${quoted(tenant)}`] : [])].join(',');
 const milliseconds = (seconds: number) => Math.round(seconds * 1000);
 const hundredths = (value: number) => Math.round(value * 100) / 100;
@@ -133,7 +150,7 @@ export function createPolicyActivities({ opa, guardrails, prometheus, gateway, b
       const latencyQuery = `histogram_quantile(0.95, sum by (le) (rate(${LATENCY_BUCKETS}{${scopeSelector(scope)}}[${window}])))`;
       const [document, burnRate, p95Seconds, byTier] = await Promise.all([
         callGateway(() => gateway.getRoutePolicy(scope)),
-        spendValue(prometheus, budgetBurnRateQuery(budget, window), { step, budget: budgetName }),
+        measureBurnRate(prometheus, budgetName, budget, window),
         instantValue(prometheus, latencyQuery, step),
         instantSamples(prometheus, `histogram_quantile(0.95, sum by (le, tier) (rate(${LATENCY_BUCKETS}{route=${quoted(scope.route)}}[${window}]) * on (model) group_left (tier) ${MODEL_INFO}))`),
       ]);

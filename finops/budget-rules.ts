@@ -50,14 +50,16 @@ function checkBudget(name: string, { monthlyUsd, selector }: BudgetSpec): void {
   if (/[{}]/.test(selector)) throw new Error(`budget "${name}": write the selector's label matchers without braces, e.g. tenant="acme" (got ${selector}); fix finops.budgets.${name}.selector`);
 }
 
-/** PromQL for a budget's burn rate over a window: its spend rate over the pace that spends the budget in 30 days. */
-export function budgetBurnRateQuery({ monthlyUsd, selector }: BudgetSpec, window: string): string {
-  const spend = selector.trim() === '' ? 'inference_cost_usd_total' : `inference_cost_usd_total{${selector}}`;
-  return `sum(rate(${spend}[${window}])) / ${monthlyUsd / MONTH_SECONDS}`;
-}
+/** The spend series a budget counts. */
+export const budgetSpend = ({ selector }: BudgetSpec) => (selector.trim() === '' ? 'inference_cost_usd_total' : `inference_cost_usd_total{${selector}}`);
+
+/** US dollars a second that spend the monthly budget in 30 days: burn rate 1. */
+export const budgetPace = ({ monthlyUsd }: BudgetSpec) => monthlyUsd / MONTH_SECONDS;
 
 function burnRateRecords(budgets: ReadonlyArray<[string, BudgetSpec]>, windows: readonly string[]) {
-  return budgets.flatMap(([name, budget]) => windows.map((window) => ({ record: burnRateSeries(window), expr: budgetBurnRateQuery(budget, window), labels: { budget: name } })));
+  return budgets.flatMap(([name, budget]) =>
+    windows.map((window) => ({ record: burnRateSeries(window), expr: `sum(rate(${budgetSpend(budget)}[${window}])) / ${budgetPace(budget)}`, labels: { budget: name } })),
+  );
 }
 
 function burnRateAlerts(budgets: ReadonlyArray<[string, BudgetSpec]>) {

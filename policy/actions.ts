@@ -7,7 +7,8 @@ import type { StepSpec } from '../playbook/step-spec';
 /** The model tiers the tier policy chooses from, from the most to the least expensive. */
 export const TIERS = ['premium', 'standard', 'distilled'] as const;
 
-const promqlDuration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, 'a PromQL duration such as 30m, 1h or 90s');
+// Whole seconds and more, in the units both PromQL and validation/duration.ts read.
+const promqlDuration = z.string().regex(/^(\d+(s|m|h|d))+$/, 'a PromQL duration such as 30m, 1h or 90s');
 
 export const POLICY_CHECKS = {
   'policy.tier': {

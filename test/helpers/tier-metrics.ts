@@ -70,8 +70,9 @@ export const TIER_WINDOW = '10s';
  * window, so a younger series would look slower than it is.
  */
 export async function startTierMetricsPrometheus({ tokensPerSecond = 1_000_000 } = {}): Promise<RunningPrometheus> {
-  const startedAt = Date.now();
   const prometheus = await startPrometheus(exposition(0, tokensPerSecond));
+  // Everything starts from zero once Prometheus scrapes: no jump between its first samples.
+  const startedAt = Date.now();
   const growing = setInterval(() => (prometheus.metrics.text = exposition((Date.now() - startedAt) / 1000, tokensPerSecond)), 100);
   const close = () => {
     clearInterval(growing);

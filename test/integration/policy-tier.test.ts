@@ -76,6 +76,13 @@ describe('policy.tier: which tier, from live numbers', () => {
     expect(facts.burnRate as number).toBeLessThan(3.1);
   });
 
+  test('a window longer than the data Prometheus holds measures the burn over the data, not as if the rest of the window cost nothing', async () => {
+    const { burnRate } = await ask({ budget: 'hot', window: '1h', expectedP95LatencyMs: { distilled: 1200 } });
+    // rate() over 1h of a series seconds old would read about 0.01.
+    expect(burnRate as number).toBeGreaterThan(2.8);
+    expect(burnRate as number).toBeLessThan(3.2);
+  });
+
   test("a cheaper tier whose latency would break the SLO is passed over for one that keeps it; a tier nobody can vouch for is never chosen", async () => {
     expect(await ask({ budget: 'hot', latencySloMs: 2500, expectedP95LatencyMs: { distilled: 3000 } })).toMatchObject({
       tier: 'standard',
@@ -155,7 +162,7 @@ describe('policy.tier: which tier, from live numbers', () => {
     expect(await failureOf(ask({ budget: 'idle' }))).toMatchObject({
       nonRetryable: true,
       type: 'NoSpendData',
-      message: expect.stringMatching(/^policy\.tier: no spend matches sum\(rate\(inference_cost_usd_total\{route="search"\}\[10s\]\)\) \/ [\d.]+; check finops\.budgets\.idle\.selector/) as unknown,
+      message: expect.stringMatching(/^policy\.tier: no spend matches time\(\) - min\(min_over_time\(timestamp\(inference_cost_usd_total\{route="search"\}\)\[10s:100ms\]\)\); check finops\.budgets\.idle\.selector/) as unknown,
     });
     expect(await failureOf(ask({ budget: 'nope' }))).toMatchObject({
       nonRetryable: true,

@@ -7,7 +7,10 @@
 // rates (trapezoids between samples), up to the sample taken just before the rollback. A rate that
 // rose (a scale-out) shows as a negative saving. It is an estimate: it assumes the traffic would
 // have stayed at the baseline without the run, which a declining incident makes generous and a
-// growing one makes modest; the run shows the samples it used.
+// growing one makes modest; the run shows the samples it used. The cost rate is a rate over a
+// window, so each sample lags the traffic by about half that window: the total misses about half a
+// window's worth of the saving (test/workflow/savings-ground-truth.test.ts measures it against the
+// simulator's counterfactual).
 
 export interface CostSample {
   at: string;

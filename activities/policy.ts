@@ -12,7 +12,7 @@ import type { PolicyScope } from '../gateway/control-api';
 import { ACTION_NAMES } from '../playbook/actions';
 import type { Severity } from '../playbook/schema';
 import { TIERS } from '../policy/actions';
-import type { TenantUsage } from '../policy/builtin';
+import { sustainsTraffic, type TenantUsage } from '../policy/builtin';
 import { decide, type PolicyDecision } from '../policy/decide';
 import { OpaClient, type OpaClientOptions } from '../policy/opa-client';
 import { withFailMode, type Guardrails } from '../safety/guardrails';
@@ -122,12 +122,16 @@ export function createPolicyActivities({ opa, guardrails, prometheus, gateway, b
     async 'policy.check'(request) {
       const { action, target, params, severity } = parse('policy.check', policyCheckSchema, request);
       const tenant = target.labels.tenant;
-      const usage = tenant ? await tenantUsage(prometheus, gateway, tenant) : undefined;
+      const applied = effectiveParams(action, target, params, guardrails);
+      // The quota refuses only a change that raises or keeps the tenant's traffic; whether a new
+      // quota raises it depends on the current one, so a quota change always reads it.
+      const quotaMatters = action === 'gateway.setTenantQuota' || sustainsTraffic(action, applied, undefined);
+      const usage = tenant && quotaMatters ? await tenantUsage(prometheus, gateway, tenant) : undefined;
       const question = {
         kind: 'action' as const,
         action,
         target,
-        params: effectiveParams(action, target, params, guardrails),
+        params: applied,
         severity,
         guardrails,
         ...(usage && { usage }),

@@ -40,6 +40,7 @@ test('recorded histories are present', () => {
       'policy-opa.json',
       'policy-tier.json',
       'cost-s2-policy-tier.json',
+      'cost-s1-policy-tier.json',
       'budget-watch.json',
     ]),
   );

@@ -29,7 +29,7 @@ test('the committed JSON Schema is the one the playbook schema generates (npm ru
 test('validate lists every playbook with its digest', async () => {
   const result = await cli('validate');
   expect(result.status).toBe(0);
-  expect(result.stdout).toMatch(/^ok {2}playbooks\/cost-s1\.yaml {2}cost-s1 \(S1, 8 steps\) {2}sha256:[0-9a-f]{64}$/m);
+  expect(result.stdout).toMatch(/^ok {2}playbooks\/cost-s1\.yaml {2}cost-s1 \(S1, 11 steps\) {2}sha256:[0-9a-f]{64}$/m);
   expect(result.stdout).toMatch(/^\d+ playbooks valid$/m);
 });
 
@@ -46,7 +46,10 @@ test('plan shows the playbook, target, run and resolved steps of each alert, tou
   expect(result.stdout).toContain('playbook cost-s2 (S2)');
   expect(result.stdout).toContain('target   route=chat,tenant=acme');
   expect(result.stdout).toContain('run      playbook/cost-s2/route=chat,tenant=acme');
-  expect(result.stdout).toMatch(/approve-distilled +approval "Serve acme on chat from the distilled model \(Input tokens per request on chat\/acme are 3\.4x the baseline\)", 900s, on timeout approve/);
+  expect(result.stdout).toMatch(/which-tier +check policy\.tier\n/);
+  expect(result.stdout).toMatch(
+    /approve-cheaper-tier approval "Serve acme on chat from the cheaper model tier the tier policy names \(step which-tier\) \(Input tokens per request on chat\/acme are 3\.4x the baseline\)", 900s, on timeout approve, on reject stop \(when …\)/,
+  );
   expect(result.stdout).toContain('escalate to cost-s1 if still firing 1800s after the steps:');
 });
 
@@ -62,7 +65,9 @@ test('plan --json prints the decisions as data', async () => {
     'current-quota',
     'cap-daily-tokens',
     'tell-finops',
-    'approve-distilled',
+    'which-tier',
+    'approve-cheaper-tier',
+    'tier-standard',
     'tier-distilled',
   ]);
 });

@@ -92,7 +92,8 @@ async function tenantUsage(prometheus: PrometheusQuery, gateway: Pick<GatewayAda
 }
 
 // The gateway's request latency histogram (seconds, by tenant, route, region and model), and the
-// info metric that names each model's tier; the bundled simulator exports both (README, "Metrics").
+// info metric that names each model's tier: the tier check needs both from a real gateway, and the
+// bundled simulator exports both (README, "The simulated platform").
 const LATENCY_BUCKETS = 'llm_request_duration_seconds_bucket';
 const MODEL_INFO = 'llm_model_info';
 

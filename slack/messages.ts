@@ -135,17 +135,26 @@ export function approvalMessage(request: ApprovalRequest, outcome?: ApprovalOutc
   return { text: cut(escapeText(text), SECTION_LIMIT), blocks };
 }
 
-/** A reminder or an escalation; `mentions` are already rendered (<!subteam^…> or @name). */
-export function nudgeText({ run, stepId, deadline, approvalsNeeded }: ApprovalRequest, { kind }: ApprovalNudge, mentions: string[], permalink: string | null): string {
+/** "<the request> for <step> of <playbook> on <target> waits for a decision until <deadline>." */
+function waitingText({ run, stepId, deadline, approvalsNeeded }: ApprovalRequest, permalink: string | null): string {
   const what = `${escapeText(stepId)} of ${escapeText(run.playbook)} on \`${escapeText(run.target)}\``;
   const where = permalink === null ? what : `${link(permalink, 'The approval request')} for ${what}`;
   const needs = approvalsNeeded > 1 ? ` (${approvalsNeeded} distinct approvers)` : '';
-  const waits = `${where} waits for a decision${needs} until ${slackTime(deadline)}.`;
+  return `${where} waits for a decision${needs} until ${slackTime(deadline)}.`;
+}
+
+/** A reminder or an escalation; `mentions` are already rendered (<!subteam^…> or @name). */
+export function nudgeText(request: ApprovalRequest, { kind }: ApprovalNudge, mentions: string[], permalink: string | null): string {
+  const waits = waitingText(request, permalink);
   if (kind === 'reminder') return `:bell: Reminder: ${waits}`;
   return `:rotating_light: Escalation${mentions.length > 0 ? ` ${mentions.join(' ')}` : ''}: ${waits}`;
 }
 
-/** A war-room's first message: the run, who was invited, who was not and why (both already rendered). */
+/** What the other channels an approval request is for see: a link to the one message that has the buttons. */
+export function approvalPointerText(request: ApprovalRequest, permalink: string | null): string {
+  return `:raising_hand: *${escapeText(request.summary)}*\n${waitingText(request, permalink)}`;
+}
+
 /** The war-room's live status: replaced in place as the run moves. */
 export function warRoomStatusMessage(run: RunReference, status: WarRoomStatus | null): SlackMessage {
   const lines = status
@@ -160,6 +169,7 @@ export function warRoomStatusMessage(run: RunReference, status: WarRoomStatus | 
   return { text: cut(escapeText(`Status of ${run.playbook} on ${run.target}: ${status?.state ?? 'starting'}`), SECTION_LIMIT), blocks: [section(lines.join('\n'))] };
 }
 
+/** A war-room's first message: the run, who was invited, who was not and why (both already rendered). */
 export function warRoomMessage(run: RunReference, runUrl: string | null, invited: string[], notInvited: string[]): SlackMessage {
   const lines = [`:rotating_light: War-room for ${runLine(run)}`, `Run: \`${escapeText(run.workflowId)}\``];
   if (invited.length > 0) lines.push(`Invited: ${invited.join(', ')}`);

@@ -15,7 +15,7 @@ import type {
 } from '../notifications/notifier';
 import { SlackApi, SlackError } from './api';
 import { SlackDirectory, userGroupOf } from './directory';
-import { approvalMessage, escapeText, groupMention, nudgeText, notificationMessage, warRoomMessage, warRoomStatusMessage, type SlackMessage } from './messages';
+import { approvalMessage, approvalPointerText, escapeText, groupMention, nudgeText, notificationMessage, warRoomMessage, warRoomStatusMessage, type SlackMessage } from './messages';
 import type { SlackSettings } from './settings';
 
 export interface SlackNotifierOptions {
@@ -85,13 +85,35 @@ export class SlackNotifier implements Notifier {
   }
 
   async notify(notification: Notification): Promise<void> {
-    const channels = new Map(notification.to.map((name) => this.channelFor(name)).map((channel) => [channel.id, channel]));
     const message = notificationMessage(notification, this.runUrl(notification.run));
-    for (const channel of channels.values()) await this.post(channel, 'posting a notification', message);
+    for (const channel of this.channelsFor(notification.to)) await this.post(channel, 'posting a notification', message);
   }
 
+  /** The channels of these notify names, each once, in order. */
+  private channelsFor(names: readonly string[]): ChannelChoice[] {
+    return [...new Map(names.map((name) => this.channelFor(name)).map((channel) => [channel.id, channel])).values()];
+  }
+
+  private async permalinkOf(ref: { channel: string; ts: string }, request: ApprovalRequest): Promise<string | null> {
+    const channel = { id: ref.channel, setting: `the approval request's channel` };
+    const { permalink } = await this.api.call('chat.getPermalink', { doing: `linking to the approval request for ${request.stepId}`, channel }, (client) =>
+      client.chat.getPermalink({ channel: ref.channel, message_ts: ref.ts }),
+    );
+    return permalink ?? null;
+  }
+
+  /**
+   * The request, with its buttons, goes to the first name's channel; the other names' channels get
+   * a link to it. One message holds the buttons, so it alone is settled, and nobody is left looking
+   * at buttons that no longer decide anything.
+   */
   async requestApproval(request: ApprovalRequest): Promise<MessageRef> {
-    return this.post(this.channelFor(request.to[0]), `posting the approval request for ${request.stepId}`, approvalMessage(request));
+    const [home = this.channelFor(undefined), ...others] = this.channelsFor(request.to);
+    const ref = await this.post(home, `posting the approval request for ${request.stepId}`, approvalMessage(request));
+    if (others.length === 0) return ref;
+    const text = approvalPointerText(request, await this.permalinkOf(ref, request));
+    for (const channel of others) await this.post(channel, `pointing to the approval request for ${request.stepId}`, { text });
+    return ref;
   }
 
   async settleApproval(ref: MessageRef, request: ApprovalRequest, outcome: ApprovalOutcome): Promise<void> {
@@ -122,19 +144,10 @@ export class SlackNotifier implements Notifier {
     await this.post(requestChannel, doing, { text }, ref === null ? undefined : { thread_ts: ref.ts, reply_broadcast: escalation });
     if (!escalation) return;
 
-    const elsewhere = new Map(nudge.alsoTo.map((name) => this.channelFor(name)).map((channel) => [channel.id, channel]));
-    elsewhere.delete(requestChannel.id);
-    if (elsewhere.size === 0) return;
-    const permalink =
-      ref === null
-        ? null
-        : ((
-            await this.api.call('chat.getPermalink', { doing: `linking to the approval request for ${request.stepId}`, channel: requestChannel }, (client) =>
-              client.chat.getPermalink({ channel: ref.channel, message_ts: ref.ts }),
-            )
-          ).permalink ?? null);
-    const escalationText = nudgeText(request, nudge, mentions, permalink);
-    for (const channel of elsewhere.values()) await this.post(channel, doing, { text: escalationText });
+    const elsewhere = this.channelsFor(nudge.alsoTo).filter((channel) => channel.id !== requestChannel.id);
+    if (elsewhere.length === 0) return;
+    const escalationText = nudgeText(request, nudge, mentions, ref === null ? null : await this.permalinkOf(ref, request));
+    for (const channel of elsewhere) await this.post(channel, doing, { text: escalationText });
   }
 
   private async createOrFindChannel(name: string): Promise<ChannelInfo> {

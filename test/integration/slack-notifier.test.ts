@@ -28,7 +28,7 @@ const request: ApprovalRequest = {
   costImpact: 'saves about $410/hour',
   deadline: '2024-05-01T12:30:00.000Z',
   approvalsNeeded: 2,
-  to: ['finops', 'sre'],
+  to: ['finops'],
   links: { alert: 'http://alertmanager:9093/#/alerts?filter={alertname="LLMSpendBurnRateHigh"}', run: runUrl },
 };
 
@@ -166,6 +166,22 @@ describe('approvals', () => {
         },
       },
     ]);
+  });
+
+  test('asked of several names: the buttons go to the first one\'s channel, a link to them once to each other channel', async () => {
+    // sre and oncall have no channel of their own: both mean the default one.
+    const ref = await notifier.requestApproval({ ...request, to: ['finops', 'sre', 'incidents', 'oncall', 'finops'] });
+    const permalink = `https://finops-test.slack.com/archives/C0FINOPS/p${ref!.ts.replace('.', '')}`;
+    const pointer = `:raising_hand: *Throttle acme on chat to 20 requests/s*\n<${permalink}|The approval request> for throttle of cost-s1 on \`route:chat/tenant:acme\` waits for a decision (2 distinct approvers) until <!date^1714566600^{date_short_pretty} {time}|2024-05-01T12:30:00.000Z>.`;
+    expect(ref?.channel).toBe('C0FINOPS');
+    expect(slack.calls.slice(1)).toEqual([
+      { method: 'chat.getPermalink', contentType: FORM, token: SLACK_BOT_TOKEN, body: { channel: 'C0FINOPS', message_ts: ref!.ts } },
+      { method: 'chat.postMessage', contentType: FORM, token: SLACK_BOT_TOKEN, body: { channel: 'C0ALERTS', text: pointer, unfurl_links: 'false' } },
+      { method: 'chat.postMessage', contentType: FORM, token: SLACK_BOT_TOKEN, body: { channel: 'C0INCIDENTS', text: pointer, unfurl_links: 'false' } },
+    ]);
+    // Settling updates the one message with buttons.
+    await notifier.settleApproval(ref, request, { outcome: 'moot: the alert resolved', decisions: [] });
+    expect(slack.callsTo('chat.update').map(({ body }) => body['channel'])).toEqual(['C0FINOPS']);
   });
 
   test('no cost estimate, no alert link, one approver: those lines are left out; unmapped names post to the default channel', async () => {

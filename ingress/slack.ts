@@ -1,8 +1,9 @@
 // Slack's requests, signed with the signing secret over the raw body (no bearer token):
 //   POST /slack/interactivity: approval buttons clicked. Acknowledged at once, inside Slack's 3
-//     seconds, and the decision is taken after: the clicker hears back in an ephemeral message when
-//     it was refused (not an approver, already decided, the same person twice) or when a second
-//     approver is still needed. The same click delivered again (Slack retries) counts once.
+//     seconds, and the decision is taken after (closing the ingress waits for it): the clicker
+//     hears back in an ephemeral message when it was refused (not an approver, already decided,
+//     the same person twice) or when a second approver is still needed. The same click delivered
+//     again (Slack retries) counts once.
 //   POST /slack/commands: the slash command, `/finops-soar start PLAYBOOK [label=value…] REASON`,
 //     starts a playbook by hand for an approver of it, who cannot then approve its steps.
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -88,6 +89,13 @@ export function registerSlackEndpoints(app: FastifyInstance, options: SlackEndpo
       }
     });
 
+    // Clicks acknowledged but not yet decided: closing the ingress waits for them, so a click Slack
+    // was told is received is never dropped by a shutdown.
+    const deciding = new Set<Promise<void>>();
+    slack.addHook('onClose', async () => {
+      await Promise.allSettled(deciding);
+    });
+
     slack.post('/slack/interactivity', async (request, reply) => {
       const rawBody = request.body as string;
       const parsed = parseApprovalClick(rawBody);
@@ -96,20 +104,25 @@ export function registerSlackEndpoints(app: FastifyInstance, options: SlackEndpo
 
       void reply.code(200).send();
       const decision = { stepId: click.stepId, approve: click.action === 'approve', by: click.user, via: 'slack' };
-      try {
-        const result = await options.client.withDeadline(Date.now() + options.temporalTimeoutMs, () =>
-          decide(options, click.workflowId, decision, `slack/${click.user}/${click.actionTs}`),
-        );
-        request.log.info({ workflowId: click.workflowId, ...decision, outcome: result.outcome }, 'Slack decision');
-        const answer = answerFor(result);
-        if (answer) await replyTo(click, answer);
-      } catch (error) {
-        request.log.error({ err: error, workflowId: click.workflowId, ...decision }, 'could not take a Slack decision');
-        const why = error instanceof WorkflowNotFoundError ? 'the run has ended; nothing waits for this decision' : `${(error as Error).message}. Try again`;
-        await replyTo(click, `Not recorded: ${why}.`).catch((replyError: unknown) =>
-          request.log.error({ err: replyError }, 'could not tell the clicker either'),
-        );
-      }
+      const work = (async () => {
+        try {
+          const result = await options.client.withDeadline(Date.now() + options.temporalTimeoutMs, () =>
+            decide(options, click.workflowId, decision, `slack/${click.user}/${click.actionTs}`),
+          );
+          request.log.info({ workflowId: click.workflowId, ...decision, outcome: result.outcome }, 'Slack decision');
+          const answer = answerFor(result);
+          if (answer) await replyTo(click, answer);
+        } catch (error) {
+          request.log.error({ err: error, workflowId: click.workflowId, ...decision }, 'could not take a Slack decision');
+          const why = error instanceof WorkflowNotFoundError ? 'the run has ended; nothing waits for this decision' : `${(error as Error).message}. Try again`;
+          await replyTo(click, `Not recorded: ${why}.`).catch((replyError: unknown) =>
+            request.log.error({ err: replyError }, 'could not tell the clicker either'),
+          );
+        }
+      })();
+      deciding.add(work);
+      await work;
+      deciding.delete(work);
     });
     done();
   });

@@ -92,11 +92,14 @@ const RUN = playbookRunId('tier-review', 'route=summarize,tenant=umbrella');
 const status = () => harness.env.client.workflow.getHandle(RUN).query(statusQuery);
 
 /** Posts a click as Slack does: a form with the payload, signed at `signedAt` (seconds) with `secret`. */
-function click(user: string, { actionTs, signedAt = Math.floor(Date.now() / 1000), secret = SLACK_SIGNING_SECRET, messageTs, value }: { actionTs: string; signedAt?: number; secret?: string; messageTs: string; value: string }) {
+function click(
+  user: string,
+  { actionTs, signedAt = Math.floor(Date.now() / 1000), secret = SLACK_SIGNING_SECRET, messageTs, value, to = base }: { actionTs: string; signedAt?: number; secret?: string; messageTs: string; value: string; to?: string },
+) {
   const body = interactivityFormBody(
     blockActionsPayload({ user, actionId: 'approve', value, channel: 'C0APPROVALS', messageTs, responseUrl: slack.responseUrl(`${user}-${actionTs}`), actionTs }),
   );
-  return fetch(`${base}/slack/interactivity`, {
+  return fetch(`${to}/slack/interactivity`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Slack-Request-Timestamp': String(signedAt), 'X-Slack-Signature': slackSignature(body, signedAt, secret) },
     body,
@@ -180,6 +183,17 @@ test('a click on a run that has ended is answered, not lost', async () => {
   const value = JSON.stringify({ w: 'playbook/tier-review/route=nowhere', s: 'approve-throttle' });
   expect((await click('U0PRODUCT', { actionTs: '9.1', messageTs: '1.000', value })).status).toBe(200);
   expect((await ephemeralTo('U0PRODUCT', '9.1')).text).toMatch(/^Not recorded: /);
+});
+
+test('closing the ingress waits for the clicks it acknowledged: the clicker is answered before it stops', async () => {
+  const closing = await startIngress(harness, { taskQueue: QUEUE, slackSigningSecret: SLACK_SIGNING_SECRET });
+  const value = JSON.stringify({ w: 'playbook/tier-review/route=gone', s: 'approve-throttle' });
+  const answered = () => slack.responseUrlPosts.some(({ path }) => path.endsWith('U0PRODUCT-9.2'));
+  const acknowledged = await click('U0PRODUCT', { actionTs: '9.2', messageTs: '1.000', value, to: closing.url.replace('/alerts/alertmanager', '') });
+  expect(acknowledged.status).toBe(200);
+  // Slack has its 200 and the decision is still being taken: close now, as a shutdown would.
+  await closing.app.close();
+  expect(answered()).toBe(true);
 });
 
 test('nobody decides: a reminder in the thread, then an escalation paging the on-call group and another channel, then the declared outcome (reject, for S1); a late click is told so', async () => {

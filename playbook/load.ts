@@ -6,6 +6,7 @@ import { join, relative } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { formatIssues, formatPath } from '../validation/issues';
 import { stepSpec, type ActionName, type CheckName } from './actions';
+import { approvalsNeededBySteps, onTimeoutOf } from './plan';
 import { playbookSchema, type Playbook, type PlaybookSpec, type PlaybookStep } from './schema';
 
 export class PlaybookError extends Error {
@@ -91,12 +92,23 @@ function useProblems({ name, params, namePath, paramsPath }: StepUse, target: Pl
   return problems;
 }
 
-/** Problems a schema cannot see: steps that do not fit the target, wrong literal params, facts nobody gathers. */
+/**
+ * Problems a schema cannot see: steps that do not fit the target, wrong literal params, facts
+ * nobody gathers, an approval that needs two people but lets the change through when nobody decides.
+ */
 function semanticProblems(spec: PlaybookSpec): Problem[] {
   const checksSoFar = new Set<string>();
   let adaptBefore: string | undefined;
+  const approvalsNeeded = approvalsNeededBySteps(spec);
   return spec.steps.flatMap((step, index) => {
     const problems = usesOf(step, index).flatMap((use) => useProblems(use, spec.target));
+    const needed = approvalsNeeded.get(index) ?? 1;
+    if (step.approval && needed > 1 && onTimeoutOf(step.approval.onTimeout, spec.severity) === 'approve') {
+      problems.push({
+        path: ['steps', index, 'approval', ...(step.approval.onTimeout ? ['onTimeout'] : [])],
+        message: `needs ${needed} distinct approvers${step.approval.approvalsNeeded === undefined ? ' (it allows a destructive S1 change)' : ''}, but a timeout would approve it with none; set onTimeout: reject`,
+      });
+    }
     // Adapt steps keep measuring while the run waits; waiting inside the steps, the run could not
     // continue as new, and its history would grow for as long as the alert fires.
     if (step.waitUntilResolved && adaptBefore) {

@@ -4,7 +4,7 @@ import type { Alert } from '../alerts/alertmanager';
 import type { Target } from '../alerts/target';
 import { formatIssues } from '../validation/issues';
 import { isDestructive, objectsOf, stepSpec, type ActionName, type CheckName } from './actions';
-import type { Condition, Playbook, PlaybookStep, Severity } from './schema';
+import type { Condition, Playbook, PlaybookSpec, PlaybookStep, Severity } from './schema';
 
 interface PlannedStepBase {
   id: string;
@@ -139,11 +139,10 @@ function planStep(step: PlaybookStep, alert: Alertish, target: Target, severity:
       kind: 'approval',
       summary: text(summary),
       timeoutMs: timeout,
-      // Safe by default: an S1 step nobody approved in time does not run.
-      onTimeout: onTimeout ?? (severity === 'S1' ? 'reject' : 'approve'),
+      onTimeout: onTimeoutOf(onTimeout, severity),
       onReject,
       to,
-      // Until the whole plan is known (fourEyes below), the declared number or one.
+      // Until the whole plan is known (approvalsNeededBySteps, in planRun), the declared number or one.
       approvalsNeeded: approvalsNeeded ?? 1,
       remindAfterMs: remindAfter ?? timeout / 2,
       escalate: escalate ? { afterMs: escalate.after, mention: escalate.mention, alsoTo: escalate.alsoTo } : null,
@@ -152,22 +151,25 @@ function planStep(step: PlaybookStep, alert: Alertish, target: Target, severity:
   return { ...base, kind: 'waitUntilResolved' };
 }
 
+/** What an approval nobody decided in time comes to. Safe by default: an S1 step nobody approved does not run. */
+export const onTimeoutOf = (declared: 'approve' | 'reject' | undefined, severity: Severity): 'approve' | 'reject' => declared ?? (severity === 'S1' ? 'reject' : 'approve');
+
 /**
- * In an S1 playbook, an approval that allows a destructive change (refusing traffic, deferring
- * work, deleting data) needs two distinct approvers, unless the playbook says how many.
+ * How many distinct people each approval step needs, by step index: what it declares, else, in an
+ * S1 playbook, two for an approval that allows a destructive change (refusing traffic, deferring
+ * work, deleting data) before the next approval, else one.
  */
-function requireFourEyes(steps: PlannedStep[], declared: readonly PlaybookStep[]): void {
+export function approvalsNeededBySteps({ severity, steps }: Pick<PlaybookSpec, 'severity' | 'steps'>): Map<number, number> {
+  const needed = new Map<number, number>();
   steps.forEach((step, index) => {
-    if (step.kind !== 'approval' || declared[index]?.approval?.approvalsNeeded !== undefined) return;
-    const nextApproval = steps.findIndex((later, laterIndex) => laterIndex > index && later.kind === 'approval');
-    const allowed = steps.slice(index + 1, nextApproval === -1 ? undefined : nextApproval);
-    const destructive = allowed.some(
-      (later) =>
-        (later.kind === 'action' && isDestructive(later.action, later.params)) ||
-        (later.kind === 'adapt' && later.levels.some(({ params }) => isDestructive(later.action, params))),
-    );
-    if (destructive) step.approvalsNeeded = 2;
+    if (!step.approval) return;
+    const nextApproval = steps.findIndex((later, laterIndex) => laterIndex > index && later.approval !== undefined);
+    const destructive = steps
+      .slice(index + 1, nextApproval === -1 ? undefined : nextApproval)
+      .some(({ action, params, adapt }) => (action !== undefined && isDestructive(action, params)) || (adapt?.levels.some((level) => isDestructive(adapt.action, level.params)) ?? false));
+    needed.set(index, step.approval.approvalsNeeded ?? (severity === 'S1' && destructive ? 2 : 1));
   });
+  return needed;
 }
 
 /** Resolves every step of `playbook` for `alert`; the first problem found is reported. */
@@ -181,7 +183,10 @@ export function planRun(playbook: Playbook, alert: Alert, target: Target, defaul
       return { ok: false, problem: `step ${step.id}: ${(error as Error).message}` };
     }
   }
-  if (spec.severity === 'S1') requireFourEyes(steps, spec.steps);
+  for (const [index, needed] of approvalsNeededBySteps(spec)) {
+    const step = steps[index];
+    if (step?.kind === 'approval') step.approvalsNeeded = needed;
+  }
   let savings: RunPlan['savings'];
   if (spec.savings) {
     try {

@@ -265,6 +265,32 @@ describe('parsePlaybook: problems name file:line:column, the field path and a va
     expect(problemsOf(yaml)).toEqual([expected]);
   });
 
+  describe('an approval that needs two people never times out into approval', () => {
+    const throttle = (severity: string, approval: string) =>
+      VALID.replace('severity: S2', `severity: ${severity}`).replace(
+        '  - id: cap-context\n',
+        `  - id: approve\n    approval:\n${approval}\n  - id: cap-context\n`,
+      ).replace('        maxInputTokens: 8192', '        rateLimitRps: 10');
+
+    test('an S1 throttle made four-eyes by the engine, with onTimeout approve: refused at the field', () => {
+      expect(problemsOf(throttle('S1', '      summary: throttle\n      timeout: 10m\n      onTimeout: approve'))).toEqual([
+        `${FILE}:13:18: steps[0].approval.onTimeout: needs 2 distinct approvers (it allows a destructive S1 change), but a timeout would approve it with none; set onTimeout: reject`,
+      ]);
+    });
+
+    test('declared four-eyes in an S2 playbook, whose timeout approves by default: refused at the approval', () => {
+      expect(problemsOf(throttle('S2', '      summary: throttle\n      timeout: 10m\n      approvalsNeeded: 2'))).toEqual([
+        `${FILE}:11:7: steps[0].approval: needs 2 distinct approvers, but a timeout would approve it with none; set onTimeout: reject`,
+      ]);
+    });
+
+    test('the same with onTimeout reject, or an S1 default, or one approver: fine', () => {
+      expect(problemsOf(throttle('S1', '      summary: throttle\n      timeout: 10m'))).toEqual([]);
+      expect(problemsOf(throttle('S2', '      summary: throttle\n      timeout: 10m\n      approvalsNeeded: 2\n      onTimeout: reject'))).toEqual([]);
+      expect(problemsOf(throttle('S2', '      summary: throttle\n      timeout: 10m\n      onTimeout: approve'))).toEqual([]);
+    });
+  });
+
   test('duplicate step ids are refused, pointing at the steps list', () => {
     const twice = `${VALID}  - id: cap-context\n    notify: { to: [finops], message: again }\n`;
     expect(problemsOf(twice)).toEqual([`${FILE}:9:3: steps: step ids must be unique. Expected: the steps, run in order`]);

@@ -39,3 +39,12 @@ export async function startOpa(args: string[], paths: string[], ready: (url: str
 
 /** OPA serving the repo's policies with decision logs on (so it answers decision ids). */
 export const startPolicyServer = () => startOpa(['--set', 'decision_logs.console=true'], [POLICIES], healthy);
+
+/** The entry of OPA's decision log under `decisionId`; OPA writes it a moment after it answers. */
+export const loggedDecision = (opa: RunningOpa, decisionId: string) =>
+  waitFor(`decision ${decisionId} in OPA's decision log`, () =>
+    opa.output
+      .filter((line) => line.includes(decisionId))
+      .map((line) => JSON.parse(line) as { decision_id?: string; path?: string; input?: unknown })
+      .find(({ decision_id }) => decision_id === decisionId),
+  );

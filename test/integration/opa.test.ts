@@ -14,9 +14,8 @@ import { decide, OPA_DECISION_PATHS } from '../../policy/decide';
 import { OpaClient, OpaError } from '../../policy/opa-client';
 import { TEST_GUARDRAILS } from '../helpers/activities';
 import { actionQuestion, offlinePolicyDeps, testTarget } from '../helpers/policy';
-import { healthy, opaPath, POLICIES, startOpa, startPolicyServer, type RunningOpa } from '../helpers/opa';
+import { healthy, loggedDecision, opaPath, POLICIES, startOpa, startPolicyServer, type RunningOpa } from '../helpers/opa';
 import { freePort } from '../helpers/ports';
-import { waitFor } from '../helpers/wait';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -116,10 +115,7 @@ test("the client POSTs the input to OPA's Data API and answers the result with t
     decisionId: expect.stringMatching(UUID) as unknown,
   });
   // OPA's own decision log: the request it received, under the id the client answered.
-  const logged = await waitFor('the decision in the decision log', () =>
-    opa.output.map((line) => JSON.parse(line) as { decision_id?: string; path?: string; input?: unknown }).find(({ decision_id }) => decision_id === answer.decisionId),
-  );
-  expect(logged).toMatchObject({ path: 'finops_soar/action/decision', input });
+  expect(await loggedDecision(opa, answer.decisionId!)).toMatchObject({ path: 'finops_soar/action/decision', input });
 });
 
 test.each(CASES)('OPA and the built-in rules agree: %s', async (_name, question) => {

@@ -12,7 +12,7 @@ import type { GatewayAdapter } from '../../gateway/adapter';
 import type { Severity } from '../../playbook/schema';
 import { PrometheusClient } from '../../prometheus/client';
 import { TEST_GUARDRAILS } from '../helpers/activities';
-import { startPolicyServer, type RunningOpa } from '../helpers/opa';
+import { loggedDecision, startPolicyServer, type RunningOpa } from '../helpers/opa';
 import { testTarget } from '../helpers/policy';
 import { freePort } from '../helpers/ports';
 import type { RunningPrometheus } from '../helpers/prometheus';
@@ -131,7 +131,7 @@ describe('policy.tier: which tier, from live numbers', () => {
     const params = { budget: 'hot', expectedP95LatencyMs: { distilled: 1200 } };
     const withOpa = await ask(params, { on: { ...deps, opa: { url: opa.url, timeoutMs: 5_000 } } });
     expect(withOpa).toMatchObject({ tier: 'distilled', changes: true, source: 'opa', decisionId: expect.stringMatching(/^[0-9a-f-]{36}$/) as unknown });
-    expect(opa.output.some((line) => line.includes(withOpa.decisionId as string))).toBe(true);
+    expect(await loggedDecision(opa, withOpa.decisionId as string)).toMatchObject({ path: 'finops_soar/tier/decision' });
 
     const down = { ...deps, opa: { url: `http://127.0.0.1:${await freePort()}`, timeoutMs: 2_000 } };
     expect(await ask(params, { on: down, severity: 'S1' })).toMatchObject({

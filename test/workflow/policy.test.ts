@@ -6,7 +6,7 @@ import { alertNotificationSignal, statusQuery } from '../../workflows/definition
 import { TEST_FINOPS } from '../helpers/activities';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';
-import { startPolicyServer, type RunningOpa } from '../helpers/opa';
+import { loggedDecision, startPolicyServer, type RunningOpa } from '../helpers/opa';
 import { freePort } from '../helpers/ports';
 import type { RunningPrometheus } from '../helpers/prometheus';
 import { startTierMetricsPrometheus, TIER_BUDGETS, TIER_WINDOW } from '../helpers/tier-metrics';
@@ -63,7 +63,7 @@ test("OPA's decision id is recorded with each change it allowed, and a change it
   const { policy } = status.applied[0]!;
   expect(policy?.source).toBe('opa');
   expect(policy?.decisionId).toMatch(/^[0-9a-f-]{36}$/);
-  expect(opa.output.some((line) => line.includes(policy!.decisionId!))).toBe(true);
+  expect(await loggedDecision(opa, policy!.decisionId!)).toMatchObject({ path: 'finops_soar/action/decision' });
   expect(status.skipped.map(({ stepId }) => stepId)).toEqual(['tier-protected']);
   expect(status.skipped[0]!.reason).toMatch(/^refused: .*route fraud is protected.*\(OPA decision [0-9a-f-]{36}\)$/);
   expect(harness.simulator.store.get({ route: 'fraud', tenant: 'acme' }).policy.modelTier).toBeUndefined();
@@ -124,7 +124,7 @@ test("the tier policy's answer, from live burn rate and latency, picks the tier 
   const status = await handle.query(statusQuery);
   const answer = status.facts['which-tier'] as Record<string, unknown>;
   expect(answer).toMatchObject({ tier: 'distilled', changes: true, currentTier: 'premium', p95LatencyMs: 3000, tierP95LatencyMs: { standard: 2000, distilled: 1200 }, source: 'opa' });
-  expect(opa.output.some((line) => line.includes(answer.decisionId as string))).toBe(true);
+  expect(await loggedDecision(opa, answer.decisionId as string)).toMatchObject({ path: 'finops_soar/tier/decision' });
   expect(status.applied.map(({ stepId, summary }) => [stepId, summary])).toEqual([['tier-distilled', 'route chat (tenant acme): modelTier unset → "distilled", fallbackModel unset → "premium"']]);
   expect(status.skipped).toEqual([expect.objectContaining({ stepId: 'tier-standard', reason: 'which-tier.tier is "distilled", not "standard"' })]);
   expect(harness.simulator.store.get({ route: 'chat', tenant: 'acme' }).policy).toEqual({ modelTier: 'distilled', fallbackModel: 'premium' });

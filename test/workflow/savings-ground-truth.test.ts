@@ -22,17 +22,19 @@ const EVERY_MS = 5_000;
 const COST_RATE = `sum(rate(inference_cost_usd_total{route="{{ labels.route }}",tenant="{{ labels.tenant }}"}[${WINDOW_MS / 1000}s])) * 3600`;
 /**
  * Which spend a rate measured at `at` covers. Prometheus scrapes once a second and the model's clock
- * steps once a second, up to 250 ms late, so a scrape sees the spend up to 1.25 s before it. rate()
- * takes the first and last scrape inside its window: the spend it divides runs from between
- * WINDOW + 1.25 s and WINDOW − 1 s before `at` to between 2.25 s before `at` and `at`.
+ * steps once a second, at least 250 ms late (more while the machine is busy: the trace keeps how
+ * late), so a scrape sees the spend up to 1.25 s before it. rate() takes the first and last scrape
+ * inside its window: the spend it divides runs from between WINDOW + 1.25 s and WINDOW − 1 s before
+ * `at` to between 2.25 s before `at` and `at`.
  */
 const SCRAPE_MS = 1_000;
 const STEP_LATE_MS = 1_250;
 const WINDOW_ENDS = { earliest: SCRAPE_MS + STEP_LATE_MS, latest: 0 };
 const WINDOW_STARTS = { earliest: WINDOW_MS + STEP_LATE_MS, latest: WINDOW_MS - SCRAPE_MS };
 /**
- * rate() divides that spend by the time between the scrapes, but the spend moves in whole model
- * steps: one step more or fewer in a 15 s window is 1/14, about 7% of the rate. 8% covers it.
+ * rate() is the slope between the first and last scrapes in its window, and the spend moves in
+ * whole model steps: one step more or fewer in a 15 s window is 1/14, about 7% of the rate. 8%
+ * covers it.
  */
 const RATE_TOLERANCE = 0.08;
 /**
@@ -77,18 +79,40 @@ class SpendTrace {
     return before.usd + ((after.usd - before.usd) * (atMs - before.atMs)) / (after.atMs - before.atMs);
   }
 
-  /** The true cost rate from `startMs` to `endMs` (model clock), in $/hour. */
-  usdPerHour(startMs: number, endMs: number): number {
-    return ((this.usd(endMs) - this.usd(startMs)) / (endMs - startMs)) * 3_600_000;
+  /** The spend Prometheus can have read at `wallMs`: that of the newest step taken by then. */
+  private visibleUsd(wallMs: number): number {
+    let usd = this.points[0]!.usd;
+    for (const point of this.points) {
+      if (point.takenAtMs > wallMs) break;
+      usd = point.usd;
+    }
+    return usd;
   }
 
-  /** The true rates over every span a query at `atMs` (wall clock) can have measured: the lowest and highest. */
+  /**
+   * How late the clock took its steps, at most, up to `wallMs`: a busy machine (the other test
+   * files run alongside) delays them, and the /metrics answers of the same event loop as much.
+   */
+  lateMs(wallMs: number): number {
+    return this.points.filter((point) => point.takenAtMs <= wallMs).reduce((late, point) => Math.max(late, point.takenAtMs - point.atMs), STEP_LATE_MS - SCRAPE_MS);
+  }
+
+  /**
+   * Every rate a query at `atMs` (wall clock) can have measured, lowest and highest: the slope of
+   * the spend Prometheus read between its first and last scrapes in the window. Scrapes come once
+   * a second, stamped when they start, and each reads the spend of the newest step taken up to
+   * lateMs after; nothing after `atMs` (say, after a rollback) can be in the answer.
+   */
   ratesSeenAt(atMs: number): { low: number; high: number } {
-    // Only steps taken by then can be in Prometheus; a step taken later (say, after a rollback) cannot.
-    const newest = this.points.filter((point) => point.takenAtMs <= atMs).at(-1)!.atMs;
+    const late = this.lateMs(atMs);
+    const read = (scrapeMs: number, delayMs: number) => this.visibleUsd(Math.min(scrapeMs + delayMs, atMs));
     const rates: number[] = [];
-    for (let endMs = atMs - WINDOW_ENDS.earliest; endMs <= Math.min(atMs - WINDOW_ENDS.latest, newest); endMs += 250) {
-      for (let startMs = atMs - WINDOW_STARTS.earliest; startMs <= atMs - WINDOW_STARTS.latest; startMs += 250) rates.push(this.usdPerHour(startMs, endMs));
+    for (let last = atMs - SCRAPE_MS - late; last <= atMs; last += 100) {
+      for (let first = atMs - WINDOW_MS; first <= atMs - WINDOW_MS + SCRAPE_MS + late; first += 100) {
+        for (const [firstDelay, lastDelay] of [[0, 0], [0, late], [late, 0], [late, late]] as const) {
+          rates.push(((read(last, lastDelay) - read(first, firstDelay)) / (last - first)) * 3_600_000);
+        }
+      }
     }
     return { low: Math.min(...rates), high: Math.max(...rates) };
   }
@@ -227,7 +251,8 @@ function compareRates(trace: SpendTrace, sampled: CostSample[], applied: Applied
  */
 function compareTotal(ledger: SavingsLedger, trace: SpendTrace, counterfactual: SpendTrace): Comparison {
   const latestMiddle = (WINDOW_ENDS.latest + WINDOW_STARTS.latest) / 2;
-  const earliestMiddle = (WINDOW_ENDS.earliest + WINDOW_STARTS.earliest) / 2;
+  // A late clock moves every window's middle back by as much.
+  const earliestMiddle = (WINDOW_ENDS.earliest + WINDOW_STARTS.earliest) / 2 + trace.lateMs(Date.parse(ledger.latest!.at)) - (STEP_LATE_MS - SCRAPE_MS);
   const baselineAt = Date.parse(ledger.baseline!.at);
   const lastAt = Date.parse(ledger.latest!.at);
   const hours = (lastAt - baselineAt) / 3_600_000;

@@ -154,6 +154,12 @@ function planStep(step: PlaybookStep, alert: Alertish, target: Target, severity:
 /** What an approval nobody decided in time comes to. Safe by default: an S1 step nobody approved does not run. */
 export const onTimeoutOf = (declared: 'approve' | 'reject' | undefined, severity: Severity): 'approve' | 'reject' => declared ?? (severity === 'S1' ? 'reject' : 'approve');
 
+/** Whether a step's declared params make a destructive change; params its action refuses make none (the loader reports them). */
+function destructiveChange(action: ActionName, params: unknown): boolean {
+  const parsed = stepSpec(action).params.safeParse(params ?? {});
+  return parsed.success && isDestructive(action, parsed.data);
+}
+
 /**
  * How many distinct people each approval step needs, by step index: what it declares, else, in an
  * S1 playbook, two for an approval that allows a destructive change (refusing traffic, deferring
@@ -166,7 +172,7 @@ export function approvalsNeededBySteps({ severity, steps }: Pick<PlaybookSpec, '
     const nextApproval = steps.findIndex((later, laterIndex) => laterIndex > index && later.approval !== undefined);
     const destructive = steps
       .slice(index + 1, nextApproval === -1 ? undefined : nextApproval)
-      .some(({ action, params, adapt }) => (action !== undefined && isDestructive(action, params)) || (adapt?.levels.some((level) => isDestructive(adapt.action, level.params)) ?? false));
+      .some(({ action, params, adapt }) => (action !== undefined && destructiveChange(action, params)) || (adapt?.levels.some((level) => destructiveChange(adapt.action, level.params)) ?? false));
     needed.set(index, step.approval.approvalsNeeded ?? (severity === 'S1' && destructive ? 2 : 1));
   });
   return needed;

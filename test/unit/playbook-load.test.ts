@@ -284,6 +284,11 @@ describe('parsePlaybook: problems name file:line:column, the field path and a va
       ]);
     });
 
+    test('params the action refuses are reported as such, not taken for a destructive change', () => {
+      const noPolicy = throttle('S1', '      summary: throttle\n      timeout: 10m\n      onTimeout: approve').replace('    params:\n      policy:\n        rateLimitRps: 10\n', '    params: {}\n');
+      expect(problemsOf(noPolicy)).toEqual([expect.stringMatching(/^playbooks\/test\.yaml:\d+:\d+: steps\[1\]\.params\.policy: /)]);
+    });
+
     test('the same with onTimeout reject, or an S1 default, or one approver: fine', () => {
       expect(problemsOf(throttle('S1', '      summary: throttle\n      timeout: 10m'))).toEqual([]);
       expect(problemsOf(throttle('S2', '      summary: throttle\n      timeout: 10m\n      approvalsNeeded: 2\n      onTimeout: reject'))).toEqual([]);

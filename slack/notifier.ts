@@ -105,14 +105,19 @@ export class SlackNotifier implements Notifier {
   /**
    * The request, with its buttons, goes to the first name's channel; the other names' channels get
    * a link to it. One message holds the buttons, so it alone is settled, and nobody is left looking
-   * at buttons that no longer decide anything.
+   * at buttons that no longer decide anything. A link that cannot be posted is logged, not retried:
+   * retrying would post the request, buttons and all, a second time.
    */
   async requestApproval(request: ApprovalRequest): Promise<MessageRef> {
     const [home = this.channelFor(undefined), ...others] = this.channelsFor(request.to);
     const ref = await this.post(home, `posting the approval request for ${request.stepId}`, approvalMessage(request));
     if (others.length === 0) return ref;
-    const text = approvalPointerText(request, await this.permalinkOf(ref, request));
-    for (const channel of others) await this.post(channel, `pointing to the approval request for ${request.stepId}`, { text });
+    try {
+      const text = approvalPointerText(request, await this.permalinkOf(ref, request));
+      for (const channel of others) await this.post(channel, `pointing to the approval request for ${request.stepId}`, { text });
+    } catch (error) {
+      this.logger.warn({ err: error, stepId: request.stepId, channels: others.map(({ id }) => id) }, 'slack: could not point every channel to the approval request; it waits in its own channel');
+    }
     return ref;
   }
 

@@ -184,6 +184,18 @@ describe('approvals', () => {
     expect(slack.callsTo('chat.update').map(({ body }) => body['channel'])).toEqual(['C0FINOPS']);
   });
 
+  test('a channel the link cannot reach does not fail the request, which is posted once', async () => {
+    const unreachable = new SlackNotifier(settingsFor(slack, { channels: { finops: 'C0FINOPS', gone: 'C0GONE' } }), silentLogger());
+    const ref = await unreachable.requestApproval({ ...request, to: ['finops', 'gone'] });
+    expect(ref?.channel).toBe('C0FINOPS');
+    expect(slack.calls.map(({ method, body }) => [method, body['channel']])).toEqual([
+      ['chat.postMessage', 'C0FINOPS'],
+      ['chat.getPermalink', 'C0FINOPS'],
+      ['chat.postMessage', 'C0GONE'],
+    ]);
+    expect(slack.messages('C0FINOPS')).toHaveLength(1);
+  });
+
   test('no cost estimate, no alert link, one approver: those lines are left out; unmapped names post to the default channel', async () => {
     const ref = await notifier.requestApproval({ ...request, costImpact: null, approvalsNeeded: 1, links: { alert: null, run: runUrl }, to: ['oncall'] });
     expect(ref?.channel).toBe('C0ALERTS');

@@ -1,6 +1,7 @@
 // FinOps checks: budget questions answered from Prometheus (spend) and Kubernetes (GPUs per replica).
 import { ApplicationFailure } from '@temporalio/common';
 import { forecastMonthUsd, monthWindow, RECENT_DAYS, scaleOutDecision, type BudgetReport } from '../finops/budget';
+import { budgetSpend } from '../finops/budget-rules';
 import type { EngineMetrics } from '../metrics/engine-metrics';
 import type { KubernetesAdapter } from '../kubernetes/client';
 import { parseParams, type CheckActivity } from './action';
@@ -49,7 +50,7 @@ export async function spendValue(prometheus: PrometheusQuery, query: string, { s
 /** Spend so far this month under a budget, the recent spend and the month-end forecast, from Prometheus. */
 async function monthSpend(prometheus: PrometheusQuery, name: string, budget: Budget, step: string, now: Date) {
   const window = monthWindow(now);
-  const spend = (range: string) => `sum(increase(inference_cost_usd_total{${budget.selector}}[${range}]))`;
+  const spend = (range: string) => `sum(increase(${budgetSpend(budget)}[${range}]))`;
   const spent = (range: string) => spendValue(prometheus, spend(range), { step, budget: name });
   const monthToDateUsd = await spent(`${window.elapsedSeconds}s`);
   const recentUsd = window.elapsedDays >= RECENT_DAYS ? await spent(`${RECENT_DAYS}d`) : null;

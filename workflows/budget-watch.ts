@@ -1,7 +1,7 @@
 // Watches the configured budgets: every interval it asks where each one stands and tells FinOps
 // the first time in a month that its spend reaches 50, 75, 90 and 100%. One long-lived workflow
 // (started by the worker), so what was announced survives restarts and is never announced twice.
-import { continueAsNew, defineQuery, log, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, defineQuery, log, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { budgetMessage, newlyCrossed, type BudgetReport } from '../finops/budget';
 import { TELLING_PEOPLE } from './activity-options';
@@ -25,12 +25,19 @@ export interface BudgetWatchStatus {
 
 export const budgetWatchStatusQuery = defineQuery<BudgetWatchStatus>('budgetWatchStatus');
 
-// A report is a few Prometheus queries: a failed round is retried at the next interval.
+// A report is a few Prometheus queries: a failed one is tried again in the next round.
 const ask = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumAttempts: 3 } });
 const tell = proxyActivities<Activities>(TELLING_PEOPLE);
 
 /** Rounds per execution: far below Temporal's history limits, whatever the number of budgets. */
 const ROUNDS_PER_RUN = 200;
+
+/**
+ * After a round that could not report a budget (Prometheus not scraped yet, a failed query), the
+ * next comes sooner: a fifth of the interval, at most a minute. A budget whose selector matches
+ * nothing keeps it that frequent, which its problem in the status asks to fix anyway.
+ */
+const retryAfterMs = (everyMs: number) => Math.min(everyMs / 5, 60_000);
 
 export async function budgetWatch(input: BudgetWatchInput): Promise<never> {
   const status: BudgetWatchStatus = { reports: {}, announced: input.announced ?? {}, problems: {} };
@@ -60,7 +67,8 @@ export async function budgetWatch(input: BudgetWatchInput): Promise<never> {
       }
       status.announced[budget] = { month: report.month, thresholds: [...announced, ...crossed] };
     }
-    await sleep(input.everyMs);
+    // Watches started before rounds were retried sooner keep their history.
+    await sleep(Object.keys(status.problems).length > 0 && patched('budget-watch-retry') ? retryAfterMs(input.everyMs) : input.everyMs);
   }
   return continueAsNew<typeof budgetWatch>({ ...input, announced: status.announced });
 }

@@ -8,9 +8,10 @@ import { waitFor } from '../helpers/wait';
 import { startHarness, type Harness } from '../helpers/workflow-harness';
 
 const QUEUE = 'budget-watch';
+// A worker whose budgets include one no spend matches.
+const WITH_GHOST = 'budget-watch-ghost';
 let harness: Harness;
 let prometheus: RunningPrometheus;
-
 
 beforeAll(async () => {
   harness = await startHarness();
@@ -19,6 +20,10 @@ beforeAll(async () => {
   await harness.startWorker(QUEUE, {
     prometheusUrl: prometheus.url,
     finops: { budgets: { acme: { monthlyUsd: 40, selector: 'tenant="acme"' } }, gpuHourlyUsd: 2.5, headroom: 0.1 },
+  });
+  await harness.startWorker(WITH_GHOST, {
+    prometheusUrl: prometheus.url,
+    finops: { budgets: { acme: { monthlyUsd: 40, selector: 'tenant="acme"' }, ghost: { monthlyUsd: 40, selector: 'tenant="nobody"' } }, gpuHourlyUsd: 2.5, headroom: 0.1 },
   });
 });
 afterAll(async () => {
@@ -59,5 +64,26 @@ test('each threshold of a budget is announced once a month, with the spend, the 
   await waitFor('three more rounds', async () => ((await handle.query(budgetWatchStatusQuery)).reports.acme!.spentUsd >= rounds + 12 ? true : undefined));
   expect(announcements()).toHaveLength(announced.length);
   recordHistoryIfAsked(harness.env.address, handle, 'budget-watch');
+  await handle.terminate('test over');
+});
+
+test('a round that could not report a budget is followed sooner: a fifth of the interval; the problem is in the status', async () => {
+  const handle = await harness.env.client.workflow.start<typeof budgetWatch>('budgetWatch', {
+    workflowId: `${BUDGET_WATCH_WORKFLOW_ID}-ghost`,
+    taskQueue: WITH_GHOST,
+    args: [{ everyMs: 600_000, notifyTo: ['finops'] }],
+  });
+  const status = await waitFor('the first round', async () => {
+    const current = await handle.query(budgetWatchStatusQuery);
+    return current.reports.acme && current.problems.ghost ? current : undefined;
+  });
+  expect(status.problems.ghost).toMatch(/^finops\.budgetReport: no spend matches sum\(increase\(inference_cost_usd_total\{tenant="nobody"\}\[\d+s\]\)\); check finops\.budgets\.ghost\.selector/);
+  // The timer the round started: a minute (a fifth of ten, at most one), not ten.
+  const timers = await waitFor('the timer after the round', async () => {
+    const { events } = await handle.fetchHistory();
+    const started = (events ?? []).flatMap(({ timerStartedEventAttributes }) => (timerStartedEventAttributes ? [timerStartedEventAttributes.startToFireTimeout] : []));
+    return started.length > 0 ? started : undefined;
+  });
+  expect(timers.map((duration) => Number(duration?.seconds))).toEqual([60]);
   await handle.terminate('test over');
 });

@@ -42,6 +42,7 @@ test('recorded histories are present', () => {
       'cost-s2-policy-tier.json',
       'cost-s1-policy-tier.json',
       'budget-watch.json',
+      'budget-watch-retry.json',
     ]),
   );
 });

@@ -13,7 +13,7 @@ const promqlDuration = z.string().regex(/^(\d+(s|m|h|d))+$/, 'a PromQL duration 
 export const POLICY_CHECKS = {
   'policy.tier': {
     description:
-      "Which model tier the target route (for the alert's tenant when it has one), or params.route, should be served from, given the budget's burn rate and the p95 latency of the route on each tier, measured in Prometheus over params.window; OPA decides when configured, else the built-in rules. Facts <step id>.tier, .changes (true when it differs from .currentTier), .cheaper (true when it is a cheaper tier than .currentTier), .burnRate, .p95LatencyMs, .tierP95LatencyMs, .reason, .source and .decisionId",
+      "Which model tier the target route (for the alert's tenant when it has one), or params.route, should be served from, given the budget's burn rate and the p95 latency of the route on each tier, measured in Prometheus over params.window; OPA decides when configured, else the built-in rules. Facts <step id>.tier, .changes (true when it differs from .currentTier), .cheaper (true when it is a cheaper tier than .currentTier), .allowed, .burnRate, .p95LatencyMs, .tierP95LatencyMs (.tierLatencyFrom: measured or expected), .reason, .source and .decisionId",
     targets: ['route'],
     namedBy: { param: 'route', targets: ['deployment'] },
     params: z

@@ -1,21 +1,15 @@
 // FinOps checks: budget questions answered from Prometheus (spend) and Kubernetes (GPUs per replica).
 import { ApplicationFailure } from '@temporalio/common';
 import { forecastMonthUsd, monthWindow, RECENT_DAYS, scaleOutDecision, type BudgetReport } from '../finops/budget';
-import { budgetSpend } from '../finops/budget-rules';
+import { budgetSpend, type BudgetSpec } from '../finops/budget-rules';
 import type { EngineMetrics } from '../metrics/engine-metrics';
 import type { KubernetesAdapter } from '../kubernetes/client';
 import { parseParams, type CheckActivity } from './action';
 import { callKubernetes, deploymentOf } from './kubernetes';
 import { instantValue, type PrometheusQuery } from './prometheus';
 
-export interface Budget {
-  monthlyUsd: number;
-  /** PromQL label matchers choosing the spend that counts, e.g. tenant="acme"; empty: all of it. */
-  selector: string;
-}
-
 export interface FinopsSettings {
-  budgets: Record<string, Budget>;
+  budgets: Record<string, BudgetSpec>;
   /** What one GPU costs per hour, for scale-out estimates. */
   gpuHourlyUsd: number;
   /** The share of every budget kept free, 0 to 1. */
@@ -48,7 +42,7 @@ export async function spendValue(prometheus: PrometheusQuery, query: string, { s
 }
 
 /** Spend so far this month under a budget, the recent spend and the month-end forecast, from Prometheus. */
-async function monthSpend(prometheus: PrometheusQuery, name: string, budget: Budget, step: string, now: Date) {
+async function monthSpend(prometheus: PrometheusQuery, name: string, budget: BudgetSpec, step: string, now: Date) {
   const window = monthWindow(now);
   const spend = (range: string) => `sum(increase(${budgetSpend(budget)}[${range}]))`;
   const spent = (range: string) => spendValue(prometheus, spend(range), { step, budget: name });
@@ -58,7 +52,7 @@ async function monthSpend(prometheus: PrometheusQuery, name: string, budget: Bud
 }
 
 /** The budget a step names, or an error saying which budgets the config defines. */
-export function budgetNamed(budgets: Record<string, Budget>, step: string, name: string): Budget {
+export function budgetNamed(budgets: Record<string, BudgetSpec>, step: string, name: string): BudgetSpec {
   const budget = budgets[name];
   if (budget) return budget;
   const known = Object.keys(budgets);

@@ -5,6 +5,7 @@
 // cannot answer.
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
+import { formatMatcher } from '../alerts/matchers';
 import { TARGET_KIND_NAMES, type Target } from '../alerts/target';
 import { budgetPace, budgetSpend, type BudgetSpec } from '../finops/budget-rules';
 import type { GatewayAdapter } from '../gateway/adapter';
@@ -19,7 +20,7 @@ import { withFailMode, type Guardrails } from '../safety/guardrails';
 import { parseDuration } from '../validation/duration';
 import { formatIssues } from '../validation/issues';
 import { parseParams, type CheckActivity } from './action';
-import { budgetNamed, spendValue, type Budget } from './finops';
+import { budgetNamed, spendValue } from './finops';
 import { callGateway, describeScope, scopeOf } from './gateway';
 import { instantSamples, instantValue, type PrometheusQuery } from './prometheus';
 
@@ -56,7 +57,7 @@ export interface PolicyDeps {
   /** Daily quotas (quota) and the tier a route is served from now (tier). */
   gateway: Pick<GatewayAdapter, 'getRoutePolicy' | 'getTenantQuota'>;
   /** finops.budgets, whose burn rates the tier check measures. */
-  budgets: Record<string, Budget>;
+  budgets: Record<string, BudgetSpec>;
 }
 
 function parse<Schema extends z.ZodType>(activity: string, schema: Schema, request: unknown): z.output<Schema> {
@@ -74,7 +75,8 @@ function effectiveParams(action: string, { labels }: Target, params: unknown, gu
   return { ...params, policy: withFailMode(routeName, policy, guardrails) };
 }
 
-const quoted = (value: string) => `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+/** A PromQL label matcher `name="value"`, escaped as the alert matchers are. */
+const labelIs = (name: string, value: string) => formatMatcher({ name, operator: '=', value });
 
 /**
  * A tenant's tokens since midnight UTC (from Prometheus) and its daily token quota (from the
@@ -85,7 +87,7 @@ async function tenantUsage(prometheus: PrometheusQuery, gateway: Pick<GatewayAda
   const now = new Date();
   const sinceMidnight = Math.max(60, Math.floor((now.getTime() - Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())) / 1000));
   const [tokensToday, tokensPerDay] = await Promise.all([
-    instantValue(prometheus, `sum(increase(llm_tokens_total{tenant=${quoted(tenant)}}[${sinceMidnight}s]))`, 'policy.check').then((tokens) => tokens && Math.round(tokens), () => null),
+    instantValue(prometheus, `sum(increase(llm_tokens_total{${labelIs('tenant', tenant)}}[${sinceMidnight}s]))`, 'policy.check').then((tokens) => tokens && Math.round(tokens), () => null),
     gateway.getTenantQuota(tenant).then(({ quota }) => quota.tokensPerDay ?? null, () => null),
   ]);
   return { tokensToday, tokensPerDay };
@@ -113,7 +115,7 @@ async function measureBurnRate(prometheus: PrometheusQuery, budgetName: string, 
   return spendValue(prometheus, `sum(rate(${spend}[${range}])) / ${budgetPace(budget)}`, context);
 }
 
-const scopeSelector = ({ route, tenant }: PolicyScope) => [`route=${quoted(route)}`, ...(tenant ? [`tenant=${quoted(tenant)}`] : [])].join(',');
+const scopeSelector = ({ route, tenant }: PolicyScope) => [labelIs('route', route), ...(tenant ? [labelIs('tenant', tenant)] : [])].join(',');
 const milliseconds = (seconds: number) => Math.round(seconds * 1000);
 const hundredths = (value: number) => Math.round(value * 100) / 100;
 
@@ -157,7 +159,7 @@ export function createPolicyActivities({ opa, guardrails, prometheus, gateway, b
         callGateway(() => gateway.getRoutePolicy(scope)),
         measureBurnRate(prometheus, budgetName, budget, window),
         instantValue(prometheus, latencyQuery, step),
-        instantSamples(prometheus, `histogram_quantile(0.95, sum by (le, tier) (rate(${LATENCY_BUCKETS}{route=${quoted(scope.route)}}[${window}]) * on (model) group_left (tier) ${MODEL_INFO}))`),
+        instantSamples(prometheus, `histogram_quantile(0.95, sum by (le, tier) (rate(${LATENCY_BUCKETS}{${labelIs('route', scope.route)}}[${window}]) * on (model) group_left (tier) ${MODEL_INFO}))`),
       ]);
       if (p95Seconds === null) {
         throw ApplicationFailure.nonRetryable(

@@ -65,8 +65,12 @@ test("cost-s2 on the simulated platform: cheaper requests and a daily token cap 
   expect(pending.pendingApproval?.stepId).toBe('approve-cheaper-tier');
 
   await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-cheaper-tier', approve: true, by: 'U0FINOPS' }] });
-  await waitFor('the distilled tier', () => livePolicy('chat', 'acme').modelTier === 'distilled');
-  const status = await handle.query(statusQuery);
+  // The run records the change once the gateway answered it: wait for the run, not the gateway.
+  const status = await waitFor('the distilled tier in the run', async () => {
+    const current = await handle.query(statusQuery);
+    return current.applied.some((a) => a.stepId === 'tier-distilled') ? current : undefined;
+  });
+  expect(livePolicy('chat', 'acme').modelTier).toBe('distilled');
   expect(status.applied.map((a) => a.stepId)).toEqual(['cap-context', 'aggressive-cache', 'compress-prompts', 'cap-daily-tokens', 'tier-distilled']);
   expect(status.skipped).toContainEqual(expect.objectContaining({ stepId: 'tier-standard', reason: 'which-tier.tier is "distilled", not "standard"' }));
   expect(status.applied.find((a) => a.stepId === 'cap-daily-tokens')?.summary).toBe('quota of tenant acme: tokensPerDay 16000000000 → 10000000000');

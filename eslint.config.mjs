@@ -31,7 +31,25 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must be deterministic: no Node built-ins.' })),
           patterns: [
             {
-              group: ['../activities/*', '../activities', '../gateway/*', '../ingress/*', '../simulator/*', '../temporal/*', '../config/*', '../logging/*', 'axios', 'fastify', 'pino', 'zod', 'yaml'],
+              // Depth-independent, so modules in workflows/<name>/ are held to the same rule.
+              group: [
+                '**/activities',
+                '**/activities/*',
+                '**/*-activities',
+                '**/*-client',
+                '**/gateway/*',
+                '**/ingress/*',
+                '**/simulator/*',
+                '**/temporal/*',
+                '**/config/*',
+                '**/observability/*',
+                '**/notify/slack/*',
+                'axios',
+                'fastify',
+                'pino',
+                'zod',
+                'yaml',
+              ],
               allowTypeImports: true,
               message: 'Workflow code may import only types from I/O modules; call activities through proxyActivities.',
             },

@@ -1,22 +1,22 @@
 // All activities, built from the clients they need so tests and workers inject their own.
 import type { GatewayAdapter } from '../gateway/adapter';
-import type { KubernetesAdapter } from '../kubernetes/client';
-import type { EngineMetrics } from '../metrics/engine-metrics';
-import type { Notifier } from '../notifications/notifier';
+import type { KubernetesAdapter } from '../kubernetes/kubernetes-client';
+import type { EngineMetrics } from '../observability/engine-metrics';
+import type { Notifier } from '../notify/notifier';
 import type { OpaClientOptions } from '../policy/opa-client';
-import type { ActionName, CheckName } from '../playbook/actions';
-import type { Guardrails } from '../safety/guardrails';
-import type { BucketLifecycle } from '../storage/lifecycle';
-import type { ActionActivity, CheckActivity } from './action';
-import { createGatewayActivities } from './gateway';
-import { createFinopsActivities, type FinopsActivities, type FinopsSettings } from './finops';
-import { createKubernetesActivities } from './kubernetes';
-import { createLimitsActivities, type LimitsActivities, type LimitsDeps } from './limits';
-import { createMetricsActivities, type MetricsActivities } from './metrics';
-import { createNotifyActivities, type NotifyActivities } from './notify';
-import { createPolicyActivities, type PolicyActivities } from './policy';
-import { createPrometheusActivities, type PrometheusQuery } from './prometheus';
-import { createStorageActivities } from './storage';
+import type { ActionName, CheckName } from '../playbook/step-registry';
+import type { Guardrails } from '../policy/guardrails';
+import type { BucketLifecycle } from '../storage/lifecycle-client';
+import type { ActionActivity, CheckActivity } from './action-contract';
+import { createGatewayActivities } from '../gateway/gateway-activities';
+import { createFinopsActivities, type FinopsActivities, type FinopsSettings } from '../finops/finops-activities';
+import { createKubernetesActivities } from '../kubernetes/kubernetes-activities';
+import { createLimitsActivities, type LimitsActivities, type LimitsDeps } from './limits-activities';
+import { createMetricsActivities, type MetricsActivities } from '../observability/metrics-activities';
+import { createNotifyActivities, type NotifyActivities } from '../notify/notify-activities';
+import { createPolicyActivities, type PolicyActivities } from '../policy/policy-activities';
+import { createPrometheusActivities, type PrometheusQuery } from '../prometheus/prometheus-activities';
+import { createStorageActivities } from '../storage/lifecycle-activities';
 
 export interface ActivityDeps {
   gateway: GatewayAdapter;

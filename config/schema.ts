@@ -2,7 +2,7 @@
 // Every field's description is what an error message shows as the fix.
 import { z } from 'zod';
 import { approversSchema } from '../approvals/approvers';
-import { slackSettingsSchema } from '../slack/settings';
+import { slackSettingsSchema } from '../notify/slack/slack-settings';
 import { durationSchema } from '../validation/duration';
 
 const port = (what: string) => z.coerce.number().int().min(1).max(65535).describe(`a TCP port (1-65535) for ${what}`);
@@ -109,7 +109,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({})
-      .describe('policies (policies/finops_soar/*.rego): may this change run on this target'),
+      .describe('policies (policy/rego/finops_soar/*.rego): may this change run on this target'),
     metrics: z
       .object({
         host: z.string().min(1).default('127.0.0.1').describe("the address the worker serves its own metrics on (0.0.0.0 for all interfaces)"),

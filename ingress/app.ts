@@ -2,14 +2,14 @@
 // authentication, load shedding and error answers they share.
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import { isAuthorized, type Credentials } from '../auth/credentials';
-import type { Logger } from '../logging/logger';
+import { isAuthorized, type Credentials } from './credentials';
+import type { Logger } from '../observability/logger';
 import type { RunDefaults } from '../alerts/routing';
 import type { Approvers, Directory } from '../approvals/approvers';
 import type { Playbook } from '../playbook/schema';
 import { registerAlertmanagerWebhook } from './alertmanager-webhook';
 import { registerRunsApi } from './runs-api';
-import { registerSlackEndpoints } from './slack';
+import { registerSlackEndpoints } from './slack-routes';
 
 export interface IngressOptions {
   client: Client;

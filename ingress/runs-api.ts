@@ -8,13 +8,13 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { safeEqual } from '../auth/credentials';
+import { safeEqual } from './credentials';
 import { isManualFingerprint, manualAlert, manualStartSchema, type ManualStart } from '../alerts/manual';
 import { routeToPlaybook, type RunDefaults } from '../alerts/routing';
 import type { Playbook } from '../playbook/schema';
 import { formatIssues } from '../validation/issues';
 import { abortUpdate, statusQuery } from '../workflows/definitions';
-import { decide, type DecisionContext } from './decisions';
+import { decide, type DecisionContext } from '../approvals/decisions';
 import { isRetryable, signalResolution, startOrSignalRun } from './run-dispatch';
 
 export interface RunsApiOptions extends Omit<DecisionContext, 'client'> {

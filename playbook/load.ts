@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { formatIssues, formatPath } from '../validation/issues';
-import { stepSpec, type ActionName, type CheckName } from './actions';
+import { stepSpec, type ActionName, type CheckName } from './step-registry';
 import { approvalsNeededBySteps, onTimeoutOf } from './plan';
 import { playbookSchema, type Playbook, type PlaybookSpec, type PlaybookStep } from './schema';
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseMatcher } from '../alerts/matchers';
 import { TARGET_KIND_NAMES } from '../alerts/target';
 import { durationSchema } from '../validation/duration';
-import { ACTION_NAMES, CHECK_NAMES } from './actions';
+import { ACTION_NAMES, CHECK_NAMES } from './step-registry';
 
 const slug = z
   .string()

@@ -1,5 +1,5 @@
 // What every action or check a playbook step may name declares about itself. Each actuator
-// (gateway/, kubernetes/, storage/) exports its own specs; playbook/actions.ts gathers them.
+// (gateway/, kubernetes/, storage/) exports its own specs; playbook/step-registry.ts gathers them.
 import type { z } from 'zod';
 import type { Target, TargetKindName } from '../alerts/target';
 

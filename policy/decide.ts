@@ -3,7 +3,7 @@
 // run: nobody could check it at the moment it matters most) and an S2/S3 question falls back to the
 // built-in rules, saying so.
 import { z } from 'zod';
-import { actionVerdict, DENIAL_RULES, tierVerdict, type Denial, type PolicyQuestion } from './builtin';
+import { actionVerdict, DENIAL_RULES, tierVerdict, type Denial, type PolicyQuestion } from './builtin-rules';
 import { OpaError, type OpaClient } from './opa-client';
 
 export interface PolicyDecision {
@@ -18,7 +18,7 @@ export interface PolicyDecision {
   source: 'opa' | 'builtin';
 }
 
-/** Where each question's decision lives in OPA (policies/finops_soar/*.rego). */
+/** Where each question's decision lives in OPA (policy/rego/finops_soar/*.rego). */
 export const OPA_DECISION_PATHS = { action: 'finops_soar/action/decision', tier: 'finops_soar/tier/decision' } as const;
 
 const denialSchema = z.object({ rule: z.enum(DENIAL_RULES), message: z.string() });

@@ -51,7 +51,7 @@ export class OpaClient {
       throw toOpaError(error, this.url, path);
     }
     if (!('result' in body)) {
-      throw new OpaError(`OPA at ${this.url} has no decision at data.${path.replaceAll('/', '.')}: load the policies (opa run --server policies/) or fix policy.opaUrl`, false);
+      throw new OpaError(`OPA at ${this.url} has no decision at data.${path.replaceAll('/', '.')}: load the policies (opa run --server policy/rego/) or fix policy.opaUrl`, false);
     }
     return { result: body.result, ...(body.decision_id !== undefined && { decisionId: body.decision_id }) };
   }

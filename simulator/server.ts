@@ -2,9 +2,9 @@
 // over a PolicyStore, so the whole loop runs on one machine.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { isAuthorized } from '../auth/credentials';
+import { isAuthorized } from '../ingress/credentials';
 import { regionWeightsUpdateSchema, routePolicyPatchSchema, tenantQuotaPatchSchema, type PolicyScope } from '../gateway/control-api';
-import type { Logger } from '../logging/logger';
+import type { Logger } from '../observability/logger';
 import { formatIssues } from '../validation/issues';
 import { PolicyStore, PolicyStoreError, type WriteOptions, type Written } from './policy-store';
 

@@ -6,7 +6,7 @@
 // changes shows up in the metrics.
 import type { AddressInfo } from 'node:net';
 import { reachableHost } from '../config/local-stack';
-import type { Logger } from '../logging/logger';
+import type { Logger } from '../observability/logger';
 import { registerPlatformApi } from './platform/api';
 import { DEFAULT_CATALOG, type Catalog } from './platform/catalog';
 import { PlatformModel } from './platform/model';

@@ -3,11 +3,11 @@
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError } from '../config/load';
 import type { Config } from '../config/schema';
-import type { Logger } from '../logging/logger';
+import type { Logger } from '../observability/logger';
 import { buildIngressApp } from '../ingress/app';
 import { loadPlaybooks } from '../playbook/load';
-import { SlackApi } from '../slack/api';
-import { SlackDirectory } from '../slack/directory';
+import { SlackApi } from '../notify/slack/slack-api';
+import { SlackDirectory } from '../notify/slack/slack-directory';
 import { temporalConnectionOptions } from '../temporal/connection';
 import { exitOnStartupError, onShutdown, startProcess } from './startup';
 

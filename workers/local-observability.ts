@@ -7,7 +7,7 @@ import { accessSync, chmodSync, constants, mkdirSync, writeFileSync } from 'node
 import { createServer } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import type { Logger } from '../logging/logger';
+import type { Logger } from '../observability/logger';
 import { stopService, waitForHttp, type Service } from './services';
 
 /** How often Prometheus scrapes and evaluates the rules. */

@@ -2,7 +2,7 @@
 // Prometheus, Alertmanager): waiting until one answers, and stopping one politely, then firmly.
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../logging/logger';
+import type { Logger } from '../observability/logger';
 
 const STOP_TIMEOUT_MS = 20_000;
 // A server that accepts the connection but never answers must not stall the start-up.

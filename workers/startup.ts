@@ -2,7 +2,7 @@
 // configuration or playbook error into a clear message and exit code 78 (EX_CONFIG), not a stack.
 import { ConfigError, loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
-import { createLogger, type Logger } from '../logging/logger';
+import { createLogger, type Logger } from '../observability/logger';
 import { PlaybookError } from '../playbook/load';
 
 const EXIT_CONFIG = 78;

@@ -21,14 +21,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ActionOutcome, ActionRequest } from '../activities/action';
-import type { ApprovalAsk } from '../activities/notify';
-import type { ApprovalOutcome } from '../notifications/notifier';
+import type { ActionOutcome, ActionRequest } from '../activities/action-contract';
+import type { ApprovalAsk } from '../notify/notify-activities';
+import type { ApprovalOutcome } from '../notify/notifier';
 import { isFiring, recordNotification } from '../alerts/tracker';
 import { addSample, describeSavings, emptyLedger } from '../finops/savings';
 import { unmetCondition } from '../playbook/conditions';
-import { REFUSED_BY_GUARDRAILS } from '../safety/guardrails';
-import type { ActionName } from '../playbook/actions';
+import { REFUSED_BY_GUARDRAILS } from '../policy/guardrails';
+import type { ActionName } from '../playbook/step-registry';
 import type { Measure, PlannedStep, RunPlan } from '../playbook/plan';
 import type { Severity } from '../playbook/schema';
 import {

@@ -4,7 +4,7 @@
 // the model with its own timer.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { isAuthorized } from '../../auth/credentials';
+import { isAuthorized } from '../../ingress/credentials';
 import { formatIssues, formatPath } from '../../validation/issues';
 import { incidentSpecSchema, IncidentTargetError, type Incident } from './incidents';
 import { createPlatformMetrics } from './metrics';

@@ -3,15 +3,15 @@
 // limits unless a test sets its own, logging notifications to `logger`.
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../../activities';
-import type { FinopsSettings } from '../../activities/finops';
-import type { Limits } from '../../activities/limits';
+import type { FinopsSettings } from '../../finops/finops-activities';
+import type { Limits } from '../../activities/limits-activities';
 import type { GatewayAdapter } from '../../gateway/adapter';
-import { unconfiguredKubernetes, type KubernetesAdapter } from '../../kubernetes/client';
-import type { Logger } from '../../logging/logger';
-import { EngineMetrics } from '../../metrics/engine-metrics';
-import { LogNotifier, type Notifier } from '../../notifications/notifier';
-import { PrometheusClient } from '../../prometheus/client';
-import { S3BucketLifecycle, type BucketLifecycle } from '../../storage/lifecycle';
+import { unconfiguredKubernetes, type KubernetesAdapter } from '../../kubernetes/kubernetes-client';
+import type { Logger } from '../../observability/logger';
+import { EngineMetrics } from '../../observability/engine-metrics';
+import { LogNotifier, type Notifier } from '../../notify/notifier';
+import { PrometheusClient } from '../../prometheus/prometheus-client';
+import { S3BucketLifecycle, type BucketLifecycle } from '../../storage/lifecycle-client';
 import { SIMULATOR_S3_CREDENTIALS } from '../../simulator/s3-lifecycle-api';
 
 /** A platform budget of $5M a month, 10% headroom, $2.50 per GPU-hour. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { freePort } from './ports';
 import { waitFor } from './wait';
 
-export const POLICIES = join(__dirname, '..', '..', 'policies');
+export const POLICIES = join(__dirname, '..', '..', 'policy', 'rego');
 
 export function opaPath(): string {
   const path = process.env.OPA_PATH;

@@ -1,9 +1,9 @@
 // Policy questions for tests of the built-in rules and of OPA, which must give the same answers.
-import type { PolicyDeps } from '../../activities/policy';
+import type { PolicyDeps } from '../../policy/policy-activities';
 import { targetOf, type Target, type TargetKindName } from '../../alerts/target';
 import { ControlApiClient } from '../../gateway/control-api-client';
-import type { ActionQuestion } from '../../policy/builtin';
-import { PrometheusClient } from '../../prometheus/client';
+import type { ActionQuestion } from '../../policy/builtin-rules';
+import { PrometheusClient } from '../../prometheus/prometheus-client';
 import { TEST_GUARDRAILS } from './activities';
 
 export const testTarget = (kind: TargetKindName, labels: Record<string, string>): Target => {

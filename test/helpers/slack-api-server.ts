@@ -306,7 +306,7 @@ export async function startSlackApiServer(): Promise<SlackApiServer> {
   return server;
 }
 
-/** X-Slack-Signature for a body, computed independently of slack/signature.ts. */
+/** X-Slack-Signature for a body, computed independently of notify/slack/signature.ts. */
 export function slackSignature(body: string, timestamp: number, secret = SLACK_SIGNING_SECRET): string {
   return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 }

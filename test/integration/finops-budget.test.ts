@@ -2,13 +2,13 @@
 // the Kubernetes API server (GPUs per replica from the pod template).
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import type { Facts } from '../../activities/action';
-import { createFinopsActivities, type FinopsSettings } from '../../activities/finops';
+import type { Facts } from '../../activities/action-contract';
+import { createFinopsActivities, type FinopsSettings } from '../../finops/finops-activities';
 import { targetOf, type Target } from '../../alerts/target';
-import { createKubernetesAdapter, type KubernetesAdapter } from '../../kubernetes/client';
-import { PrometheusClient } from '../../prometheus/client';
+import { createKubernetesAdapter, type KubernetesAdapter } from '../../kubernetes/kubernetes-client';
+import { PrometheusClient } from '../../prometheus/prometheus-client';
 import type { BudgetReport } from '../../finops/budget';
-import { EngineMetrics } from '../../metrics/engine-metrics';
+import { EngineMetrics } from '../../observability/engine-metrics';
 import { KUBE_TOKEN, KubeApiServer } from '../../simulator/kubernetes-api';
 import { startPrometheusWithSpend, type RunningPrometheus } from '../helpers/prometheus';
 import { waitFor } from '../helpers/wait';

@@ -2,10 +2,10 @@
 // speaking the real REST paths: the exact requests, undo, idempotency across a crash, and errors
 // classified as retryable or not.
 import { ApplicationFailure } from '@temporalio/common';
-import type { ActionOutcome, ActionRequest } from '../../activities/action';
-import { CHANGE_ANNOTATION, createKubernetesActivities, type KubernetesActivities } from '../../activities/kubernetes';
+import type { ActionOutcome, ActionRequest } from '../../activities/action-contract';
+import { CHANGE_ANNOTATION, createKubernetesActivities, type KubernetesActivities } from '../../kubernetes/kubernetes-activities';
 import type { Target } from '../../alerts/target';
-import { createKubernetesAdapter, KubernetesError, type KubernetesAdapter } from '../../kubernetes/client';
+import { createKubernetesAdapter, KubernetesError, type KubernetesAdapter } from '../../kubernetes/kubernetes-client';
 import { KUBE_TOKEN, KubeApiServer, type RecordedRequest } from '../../simulator/kubernetes-api';
 
 let server: KubeApiServer;

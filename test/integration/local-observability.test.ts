@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { PROMETHEUS_RULE_FILES } from '../../config/local-stack';
-import { createLogger } from '../../logging/logger';
+import { createLogger } from '../../observability/logger';
 import { startSimulatedPlatform, type SimulatedPlatform } from '../../simulator/simulated-platform';
 import { startLocalObservability, type LocalObservability, type LocalObservabilityOptions, type ObservabilityService } from '../../workers/local-observability';
 import { freePort } from '../helpers/ports';

@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createPolicyActivities, type PolicyCheckRequest } from '../../activities/policy';
-import { actionVerdict, tierVerdict, type PolicyQuestion, type TierQuestion } from '../../policy/builtin';
+import { createPolicyActivities, type PolicyCheckRequest } from '../../policy/policy-activities';
+import { actionVerdict, tierVerdict, type PolicyQuestion, type TierQuestion } from '../../policy/builtin-rules';
 import { decide, OPA_DECISION_PATHS } from '../../policy/decide';
 import { OpaClient, OpaError } from '../../policy/opa-client';
 import { TEST_GUARDRAILS } from '../helpers/activities';
@@ -93,7 +93,7 @@ beforeAll(async () => {
 });
 afterAll(() => opa?.close());
 
-test('opa test passes every case in policies/', () => {
+test('opa test passes every case in policy/rego/', () => {
   const result = spawnSync(opaPath(), ['test', POLICIES, '-v'], { encoding: 'utf8' });
   expect(result.stderr).toBe('');
   const [, passed, total] = /^PASS: (\d+)\/(\d+)$/m.exec(result.stdout) ?? [];
@@ -175,7 +175,7 @@ test('the bearer token reaches an OPA that requires one; without it OPA refuses 
 
 test('a path with no policy is an error to fix, not an empty answer', async () => {
   const missing = await client.evaluate('finops_soar/nothing/decision', {}).catch((error: unknown) => error);
-  expect(missing).toMatchObject({ retryable: false, message: `OPA at ${opa.url} has no decision at data.finops_soar.nothing.decision: load the policies (opa run --server policies/) or fix policy.opaUrl` });
+  expect(missing).toMatchObject({ retryable: false, message: `OPA at ${opa.url} has no decision at data.finops_soar.nothing.decision: load the policies (opa run --server policy/rego/) or fix policy.opaUrl` });
 });
 
 describe('when OPA cannot answer', () => {

@@ -4,7 +4,7 @@
 import { DEFAULT_CATALOG, type Catalog } from '../../simulator/platform/catalog';
 import { createPlatformMetrics } from '../../simulator/platform/metrics';
 import { PlatformModel } from '../../simulator/platform/model';
-import { PrometheusClient } from '../../prometheus/client';
+import { PrometheusClient } from '../../prometheus/prometheus-client';
 import { fakeControlPlane, FLAT_ROUTES } from '../helpers/platform';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
 import { waitFor } from '../helpers/wait';

@@ -5,12 +5,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import type { Facts } from '../../activities/action';
+import type { Facts } from '../../activities/action-contract';
 import type { Target } from '../../alerts/target';
-import { createPolicyActivities, type PolicyDeps } from '../../activities/policy';
+import { createPolicyActivities, type PolicyDeps } from '../../policy/policy-activities';
 import type { GatewayAdapter } from '../../gateway/adapter';
 import type { Severity } from '../../playbook/schema';
-import { PrometheusClient } from '../../prometheus/client';
+import { PrometheusClient } from '../../prometheus/prometheus-client';
 import { TEST_GUARDRAILS } from '../helpers/activities';
 import { loggedDecision, startPolicyServer, type RunningOpa } from '../helpers/opa';
 import { testTarget } from '../helpers/policy';

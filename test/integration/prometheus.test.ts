@@ -1,9 +1,9 @@
 // The Prometheus client and the prometheus.query check against a real Prometheus scraping a local exporter.
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import { createPrometheusActivities } from '../../activities/prometheus';
+import { createPrometheusActivities } from '../../prometheus/prometheus-activities';
 import { targetOf } from '../../alerts/target';
-import { PrometheusClient, PrometheusError } from '../../prometheus/client';
+import { PrometheusClient, PrometheusError } from '../../prometheus/prometheus-client';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
 import { waitFor } from '../helpers/wait';
 

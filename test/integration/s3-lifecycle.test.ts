@@ -2,9 +2,9 @@
 // S3 REST protocol: the exact requests and XML on the wire, foreign rules kept, exact restore
 // (including "there was none"), idempotent retries, and errors classified retryable or not.
 import { ApplicationFailure } from '@temporalio/common';
-import type { ActionOutcome, ActionRequest } from '../../activities/action';
-import { createStorageActivities } from '../../activities/storage';
-import { LifecycleError, S3BucketLifecycle, type LifecycleConfiguration, type LifecycleRule } from '../../storage/lifecycle';
+import type { ActionOutcome, ActionRequest } from '../../activities/action-contract';
+import { createStorageActivities } from '../../storage/lifecycle-activities';
+import { LifecycleError, S3BucketLifecycle, type LifecycleConfiguration, type LifecycleRule } from '../../storage/lifecycle-client';
 import { freePort } from '../helpers/ports';
 import { SIMULATOR_S3_CREDENTIALS, startS3LifecycleServer, type S3LifecycleServer } from '../../simulator/s3-lifecycle-api';
 

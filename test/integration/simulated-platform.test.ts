@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKubernetesAdapter, type KubernetesAdapter } from '../../kubernetes/client';
+import { createKubernetesAdapter, type KubernetesAdapter } from '../../kubernetes/kubernetes-client';
 import { kubeconfigYaml } from '../../simulator/kubernetes-api';
 import { SIMULATOR_BUCKETS, startSimulatedPlatform, type SimulatedPlatform } from '../../simulator/simulated-platform';
 import { testS3 } from '../helpers/activities';

@@ -2,11 +2,11 @@
 // the method and body of every call, the Block Kit a person sees, and failures a person can act on.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ApprovalRequest, RunReference } from '../../notifications/notifier';
-import { SlackApi, SlackError } from '../../slack/api';
-import { SlackDirectory } from '../../slack/directory';
-import { SlackNotifier, warRoomChannelName } from '../../slack/notifier';
-import { slackSettingsSchema, type SlackSettings } from '../../slack/settings';
+import type { ApprovalRequest, RunReference } from '../../notify/notifier';
+import { SlackApi, SlackError } from '../../notify/slack/slack-api';
+import { SlackDirectory } from '../../notify/slack/slack-directory';
+import { SlackNotifier, warRoomChannelName } from '../../notify/slack/slack-notifier';
+import { slackSettingsSchema, type SlackSettings } from '../../notify/slack/slack-settings';
 import { freePort } from '../helpers/ports';
 import { silentLogger } from '../helpers/simulator';
 import { BOT_USER_ID, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, startSlackApiServer, type SlackApiServer } from '../helpers/slack-api-server';

@@ -1,5 +1,5 @@
-import type { Credentials } from '../../auth/credentials';
-import { isAuthorized, safeEqual } from '../../auth/credentials';
+import type { Credentials } from '../../ingress/credentials';
+import { isAuthorized, safeEqual } from '../../ingress/credentials';
 
 const TOKEN = 'a-long-enough-bearer-token-0123';
 const USER = 'alertmanager';

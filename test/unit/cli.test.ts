@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main, playbookJsonSchema } from '../../cli/finops-soar';
 import { PlaybookError } from '../../playbook/load';
-import { ACTION_NAMES } from '../../playbook/actions';
+import { ACTION_NAMES } from '../../playbook/step-registry';
 
 const ROOT = join(__dirname, '..', '..');
 

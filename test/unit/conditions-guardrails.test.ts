@@ -1,7 +1,7 @@
 import { parseMatcher } from '../../alerts/matchers';
 import { unmetCondition } from '../../playbook/conditions';
 import { parsePlaybook } from '../../playbook/load';
-import { protectedRouteRefusal, protectedTenantQuotaRefusal, withFailMode } from '../../safety/guardrails';
+import { protectedRouteRefusal, protectedTenantQuotaRefusal, withFailMode } from '../../policy/guardrails';
 
 describe('step conditions', () => {
   const context = { labels: { tenant: 'acme', route: 'chat' }, severity: 'S2' as const, facts: { current: { maxInputTokens: 32_768, cacheMode: 'standard', circuit: { state: 'closed' } } } };

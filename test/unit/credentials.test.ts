@@ -1,4 +1,4 @@
-import { isAuthorized } from '../../auth/credentials';
+import { isAuthorized } from '../../ingress/credentials';
 
 const token = 'a-long-enough-bearer-token';
 const basicAuth = { username: 'alertmanager', password: 'a-long-enough-password' };

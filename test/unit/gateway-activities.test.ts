@@ -4,11 +4,11 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import type { ActionActivity, ActionOutcome, ActionRequest, CheckActivity, CheckRequest, Facts } from '../../activities/action';
-import { createGatewayActivities, type GatewayActivities } from '../../activities/gateway';
+import type { ActionActivity, ActionOutcome, ActionRequest, CheckActivity, CheckRequest, Facts } from '../../activities/action-contract';
+import { createGatewayActivities, type GatewayActivities } from '../../gateway/gateway-activities';
 import { targetOf, type Target, type TargetKindName } from '../../alerts/target';
-import type { ActionName } from '../../playbook/actions';
-import { REFUSED_BY_GUARDRAILS } from '../../safety/guardrails';
+import type { ActionName } from '../../playbook/step-registry';
+import { REFUSED_BY_GUARDRAILS } from '../../policy/guardrails';
 import { TEST_GUARDRAILS } from '../helpers/activities';
 import { startSimulator, type RunningSimulator } from '../helpers/simulator';
 

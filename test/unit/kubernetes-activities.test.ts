@@ -3,10 +3,10 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import type { ActionOutcome, ActionRequest } from '../../activities/action';
-import { createKubernetesActivities, type KubernetesActivities } from '../../activities/kubernetes';
+import type { ActionOutcome, ActionRequest } from '../../activities/action-contract';
+import { createKubernetesActivities, type KubernetesActivities } from '../../kubernetes/kubernetes-activities';
 import type { Target } from '../../alerts/target';
-import { createKubernetesAdapter } from '../../kubernetes/client';
+import { createKubernetesAdapter } from '../../kubernetes/kubernetes-client';
 import { KubeApiServer } from '../../simulator/kubernetes-api';
 
 let server: KubeApiServer;

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger } from '../../logging/logger';
+import { createLogger } from '../../observability/logger';
 
 function capture() {
   const lines: string[] = [];

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPlaybooks, parsePlaybook, playbookDigest, PlaybookError } from '../../playbook/load';
-import { ACTION_NAMES } from '../../playbook/actions';
+import { ACTION_NAMES } from '../../playbook/step-registry';
 
 const FILE = 'playbooks/test.yaml';
 

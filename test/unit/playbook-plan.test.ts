@@ -1,6 +1,6 @@
 import type { Alert } from '../../alerts/alertmanager';
 import { targetOf, type Target, type TargetKindName } from '../../alerts/target';
-import { objectsOf } from '../../playbook/actions';
+import { objectsOf } from '../../playbook/step-registry';
 import { parsePlaybook } from '../../playbook/load';
 import { planRun, renderTemplates } from '../../playbook/plan';
 import type { Playbook } from '../../playbook/schema';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPlaybooks, parsePlaybook, PlaybookError } from '../../playbook/load';
-import { ACTION_NAMES } from '../../playbook/actions';
+import { ACTION_NAMES } from '../../playbook/step-registry';
 import { planRun, renderTemplates } from '../../playbook/plan';
 import { alert } from '../helpers/alerts';
 

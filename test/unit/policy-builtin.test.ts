@@ -4,9 +4,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createPolicyActivities, type PolicyCheckRequest } from '../../activities/policy';
+import { createPolicyActivities, type PolicyCheckRequest } from '../../policy/policy-activities';
 import type { Target } from '../../alerts/target';
-import { actionVerdict, tierVerdict, type ActionQuestion, type TenantUsage, type TierQuestion } from '../../policy/builtin';
+import { actionVerdict, tierVerdict, type ActionQuestion, type TenantUsage, type TierQuestion } from '../../policy/builtin-rules';
 import { decide } from '../../policy/decide';
 import { TEST_GUARDRAILS } from '../helpers/activities';
 import { actionQuestion, offlinePolicyDeps, testTarget } from '../helpers/policy';

@@ -1,5 +1,5 @@
 import { addSample, describeSavings, emptyLedger } from '../../finops/savings';
-import { EngineMetrics } from '../../metrics/engine-metrics';
+import { EngineMetrics } from '../../observability/engine-metrics';
 
 const at = (minutes: number) => new Date(Date.UTC(2026, 10, 28, 10, minutes)).toISOString();
 

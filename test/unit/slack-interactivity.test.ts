@@ -1,6 +1,6 @@
 // Reading an approval click from Slack's interactivity form: the button's run and step, who clicked, where.
-import { approvalButtonValue, parseApprovalButtonValue } from '../../slack/approval-button';
-import { parseApprovalClick } from '../../slack/interactivity';
+import { approvalButtonValue, parseApprovalButtonValue } from '../../notify/slack/approval-button';
+import { parseApprovalClick } from '../../notify/slack/interactivity';
 import { blockActionsPayload, interactivityFormBody } from '../helpers/slack-api-server';
 
 const value = approvalButtonValue({ workflowId: 'playbook/cost-s1/route:chat/tenant:acme', stepId: 'throttle' });

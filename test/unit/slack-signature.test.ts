@@ -1,6 +1,6 @@
 // Slack's v0 request signature: genuine requests pass; forged, expired, future-dated, replayed and malformed ones
 // are refused with a reason.
-import { verifySlackRequest, type SlackVerification } from '../../slack/signature';
+import { verifySlackRequest, type SlackVerification } from '../../notify/slack/signature';
 import { blockActionsPayload, interactivityFormBody, SLACK_SIGNING_SECRET, slackSignature } from '../helpers/slack-api-server';
 
 const now = 1_700_000_000;

@@ -2,9 +2,9 @@
 // nothing, bad params are refused before any S3 call, and the check's facts.
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import type { ActionActivity, ActionOutcome, ActionRequest, CheckActivity, CheckRequest, Facts } from '../../activities/action';
-import { createStorageActivities } from '../../activities/storage';
-import { S3BucketLifecycle } from '../../storage/lifecycle';
+import type { ActionActivity, ActionOutcome, ActionRequest, CheckActivity, CheckRequest, Facts } from '../../activities/action-contract';
+import { createStorageActivities } from '../../storage/lifecycle-activities';
+import { S3BucketLifecycle } from '../../storage/lifecycle-client';
 import { SIMULATOR_S3_CREDENTIALS, startS3LifecycleServer, type S3LifecycleServer } from '../../simulator/s3-lifecycle-api';
 
 let server: S3LifecycleServer;

@@ -4,7 +4,7 @@
 // priorities and approved circuit breaking, and every change rolled back.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PrometheusClient } from '../../prometheus/client';
+import { PrometheusClient } from '../../prometheus/prometheus-client';
 import { DEFAULT_CATALOG } from '../../simulator/platform/catalog';
 import { seedCluster } from '../../simulator/simulated-platform';
 import { alertNotificationSignal, decideUpdate, statusQuery } from '../../workflows/definitions';

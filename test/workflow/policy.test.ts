@@ -1,5 +1,5 @@
 // Runs asking OPA before each change, on a real Temporal dev server with the real OPA serving
-// policies/: the decision id goes into the run and is in OPA's decision log; a change OPA refuses
+// policy/rego/: the decision id goes into the run and is in OPA's decision log; a change OPA refuses
 // is skipped with its reason; an S1 change OPA cannot answer for does not run (fail closed). And
 // runs asking "which tier" from live numbers in a real Prometheus, whose answer picks the tier step.
 import { alertNotificationSignal, statusQuery } from '../../workflows/definitions';

@@ -5,7 +5,7 @@
 // seed on a control plane nobody changed to know what the target would have spent without the run:
 // the model is deterministic, so the two differ by exactly what the run's changes did.
 import type { CostSample, SavingsLedger } from '../../finops/savings';
-import { EngineMetrics } from '../../metrics/engine-metrics';
+import { EngineMetrics } from '../../observability/engine-metrics';
 import { PlatformModel } from '../../simulator/platform/model';
 import { PolicyStore } from '../../simulator/policy-store';
 import { alertNotificationSignal, statusQuery, type AppliedChange, type RunStatus } from '../../workflows/definitions';

@@ -2,7 +2,7 @@
 // real Prometheus that scrapes a local exporter the tests drive: the run's ledger, each change's
 // before and after rates, the report and the engine metrics; a verify step that sees the metric
 // move (the harsher steps are skipped) or not (the run escalates at once).
-import { EngineMetrics } from '../../metrics/engine-metrics';
+import { EngineMetrics } from '../../observability/engine-metrics';
 import { alertNotificationSignal, statusQuery } from '../../workflows/definitions';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alertNotificationSignal, decideUpdate, statusQuery } from '../../workflows/definitions';
-import { PrometheusClient } from '../../prometheus/client';
+import { PrometheusClient } from '../../prometheus/prometheus-client';
 import { TEST_FINOPS, testS3 } from '../helpers/activities';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';

@@ -1,0 +1,181 @@
+// The Slack messages a run posts, as Block Kit: pure functions of the request, so tests can read them.
+// Text from alerts is escaped (Slack treats <, > and & as markup) and cut to Block Kit's field limits.
+import type { ChatPostMessageArguments } from '@slack/web-api';
+import type { ApprovalDecisionRecord, ApprovalNudge, ApprovalOutcome, ApprovalRequest, Notification, RunReference, WarRoomStatus } from '../notifier';
+import { APPROVE_ACTION_ID, approvalButtonValue, REJECT_ACTION_ID } from './approval-button';
+
+export type SlackBlock = Extract<ChatPostMessageArguments, { blocks: unknown[] }>['blocks'][number];
+
+export interface SlackMessage {
+  /** The notification and screen-reader text; Slack shows the blocks. */
+  text: string;
+  blocks: SlackBlock[];
+}
+
+const HEADER_LIMIT = 150;
+const SECTION_LIMIT = 3_000;
+const FIELD_LIMIT = 2_000;
+
+export const escapeText = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+const cut = (text: string, limit: number) => (text.length <= limit ? text : `${text.slice(0, limit - 1)}…`);
+
+/** A link Slack renders, with the characters that would end it percent-encoded. */
+export const link = (url: string, label: string) => `<${url.replace(/\|/g, '%7C').replace(/>/g, '%3E').replace(/</g, '%3C')}|${escapeText(label)}>`;
+
+/** A time every reader sees in their own time zone; the ISO text where Slack cannot render it. */
+export function slackTime(iso: string): string {
+  const millis = Date.parse(iso);
+  if (Number.isNaN(millis)) return escapeText(iso);
+  return `<!date^${Math.floor(millis / 1_000)}^{date_short_pretty} {time}|${escapeText(iso)}>`;
+}
+
+/** A Slack user mention for a Slack user ID; other identities (CLI, HTTP API) as plain text. */
+export const person = (by: string) => (/^[UW][A-Z0-9]{2,}$/.test(by) ? `<@${by}>` : escapeText(by));
+
+export const groupMention = (userGroupId: string) => `<!subteam^${userGroupId}>`;
+
+const joinAnd = (items: string[]) => (items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`);
+
+const markdown = (text: string, limit = SECTION_LIMIT) => ({ type: 'mrkdwn' as const, text: cut(text, limit) });
+
+const section = (text: string): SlackBlock => ({ type: 'section', text: markdown(text) });
+
+const runLine = (run: RunReference) => `*${escapeText(run.playbook)}* on \`${escapeText(run.target)}\` · ${escapeText(run.severity)}`;
+
+function runContext(run: RunReference, runUrl: string | null): SlackBlock {
+  const elements = [markdown(runLine(run), FIELD_LIMIT)];
+  if (runUrl !== null) elements.push(markdown(link(runUrl, 'the run'), FIELD_LIMIT));
+  return { type: 'context', elements };
+}
+
+export function notificationMessage({ message, run }: Notification, runUrl: string | null): SlackMessage {
+  return {
+    // The fallback text is mrkdwn too: escaped, so alert text cannot mention @channel.
+    text: cut(escapeText(`${run.playbook} on ${run.target}: ${message}`), SECTION_LIMIT),
+    blocks: [section(escapeText(message)), runContext(run, runUrl)],
+  };
+}
+
+const approvalsNeededText = (needed: number) => (needed === 1 ? '1' : `${needed} distinct people`);
+
+function lastDecision(decisions: ApprovalDecisionRecord[], approve: boolean): ApprovalDecisionRecord | undefined {
+  return decisions.filter((decision) => decision.approve === approve).at(-1);
+}
+
+/** The line that replaces the buttons once the step is decided: who, when, what. */
+export function outcomeLine({ outcome, decisions }: ApprovalOutcome, deadline: string): string {
+  const approvers = decisions.filter((decision) => decision.approve);
+  const byApprovers = joinAnd(approvers.map((decision) => person(decision.by)));
+  switch (outcome) {
+    case 'approved': {
+      const last = lastDecision(decisions, true);
+      return `:white_check_mark: *Approved* by ${byApprovers || 'nobody recorded'}${last ? ` at ${slackTime(last.at)}` : ''}`;
+    }
+    case 'rejected': {
+      const rejection = lastDecision(decisions, false);
+      if (!rejection) return ':no_entry: *Rejected*';
+      const reason = rejection.reason ? `: ${escapeText(rejection.reason)}` : '';
+      return `:no_entry: *Rejected* by ${person(rejection.by)} at ${slackTime(rejection.at)}${reason}`;
+    }
+    case 'timed out: approved':
+    case 'timed out: rejected': {
+      const result = outcome === 'timed out: approved' ? 'approved' : 'rejected';
+      const partial = byApprovers ? ` (approved before by ${byApprovers}, not enough)` : '';
+      return `:hourglass: *Timed out: ${result}* at ${slackTime(deadline)}, the step's declared outcome${partial}`;
+    }
+    case 'moot: the alert resolved':
+      return ':large_green_circle: *Moot: the alert resolved* before a decision';
+  }
+}
+
+const OUTCOME_HEADINGS: Record<ApprovalOutcome['outcome'], string> = {
+  approved: 'Approved',
+  rejected: 'Rejected',
+  'timed out: approved': 'Timed out, approved',
+  'timed out: rejected': 'Timed out, rejected',
+  'moot: the alert resolved': 'Moot, the alert resolved',
+};
+
+export function approvalMessage(request: ApprovalRequest, outcome?: ApprovalOutcome): SlackMessage {
+  const { run, stepId, summary, reason, costImpact, deadline, approvalsNeeded, links } = request;
+  const fields = [
+    `*Target*\n\`${escapeText(run.target)}\``,
+    `*Severity*\n${escapeText(run.severity)}`,
+    `*Playbook · step*\n${escapeText(run.playbook)} · ${escapeText(stepId)}`,
+    ...(costImpact === null ? [] : [`*Estimated cost impact*\n${escapeText(costImpact)}`]),
+    `*Decide by*\n${slackTime(deadline)}`,
+    `*Approvals needed*\n${approvalsNeededText(approvalsNeeded)}`,
+  ].map((text) => markdown(text, FIELD_LIMIT));
+  const linkLine = [...(links.alert === null ? [] : [link(links.alert, 'the alert')]), link(links.run, 'the run in Temporal')].join(' · ');
+  const heading = outcome ? OUTCOME_HEADINGS[outcome.outcome] : 'Approval needed';
+  const blocks: SlackBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: cut(`${heading}: ${summary}`, HEADER_LIMIT) } },
+    section(`*What will change*\n${escapeText(summary)}`),
+    section(`*Why*\n${escapeText(reason)}`),
+    { type: 'section', fields },
+    { type: 'context', elements: [markdown(linkLine, FIELD_LIMIT)] },
+  ];
+  if (outcome) {
+    blocks.push(section(outcomeLine(outcome, deadline)));
+  } else {
+    const value = approvalButtonValue({ workflowId: run.workflowId, stepId });
+    blocks.push({
+      type: 'actions',
+      block_id: 'approval',
+      elements: [
+        { type: 'button', action_id: APPROVE_ACTION_ID, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value },
+        { type: 'button', action_id: REJECT_ACTION_ID, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value },
+      ],
+    });
+  }
+  const text = outcome
+    ? `${stepId} of ${run.playbook} on ${run.target}: ${outcome.outcome}`
+    : `Approval needed for ${stepId} of ${run.playbook} on ${run.target}: ${summary}`;
+  return { text: cut(escapeText(text), SECTION_LIMIT), blocks };
+}
+
+/** "<the request> for <step> of <playbook> on <target> waits for a decision until <deadline>." */
+function waitingText({ run, stepId, deadline, approvalsNeeded }: ApprovalRequest, permalink: string | null): string {
+  const what = `${escapeText(stepId)} of ${escapeText(run.playbook)} on \`${escapeText(run.target)}\``;
+  const where = permalink === null ? what : `${link(permalink, 'The approval request')} for ${what}`;
+  const needs = approvalsNeeded > 1 ? ` (${approvalsNeeded} distinct approvers)` : '';
+  return `${where} waits for a decision${needs} until ${slackTime(deadline)}.`;
+}
+
+/** A reminder or an escalation; `mentions` are already rendered (<!subteam^…> or @name). */
+export function nudgeText(request: ApprovalRequest, { kind }: ApprovalNudge, mentions: string[], permalink: string | null): string {
+  const waits = waitingText(request, permalink);
+  if (kind === 'reminder') return `:bell: Reminder: ${waits}`;
+  return `:rotating_light: Escalation${mentions.length > 0 ? ` ${mentions.join(' ')}` : ''}: ${waits}`;
+}
+
+/** What the other channels an approval request is for see: a link to the one message that has the buttons. */
+export function approvalPointerText(request: ApprovalRequest, permalink: string | null): string {
+  return `:raising_hand: *${escapeText(request.summary)}*\n${waitingText(request, permalink)}`;
+}
+
+/** The war-room's live status: replaced in place as the run moves. */
+export function warRoomStatusMessage(run: RunReference, status: WarRoomStatus | null): SlackMessage {
+  const lines = status
+    ? [
+        `*Status:* ${escapeText(status.state)}${status.currentStep ? ` · step \`${escapeText(status.currentStep)}\`` : ''}`,
+        ...(status.pendingApproval ? [`*Waiting for approval:* ${escapeText(status.pendingApproval)}`] : []),
+        ...(status.nextDeadline ? [`*Next deadline:* ${slackTime(status.nextDeadline)}`] : []),
+        ...(status.savings ? [`*Savings:* ${escapeText(status.savings)}`] : []),
+        status.changes.length > 0 ? `*Changes in force:*\n${status.changes.map((change) => `• ${escapeText(change)}`).join('\n')}` : '*Changes in force:* none',
+      ]
+    : ['*Status:* starting'];
+  return { text: cut(escapeText(`Status of ${run.playbook} on ${run.target}: ${status?.state ?? 'starting'}`), SECTION_LIMIT), blocks: [section(lines.join('\n'))] };
+}
+
+/** A war-room's first message: the run, who was invited, who was not and why (both already rendered). */
+export function warRoomMessage(run: RunReference, runUrl: string | null, invited: string[], notInvited: string[]): SlackMessage {
+  const lines = [`:rotating_light: War-room for ${runLine(run)}`, `Run: \`${escapeText(run.workflowId)}\``];
+  if (invited.length > 0) lines.push(`Invited: ${invited.join(', ')}`);
+  if (notInvited.length > 0) lines.push(`Not invited: ${notInvited.join(', ')}`);
+  return {
+    text: `War-room for ${run.playbook} on ${run.target} (${run.severity})`,
+    blocks: [section(lines.join('\n')), runContext(run, runUrl)],
+  };
+}

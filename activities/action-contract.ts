@@ -45,6 +45,10 @@ export type CheckActivity = (request: CheckRequest) => Promise<Facts>;
 export function parseParams<Name extends ActionName | CheckName>(name: Name, params: unknown): StepParams<Name> {
   const schema = stepSpec(name).params;
   const parsed = schema.safeParse(params);
-  if (!parsed.success) throw ApplicationFailure.nonRetryable(`${name}: invalid params: ${formatIssues(parsed.error, schema).join('; ')}`, 'InvalidParams');
+  if (!parsed.success)
+    throw ApplicationFailure.nonRetryable(
+      `${name}: invalid params: ${formatIssues(parsed.error, schema).join('; ')}`,
+      'InvalidParams',
+    );
   return parsed.data as StepParams<Name>;
 }

@@ -35,9 +35,27 @@ export interface ActivityDeps {
 }
 
 /** Every registered action and check has an activity of the same name (checked by the type). */
-export type Activities = Record<ActionName, ActionActivity> & Record<CheckName, CheckActivity> & NotifyActivities & LimitsActivities & MetricsActivities & PolicyActivities & FinopsActivities;
+export type Activities = Record<ActionName, ActionActivity> &
+  Record<CheckName, CheckActivity> &
+  NotifyActivities &
+  LimitsActivities &
+  MetricsActivities &
+  PolicyActivities &
+  FinopsActivities;
 
-export function createActivities({ gateway, kubernetes, prometheus, finops, storage, notifier, runUrl, guardrails, limits, metrics, opa }: ActivityDeps): Activities {
+export function createActivities({
+  gateway,
+  kubernetes,
+  prometheus,
+  finops,
+  storage,
+  notifier,
+  runUrl,
+  guardrails,
+  limits,
+  metrics,
+  opa,
+}: ActivityDeps): Activities {
   return {
     ...createGatewayActivities(gateway, guardrails),
     ...createKubernetesActivities(kubernetes),

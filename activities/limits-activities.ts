@@ -3,7 +3,14 @@
 // refusal is an answer, not a failure.
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
-import { acquireRunUpdate, ENGINE_LIMITS_WORKFLOW_ID, releaseRunsUpdate, reserveActionUpdate, type engineLimits, type LimitAnswer } from '../workflows/engine-limits';
+import {
+  acquireRunUpdate,
+  ENGINE_LIMITS_WORKFLOW_ID,
+  releaseRunsUpdate,
+  reserveActionUpdate,
+  type engineLimits,
+  type LimitAnswer,
+} from '../workflows/engine-limits';
 
 export interface Limits {
   maxConcurrentRuns: number;
@@ -18,14 +25,27 @@ export interface LimitsDeps extends Limits {
 export interface LimitsActivities {
   'limits.acquireRun': (request: { workflowId: string }) => Promise<LimitAnswer>;
   'limits.releaseRun': (request: { workflowId: string }) => Promise<void>;
-  'limits.reserveAction': (request: { workflowId: string; target: string; key: string; objects: string[] }) => Promise<LimitAnswer>;
+  'limits.reserveAction': (request: {
+    workflowId: string;
+    target: string;
+    key: string;
+    objects: string[];
+  }) => Promise<LimitAnswer>;
 }
 
 const HOUR_MS = 3_600_000;
 
-export function createLimitsActivities({ client, taskQueue, maxConcurrentRuns, maxActionsPerTargetPerHour }: LimitsDeps): LimitsActivities {
+export function createLimitsActivities({
+  client,
+  taskQueue,
+  maxConcurrentRuns,
+  maxActionsPerTargetPerHour,
+}: LimitsDeps): LimitsActivities {
   /** Asks the engineLimits workflow, starting it on first use. */
-  const ask = async <Ret, Args extends [unknown, ...unknown[]]>(update: UpdateDefinition<Ret, Args>, ...args: Args): Promise<Ret> => {
+  const ask = async <Ret, Args extends [unknown, ...unknown[]]>(
+    update: UpdateDefinition<Ret, Args>,
+    ...args: Args
+  ): Promise<Ret> => {
     const workflowId = ENGINE_LIMITS_WORKFLOW_ID;
     try {
       // The common case, and three times cheaper under a burst than update-with-start (measured).
@@ -35,7 +55,12 @@ export function createLimitsActivities({ client, taskQueue, maxConcurrentRuns, m
     }
     return client.workflow.executeUpdateWithStart(update, {
       args,
-      startWorkflowOperation: new WithStartWorkflowOperation<typeof engineLimits>('engineLimits', { workflowId, taskQueue, workflowIdConflictPolicy: 'USE_EXISTING', args: [] }),
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof engineLimits>('engineLimits', {
+        workflowId,
+        taskQueue,
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        args: [],
+      }),
     });
   };
 
@@ -60,7 +85,8 @@ export function createLimitsActivities({ client, taskQueue, maxConcurrentRuns, m
       await ask(releaseRunsUpdate, { workflowIds: [workflowId] });
     },
     async 'limits.reserveAction'(request) {
-      const reserve = () => ask(reserveActionUpdate, { ...request, max: maxActionsPerTargetPerHour, windowMs: HOUR_MS });
+      const reserve = () =>
+        ask(reserveActionUpdate, { ...request, max: maxActionsPerTargetPerHour, windowMs: HOUR_MS });
       const answer = await reserve();
       if (answer.granted || !answer.holders || (await releaseClosed(answer.holders)) === 0) return answer;
       return reserve();

@@ -23,9 +23,17 @@ const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'
  * The firing alerts of `payload`'s group, read from `baseUrl` (Alertmanager's URL as the ingress
  * reaches it; defaults to the payload's externalURL), merged with the alerts the payload carried.
  */
-export async function completeTruncatedAlerts(payload: WebhookPayload, options: { baseUrl?: string | undefined; timeoutMs: number }): Promise<Alert[]> {
+export async function completeTruncatedAlerts(
+  payload: WebhookPayload,
+  options: { baseUrl?: string | undefined; timeoutMs: number },
+): Promise<Alert[]> {
   const baseUrl = (options.baseUrl ?? payload.externalURL).replace(/\/+$/, '');
-  const params = new URLSearchParams({ active: 'true', silenced: 'false', inhibited: 'false', receiver: `^${escapeRegex(payload.receiver)}$` });
+  const params = new URLSearchParams({
+    active: 'true',
+    silenced: 'false',
+    inhibited: 'false',
+    receiver: `^${escapeRegex(payload.receiver)}$`,
+  });
   for (const [name, value] of Object.entries(payload.groupLabels)) params.append('filter', `${name}=${quote(value)}`);
   const response = await axios.get<unknown>(`${baseUrl}/api/v2/alerts`, { params, timeout: options.timeoutMs });
   const fetched = gettableAlertsSchema.parse(response.data);

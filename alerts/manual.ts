@@ -9,9 +9,18 @@ const MANUAL_FINGERPRINT_PREFIX = 'manual:';
 export const manualStartSchema = z
   .object({
     playbook: z.string().min(1).describe('the name of the playbook to run, e.g. war-room'),
-    labels: z.record(z.string(), z.string()).default({}).describe("the target's labels, e.g. {\"route\": \"chat\"}, plus any the playbook's templates use"),
-    annotations: z.record(z.string(), z.string()).default({}).describe('extra text for templates, e.g. {"dashboard": "https://…"}'),
-    startedBy: z.string().min(1).describe('who starts the run (a user id); recorded in the run, and refused as the approver of its steps'),
+    labels: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe('the target\'s labels, e.g. {"route": "chat"}, plus any the playbook\'s templates use'),
+    annotations: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe('extra text for templates, e.g. {"dashboard": "https://…"}'),
+    startedBy: z
+      .string()
+      .min(1)
+      .describe('who starts the run (a user id); recorded in the run, and refused as the approver of its steps'),
     reason: z.string().min(1).describe('why, in a sentence; shown wherever the run is'),
   })
   .strict();

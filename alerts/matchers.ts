@@ -16,8 +16,17 @@ const MATCHER = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\
 /** Parses one matcher; throws an Error that says what a valid matcher looks like. */
 export function parseMatcher(text: string): Matcher {
   const match = MATCHER.exec(text);
-  if (!match) throw new Error(`"${text}" is not a label matcher; write name="value", name!="value", name=~"regex" or name!~"regex"`);
-  const [, name, operator, quoted, bare] = match as unknown as [string, string, MatchOperator, string | undefined, string | undefined];
+  if (!match)
+    throw new Error(
+      `"${text}" is not a label matcher; write name="value", name!="value", name=~"regex" or name!~"regex"`,
+    );
+  const [, name, operator, quoted, bare] = match as unknown as [
+    string,
+    string,
+    MatchOperator,
+    string | undefined,
+    string | undefined,
+  ];
   const value = quoted !== undefined ? unescape(quoted) : (bare ?? '');
   const matcher = { name, operator, value };
   if (operator === '=~' || operator === '!~') {
@@ -33,7 +42,8 @@ export function parseMatcher(text: string): Matcher {
 const anchored = (pattern: string) => new RegExp(`^(?:${pattern})$`);
 
 /** As Alertmanager reads a quoted value: \\, \" and \n are escapes; any other backslash stays (so \d works in a regex). */
-const unescape = (quoted: string) => quoted.replace(/\\([\\"n])/g, (_match, escaped: string) => (escaped === 'n' ? '\n' : escaped));
+const unescape = (quoted: string) =>
+  quoted.replace(/\\([\\"n])/g, (_match, escaped: string) => (escaped === 'n' ? '\n' : escaped));
 
 export function matches(matcher: Matcher, labels: Labels): boolean {
   const actual = Object.hasOwn(labels, matcher.name) ? labels[matcher.name]! : '';

@@ -18,10 +18,21 @@ export interface RunDefaults {
 }
 
 /** Plans `playbook` (and the playbook it escalates to) for `alert`, whether the alert matched it or a person chose it. */
-export function routeToPlaybook(alert: Alert, playbook: Playbook, playbooks: readonly Playbook[], defaults: RunDefaults): RoutingDecision {
+export function routeToPlaybook(
+  alert: Alert,
+  playbook: Playbook,
+  playbooks: readonly Playbook[],
+  defaults: RunDefaults,
+): RoutingDecision {
   const { name, target: kind } = playbook.spec;
   const target = targetOf(kind, alert.labels);
-  if (!target.ok) return { outcome: 'rejected', alert, playbook: name, reason: `a ${kind} target needs the label(s) ${target.missing.join(', ')}` };
+  if (!target.ok)
+    return {
+      outcome: 'rejected',
+      alert,
+      playbook: name,
+      reason: `a ${kind} target needs the label(s) ${target.missing.join(', ')}`,
+    };
   const planned = planRun(playbook, alert, target.target, defaults);
   if (!planned.ok) return { outcome: 'rejected', alert, playbook: name, reason: planned.problem };
   const { escalation } = playbook.spec;
@@ -29,7 +40,13 @@ export function routeToPlaybook(alert: Alert, playbook: Playbook, playbooks: rea
   if (escalation && escalateTo) {
     // Planned now, for the same alert and target, so the run's snapshot holds both playbooks.
     const escalated = planRun(escalateTo, alert, target.target, defaults);
-    if (!escalated.ok) return { outcome: 'rejected', alert, playbook: name, reason: `escalation to ${escalation.to}: ${escalated.problem}` };
+    if (!escalated.ok)
+      return {
+        outcome: 'rejected',
+        alert,
+        playbook: name,
+        reason: `escalation to ${escalation.to}: ${escalated.problem}`,
+      };
     planned.plan.escalation = { afterMs: escalation.after, plan: escalated.plan };
   }
   return { outcome: 'routed', alert, workflowId: playbookRunId(name, target.target.key), plan: planned.plan };

@@ -27,7 +27,8 @@ export interface Target {
 }
 
 /** Percent-encodes the key's own separators, so `chat,tenant=acme` as a route cannot pass for two labels. */
-const escapeKeyPart = (value: string) => value.replace(/[%,=]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+const escapeKeyPart = (value: string) =>
+  value.replace(/[%,=]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
 
 export type TargetResult = { ok: true; target: Target } | { ok: false; missing: string[] };
 

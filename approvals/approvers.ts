@@ -8,10 +8,15 @@ const SEVERITY_NAMES = ['S1', 'S2', 'S3'] as const;
 export const approversSchema = z
   .record(
     z.string().min(1),
-    z.partialRecord(z.enum(SEVERITY_NAMES), z.array(z.string().min(1)).min(1).describe('user ids (U…), user groups (names or S… ids) or * for anyone')),
+    z.partialRecord(
+      z.enum(SEVERITY_NAMES),
+      z.array(z.string().min(1)).min(1).describe('user ids (U…), user groups (names or S… ids) or * for anyone'),
+    ),
   )
   .default({})
-  .describe('who may approve, per playbook name (or default) and severity, e.g. {default: {S1: [sre-leads], S2: [finops, sre]}}');
+  .describe(
+    'who may approve, per playbook name (or default) and severity, e.g. {default: {S1: [sre-leads], S2: [finops, sre]}}',
+  );
 export type Approvers = z.output<typeof approversSchema>;
 
 /** Group membership, from Slack; absent without Slack, when only user ids and * can be checked. */
@@ -29,14 +34,29 @@ export function playbookOfStep(stepId: string, runPlaybook: string): string {
   return slash === -1 ? runPlaybook : stepId.slice(0, slash);
 }
 
-export async function authorize(user: string, { playbook, severity }: { playbook: string; severity: string }, approvers: Approvers, directory?: Directory): Promise<Authorization> {
-  const entries = approvers[playbook]?.[severity as (typeof SEVERITY_NAMES)[number]] ?? approvers.default?.[severity as (typeof SEVERITY_NAMES)[number]];
-  if (!entries) return { ok: false, reason: `nobody may approve ${severity} steps of ${playbook}: set approvals.approvers.${playbook}.${severity} (or .default.${severity})` };
+export async function authorize(
+  user: string,
+  { playbook, severity }: { playbook: string; severity: string },
+  approvers: Approvers,
+  directory?: Directory,
+): Promise<Authorization> {
+  const entries =
+    approvers[playbook]?.[severity as (typeof SEVERITY_NAMES)[number]] ??
+    approvers.default?.[severity as (typeof SEVERITY_NAMES)[number]];
+  if (!entries)
+    return {
+      ok: false,
+      reason: `nobody may approve ${severity} steps of ${playbook}: set approvals.approvers.${playbook}.${severity} (or .default.${severity})`,
+    };
   if (entries.includes('*') || entries.includes(user)) return { ok: true };
   const groups = entries.filter((entry) => !isUserId(entry));
   if (groups.length > 0 && directory) {
     for (const group of groups) if ((await directory.membersOf(group)).includes(user)) return { ok: true };
   }
-  const unchecked = groups.length > 0 && !directory ? ` (groups ${groups.join(', ')} cannot be checked without Slack)` : '';
-  return { ok: false, reason: `${user} may not approve ${severity} steps of ${playbook}; approvers: ${entries.join(', ')}${unchecked}` };
+  const unchecked =
+    groups.length > 0 && !directory ? ` (groups ${groups.join(', ')} cannot be checked without Slack)` : '';
+  return {
+    ok: false,
+    reason: `${user} may not approve ${severity} steps of ${playbook}; approvers: ${entries.join(', ')}${unchecked}`,
+  };
 }

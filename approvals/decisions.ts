@@ -26,15 +26,24 @@ const playbookOfRun = (workflowId: string) => workflowId.split('/')[1] ?? '';
  * Idempotency-Key): the same request delivered again counts once. Temporal errors (no such run,
  * unreachable) are thrown to the caller.
  */
-export async function decide({ client, playbooks, approvers, directory }: DecisionContext, workflowId: string, decision: Decision, updateId?: string): Promise<DecisionResult> {
+export async function decide(
+  { client, playbooks, approvers, directory }: DecisionContext,
+  workflowId: string,
+  decision: Decision,
+  updateId?: string,
+): Promise<DecisionResult> {
   const playbook = playbookOfStep(decision.stepId, playbookOfRun(workflowId));
   const severity = playbooks.find(({ spec }) => spec.name === playbook)?.spec.severity;
   const handle = client.workflow.getHandle(workflowId);
-  const authorization = severity ? await authorize(decision.by, { playbook, severity }, approvers, directory) : { ok: false as const, reason: `no playbook named ${playbook}` };
+  const authorization = severity
+    ? await authorize(decision.by, { playbook, severity }, approvers, directory)
+    : { ok: false as const, reason: `no playbook named ${playbook}` };
   if (!authorization.ok) {
     await handle.signal(decisionRefusedSignal, { ...decision, refusal: authorization.reason });
     return { outcome: 'refused', refusal: authorization.reason, unauthorised: true };
   }
   const answer = await handle.executeUpdate(decideUpdate, { args: [decision], ...(updateId && { updateId }) });
-  return answer.accepted ? { outcome: 'decided', decision: answer.decision, approvalsStillNeeded: answer.approvalsStillNeeded } : { outcome: 'refused', refusal: answer.refusal, unauthorised: false };
+  return answer.accepted
+    ? { outcome: 'decided', decision: answer.decision, approvalsStillNeeded: answer.approvalsStillNeeded }
+    : { outcome: 'refused', refusal: answer.refusal, unauthorised: false };
 }

@@ -49,8 +49,22 @@ async function timed(run: () => Promise<unknown>): Promise<number> {
 }
 
 function firingAlert(tenant: string): Alert {
-  const labels = { alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2', route: 'chat', tenant, model: 'llama-3-70b' };
-  return { status: 'firing', labels, annotations: {}, startsAt: '2026-11-28T10:00:00Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `fp-${tenant}` };
+  const labels = {
+    alertname: 'LLMInputTokensPerRequestHigh',
+    severity: 'S2',
+    route: 'chat',
+    tenant,
+    model: 'llama-3-70b',
+  };
+  return {
+    status: 'firing',
+    labels,
+    annotations: {},
+    startsAt: '2026-11-28T10:00:00Z',
+    endsAt: '0001-01-01T00:00:00Z',
+    generatorURL: '',
+    fingerprint: `fp-${tenant}`,
+  };
 }
 
 function body(alert: Alert): string {
@@ -69,14 +83,20 @@ function body(alert: Alert): string {
 }
 
 function printTable(title: string, rows: Row[]): void {
-  const median = (samples: number[]) => percentile([...samples].sort((a, b) => a - b), 50);
+  const median = (samples: number[]) =>
+    percentile(
+      [...samples].sort((a, b) => a - b),
+      50,
+    );
   const baseMedian = median(rows[0]!.samples);
   console.log(`\n${title}, ${new Date().toISOString().slice(0, 10)}, node ${process.version}\n`);
   console.log('| case | median | p99 | median vs baseline |');
   console.log('| --- | ---: | ---: | ---: |');
   for (const { name, samples } of rows) {
     const sorted = [...samples].sort((a, b) => a - b);
-    console.log(`| ${name} | ${percentile(sorted, 50).toFixed(2)} | ${percentile(sorted, 99).toFixed(2)} | ${(median(samples) / baseMedian).toFixed(2)}× |`);
+    console.log(
+      `| ${name} | ${percentile(sorted, 50).toFixed(2)} | ${percentile(sorted, 99).toFixed(2)} | ${(median(samples) / baseMedian).toFixed(2)}× |`,
+    );
   }
 }
 
@@ -85,19 +105,39 @@ async function main() {
   const cli = process.env.TEMPORAL_CLI_PATH;
   if (!cli) throw new Error('TEMPORAL_CLI_PATH is not set: run `npm run bench`');
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes: Object.values(SEARCH_ATTRIBUTES), extraArgs: ['--log-level', 'error'] },
+    server: {
+      executable: { type: 'existing-path', path: cli },
+      ip: '127.0.0.1',
+      searchAttributes: Object.values(SEARCH_ATTRIBUTES),
+      extraArgs: ['--log-level', 'error'],
+    },
   });
   const logger = pino({ level: 'silent' });
   // The one-step playbook of the tests: this measures the engine, not a playbook.
   const playbooks = loadPlaybooks(join(__dirname, '..', '..', 'test', 'fixtures', 'playbooks'));
   const ingresses: FastifyInstance[] = [];
   const webhookFor = async (taskQueue: string) => {
-    const ingress = buildIngressApp({ client: env.client, taskQueue, playbooks, credentials: { token: TOKEN }, runDefaults: { cooldownMs: 3_600_000 }, temporalTimeoutMs: 10_000, maxInFlight: 256, approvers: {}, operatorTokens: {}, logger });
+    const ingress = buildIngressApp({
+      client: env.client,
+      taskQueue,
+      playbooks,
+      credentials: { token: TOKEN },
+      runDefaults: { cooldownMs: 3_600_000 },
+      temporalTimeoutMs: 10_000,
+      maxInFlight: 256,
+      approvers: {},
+      operatorTokens: {},
+      logger,
+    });
     ingresses.push(ingress);
     await ingress.listen({ host: '127.0.0.1', port: 0 });
     const url = `http://127.0.0.1:${(ingress.server.address() as AddressInfo).port}/alerts/alertmanager`;
     return (alert: Alert) =>
-      fetch(url, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: body(alert) }).then(async (response) => {
+      fetch(url, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+        body: body(alert),
+      }).then(async (response) => {
         if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);
       });
   };
@@ -108,7 +148,12 @@ async function main() {
   const signalWithStart = async (alert: Alert) => {
     const [decision] = routeAlerts([alert], playbooks, { cooldownMs: 3_600_000 });
     if (decision?.outcome !== 'routed') throw new Error('not routed');
-    const notification: AlertNotification = { fingerprint: alert.fingerprint, status: 'firing', startsAt: alert.startsAt, endsAt: alert.endsAt };
+    const notification: AlertNotification = {
+      fingerprint: alert.fingerprint,
+      status: 'firing',
+      startsAt: alert.startsAt,
+      endsAt: alert.endsAt,
+    };
     await env.client.workflow.signalWithStart('playbookRun', {
       workflowId: `baseline/${decision.workflowId}`,
       taskQueue: UNSERVED_QUEUE,
@@ -129,7 +174,11 @@ async function main() {
   await measure('webhook: repeat of a running alert', () => post(firingAlert('repeat')));
   const concurrent: number[] = [];
   for (let round = 0; round < Math.max(1, SAMPLES / CONCURRENCY); round++) {
-    concurrent.push(...(await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => timed(() => post(firingAlert(`burst-${round}-${i % 4}`)))))));
+    concurrent.push(
+      ...(await Promise.all(
+        Array.from({ length: CONCURRENCY }, (_, i) => timed(() => post(firingAlert(`burst-${round}-${i % 4}`)))),
+      )),
+    );
   }
   rows.push({ name: `webhook: ${CONCURRENCY} concurrent deliveries`, samples: concurrent });
 
@@ -138,7 +187,11 @@ async function main() {
   const store = new PolicyStore();
   const simulator = buildSimulatorApp({ token: TOKEN, logger, store });
   await simulator.listen({ host: '127.0.0.1', port: 0 });
-  const gateway = new ControlApiClient({ baseUrl: `http://127.0.0.1:${(simulator.server.address() as AddressInfo).port}`, token: TOKEN, timeoutMs: 5_000 });
+  const gateway = new ControlApiClient({
+    baseUrl: `http://127.0.0.1:${(simulator.server.address() as AddressInfo).port}`,
+    token: TOKEN,
+    timeoutMs: 5_000,
+  });
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
@@ -153,7 +206,12 @@ async function main() {
       notifier: new LogNotifier(logger),
       runUrl: (workflowId) => `http://127.0.0.1:8233/namespaces/default/workflows/${encodeURIComponent(workflowId)}`,
       guardrails: { protectedRoutes: [], sensitiveRoutes: [], protectedTenants: [] },
-      limits: { client: env.client, taskQueue: TASK_QUEUE, maxConcurrentRuns: 100_000, maxActionsPerTargetPerHour: 100 },
+      limits: {
+        client: env.client,
+        taskQueue: TASK_QUEUE,
+        maxConcurrentRuns: 100_000,
+        maxActionsPerTargetPerHour: 100,
+      },
       metrics: new EngineMetrics(),
     }),
   });
@@ -172,7 +230,10 @@ async function main() {
     }
     return latencies;
   };
-  const mitigation: Row[] = [{ name: 'one alert at a time (baseline)', samples: [] }, { name: `${BURST} distinct alerts at once`, samples: [] }];
+  const mitigation: Row[] = [
+    { name: 'one alert at a time (baseline)', samples: [] },
+    { name: `${BURST} distinct alerts at once`, samples: [] },
+  ];
   for (let i = 0; i < 20; i++) {
     const start = Date.now();
     await postServed(firingAlert(`single-${i}`));

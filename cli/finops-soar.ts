@@ -67,7 +67,8 @@ function formatPlan(decisions: readonly RoutingDecision[]): string {
       const { alert } = decision;
       const head = `${alert.labels.alertname ?? '(no alertname)'} ${alert.status} [${alert.fingerprint}]`;
       if (decision.outcome === 'unrouted') return `${head}\n  no playbook matches`;
-      if (decision.outcome === 'rejected') return `${head}\n  playbook ${decision.playbook}: cannot run: ${decision.reason}`;
+      if (decision.outcome === 'rejected')
+        return `${head}\n  playbook ${decision.playbook}: cannot run: ${decision.reason}`;
       const { plan, workflowId } = decision;
       const lines = [
         `${head}`,
@@ -78,8 +79,14 @@ function formatPlan(decisions: readonly RoutingDecision[]): string {
         `  then     wait until resolved, ${plan.cooldownMs / 1000}s cooldown, roll back in reverse order`,
       ];
       if (plan.escalation) {
-        lines.push(`  escalate to ${plan.escalation.plan.playbook.name} if still firing ${plan.escalation.afterMs / 1000}s after the steps:`);
-        lines.push(...plan.escalation.plan.steps.map((step, i) => `  ${String(i + 1).padStart(2)}. ${step.id.padEnd(20)} ${describeStep(step)}`));
+        lines.push(
+          `  escalate to ${plan.escalation.plan.playbook.name} if still firing ${plan.escalation.afterMs / 1000}s after the steps:`,
+        );
+        lines.push(
+          ...plan.escalation.plan.steps.map(
+            (step, i) => `  ${String(i + 1).padStart(2)}. ${step.id.padEnd(20)} ${describeStep(step)}`,
+          ),
+        );
       }
       return lines.join('\n');
     })
@@ -112,7 +119,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'validate': {
       const playbooks = loadPlaybooks(dir);
-      for (const { file: path, spec, digest } of playbooks) console.log(`ok  ${path}  ${spec.name} (${spec.severity}, ${spec.steps.length} steps)  ${digest}`);
+      for (const { file: path, spec, digest } of playbooks)
+        console.log(`ok  ${path}  ${spec.name} (${spec.severity}, ${spec.steps.length} steps)  ${digest}`);
       console.log(`${playbooks.length} playbooks valid`);
       return 0;
     }
@@ -123,10 +131,17 @@ export async function main(argv: string[]): Promise<number> {
       }
       const parsed = webhookPayloadSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
       if (!parsed.success) {
-        console.error(`${file}: not an Alertmanager webhook payload:\n${formatIssues(parsed.error, webhookPayloadSchema).map((line) => `  ${line}`).join('\n')}`);
+        console.error(
+          `${file}: not an Alertmanager webhook payload:\n${formatIssues(parsed.error, webhookPayloadSchema)
+            .map((line) => `  ${line}`)
+            .join('\n')}`,
+        );
         return 1;
       }
-      const decisions = routeAlerts(parsed.data.alerts, loadPlaybooks(dir), { cooldownMs: config!.engine.cooldown, dryRun: config!.engine.dryRun });
+      const decisions = routeAlerts(parsed.data.alerts, loadPlaybooks(dir), {
+        cooldownMs: config!.engine.cooldown,
+        dryRun: config!.engine.dryRun,
+      });
       console.log(values.json ? JSON.stringify(decisions, null, 2) : formatPlan(decisions));
       return 0;
     }
@@ -140,13 +155,21 @@ export async function main(argv: string[]): Promise<number> {
     case 'resolve':
     case 'abort': {
       if (!file || !values.by || !values.reason) {
-        console.error(`${command} needs ${command === 'start' ? 'a PLAYBOOK' : 'a RUN_ID'}, --by USER and --reason TEXT\n${USAGE}`);
+        console.error(
+          `${command} needs ${command === 'start' ? 'a PLAYBOOK' : 'a RUN_ID'}, --by USER and --reason TEXT\n${USAGE}`,
+        );
         return 2;
       }
       const api = runsApiTarget(config!, values.url);
       const who = { by: values.by, reason: values.reason };
       if (command !== 'start') return report(await callRunsApi(api, 'POST', `${runPath(file)}/${command}`, who));
-      const start = { playbook: file, labels: keyValues('label', values.label), annotations: keyValues('annotation', values.annotation), startedBy: who.by, reason: who.reason };
+      const start = {
+        playbook: file,
+        labels: keyValues('label', values.label),
+        annotations: keyValues('annotation', values.annotation),
+        startedBy: who.by,
+        reason: who.reason,
+      };
       return report(await callRunsApi(api, 'POST', '/v1/runs', start));
     }
     case 'approve':
@@ -156,7 +179,12 @@ export async function main(argv: string[]): Promise<number> {
         console.error(`${command} needs a RUN_ID and a STEP_ID\n${USAGE}`);
         return 2;
       }
-      const decision = { stepId, approve: command === 'approve', ...(values.by && { by: values.by }), ...(values.reason && { reason: values.reason }) };
+      const decision = {
+        stepId,
+        approve: command === 'approve',
+        ...(values.by && { by: values.by }),
+        ...(values.reason && { reason: values.reason }),
+      };
       return report(await callRunsApi(runsApiTarget(config!, values.url), 'POST', `${runPath(file)}/decide`, decision));
     }
     case 'status':

@@ -14,8 +14,15 @@ export interface RunsApiTarget {
 export function runsApiTarget(config: Config, url: string | undefined): RunsApiTarget {
   const saved = readDevSecrets(config);
   const token = config.ingress.token ?? saved?.ingressToken;
-  if (!token) throw new Error('no ingress token: set FINOPS_SOAR_INGRESS_TOKEN (or ingress.tokenFile), or run `npm start` here once to generate one');
-  return { url: (url ?? ingressUrl(config)).replace(/\/$/, ''), token, operatorToken: process.env.FINOPS_SOAR_OPERATOR_TOKEN ?? saved?.operatorToken };
+  if (!token)
+    throw new Error(
+      'no ingress token: set FINOPS_SOAR_INGRESS_TOKEN (or ingress.tokenFile), or run `npm start` here once to generate one',
+    );
+  return {
+    url: (url ?? ingressUrl(config)).replace(/\/$/, ''),
+    token,
+    operatorToken: process.env.FINOPS_SOAR_OPERATOR_TOKEN ?? saved?.operatorToken,
+  };
 }
 
 /** `k=v` pairs from repeated options, e.g. --label route=chat --label tenant=acme. */
@@ -30,7 +37,12 @@ export function keyValues(option: string, pairs: readonly string[] = []): Record
 }
 
 /** Calls the runs API; answers the HTTP status and the JSON body, or explains why the ingress could not be reached. */
-export async function callRunsApi({ url, token, operatorToken }: RunsApiTarget, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+export async function callRunsApi(
+  { url, token, operatorToken }: RunsApiTarget,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: unknown }> {
   let response: Response;
   try {
     response = await fetch(`${url}${path}`, {
@@ -44,7 +56,9 @@ export async function callRunsApi({ url, token, operatorToken }: RunsApiTarget, 
       signal: AbortSignal.timeout(15_000),
     });
   } catch (error) {
-    throw new Error(`cannot reach the ingress at ${url} (${(error as Error).message}); is the stack running (npm start), or pass --url`);
+    throw new Error(
+      `cannot reach the ingress at ${url} (${(error as Error).message}); is the stack running (npm start), or pass --url`,
+    );
   }
   return { status: response.status, body: await response.json().catch(() => null) };
 }

@@ -72,7 +72,17 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
  * Secrets may instead be read from a file: `<field>File` in YAML or `<VARIABLE>_FILE`.
  * Precedence: the variable, then its _FILE, then the YAML value, then the YAML file.
  */
-const SECRET_VARIABLES = new Set(['TEMPORAL_API_KEY', 'FINOPS_SOAR_INGRESS_TOKEN', 'FINOPS_SOAR_INGRESS_PASSWORD', 'FINOPS_SOAR_GATEWAY_TOKEN', 'FINOPS_SOAR_PROMETHEUS_TOKEN', 'FINOPS_SOAR_KUBE_TOKEN', 'FINOPS_SOAR_SLACK_TOKEN', 'FINOPS_SOAR_SLACK_SIGNING_SECRET', 'FINOPS_SOAR_OPERATOR_TOKENS']);
+const SECRET_VARIABLES = new Set([
+  'TEMPORAL_API_KEY',
+  'FINOPS_SOAR_INGRESS_TOKEN',
+  'FINOPS_SOAR_INGRESS_PASSWORD',
+  'FINOPS_SOAR_GATEWAY_TOKEN',
+  'FINOPS_SOAR_PROMETHEUS_TOKEN',
+  'FINOPS_SOAR_KUBE_TOKEN',
+  'FINOPS_SOAR_SLACK_TOKEN',
+  'FINOPS_SOAR_SLACK_SIGNING_SECRET',
+  'FINOPS_SOAR_OPERATOR_TOKENS',
+]);
 
 type Tree = Record<string, unknown>;
 
@@ -102,11 +112,14 @@ function readYaml(file: string): Tree {
       const { line, col } = lines.linePos(offset);
       return `line ${line}, column ${col}`;
     };
-    throw new ConfigError(`${file}: invalid YAML:\n${document.errors.map((e) => `  ${where(e.pos[0])}: ${e.message}`).join('\n')}`);
+    throw new ConfigError(
+      `${file}: invalid YAML:\n${document.errors.map((e) => `  ${where(e.pos[0])}: ${e.message}`).join('\n')}`,
+    );
   }
   const content: unknown = document.toJS();
   if (content == null) return {};
-  if (typeof content !== 'object' || Array.isArray(content)) throw new ConfigError(`${file}: the top level must be a mapping of sections (temporal, ingress, …)`);
+  if (typeof content !== 'object' || Array.isArray(content))
+    throw new ConfigError(`${file}: the top level must be a mapping of sections (temporal, ingress, …)`);
   return content as Tree;
 }
 
@@ -114,7 +127,9 @@ function readSecretFile(path: string, origin: string): string {
   try {
     return readFileSync(path, 'utf8').trim();
   } catch (error) {
-    throw new ConfigError(`${origin}: cannot read the secret file ${path} (${(error as Error).message}). Fix the path or the file's permissions.`);
+    throw new ConfigError(
+      `${origin}: cannot read the secret file ${path} (${(error as Error).message}). Fix the path or the file's permissions.`,
+    );
   }
 }
 
@@ -127,7 +142,10 @@ export interface LoadConfigOptions {
 export function loadConfig({ env = process.env, file }: LoadConfigOptions = {}): Config {
   const explicit = file ?? env.FINOPS_SOAR_CONFIG;
   const path = resolve(explicit ?? 'finops-soar.yaml');
-  if (explicit && !existsSync(path)) throw new ConfigError(`config file ${path} does not exist (from ${file ? 'the command line' : 'FINOPS_SOAR_CONFIG'}). Fix the path, or unset it to use defaults.`);
+  if (explicit && !existsSync(path))
+    throw new ConfigError(
+      `config file ${path} does not exist (from ${file ? 'the command line' : 'FINOPS_SOAR_CONFIG'}). Fix the path, or unset it to use defaults.`,
+    );
   const fileName = existsSync(path) ? path : undefined;
   const raw: Tree = fileName ? readYaml(fileName) : {};
 
@@ -140,16 +158,20 @@ export function loadConfig({ env = process.env, file }: LoadConfigOptions = {}):
     delete parent[fileKey];
     if (env[variable] || env[`${variable}_FILE`]) continue; // the environment wins; the file is not needed
     const origin = `${fileName}: ${formatPath([...fieldPath.slice(0, -1), fileKey])}`;
-    if (typeof secretFile !== 'string') throw new ConfigError(`${origin}: expected the path of a file holding the secret`);
+    if (typeof secretFile !== 'string')
+      throw new ConfigError(`${origin}: expected the path of a file holding the secret`);
     parent[fieldPath[fieldPath.length - 1]!] ??= readSecretFile(resolve(dirname(fileName), secretFile), origin);
   }
 
   // Remember where each value came from, so an error can point at the variable rather than the file.
   const origins = new Map<string, string>();
   for (const [variable, fieldPath] of ENV_OVERRIDES) {
-    const fileVariable = SECRET_VARIABLES.has(variable) && !env[variable] && env[`${variable}_FILE`] ? `${variable}_FILE` : undefined;
+    const fileVariable =
+      SECRET_VARIABLES.has(variable) && !env[variable] && env[`${variable}_FILE`] ? `${variable}_FILE` : undefined;
     const source = fileVariable ?? variable;
-    const value = fileVariable ? readSecretFile(env[fileVariable]!, `environment variable ${fileVariable}`) : env[variable];
+    const value = fileVariable
+      ? readSecretFile(env[fileVariable]!, `environment variable ${fileVariable}`)
+      : env[variable];
     if (value === undefined || value === '') continue;
     setPath(raw, fieldPath, value);
     origins.set(formatPath(fieldPath), `environment variable ${source}`);

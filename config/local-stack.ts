@@ -27,13 +27,21 @@ export function readDevSecrets(config: Config): DevSecrets | undefined {
 export function devSecrets(config: Config): DevSecrets {
   const saved: Partial<DevSecrets> = readDevSecrets(config) ?? {};
   const token = () => randomBytes(24).toString('base64url');
-  const secrets: DevSecrets = { ingressToken: saved.ingressToken ?? token(), gatewayToken: saved.gatewayToken ?? token(), operatorToken: saved.operatorToken ?? token() };
+  const secrets: DevSecrets = {
+    ingressToken: saved.ingressToken ?? token(),
+    gatewayToken: saved.gatewayToken ?? token(),
+    operatorToken: saved.operatorToken ?? token(),
+  };
   if (Object.keys(saved).length < Object.keys(secrets).length) {
     mkdirSync(resolve(config.dataDir), { recursive: true });
     writeFileSync(secretsFile(config), JSON.stringify(secrets, null, 2), { mode: 0o600 });
     chmodSync(secretsFile(config), 0o600);
   }
-  return { ...secrets, ingressToken: config.ingress.token ?? secrets.ingressToken, gatewayToken: config.gateway.token ?? secrets.gatewayToken };
+  return {
+    ...secrets,
+    ingressToken: config.ingress.token ?? secrets.ingressToken,
+    gatewayToken: config.gateway.token ?? secrets.gatewayToken,
+  };
 }
 
 /** How this machine reaches a server listening on `host`: a wildcard address is reached on loopback. */
@@ -61,7 +69,12 @@ export const isLocalHttpUrl = (url: string) => {
  * (default LOCAL_ALERTMANAGER_URL). `npm start` runs each one that is local; one on another
  * machine is used as it is.
  */
-export function observabilityUrls(config: Config): Record<'prometheus' | 'alertmanager', { url: string; local: boolean }> {
+export function observabilityUrls(
+  config: Config,
+): Record<'prometheus' | 'alertmanager', { url: string; local: boolean }> {
   const at = (url: string) => ({ url, local: isLocalHttpUrl(url) });
-  return { prometheus: at(config.prometheus.url), alertmanager: at(config.ingress.alertmanagerUrl ?? LOCAL_ALERTMANAGER_URL) };
+  return {
+    prometheus: at(config.prometheus.url),
+    alertmanager: at(config.ingress.alertmanagerUrl ?? LOCAL_ALERTMANAGER_URL),
+  };
 }

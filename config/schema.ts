@@ -13,26 +13,42 @@ const temporalSchema = z
       .string()
       .regex(/^[^:\s]+:\d+$/)
       .optional()
-      .describe('host:port of an existing Temporal frontend (e.g. my-ns.abc12.tmprl.cloud:7233); leave unset to run the embedded dev server'),
+      .describe(
+        'host:port of an existing Temporal frontend (e.g. my-ns.abc12.tmprl.cloud:7233); leave unset to run the embedded dev server',
+      ),
     uiUrl: z
       .url()
       .optional()
-      .describe("the Temporal UI's base URL, for links to runs, e.g. https://temporal.example.com (default: the embedded dev server's UI)"),
+      .describe(
+        "the Temporal UI's base URL, for links to runs, e.g. https://temporal.example.com (default: the embedded dev server's UI)",
+      ),
     namespace: z.string().min(1).default('default').describe('a Temporal namespace name'),
-    taskQueue: z.string().min(1).default('finops-soar').describe('the task queue the worker polls and the ingress starts runs on'),
+    taskQueue: z
+      .string()
+      .min(1)
+      .default('finops-soar')
+      .describe('the task queue the worker polls and the ingress starts runs on'),
     apiKey: z.string().min(1).optional().describe('a Temporal Cloud API key (set TEMPORAL_API_KEY)'),
     tls: z
       .object({
         clientCertPath: z.string().min(1).optional().describe('path to the PEM client certificate for mTLS'),
         clientKeyPath: z.string().min(1).optional().describe('path to the PEM client private key for mTLS'),
-        serverCaCertPath: z.string().min(1).optional().describe('path to the PEM CA that signed the server certificate'),
+        serverCaCertPath: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('path to the PEM CA that signed the server certificate'),
         serverName: z.string().min(1).optional().describe('the server name to verify in the server certificate'),
       })
       .strict()
       .optional(),
     embedded: z
       .object({
-        cliPath: z.string().min(1).default('temporal').describe('path to the temporal CLI binary (npm start finds or builds it and sets TEMPORAL_CLI_PATH)'),
+        cliPath: z
+          .string()
+          .min(1)
+          .default('temporal')
+          .describe('path to the temporal CLI binary (npm start finds or builds it and sets TEMPORAL_CLI_PATH)'),
         host: z.string().min(1).default('127.0.0.1').describe('the address the dev server listens on'),
         port: port('the dev server gRPC frontend').default(7233),
         uiPort: port('the Temporal Web UI').default(8233),
@@ -48,41 +64,79 @@ const temporalSchema = z
 
 // A list in YAML, or comma-separated text from an environment variable.
 const routeList = z.preprocess(
-  (value) => (typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter(Boolean) : value),
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean)
+      : value,
   z.array(z.string().min(1)),
 );
 
-const bearerTokenSchema = z.string().min(16).describe('a bearer token of at least 16 characters (set FINOPS_SOAR_INGRESS_TOKEN or ingress.tokenFile)');
+const bearerTokenSchema = z
+  .string()
+  .min(16)
+  .describe('a bearer token of at least 16 characters (set FINOPS_SOAR_INGRESS_TOKEN or ingress.tokenFile)');
 
 export const configSchema = z
   .object({
-    dataDir: z.string().min(1).default('.data').describe('a folder for the embedded stack: the Temporal SQLite file and generated dev secrets'),
+    dataDir: z
+      .string()
+      .min(1)
+      .default('.data')
+      .describe('a folder for the embedded stack: the Temporal SQLite file and generated dev secrets'),
     temporal: temporalSchema.prefault({}),
     ingress: z
       .object({
-        host: z.string().min(1).default('127.0.0.1').describe('the address the webhook server listens on (0.0.0.0 for all interfaces)'),
+        host: z
+          .string()
+          .min(1)
+          .default('127.0.0.1')
+          .describe('the address the webhook server listens on (0.0.0.0 for all interfaces)'),
         port: port('the webhook server').default(8088),
         token: bearerTokenSchema.optional(),
         basicAuth: z
           .object({
             username: z.string().min(1).describe('the basic-auth user Alertmanager sends'),
-            password: z.string().min(16).describe('a basic-auth password of at least 16 characters (set FINOPS_SOAR_INGRESS_PASSWORD or a passwordFile)'),
+            password: z
+              .string()
+              .min(16)
+              .describe(
+                'a basic-auth password of at least 16 characters (set FINOPS_SOAR_INGRESS_PASSWORD or a passwordFile)',
+              ),
           })
           .strict()
           .optional(),
         alertmanagerUrl: z
           .url()
           .optional()
-          .describe("Alertmanager's base URL as the ingress reaches it, to read truncated notifications in full (default: the payload's externalURL)"),
-        maxInFlight: z.coerce.number().int().min(1).default(64).describe('how many webhook requests may be in progress at once before answering 503'),
-        temporalTimeout: durationSchema.default(5_000).describe('how long a webhook waits for Temporal before answering 503, e.g. 5s'),
+          .describe(
+            "Alertmanager's base URL as the ingress reaches it, to read truncated notifications in full (default: the payload's externalURL)",
+          ),
+        maxInFlight: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .default(64)
+          .describe('how many webhook requests may be in progress at once before answering 503'),
+        temporalTimeout: durationSchema
+          .default(5_000)
+          .describe('how long a webhook waits for Temporal before answering 503, e.g. 5s'),
       })
       .strict()
       .prefault({}),
     gateway: z
       .object({
-        url: z.url().default('http://127.0.0.1:8090').describe("the base URL of the gateway's Control API, e.g. http://gateway-admin:8090"),
-        token: z.string().min(1).optional().describe('the Control API bearer token (set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile)'),
+        url: z
+          .url()
+          .default('http://127.0.0.1:8090')
+          .describe("the base URL of the gateway's Control API, e.g. http://gateway-admin:8090"),
+        token: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('the Control API bearer token (set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile)'),
         timeout: durationSchema.default(5_000).describe('the timeout of one Control API request, e.g. 5s'),
       })
       .strict()
@@ -93,35 +147,70 @@ export const configSchema = z
           .string()
           .min(1)
           .optional()
-          .describe("a kubeconfig file for scaling, HPA bounds and batch deferral (unset: the pod's service account when running in a cluster)"),
+          .describe(
+            "a kubeconfig file for scaling, HPA bounds and batch deferral (unset: the pod's service account when running in a cluster)",
+          ),
         context: z.string().min(1).optional().describe('a kubeconfig context other than its current-context'),
-        server: z.url().optional().describe('an API server URL to use with kubernetes.token instead of a kubeconfig, e.g. http://simulator:8091'),
-        token: z.string().min(1).optional().describe('the bearer token for kubernetes.server (set FINOPS_SOAR_KUBE_TOKEN or kubernetes.tokenFile)'),
+        server: z
+          .url()
+          .optional()
+          .describe(
+            'an API server URL to use with kubernetes.token instead of a kubeconfig, e.g. http://simulator:8091',
+          ),
+        token: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('the bearer token for kubernetes.server (set FINOPS_SOAR_KUBE_TOKEN or kubernetes.tokenFile)'),
         timeout: durationSchema.default(10_000).describe('the timeout of one Kubernetes API request, e.g. 10s'),
       })
       .strict()
       .prefault({}),
     policy: z
       .object({
-        opaUrl: z.url().optional().describe('an OPA server to ask before every change, e.g. http://opa:8181 (absent: the built-in rules decide)'),
-        opaToken: z.string().min(1).optional().describe('a bearer token, for an OPA run with --authentication=token (set FINOPS_SOAR_OPA_TOKEN)'),
-        timeout: durationSchema.default(2_000).describe('how long to wait for OPA, e.g. 2s; an S1 change it cannot answer for does not run'),
+        opaUrl: z
+          .url()
+          .optional()
+          .describe(
+            'an OPA server to ask before every change, e.g. http://opa:8181 (absent: the built-in rules decide)',
+          ),
+        opaToken: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('a bearer token, for an OPA run with --authentication=token (set FINOPS_SOAR_OPA_TOKEN)'),
+        timeout: durationSchema
+          .default(2_000)
+          .describe('how long to wait for OPA, e.g. 2s; an S1 change it cannot answer for does not run'),
       })
       .strict()
       .prefault({})
       .describe('policies (policy/rego/finops_soar/*.rego): may this change run on this target'),
     metrics: z
       .object({
-        host: z.string().min(1).default('127.0.0.1').describe("the address the worker serves its own metrics on (0.0.0.0 for all interfaces)"),
+        host: z
+          .string()
+          .min(1)
+          .default('127.0.0.1')
+          .describe('the address the worker serves its own metrics on (0.0.0.0 for all interfaces)'),
         port: port("the worker's /metrics").default(9464),
       })
       .strict()
       .prefault({})
-      .describe('the engine\'s own Prometheus metrics (savings, budgets), served by the worker on GET /metrics'),
+      .describe("the engine's own Prometheus metrics (savings, budgets), served by the worker on GET /metrics"),
     prometheus: z
       .object({
-        url: z.url().default('http://127.0.0.1:9090').describe("Prometheus's base URL, for checks that read live metrics, e.g. http://prometheus:9090"),
-        token: z.string().min(1).optional().describe('a bearer token, when Prometheus sits behind an authenticating proxy (set FINOPS_SOAR_PROMETHEUS_TOKEN)'),
+        url: z
+          .url()
+          .default('http://127.0.0.1:9090')
+          .describe("Prometheus's base URL, for checks that read live metrics, e.g. http://prometheus:9090"),
+        token: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'a bearer token, when Prometheus sits behind an authenticating proxy (set FINOPS_SOAR_PROMETHEUS_TOKEN)',
+          ),
         timeout: durationSchema.default(10_000).describe('the timeout of one query, e.g. 10s'),
       })
       .strict()
@@ -131,15 +220,32 @@ export const configSchema = z
         approvers: approversSchema,
         operatorTokens: z
           .preprocess(
-            (value) => (typeof value === 'string' ? Object.fromEntries(value.split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), pair.slice(pair.indexOf('=') + 1).trim()])) : value),
+            (value) =>
+              typeof value === 'string'
+                ? Object.fromEntries(
+                    value
+                      .split(',')
+                      .filter(Boolean)
+                      .map((pair) => [
+                        pair.slice(0, pair.indexOf('=')).trim(),
+                        pair.slice(pair.indexOf('=') + 1).trim(),
+                      ]),
+                  )
+                : value,
             z.record(z.string().min(1), z.string().min(16)),
           )
           .default({})
-          .describe('who decides over the runs API: each operator id (a Slack user id) with a token of at least 16 characters, sent as X-Operator-Token (FINOPS_SOAR_OPERATOR_TOKENS=U0ALICE=token,…)'),
+          .describe(
+            'who decides over the runs API: each operator id (a Slack user id) with a token of at least 16 characters, sent as X-Operator-Token (FINOPS_SOAR_OPERATOR_TOKENS=U0ALICE=token,…)',
+          ),
       })
       .strict()
       .prefault({}),
-    slack: slackSettingsSchema.optional().describe('Slack for notifications, approvals and war-rooms (absent: they go to the log, and approvals to the CLI and runs API)'),
+    slack: slackSettingsSchema
+      .optional()
+      .describe(
+        'Slack for notifications, approvals and war-rooms (absent: they go to the log, and approvals to the CLI and runs API)',
+      ),
     finops: z
       .object({
         budgets: z
@@ -152,18 +258,33 @@ export const configSchema = z
                   .string()
                   .regex(/^[^{}]*$/, 'write the label matchers without braces')
                   .default('')
-                  .describe('PromQL label matchers choosing the spend that counts, e.g. tenant="acme" (default: all spend)'),
+                  .describe(
+                    'PromQL label matchers choosing the spend that counts, e.g. tenant="acme" (default: all spend)',
+                  ),
               })
               .strict(),
           )
           .default({})
           .describe('named budgets, e.g. {platform: {monthlyUsd: 250000}}; playbooks name the one they check'),
-        gpuHourlyUsd: z.coerce.number().positive().default(2.5).describe('what one GPU costs per hour, for scale-out estimates, e.g. 2.5'),
-        headroom: z.coerce.number().min(0).max(0.9).default(0.1).describe('the share of every budget kept free, e.g. 0.1 for 10%'),
+        gpuHourlyUsd: z.coerce
+          .number()
+          .positive()
+          .default(2.5)
+          .describe('what one GPU costs per hour, for scale-out estimates, e.g. 2.5'),
+        headroom: z.coerce
+          .number()
+          .min(0)
+          .max(0.9)
+          .default(0.1)
+          .describe('the share of every budget kept free, e.g. 0.1 for 10%'),
         watch: z
           .object({
             every: durationSchema.default(900_000).describe('how often to check every budget, e.g. 15m'),
-            notify: z.array(z.string().min(1)).min(1).default(['finops']).describe('who hears when a budget reaches 50, 75, 90 and 100%: notify names, e.g. finops'),
+            notify: z
+              .array(z.string().min(1))
+              .min(1)
+              .default(['finops'])
+              .describe('who hears when a budget reaches 50, 75, 90 and 100%: notify names, e.g. finops'),
           })
           .strict()
           .prefault({})
@@ -175,7 +296,13 @@ export const configSchema = z
       .object({
         s3: z
           .object({
-            region: z.string().min(1).default('us-east-1').describe('the AWS region of the buckets, e.g. eu-west-1 (credentials come from the AWS SDK chain: AWS_ACCESS_KEY_ID…, a profile, or the pod role)'),
+            region: z
+              .string()
+              .min(1)
+              .default('us-east-1')
+              .describe(
+                'the AWS region of the buckets, e.g. eu-west-1 (credentials come from the AWS SDK chain: AWS_ACCESS_KEY_ID…, a profile, or the pod role)',
+              ),
             endpoint: z.url().optional().describe('an S3-compatible endpoint instead of AWS, e.g. http://minio:9000'),
             forcePathStyle: z
               .union([z.boolean(), z.stringbool()])
@@ -193,7 +320,12 @@ export const configSchema = z
         port: port("the simulator's gateway Control API, chat completions and /metrics").default(8090),
         kubernetesPort: port("the simulator's Kubernetes API (its GPU deployments, HPAs and batch jobs)").default(8091),
         s3Port: port("the simulator's S3 lifecycle API (its buckets)").default(8092),
-        seed: z.coerce.number().int().min(0).default(1).describe("the load model's random seed: the same seed gives the same traffic"),
+        seed: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .default(1)
+          .describe("the load model's random seed: the same seed gives the same traffic"),
       })
       .strict()
       .prefault({}),
@@ -205,30 +337,50 @@ export const configSchema = z
       .object({
         cooldown: durationSchema
           .default(300_000)
-          .describe('how long an alert must stay resolved before its changes are rolled back, e.g. 5m (a playbook may set its own)'),
+          .describe(
+            'how long an alert must stay resolved before its changes are rolled back, e.g. 5m (a playbook may set its own)',
+          ),
         dryRun: z
           .union([z.boolean(), z.stringbool()])
           .default(false)
           .describe('true: every run records what it would change and changes nothing'),
         protectedRoutes: routeList
           .default(['core', 'risk', 'fraud'])
-          .describe('routes never throttled, tiered or circuit-broken, as a list or comma-separated, e.g. core,risk,fraud'),
-        sensitiveRoutes: routeList.default([]).describe('routes whose circuit breaker fails closed, as a list or comma-separated'),
+          .describe(
+            'routes never throttled, tiered or circuit-broken, as a list or comma-separated, e.g. core,risk,fraud',
+          ),
+        sensitiveRoutes: routeList
+          .default([])
+          .describe('routes whose circuit breaker fails closed, as a list or comma-separated'),
         protectedTenants: routeList
           .default([])
-          .describe("tenants whose quota no playbook changes (a quota covers all of a tenant's routes), as a list or comma-separated, e.g. internal"),
-        maxConcurrentRuns: z.coerce.number().int().min(1).default(50).describe('how many playbook runs may be active at once; a run beyond it is refused and recorded'),
+          .describe(
+            "tenants whose quota no playbook changes (a quota covers all of a tenant's routes), as a list or comma-separated, e.g. internal",
+          ),
+        maxConcurrentRuns: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .default(50)
+          .describe('how many playbook runs may be active at once; a run beyond it is refused and recorded'),
         maxActionsPerTargetPerHour: z.coerce
           .number()
           .int()
           .min(1)
           .default(20)
-          .describe('how many changes one target may receive in an hour, across runs; a step beyond it is refused and recorded'),
+          .describe(
+            'how many changes one target may receive in an hour, across runs; a step beyond it is refused and recorded',
+          ),
       })
       .strict()
       .prefault({}),
     log: z
-      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('one of fatal, error, warn, info, debug, trace') })
+      .object({
+        level: z
+          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
+          .default('info')
+          .describe('one of fatal, error, warn, info, debug, trace'),
+      })
       .strict()
       .prefault({}),
   })

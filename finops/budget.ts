@@ -21,7 +21,11 @@ export function monthWindow(now: Date): MonthWindow {
   const start = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
   const end = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
   const elapsedSeconds = Math.max(1, Math.floor((now.getTime() - start) / 1000));
-  return { elapsedSeconds, elapsedDays: elapsedSeconds / DAY_SECONDS, remainingDays: (end - now.getTime()) / 1000 / DAY_SECONDS };
+  return {
+    elapsedSeconds,
+    elapsedDays: elapsedSeconds / DAY_SECONDS,
+    remainingDays: (end - now.getTime()) / 1000 / DAY_SECONDS,
+  };
 }
 
 /** How many days of history stand for "recent": a whole week once the month has one. */
@@ -57,7 +61,12 @@ export interface ScaleOutDecision {
 
 const usd = (value: number) => `$${value.toLocaleString('en-US', { maximumFractionDigits: 0 })}`;
 
-export function scaleOutDecision({ forecastUsd, scaleOutUsd, budgetUsd, headroom }: ScaleOutQuestion): ScaleOutDecision {
+export function scaleOutDecision({
+  forecastUsd,
+  scaleOutUsd,
+  budgetUsd,
+  headroom,
+}: ScaleOutQuestion): ScaleOutDecision {
   const limitUsd = budgetUsd * (1 - headroom);
   const total = forecastUsd + scaleOutUsd;
   const allowed = total <= limitUsd;
@@ -69,7 +78,8 @@ export function scaleOutDecision({ forecastUsd, scaleOutUsd, budgetUsd, headroom
 export const BUDGET_THRESHOLDS = [0.5, 0.75, 0.9, 1] as const;
 
 /** The thresholds `consumed` (spend over budget) has reached that were not announced yet, lowest first. */
-export const newlyCrossed = (consumed: number, announced: readonly number[]): number[] => BUDGET_THRESHOLDS.filter((threshold) => consumed >= threshold && !announced.includes(threshold));
+export const newlyCrossed = (consumed: number, announced: readonly number[]): number[] =>
+  BUDGET_THRESHOLDS.filter((threshold) => consumed >= threshold && !announced.includes(threshold));
 
 /** One budget's standing: spend so far, the pace of the last day, week and month, and the forecast. */
 export interface BudgetReport {
@@ -85,7 +95,10 @@ export interface BudgetReport {
 
 /** The announcement of crossing `threshold`, with what the numbers mean. */
 export function budgetMessage(report: BudgetReport, threshold: number): string {
-  const forecast = report.forecastUsd > report.monthlyUsd ? `over by ${usd(report.forecastUsd - report.monthlyUsd)}` : `within it by ${usd(report.monthlyUsd - report.forecastUsd)}`;
+  const forecast =
+    report.forecastUsd > report.monthlyUsd
+      ? `over by ${usd(report.forecastUsd - report.monthlyUsd)}`
+      : `within it by ${usd(report.monthlyUsd - report.forecastUsd)}`;
   const week = report.dailyUsd.lastWeek === null ? '' : `, ${usd(report.dailyUsd.lastWeek)}/day over the last week`;
   return (
     `Budget ${report.budget} has reached ${Math.round(threshold * 100)}% for ${report.month}: ${usd(report.spentUsd)} of ${usd(report.monthlyUsd)} spent. ` +

@@ -30,7 +30,11 @@ const cents = (value: number) => Math.round(value * 100) / 100;
  * The number a spend query gives. No series is no answer, not $0: a wrong selector must not make
  * every scale-out look free, or every route look idle.
  */
-export async function spendValue(prometheus: PrometheusQuery, query: string, { step, budget }: { step: string; budget: string }): Promise<number> {
+export async function spendValue(
+  prometheus: PrometheusQuery,
+  query: string,
+  { step, budget }: { step: string; budget: string },
+): Promise<number> {
   const value = await instantValue(prometheus, query, step);
   if (value === null) {
     throw ApplicationFailure.nonRetryable(
@@ -48,7 +52,13 @@ async function monthSpend(prometheus: PrometheusQuery, name: string, budget: Bud
   const spent = (range: string) => spendValue(prometheus, spend(range), { step, budget: name });
   const monthToDateUsd = await spent(`${window.elapsedSeconds}s`);
   const recentUsd = window.elapsedDays >= RECENT_DAYS ? await spent(`${RECENT_DAYS}d`) : null;
-  return { window, monthToDateUsd, recentUsd, forecastUsd: forecastMonthUsd({ monthToDateUsd, recentUsd }, window), spent };
+  return {
+    window,
+    monthToDateUsd,
+    recentUsd,
+    forecastUsd: forecastMonthUsd({ monthToDateUsd, recentUsd }, window),
+    spent,
+  };
 }
 
 /** The budget a step names, or an error saying which budgets the config defines. */
@@ -56,10 +66,23 @@ export function budgetNamed(budgets: Record<string, BudgetSpec>, step: string, n
   const budget = budgets[name];
   if (budget) return budget;
   const known = Object.keys(budgets);
-  throw ApplicationFailure.nonRetryable(`${step}: no budget named ${name}; define finops.budgets.${name} in the config (defined: ${known.join(', ') || 'none'})`, 'InvalidParams');
+  throw ApplicationFailure.nonRetryable(
+    `${step}: no budget named ${name}; define finops.budgets.${name} in the config (defined: ${known.join(', ') || 'none'})`,
+    'InvalidParams',
+  );
 }
 
-export function createFinopsActivities({ prometheus, kubernetes, settings, metrics }: { prometheus: PrometheusQuery; kubernetes: KubernetesAdapter; settings: FinopsSettings; metrics: EngineMetrics }): FinopsActivities {
+export function createFinopsActivities({
+  prometheus,
+  kubernetes,
+  settings,
+  metrics,
+}: {
+  prometheus: PrometheusQuery;
+  kubernetes: KubernetesAdapter;
+  settings: FinopsSettings;
+  metrics: EngineMetrics;
+}): FinopsActivities {
   return {
     async 'finops.scaleOutBudget'({ target, params }) {
       const step = 'finops.scaleOutBudget';
@@ -68,7 +91,12 @@ export function createFinopsActivities({ prometheus, kubernetes, settings, metri
       const { gpusPerReplica } = await callKubernetes(() => kubernetes.readDeployment(deploymentOf(step, target)));
       const { monthToDateUsd, forecastUsd } = await monthSpend(prometheus, name, budget, step, new Date());
       const scaleOutUsd = addReplicas * gpusPerReplica * settings.gpuHourlyUsd * expectedHours;
-      const decision = scaleOutDecision({ forecastUsd, scaleOutUsd, budgetUsd: budget.monthlyUsd, headroom: settings.headroom });
+      const decision = scaleOutDecision({
+        forecastUsd,
+        scaleOutUsd,
+        budgetUsd: budget.monthlyUsd,
+        headroom: settings.headroom,
+      });
       return {
         allowed: decision.allowed,
         budgetUsd: budget.monthlyUsd,
@@ -86,8 +114,15 @@ export function createFinopsActivities({ prometheus, kubernetes, settings, metri
       const step = 'finops.budgetReport';
       const budget = budgetNamed(settings.budgets, step, name);
       const now = new Date();
-      const { window, monthToDateUsd, recentUsd, forecastUsd, spent } = await monthSpend(prometheus, name, budget, step, now);
-      const lastDayUsd = window.elapsedDays >= 1 ? await spent('1d') : monthToDateUsd / Math.max(window.elapsedDays, 1 / 24);
+      const { window, monthToDateUsd, recentUsd, forecastUsd, spent } = await monthSpend(
+        prometheus,
+        name,
+        budget,
+        step,
+        now,
+      );
+      const lastDayUsd =
+        window.elapsedDays >= 1 ? await spent('1d') : monthToDateUsd / Math.max(window.elapsedDays, 1 / 24);
       metrics.recordBudget(name, { budgetUsd: budget.monthlyUsd, spentUsd: monthToDateUsd, forecastUsd });
       return {
         budget: name,

@@ -11,7 +11,11 @@ export const FINOPS_CHECKS = {
       .object({
         budget: z.string().min(1).describe('the name of a budget in the config (finops.budgets), e.g. platform'),
         addReplicas: z.number().int().min(1).describe('the replicas the scale-out adds, e.g. 4'),
-        expectedHours: z.number().positive().max(24 * 31).describe('how long the extra replicas are expected to run, in hours, e.g. 6'),
+        expectedHours: z
+          .number()
+          .positive()
+          .max(24 * 31)
+          .describe('how long the extra replicas are expected to run, in hours, e.g. 6'),
       })
       .strict(),
   },

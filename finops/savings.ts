@@ -36,7 +36,16 @@ export interface SavingsLedger {
   note: string | null;
 }
 
-export const emptyLedger = (query: string): SavingsLedger => ({ query, baseline: null, latest: null, savedUsdPerHour: null, savedUsd: 0, samples: 0, nextAt: null, note: null });
+export const emptyLedger = (query: string): SavingsLedger => ({
+  query,
+  baseline: null,
+  latest: null,
+  savedUsdPerHour: null,
+  savedUsd: 0,
+  samples: 0,
+  nextAt: null,
+  note: null,
+});
 
 const HOUR_MS = 3_600_000;
 const cents = (usd: number) => Math.round(usd * 100) / 100;
@@ -48,7 +57,15 @@ export function addSample(ledger: SavingsLedger, sample: CostSample): SavingsLed
   const previous = ledger.latest;
   const hours = previous ? Math.max(0, Date.parse(sample.at) - Date.parse(previous.at)) / HOUR_MS : 0;
   const area = previous ? ((baseline.usdPerHour - previous.usdPerHour + savedPerHour) / 2) * hours : 0;
-  return { ...ledger, baseline, latest: sample, savedUsdPerHour: cents(savedPerHour), savedUsd: cents(ledger.savedUsd + area), samples: ledger.samples + 1, note: null };
+  return {
+    ...ledger,
+    baseline,
+    latest: sample,
+    savedUsdPerHour: cents(savedPerHour),
+    savedUsd: cents(ledger.savedUsd + area),
+    samples: ledger.samples + 1,
+    note: null,
+  };
 }
 
 const usd = (value: number) => {

@@ -20,12 +20,20 @@ import type {
  */
 export interface GatewayAdapter {
   getRoutePolicy(scope: PolicyScope): Promise<PolicyDocument>;
-  patchRoutePolicy(scope: PolicyScope, patch: RoutePolicyPatch, options: { idempotencyKey: string }): Promise<PolicyChange>;
+  patchRoutePolicy(
+    scope: PolicyScope,
+    patch: RoutePolicyPatch,
+    options: { idempotencyKey: string },
+  ): Promise<PolicyChange>;
   getTenantQuota(tenant: string): Promise<QuotaDocument>;
   patchTenantQuota(tenant: string, patch: TenantQuotaPatch, options: { idempotencyKey: string }): Promise<QuotaChange>;
   getRegionWeights(route: string): Promise<RegionWeightsDocument>;
   /** Replaces the route's region weights; regions it is served in but `update` leaves out get 0. */
-  setRegionWeights(route: string, update: RegionWeightsUpdate, options: { idempotencyKey: string }): Promise<RegionWeightsChange>;
+  setRegionWeights(
+    route: string,
+    update: RegionWeightsUpdate,
+    options: { idempotencyKey: string },
+  ): Promise<RegionWeightsChange>;
 }
 
 /** A failed gateway call; `retryable` says whether trying again can help. */

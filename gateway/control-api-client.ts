@@ -34,7 +34,8 @@ const regionsPath = (route: string) => `/v1/routes/${encodeURIComponent(route)}/
 function toGatewayError(error: unknown, what: string): GatewayError {
   if (!isAxiosError(error)) return new GatewayError(`${what} failed: ${String(error)}`, true);
   const status = error.response?.status;
-  if (status === undefined) return new GatewayError(`${what} failed: ${error.code ?? error.message} (gateway unreachable or too slow)`, true);
+  if (status === undefined)
+    return new GatewayError(`${what} failed: ${error.code ?? error.message} (gateway unreachable or too slow)`, true);
   const body = error.response?.data as { error?: { message?: string } } | undefined;
   const detail = body?.error?.message ?? error.message;
   const retryable = status >= 500 || RETRYABLE_STATUSES.has(status);
@@ -55,7 +56,11 @@ export class ControlApiClient implements GatewayAdapter {
     return this.read(policyPath(scope));
   }
 
-  patchRoutePolicy(scope: PolicyScope, patch: RoutePolicyPatch, { idempotencyKey }: { idempotencyKey: string }): Promise<PolicyChange> {
+  patchRoutePolicy(
+    scope: PolicyScope,
+    patch: RoutePolicyPatch,
+    { idempotencyKey }: { idempotencyKey: string },
+  ): Promise<PolicyChange> {
     return this.write('PATCH', policyPath(scope), patch, idempotencyKey);
   }
 
@@ -63,7 +68,11 @@ export class ControlApiClient implements GatewayAdapter {
     return this.read(quotaPath(tenant));
   }
 
-  patchTenantQuota(tenant: string, patch: TenantQuotaPatch, { idempotencyKey }: { idempotencyKey: string }): Promise<QuotaChange> {
+  patchTenantQuota(
+    tenant: string,
+    patch: TenantQuotaPatch,
+    { idempotencyKey }: { idempotencyKey: string },
+  ): Promise<QuotaChange> {
     return this.write('PATCH', quotaPath(tenant), patch, idempotencyKey);
   }
 
@@ -71,7 +80,11 @@ export class ControlApiClient implements GatewayAdapter {
     return this.read(regionsPath(route));
   }
 
-  setRegionWeights(route: string, update: RegionWeightsUpdate, { idempotencyKey }: { idempotencyKey: string }): Promise<RegionWeightsChange> {
+  setRegionWeights(
+    route: string,
+    update: RegionWeightsUpdate,
+    { idempotencyKey }: { idempotencyKey: string },
+  ): Promise<RegionWeightsChange> {
     return this.write('PUT', regionsPath(route), update, idempotencyKey);
   }
 
@@ -83,7 +96,12 @@ export class ControlApiClient implements GatewayAdapter {
     }
   }
 
-  private async write<Change>(method: keyof typeof CONTENT_TYPES, path: string, body: unknown, idempotencyKey: string): Promise<Change> {
+  private async write<Change>(
+    method: keyof typeof CONTENT_TYPES,
+    path: string,
+    body: unknown,
+    idempotencyKey: string,
+  ): Promise<Change> {
     try {
       const response = await this.http.request<Change>({
         method,

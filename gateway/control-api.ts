@@ -3,23 +3,34 @@
 // Shared by the HTTP client, the simulator and the playbook action specs.
 import { z } from 'zod';
 
-type MergePatchShape<Shape extends z.core.$ZodShape> = { [Field in keyof Shape]: z.ZodOptional<z.ZodNullable<Shape[Field]>> };
+type MergePatchShape<Shape extends z.core.$ZodShape> = {
+  [Field in keyof Shape]: z.ZodOptional<z.ZodNullable<Shape[Field]>>;
+};
 
 /**
  * A JSON merge patch (RFC 7386) of an object schema: every field optional and nullable, at least
  * one named. What null means (unset, unlimited, refused) is up to the resource.
  */
 function mergePatchOf<Shape extends z.core.$ZodShape>(shape: Shape, what: string) {
-  const fields = Object.fromEntries(Object.entries(shape).map(([field, schema]) => [field, z.nullable(schema).optional()])) as MergePatchShape<Shape>;
+  const fields = Object.fromEntries(
+    Object.entries(shape).map(([field, schema]) => [field, z.nullable(schema).optional()]),
+  ) as MergePatchShape<Shape>;
   return z
     .object(fields)
     .strict()
-    .refine((patch) => Object.keys(patch).length > 0, { message: `the patch changes nothing: name at least one ${what} field` });
+    .refine((patch) => Object.keys(patch).length > 0, {
+      message: `the patch changes nothing: name at least one ${what} field`,
+    });
 }
 
 export const routePolicySchema = z
   .object({
-    maxInputTokens: z.number().int().positive().nullable().describe('the largest prompt, in tokens, the route accepts (null: no cap)'),
+    maxInputTokens: z
+      .number()
+      .int()
+      .positive()
+      .nullable()
+      .describe('the largest prompt, in tokens, the route accepts (null: no cap)'),
     cacheMode: z.enum(['off', 'standard', 'aggressive']).describe('off, standard or aggressive response caching'),
     modelTier: z.string().min(1).describe('the model tier requests are served from, e.g. premium or distilled'),
     fallbackModel: z.string().min(1).nullable().describe('the model used when the tier is unavailable (null: none)'),
@@ -69,9 +80,22 @@ export interface PolicyChange extends PolicyDocument {
 /** A tenant's limits across all routes; null is unlimited, so every field always has a value. */
 export const tenantQuotaSchema = z
   .object({
-    tokensPerDay: z.number().int().positive().nullable().describe('input + output tokens the tenant may use per UTC day (null: unlimited)'),
-    requestsPerSecond: z.number().positive().nullable().describe('requests per second the tenant may send, all routes together (null: unlimited)'),
-    costPerDayUsd: z.number().positive().nullable().describe('US dollars the tenant may spend per UTC day (null: unlimited)'),
+    tokensPerDay: z
+      .number()
+      .int()
+      .positive()
+      .nullable()
+      .describe('input + output tokens the tenant may use per UTC day (null: unlimited)'),
+    requestsPerSecond: z
+      .number()
+      .positive()
+      .nullable()
+      .describe('requests per second the tenant may send, all routes together (null: unlimited)'),
+    costPerDayUsd: z
+      .number()
+      .positive()
+      .nullable()
+      .describe('US dollars the tenant may spend per UTC day (null: unlimited)'),
   })
   .strict();
 export type TenantQuota = z.output<typeof tenantQuotaSchema>;
@@ -108,12 +132,18 @@ export const regionWeightsSchema = z
       return;
     }
     if (!values.some((weight) => weight > 0)) {
-      context.addIssue({ code: 'custom', message: 'every weight is 0, so the route would serve no traffic: give at least one region a weight above 0' });
+      context.addIssue({
+        code: 'custom',
+        message: 'every weight is 0, so the route would serve no traffic: give at least one region a weight above 0',
+      });
       return;
     }
     const sum = values.reduce((total, weight) => total + weight, 0);
     if (Math.abs(sum - 1) > WEIGHT_SUM_TOLERANCE) {
-      context.addIssue({ code: 'custom', message: `the weights sum to ${Number(sum.toFixed(6))}, not 1: give each region its share of the traffic so the shares add up to 1` });
+      context.addIssue({
+        code: 'custom',
+        message: `the weights sum to ${Number(sum.toFixed(6))}, not 1: give each region its share of the traffic so the shares add up to 1`,
+      });
     }
   })
   .describe('the share of traffic per region, e.g. {"us-east-1": 0.6, "eu-west-1": 0.4}; regions left out get 0');

@@ -2,25 +2,47 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Target } from '../alerts/target';
 import { GatewayError, type GatewayAdapter } from './adapter';
-import type { PolicyScope, RegionWeights, RoutePolicyPatch, TenantQuota, TenantQuotaField, TenantQuotaPatch } from './control-api';
-import { protectedRouteRefusal, protectedTenantQuotaRefusal, REFUSED_BY_GUARDRAILS, withFailMode, type Guardrails } from '../policy/guardrails';
+import type {
+  PolicyScope,
+  RegionWeights,
+  RoutePolicyPatch,
+  TenantQuota,
+  TenantQuotaField,
+  TenantQuotaPatch,
+} from './control-api';
+import {
+  protectedRouteRefusal,
+  protectedTenantQuotaRefusal,
+  REFUSED_BY_GUARDRAILS,
+  withFailMode,
+  type Guardrails,
+} from '../policy/guardrails';
 import { parseParams, type ActionActivity, type CheckActivity } from '../activities/action-contract';
 
 /** The route a step names in params.route (all of it), else the target's route and tenant. */
 export function scopeOf({ key, labels }: Target, route?: string): PolicyScope {
   if (route !== undefined) return { route };
-  if (!labels.route) throw ApplicationFailure.nonRetryable(`target ${key} names no route: set params.route to the route to act on`, 'InvalidTarget');
+  if (!labels.route)
+    throw ApplicationFailure.nonRetryable(
+      `target ${key} names no route: set params.route to the route to act on`,
+      'InvalidTarget',
+    );
   return labels.tenant ? { route: labels.route, tenant: labels.tenant } : { route: labels.route };
 }
 
-export const describeScope = ({ route, tenant }: PolicyScope) => (tenant ? `route ${route} (tenant ${tenant})` : `route ${route}`);
+export const describeScope = ({ route, tenant }: PolicyScope) =>
+  tenant ? `route ${route} (tenant ${tenant})` : `route ${route}`;
 
 const show = (value: unknown) => (value === null || value === undefined ? 'unset' : JSON.stringify(value));
 const showLimit = (value: unknown) => (value === null || value === undefined ? 'unlimited' : JSON.stringify(value));
 
 /** `field before → after` for each field, in the order of `fields`. */
-const transitions = <Value>(fields: readonly string[], before: Partial<Record<string, Value>>, after: Partial<Record<string, Value>>, format: (value: Value | undefined) => string) =>
-  fields.map((field) => `${field} ${format(before[field])} → ${format(after[field])}`).join(', ');
+const transitions = <Value>(
+  fields: readonly string[],
+  before: Partial<Record<string, Value>>,
+  after: Partial<Record<string, Value>>,
+  format: (value: Value | undefined) => string,
+) => fields.map((field) => `${field} ${format(before[field])} → ${format(after[field])}`).join(', ');
 
 /** The tenant a quota step is about: a tenant target's, or the tenant label of a route target. */
 function tenantOf(step: string, { key, labels }: Target): string {
@@ -46,8 +68,15 @@ export async function callGateway<T>(call: () => Promise<T>): Promise<T> {
 
 /** The region with the largest share (the first of equals, in the gateway's order) and how many regions get traffic. */
 function regionFacts(weights: RegionWeights) {
-  const [primaryRegion, primaryWeight] = Object.entries(weights).reduce((best, entry) => (entry[1] > best[1] ? entry : best));
-  return { primaryRegion, primaryWeight, activeRegions: Object.values(weights).filter((weight) => weight > 0).length, weights };
+  const [primaryRegion, primaryWeight] = Object.entries(weights).reduce((best, entry) =>
+    entry[1] > best[1] ? entry : best,
+  );
+  return {
+    primaryRegion,
+    primaryWeight,
+    activeRegions: Object.values(weights).filter((weight) => weight > 0).length,
+    weights,
+  };
 }
 
 export interface GatewayActivities {
@@ -71,7 +100,8 @@ export function createGatewayActivities(gateway: GatewayAdapter, guardrails: Gua
         policy = withFailMode(scope.route, policy, guardrails);
       }
       const fields = Object.keys(policy) as Array<keyof RoutePolicyPatch>;
-      const describe = (previous: Partial<Record<string, unknown>>) => `${describeScope(scope)}: ${transitions(fields, previous, policy, show)}`;
+      const describe = (previous: Partial<Record<string, unknown>>) =>
+        `${describeScope(scope)}: ${transitions(fields, previous, policy, show)}`;
 
       if (dryRun) {
         const current = await callGateway(() => gateway.getRoutePolicy(scope));
@@ -84,7 +114,10 @@ export function createGatewayActivities(gateway: GatewayAdapter, guardrails: Gua
         previous: change.previous,
         undo: {
           action: 'gateway.setRoutePolicy',
-          params: { ...(route !== undefined && { route }), policy: Object.fromEntries(fields.map((field) => [field, change.previous[field] ?? null])) },
+          params: {
+            ...(route !== undefined && { route }),
+            policy: Object.fromEntries(fields.map((field) => [field, change.previous[field] ?? null])),
+          },
         },
       };
     },
@@ -97,8 +130,10 @@ export function createGatewayActivities(gateway: GatewayAdapter, guardrails: Gua
         if (refusal) throw ApplicationFailure.nonRetryable(refusal, REFUSED_BY_GUARDRAILS);
       }
       const fields = Object.keys(quota) as TenantQuotaField[];
-      const previousOf = (before: Partial<TenantQuota>): TenantQuotaPatch => Object.fromEntries(fields.map((field) => [field, before[field] ?? null]));
-      const describe = (previous: TenantQuotaPatch) => `quota of tenant ${tenant}: ${transitions(fields, previous, quota, showLimit)}`;
+      const previousOf = (before: Partial<TenantQuota>): TenantQuotaPatch =>
+        Object.fromEntries(fields.map((field) => [field, before[field] ?? null]));
+      const describe = (previous: TenantQuotaPatch) =>
+        `quota of tenant ${tenant}: ${transitions(fields, previous, quota, showLimit)}`;
 
       if (dryRun) {
         const current = await callGateway(() => gateway.getTenantQuota(tenant));
@@ -107,7 +142,11 @@ export function createGatewayActivities(gateway: GatewayAdapter, guardrails: Gua
       }
       const change = await callGateway(() => gateway.patchTenantQuota(tenant, quota, { idempotencyKey }));
       const previous = previousOf(change.previous);
-      return { summary: describe(previous), previous, undo: { action: 'gateway.setTenantQuota', params: { quota: previous } } };
+      return {
+        summary: describe(previous),
+        previous,
+        undo: { action: 'gateway.setTenantQuota', params: { quota: previous } },
+      };
     },
 
     // No guardrail: moving traffic between the regions a route is already served in degrades
@@ -122,13 +161,20 @@ export function createGatewayActivities(gateway: GatewayAdapter, guardrails: Gua
 
       if (dryRun) {
         const current = await callGateway(() => gateway.getRegionWeights(route));
-        return { summary: `would set ${describe(current.weights, weights)}`, previous: { weights: current.weights }, undo: null };
+        return {
+          summary: `would set ${describe(current.weights, weights)}`,
+          previous: { weights: current.weights },
+          undo: null,
+        };
       }
       const change = await callGateway(() => gateway.setRegionWeights(route, { weights }, { idempotencyKey }));
       return {
         summary: describe(change.previous.weights, change.weights),
         previous: change.previous,
-        undo: { action: 'gateway.setRegionWeights', params: { weights: change.previous.weights, ...(named !== undefined && { route }) } },
+        undo: {
+          action: 'gateway.setRegionWeights',
+          params: { weights: change.previous.weights, ...(named !== undefined && { route }) },
+        },
       };
     },
 

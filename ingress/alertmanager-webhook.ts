@@ -23,7 +23,12 @@ export interface WebhookOptions {
 }
 
 type Outcome =
-  | { outcome: 'started-or-signalled' | 'resolution-signalled' | 'no-active-run'; fingerprint: string; playbook: string; workflowId: string }
+  | {
+      outcome: 'started-or-signalled' | 'resolution-signalled' | 'no-active-run';
+      fingerprint: string;
+      playbook: string;
+      workflowId: string;
+    }
   | { outcome: 'unrouted'; fingerprint: string }
   | { outcome: 'rejected'; fingerprint: string; playbook: string; reason: string }
   | { outcome: 'failed'; fingerprint: string; playbook: string; workflowId: string; error: string; retryable: boolean };
@@ -31,7 +36,13 @@ type Outcome =
 async function dispatch(decision: RoutingDecision, { client, taskQueue }: WebhookOptions): Promise<Outcome> {
   const { alert } = decision;
   if (decision.outcome === 'unrouted') return { outcome: 'unrouted', fingerprint: alert.fingerprint };
-  if (decision.outcome === 'rejected') return { outcome: 'rejected', fingerprint: alert.fingerprint, playbook: decision.playbook, reason: decision.reason };
+  if (decision.outcome === 'rejected')
+    return {
+      outcome: 'rejected',
+      fingerprint: alert.fingerprint,
+      playbook: decision.playbook,
+      reason: decision.reason,
+    };
 
   const { workflowId, plan } = decision;
   const base = { fingerprint: alert.fingerprint, playbook: plan.playbook.name, workflowId };
@@ -48,10 +59,18 @@ async function dispatch(decision: RoutingDecision, { client, taskQueue }: Webhoo
 }
 
 /** The notification's alerts, read in full from Alertmanager when it was truncated (max_alerts). */
-async function allAlerts(payload: WebhookPayload, options: WebhookOptions): Promise<{ alerts: Alert[]; incomplete?: string }> {
+async function allAlerts(
+  payload: WebhookPayload,
+  options: WebhookOptions,
+): Promise<{ alerts: Alert[]; incomplete?: string }> {
   if (payload.truncatedAlerts === 0) return { alerts: payload.alerts };
   try {
-    return { alerts: await completeTruncatedAlerts(payload, { baseUrl: options.alertmanagerUrl, timeoutMs: options.temporalTimeoutMs }) };
+    return {
+      alerts: await completeTruncatedAlerts(payload, {
+        baseUrl: options.alertmanagerUrl,
+        timeoutMs: options.temporalTimeoutMs,
+      }),
+    };
   } catch (error) {
     const where = options.alertmanagerUrl ?? payload.externalURL;
     return {
@@ -65,11 +84,15 @@ export function registerAlertmanagerWebhook(app: FastifyInstance, options: Webho
   app.post('/alerts/alertmanager', async (request, reply) => {
     const parsed = webhookPayloadSchema.safeParse(request.body);
     if (!parsed.success) {
-      return reply.code(400).send({ error: 'invalid Alertmanager webhook payload', problems: formatIssues(parsed.error, webhookPayloadSchema) });
+      return reply.code(400).send({
+        error: 'invalid Alertmanager webhook payload',
+        problems: formatIssues(parsed.error, webhookPayloadSchema),
+      });
     }
     const payload = parsed.data;
     const { alerts, incomplete } = await allAlerts(payload, options);
-    if (incomplete) request.log.warn({ groupKey: payload.groupKey, truncatedAlerts: payload.truncatedAlerts }, incomplete);
+    if (incomplete)
+      request.log.warn({ groupKey: payload.groupKey, truncatedAlerts: payload.truncatedAlerts }, incomplete);
 
     const decisions = routeAlerts(alerts, options.playbooks, options.runDefaults);
     const outcomes = await options.client.withDeadline(Date.now() + options.temporalTimeoutMs, () =>
@@ -88,7 +111,11 @@ export function registerAlertmanagerWebhook(app: FastifyInstance, options: Webho
         .header('Retry-After', '10')
         .send({ error: 'Temporal did not accept every alert; Alertmanager will retry this notification', outcomes });
     }
-    if (incomplete) return reply.code(503).header('Retry-After', '10').send({ error: `${incomplete}; the alerts it carried were handled, and Alertmanager will retry`, outcomes });
+    if (incomplete)
+      return reply
+        .code(503)
+        .header('Retry-After', '10')
+        .send({ error: `${incomplete}; the alerts it carried were handled, and Alertmanager will retry`, outcomes });
     return reply.code(200).send({ status: 'accepted', outcomes });
   });
 }

@@ -50,12 +50,18 @@ export function buildIngressApp(options: IngressOptions): FastifyInstance {
     if (!isAuthorized(request.headers.authorization, options.credentials)) {
       await reply
         .code(401)
-        .header('WWW-Authenticate', options.credentials.token ? 'Bearer realm="finops-soar"' : 'Basic realm="finops-soar"')
+        .header(
+          'WWW-Authenticate',
+          options.credentials.token ? 'Bearer realm="finops-soar"' : 'Basic realm="finops-soar"',
+        )
         .send({ error: 'missing or wrong credentials' });
       return;
     }
     if (inFlight >= options.maxInFlight) {
-      await reply.code(503).header('Retry-After', '5').send({ error: `overloaded: ${inFlight} requests in progress; retry later` });
+      await reply
+        .code(503)
+        .header('Retry-After', '5')
+        .send({ error: `overloaded: ${inFlight} requests in progress; retry later` });
       return;
     }
     inFlight++;
@@ -66,17 +72,23 @@ export function buildIngressApp(options: IngressOptions): FastifyInstance {
     const status = error.statusCode ?? 500;
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     const message =
-      error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'the body must be JSON (Content-Type: application/json)'
-      : error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the body is empty; send an Alertmanager webhook payload'
-      : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `the body is larger than ${BODY_LIMIT_BYTES} bytes`
-      : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? `the body is not valid JSON: ${error.message}`
-      : status < 500 ? error.message
-      : 'internal error';
+      error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? 'the body must be JSON (Content-Type: application/json)'
+        : error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+          ? 'the body is empty; send an Alertmanager webhook payload'
+          : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+            ? `the body is larger than ${BODY_LIMIT_BYTES} bytes`
+            : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
+              ? `the body is not valid JSON: ${error.message}`
+              : status < 500
+                ? error.message
+                : 'internal error';
     return reply.code(status).send({ error: message });
   });
 
   registerAlertmanagerWebhook(app, options);
   registerRunsApi(app, options);
-  if (options.slackSigningSecret) registerSlackEndpoints(app, { ...options, signingSecret: options.slackSigningSecret });
+  if (options.slackSigningSecret)
+    registerSlackEndpoints(app, { ...options, signingSecret: options.slackSigningSecret });
   return app;
 }

@@ -7,10 +7,21 @@ import type { RunPlan } from '../playbook/plan';
 import { alertNotificationSignal, type PlaybookRunInput } from '../workflows/definitions';
 import type { playbookRun } from '../workflows/playbook-run';
 
-export const notificationOf = ({ fingerprint, status, startsAt, endsAt }: Alert): AlertNotification => ({ fingerprint, status, startsAt, endsAt });
+export const notificationOf = ({ fingerprint, status, startsAt, endsAt }: Alert): AlertNotification => ({
+  fingerprint,
+  status,
+  startsAt,
+  endsAt,
+});
 
 // Codes where the same call can succeed later; anything else is our fault or the server's.
-const RETRYABLE_GRPC = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.RESOURCE_EXHAUSTED, GrpcStatus.ABORTED, GrpcStatus.CANCELLED]);
+const RETRYABLE_GRPC = new Set([
+  GrpcStatus.UNAVAILABLE,
+  GrpcStatus.DEADLINE_EXCEEDED,
+  GrpcStatus.RESOURCE_EXHAUSTED,
+  GrpcStatus.ABORTED,
+  GrpcStatus.CANCELLED,
+]);
 
 /** Whether the same Temporal call can succeed later. */
 export function isRetryable(error: unknown): boolean {
@@ -22,8 +33,22 @@ export function isRetryable(error: unknown): boolean {
 }
 
 /** Starts the run for a firing alert, or signals the run already open for its target: never two runs. */
-export async function startOrSignalRun(client: Client, taskQueue: string, workflowId: string, plan: RunPlan, alert: Alert): Promise<void> {
-  const input: PlaybookRunInput = { plan, alert: { ...notificationOf(alert), labels: alert.labels, annotations: alert.annotations, generatorURL: alert.generatorURL } };
+export async function startOrSignalRun(
+  client: Client,
+  taskQueue: string,
+  workflowId: string,
+  plan: RunPlan,
+  alert: Alert,
+): Promise<void> {
+  const input: PlaybookRunInput = {
+    plan,
+    alert: {
+      ...notificationOf(alert),
+      labels: alert.labels,
+      annotations: alert.annotations,
+      generatorURL: alert.generatorURL,
+    },
+  };
   await client.workflow.signalWithStart<typeof playbookRun, [AlertNotification]>('playbookRun', {
     workflowId,
     taskQueue,
@@ -34,7 +59,11 @@ export async function startOrSignalRun(client: Client, taskQueue: string, workfl
 }
 
 /** Tells an open run that an alert resolved; a resolution never starts a run, since nothing ran that needs undoing. */
-export async function signalResolution(client: Client, workflowId: string, notification: AlertNotification): Promise<'signalled' | 'no-active-run'> {
+export async function signalResolution(
+  client: Client,
+  workflowId: string,
+  notification: AlertNotification,
+): Promise<'signalled' | 'no-active-run'> {
   try {
     await client.workflow.getHandle(workflowId).signal(alertNotificationSignal, notification);
     return 'signalled';

@@ -29,9 +29,16 @@ export interface RunsApiOptions extends Omit<DecisionContext, 'client'> {
 
 const decisionSchema = z
   .object({
-    stepId: z.string().min(1).describe('the approval step, e.g. approve-distilled (escalated: cost-s1/approve-throttle)'),
+    stepId: z
+      .string()
+      .min(1)
+      .describe('the approval step, e.g. approve-distilled (escalated: cost-s1/approve-throttle)'),
     approve: z.boolean().describe('true to approve, false to reject'),
-    by: z.string().min(1).optional().describe('who decides; must be the operator whose X-Operator-Token is sent (default: that operator)'),
+    by: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('who decides; must be the operator whose X-Operator-Token is sent (default: that operator)'),
     reason: z.string().min(1).optional().describe('why, in a sentence'),
   })
   .strict();
@@ -60,10 +67,14 @@ function operatorOf(header: string | string[] | undefined, operatorTokens: Recor
 /** Temporal's answer as HTTP: 404 for no such run, 409 when the run refused, 503 when trying again can help, else 500. `run` names it for people. */
 function temporalFailure(reply: FastifyReply, run: string, error: unknown) {
   if (error instanceof WorkflowNotFoundError) return reply.code(404).send({ error: `no open run ${run}` });
-  if (error instanceof WorkflowUpdateFailedError) return reply.code(409).send({ error: `run ${run} refused: ${(error.cause)?.message ?? error.message}` });
+  if (error instanceof WorkflowUpdateFailedError)
+    return reply.code(409).send({ error: `run ${run} refused: ${error.cause?.message ?? error.message}` });
   reply.log.error({ err: error, run }, 'Temporal call failed');
   return isRetryable(error)
-    ? reply.code(503).header('Retry-After', '5').send({ error: `Temporal is unavailable: ${(error as Error).message}; retry later` })
+    ? reply
+        .code(503)
+        .header('Retry-After', '5')
+        .send({ error: `Temporal is unavailable: ${(error as Error).message}; retry later` })
     : reply.code(500).send({ error: `Temporal refused the call: ${(error as Error).message}` });
 }
 
@@ -72,13 +83,31 @@ export type ManualStartResult =
   | { outcome: 'unknown-playbook' | 'cannot-run'; error: string };
 
 /** Plans a run started by hand and starts it (or joins the one open for its target). Temporal errors are thrown. */
-export async function startManualRun({ client, taskQueue, playbooks, runDefaults, temporalTimeoutMs }: RunsApiOptions, start: ManualStart): Promise<ManualStartResult> {
+export async function startManualRun(
+  { client, taskQueue, playbooks, runDefaults, temporalTimeoutMs }: RunsApiOptions,
+  start: ManualStart,
+): Promise<ManualStartResult> {
   const playbook = playbooks.find(({ spec }) => spec.name === start.playbook);
-  if (!playbook) return { outcome: 'unknown-playbook', error: `no playbook named ${start.playbook}; known: ${playbooks.map(({ spec }) => spec.name).join(', ')}` };
-  const decision = routeToPlaybook(manualAlert(start, playbook.spec.severity, new Date()), playbook, playbooks, runDefaults);
-  if (decision.outcome !== 'routed') return { outcome: 'cannot-run', error: `playbook ${start.playbook} cannot run: ${decision.outcome === 'rejected' ? decision.reason : 'unrouted'}` };
+  if (!playbook)
+    return {
+      outcome: 'unknown-playbook',
+      error: `no playbook named ${start.playbook}; known: ${playbooks.map(({ spec }) => spec.name).join(', ')}`,
+    };
+  const decision = routeToPlaybook(
+    manualAlert(start, playbook.spec.severity, new Date()),
+    playbook,
+    playbooks,
+    runDefaults,
+  );
+  if (decision.outcome !== 'routed')
+    return {
+      outcome: 'cannot-run',
+      error: `playbook ${start.playbook} cannot run: ${decision.outcome === 'rejected' ? decision.reason : 'unrouted'}`,
+    };
   const { workflowId, plan, alert } = decision;
-  await client.withDeadline(Date.now() + temporalTimeoutMs, () => startOrSignalRun(client, taskQueue, workflowId, plan, alert));
+  await client.withDeadline(Date.now() + temporalTimeoutMs, () =>
+    startOrSignalRun(client, taskQueue, workflowId, plan, alert),
+  );
   return { outcome: 'started', workflowId, target: plan.target.key, dryRun: plan.playbook.dryRun };
 }
 
@@ -96,9 +125,13 @@ export function registerRunsApi(app: FastifyInstance, options: RunsApiOptions): 
     } catch (error) {
       return temporalFailure(reply, `a run of ${start.playbook}`, error);
     }
-    if (result.outcome !== 'started') return reply.code(result.outcome === 'unknown-playbook' ? 404 : 422).send({ error: result.error });
+    if (result.outcome !== 'started')
+      return reply.code(result.outcome === 'unknown-playbook' ? 404 : 422).send({ error: result.error });
     const { workflowId, target, dryRun } = result;
-    request.log.info({ workflowId, playbook: start.playbook, startedBy: start.startedBy, reason: start.reason }, 'manual run started');
+    request.log.info(
+      { workflowId, playbook: start.playbook, startedBy: start.startedBy, reason: start.reason },
+      'manual run started',
+    );
     return reply.code(202).send({ workflowId, playbook: start.playbook, target, dryRun });
   });
 
@@ -118,13 +151,19 @@ export function registerRunsApi(app: FastifyInstance, options: RunsApiOptions): 
     try {
       const handle = client.workflow.getHandle(workflowId);
       const { alerts } = await withDeadline(() => handle.query(statusQuery));
-      const manual = Object.entries(alerts).filter(([fingerprint, alert]) => isManualFingerprint(fingerprint) && alert.status === 'firing');
+      const manual = Object.entries(alerts).filter(
+        ([fingerprint, alert]) => isManualFingerprint(fingerprint) && alert.status === 'firing',
+      );
       if (manual.length === 0) {
-        return reply.code(409).send({ error: `run ${workflowId} has no manual start still open: an alert-driven run rolls back when Alertmanager resolves its alerts; abort it to roll back now` });
+        return reply.code(409).send({
+          error: `run ${workflowId} has no manual start still open: an alert-driven run rolls back when Alertmanager resolves its alerts; abort it to roll back now`,
+        });
       }
       const endsAt = new Date().toISOString();
       for (const [fingerprint, { startsAt }] of manual) {
-        await withDeadline(() => signalResolution(client, workflowId, { fingerprint, status: 'resolved', startsAt, endsAt }));
+        await withDeadline(() =>
+          signalResolution(client, workflowId, { fingerprint, status: 'resolved', startsAt, endsAt }),
+        );
       }
       request.log.info({ workflowId, ...parsed.data }, 'manual run resolved');
       return reply.code(202).send({ workflowId, resolved: manual.length });
@@ -140,17 +179,31 @@ export function registerRunsApi(app: FastifyInstance, options: RunsApiOptions): 
     // The ingress token says a request may use the API, not who sends it: a decision needs the operator's own token.
     const operator = operatorOf(request.headers['x-operator-token'], options.operatorTokens);
     if (!operator) {
-      return reply.code(401).send({ error: 'a decision needs your own operator token in X-Operator-Token (approvals.operatorTokens): the ingress token does not say who you are' });
+      return reply.code(401).send({
+        error:
+          'a decision needs your own operator token in X-Operator-Token (approvals.operatorTokens): the ingress token does not say who you are',
+      });
     }
     const { by = operator, ...rest } = parsed.data;
     if (by !== operator) return reply.code(403).send({ error: `this operator token is ${operator}'s, not ${by}'s` });
     const idempotencyKey = request.headers['idempotency-key'];
     try {
       const result = await withDeadline(() =>
-        decide({ ...options, client }, workflowId, { ...rest, by, via: 'api' }, typeof idempotencyKey === 'string' ? `api/${idempotencyKey}` : undefined),
+        decide(
+          { ...options, client },
+          workflowId,
+          { ...rest, by, via: 'api' },
+          typeof idempotencyKey === 'string' ? `api/${idempotencyKey}` : undefined,
+        ),
       );
-      if (result.outcome === 'decided') return reply.code(200).send({ workflowId, decision: result.decision, approvalsStillNeeded: result.approvalsStillNeeded });
-      request.log.warn({ workflowId, stepId: parsed.data.stepId, by: parsed.data.by, refusal: result.refusal }, 'decision refused');
+      if (result.outcome === 'decided')
+        return reply
+          .code(200)
+          .send({ workflowId, decision: result.decision, approvalsStillNeeded: result.approvalsStillNeeded });
+      request.log.warn(
+        { workflowId, stepId: parsed.data.stepId, by: parsed.data.by, refusal: result.refusal },
+        'decision refused',
+      );
       return reply.code(result.unauthorised ? 403 : 409).send({ error: result.refusal });
     } catch (error) {
       return temporalFailure(reply, workflowId, error);
@@ -162,7 +215,9 @@ export function registerRunsApi(app: FastifyInstance, options: RunsApiOptions): 
     const parsed = operatorActSchema.safeParse(request.body);
     if (!parsed.success) return invalid(reply, 'abort', parsed.error, operatorActSchema);
     try {
-      const outcome = await withDeadline(() => client.workflow.getHandle(workflowId).executeUpdate(abortUpdate, { args: [parsed.data] }));
+      const outcome = await withDeadline(() =>
+        client.workflow.getHandle(workflowId).executeUpdate(abortUpdate, { args: [parsed.data] }),
+      );
       return reply.code(200).send({ workflowId, outcome });
     } catch (error) {
       return temporalFailure(reply, workflowId, error);

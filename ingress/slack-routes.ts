@@ -21,7 +21,8 @@ export interface SlackEndpointsOptions extends RunsApiOptions {
 
 // A slash command is answered synchronously, so its start must fit Slack's 3 seconds.
 const SLASH_COMMAND_TIMEOUT_MS = 2_500;
-const SLASH_USAGE = 'Usage: `/finops-soar start PLAYBOOK [label=value …] REASON`, e.g. `/finops-soar start war-room route=chat p99 latency doubled`';
+const SLASH_USAGE =
+  'Usage: `/finops-soar start PLAYBOOK [label=value …] REASON`, e.g. `/finops-soar start war-room route=chat p99 latency doubled`';
 
 /** An ephemeral reply to the clicker through the click's response_url. */
 async function replyTo(click: ApprovalClick, text: string): Promise<void> {
@@ -36,15 +37,23 @@ async function replyTo(click: ApprovalClick, text: string): Promise<void> {
 
 function answerFor(result: Awaited<ReturnType<typeof decide>>): string | undefined {
   if (result.outcome === 'refused') return `Not recorded: ${result.refusal}`;
-  if (result.approvalsStillNeeded > 0) return `Recorded your approval; ${result.approvalsStillNeeded} more approver${result.approvalsStillNeeded === 1 ? '' : 's'} needed.`;
+  if (result.approvalsStillNeeded > 0)
+    return `Recorded your approval; ${result.approvalsStillNeeded} more approver${result.approvalsStillNeeded === 1 ? '' : 's'} needed.`;
   return undefined;
 }
 
 /** `/finops-soar start PLAYBOOK [label=value…] REASON` as a manual start, or why it is not one. */
-export function parseSlashCommand(text: string, user: string): { ok: true; start: ManualStart } | { ok: false; reason: string } {
+export function parseSlashCommand(
+  text: string,
+  user: string,
+): { ok: true; start: ManualStart } | { ok: false; reason: string } {
   const [verb, playbook, ...rest] = text.trim().split(/\s+/);
   if (verb !== 'start' || !playbook) return { ok: false, reason: SLASH_USAGE };
-  const labels = Object.fromEntries(rest.filter((word) => /^[A-Za-z_][A-Za-z0-9_]*=./.test(word)).map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]));
+  const labels = Object.fromEntries(
+    rest
+      .filter((word) => /^[A-Za-z_][A-Za-z0-9_]*=./.test(word))
+      .map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]),
+  );
   const reason = rest.filter((word) => !/^[A-Za-z_][A-Za-z0-9_]*=./.test(word)).join(' ');
   if (!reason) return { ok: false, reason: `Say why after the labels. ${SLASH_USAGE}` };
   return { ok: true, start: { playbook, labels, annotations: {}, startedBy: user, reason } };
@@ -53,7 +62,9 @@ export function parseSlashCommand(text: string, user: string): { ok: true; start
 export function registerSlackEndpoints(app: FastifyInstance, options: SlackEndpointsOptions): void {
   app.register((slack, _options, done) => {
     // The signature covers the body exactly as sent: keep it as text, parse after verifying.
-    slack.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, parsed) => parsed(null, body));
+    slack.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, parsed) =>
+      parsed(null, body),
+    );
     slack.addHook('preHandler', async (request, reply) => {
       const verification = verifySlackRequest({
         signingSecret: options.signingSecret,
@@ -76,16 +87,32 @@ export function registerSlackEndpoints(app: FastifyInstance, options: SlackEndpo
       const { start } = command;
       const severity = options.playbooks.find(({ spec }) => spec.name === start.playbook)?.spec.severity;
       // Starting a run is for the people trusted to approve it (who then cannot approve this one).
-      const authorization = severity ? await authorize(user, { playbook: start.playbook, severity }, options.approvers, options.directory) : { ok: true as const };
-      if (!authorization.ok) return reply.send({ response_type: 'ephemeral', text: `Not started: ${authorization.reason}` });
+      const authorization = severity
+        ? await authorize(user, { playbook: start.playbook, severity }, options.approvers, options.directory)
+        : { ok: true as const };
+      if (!authorization.ok)
+        return reply.send({ response_type: 'ephemeral', text: `Not started: ${authorization.reason}` });
       try {
-        const result = await startManualRun({ ...options, temporalTimeoutMs: Math.min(options.temporalTimeoutMs, SLASH_COMMAND_TIMEOUT_MS) }, start);
-        if (result.outcome !== 'started') return reply.send({ response_type: 'ephemeral', text: `Not started: ${result.error}` });
-        request.log.info({ workflowId: result.workflowId, startedBy: user, reason: start.reason }, 'run started from Slack');
-        return reply.send({ response_type: 'in_channel', text: `<@${user}> started ${start.playbook} on ${result.target}${result.dryRun ? ' (dry run)' : ''}: ${start.reason}. Run: ${result.workflowId}` });
+        const result = await startManualRun(
+          { ...options, temporalTimeoutMs: Math.min(options.temporalTimeoutMs, SLASH_COMMAND_TIMEOUT_MS) },
+          start,
+        );
+        if (result.outcome !== 'started')
+          return reply.send({ response_type: 'ephemeral', text: `Not started: ${result.error}` });
+        request.log.info(
+          { workflowId: result.workflowId, startedBy: user, reason: start.reason },
+          'run started from Slack',
+        );
+        return reply.send({
+          response_type: 'in_channel',
+          text: `<@${user}> started ${start.playbook} on ${result.target}${result.dryRun ? ' (dry run)' : ''}: ${start.reason}. Run: ${result.workflowId}`,
+        });
       } catch (error) {
         request.log.error({ err: error, playbook: start.playbook }, 'could not start a run from Slack');
-        return reply.send({ response_type: 'ephemeral', text: `Not started: Temporal did not answer in time (${(error as Error).message}); try again` });
+        return reply.send({
+          response_type: 'ephemeral',
+          text: `Not started: Temporal did not answer in time (${(error as Error).message}); try again`,
+        });
       }
     });
 
@@ -113,8 +140,14 @@ export function registerSlackEndpoints(app: FastifyInstance, options: SlackEndpo
           const answer = answerFor(result);
           if (answer) await replyTo(click, answer);
         } catch (error) {
-          request.log.error({ err: error, workflowId: click.workflowId, ...decision }, 'could not take a Slack decision');
-          const why = error instanceof WorkflowNotFoundError ? 'the run has ended; nothing waits for this decision' : `${(error as Error).message}. Try again`;
+          request.log.error(
+            { err: error, workflowId: click.workflowId, ...decision },
+            'could not take a Slack decision',
+          );
+          const why =
+            error instanceof WorkflowNotFoundError
+              ? 'the run has ended; nothing waits for this decision'
+              : `${(error as Error).message}. Try again`;
           await replyTo(click, `Not recorded: ${why}.`).catch((replyError: unknown) =>
             request.log.error({ err: replyError }, 'could not tell the clicker either'),
           );

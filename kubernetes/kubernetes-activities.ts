@@ -7,13 +7,25 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { Target } from '../alerts/target';
 import type { BatchKind, BatchObjectState, KUBERNETES_ACTIONS, KUBERNETES_CHECKS } from './kubernetes-steps';
-import { KubernetesError, type Annotations, type BatchObject, type KubernetesAdapter, type ObjectRef } from './kubernetes-client';
-import { parseParams, type ActionActivity, type ActionOutcome, type CheckActivity } from '../activities/action-contract';
+import {
+  KubernetesError,
+  type Annotations,
+  type BatchObject,
+  type KubernetesAdapter,
+  type ObjectRef,
+} from './kubernetes-client';
+import {
+  parseParams,
+  type ActionActivity,
+  type ActionOutcome,
+  type CheckActivity,
+} from '../activities/action-contract';
 
 /** The annotation each changed object carries: the last change's idempotency key and the state it replaced. */
 export const CHANGE_ANNOTATION = 'finops-soar.io/change';
 
-export type KubernetesActivities = Record<keyof typeof KUBERNETES_ACTIONS, ActionActivity> & Record<keyof typeof KUBERNETES_CHECKS, CheckActivity>;
+export type KubernetesActivities = Record<keyof typeof KUBERNETES_ACTIONS, ActionActivity> &
+  Record<keyof typeof KUBERNETES_CHECKS, CheckActivity>;
 
 /** Runs a Kubernetes call, turning its failure into one Temporal retries or not. */
 export async function callKubernetes<T>(call: () => Promise<T>): Promise<T> {
@@ -23,7 +35,10 @@ export async function callKubernetes<T>(call: () => Promise<T>): Promise<T> {
     if (error instanceof KubernetesError) {
       throw error.retryable
         ? ApplicationFailure.retryable(error.message, 'KubernetesUnavailable')
-        : ApplicationFailure.nonRetryable(error.message, 'KubernetesRejected', { status: error.status, reason: error.reason });
+        : ApplicationFailure.nonRetryable(error.message, 'KubernetesRejected', {
+            status: error.status,
+            reason: error.reason,
+          });
     }
     throw error;
   }
@@ -32,15 +47,25 @@ export async function callKubernetes<T>(call: () => Promise<T>): Promise<T> {
 export function deploymentOf(step: string, { kind, key, labels }: Target): ObjectRef {
   const { namespace, deployment } = labels;
   if (!namespace || !deployment) {
-    throw ApplicationFailure.nonRetryable(`${step}: target ${kind} ${key} has no namespace and deployment labels; run this step on a deployment target`, 'InvalidTarget');
+    throw ApplicationFailure.nonRetryable(
+      `${step}: target ${kind} ${key} has no namespace and deployment labels; run this step on a deployment target`,
+      'InvalidTarget',
+    );
   }
   return { namespace, name: deployment };
 }
 
-const changeAnnotation = (idempotencyKey: string, previous: unknown): Annotations => ({ [CHANGE_ANNOTATION]: JSON.stringify({ idempotencyKey, previous }) });
+const changeAnnotation = (idempotencyKey: string, previous: unknown): Annotations => ({
+  [CHANGE_ANNOTATION]: JSON.stringify({ idempotencyKey, previous }),
+});
 
 /** The `previous` an earlier attempt with this key recorded on the object, if any. */
-function recordedPrevious<T>(annotations: Annotations, idempotencyKey: string, schema: z.ZodType<T>, object: string): T | undefined {
+function recordedPrevious<T>(
+  annotations: Annotations,
+  idempotencyKey: string,
+  schema: z.ZodType<T>,
+  object: string,
+): T | undefined {
   let record: { idempotencyKey?: unknown; previous?: unknown };
   try {
     record = JSON.parse(annotations[CHANGE_ANNOTATION] ?? 'null') as typeof record;
@@ -64,19 +89,32 @@ const suspendPrevious = z.object({ suspend: z.boolean() });
 
 const HPA_FIELDS = ['minReplicas', 'maxReplicas'] as const;
 const KIND_NAMES: Record<BatchKind, string> = { cronjobs: 'cronjob', jobs: 'job' };
-const describeBatch = ({ kind, namespace, name }: Pick<BatchObjectState, 'kind' | 'namespace' | 'name'>) => `${KIND_NAMES[kind]} ${namespace}/${name}`;
+const describeBatch = ({ kind, namespace, name }: Pick<BatchObjectState, 'kind' | 'namespace' | 'name'>) =>
+  `${KIND_NAMES[kind]} ${namespace}/${name}`;
 
 export function createKubernetesActivities(kubernetes: KubernetesAdapter): KubernetesActivities {
   /**
    * Sets spec.suspend on one CronJob or Job, recording the value it replaces. Answers that value, or
    * null when the object already had `suspend` and no earlier attempt with this key changed it.
    */
-  async function setSuspend(object: BatchObject, suspend: boolean, idempotencyKey: string, dryRun: boolean): Promise<BatchObjectState | null> {
-    const recorded = dryRun ? undefined : recordedPrevious(object.annotations, idempotencyKey, suspendPrevious, describeBatch(object));
+  async function setSuspend(
+    object: BatchObject,
+    suspend: boolean,
+    idempotencyKey: string,
+    dryRun: boolean,
+  ): Promise<BatchObjectState | null> {
+    const recorded = dryRun
+      ? undefined
+      : recordedPrevious(object.annotations, idempotencyKey, suspendPrevious, describeBatch(object));
     if (!recorded && object.suspend === suspend) return null;
     const previous = recorded?.suspend ?? object.suspend;
     if (!dryRun && object.suspend !== suspend) {
-      await callKubernetes(() => kubernetes.patchBatch(object.kind, object, { suspend, annotations: changeAnnotation(idempotencyKey, { suspend: previous }) }));
+      await callKubernetes(() =>
+        kubernetes.patchBatch(object.kind, object, {
+          suspend,
+          annotations: changeAnnotation(idempotencyKey, { suspend: previous }),
+        }),
+      );
     }
     return { kind: object.kind, namespace: object.namespace, name: object.name, suspend: previous };
   }
@@ -100,11 +138,24 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
       const current = await callKubernetes(() => kubernetes.readScale(deployment));
       const previous = recorded?.replicas ?? current;
       const next = goal(previous);
-      if (dryRun) return { summary: `would set ${object}: replicas ${current} → ${next.replicas}${note(next.capped)}`, previous: { replicas: current }, undo: null };
-      if (!recorded && next.replicas === current) return { summary: `${object}: replicas already ${current}${note(next.capped)}`, previous: { replicas: current }, undo: null };
+      if (dryRun)
+        return {
+          summary: `would set ${object}: replicas ${current} → ${next.replicas}${note(next.capped)}`,
+          previous: { replicas: current },
+          undo: null,
+        };
+      if (!recorded && next.replicas === current)
+        return {
+          summary: `${object}: replicas already ${current}${note(next.capped)}`,
+          previous: { replicas: current },
+          undo: null,
+        };
 
       // The record goes on the Deployment first: the scale subresource cannot carry annotations.
-      if (!recorded) await callKubernetes(() => kubernetes.annotateDeployment(deployment, changeAnnotation(idempotencyKey, { replicas: previous })));
+      if (!recorded)
+        await callKubernetes(() =>
+          kubernetes.annotateDeployment(deployment, changeAnnotation(idempotencyKey, { replicas: previous })),
+        );
       if (current !== next.replicas) await callKubernetes(() => kubernetes.setScale(deployment, next.replicas));
       return {
         summary: `${object}: replicas ${previous} → ${next.replicas}${note(next.capped)}`,
@@ -129,7 +180,10 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
           { status: 404, reason: 'NotFound' },
         );
       }
-      const bounds = { minReplicas: parsed.minReplicas ?? state.minReplicas, maxReplicas: parsed.maxReplicas ?? state.maxReplicas };
+      const bounds = {
+        minReplicas: parsed.minReplicas ?? state.minReplicas,
+        maxReplicas: parsed.maxReplicas ?? state.maxReplicas,
+      };
       if (bounds.minReplicas > bounds.maxReplicas) {
         const given = fields.map((field) => `${field} ${parsed[field]}`).join(' and ');
         throw ApplicationFailure.nonRetryable(
@@ -138,16 +192,26 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
         );
       }
       const recorded = dryRun ? undefined : recordedPrevious(state.annotations, idempotencyKey, hpaPrevious, object);
-      const previous = recorded ?? { hpa: hpa.name, ...Object.fromEntries(fields.map((field) => [field, state[field]])) };
+      const previous = recorded ?? {
+        hpa: hpa.name,
+        ...Object.fromEntries(fields.map((field) => [field, state[field]])),
+      };
       const describe = (from: Partial<Record<(typeof HPA_FIELDS)[number], number>>) =>
         `${object}: ${fields.map((field) => `${field} ${from[field]} → ${bounds[field]}`).join(', ')}`;
       const settled = fields.every((field) => state[field] === bounds[field]);
 
       if (dryRun) return { summary: `would set ${describe(state)}`, previous, undo: null };
-      if (!recorded && settled) return { summary: `${object}: ${fields.map((field) => `${field} already ${state[field]}`).join(', ')}`, previous, undo: null };
+      if (!recorded && settled)
+        return {
+          summary: `${object}: ${fields.map((field) => `${field} already ${state[field]}`).join(', ')}`,
+          previous,
+          undo: null,
+        };
       if (!settled) {
         const change = Object.fromEntries(fields.map((field) => [field, bounds[field]]));
-        await callKubernetes(() => kubernetes.patchHpa(hpa, { ...change, annotations: changeAnnotation(idempotencyKey, previous) }));
+        await callKubernetes(() =>
+          kubernetes.patchHpa(hpa, { ...change, annotations: changeAnnotation(idempotencyKey, previous) }),
+        );
       }
       return { summary: describe(previous), previous, undo: { action: 'kubernetes.setHpaBounds', params: previous } };
     },
@@ -157,7 +221,10 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
       const { selector, namespace: namespaceParam, kinds, suspend } = parseParams(step, params);
       const namespace = namespaceParam ?? target.labels.namespace;
       if (!namespace) {
-        throw ApplicationFailure.nonRetryable(`${step}: target ${target.key} has no namespace label; set params.namespace`, 'InvalidParams');
+        throw ApplicationFailure.nonRetryable(
+          `${step}: target ${target.key} has no namespace label; set params.namespace`,
+          'InvalidParams',
+        );
       }
       const verb = suspend ? 'suspend' : 'resume';
       const scope = `${kinds.join(' and ')} in ${namespace} matching "${selector}"`;
@@ -172,7 +239,8 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
         }
       }
       const already = unchanged > 0 ? ` (${unchanged} already ${suspend ? 'suspended' : 'running'})` : '';
-      if (changed.length === 0) return { summary: `${scope}: nothing to ${verb}${already}`, previous: changed, undo: null };
+      if (changed.length === 0)
+        return { summary: `${scope}: nothing to ${verb}${already}`, previous: changed, undo: null };
       const list = changed.map(describeBatch).join(', ');
       if (dryRun) return { summary: `would ${verb} ${scope}: ${list}${already}`, previous: changed, undo: null };
       return {
@@ -202,7 +270,9 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
       const skipped = gone.length > 0 ? `; deleted since, skipped: ${gone.join(', ')}` : '';
       const summary = `${dryRun ? 'would restore' : 'restored'} spec.suspend: ${lines.join(', ') || 'nothing to change'}${skipped}`;
       const outcome: ActionOutcome = { summary, previous: changed, undo: null };
-      return dryRun || changed.length === 0 ? outcome : { ...outcome, undo: { action: 'kubernetes.restoreBatch', params: { restore: changed } } };
+      return dryRun || changed.length === 0
+        ? outcome
+        : { ...outcome, undo: { action: 'kubernetes.restoreBatch', params: { restore: changed } } };
     },
 
     async 'kubernetes.getDeployment'({ target, params }) {
@@ -210,7 +280,9 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
       const { hpa } = parseParams(step, params);
       const deployment = deploymentOf(step, target);
       const state = await callKubernetes(() => kubernetes.readDeployment(deployment));
-      const bounds = await callKubernetes(() => kubernetes.readHpa({ namespace: deployment.namespace, name: hpa ?? deployment.name }));
+      const bounds = await callKubernetes(() =>
+        kubernetes.readHpa({ namespace: deployment.namespace, name: hpa ?? deployment.name }),
+      );
       return {
         replicas: state.replicas,
         readyReplicas: state.readyReplicas,

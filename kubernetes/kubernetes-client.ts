@@ -104,10 +104,14 @@ export interface KubernetesConnectionOptions {
 }
 
 /** Builds the KubeConfig: a kubeconfig file (and context) when given, else the in-cluster service account. */
-function loadKubeConfig(lib: ClientModule, options: Pick<KubernetesConnectionOptions, 'kubeconfig' | 'server' | 'context'>): KubeConfig {
+function loadKubeConfig(
+  lib: ClientModule,
+  options: Pick<KubernetesConnectionOptions, 'kubeconfig' | 'server' | 'context'>,
+): KubeConfig {
   const config = new lib.KubeConfig();
   if (options.server) {
-    if (options.kubeconfig) throw new Error('kubernetes: set either a kubeconfig file or a server URL and token, not both');
+    if (options.kubeconfig)
+      throw new Error('kubernetes: set either a kubeconfig file or a server URL and token, not both');
     const { url, token } = options.server;
     config.loadFromOptions({
       // A plain http:// server (the simulator) needs skipTLSVerify, or the client refuses to connect.
@@ -119,9 +123,15 @@ function loadKubeConfig(lib: ClientModule, options: Pick<KubernetesConnectionOpt
     return config;
   }
   if (!options.kubeconfig) {
-    if (options.context) throw new Error(`kubernetes: context ${options.context} needs a kubeconfig file; set the kubeconfig path too, or drop the context to use the in-cluster service account`);
+    if (options.context)
+      throw new Error(
+        `kubernetes: context ${options.context} needs a kubeconfig file; set the kubeconfig path too, or drop the context to use the in-cluster service account`,
+      );
     // Outside a pod the client would build https://undefined:undefined and fail every call as "unreachable".
-    if (!process.env.KUBERNETES_SERVICE_HOST) throw new Error('kubernetes: no kubeconfig file is set and this process does not run in a cluster (KUBERNETES_SERVICE_HOST is unset); set the kubeconfig path');
+    if (!process.env.KUBERNETES_SERVICE_HOST)
+      throw new Error(
+        'kubernetes: no kubeconfig file is set and this process does not run in a cluster (KUBERNETES_SERVICE_HOST is unset); set the kubeconfig path',
+      );
     config.loadFromCluster();
     return config;
   }
@@ -129,11 +139,16 @@ function loadKubeConfig(lib: ClientModule, options: Pick<KubernetesConnectionOpt
   if (options.context) {
     if (!config.getContextObject(options.context)) {
       const known = config.getContexts().map((context) => context.name);
-      throw new Error(`kubernetes: the kubeconfig ${options.kubeconfig} has no context ${options.context}; it has: ${known.join(', ') || 'none'}`);
+      throw new Error(
+        `kubernetes: the kubeconfig ${options.kubeconfig} has no context ${options.context}; it has: ${known.join(', ') || 'none'}`,
+      );
     }
     config.setCurrentContext(options.context);
   }
-  if (!config.getCurrentCluster()) throw new Error(`kubernetes: the kubeconfig ${options.kubeconfig} selects no cluster; set current-context or the context option`);
+  if (!config.getCurrentCluster())
+    throw new Error(
+      `kubernetes: the kubeconfig ${options.kubeconfig} selects no cluster; set current-context or the context option`,
+    );
   return config;
 }
 
@@ -190,11 +205,18 @@ const annotationsOf = (metadata: V1ObjectMeta | undefined): Annotations => ({ ..
 
 function fixFor(status: number, reason: string | undefined, call: Call): string {
   const { resource, kind } = RESOURCES[call.resource];
-  if (status === 401) return 'the API server refused the credentials: renew the token or certificate in the kubeconfig (or the service account token)';
-  if (status === 403) return `grant the worker's identity RBAC permission to ${call.verb} ${resource} in namespace ${call.namespace}`;
-  if (status === 404) return `check that ${kind} ${call.namespace}/${call.name ?? ''} exists: the alert's labels or the step's params name it`;
-  if (status === 409) return reason === 'Conflict' ? 'the object changed meanwhile; the activity retries' : 'the object is in a state that refuses this change; inspect it with kubectl';
-  if (status === 415) return 'the API server does not accept this patch content type: report this request as a bug in finops-soar';
+  if (status === 401)
+    return 'the API server refused the credentials: renew the token or certificate in the kubeconfig (or the service account token)';
+  if (status === 403)
+    return `grant the worker's identity RBAC permission to ${call.verb} ${resource} in namespace ${call.namespace}`;
+  if (status === 404)
+    return `check that ${kind} ${call.namespace}/${call.name ?? ''} exists: the alert's labels or the step's params name it`;
+  if (status === 409)
+    return reason === 'Conflict'
+      ? 'the object changed meanwhile; the activity retries'
+      : 'the object is in a state that refuses this change; inspect it with kubectl';
+  if (status === 415)
+    return 'the API server does not accept this patch content type: report this request as a bug in finops-soar';
   if (status === 422) return "the API server found the change invalid: fix the step's params";
   if (status === 429) return 'the API server is throttling requests; the activity retries';
   if (status >= 500) return 'the API server failed; the activity retries';
@@ -217,11 +239,20 @@ function classify(error: unknown, call: Call, server: string, timeoutMs: number,
     }
     const retryable = status === 429 || status >= 500 || (status === 409 && body.reason === 'Conflict');
     const said = [body.reason, body.message].filter(Boolean).join(': ');
-    return new KubernetesError(`${what} answered ${status}${said ? ` ${said}` : ''}. Fix: ${fixFor(status, body.reason, call)}`, retryable, status, body.reason);
+    return new KubernetesError(
+      `${what} answered ${status}${said ? ` ${said}` : ''}. Fix: ${fixFor(status, body.reason, call)}`,
+      retryable,
+      status,
+      body.reason,
+    );
   }
-  if (error instanceof lib.AbortError) return new KubernetesError(`${what}: no answer from ${server} within ${timeoutMs} ms; the activity retries`, true);
+  if (error instanceof lib.AbortError)
+    return new KubernetesError(`${what}: no answer from ${server} within ${timeoutMs} ms; the activity retries`, true);
   if (error instanceof lib.FetchError) {
-    return new KubernetesError(`${what}: cannot reach the API server at ${server} (${error.code ?? error.message}); check the kubeconfig's server and the network; the activity retries`, true);
+    return new KubernetesError(
+      `${what}: cannot reach the API server at ${server} (${error.code ?? error.message}); check the kubeconfig's server and the network; the activity retries`,
+      true,
+    );
   }
   const message = error instanceof Error ? error.message : String(error);
   return new KubernetesError(`${what}: the client failed before sending (${message}); check the kubeconfig`, false);
@@ -255,7 +286,10 @@ class ClientNodeAdapter implements KubernetesAdapter {
       },
       post: (response) => new Observable(Promise.resolve(response)),
     };
-    const options: ConfigurationOptions<ObservableMiddleware> = { middleware: [deadline], middlewareMergeStrategy: 'append' };
+    const options: ConfigurationOptions<ObservableMiddleware> = {
+      middleware: [deadline],
+      middlewareMergeStrategy: 'append',
+    };
     return patch ? this.lib.setHeaderOptions('Content-Type', this.lib.PatchStrategy.MergePatch, options) : options;
   }
 
@@ -285,7 +319,10 @@ class ClientNodeAdapter implements KubernetesAdapter {
     return {
       replicas: deployment.spec?.replicas ?? 1,
       readyReplicas: deployment.status?.readyReplicas ?? 0,
-      gpusPerReplica: containers.reduce((sum, { resources }) => sum + Number(resources?.limits?.[GPU_RESOURCE] ?? 0), 0),
+      gpusPerReplica: containers.reduce(
+        (sum, { resources }) => sum + Number(resources?.limits?.[GPU_RESOURCE] ?? 0),
+        0,
+      ),
       annotations: annotationsOf(deployment.metadata),
     };
   }
@@ -314,7 +351,13 @@ class ClientNodeAdapter implements KubernetesAdapter {
       this.autoscaling.readNamespacedHorizontalPodAutoscaler({ namespace, name }, this.options()),
     );
     // The API server defaults minReplicas to 1 when the manifest leaves it out.
-    return hpa && { minReplicas: hpa.spec?.minReplicas ?? 1, maxReplicas: hpa.spec?.maxReplicas ?? 1, annotations: annotationsOf(hpa.metadata) };
+    return (
+      hpa && {
+        minReplicas: hpa.spec?.minReplicas ?? 1,
+        maxReplicas: hpa.spec?.maxReplicas ?? 1,
+        annotations: annotationsOf(hpa.metadata),
+      }
+    );
   }
 
   async patchHpa({ namespace, name }: ObjectRef, { minReplicas, maxReplicas, annotations }: HpaChange): Promise<void> {
@@ -342,10 +385,15 @@ class ClientNodeAdapter implements KubernetesAdapter {
     return item && batchObjectOf(kind, namespace, item);
   }
 
-  async patchBatch(kind: BatchKind, { namespace, name }: ObjectRef, { suspend, annotations }: BatchChange): Promise<void> {
+  async patchBatch(
+    kind: BatchKind,
+    { namespace, name }: ObjectRef,
+    { suspend, annotations }: BatchChange,
+  ): Promise<void> {
     const body = { ...(annotations && { metadata: { annotations } }), spec: { suspend } };
     const call: Call = { verb: 'patch', resource: kind, namespace, name };
-    if (kind === 'cronjobs') await this.call(call, () => this.batch.patchNamespacedCronJob({ namespace, name, body }, this.options(true)));
+    if (kind === 'cronjobs')
+      await this.call(call, () => this.batch.patchNamespacedCronJob({ namespace, name, body }, this.options(true)));
     else await this.call(call, () => this.batch.patchNamespacedJob({ namespace, name, body }, this.options(true)));
   }
 }

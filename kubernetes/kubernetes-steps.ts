@@ -7,9 +7,15 @@ import type { ActionSpec, StepSpec } from '../playbook/step-spec';
 export const BATCH_KINDS = ['cronjobs', 'jobs'] as const;
 export type BatchKind = (typeof BATCH_KINDS)[number];
 
-const hpaName = z.string().min(1).optional().describe("the HorizontalPodAutoscaler's name, e.g. vllm-chat; defaults to the deployment's name");
+const hpaName = z
+  .string()
+  .min(1)
+  .optional()
+  .describe("the HorizontalPodAutoscaler's name, e.g. vllm-chat; defaults to the deployment's name");
 
-const deploymentObject = ({ labels }: Target) => [`kubernetes/deployments/${labels.namespace ?? ''}/${labels.deployment ?? ''}`];
+const deploymentObject = ({ labels }: Target) => [
+  `kubernetes/deployments/${labels.namespace ?? ''}/${labels.deployment ?? ''}`,
+];
 
 const batchObjectState = z
   .object({
@@ -25,12 +31,17 @@ export const KUBERNETES_ACTIONS = {
     objects: deploymentObject,
     // Scaled to zero, the deployment serves nothing.
     destructive: ({ replicas }: { replicas?: number }) => replicas === 0,
-    description: "Set the target deployment's replica count through the scale subresource; undone by restoring the previous count",
+    description:
+      "Set the target deployment's replica count through the scale subresource; undone by restoring the previous count",
     targets: ['deployment'],
     params: z
       .object({
         replicas: z.int().min(0).optional().describe('the replica count to set, e.g. 6; give this or addReplicas'),
-        addReplicas: z.int().min(1).optional().describe('how many replicas to add to the current count, e.g. 2; give this or replicas'),
+        addReplicas: z
+          .int()
+          .min(1)
+          .optional()
+          .describe('how many replicas to add to the current count, e.g. 2; give this or replicas'),
         maxReplicas: z.int().min(1).optional().describe('a ceiling the new count never exceeds, e.g. 12'),
       })
       .strict()
@@ -39,7 +50,9 @@ export const KUBERNETES_ACTIONS = {
       }),
   },
   'kubernetes.setHpaBounds': {
-    objects: ({ labels }: Target, { hpa }: { hpa?: string }) => [`kubernetes/hpa/${labels.namespace ?? ''}/${hpa ?? labels.deployment ?? ''}`],
+    objects: ({ labels }: Target, { hpa }: { hpa?: string }) => [
+      `kubernetes/hpa/${labels.namespace ?? ''}/${hpa ?? labels.deployment ?? ''}`,
+    ],
     description:
       "Set the minReplicas/maxReplicas of the deployment's HorizontalPodAutoscaler (an HPA overrides a manual scale, so scale-out raises its floor); undone by restoring the previous bounds",
     targets: ['deployment'],
@@ -50,22 +63,44 @@ export const KUBERNETES_ACTIONS = {
         maxReplicas: z.int().min(1).optional().describe('the HPA ceiling to set, e.g. 12'),
       })
       .strict()
-      .refine((params) => params.minReplicas !== undefined || params.maxReplicas !== undefined, { message: 'give minReplicas, maxReplicas or both' })
-      .refine((params) => params.minReplicas === undefined || params.maxReplicas === undefined || params.minReplicas <= params.maxReplicas, {
-        message: 'minReplicas must not exceed maxReplicas',
-        path: ['minReplicas'],
-      }),
+      .refine((params) => params.minReplicas !== undefined || params.maxReplicas !== undefined, {
+        message: 'give minReplicas, maxReplicas or both',
+      })
+      .refine(
+        (params) =>
+          params.minReplicas === undefined ||
+          params.maxReplicas === undefined ||
+          params.minReplicas <= params.maxReplicas,
+        {
+          message: 'minReplicas must not exceed maxReplicas',
+          path: ['minReplicas'],
+        },
+      ),
   },
   'kubernetes.suspendBatch': {
     destructive: ({ suspend }: { suspend?: boolean }) => suspend !== false,
-    objects: ({ labels }: Target, { namespace, selector }: { namespace?: string; selector: string }) => [`kubernetes/batch/${namespace ?? labels.namespace ?? ''}/${selector}`],
-    description: 'Suspend (defer) or resume the CronJobs and Jobs a label selector picks, through spec.suspend; undone by kubernetes.restoreBatch',
+    objects: ({ labels }: Target, { namespace, selector }: { namespace?: string; selector: string }) => [
+      `kubernetes/batch/${namespace ?? labels.namespace ?? ''}/${selector}`,
+    ],
+    description:
+      'Suspend (defer) or resume the CronJobs and Jobs a label selector picks, through spec.suspend; undone by kubernetes.restoreBatch',
     targets: ['deployment'],
     params: z
       .object({
-        selector: z.string().min(1).describe('a Kubernetes label selector, e.g. "workload=batch,priority in (low,best-effort)"'),
-        namespace: z.string().min(1).optional().describe("the namespace to search; defaults to the target's namespace label"),
-        kinds: z.array(z.enum(BATCH_KINDS).describe('cronjobs or jobs')).min(1).default([...BATCH_KINDS]).describe('which kinds to change: ["cronjobs", "jobs"] by default'),
+        selector: z
+          .string()
+          .min(1)
+          .describe('a Kubernetes label selector, e.g. "workload=batch,priority in (low,best-effort)"'),
+        namespace: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("the namespace to search; defaults to the target's namespace label"),
+        kinds: z
+          .array(z.enum(BATCH_KINDS).describe('cronjobs or jobs'))
+          .min(1)
+          .default([...BATCH_KINDS])
+          .describe('which kinds to change: ["cronjobs", "jobs"] by default'),
         suspend: z.boolean().default(true).describe('true defers the batch work, false resumes it'),
       })
       .strict(),
@@ -73,10 +108,13 @@ export const KUBERNETES_ACTIONS = {
   'kubernetes.restoreBatch': {
     objects: (_target: Target, { restore }: { restore: Array<{ kind: string; namespace: string; name: string }> }) =>
       restore.map(({ kind, namespace, name }) => `kubernetes/${kind}/${namespace}/${name}`),
-    description: 'Set spec.suspend on the listed CronJobs and Jobs back to the listed values (the undo of kubernetes.suspendBatch); objects deleted since are skipped',
+    description:
+      'Set spec.suspend on the listed CronJobs and Jobs back to the listed values (the undo of kubernetes.suspendBatch); objects deleted since are skipped',
     targets: ['deployment'],
     params: z
-      .object({ restore: z.array(batchObjectState).min(1).describe('the objects and the spec.suspend value each gets back') })
+      .object({
+        restore: z.array(batchObjectState).min(1).describe('the objects and the spec.suspend value each gets back'),
+      })
       .strict(),
   },
 } as const satisfies Record<string, ActionSpec>;

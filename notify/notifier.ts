@@ -119,13 +119,27 @@ export class LogNotifier implements Notifier {
     return Promise.resolve(null);
   }
 
-  settleApproval(_ref: MessageRef, { run, stepId }: ApprovalRequest, { outcome, decisions }: ApprovalOutcome): Promise<void> {
-    this.logger.info({ approval: { stepId, outcome, decisions }, run }, `approval for ${stepId} of ${run.workflowId}: ${outcome}`);
+  settleApproval(
+    _ref: MessageRef,
+    { run, stepId }: ApprovalRequest,
+    { outcome, decisions }: ApprovalOutcome,
+  ): Promise<void> {
+    this.logger.info(
+      { approval: { stepId, outcome, decisions }, run },
+      `approval for ${stepId} of ${run.workflowId}: ${outcome}`,
+    );
     return Promise.resolve();
   }
 
-  nudgeApproval(_ref: MessageRef, { run, stepId, deadline }: ApprovalRequest, { kind, mention }: ApprovalNudge): Promise<void> {
-    this.logger.warn({ approval: { stepId, deadline, kind, mention }, run }, `${kind}: ${stepId} of ${run.workflowId} still waits for a decision (until ${deadline})`);
+  nudgeApproval(
+    _ref: MessageRef,
+    { run, stepId, deadline }: ApprovalRequest,
+    { kind, mention }: ApprovalNudge,
+  ): Promise<void> {
+    this.logger.warn(
+      { approval: { stepId, deadline, kind, mention }, run },
+      `${kind}: ${stepId} of ${run.workflowId} still waits for a decision (until ${deadline})`,
+    );
     return Promise.resolve();
   }
 }

@@ -30,12 +30,25 @@ export class EngineMetrics {
     budget: this.budgetGauge('finops_soar_budget_usd', 'The monthly budget, from the config.'),
     spent: this.budgetGauge('finops_soar_budget_spent_usd', 'Spend so far this calendar month (UTC).'),
     forecast: this.budgetGauge('finops_soar_budget_forecast_usd', 'The month-end spend forecast.'),
-    consumed: this.budgetGauge('finops_soar_budget_consumed_ratio', 'Spend so far this month over the budget (1 = all of it).'),
+    consumed: this.budgetGauge(
+      'finops_soar_budget_consumed_ratio',
+      'Spend so far this month over the budget (1 = all of it).',
+    ),
   };
   private readonly counted = new Set<string>();
 
   /** Counts a run's savings once, however often it is reported (a run id is unique; its workflow id repeats for the next alert on the target). */
-  recordSavings({ runId, playbook, savedUsd, hours }: { runId: string; playbook: string; savedUsd: number; hours: number }): void {
+  recordSavings({
+    runId,
+    playbook,
+    savedUsd,
+    hours,
+  }: {
+    runId: string;
+    playbook: string;
+    savedUsd: number;
+    hours: number;
+  }): void {
     if (this.counted.has(runId)) return;
     this.counted.add(runId);
     if (this.counted.size > REMEMBERED_RUNS) this.counted.delete(this.counted.values().next().value!);
@@ -44,7 +57,10 @@ export class EngineMetrics {
     this.mitigatedHours.inc({ playbook }, Math.max(0, hours));
   }
 
-  recordBudget(budget: string, { budgetUsd, spentUsd, forecastUsd }: { budgetUsd: number; spentUsd: number; forecastUsd: number }): void {
+  recordBudget(
+    budget: string,
+    { budgetUsd, spentUsd, forecastUsd }: { budgetUsd: number; spentUsd: number; forecastUsd: number },
+  ): void {
     this.budgetGauges.budget.set({ budget }, budgetUsd);
     this.budgetGauges.spent.set({ budget }, spentUsd);
     this.budgetGauges.forecast.set({ budget }, forecastUsd);

@@ -4,7 +4,16 @@ import pino, { type Logger } from 'pino';
 
 export type { Logger };
 
-const REDACTED_KEYS = ['token', 'opaToken', 'apiKey', 'password', 'authorization', 'Authorization', 'signingSecret', 'secret'];
+const REDACTED_KEYS = [
+  'token',
+  'opaToken',
+  'apiKey',
+  'password',
+  'authorization',
+  'Authorization',
+  'signingSecret',
+  'secret',
+];
 
 const REDACT_PATHS = [
   ...REDACTED_KEYS,

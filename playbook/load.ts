@@ -26,7 +26,8 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export const playbookDigest = (spec: PlaybookSpec) => `sha256:${createHash('sha256').update(canonicalJson(spec)).digest('hex')}`;
+export const playbookDigest = (spec: PlaybookSpec) =>
+  `sha256:${createHash('sha256').update(canonicalJson(spec)).digest('hex')}`;
 
 /** `file:line:column` of the deepest YAML node on `path` that exists. */
 function locate(file: string, document: Document, lines: LineCounter, path: readonly PropertyKey[]): string {
@@ -54,15 +55,29 @@ interface StepUse {
 
 function usesOf(step: PlaybookStep, index: number): StepUse[] {
   const at = (...path: PropertyKey[]) => ['steps', index, ...path];
-  if (step.action) return [{ name: step.action, params: step.params, namePath: at('action'), paramsPath: at('params') }];
+  if (step.action)
+    return [{ name: step.action, params: step.params, namePath: at('action'), paramsPath: at('params') }];
   if (step.check) return [{ name: step.check, params: step.params, namePath: at('check'), paramsPath: at('params') }];
   const measuring = step.adapt ? 'adapt' : step.verify ? 'verify' : undefined;
   if (!measuring) return [];
   const { measure } = (step.adapt ?? step.verify)!;
-  const measureUse: StepUse = { name: measure.check, params: measure.params, namePath: at(measuring, 'measure', 'check'), paramsPath: at(measuring, 'measure', 'params') };
+  const measureUse: StepUse = {
+    name: measure.check,
+    params: measure.params,
+    namePath: at(measuring, 'measure', 'check'),
+    paramsPath: at(measuring, 'measure', 'params'),
+  };
   if (!step.adapt) return [measureUse];
   const { action, levels } = step.adapt;
-  return [measureUse, ...levels.map((level, levelIndex) => ({ name: action, params: level.params, namePath: at('adapt', 'action'), paramsPath: at('adapt', 'levels', levelIndex, 'params') }))];
+  return [
+    measureUse,
+    ...levels.map((level, levelIndex) => ({
+      name: action,
+      params: level.params,
+      namePath: at('adapt', 'action'),
+      paramsPath: at('adapt', 'levels', levelIndex, 'params'),
+    })),
+  ];
 }
 
 /** Dotted paths of the leaves of `value`, e.g. policy.rateLimitRps. */
@@ -76,16 +91,25 @@ function useProblems({ name, params, namePath, paramsPath }: StepUse, target: Pl
   const { targets, namedBy, params: schema } = stepSpec(name);
   const namesItsObject = namedBy && (namedBy.targets as readonly string[]).includes(target);
   if (namesItsObject && params?.[namedBy.param] === undefined) {
-    problems.push({ path: paramsPath, message: `${name} on a ${target} target needs params.${namedBy.param}: name what to act on` });
+    problems.push({
+      path: paramsPath,
+      message: `${name} on a ${target} target needs params.${namedBy.param}: name what to act on`,
+    });
   } else if (!namesItsObject && !(targets as readonly string[]).includes(target)) {
     const also = namedBy ? ` (or ${namedBy.targets.join(' or ')} targets with params.${namedBy.param})` : '';
-    problems.push({ path: namePath, message: `${name} acts on ${targets.join(' or ')} targets${also}, but this playbook's target is ${target}` });
+    problems.push({
+      path: namePath,
+      message: `${name} acts on ${targets.join(' or ')} targets${also}, but this playbook's target is ${target}`,
+    });
   }
   if (!hasTemplate(params)) {
     const parsed = schema.safeParse(params ?? {});
     if (!parsed.success) {
       for (const [issueIndex, line] of formatIssues(parsed.error, schema).entries()) {
-        problems.push({ path: [...paramsPath, ...parsed.error.issues[issueIndex]!.path], message: line.slice(line.indexOf(': ') + 2) });
+        problems.push({
+          path: [...paramsPath, ...parsed.error.issues[issueIndex]!.path],
+          message: line.slice(line.indexOf(': ') + 2),
+        });
       }
     }
   }
@@ -112,7 +136,10 @@ function semanticProblems(spec: PlaybookSpec): Problem[] {
     // Adapt steps keep measuring while the run waits; waiting inside the steps, the run could not
     // continue as new, and its history would grow for as long as the alert fires.
     if (step.waitUntilResolved && adaptBefore) {
-      problems.push({ path: ['steps', index, 'waitUntilResolved'], message: `comes after the adapt step ${adaptBefore}, which would adjust for as long as this waits; put the adapt step after it` });
+      problems.push({
+        path: ['steps', index, 'waitUntilResolved'],
+        message: `comes after the adapt step ${adaptBefore}, which would adjust for as long as this waits; put the adapt step after it`,
+      });
     }
     if (step.adapt) adaptBefore ??= step.id;
     // Undoing an adapt step restores the fields its first level set: every level must set the same ones.
@@ -120,13 +147,19 @@ function semanticProblems(spec: PlaybookSpec): Problem[] {
     const fields = levels.map(({ params }) => leafPaths(params).sort().join(', '));
     for (const [levelIndex, levelFields] of fields.entries()) {
       if (levelFields !== fields[0]) {
-        problems.push({ path: ['steps', index, 'adapt', 'levels', levelIndex, 'params'], message: `sets ${levelFields}, but the first level sets ${fields[0]}; every level must set the same fields` });
+        problems.push({
+          path: ['steps', index, 'adapt', 'levels', levelIndex, 'params'],
+          message: `sets ${levelFields}, but the first level sets ${fields[0]}; every level must set the same fields`,
+        });
       }
     }
     for (const [factIndex, { fact }] of (step.when?.facts ?? []).entries()) {
       const source = fact.slice(0, fact.indexOf('.'));
       if (!checksSoFar.has(source)) {
-        problems.push({ path: ['steps', index, 'when', 'facts', factIndex, 'fact'], message: `"${source}" is not a check step before this one; facts come from earlier check steps` });
+        problems.push({
+          path: ['steps', index, 'when', 'facts', factIndex, 'fact'],
+          message: `"${source}" is not a check step before this one; facts come from earlier check steps`,
+        });
       }
     }
     if (step.check) checksSoFar.add(step.id);
@@ -142,9 +175,14 @@ function escalationProblems(playbooks: readonly Playbook[]): string[] {
     const to = byName.get(spec.escalation.to);
     const where = `${file}: escalation.to`;
     if (!to) return [`${where}: no playbook is named "${spec.escalation.to}"`];
-    if (!spec.family || to.spec.family !== spec.family) return [`${where}: "${to.spec.name}" is not of this playbook's family (${spec.family ?? 'none'}); set the same family on both`];
-    if (to.spec.severity >= spec.severity) return [`${where}: "${to.spec.name}" is ${to.spec.severity}, not more severe than ${spec.severity}`];
-    if (to.spec.target !== spec.target) return [`${where}: "${to.spec.name}" acts on ${to.spec.target} targets, this playbook on ${spec.target}`];
+    if (!spec.family || to.spec.family !== spec.family)
+      return [
+        `${where}: "${to.spec.name}" is not of this playbook's family (${spec.family ?? 'none'}); set the same family on both`,
+      ];
+    if (to.spec.severity >= spec.severity)
+      return [`${where}: "${to.spec.name}" is ${to.spec.severity}, not more severe than ${spec.severity}`];
+    if (to.spec.target !== spec.target)
+      return [`${where}: "${to.spec.name}" acts on ${to.spec.target} targets, this playbook on ${spec.target}`];
     return [];
   });
 }
@@ -153,14 +191,19 @@ function escalationProblems(playbooks: readonly Playbook[]): string[] {
 export function parsePlaybook(file: string, text: string): { playbook?: Playbook; problems: string[] } {
   const lines = new LineCounter();
   const document = parseDocument(text, { lineCounter: lines, prettyErrors: true });
-  if (document.errors.length > 0) return { problems: document.errors.map((e) => `${file}: invalid YAML: ${e.message}`) };
+  if (document.errors.length > 0)
+    return { problems: document.errors.map((e) => `${file}: invalid YAML: ${e.message}`) };
 
   const parsed = playbookSchema.safeParse(document.toJS());
   if (!parsed.success) {
     const messages = formatIssues(parsed.error, playbookSchema);
-    return { problems: parsed.error.issues.map((issue, i) => `${locate(file, document, lines, issue.path)}: ${messages[i]}`) };
+    return {
+      problems: parsed.error.issues.map((issue, i) => `${locate(file, document, lines, issue.path)}: ${messages[i]}`),
+    };
   }
-  const problems = semanticProblems(parsed.data).map(({ path, message }) => `${locate(file, document, lines, path)}: ${formatPath(path)}: ${message}`);
+  const problems = semanticProblems(parsed.data).map(
+    ({ path, message }) => `${locate(file, document, lines, path)}: ${formatPath(path)}: ${message}`,
+  );
   if (problems.length > 0) return { problems };
   return { playbook: { file, digest: playbookDigest(parsed.data), spec: parsed.data }, problems: [] };
 }
@@ -169,9 +212,13 @@ export function parsePlaybook(file: string, text: string): { playbook?: Playbook
 export function loadPlaybooks(dir: string): Playbook[] {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((name) => /\.ya?ml$/.test(name)).sort();
+    files = readdirSync(dir)
+      .filter((name) => /\.ya?ml$/.test(name))
+      .sort();
   } catch (error) {
-    throw new PlaybookError([`${dir}: cannot read the playbooks folder (${(error as Error).message}); set playbooks.dir or FINOPS_SOAR_PLAYBOOKS_DIR`]);
+    throw new PlaybookError([
+      `${dir}: cannot read the playbooks folder (${(error as Error).message}); set playbooks.dir or FINOPS_SOAR_PLAYBOOKS_DIR`,
+    ]);
   }
   const playbooks: Playbook[] = [];
   const problems: string[] = [];
@@ -184,7 +231,8 @@ export function loadPlaybooks(dir: string): Playbook[] {
   const seen = new Map<string, string>();
   for (const { file, spec } of playbooks) {
     const other = seen.get(spec.name);
-    if (other) problems.push(`${file}: name: "${spec.name}" is already the name of ${other}; playbook names must be unique`);
+    if (other)
+      problems.push(`${file}: name: "${spec.name}" is already the name of ${other}; playbook names must be unique`);
     seen.set(spec.name, file);
   }
   problems.push(...escalationProblems(playbooks));

@@ -49,7 +49,13 @@ export type PlannedStep = PlannedStepBase &
         /** The shared objects any level touches. */
         objects: string[];
       }
-    | { kind: 'verify'; measure: Measure; expect: { below?: number | undefined; above?: number | undefined }; withinMs: number; everyMs: number }
+    | {
+        kind: 'verify';
+        measure: Measure;
+        expect: { below?: number | undefined; above?: number | undefined };
+        withinMs: number;
+        everyMs: number;
+      }
   );
 
 /** A check whose fact gives a number to compare. */
@@ -78,10 +84,14 @@ export function renderTemplates(value: unknown, alert: Pick<Alert, 'labels' | 'a
   if (typeof value === 'string') {
     return value.replace(EXPRESSION, (_match, expression: string) => {
       const reference = REFERENCE.exec(expression);
-      if (!reference) throw new Error(`{{ ${expression} }} is not a template expression; write {{ labels.NAME }} or {{ annotations.NAME }}`);
+      if (!reference)
+        throw new Error(
+          `{{ ${expression} }} is not a template expression; write {{ labels.NAME }} or {{ annotations.NAME }}`,
+        );
       const [, source, name] = reference as unknown as [string, 'labels' | 'annotations', string];
       const found = Object.hasOwn(alert[source], name) ? alert[source][name] : undefined;
-      if (found === undefined) throw new Error(`the alert has no ${source.slice(0, -1)} "${name}" for {{ ${expression} }}`);
+      if (found === undefined)
+        throw new Error(`the alert has no ${source.slice(0, -1)} "${name}" for {{ ${expression} }}`);
       return found;
     });
   }
@@ -99,11 +109,19 @@ type Alertish = Pick<Alert, 'labels' | 'annotations'>;
 function validParams(name: ActionName | CheckName, params: unknown, alert: Alertish): unknown {
   const schema = stepSpec(name).params;
   const parsed = schema.safeParse(renderTemplates(params ?? {}, alert));
-  if (!parsed.success) throw new Error(formatIssues(parsed.error, schema).map((issue) => `params.${issue}`).join('; '));
+  if (!parsed.success)
+    throw new Error(
+      formatIssues(parsed.error, schema)
+        .map((issue) => `params.${issue}`)
+        .join('; '),
+    );
   return parsed.data;
 }
 
-const planMeasure = ({ check, params, fact }: { check: CheckName; params?: unknown; fact: string }, alert: Alertish): Measure => ({ check, params: validParams(check, params, alert), fact });
+const planMeasure = (
+  { check, params, fact }: { check: CheckName; params?: unknown; fact: string },
+  alert: Alertish,
+): Measure => ({ check, params: validParams(check, params, alert), fact });
 
 function planStep(step: PlaybookStep, alert: Alertish, target: Target, severity: Severity): PlannedStep {
   const base = { id: step.id, description: step.description, when: step.when };
@@ -112,7 +130,8 @@ function planStep(step: PlaybookStep, alert: Alertish, target: Target, severity:
     const params = validParams(step.action, step.params, alert);
     return { ...base, kind: 'action', action: step.action, params, objects: objectsOf(step.action, target, params) };
   }
-  if (step.check) return { ...base, kind: 'check', check: step.check, params: validParams(step.check, step.params, alert) };
+  if (step.check)
+    return { ...base, kind: 'check', check: step.check, params: validParams(step.check, step.params, alert) };
   if (step.notify) return { ...base, kind: 'notify', to: step.notify.to, message: text(step.notify.message) };
   if (step.warRoom) return { ...base, kind: 'warRoom', name: text(step.warRoom.name), invite: step.warRoom.invite };
   if (step.adapt) {
@@ -152,7 +171,8 @@ function planStep(step: PlaybookStep, alert: Alertish, target: Target, severity:
 }
 
 /** What an approval nobody decided in time comes to. Safe by default: an S1 step nobody approved does not run. */
-export const onTimeoutOf = (declared: 'approve' | 'reject' | undefined, severity: Severity): 'approve' | 'reject' => declared ?? (severity === 'S1' ? 'reject' : 'approve');
+export const onTimeoutOf = (declared: 'approve' | 'reject' | undefined, severity: Severity): 'approve' | 'reject' =>
+  declared ?? (severity === 'S1' ? 'reject' : 'approve');
 
 /** Whether a step's declared params make a destructive change; params its action refuses make none (the loader reports them). */
 function destructiveChange(action: ActionName, params: unknown): boolean {
@@ -165,21 +185,33 @@ function destructiveChange(action: ActionName, params: unknown): boolean {
  * S1 playbook, two for an approval that allows a destructive change (refusing traffic, deferring
  * work, deleting data) before the next approval, else one.
  */
-export function approvalsNeededBySteps({ severity, steps }: Pick<PlaybookSpec, 'severity' | 'steps'>): Map<number, number> {
+export function approvalsNeededBySteps({
+  severity,
+  steps,
+}: Pick<PlaybookSpec, 'severity' | 'steps'>): Map<number, number> {
   const needed = new Map<number, number>();
   steps.forEach((step, index) => {
     if (!step.approval) return;
     const nextApproval = steps.findIndex((later, laterIndex) => laterIndex > index && later.approval !== undefined);
     const destructive = steps
       .slice(index + 1, nextApproval === -1 ? undefined : nextApproval)
-      .some(({ action, params, adapt }) => (action !== undefined && destructiveChange(action, params)) || (adapt?.levels.some((level) => destructiveChange(adapt.action, level.params)) ?? false));
+      .some(
+        ({ action, params, adapt }) =>
+          (action !== undefined && destructiveChange(action, params)) ||
+          (adapt?.levels.some((level) => destructiveChange(adapt.action, level.params)) ?? false),
+      );
     needed.set(index, step.approval.approvalsNeeded ?? (severity === 'S1' && destructive ? 2 : 1));
   });
   return needed;
 }
 
 /** Resolves every step of `playbook` for `alert`; the first problem found is reported. */
-export function planRun(playbook: Playbook, alert: Alert, target: Target, defaults: { cooldownMs: number; dryRun?: boolean }): PlanResult {
+export function planRun(
+  playbook: Playbook,
+  alert: Alert,
+  target: Target,
+  defaults: { cooldownMs: number; dryRun?: boolean },
+): PlanResult {
   const { spec } = playbook;
   const steps: PlannedStep[] = [];
   for (const step of spec.steps) {
@@ -205,7 +237,14 @@ export function planRun(playbook: Playbook, alert: Alert, target: Target, defaul
   return {
     ok: true,
     plan: {
-      playbook: { name: spec.name, digest: playbook.digest, file: playbook.file, severity: spec.severity, description: spec.description, dryRun: spec.dryRun || (defaults.dryRun ?? false) },
+      playbook: {
+        name: spec.name,
+        digest: playbook.digest,
+        file: playbook.file,
+        severity: spec.severity,
+        description: spec.description,
+        dryRun: spec.dryRun || (defaults.dryRun ?? false),
+      },
       target,
       cooldownMs: spec.cooldown ?? defaults.cooldownMs,
       steps,

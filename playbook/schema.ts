@@ -25,7 +25,8 @@ const matcherSchema = z
 const SEVERITIES = ['S1', 'S2', 'S3'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-const templated = (what: string) => z.string().min(1).describe(`${what}; may use {{ labels.NAME }} and {{ annotations.NAME }}`);
+const templated = (what: string) =>
+  z.string().min(1).describe(`${what}; may use {{ labels.NAME }} and {{ annotations.NAME }}`);
 
 /** A fact gathered by an earlier check step: `<step id>.<field>`, e.g. `current-policy.maxInputTokens`. */
 const factComparisonSchema = z
@@ -36,29 +37,57 @@ const factComparisonSchema = z
       .describe('a fact from an earlier check step: <step id>.<field>, e.g. current-policy.maxInputTokens'),
     above: z.number().optional().describe('true when the fact is a number greater than this'),
     below: z.number().optional().describe('true when the fact is a number less than this'),
-    equals: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional().describe('true when the fact equals this value'),
+    equals: z
+      .union([z.string(), z.number(), z.boolean(), z.null()])
+      .optional()
+      .describe('true when the fact equals this value'),
   })
   .strict()
-  .refine((c) => [c.above, c.below, c.equals].some((v) => v !== undefined), { message: 'say what to compare with: above, below or equals' });
+  .refine((c) => [c.above, c.below, c.equals].some((v) => v !== undefined), {
+    message: 'say what to compare with: above, below or equals',
+  });
 
 /** When a step runs: every condition given must hold. A closed set of predicates, never code. */
 const conditionSchema = z
   .object({
     labels: z.array(matcherSchema).min(1).optional().describe("label matchers the run's alert must satisfy"),
-    severity: z.enum(SEVERITIES).optional().describe("the run's current severity must be this or more severe (S1 is the most severe)"),
-    facts: z.array(factComparisonSchema).min(1).optional().describe('comparisons with facts gathered by earlier check steps'),
+    severity: z
+      .enum(SEVERITIES)
+      .optional()
+      .describe("the run's current severity must be this or more severe (S1 is the most severe)"),
+    facts: z
+      .array(factComparisonSchema)
+      .min(1)
+      .optional()
+      .describe('comparisons with facts gathered by earlier check steps'),
   })
   .strict()
   .refine((c) => c.labels ?? c.severity ?? c.facts, { message: 'an empty condition: give labels, severity or facts' });
 
-const STEP_KINDS = ['action', 'notify', 'approval', 'check', 'waitUntilResolved', 'warRoom', 'adapt', 'verify'] as const;
+const STEP_KINDS = [
+  'action',
+  'notify',
+  'approval',
+  'check',
+  'waitUntilResolved',
+  'warRoom',
+  'adapt',
+  'verify',
+] as const;
 
 /** A value from a check: the same shape wherever a step measures (adapt, verify). */
 const measureSchema = z
   .object({
     check: z.enum(CHECK_NAMES).describe(`the check that gives the value: ${CHECK_NAMES.join(', ')}`),
-    params: z.record(z.string(), z.unknown()).optional().describe("the check's parameters; strings may use {{ labels.NAME }} and {{ annotations.NAME }}"),
-    fact: z.string().regex(/^[A-Za-z0-9_]+$/).default('value').describe('the field of the check\'s facts to compare (default: value)'),
+    params: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("the check's parameters; strings may use {{ labels.NAME }} and {{ annotations.NAME }}"),
+    fact: z
+      .string()
+      .regex(/^[A-Za-z0-9_]+$/)
+      .default('value')
+      .describe("the field of the check's facts to compare (default: value)"),
   })
   .strict();
 
@@ -77,12 +106,16 @@ const adaptSchema = z
         z
           .object({
             above: z.number().describe('the level applies while the measured value is above this'),
-            params: z.record(z.string(), z.unknown()).describe("the action's parameters at this level, setting the same fields at every level"),
+            params: z
+              .record(z.string(), z.unknown())
+              .describe("the action's parameters at this level, setting the same fields at every level"),
           })
           .strict(),
       )
       .min(1)
-      .refine((levels) => levels.every((level, i) => i === 0 || level.above > levels[i - 1]!.above), { message: 'list the levels by rising threshold (above)' })
+      .refine((levels) => levels.every((level, i) => i === 0 || level.above > levels[i - 1]!.above), {
+        message: 'list the levels by rising threshold (above)',
+      })
       .describe('the levels, lowest threshold first, e.g. [{above: 2, params: …}, {above: 4, params: …}]'),
   })
   .strict();
@@ -102,7 +135,9 @@ const verifySchema = z
         above: z.number().optional().describe('moved when the value is above this, e.g. 0.4 hit ratio'),
       })
       .strict()
-      .refine((e) => (e.below === undefined) !== (e.above === undefined), { message: 'give exactly one of below or above' }),
+      .refine((e) => (e.below === undefined) !== (e.above === undefined), {
+        message: 'give exactly one of below or above',
+      }),
     within: durationSchema.describe('how long the metric has to move, e.g. 10m'),
     every: durationSchema.prefault('1m').describe('how often to measure meanwhile (default: 1m)'),
   })
@@ -112,25 +147,52 @@ const stepSchema = z
   .object({
     id: slug.describe('a step id unique in the playbook: lower-case letters, digits and dashes'),
     description: z.string().min(1).optional().describe('what the step does, in words, for the audit'),
-    when: conditionSchema.optional().describe('run the step only when these conditions hold; otherwise it is skipped and the skip is recorded'),
-    action: z.enum(ACTION_NAMES).optional().describe(`a registered action: ${ACTION_NAMES.join(', ')}`),
-    params: z.record(z.string(), z.unknown()).optional().describe("the action's or check's parameters; strings may use {{ labels.NAME }} and {{ annotations.NAME }}"),
+    when: conditionSchema
+      .optional()
+      .describe('run the step only when these conditions hold; otherwise it is skipped and the skip is recorded'),
+    action: z
+      .enum(ACTION_NAMES)
+      .optional()
+      .describe(`a registered action: ${ACTION_NAMES.join(', ')}`),
+    params: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("the action's or check's parameters; strings may use {{ labels.NAME }} and {{ annotations.NAME }}"),
     notify: z
-      .object({ to: z.array(z.string().min(1)).min(1).describe('who to tell: team or channel names, e.g. finops, product'), message: templated('the message') })
+      .object({
+        to: z.array(z.string().min(1)).min(1).describe('who to tell: team or channel names, e.g. finops, product'),
+        message: templated('the message'),
+      })
       .strict()
       .optional(),
     approval: z
       .object({
         summary: templated('what the approver is asked to allow'),
         timeout: durationSchema.describe('how long to wait for a decision, e.g. 30m'),
-        onTimeout: z.enum(['approve', 'reject']).optional().describe('the outcome when nobody decides in time (default: reject for S1 playbooks, approve otherwise)'),
-        onReject: z.enum(['stop', 'rollback']).default('stop').describe('stop: apply nothing more and keep what is applied until the alert resolves; rollback: undo everything now'),
-        to: z.array(z.string().min(1)).min(1).default(['approvals']).describe('where to ask: notify names, e.g. finops (default: approvals)'),
+        onTimeout: z
+          .enum(['approve', 'reject'])
+          .optional()
+          .describe('the outcome when nobody decides in time (default: reject for S1 playbooks, approve otherwise)'),
+        onReject: z
+          .enum(['stop', 'rollback'])
+          .default('stop')
+          .describe(
+            'stop: apply nothing more and keep what is applied until the alert resolves; rollback: undo everything now',
+          ),
+        to: z
+          .array(z.string().min(1))
+          .min(1)
+          .default(['approvals'])
+          .describe('where to ask: notify names, e.g. finops (default: approvals)'),
         approvalsNeeded: z
           .union([z.literal(1), z.literal(2)])
           .optional()
-          .describe('distinct approvers needed (default: 2 in an S1 playbook when a step it allows refuses traffic or defers work, else 1)'),
-        remindAfter: durationSchema.optional().describe('when to remind the askers if nobody decided (default: half the timeout)'),
+          .describe(
+            'distinct approvers needed (default: 2 in an S1 playbook when a step it allows refuses traffic or defers work, else 1)',
+          ),
+        remindAfter: durationSchema
+          .optional()
+          .describe('when to remind the askers if nobody decided (default: half the timeout)'),
         escalate: z
           .object({
             after: durationSchema.describe('when to escalate if nobody decided, e.g. 8m'),
@@ -144,20 +206,36 @@ const stepSchema = z
       .strict()
       .optional()
       .describe('wait for a person to approve the steps after this one'),
-    check: z.enum(CHECK_NAMES).optional().describe(`a registered check that gathers a fact: ${CHECK_NAMES.join(', ')}`),
-    waitUntilResolved: z.literal(true).optional().describe('true: wait here until the alert resolves (the later steps run after the resolution)'),
+    check: z
+      .enum(CHECK_NAMES)
+      .optional()
+      .describe(`a registered check that gathers a fact: ${CHECK_NAMES.join(', ')}`),
+    waitUntilResolved: z
+      .literal(true)
+      .optional()
+      .describe('true: wait here until the alert resolves (the later steps run after the resolution)'),
     warRoom: z
-      .object({ name: templated('the war-room name, e.g. inc-{{ labels.route }}'), invite: z.array(z.string().min(1)).min(1).describe('the groups to invite, e.g. sre, product') })
+      .object({
+        name: templated('the war-room name, e.g. inc-{{ labels.route }}'),
+        invite: z.array(z.string().min(1)).min(1).describe('the groups to invite, e.g. sre, product'),
+      })
       .strict()
       .optional(),
-    adapt: adaptSchema.optional().describe('adjust an action to a measured value while the alert fires, e.g. adaptive throttling'),
-    verify: verifySchema.optional().describe('check that the steps before moved the metric; if not, go on (and escalate after the last step)'),
+    adapt: adaptSchema
+      .optional()
+      .describe('adjust an action to a measured value while the alert fires, e.g. adaptive throttling'),
+    verify: verifySchema
+      .optional()
+      .describe('check that the steps before moved the metric; if not, go on (and escalate after the last step)'),
   })
   .strict()
   .superRefine((step, ctx) => {
     const kinds = STEP_KINDS.filter((kind) => step[kind] !== undefined);
     if (kinds.length !== 1) {
-      ctx.addIssue({ code: 'custom', message: `a step does exactly one thing: give one of ${STEP_KINDS.join(', ')} (found ${kinds.length === 0 ? 'none' : kinds.join(' and ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `a step does exactly one thing: give one of ${STEP_KINDS.join(', ')} (found ${kinds.length === 0 ? 'none' : kinds.join(' and ')})`,
+      });
     }
     if (step.params !== undefined && step.action === undefined && step.check === undefined) {
       ctx.addIssue({ code: 'custom', path: ['params'], message: 'params belong to an action or a check step' });
@@ -172,31 +250,53 @@ export const playbookSchema = z
     name: slug.describe("the playbook's name: lower-case letters, digits and dashes, unique across playbooks/"),
     description: z.string().min(1).describe('what the playbook is for, in a sentence'),
     severity: z.enum(SEVERITIES).describe('S1 (most severe), S2 or S3'),
-    family: z.string().regex(/^[a-z][a-z0-9-]*$/).optional().describe('the family for escalation, e.g. cost or capacity'),
+    family: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*$/)
+      .optional()
+      .describe('the family for escalation, e.g. cost or capacity'),
     match: z
       .array(matcherSchema)
       .min(1)
       .optional()
-      .describe('label matchers; an alert runs this playbook when it matches all of them. Absent: the playbook runs only when started by hand'),
+      .describe(
+        'label matchers; an alert runs this playbook when it matches all of them. Absent: the playbook runs only when started by hand',
+      ),
     target: z.enum(TARGET_KIND_NAMES).describe(`what the playbook acts on: ${TARGET_KIND_NAMES.join(', ')}`),
-    cooldown: durationSchema.optional().describe('how long the alert must stay resolved before rollback, e.g. 10m (default: engine.cooldown)'),
-    dryRun: z.boolean().default(false).describe('true: run every step and record what it would change, but change nothing'),
+    cooldown: durationSchema
+      .optional()
+      .describe('how long the alert must stay resolved before rollback, e.g. 10m (default: engine.cooldown)'),
+    dryRun: z
+      .boolean()
+      .default(false)
+      .describe('true: run every step and record what it would change, but change nothing'),
     escalation: z
       .object({
-        after: durationSchema.describe('how long the alert may keep firing after the steps before escalating, e.g. 30m'),
+        after: durationSchema.describe(
+          'how long the alert may keep firing after the steps before escalating, e.g. 30m',
+        ),
         to: slug.describe('the name of the more severe playbook of the same family whose steps then run in this run'),
       })
       .strict()
       .optional(),
     savings: z
       .object({
-        costRate: templated("PromQL giving the target's cost in US dollars per hour, e.g. sum(rate(inference_cost_usd_total{route=\"{{ labels.route }}\"}[5m])) * 3600"),
-        every: durationSchema.prefault('5m').describe('how often to sample it while changes are in force (default: 5m; at least the rate window)'),
-        reportTo: z.array(z.string().min(1)).default([]).describe('who to tell what the run saved when it rolls back: notify names, e.g. finops'),
+        costRate: templated(
+          'PromQL giving the target\'s cost in US dollars per hour, e.g. sum(rate(inference_cost_usd_total{route="{{ labels.route }}"}[5m])) * 3600',
+        ),
+        every: durationSchema
+          .prefault('5m')
+          .describe('how often to sample it while changes are in force (default: 5m; at least the rate window)'),
+        reportTo: z
+          .array(z.string().min(1))
+          .default([])
+          .describe('who to tell what the run saved when it rolls back: notify names, e.g. finops'),
       })
       .strict()
       .optional()
-      .describe("attribute savings: the target's cost rate before the first change, sampled while changes are in force, and the dollars saved"),
+      .describe(
+        "attribute savings: the target's cost rate before the first change, sampled while changes are in force, and the dollars saved",
+      ),
     steps: z
       .array(stepSchema)
       .min(1)

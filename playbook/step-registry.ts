@@ -10,9 +10,19 @@ import { PROMETHEUS_CHECKS } from '../prometheus/prometheus-steps';
 import { STORAGE_ACTIONS, STORAGE_CHECKS } from '../storage/lifecycle-steps';
 import type { ActionSpec, StepSpec } from './step-spec';
 
-export const ACTIONS = { ...GATEWAY_ACTIONS, ...KUBERNETES_ACTIONS, ...STORAGE_ACTIONS } as const satisfies Record<string, ActionSpec>;
+export const ACTIONS = { ...GATEWAY_ACTIONS, ...KUBERNETES_ACTIONS, ...STORAGE_ACTIONS } as const satisfies Record<
+  string,
+  ActionSpec
+>;
 
-export const CHECKS = { ...GATEWAY_CHECKS, ...FINOPS_CHECKS, ...KUBERNETES_CHECKS, ...POLICY_CHECKS, ...PROMETHEUS_CHECKS, ...STORAGE_CHECKS } as const satisfies Record<string, StepSpec>;
+export const CHECKS = {
+  ...GATEWAY_CHECKS,
+  ...FINOPS_CHECKS,
+  ...KUBERNETES_CHECKS,
+  ...POLICY_CHECKS,
+  ...PROMETHEUS_CHECKS,
+  ...STORAGE_CHECKS,
+} as const satisfies Record<string, StepSpec>;
 
 export type ActionName = keyof typeof ACTIONS;
 export type CheckName = keyof typeof CHECKS;
@@ -22,11 +32,13 @@ type Steps = typeof ACTIONS & typeof CHECKS;
 export type StepParams<Name extends ActionName | CheckName> = z.output<Steps[Name]['params']>;
 
 /** The shared objects a change by `action` with these params makes on `target` (see ActionSpec). */
-export const objectsOf = (action: ActionName, target: Target, params: unknown): string[] => (ACTIONS[action] as ActionSpec as { objects(target: Target, params: unknown): string[] }).objects(target, params);
+export const objectsOf = (action: ActionName, target: Target, params: unknown): string[] =>
+  (ACTIONS[action] as ActionSpec as { objects(target: Target, params: unknown): string[] }).objects(target, params);
 
 /** Whether a change by `action` with these params refuses traffic, defers work or deletes data. */
 export const isDestructive = (action: ActionName, params: unknown): boolean =>
   (ACTIONS[action] as ActionSpec as { destructive?(params: unknown): boolean }).destructive?.(params) ?? false;
 
 /** The spec of the action or check a step names. */
-export const stepSpec = (name: ActionName | CheckName): StepSpec => (name in ACTIONS ? ACTIONS[name as ActionName] : CHECKS[name as CheckName]);
+export const stepSpec = (name: ActionName | CheckName): StepSpec =>
+  name in ACTIONS ? ACTIONS[name as ActionName] : CHECKS[name as CheckName];

@@ -44,7 +44,12 @@ export interface TierQuestion {
 
 export type PolicyQuestion = ActionQuestion | TierQuestion;
 
-export const DENIAL_RULES = ['protected_route', 'protected_tenant', 'sensitive_fail_open', 'tenant_over_quota'] as const;
+export const DENIAL_RULES = [
+  'protected_route',
+  'protected_tenant',
+  'sensitive_fail_open',
+  'tenant_over_quota',
+] as const;
 export type DenialRule = (typeof DENIAL_RULES)[number];
 
 export interface Denial {
@@ -70,10 +75,12 @@ export interface TierVerdict {
 export const BURN_RATE_THRESHOLDS = { standard: 1, distilled: 2 } as const;
 
 type Fields = Record<string, unknown>;
-const fieldsOf = (value: unknown): Fields => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Fields) : {});
+const fieldsOf = (value: unknown): Fields =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Fields) : {};
 
 /** The tenant's daily quota from the question; OPA may also take it from its data, the built-in rules cannot. */
-const tokensPerDayOf = (usage: TenantUsage | undefined) => (usage && 'tokensPerDay' in usage ? usage.tokensPerDay : undefined);
+const tokensPerDayOf = (usage: TenantUsage | undefined) =>
+  usage && 'tokensPerDay' in usage ? usage.tokensPerDay : undefined;
 
 function quotaExhausted(usage: TenantUsage | undefined): boolean {
   const limit = tokensPerDayOf(usage);
@@ -91,12 +98,20 @@ export function sustainsTraffic(action: string, params: unknown, usage: TenantUs
     if ('route' in fields) return false;
     const policy = fieldsOf(fields.policy);
     const lifted = (field: string) => field in policy && policy[field] === null;
-    return fieldsOf(policy.circuit).state === 'closed' || lifted('rateLimitRps') || lifted('maxInputTokens') || typeof policy.fallbackModel === 'string';
+    return (
+      fieldsOf(policy.circuit).state === 'closed' ||
+      lifted('rateLimitRps') ||
+      lifted('maxInputTokens') ||
+      typeof policy.fallbackModel === 'string'
+    );
   }
   if (action === 'gateway.setTenantQuota') {
     const quota = fieldsOf(fields.quota);
     const current = tokensPerDayOf(usage);
-    return Object.values(quota).some((value) => value === null) || (typeof current === 'number' && typeof quota.tokensPerDay === 'number' && quota.tokensPerDay > current);
+    return (
+      Object.values(quota).some((value) => value === null) ||
+      (typeof current === 'number' && typeof quota.tokensPerDay === 'number' && quota.tokensPerDay > current)
+    );
   }
   return false;
 }
@@ -112,7 +127,11 @@ function denialsOf({ action, target, params, guardrails, usage }: ActionQuestion
       const refusal = protectedRouteRefusal(route, policy, guardrails);
       if (refusal) denials.push({ rule: 'protected_route', message: refusal });
       const circuit = fieldsOf(policy.circuit);
-      if (guardrails.sensitiveRoutes.includes(route) && circuit.state === 'open' && (circuit.failMode ?? 'open') !== 'closed') {
+      if (
+        guardrails.sensitiveRoutes.includes(route) &&
+        circuit.state === 'open' &&
+        (circuit.failMode ?? 'open') !== 'closed'
+      ) {
         denials.push({
           rule: 'sensitive_fail_open',
           message: `route ${route} is sensitive (engine.sensitiveRoutes): its circuit opens only with failMode closed, so that requests are refused rather than let through unchecked; set policy.circuit.failMode to closed`,
@@ -135,15 +154,33 @@ function denialsOf({ action, target, params, guardrails, usage }: ActionQuestion
 
 export function actionVerdict(question: ActionQuestion): ActionVerdict {
   const denials = denialsOf(question);
-  if (denials.length === 0) return { allowed: true, denials, reason: `no policy refuses ${question.action} on ${question.target.key}` };
+  if (denials.length === 0)
+    return { allowed: true, denials, reason: `no policy refuses ${question.action} on ${question.target.key}` };
   return { allowed: false, denials, reason: denials.map(({ message }) => message).join('; ') };
 }
 
-export function tierVerdict({ route, currentTier, burnRate, p95LatencyMs, latencySloMs, tierP95LatencyMs, guardrails }: TierQuestion): TierVerdict {
+export function tierVerdict({
+  route,
+  currentTier,
+  burnRate,
+  p95LatencyMs,
+  latencySloMs,
+  tierP95LatencyMs,
+  guardrails,
+}: TierQuestion): TierVerdict {
   if (guardrails.protectedRoutes.includes(route)) {
-    return { allowed: false, tier: currentTier, reason: `route ${route} is protected (engine.protectedRoutes): it is never tiered, so it stays on ${currentTier}` };
+    return {
+      allowed: false,
+      tier: currentTier,
+      reason: `route ${route} is protected (engine.protectedRoutes): it is never tiered, so it stays on ${currentTier}`,
+    };
   }
-  const wanted = burnRate >= BURN_RATE_THRESHOLDS.distilled ? 'distilled' : burnRate >= BURN_RATE_THRESHOLDS.standard ? 'standard' : 'premium';
+  const wanted =
+    burnRate >= BURN_RATE_THRESHOLDS.distilled
+      ? 'distilled'
+      : burnRate >= BURN_RATE_THRESHOLDS.standard
+        ? 'standard'
+        : 'premium';
   const latency = (tier: string) => (tier === currentTier ? p95LatencyMs : tierP95LatencyMs[tier]);
   const shown = (tier: string) => `${latency(tier)} ms`;
   // The cheapest tier no cheaper than the wanted one whose latency keeps the SLO.
@@ -154,12 +191,29 @@ export function tierVerdict({ route, currentTier, burnRate, p95LatencyMs, latenc
     })
     .at(-1);
   const burn = `burn rate ${burnRate} wants ${wanted} (standard from ${BURN_RATE_THRESHOLDS.standard}, distilled from ${BURN_RATE_THRESHOLDS.distilled})`;
-  if (chosen === wanted) return { allowed: true, tier: chosen, reason: `${burn}; its p95 ${shown(chosen)} keeps the ${latencySloMs} ms SLO` };
+  if (chosen === wanted)
+    return {
+      allowed: true,
+      tier: chosen,
+      reason: `${burn}; its p95 ${shown(chosen)} keeps the ${latencySloMs} ms SLO`,
+    };
   if (chosen !== undefined && latency(wanted) === undefined) {
-    return { allowed: true, tier: chosen, reason: `${burn}, but its p95 is not known; ${chosen} keeps the ${latencySloMs} ms SLO at ${shown(chosen)}` };
+    return {
+      allowed: true,
+      tier: chosen,
+      reason: `${burn}, but its p95 is not known; ${chosen} keeps the ${latencySloMs} ms SLO at ${shown(chosen)}`,
+    };
   }
   if (chosen !== undefined) {
-    return { allowed: true, tier: chosen, reason: `${burn}, but its p95 (${shown(wanted)}) would break the ${latencySloMs} ms SLO; ${chosen} keeps it at ${shown(chosen)}` };
+    return {
+      allowed: true,
+      tier: chosen,
+      reason: `${burn}, but its p95 (${shown(wanted)}) would break the ${latencySloMs} ms SLO; ${chosen} keeps it at ${shown(chosen)}`,
+    };
   }
-  return { allowed: true, tier: currentTier, reason: `${burn}, but no tier from ${wanted} up to premium is known to keep the ${latencySloMs} ms SLO, so it stays on ${currentTier}` };
+  return {
+    allowed: true,
+    tier: currentTier,
+    reason: `${burn}, but no tier from ${wanted} up to premium is known to keep the ${latencySloMs} ms SLO, so it stays on ${currentTier}`,
+  };
 }

@@ -28,7 +28,9 @@ const resultSchemas = {
 };
 
 function builtin(question: PolicyQuestion): PolicyDecision {
-  return question.kind === 'action' ? { ...actionVerdict(question), source: 'builtin' } : { ...tierVerdict(question), source: 'builtin' };
+  return question.kind === 'action'
+    ? { ...actionVerdict(question), source: 'builtin' }
+    : { ...tierVerdict(question), source: 'builtin' };
 }
 
 async function askOpa(opa: OpaClient, question: PolicyQuestion): Promise<PolicyDecision> {
@@ -36,15 +38,23 @@ async function askOpa(opa: OpaClient, question: PolicyQuestion): Promise<PolicyD
   const { result, decisionId } = await opa.evaluate(OPA_DECISION_PATHS[kind], input);
   const parsed = resultSchemas[kind].safeParse(result);
   if (!parsed.success) {
-    throw new OpaError(`OPA at ${opa.url} answered data.${OPA_DECISION_PATHS[kind].replaceAll('/', '.')} with ${JSON.stringify(result)}, not a decision: load the policies of this version of finops-soar`, false);
+    throw new OpaError(
+      `OPA at ${opa.url} answered data.${OPA_DECISION_PATHS[kind].replaceAll('/', '.')} with ${JSON.stringify(result)}, not a decision: load the policies of this version of finops-soar`,
+      false,
+    );
   }
   return { ...parsed.data, ...(decisionId !== undefined && { decisionId }), source: 'opa' };
 }
 
 const closedOutcome = (question: PolicyQuestion) =>
-  question.kind === 'action' ? `${question.action} on ${question.target.key} does not run` : `route ${question.route} stays on ${question.currentTier}`;
+  question.kind === 'action'
+    ? `${question.action} on ${question.target.key} does not run`
+    : `route ${question.route} stays on ${question.currentTier}`;
 
-export async function decide(question: PolicyQuestion, { opa }: { opa?: OpaClient | undefined } = {}): Promise<PolicyDecision> {
+export async function decide(
+  question: PolicyQuestion,
+  { opa }: { opa?: OpaClient | undefined } = {},
+): Promise<PolicyDecision> {
   if (!opa) return builtin(question);
   try {
     return await askOpa(opa, question);
@@ -59,6 +69,9 @@ export async function decide(question: PolicyQuestion, { opa }: { opa?: OpaClien
       };
     }
     const fallback = builtin(question);
-    return { ...fallback, reason: `OPA could not answer (${error.message}), so the built-in rules decided: ${fallback.reason}` };
+    return {
+      ...fallback,
+      reason: `OPA could not answer (${error.message}), so the built-in rules decided: ${fallback.reason}`,
+    };
   }
 }

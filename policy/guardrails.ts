@@ -22,7 +22,11 @@ export const REFUSED_BY_GUARDRAILS = 'RefusedByGuardrails';
 const RESTRICTIVE_FIELDS: readonly RoutePolicyField[] = ['rateLimitRps', 'modelTier', 'circuit'];
 
 /** Why `patch` may not be applied to `route`, or undefined when it may. */
-export function protectedRouteRefusal(route: string, patch: RoutePolicyPatch, guardrails: Guardrails): string | undefined {
+export function protectedRouteRefusal(
+  route: string,
+  patch: RoutePolicyPatch,
+  guardrails: Guardrails,
+): string | undefined {
   if (!guardrails.protectedRoutes.includes(route)) return undefined;
   const touched = RESTRICTIVE_FIELDS.filter((field) => field in patch);
   if (touched.length === 0) return undefined;
@@ -36,7 +40,11 @@ export function protectedRouteRefusal(route: string, patch: RoutePolicyPatch, gu
  * would limit that route. Any change is refused, loosening too: a playbook has no business
  * managing the quota of protected traffic, and a loosened quota's undo tightens it again.
  */
-export function protectedTenantQuotaRefusal(tenant: string, route: string | undefined, guardrails: Guardrails): string | undefined {
+export function protectedTenantQuotaRefusal(
+  tenant: string,
+  route: string | undefined,
+  guardrails: Guardrails,
+): string | undefined {
   if (guardrails.protectedTenants.includes(tenant)) {
     return `tenant ${tenant} is protected (engine.protectedTenants): its traffic is never quota-limited, so its quota stays as it is`;
   }
@@ -47,5 +55,8 @@ export function protectedTenantQuotaRefusal(tenant: string, route: string | unde
 /** `patch` with the circuit's fail mode set by the route's sensitivity, whatever the playbook asked. */
 export function withFailMode(route: string, patch: RoutePolicyPatch, guardrails: Guardrails): RoutePolicyPatch {
   if (!patch.circuit) return patch;
-  return { ...patch, circuit: { ...patch.circuit, failMode: guardrails.sensitiveRoutes.includes(route) ? 'closed' : 'open' } };
+  return {
+    ...patch,
+    circuit: { ...patch.circuit, failMode: guardrails.sensitiveRoutes.includes(route) ? 'closed' : 'open' },
+  };
 }

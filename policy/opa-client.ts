@@ -51,7 +51,10 @@ export class OpaClient {
       throw toOpaError(error, this.url, path);
     }
     if (!('result' in body)) {
-      throw new OpaError(`OPA at ${this.url} has no decision at data.${path.replaceAll('/', '.')}: load the policies (opa run --server policy/rego/) or fix policy.opaUrl`, false);
+      throw new OpaError(
+        `OPA at ${this.url} has no decision at data.${path.replaceAll('/', '.')}: load the policies (opa run --server policy/rego/) or fix policy.opaUrl`,
+        false,
+      );
     }
     return { result: body.result, ...(body.decision_id !== undefined && { decisionId: body.decision_id }) };
   }
@@ -62,12 +65,19 @@ function toOpaError(error: unknown, url: string, path: string): OpaError {
   const status = error.response?.status;
   if (status === undefined) {
     const timedOut = error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT';
-    const what = timedOut ? `did not answer within ${error.config?.timeout} ms` : `could not be reached (${error.code ?? error.message})`;
+    const what = timedOut
+      ? `did not answer within ${error.config?.timeout} ms`
+      : `could not be reached (${error.code ?? error.message})`;
     return new OpaError(`OPA at ${url} ${what}; check policy.opaUrl and that OPA is up`, true);
   }
   const body = error.response?.data as { code?: string; message?: string } | undefined;
   const detail = body?.message ? `${body.code}: ${body.message}` : error.message;
-  if (status === 401 || status === 403) return new OpaError(`OPA at ${url} answered ${status} (${detail}): check policy.opaToken`, false);
-  if (status >= 500 || status === 429) return new OpaError(`OPA at ${url} answered ${status} for data.${path}: ${detail}`, true);
-  return new OpaError(`OPA at ${url} refused the question for data.${path} (${status} ${detail}); fix the input or the policy`, false);
+  if (status === 401 || status === 403)
+    return new OpaError(`OPA at ${url} answered ${status} (${detail}): check policy.opaToken`, false);
+  if (status >= 500 || status === 429)
+    return new OpaError(`OPA at ${url} answered ${status} for data.${path}: ${detail}`, true);
+  return new OpaError(
+    `OPA at ${url} refused the question for data.${path} (${status} ${detail}); fix the input or the policy`,
+    false,
+  );
 }

@@ -62,7 +62,11 @@ export interface PolicyDeps {
 
 function parse<Schema extends z.ZodType>(activity: string, schema: Schema, request: unknown): z.output<Schema> {
   const parsed = schema.safeParse(request);
-  if (!parsed.success) throw ApplicationFailure.nonRetryable(`${activity}: invalid request: ${formatIssues(parsed.error, schema).join('; ')}`, 'InvalidParams');
+  if (!parsed.success)
+    throw ApplicationFailure.nonRetryable(
+      `${activity}: invalid request: ${formatIssues(parsed.error, schema).join('; ')}`,
+      'InvalidParams',
+    );
   return parsed.data;
 }
 
@@ -83,12 +87,29 @@ const labelIs = (name: string, value: string) => formatMatcher({ name, operator:
  * gateway), for the quota policy. What cannot be read is null, and the quota then refuses nothing:
  * the gateway enforces the quota itself, the policy only stops the engine from loosening it.
  */
-async function tenantUsage(prometheus: PrometheusQuery, gateway: Pick<GatewayAdapter, 'getTenantQuota'>, tenant: string): Promise<TenantUsage> {
+async function tenantUsage(
+  prometheus: PrometheusQuery,
+  gateway: Pick<GatewayAdapter, 'getTenantQuota'>,
+  tenant: string,
+): Promise<TenantUsage> {
   const now = new Date();
-  const sinceMidnight = Math.max(60, Math.floor((now.getTime() - Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())) / 1000));
+  const sinceMidnight = Math.max(
+    60,
+    Math.floor((now.getTime() - Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())) / 1000),
+  );
   const [tokensToday, tokensPerDay] = await Promise.all([
-    instantValue(prometheus, `sum(increase(llm_tokens_total{${labelIs('tenant', tenant)}}[${sinceMidnight}s]))`, 'policy.check').then((tokens) => tokens && Math.round(tokens), () => null),
-    gateway.getTenantQuota(tenant).then(({ quota }) => quota.tokensPerDay ?? null, () => null),
+    instantValue(
+      prometheus,
+      `sum(increase(llm_tokens_total{${labelIs('tenant', tenant)}}[${sinceMidnight}s]))`,
+      'policy.check',
+    ).then(
+      (tokens) => tokens && Math.round(tokens),
+      () => null,
+    ),
+    gateway.getTenantQuota(tenant).then(
+      ({ quota }) => quota.tokensPerDay ?? null,
+      () => null,
+    ),
   ]);
   return { tokensToday, tokensPerDay };
 }
@@ -105,21 +126,37 @@ const MODEL_INFO = 'llm_model_info';
  * divides by the whole window, so a Prometheus or a budget minutes old would read as burning
  * slowly. The data's age comes from a subquery in 1,800 steps of at least 100 ms.
  */
-async function measureBurnRate(prometheus: PrometheusQuery, budgetName: string, budget: BudgetSpec, window: string): Promise<number> {
+async function measureBurnRate(
+  prometheus: PrometheusQuery,
+  budgetName: string,
+  budget: BudgetSpec,
+  window: string,
+): Promise<number> {
   const context = { step: 'policy.tier', budget: budgetName };
   const windowSeconds = (parseDuration(window) ?? 0) / 1000;
   const spend = budgetSpend(budget);
   const stepMs = Math.max(100, Math.round((windowSeconds * 1000) / 1800));
-  const age = await spendValue(prometheus, `time() - min(min_over_time(timestamp(${spend})[${window}:${stepMs}ms]))`, context);
+  const age = await spendValue(
+    prometheus,
+    `time() - min(min_over_time(timestamp(${spend})[${window}:${stepMs}ms]))`,
+    context,
+  );
   const range = age >= windowSeconds ? window : `${Math.max(1, Math.floor(age))}s`;
   return spendValue(prometheus, `sum(rate(${spend}[${range}])) / ${budgetPace(budget)}`, context);
 }
 
-const scopeSelector = ({ route, tenant }: PolicyScope) => [labelIs('route', route), ...(tenant ? [labelIs('tenant', tenant)] : [])].join(',');
+const scopeSelector = ({ route, tenant }: PolicyScope) =>
+  [labelIs('route', route), ...(tenant ? [labelIs('tenant', tenant)] : [])].join(',');
 const milliseconds = (seconds: number) => Math.round(seconds * 1000);
 const hundredths = (value: number) => Math.round(value * 100) / 100;
 
-export function createPolicyActivities({ opa, guardrails, prometheus, gateway, budgets }: PolicyDeps): PolicyActivities {
+export function createPolicyActivities({
+  opa,
+  guardrails,
+  prometheus,
+  gateway,
+  budgets,
+}: PolicyDeps): PolicyActivities {
   const client = opa ? new OpaClient(opa) : undefined;
   return {
     async 'policy.check'(request) {
@@ -159,7 +196,10 @@ export function createPolicyActivities({ opa, guardrails, prometheus, gateway, b
         callGateway(() => gateway.getRoutePolicy(scope)),
         measureBurnRate(prometheus, budgetName, budget, window),
         instantValue(prometheus, latencyQuery, step),
-        instantSamples(prometheus, `histogram_quantile(0.95, sum by (le, tier) (rate(${LATENCY_BUCKETS}{${labelIs('route', scope.route)}}[${window}]) * on (model) group_left (tier) ${MODEL_INFO}))`),
+        instantSamples(
+          prometheus,
+          `histogram_quantile(0.95, sum by (le, tier) (rate(${LATENCY_BUCKETS}{${labelIs('route', scope.route)}}[${window}]) * on (model) group_left (tier) ${MODEL_INFO}))`,
+        ),
       ]);
       if (p95Seconds === null) {
         throw ApplicationFailure.nonRetryable(
@@ -169,12 +209,32 @@ export function createPolicyActivities({ opa, guardrails, prometheus, gateway, b
       }
       const currentTier = document.effective.modelTier;
       // A tier that served nothing in the window gives NaN: no measurement.
-      const measured = new Map(byTier.filter(({ value }) => Number.isFinite(value)).map(({ labels, value }) => [labels.tier, milliseconds(value)]));
+      const measured = new Map(
+        byTier
+          .filter(({ value }) => Number.isFinite(value))
+          .map(({ labels, value }) => [labels.tier, milliseconds(value)]),
+      );
       const expected: Partial<Record<string, number>> = expectedP95LatencyMs;
-      const otherTiers = TIERS.filter((tier) => tier !== currentTier && (measured.has(tier) || expected[tier] !== undefined));
-      const tierP95LatencyMs = Object.fromEntries(otherTiers.map((tier) => [tier, measured.get(tier) ?? expected[tier]]));
-      const tierLatencyFrom = Object.fromEntries(otherTiers.map((tier) => [tier, measured.has(tier) ? 'measured' : 'expected']));
-      const question = { kind: 'tier' as const, route: scope.route, currentTier, burnRate: hundredths(burnRate), p95LatencyMs: milliseconds(p95Seconds), latencySloMs, tierP95LatencyMs, severity, guardrails };
+      const otherTiers = TIERS.filter(
+        (tier) => tier !== currentTier && (measured.has(tier) || expected[tier] !== undefined),
+      );
+      const tierP95LatencyMs = Object.fromEntries(
+        otherTiers.map((tier) => [tier, measured.get(tier) ?? expected[tier]]),
+      );
+      const tierLatencyFrom = Object.fromEntries(
+        otherTiers.map((tier) => [tier, measured.has(tier) ? 'measured' : 'expected']),
+      );
+      const question = {
+        kind: 'tier' as const,
+        route: scope.route,
+        currentTier,
+        burnRate: hundredths(burnRate),
+        p95LatencyMs: milliseconds(p95Seconds),
+        latencySloMs,
+        tierP95LatencyMs,
+        severity,
+        guardrails,
+      };
       const { allowed, tier = currentTier, reason, source, decisionId } = await decide(question, { opa: client });
       const rank = (name: string) => TIERS.indexOf(name as (typeof TIERS)[number]);
       return {

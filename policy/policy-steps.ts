@@ -18,14 +18,29 @@ export const POLICY_CHECKS = {
     namedBy: { param: 'route', targets: ['deployment'] },
     params: z
       .object({
-        route: z.string().min(1).optional().describe('the route to ask about, for the whole route (every tenant); needed when the target is not a route'),
-        budget: z.string().min(1).describe('the budget in finops.budgets whose burn rate counts (1 spends it exactly in 30 days), e.g. platform'),
+        route: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'the route to ask about, for the whole route (every tenant); needed when the target is not a route',
+          ),
+        budget: z
+          .string()
+          .min(1)
+          .describe(
+            'the budget in finops.budgets whose burn rate counts (1 spends it exactly in 30 days), e.g. platform',
+          ),
         latencySloMs: z.number().positive().describe("the route's p95 latency objective in milliseconds, e.g. 4000"),
-        window: promqlDuration.default('30m').describe('how far back the burn rate and the latencies are measured (default 30m)'),
+        window: promqlDuration
+          .default('30m')
+          .describe('how far back the burn rate and the latencies are measured (default 30m)'),
         expectedP95LatencyMs: z
           .partialRecord(z.enum(TIERS), z.number().positive())
           .default({})
-          .describe("the p95 latency to expect on a tier no tenant of the route was served from in the window (measured wins), e.g. {distilled: 6000}; a tier with neither is never chosen"),
+          .describe(
+            'the p95 latency to expect on a tier no tenant of the route was served from in the window (measured wins), e.g. {distilled: 6000}; a tier with neither is never chosen',
+          ),
       })
       .strict(),
   },

@@ -16,8 +16,14 @@ export interface PrometheusActivities {
 export async function instantValue(prometheus: PrometheusQuery, query: string, step: string): Promise<number | null> {
   const samples = await instantSamples(prometheus, query);
   if (samples.length > 1) {
-    const shown = samples.slice(0, 3).map(({ labels }) => JSON.stringify(labels)).join(', ');
-    throw ApplicationFailure.nonRetryable(`${step}: ${query} gives ${samples.length} series (${shown}…); aggregate it to one, e.g. sum(…) or max(…)`, 'InvalidParams');
+    const shown = samples
+      .slice(0, 3)
+      .map(({ labels }) => JSON.stringify(labels))
+      .join(', ');
+    throw ApplicationFailure.nonRetryable(
+      `${step}: ${query} gives ${samples.length} series (${shown}…); aggregate it to one, e.g. sum(…) or max(…)`,
+      'InvalidParams',
+    );
   }
   const value = samples[0]?.value;
   return value === undefined || Number.isNaN(value) ? null : value;
@@ -29,7 +35,9 @@ export async function instantSamples(prometheus: PrometheusQuery, query: string)
     return await prometheus.query(query);
   } catch (error) {
     if (!(error instanceof PrometheusError)) throw error;
-    throw error.retryable ? ApplicationFailure.retryable(error.message, 'PrometheusUnavailable') : ApplicationFailure.nonRetryable(error.message, 'PrometheusRejected');
+    throw error.retryable
+      ? ApplicationFailure.retryable(error.message, 'PrometheusUnavailable')
+      : ApplicationFailure.nonRetryable(error.message, 'PrometheusRejected');
   }
 }
 

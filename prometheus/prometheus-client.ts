@@ -35,9 +35,15 @@ export class PrometheusError extends Error {
 
 type ApiValue = [number, string];
 type ApiResponse =
-  | { status: 'success'; data: { resultType: 'vector'; result: Array<{ metric: Record<string, string>; value: ApiValue }> } }
+  | {
+      status: 'success';
+      data: { resultType: 'vector'; result: Array<{ metric: Record<string, string>; value: ApiValue }> };
+    }
   | { status: 'success'; data: { resultType: 'scalar'; result: ApiValue } }
-  | { status: 'success'; data: { resultType: 'matrix'; result: Array<{ metric: Record<string, string>; values: ApiValue[] }> } }
+  | {
+      status: 'success';
+      data: { resultType: 'matrix'; result: Array<{ metric: Record<string, string>; values: ApiValue[] }> };
+    }
   | { status: 'success'; data: { resultType: 'string'; result: [number, string] } }
   | { status: 'error'; errorType: string; error: string };
 
@@ -60,16 +66,29 @@ export class PrometheusClient {
 
   /** The query's value at `time` (default: now), one sample per series; a scalar is one sample without labels. */
   async query(promql: string, time?: Date): Promise<Sample[]> {
-    const data = await this.call('/api/v1/query', { query: promql, ...(time ? { time: time.getTime() / 1000 } : {}) }, promql);
-    if (data.resultType === 'vector') return data.result.map(({ metric, value }) => ({ labels: metric, ...point(value) }));
+    const data = await this.call(
+      '/api/v1/query',
+      { query: promql, ...(time ? { time: time.getTime() / 1000 } : {}) },
+      promql,
+    );
+    if (data.resultType === 'vector')
+      return data.result.map(({ metric, value }) => ({ labels: metric, ...point(value) }));
     if (data.resultType === 'scalar') return [{ labels: {}, ...point(data.result) }];
-    throw new PrometheusError(`query ${promql} gave a ${data.resultType}, not a number per series; use an instant vector or scalar expression`, false);
+    throw new PrometheusError(
+      `query ${promql} gave a ${data.resultType}, not a number per series; use an instant vector or scalar expression`,
+      false,
+    );
   }
 
   /** The query evaluated every `stepSeconds` from `start` to `end`. */
   async queryRange(promql: string, start: Date, end: Date, stepSeconds: number): Promise<Series[]> {
-    const data = await this.call('/api/v1/query_range', { query: promql, start: start.getTime() / 1000, end: end.getTime() / 1000, step: stepSeconds }, promql);
-    if (data.resultType !== 'matrix') throw new PrometheusError(`range query ${promql} gave a ${data.resultType}`, false);
+    const data = await this.call(
+      '/api/v1/query_range',
+      { query: promql, start: start.getTime() / 1000, end: end.getTime() / 1000, step: stepSeconds },
+      promql,
+    );
+    if (data.resultType !== 'matrix')
+      throw new PrometheusError(`range query ${promql} gave a ${data.resultType}`, false);
     return data.result.map(({ metric, values }) => ({ labels: metric, points: values.map(point) }));
   }
 
@@ -77,11 +96,17 @@ export class PrometheusClient {
     let body: ApiResponse;
     try {
       // POST with a form body: long queries would overflow a URL.
-      body = (await this.http.post<ApiResponse>(path, new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])))).data;
+      body = (
+        await this.http.post<ApiResponse>(
+          path,
+          new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])),
+        )
+      ).data;
     } catch (error) {
       throw toPrometheusError(error, this.baseUrl, promql);
     }
-    if (body.status !== 'success') throw new PrometheusError(`Prometheus refused ${promql}: ${body.errorType}: ${body.error}`, false);
+    if (body.status !== 'success')
+      throw new PrometheusError(`Prometheus refused ${promql}: ${body.errorType}: ${body.error}`, false);
     return body.data;
   }
 }
@@ -90,12 +115,20 @@ function toPrometheusError(error: unknown, baseUrl: string, promql: string): Pro
   if (!isAxiosError(error)) return new PrometheusError(`query ${promql} failed: ${String(error)}`, true);
   const status = error.response?.status;
   if (status === undefined) {
-    return new PrometheusError(`Prometheus at ${baseUrl} did not answer (${error.code ?? error.message}); check prometheus.url and that Prometheus is up`, true);
+    return new PrometheusError(
+      `Prometheus at ${baseUrl} did not answer (${error.code ?? error.message}); check prometheus.url and that Prometheus is up`,
+      true,
+    );
   }
   const body = error.response?.data as { errorType?: string; error?: string } | undefined;
   const detail = body?.error ? `${body.errorType}: ${body.error}` : error.message;
   // 400 bad_data: the query is wrong; 422 execution: it cannot be evaluated as written; 503: timeout or overload.
-  if (status === 400 || status === 422) return new PrometheusError(`Prometheus refused ${promql}: ${detail}; fix the query`, false);
-  if (status === 401 || status === 403) return new PrometheusError(`Prometheus at ${baseUrl} answered ${status}: check prometheus.token`, false);
-  return new PrometheusError(`Prometheus at ${baseUrl} answered ${status} to ${promql}: ${detail}`, status >= 500 || status === 429);
+  if (status === 400 || status === 422)
+    return new PrometheusError(`Prometheus refused ${promql}: ${detail}; fix the query`, false);
+  if (status === 401 || status === 403)
+    return new PrometheusError(`Prometheus at ${baseUrl} answered ${status}: check prometheus.token`, false);
+  return new PrometheusError(
+    `Prometheus at ${baseUrl} answered ${status} to ${promql}: ${detail}`,
+    status >= 500 || status === 429,
+  );
 }

@@ -26,7 +26,10 @@ const TEMPORAL_CLI = {
   envVar: 'TEMPORAL_CLI_PATH',
   version: TEMPORAL_CLI_VERSION,
   module: TEMPORAL_CLI_MODULE,
-  otherWays: ['  brew install temporal                     (macOS)', '  or download it from https://temporal.download/cli and set TEMPORAL_CLI_PATH=/path/to/temporal'],
+  otherWays: [
+    '  brew install temporal                     (macOS)',
+    '  or download it from https://temporal.download/cli and set TEMPORAL_CLI_PATH=/path/to/temporal',
+  ],
 };
 const OPA = {
   title: 'OPA',
@@ -34,7 +37,10 @@ const OPA = {
   envVar: 'OPA_PATH',
   version: OPA_VERSION,
   module: OPA_MODULE,
-  otherWays: ['  brew install opa                          (macOS)', '  or download it from https://www.openpolicyagent.org/docs#running-opa and set OPA_PATH=/path/to/opa'],
+  otherWays: [
+    '  brew install opa                          (macOS)',
+    '  or download it from https://www.openpolicyagent.org/docs#running-opa and set OPA_PATH=/path/to/opa',
+  ],
 };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -105,8 +111,12 @@ function ensureGoTool(tool, { required }) {
     return undefined;
   }
   mkdirSync(cacheDir, { recursive: true });
-  console.error(`finops-soar setup: building ${tool.title} ${tool.version} into ${cacheDir} (first time only; a few minutes)…`);
-  const status = run('go', ['install', tool.module], { env: { ...process.env, GOBIN: cacheDir, GOFLAGS: '-buildvcs=false' } });
+  console.error(
+    `finops-soar setup: building ${tool.title} ${tool.version} into ${cacheDir} (first time only; a few minutes)…`,
+  );
+  const status = run('go', ['install', tool.module], {
+    env: { ...process.env, GOBIN: cacheDir, GOFLAGS: '-buildvcs=false' },
+  });
   if (status !== 0 || !isExecutable(cached)) fail(`\`go install ${tool.module}\` failed; see the output above.`);
   return cached;
 }

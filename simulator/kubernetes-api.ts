@@ -22,11 +22,16 @@ export function kubeconfigYaml(clusters: Record<string, string>, token: string, 
     'apiVersion: v1',
     'kind: Config',
     'clusters:',
-    ...names.map((name) => `  - name: ${name}\n    cluster:\n      server: ${clusters[name]}\n      insecure-skip-tls-verify: true`),
+    ...names.map(
+      (name) =>
+        `  - name: ${name}\n    cluster:\n      server: ${clusters[name]}\n      insecure-skip-tls-verify: true`,
+    ),
     'users:',
     `  - name: finops-soar\n    user:\n      token: ${JSON.stringify(token)}`,
     'contexts:',
-    ...names.map((name) => `  - name: ${name}\n    context: { cluster: ${name}, user: finops-soar, namespace: default }`),
+    ...names.map(
+      (name) => `  - name: ${name}\n    context: { cluster: ${name}, user: finops-soar, namespace: default }`,
+    ),
     `current-context: ${currentContext}`,
     '',
   ].join('\n');
@@ -95,7 +100,12 @@ class StatusError extends Error {
   }
 }
 
-const REASONS: Record<number, string> = { 429: 'TooManyRequests', 500: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout' };
+const REASONS: Record<number, string> = {
+  429: 'TooManyRequests',
+  500: 'InternalError',
+  503: 'ServiceUnavailable',
+  504: 'Timeout',
+};
 
 const statusBody = (error: StatusError) => ({
   kind: 'Status',
@@ -108,7 +118,8 @@ const statusBody = (error: StatusError) => ({
   code: error.code,
 });
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** RFC 7386 JSON merge patch: objects merge key by key, null deletes, anything else replaces. */
 function mergePatch(target: unknown, patch: unknown): unknown {
@@ -155,7 +166,7 @@ function labelSelectorMatches(selector: string, labels: Record<string, string>):
       return equality[2] === '!=' ? !equal : equal;
     }
     const exists = /^(!?)\s*(\S+)$/.exec(requirement);
-    if (exists && LABEL.test(exists[2]!)) return (exists[2]! in labels) !== (exists[1] === '!');
+    if (exists && LABEL.test(exists[2]!)) return exists[2]! in labels !== (exists[1] === '!');
     throw new StatusError(400, 'BadRequest', `unable to parse requirement: ${JSON.stringify(requirement)}`);
   });
 }
@@ -165,7 +176,8 @@ const PATH = /^\/apis\/([a-z0-9.]+\/v[0-9a-z]+)\/namespaces\/([^/]+)\/([a-z]+)(?
 const MERGE_PATCH = 'application/merge-patch+json';
 // The real server also accepts these; this server deliberately implements merge patches only, so
 // a client that sends any other type (the official client's default is JSON Patch) fails loudly.
-const ACCEPTED_PATCH_TYPES = 'application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json, application/apply-patch+cbor';
+const ACCEPTED_PATCH_TYPES =
+  'application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json, application/apply-patch+cbor';
 
 export class KubeApiServer {
   readonly requests: RecordedRequest[] = [];
@@ -189,7 +201,10 @@ export class KubeApiServer {
     await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
     const { port } = server.address() as AddressInfo;
     const instance = new KubeApiServer(server, `http://${reachableHost(host)}:${port}`, options.token ?? KUBE_TOKEN);
-    server.on('request', (request: IncomingMessage, response: ServerResponse) => void instance.handle(request, response));
+    server.on(
+      'request',
+      (request: IncomingMessage, response: ServerResponse) => void instance.handle(request, response),
+    );
     return instance;
   }
 
@@ -208,7 +223,10 @@ export class KubeApiServer {
   }
 
   /** The next `count` requests for which `when` holds (all by default) answer `status` (500 by default) or never answer ('hang'). */
-  failNext(count: number, options: { status?: number | 'hang'; when?: (request: RecordedRequest) => boolean } = {}): void {
+  failNext(
+    count: number,
+    options: { status?: number | 'hang'; when?: (request: RecordedRequest) => boolean } = {},
+  ): void {
     this.faults.push({ remaining: count, status: options.status ?? 500, when: options.when ?? (() => true) });
   }
 
@@ -223,7 +241,10 @@ export class KubeApiServer {
       spec: {
         replicas: seed.replicas,
         selector: { matchLabels: { app: seed.name } },
-        template: { metadata: { labels: { app: seed.name } }, spec: { containers: [{ name: 'server', image: 'vllm/vllm-openai:v0.6.3', resources }] } },
+        template: {
+          metadata: { labels: { app: seed.name } },
+          spec: { containers: [{ name: 'server', image: 'vllm/vllm-openai:v0.6.3', resources }] },
+        },
       },
       status: { replicas: seed.replicas, readyReplicas: seed.readyReplicas ?? seed.replicas },
     });
@@ -235,19 +256,27 @@ export class KubeApiServer {
         scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: seed.deployment ?? seed.name },
         minReplicas: seed.minReplicas,
         maxReplicas: seed.maxReplicas,
-        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+        metrics: [
+          { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+        ],
       },
     });
   }
 
   addCronJob(seed: SeedObject & { suspend?: boolean; schedule?: string }): KubeObject {
     return this.put('cronjobs', seed, {
-      spec: { schedule: seed.schedule ?? '0 2 * * *', ...(seed.suspend !== undefined && { suspend: seed.suspend }), jobTemplate: { spec: {} } },
+      spec: {
+        schedule: seed.schedule ?? '0 2 * * *',
+        ...(seed.suspend !== undefined && { suspend: seed.suspend }),
+        jobTemplate: { spec: {} },
+      },
     });
   }
 
   addJob(seed: SeedObject & { suspend?: boolean }): KubeObject {
-    return this.put('jobs', seed, { spec: { ...(seed.suspend !== undefined && { suspend: seed.suspend }), template: { spec: {} } } });
+    return this.put('jobs', seed, {
+      spec: { ...(seed.suspend !== undefined && { suspend: seed.suspend }), template: { spec: {} } },
+    });
   }
 
   /** A deep copy of the stored object, or undefined. */
@@ -257,12 +286,18 @@ export class KubeApiServer {
   }
 
   /** Writes a kubeconfig for this server (context `kube-api-server`) beside a context for a dead cluster (`elsewhere`). */
-  async writeKubeconfig(options: { token?: string; currentContext?: 'kube-api-server' | 'elsewhere' } = {}): Promise<string> {
+  async writeKubeconfig(
+    options: { token?: string; currentContext?: 'kube-api-server' | 'elsewhere' } = {},
+  ): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), 'kube-api-server-'));
     this.tempDirs.push(dir);
     const path = join(dir, 'kubeconfig.yaml');
     const clusters = { 'kube-api-server': this.url, elsewhere: 'http://127.0.0.1:1' };
-    await writeFile(path, kubeconfigYaml(clusters, options.token ?? this.token, options.currentContext ?? 'kube-api-server'), { mode: 0o600 });
+    await writeFile(
+      path,
+      kubeconfigYaml(clusters, options.token ?? this.token, options.currentContext ?? 'kube-api-server'),
+      { mode: 0o600 },
+    );
     return path;
   }
 
@@ -320,11 +355,18 @@ export class KubeApiServer {
       if (fault) {
         fault.remaining -= 1;
         if (fault.status === 'hang') return;
-        throw new StatusError(fault.status, REASONS[fault.status] ?? 'InternalError', `injected fault: ${fault.status} for ${recorded.method} ${recorded.path}`);
+        throw new StatusError(
+          fault.status,
+          REASONS[fault.status] ?? 'InternalError',
+          `injected fault: ${fault.status} for ${recorded.method} ${recorded.path}`,
+        );
       }
       send(200, this.route(recorded, raw));
     } catch (error) {
-      const status = error instanceof StatusError ? error : new StatusError(500, 'InternalError', `kube-api-server bug: ${String(error)}`);
+      const status =
+        error instanceof StatusError
+          ? error
+          : new StatusError(500, 'InternalError', `kube-api-server bug: ${String(error)}`);
       send(status.code, statusBody(status));
     }
   }
@@ -332,28 +374,48 @@ export class KubeApiServer {
   private route(request: RecordedRequest, raw: string): unknown {
     const match = PATH.exec(request.path);
     const resource = match?.[3] as ResourceName | undefined;
-    if (!match || !resource || !(resource in RESOURCES) || RESOURCES[resource].groupVersion !== match[1] || (match[5] && resource !== 'deployments')) {
+    if (
+      !match ||
+      !resource ||
+      !(resource in RESOURCES) ||
+      RESOURCES[resource].groupVersion !== match[1] ||
+      (match[5] && resource !== 'deployments')
+    ) {
       throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
     }
     const namespace = decodeURIComponent(match[2]!);
     const name = match[4] && decodeURIComponent(match[4]);
     const subresource = match[5];
     if (!name) {
-      if (request.method !== 'GET') throw new StatusError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+      if (request.method !== 'GET')
+        throw new StatusError(
+          405,
+          'MethodNotAllowed',
+          `the server does not allow this method on the requested resource`,
+        );
       return this.list(resource, namespace, request.query.labelSelector ?? '');
     }
     const key = `${resource}/${namespace}/${name}`;
     const object = this.objects.get(key);
     const { group, kind } = RESOURCES[resource];
     if (!object) {
-      throw new StatusError(404, 'NotFound', `${resource}.${group} "${name}" not found`, { name, group, kind: resource });
+      throw new StatusError(404, 'NotFound', `${resource}.${group} "${name}" not found`, {
+        name,
+        group,
+        kind: resource,
+      });
     }
     if (request.method === 'GET') return subresource ? scaleOf(object) : object;
-    if (request.method !== 'PATCH') throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    if (request.method !== 'PATCH')
+      throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
 
     const mediaType = request.contentType?.split(';')[0]?.trim();
     if (mediaType !== MERGE_PATCH) {
-      throw new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${ACCEPTED_PATCH_TYPES}`);
+      throw new StatusError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: ${ACCEPTED_PATCH_TYPES}`,
+      );
     }
     if (!isObject(request.body)) throw new StatusError(400, 'BadRequest', `error decoding patch: ${raw.slice(0, 100)}`);
 
@@ -362,12 +424,21 @@ export class KubeApiServer {
       const scale = mergePatch(scaleOf(object), request.body) as { spec?: { replicas?: unknown } };
       const replicas = scale.spec?.replicas;
       if (!Number.isInteger(replicas) || (replicas as number) < 0) {
-        throw new StatusError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`);
+        throw new StatusError(
+          422,
+          'Invalid',
+          `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+        );
       }
       next = { ...structuredClone(object), spec: { ...object.spec, replicas } };
     } else {
       next = mergePatch(object, request.body) as KubeObject;
-      next.metadata = { ...next.metadata, name: object.metadata.name, namespace: object.metadata.namespace, uid: object.metadata.uid };
+      next.metadata = {
+        ...next.metadata,
+        name: object.metadata.name,
+        namespace: object.metadata.namespace,
+        uid: object.metadata.uid,
+      };
       validate(resource, kind, group, next);
     }
     if (JSON.stringify(next) !== JSON.stringify(object)) {
@@ -388,7 +459,12 @@ export class KubeApiServer {
       .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
       // Items of a typed list carry no kind/apiVersion on the wire.
       .map(({ metadata, spec, status }) => ({ metadata, spec, ...(status && { status }) }));
-    return { kind: `${kind}List`, apiVersion: groupVersion, metadata: { resourceVersion: String(this.resourceVersion) }, items };
+    return {
+      kind: `${kind}List`,
+      apiVersion: groupVersion,
+      metadata: { resourceVersion: String(this.resourceVersion) },
+      items,
+    };
   }
 }
 
@@ -410,22 +486,38 @@ const scaleOf = (deployment: KubeObject) => ({
 /** The validation the real server applies to the fields this server's clients change. */
 function validate(resource: ResourceName, kind: string, group: string, object: KubeObject): void {
   const invalid = (field: string, value: unknown, why: string) =>
-    new StatusError(422, 'Invalid', `${kind}.${group} "${object.metadata.name}" is invalid: ${field}: Invalid value: ${JSON.stringify(value)}: ${why}`);
+    new StatusError(
+      422,
+      'Invalid',
+      `${kind}.${group} "${object.metadata.name}" is invalid: ${field}: Invalid value: ${JSON.stringify(value)}: ${why}`,
+    );
   const { spec } = object;
   if (resource === 'deployments' && (!Number.isInteger(spec.replicas) || (spec.replicas as number) < 0)) {
     throw invalid('spec.replicas', spec.replicas, 'must be greater than or equal to 0');
   }
   if (resource === 'horizontalpodautoscalers') {
-    if (!Number.isInteger(spec.minReplicas) || (spec.minReplicas as number) < 1) throw invalid('spec.minReplicas', spec.minReplicas, 'must be greater than or equal to 1');
+    if (!Number.isInteger(spec.minReplicas) || (spec.minReplicas as number) < 1)
+      throw invalid('spec.minReplicas', spec.minReplicas, 'must be greater than or equal to 1');
     if (!Number.isInteger(spec.maxReplicas) || (spec.maxReplicas as number) < (spec.minReplicas as number)) {
       throw invalid('spec.maxReplicas', spec.maxReplicas, 'must be greater than or equal to `minReplicas`');
     }
   }
-  if ((resource === 'cronjobs' || resource === 'jobs') && spec.suspend !== undefined && typeof spec.suspend !== 'boolean') {
+  if (
+    (resource === 'cronjobs' || resource === 'jobs') &&
+    spec.suspend !== undefined &&
+    typeof spec.suspend !== 'boolean'
+  ) {
     throw invalid('spec.suspend', spec.suspend, 'must be a boolean');
   }
   const annotations: unknown = object.metadata.annotations;
-  if (annotations !== undefined && (!isObject(annotations) || Object.values(annotations).some((value) => typeof value !== 'string'))) {
-    throw new StatusError(400, 'BadRequest', `${kind} in version "${group}" cannot be handled: metadata.annotations values must be strings`);
+  if (
+    annotations !== undefined &&
+    (!isObject(annotations) || Object.values(annotations).some((value) => typeof value !== 'string'))
+  ) {
+    throw new StatusError(
+      400,
+      'BadRequest',
+      `${kind} in version "${group}" cannot be handled: metadata.annotations values must be strings`,
+    );
   }
 }

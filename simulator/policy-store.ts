@@ -117,7 +117,10 @@ export const SEED_ROUTES: Record<string, SeedRoute> = {
   chat: { policy: {}, regions: TWO_REGIONS },
   summarize: { policy: { maxInputTokens: 65_536 }, regions: TWO_REGIONS },
   'code-assist': { policy: { maxInputTokens: 16_384 }, regions: TWO_REGIONS },
-  embeddings: { policy: { maxInputTokens: 8_192, cacheMode: 'aggressive', modelTier: 'standard' }, regions: TWO_REGIONS },
+  embeddings: {
+    policy: { maxInputTokens: 8_192, cacheMode: 'aggressive', modelTier: 'standard' },
+    regions: TWO_REGIONS,
+  },
   core: { policy: { priority: 9, circuit: { state: 'closed', failMode: 'closed' } }, regions: TWO_REGIONS },
   risk: { policy: { priority: 9, circuit: { state: 'closed', failMode: 'closed' } }, regions: TWO_REGIONS },
   fraud: { policy: { priority: 10, circuit: { state: 'closed', failMode: 'closed' } }, regions: TWO_REGIONS },
@@ -140,7 +143,11 @@ export const SEED_TENANTS: Record<string, TenantQuota> = {
 const scopeKey = ({ route, tenant }: PolicyScope) => (tenant === undefined ? route : `${route}\u0000${tenant}`);
 const fingerprint = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 const invalid = (code: string, issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>) =>
-  new PolicyStoreError(422, code, issues.map((issue) => `${issue.path.map(String).join('.')}: ${issue.message}`).join('; '));
+  new PolicyStoreError(
+    422,
+    code,
+    issues.map((issue) => `${issue.path.map(String).join('.')}: ${issue.message}`).join('; '),
+  );
 
 /** What the simulated platform reads to decide how requests are served; every answer is a copy. */
 export type PolicyView = Pick<PolicyStore, 'effectivePolicy' | 'tenantQuota' | 'regionWeights' | 'routes' | 'tenants'>;
@@ -157,7 +164,8 @@ export class PolicyStore {
       this.policies.set(route, { state: structuredClone({ ...DEFAULT_POLICY, ...policy }), revision: 1 });
       this.regions.set(route, { state: { ...regions }, revision: 1 });
     }
-    for (const [tenant, quota] of Object.entries(tenants)) this.quotas.set(tenant, { state: { ...quota }, revision: 1 });
+    for (const [tenant, quota] of Object.entries(tenants))
+      this.quotas.set(tenant, { state: { ...quota }, revision: 1 });
   }
 
   get(scope: PolicyScope): PolicyDocument {
@@ -179,7 +187,10 @@ export class PolicyStore {
   patch(scope: PolicyScope, patch: RoutePolicyPatch, options: WriteOptions = {}): Written<PolicyChange> {
     return this.write(options, {
       change: { resource: 'policy', route: scope.route, tenant: scope.tenant ?? null, patch },
-      label: scope.tenant === undefined ? `the policy of route ${scope.route}` : `the policy of tenant ${scope.tenant} on route ${scope.route}`,
+      label:
+        scope.tenant === undefined
+          ? `the policy of route ${scope.route}`
+          : `the policy of tenant ${scope.tenant} on route ${scope.route}`,
       records: this.policies,
       key: scopeKey(scope),
       read: () => this.get(scope),
@@ -232,7 +243,11 @@ export class PolicyStore {
    * Replaces a route's region weights; served regions left out get 0, others are refused (422).
    * The body's own constraints (non-negative, summing to 1) are the schema's, checked by the server.
    */
-  putRegionWeights(route: string, update: RegionWeightsUpdate, options: WriteOptions = {}): Written<RegionWeightsChange> {
+  putRegionWeights(
+    route: string,
+    update: RegionWeightsUpdate,
+    options: WriteOptions = {},
+  ): Written<RegionWeightsChange> {
     return this.write(options, {
       change: { resource: 'regions', route, tenant: null, patch: update },
       label: `the region weights of route ${route}`,
@@ -243,9 +258,15 @@ export class PolicyStore {
         const served = Object.keys(weights);
         const unserved = Object.keys(update.weights).filter((region) => !served.includes(region));
         if (unserved.length > 0) {
-          throw new PolicyStoreError(422, 'invalid_weights', `route ${route} is not served in ${unserved.join(', ')}; its regions are ${served.join(', ')}`);
+          throw new PolicyStoreError(
+            422,
+            'invalid_weights',
+            `route ${route} is not served in ${unserved.join(', ')}; its regions are ${served.join(', ')}`,
+          );
         }
-        const state = Object.fromEntries(served.map((region) => [region, Object.hasOwn(update.weights, region) ? update.weights[region]! : 0]));
+        const state = Object.fromEntries(
+          served.map((region) => [region, Object.hasOwn(update.weights, region) ? update.weights[region]! : 0]),
+        );
         return { state, previous: { weights } };
       },
     });
@@ -286,25 +307,47 @@ export class PolicyStore {
     { idempotencyKey, ifMatch }: WriteOptions,
     { change, label, records, key, read, next }: Write<State, Document, Previous>,
   ): Written<Document & { previous: Previous }> {
-    const request = fingerprint({ resource: change.resource, route: change.route, tenant: change.tenant, body: change.patch });
+    const request = fingerprint({
+      resource: change.resource,
+      route: change.route,
+      tenant: change.tenant,
+      body: change.patch,
+    });
     const earlier = idempotencyKey === undefined ? undefined : this.idempotency.get(idempotencyKey);
     if (earlier) {
       if (earlier.request !== request) {
-        throw new PolicyStoreError(422, 'idempotency_key_reused', `Idempotency-Key ${idempotencyKey} was already used for a different request; use a new key`);
+        throw new PolicyStoreError(
+          422,
+          'idempotency_key_reused',
+          `Idempotency-Key ${idempotencyKey} was already used for a different request; use a new key`,
+        );
       }
       return { change: structuredClone(earlier.change as Document & { previous: Previous }), replayed: true };
     }
 
     const current = read();
     if (ifMatch !== undefined && ifMatch !== current.revision) {
-      throw new PolicyStoreError(412, 'revision_mismatch', `If-Match names revision ${ifMatch} of ${label}, but the current revision is ${current.revision}: read it again and retry`);
+      throw new PolicyStoreError(
+        412,
+        'revision_mismatch',
+        `If-Match names revision ${ifMatch} of ${label}, but the current revision is ${current.revision}: read it again and retry`,
+      );
     }
     const { state, previous } = next(current);
     const revision = current.revision + 1;
     records.set(key, { state, revision });
     const answer = { ...read(), previous };
-    this.changes.push(structuredClone({ at: new Date().toISOString(), ...change, previous, idempotencyKey: idempotencyKey ?? null, revision }) as AppliedChange);
-    if (idempotencyKey !== undefined) this.idempotency.set(idempotencyKey, { request, change: structuredClone(answer) });
+    this.changes.push(
+      structuredClone({
+        at: new Date().toISOString(),
+        ...change,
+        previous,
+        idempotencyKey: idempotencyKey ?? null,
+        revision,
+      }) as AppliedChange,
+    );
+    if (idempotencyKey !== undefined)
+      this.idempotency.set(idempotencyKey, { request, change: structuredClone(answer) });
     return { change: answer, replayed: false };
   }
 
@@ -321,6 +364,10 @@ export class PolicyStore {
   }
 
   private routeNotFound(route: string): PolicyStoreError {
-    return new PolicyStoreError(404, 'route_not_found', `route ${route} does not exist; known routes: ${this.routes().join(', ')}`);
+    return new PolicyStoreError(
+      404,
+      'route_not_found',
+      `route ${route} does not exist; known routes: ${this.routes().join(', ')}`,
+    );
   }
 }

@@ -81,15 +81,32 @@ const checksumOf: Record<string, (body: Buffer) => string> = {
 
 function verifyPayload(request: IncomingMessage, body: Buffer): void {
   const contentSha256 = request.headers['x-amz-content-sha256'];
-  if (typeof contentSha256 === 'string' && contentSha256 !== 'UNSIGNED-PAYLOAD' && contentSha256 !== createHash('sha256').update(body).digest('hex')) {
-    throw new S3Failure(400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
+  if (
+    typeof contentSha256 === 'string' &&
+    contentSha256 !== 'UNSIGNED-PAYLOAD' &&
+    contentSha256 !== createHash('sha256').update(body).digest('hex')
+  ) {
+    throw new S3Failure(
+      400,
+      'XAmzContentSHA256Mismatch',
+      "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    );
   }
-  const sent = Object.keys(request.headers).filter((name) => name === 'content-md5' || name.startsWith('x-amz-checksum-'));
-  if (sent.length === 0) throw new S3Failure(400, 'InvalidRequest', 'Missing required header for this request: Content-MD5');
+  const sent = Object.keys(request.headers).filter(
+    (name) => name === 'content-md5' || name.startsWith('x-amz-checksum-'),
+  );
+  if (sent.length === 0)
+    throw new S3Failure(400, 'InvalidRequest', 'Missing required header for this request: Content-MD5');
   for (const name of sent) {
     const compute = checksumOf[name];
-    if (!compute) throw new S3Failure(400, 'InvalidRequest', `this test server does not compute ${name}; send Content-MD5 or x-amz-checksum-crc32`);
-    if (request.headers[name] !== compute(body)) throw new S3Failure(400, 'BadDigest', `The ${name} you specified did not match the calculated checksum.`);
+    if (!compute)
+      throw new S3Failure(
+        400,
+        'InvalidRequest',
+        `this test server does not compute ${name}; send Content-MD5 or x-amz-checksum-crc32`,
+      );
+    if (request.headers[name] !== compute(body))
+      throw new S3Failure(400, 'BadDigest', `The ${name} you specified did not match the calculated checksum.`);
   }
 }
 
@@ -97,8 +114,14 @@ const elementText = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)<
 
 /** The `<Rule>` elements of a PutBucketLifecycleConfiguration body, checked as S3 checks them. */
 function parseRules(body: string): string[] {
-  const document = new RegExp(`^<\\?xml[^>]*\\?>\\s*<LifecycleConfiguration xmlns="${NAMESPACE}">([\\s\\S]*)</LifecycleConfiguration>\\s*$`).exec(body);
-  const malformed = new S3Failure(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+  const document = new RegExp(
+    `^<\\?xml[^>]*\\?>\\s*<LifecycleConfiguration xmlns="${NAMESPACE}">([\\s\\S]*)</LifecycleConfiguration>\\s*$`,
+  ).exec(body);
+  const malformed = new S3Failure(
+    400,
+    'MalformedXML',
+    'The XML you provided was not well-formed or did not validate against our published schema',
+  );
   if (!document) throw malformed;
   const rules = document[1]!.match(/<Rule>[\s\S]*?<\/Rule>/g) ?? [];
   if (rules.length === 0 || rules.join('') !== document[1]!.trim()) throw malformed;
@@ -107,8 +130,10 @@ function parseRules(body: string): string[] {
     if (!/<Status>(Enabled|Disabled)<\/Status>/.test(rule)) throw malformed;
     const id = elementText(rule, 'ID');
     if (id !== undefined) {
-      if (id.length > 255) throw new S3Failure(400, 'InvalidArgument', 'ID length should not exceed allowed limit of 255');
-      if (ids.has(id)) throw new S3Failure(400, 'InvalidArgument', 'Rule ID must be unique. Found same ID for more than one rule');
+      if (id.length > 255)
+        throw new S3Failure(400, 'InvalidArgument', 'ID length should not exceed allowed limit of 255');
+      if (ids.has(id))
+        throw new S3Failure(400, 'InvalidArgument', 'Rule ID must be unique. Found same ID for more than one rule');
       ids.add(id);
     }
     for (const transition of rule.match(/<Transition>[\s\S]*?<\/Transition>/g) ?? []) {
@@ -116,21 +141,32 @@ function parseRules(body: string): string[] {
       const days = Number(elementText(transition, 'Days'));
       const minimum = MINIMUM_TRANSITION_DAYS[storageClass];
       if (minimum !== undefined && days < minimum) {
-        throw new S3Failure(400, 'InvalidArgument', `'Days' in Transition action must be greater than or equal to ${minimum} for storageClass '${storageClass}'`);
+        throw new S3Failure(
+          400,
+          'InvalidArgument',
+          `'Days' in Transition action must be greater than or equal to ${minimum} for storageClass '${storageClass}'`,
+        );
       }
     }
   }
   return rules;
 }
 
-export async function startS3LifecycleServer(bucketNames: readonly string[], { host = '127.0.0.1', port: listenPort = 0 } = {}): Promise<S3LifecycleServer> {
+export async function startS3LifecycleServer(
+  bucketNames: readonly string[],
+  { host = '127.0.0.1', port: listenPort = 0 } = {},
+): Promise<S3LifecycleServer> {
   const buckets = new Map<string, StoredLifecycle | null>(bucketNames.map((name) => [name, null]));
   const requests: S3Request[] = [];
   const faults: InjectedFault[] = [];
   let mutations = 0;
 
   const send = (response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
-    response.writeHead(status, { 'x-amz-request-id': randomBytes(8).toString('hex').toUpperCase(), ...(body && { 'content-type': 'application/xml' }), ...headers });
+    response.writeHead(status, {
+      'x-amz-request-id': randomBytes(8).toString('hex').toUpperCase(),
+      ...(body && { 'content-type': 'application/xml' }),
+      ...headers,
+    });
     response.end(body);
   };
 
@@ -145,36 +181,62 @@ export async function startS3LifecycleServer(bucketNames: readonly string[], { h
     const url = new URL(request.url ?? '/', 'http://s3.test');
     const bucket = decodeURIComponent(url.pathname.replace(/^\/|\/$/g, ''));
     if (!url.searchParams.has('lifecycle') || bucket === '' || bucket.includes('/')) {
-      throw new S3Failure(501, 'NotImplemented', `this test server implements only GET, PUT and DELETE /{bucket}?lifecycle, not ${request.method} ${request.url}`);
+      throw new S3Failure(
+        501,
+        'NotImplemented',
+        `this test server implements only GET, PUT and DELETE /{bucket}?lifecycle, not ${request.method} ${request.url}`,
+      );
     }
     const credential = /Credential=([^/]+)\//.exec(request.headers.authorization ?? '')?.[1];
     if (credential !== SIMULATOR_S3_CREDENTIALS.accessKeyId) {
-      throw new S3Failure(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+      throw new S3Failure(
+        403,
+        'InvalidAccessKeyId',
+        'The AWS Access Key Id you provided does not exist in our records.',
+      );
     }
     if (!buckets.has(bucket)) throw new S3Failure(404, 'NoSuchBucket', 'The specified bucket does not exist', bucket);
     const stored = buckets.get(bucket)!;
 
     switch (request.method) {
       case 'GET':
-        if (!stored) throw new S3Failure(404, 'NoSuchLifecycleConfiguration', 'The lifecycle configuration does not exist', bucket);
-        return send(response, 200, `${XML_DECLARATION}<LifecycleConfiguration xmlns="${NAMESPACE}">${stored.rules.join('')}</LifecycleConfiguration>`, {
-          'x-amz-transition-default-minimum-object-size': stored.transitionDefaultMinimumObjectSize,
-        });
+        if (!stored)
+          throw new S3Failure(
+            404,
+            'NoSuchLifecycleConfiguration',
+            'The lifecycle configuration does not exist',
+            bucket,
+          );
+        return send(
+          response,
+          200,
+          `${XML_DECLARATION}<LifecycleConfiguration xmlns="${NAMESPACE}">${stored.rules.join('')}</LifecycleConfiguration>`,
+          {
+            'x-amz-transition-default-minimum-object-size': stored.transitionDefaultMinimumObjectSize,
+          },
+        );
       case 'PUT': {
         verifyPayload(request, body);
         const rules = parseRules(body.toString('utf8'));
         const sizeHeader = request.headers['x-amz-transition-default-minimum-object-size'];
-        const transitionDefaultMinimumObjectSize = typeof sizeHeader === 'string' ? sizeHeader : DEFAULT_MINIMUM_OBJECT_SIZE;
+        const transitionDefaultMinimumObjectSize =
+          typeof sizeHeader === 'string' ? sizeHeader : DEFAULT_MINIMUM_OBJECT_SIZE;
         buckets.set(bucket, { rules, transitionDefaultMinimumObjectSize });
         mutations += 1;
-        return send(response, 200, '', { 'x-amz-transition-default-minimum-object-size': transitionDefaultMinimumObjectSize });
+        return send(response, 200, '', {
+          'x-amz-transition-default-minimum-object-size': transitionDefaultMinimumObjectSize,
+        });
       }
       case 'DELETE':
         buckets.set(bucket, null);
         mutations += 1;
         return send(response, 204, '');
       default:
-        throw new S3Failure(405, 'MethodNotAllowed', `The specified method is not allowed against this resource: ${request.method}`);
+        throw new S3Failure(
+          405,
+          'MethodNotAllowed',
+          `The specified method is not allowed against this resource: ${request.method}`,
+        );
     }
   }
 
@@ -187,7 +249,11 @@ export async function startS3LifecycleServer(bucketNames: readonly string[], { h
         method: request.method ?? '',
         path: request.url ?? '',
         contentType: request.headers['content-type'],
-        checksums: Object.fromEntries(Object.entries(request.headers).filter(([name]) => name === 'content-md5' || name.startsWith('x-amz-checksum-'))) as Record<string, string>,
+        checksums: Object.fromEntries(
+          Object.entries(request.headers).filter(
+            ([name]) => name === 'content-md5' || name.startsWith('x-amz-checksum-'),
+          ),
+        ) as Record<string, string>,
         body: body.toString('utf8'),
       });
       const fault = faults.shift();

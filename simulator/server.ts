@@ -3,7 +3,12 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { isAuthorized } from '../ingress/credentials';
-import { regionWeightsUpdateSchema, routePolicyPatchSchema, tenantQuotaPatchSchema, type PolicyScope } from '../gateway/control-api';
+import {
+  regionWeightsUpdateSchema,
+  routePolicyPatchSchema,
+  tenantQuotaPatchSchema,
+  type PolicyScope,
+} from '../gateway/control-api';
 import type { Logger } from '../observability/logger';
 import { formatIssues } from '../validation/issues';
 import { PolicyStore, PolicyStoreError, type WriteOptions, type Written } from './policy-store';
@@ -19,7 +24,8 @@ interface PolicyParams {
   tenant?: string;
 }
 
-const sendError = (reply: FastifyReply, status: number, code: string, message: string) => reply.code(status).send({ error: { code, message } });
+const sendError = (reply: FastifyReply, status: number, code: string, message: string) =>
+  reply.code(status).send({ error: { code, message } });
 
 function scopeOf(params: PolicyParams): PolicyScope {
   return params.tenant === undefined ? { route: params.route } : { route: params.route, tenant: params.tenant };
@@ -33,7 +39,10 @@ function revisionOf(ifMatch: string | undefined): number | undefined {
 
 function writeOptionsOf(request: FastifyRequest): WriteOptions {
   const idempotencyKey = request.headers['idempotency-key'];
-  return { idempotencyKey: typeof idempotencyKey === 'string' ? idempotencyKey : undefined, ifMatch: revisionOf(request.headers['if-match']) };
+  return {
+    idempotencyKey: typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
+    ifMatch: revisionOf(request.headers['if-match']),
+  };
 }
 
 /** The request body checked against `schema`; otherwise a 422 `code` naming each bad field. */
@@ -43,10 +52,17 @@ function bodyOf<Schema extends z.ZodType>(request: FastifyRequest, schema: Schem
   return parsed.data;
 }
 
-const sendDocument = (reply: FastifyReply, document: { revision: number }) => reply.header('ETag', `"${document.revision}"`).send(document);
+const sendDocument = (reply: FastifyReply, document: { revision: number }) =>
+  reply.header('ETag', `"${document.revision}"`).send(document);
 
-function sendWritten(request: FastifyRequest, reply: FastifyReply, { change, replayed }: Written<{ revision: number }>, what: string) {
-  if (!replayed) request.log.info({ url: request.url, body: request.body, revision: change.revision }, `${what} changed`);
+function sendWritten(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  { change, replayed }: Written<{ revision: number }>,
+  what: string,
+) {
+  if (!replayed)
+    request.log.info({ url: request.url, body: request.body, revision: change.revision }, `${what} changed`);
   return sendDocument(reply.header('Idempotent-Replayed', String(replayed)), change);
 }
 
@@ -67,7 +83,12 @@ export function buildSimulatorApp({ token, logger, store = new PolicyStore() }: 
   app.register((api, _options, done) => {
     api.addHook('onRequest', async (request, reply) => {
       if (!isAuthorized(request.headers.authorization, { token })) {
-        await sendError(reply.header('WWW-Authenticate', 'Bearer'), 401, 'unauthorized', 'missing or wrong bearer token');
+        await sendError(
+          reply.header('WWW-Authenticate', 'Bearer'),
+          401,
+          'unauthorized',
+          'missing or wrong bearer token',
+        );
       }
     });
     api.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
@@ -77,23 +98,44 @@ export function buildSimulatorApp({ token, logger, store = new PolicyStore() }: 
     });
 
     for (const path of ['/v1/routes/:route/policy', '/v1/routes/:route/tenants/:tenant/policy']) {
-      api.get<{ Params: PolicyParams }>(path, (request, reply) => sendDocument(reply, store.get(scopeOf(request.params))));
+      api.get<{ Params: PolicyParams }>(path, (request, reply) =>
+        sendDocument(reply, store.get(scopeOf(request.params))),
+      );
       api.patch<{ Params: PolicyParams }>(path, (request, reply) => {
         const patch = bodyOf(request, routePolicyPatchSchema, 'invalid_patch');
-        return sendWritten(request, reply, store.patch(scopeOf(request.params), patch, writeOptionsOf(request)), 'policy');
+        return sendWritten(
+          request,
+          reply,
+          store.patch(scopeOf(request.params), patch, writeOptionsOf(request)),
+          'policy',
+        );
       });
     }
 
-    api.get<{ Params: { tenant: string } }>('/v1/tenants/:tenant/quota', (request, reply) => sendDocument(reply, store.getQuota(request.params.tenant)));
+    api.get<{ Params: { tenant: string } }>('/v1/tenants/:tenant/quota', (request, reply) =>
+      sendDocument(reply, store.getQuota(request.params.tenant)),
+    );
     api.patch<{ Params: { tenant: string } }>('/v1/tenants/:tenant/quota', (request, reply) => {
       const patch = bodyOf(request, tenantQuotaPatchSchema, 'invalid_patch');
-      return sendWritten(request, reply, store.patchQuota(request.params.tenant, patch, writeOptionsOf(request)), 'quota');
+      return sendWritten(
+        request,
+        reply,
+        store.patchQuota(request.params.tenant, patch, writeOptionsOf(request)),
+        'quota',
+      );
     });
 
-    api.get<{ Params: { route: string } }>('/v1/routes/:route/regions', (request, reply) => sendDocument(reply, store.getRegionWeights(request.params.route)));
+    api.get<{ Params: { route: string } }>('/v1/routes/:route/regions', (request, reply) =>
+      sendDocument(reply, store.getRegionWeights(request.params.route)),
+    );
     api.put<{ Params: { route: string } }>('/v1/routes/:route/regions', (request, reply) => {
       const update = bodyOf(request, regionWeightsUpdateSchema, 'invalid_weights');
-      return sendWritten(request, reply, store.putRegionWeights(request.params.route, update, writeOptionsOf(request)), 'region weights');
+      return sendWritten(
+        request,
+        reply,
+        store.putRegionWeights(request.params.route, update, writeOptionsOf(request)),
+        'region weights',
+      );
     });
 
     api.get('/v1/routes', () => ({ routes: store.routes() }));

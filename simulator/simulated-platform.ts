@@ -56,7 +56,13 @@ export function seedCluster(kube: KubeApiServer, catalog: Catalog): void {
   }
   const namespace = catalog.deployments[0]!.namespace;
   for (const { name, schedule, deferrable } of BATCH_CRONJOBS) {
-    kube.addCronJob({ namespace, name, schedule, suspend: false, labels: { app: name, ...(deferrable ? DEFERRABLE_LABEL : {}) } });
+    kube.addCronJob({
+      namespace,
+      name,
+      schedule,
+      suspend: false,
+      labels: { app: name, ...(deferrable ? DEFERRABLE_LABEL : {}) },
+    });
   }
 }
 
@@ -73,7 +79,12 @@ export async function startSimulatedPlatform({
   // Whatever started is stopped again, also when a later part cannot start (a port in use).
   const stops: Array<() => Promise<void>> = [];
   const close = async () => {
-    const results = await Promise.allSettled(stops.splice(0).reverse().map((stop) => stop()));
+    const results = await Promise.allSettled(
+      stops
+        .splice(0)
+        .reverse()
+        .map((stop) => stop()),
+    );
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
   };
@@ -101,7 +112,14 @@ export async function startSimulatedPlatform({
     stops.push(() => app.close());
     await app.listen({ host, port: ports.gateway });
     const gatewayPort = (app.server.address() as AddressInfo).port;
-    return { urls: { gateway: `http://${reachableHost(host)}:${gatewayPort}`, kubernetes: kube.url, s3: s3.url }, store, kube, s3, model, close };
+    return {
+      urls: { gateway: `http://${reachableHost(host)}:${gatewayPort}`, kubernetes: kube.url, s3: s3.url },
+      store,
+      kube,
+      s3,
+      model,
+      close,
+    };
   } catch (error) {
     await close().catch(() => undefined);
     throw error;

@@ -4,8 +4,19 @@
 // finops-soar:) instead of recording anything: `previous` is what is there minus those rules.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Target } from '../alerts/target';
-import { RULE_ID_NAMESPACE, STORAGE_ACTIONS, TRANSITION_STORAGE_CLASSES, type LifecycleRuleParams, type STORAGE_CHECKS } from './lifecycle-steps';
-import { LifecycleError, type BucketLifecycle, type LifecycleConfiguration, type LifecycleRule } from './lifecycle-client';
+import {
+  RULE_ID_NAMESPACE,
+  STORAGE_ACTIONS,
+  TRANSITION_STORAGE_CLASSES,
+  type LifecycleRuleParams,
+  type STORAGE_CHECKS,
+} from './lifecycle-steps';
+import {
+  LifecycleError,
+  type BucketLifecycle,
+  type LifecycleConfiguration,
+  type LifecycleRule,
+} from './lifecycle-client';
 import { parseParams, type ActionActivity, type CheckActivity } from '../activities/action-contract';
 
 // S3 refuses a configuration with more rules than this.
@@ -13,7 +24,8 @@ const MAX_RULES_PER_CONFIGURATION = 1000;
 
 type StorageActionName = keyof typeof STORAGE_ACTIONS;
 
-export type StorageActivities = Record<StorageActionName, ActionActivity> & Record<keyof typeof STORAGE_CHECKS, CheckActivity>;
+export type StorageActivities = Record<StorageActionName, ActionActivity> &
+  Record<keyof typeof STORAGE_CHECKS, CheckActivity>;
 
 const bucketOf = ({ labels }: Target): string => labels.bucket!;
 
@@ -36,7 +48,9 @@ const toS3Rule = ({ id, prefix, transitions, expirationDays }: LifecycleRulePara
   ID: namespaced(id),
   Status: 'Enabled',
   Filter: { Prefix: prefix ?? '' },
-  ...(transitions.length > 0 && { Transitions: transitions.map(({ days, storageClass }) => ({ Days: days, StorageClass: storageClass })) }),
+  ...(transitions.length > 0 && {
+    Transitions: transitions.map(({ days, storageClass }) => ({ Days: days, StorageClass: storageClass })),
+  }),
   ...(expirationDays !== undefined && { Expiration: { Days: expirationDays } }),
 });
 
@@ -47,7 +61,10 @@ function paramsRuleOf(rule: LifecycleRule): LifecycleRuleParams | undefined {
   if (!Filter || Object.keys(Filter).some((key) => key !== 'Prefix')) return undefined;
   const transitions = (Transitions ?? []).map(({ Days, StorageClass }) => ({ days: Days, storageClass: StorageClass }));
   const classes: readonly string[] = TRANSITION_STORAGE_CLASSES;
-  if (transitions.some(({ days, storageClass }) => days === undefined || !storageClass || !classes.includes(storageClass))) return undefined;
+  if (
+    transitions.some(({ days, storageClass }) => days === undefined || !storageClass || !classes.includes(storageClass))
+  )
+    return undefined;
   if (Expiration && (Expiration.Days === undefined || Object.keys(Expiration).length > 1)) return undefined;
   const params = {
     id: ID.slice(RULE_ID_NAMESPACE.length),
@@ -55,7 +72,9 @@ function paramsRuleOf(rule: LifecycleRule): LifecycleRuleParams | undefined {
     transitions: transitions as LifecycleRuleParams['transitions'],
     ...(Expiration && { expirationDays: Expiration.Days }),
   };
-  return STORAGE_ACTIONS['storage.addLifecycleRules'].params.safeParse({ rules: [params] }).success ? params : undefined;
+  return STORAGE_ACTIONS['storage.addLifecycleRules'].params.safeParse({ rules: [params] }).success
+    ? params
+    : undefined;
 }
 
 /** JSON with sorted keys and no undefined fields: two rules are the same when S3 would store the same thing. */
@@ -74,10 +93,18 @@ function canonical(value: unknown): string {
 const sameRule = (a: LifecycleRule, b: LifecycleRule) => canonical(a) === canonical(b);
 
 /** `configuration` with `rules` instead of its own, or null (no configuration) when none are left. */
-const withRules = (configuration: LifecycleConfiguration | null, rules: LifecycleRule[]): LifecycleConfiguration | null =>
+const withRules = (
+  configuration: LifecycleConfiguration | null,
+  rules: LifecycleRule[],
+): LifecycleConfiguration | null =>
   rules.length === 0
     ? null
-    : { rules, ...(configuration?.transitionDefaultMinimumObjectSize && { transitionDefaultMinimumObjectSize: configuration.transitionDefaultMinimumObjectSize }) };
+    : {
+        rules,
+        ...(configuration?.transitionDefaultMinimumObjectSize && {
+          transitionDefaultMinimumObjectSize: configuration.transitionDefaultMinimumObjectSize,
+        }),
+      };
 
 const describeRule = (rule: LifecycleRule): string => {
   const steps = [
@@ -110,7 +137,10 @@ export function createStorageActivities(lifecycle: BucketLifecycle): StorageActi
       }
       const wantedIds = new Set(wanted.map((rule) => rule.ID));
       // Derived rather than recorded: a retry after a successful put finds the same rules minus ours.
-      const previous = withRules(current, currentRules.filter((rule) => !wantedIds.has(rule.ID)));
+      const previous = withRules(
+        current,
+        currentRules.filter((rule) => !wantedIds.has(rule.ID)),
+      );
       const missing = wanted.filter((rule) => !currentRules.some((candidate) => candidate.ID === rule.ID));
       const keptCount = previous?.rules.length ?? 0;
       if (keptCount + wanted.length > MAX_RULES_PER_CONFIGURATION) {
@@ -122,8 +152,13 @@ export function createStorageActivities(lifecycle: BucketLifecycle): StorageActi
       const change = `bucket ${bucket}: lifecycle rules ${wanted.map(describeRule).join(', ')} (${keptCount} kept)`;
 
       if (dryRun) return { summary: `would change ${change}`, previous, undo: null };
-      if (missing.length > 0) await callS3(() => lifecycle.putLifecycle(bucket, { ...current, rules: [...currentRules, ...missing] }));
-      return { summary: change, previous, undo: { action: 'storage.restoreLifecycle', params: { previous, remove: [...wantedIds] } } };
+      if (missing.length > 0)
+        await callS3(() => lifecycle.putLifecycle(bucket, { ...current, rules: [...currentRules, ...missing] }));
+      return {
+        summary: change,
+        previous,
+        undo: { action: 'storage.restoreLifecycle', params: { previous, remove: [...wantedIds] } },
+      };
     },
 
     async 'storage.restoreLifecycle'({ target, params, dryRun }) {
@@ -150,7 +185,9 @@ export function createStorageActivities(lifecycle: BucketLifecycle): StorageActi
       if (restored) await callS3(() => lifecycle.putLifecycle(bucket, restored));
       else await callS3(() => lifecycle.deleteLifecycle(bucket));
       const reapply = removed.map(paramsRuleOf);
-      const undo = reapply.every((rule) => rule !== undefined) ? { action: 'storage.addLifecycleRules' as const, params: { rules: reapply } } : null;
+      const undo = reapply.every((rule) => rule !== undefined)
+        ? { action: 'storage.addLifecycleRules' as const, params: { rules: reapply } }
+        : null;
       return { summary, previous: current, undo };
     },
 

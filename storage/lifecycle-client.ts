@@ -62,8 +62,25 @@ export interface S3LifecycleOptions {
   timeoutMs?: number;
 }
 
-const RETRYABLE_CODES = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestTimeout', 'RequestTimeTooSkewed', 'InternalError', 'ServiceUnavailable', 'TimeoutError']);
-const TRANSPORT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH']);
+const RETRYABLE_CODES = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'InternalError',
+  'ServiceUnavailable',
+  'TimeoutError',
+]);
+const TRANSPORT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+]);
 const TRANSPORT_CODE_IN_TEXT = new RegExp(`\\b(${[...TRANSPORT_CODES].join('|')})\\b`);
 
 const fixFor = (code: string, bucket: string): string => {
@@ -87,16 +104,26 @@ function toLifecycleError(error: unknown, operation: string, bucket: string): Li
   const where = `S3 ${operation} on bucket ${bucket}`;
   if (error instanceof S3ServiceException) {
     const status = error.$metadata.httpStatusCode;
-    const retryable = RETRYABLE_CODES.has(error.name) || status === undefined || status >= 500 || status === 429 || status === 408;
+    const retryable =
+      RETRYABLE_CODES.has(error.name) || status === undefined || status >= 500 || status === 429 || status === 408;
     const fix = retryable ? 'S3 is unavailable or throttling; the activity retries' : fixFor(error.name, bucket);
-    return new LifecycleError(`${where} failed: ${error.name} (${status ?? 'no status'}): ${error.message}. Fix: ${fix}`, retryable, error.name, status);
+    return new LifecycleError(
+      `${where} failed: ${error.name} (${status ?? 'no status'}): ${error.message}. Fix: ${fix}`,
+      retryable,
+      error.name,
+      status,
+    );
   }
   const failure = error as { name?: string; code?: string; message?: string };
   // The SDK rewraps a non-Error throw (a socket error from another realm, as under jest) as
   // `AWS SDK error wrapper for Error: connect ECONNREFUSED …`, losing `code` but keeping the text.
   const code = failure.code ?? TRANSPORT_CODE_IN_TEXT.exec(failure.message ?? '')?.[1] ?? failure.name ?? 'Error';
   if (TRANSPORT_CODES.has(code) || RETRYABLE_CODES.has(code)) {
-    return new LifecycleError(`${where} failed: ${code} (S3 endpoint unreachable or too slow; the activity retries): ${failure.message ?? ''}`, true, code);
+    return new LifecycleError(
+      `${where} failed: ${code} (S3 endpoint unreachable or too slow; the activity retries): ${failure.message ?? ''}`,
+      true,
+      code,
+    );
   }
   return new LifecycleError(`${where} failed: ${failure.message ?? String(error)}`, false, code);
 }
@@ -105,8 +132,15 @@ const toIsoDates = (rule: SdkLifecycleRule): LifecycleRule => JSON.parse(JSON.st
 
 const toSdkRule = ({ Expiration, Transitions, ...rule }: LifecycleRule): SdkLifecycleRule => ({
   ...rule,
-  ...(Expiration && { Expiration: { ...Expiration, Date: Expiration.Date === undefined ? undefined : new Date(Expiration.Date) } }),
-  ...(Transitions && { Transitions: Transitions.map((transition) => ({ ...transition, Date: transition.Date === undefined ? undefined : new Date(transition.Date) })) }),
+  ...(Expiration && {
+    Expiration: { ...Expiration, Date: Expiration.Date === undefined ? undefined : new Date(Expiration.Date) },
+  }),
+  ...(Transitions && {
+    Transitions: Transitions.map((transition) => ({
+      ...transition,
+      Date: transition.Date === undefined ? undefined : new Date(transition.Date),
+    })),
+  }),
 });
 
 /** The lifecycle API of one S3 (or S3-compatible) endpoint. */
@@ -130,7 +164,9 @@ export class S3BucketLifecycle implements BucketLifecycle {
       const output = await this.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
       return {
         rules: (output.Rules ?? []).map(toIsoDates),
-        ...(output.TransitionDefaultMinimumObjectSize && { transitionDefaultMinimumObjectSize: output.TransitionDefaultMinimumObjectSize }),
+        ...(output.TransitionDefaultMinimumObjectSize && {
+          transitionDefaultMinimumObjectSize: output.TransitionDefaultMinimumObjectSize,
+        }),
       };
     } catch (error) {
       if (error instanceof S3ServiceException && error.name === 'NoSuchLifecycleConfiguration') return null;
@@ -145,7 +181,8 @@ export class S3BucketLifecycle implements BucketLifecycle {
           Bucket: bucket,
           LifecycleConfiguration: { Rules: configuration.rules.map(toSdkRule) },
           ...(configuration.transitionDefaultMinimumObjectSize && {
-            TransitionDefaultMinimumObjectSize: configuration.transitionDefaultMinimumObjectSize as TransitionDefaultMinimumObjectSize,
+            TransitionDefaultMinimumObjectSize:
+              configuration.transitionDefaultMinimumObjectSize as TransitionDefaultMinimumObjectSize,
           }),
         }),
       );

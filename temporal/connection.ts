@@ -17,7 +17,9 @@ export function temporalConnectionOptions(temporal: Config['temporal']): Tempora
   const { tls = {}, apiKey } = temporal;
   const usesTls = apiKey !== undefined || Object.values(tls).some((value) => value !== undefined);
   const tlsConfig: TLSConfig = {
-    ...(tls.clientCertPath && tls.clientKeyPath ? { clientCertPair: { crt: readFileSync(tls.clientCertPath), key: readFileSync(tls.clientKeyPath) } } : {}),
+    ...(tls.clientCertPath && tls.clientKeyPath
+      ? { clientCertPair: { crt: readFileSync(tls.clientCertPath), key: readFileSync(tls.clientKeyPath) } }
+      : {}),
     ...(tls.serverCaCertPath ? { serverRootCACertificate: readFileSync(tls.serverCaCertPath) } : {}),
     ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
   };
@@ -31,5 +33,6 @@ export function temporalConnectionOptions(temporal: Config['temporal']): Tempora
 /** A run's page in the Temporal UI: the configured UI, else the embedded dev server's. */
 export function temporalRunUrl(temporal: Config['temporal']): (workflowId: string) => string {
   const base = (temporal.uiUrl ?? `http://${temporal.embedded.host}:${temporal.embedded.uiPort}`).replace(/\/$/, '');
-  return (workflowId) => `${base}/namespaces/${encodeURIComponent(temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return (workflowId) =>
+    `${base}/namespaces/${encodeURIComponent(temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }

@@ -37,7 +37,10 @@ export function devServerArgs(config: Pick<Config, 'dataDir' | 'temporal'>): str
 /** Starts the dev server in its own process group: the caller decides when it stops (SIGTERM). */
 export function spawnDevServer(config: Pick<Config, 'dataDir' | 'temporal'>): ChildProcess {
   mkdirSync(resolve(config.dataDir), { recursive: true });
-  return spawn(config.temporal.embedded.cliPath, devServerArgs(config), { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+  return spawn(config.temporal.embedded.cliPath, devServerArgs(config), {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
+  });
 }
 
 /** Resolves once the frontend answers; rejects after `timeoutMs` with the last error. */
@@ -58,5 +61,7 @@ export async function waitForTemporal(address: string, timeoutMs: number): Promi
       await sleep(250);
     }
   }
-  throw new Error(`Temporal at ${address} did not answer within ${timeoutMs / 1000}s: ${(lastError as Error)?.message ?? 'no answer'}`);
+  throw new Error(
+    `Temporal at ${address} did not answer within ${timeoutMs / 1000}s: ${(lastError as Error)?.message ?? 'no answer'}`,
+  );
 }

@@ -7,17 +7,29 @@ import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
 
 /** Creates the missing ones; returns their names. Throws an actionable error when not allowed. */
-export async function ensureSearchAttributes(connection: Pick<Connection, 'operatorService'>, namespace: string): Promise<string[]> {
+export async function ensureSearchAttributes(
+  connection: Pick<Connection, 'operatorService'>,
+  namespace: string,
+): Promise<string[]> {
   const names = Object.values(SEARCH_ATTRIBUTES).map(({ name }) => name);
   let missing: string[];
   try {
     const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
     missing = names.filter((name) => !(name in (customAttributes ?? {})));
     if (missing.length === 0) return [];
-    await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((name) => [name, KEYWORD])) });
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((name) => [name, KEYWORD])),
+    });
   } catch (error) {
-    const commands = names.map((name) => `  temporal operator search-attribute create --namespace ${namespace} --name ${name} --type Keyword`).join('\n');
-    throw new Error(`cannot register the search attributes in namespace ${namespace} (${(error as Error).message}). Create them once:\n${commands}`);
+    const commands = names
+      .map(
+        (name) => `  temporal operator search-attribute create --namespace ${namespace} --name ${name} --type Keyword`,
+      )
+      .join('\n');
+    throw new Error(
+      `cannot register the search attributes in namespace ${namespace} (${(error as Error).message}). Create them once:\n${commands}`,
+    );
   }
   return missing;
 }

@@ -36,12 +36,22 @@ function observabilityRows(config: Config, running: ObservabilityService[]): str
     return `  ${label.padEnd(20)}${urls[name].local ? 'not installed (the warning in the log says how to install it)' : `${urls[name].url} (yours; the stack runs none)`}`;
   };
   return [
-    row('Prometheus', 'prometheus', `scrapes ${scrapeJobs(config).map(({ target }) => `${target}/metrics`).join(', ')}; rules: ${PROMETHEUS_RULE_FILES}`),
+    row(
+      'Prometheus',
+      'prometheus',
+      `scrapes ${scrapeJobs(config)
+        .map(({ target }) => `${target}/metrics`)
+        .join(', ')}; rules: ${PROMETHEUS_RULE_FILES}`,
+    ),
     row('Alertmanager', 'alertmanager', 'sends alerts to the hook above'),
   ];
 }
 
-function banner(config: Config, secrets: { ingressToken: string; gatewayToken: string }, observability: ObservabilityService[]): string {
+function banner(
+  config: Config,
+  secrets: { ingressToken: string; gatewayToken: string },
+  observability: ObservabilityService[],
+): string {
   const ingress = ingressUrl(config);
   const simulator = `http://${config.simulator.host}:${config.simulator.port}`;
   const { embedded } = config.temporal;
@@ -84,7 +94,10 @@ function simulatedInfrastructure(config: Config, secrets: DevSecrets): Record<st
   const reachable = reachableHost(host);
   const env: Record<string, string> = {};
   if (!config.kubernetes.kubeconfig && !config.kubernetes.server) {
-    Object.assign(env, { FINOPS_SOAR_KUBE_SERVER: `http://${reachable}:${kubernetesPort}`, FINOPS_SOAR_KUBE_TOKEN: secrets.gatewayToken });
+    Object.assign(env, {
+      FINOPS_SOAR_KUBE_SERVER: `http://${reachable}:${kubernetesPort}`,
+      FINOPS_SOAR_KUBE_TOKEN: secrets.gatewayToken,
+    });
   }
   if (!config.storage.s3.endpoint) {
     Object.assign(env, {
@@ -105,7 +118,9 @@ async function main() {
     FINOPS_SOAR_INGRESS_TOKEN: secrets.ingressToken,
     FINOPS_SOAR_GATEWAY_TOKEN: secrets.gatewayToken,
     // You, on this machine, decide approvals from the CLI (unless operators are configured).
-    ...(Object.keys(config.approvals.operatorTokens).length === 0 && { FINOPS_SOAR_OPERATOR_TOKENS: `${LOCAL_OPERATOR}=${secrets.operatorToken}` }),
+    ...(Object.keys(config.approvals.operatorTokens).length === 0 && {
+      FINOPS_SOAR_OPERATOR_TOKENS: `${LOCAL_OPERATOR}=${secrets.operatorToken}`,
+    }),
     ...simulatedInfrastructure(config, secrets),
   };
   const services: Service[] = [];
@@ -133,7 +148,12 @@ async function main() {
     });
     return service;
   };
-  const node = (script: string) => spawn(process.execPath, [join(__dirname, script)], { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+  const node = (script: string) =>
+    spawn(process.execPath, [join(__dirname, script)], {
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true,
+    });
 
   const urls = observabilityUrls(config);
   let observability: ObservabilityService[];

@@ -15,10 +15,18 @@ import { exitOnStartupError, onShutdown, startProcess } from './startup';
 function warnAboutApprovers({ approvals, slack }: Config, logger: Logger): void {
   for (const [playbook, bySeverity] of Object.entries(approvals.approvers)) {
     for (const [severity, entries] of Object.entries(bySeverity)) {
-      if (severity === 'S1' && entries.includes('*')) logger.warn(`approvals.approvers.${playbook}.S1 lets anyone approve S1 steps (*): fine for trying things out, not for production`);
-      const groups = entries.filter((entry) => entry !== '*' && !/^[UWS][A-Z0-9]+$/.test(entry) && !(entry in approvals.operatorTokens));
+      if (severity === 'S1' && entries.includes('*'))
+        logger.warn(
+          `approvals.approvers.${playbook}.S1 lets anyone approve S1 steps (*): fine for trying things out, not for production`,
+        );
+      const groups = entries.filter(
+        (entry) => entry !== '*' && !/^[UWS][A-Z0-9]+$/.test(entry) && !(entry in approvals.operatorTokens),
+      );
       const unknown = groups.filter((group) => !slack || !(group in slack.groups));
-      if (unknown.length > 0) logger.warn(`approvals.approvers.${playbook}.${severity}: ${unknown.join(', ')} ${slack ? 'are not in slack.groups' : 'are groups, and need Slack to be checked'}: nobody is approved through them`);
+      if (unknown.length > 0)
+        logger.warn(
+          `approvals.approvers.${playbook}.${severity}: ${unknown.join(', ')} ${slack ? 'are not in slack.groups' : 'are groups, and need Slack to be checked'}: nobody is approved through them`,
+        );
     }
   }
 }
@@ -27,7 +35,9 @@ async function main() {
   const { config, logger } = startProcess('ingress');
   const { token, basicAuth } = config.ingress;
   if (!token && !basicAuth) {
-    throw new ConfigError('ingress.token: no webhook credentials, and the ingress refuses to run unauthenticated. Set FINOPS_SOAR_INGRESS_TOKEN (or ingress.tokenFile), or ingress.basicAuth.');
+    throw new ConfigError(
+      'ingress.token: no webhook credentials, and the ingress refuses to run unauthenticated. Set FINOPS_SOAR_INGRESS_TOKEN (or ingress.tokenFile), or ingress.basicAuth.',
+    );
   }
   const playbooks = loadPlaybooks(config.playbooks.dir);
   warnAboutApprovers(config, logger);

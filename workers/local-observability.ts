@@ -62,7 +62,8 @@ const PROMETHEUS: Binary = {
   executables: ['prometheus'],
   missing:
     'prometheus is not installed, so the stack runs without it and budget checks and adaptive throttling cannot measure: install it with `sudo apt-get install prometheus` (bash .ci/run does it) or from https://prometheus.io/download/, then restart',
-  portTaken: 'stop what holds it (the system Prometheus: sudo systemctl stop prometheus) or point prometheus.url (FINOPS_SOAR_PROMETHEUS_URL) at a free local port',
+  portTaken:
+    'stop what holds it (the system Prometheus: sudo systemctl stop prometheus) or point prometheus.url (FINOPS_SOAR_PROMETHEUS_URL) at a free local port',
 };
 
 const ALERTMANAGER: Binary = {
@@ -102,7 +103,14 @@ function prometheusConfig({ scrape, ruleFiles, alertmanagerUrl }: LocalObservabi
     global: { scrape_interval: INTERVAL, evaluation_interval: INTERVAL },
     rule_files: ruleFiles,
     ...(alertmanagerUrl && {
-      alerting: { alertmanagers: [{ path_prefix: new URL(alertmanagerUrl).pathname, static_configs: [{ targets: [listenAddress(alertmanagerUrl)] }] }] },
+      alerting: {
+        alertmanagers: [
+          {
+            path_prefix: new URL(alertmanagerUrl).pathname,
+            static_configs: [{ targets: [listenAddress(alertmanagerUrl)] }],
+          },
+        ],
+      },
     }),
     scrape_configs: scrape.map(({ job, target }) => ({ job_name: job, static_configs: [{ targets: [target] }] })),
   });
@@ -112,11 +120,22 @@ function prometheusConfig({ scrape, ruleFiles, alertmanagerUrl }: LocalObservabi
 // deploy/alertmanager/alertmanager.yml.
 function alertmanagerConfig(webhookUrl: string, tokenFile: string): string {
   return stringify({
-    route: { receiver: 'finops-soar', group_by: ['alertname', 'tenant', 'route', 'deployment'], group_wait: '2s', group_interval: '10s' },
+    route: {
+      receiver: 'finops-soar',
+      group_by: ['alertname', 'tenant', 'route', 'deployment'],
+      group_wait: '2s',
+      group_interval: '10s',
+    },
     receivers: [
       {
         name: 'finops-soar',
-        webhook_configs: [{ url: webhookUrl, send_resolved: true, http_config: { authorization: { type: 'Bearer', credentials_file: tokenFile } } }],
+        webhook_configs: [
+          {
+            url: webhookUrl,
+            send_resolved: true,
+            http_config: { authorization: { type: 'Bearer', credentials_file: tokenFile } },
+          },
+        ],
       },
     ],
   });
@@ -142,7 +161,15 @@ function listenError(url: string): Promise<string | undefined> {
 
 /** Writes the configs, spawns the installed binaries and waits until they answer /-/ready. */
 export async function startLocalObservability(options: LocalObservabilityOptions): Promise<LocalObservability> {
-  const { logger, stateDir, prometheusUrl, alertmanagerUrl, webhook, searchPath = process.env.PATH ?? '', onSpawn } = options;
+  const {
+    logger,
+    stateDir,
+    prometheusUrl,
+    alertmanagerUrl,
+    webhook,
+    searchPath = process.env.PATH ?? '',
+    onSpawn,
+  } = options;
   const installed = (binary: Binary, url: string | undefined, prepare: Launch['prepare']): Launch | undefined => {
     if (url === undefined) return undefined;
     const executable = findExecutable(binary.executables, searchPath);
@@ -156,11 +183,19 @@ export async function startLocalObservability(options: LocalObservabilityOptions
     chmodSync(tokenFile, 0o600);
     writeFileSync(join(dir, 'alertmanager.yml'), alertmanagerConfig(webhook.url, tokenFile));
     // One instance: no gossip port to bind or peers to find.
-    return [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'data')}`, '--cluster.listen-address='];
+    return [
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'data')}`,
+      '--cluster.listen-address=',
+    ];
   });
   const prometheus = installed(PROMETHEUS, prometheusUrl, (dir) => {
     writeFileSync(join(dir, 'prometheus.yml'), prometheusConfig({ ...options, alertmanagerUrl: alertmanager?.url }));
-    return [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--storage.tsdb.retention.time=${RETENTION}`];
+    return [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--storage.tsdb.retention.time=${RETENTION}`,
+    ];
   });
   const launches = [alertmanager, prometheus].filter((launch) => launch !== undefined);
 
@@ -175,10 +210,14 @@ export async function startLocalObservability(options: LocalObservabilityOptions
     const dir = join(resolve(stateDir), binary.name);
     mkdirSync(dir, { recursive: true });
     // Its own process group, like the stack's other services: Ctrl-C reaches the stack, which stops it.
-    const child = spawn(executable, [...prepare(dir), `--web.listen-address=${listenAddress(url)}`, `--web.external-url=${url}`, '--log.level=warn'], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-      detached: true,
-    });
+    const child = spawn(
+      executable,
+      [...prepare(dir), `--web.listen-address=${listenAddress(url)}`, `--web.external-url=${url}`, '--log.level=warn'],
+      {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        detached: true,
+      },
+    );
     const service = { name: binary.name, url, process: child };
     onSpawn?.(service);
     return service;
@@ -187,8 +226,12 @@ export async function startLocalObservability(options: LocalObservabilityOptions
     await Promise.all(services.map((service) => stopService(service, logger)));
   };
 
-  const ready = await Promise.allSettled(services.map((service) => waitForHttp(readyUrl(service.url), service, READY_TIMEOUT_MS)));
-  const failures = ready.flatMap((result) => (result.status === 'rejected' ? [`${(result.reason as Error).message} (its log above says why)`] : []));
+  const ready = await Promise.allSettled(
+    services.map((service) => waitForHttp(readyUrl(service.url), service, READY_TIMEOUT_MS)),
+  );
+  const failures = ready.flatMap((result) =>
+    result.status === 'rejected' ? [`${(result.reason as Error).message} (its log above says why)`] : [],
+  );
   if (failures.length > 0) {
     await stop();
     throw new Error(failures.join('; '));

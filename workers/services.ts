@@ -17,7 +17,8 @@ export interface Service {
 export async function waitForHttp(url: string, service: Service, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (service.process.exitCode !== null) throw new Error(`${service.name} exited with code ${service.process.exitCode} during start-up`);
+    if (service.process.exitCode !== null)
+      throw new Error(`${service.name} exited with code ${service.process.exitCode} during start-up`);
     try {
       if ((await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })).ok) return;
     } catch {

@@ -7,9 +7,19 @@ import { exitOnStartupError, onShutdown, startProcess } from './startup';
 async function main() {
   const { config, logger } = startProcess('simulator');
   const token = config.gateway.token;
-  if (!token) throw new ConfigError('gateway.token: the simulator needs the token it accepts. Set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile.');
+  if (!token)
+    throw new ConfigError(
+      'gateway.token: the simulator needs the token it accepts. Set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile.',
+    );
   const { host, port, kubernetesPort, s3Port, seed } = config.simulator;
-  const platform = await startSimulatedPlatform({ token, logger, host, ports: { gateway: port, kubernetes: kubernetesPort, s3: s3Port }, seed, startMs: Date.now() });
+  const platform = await startSimulatedPlatform({
+    token,
+    logger,
+    host,
+    ports: { gateway: port, kubernetes: kubernetesPort, s3: s3Port },
+    seed,
+    startMs: Date.now(),
+  });
   const timer = setInterval(() => {
     try {
       platform.model.advance(Date.now());

@@ -5,7 +5,11 @@ import { createActivities } from '../activities';
 import { ConfigError } from '../config/load';
 import type { Config } from '../config/schema';
 import { ControlApiClient } from '../gateway/control-api-client';
-import { createKubernetesAdapter, unconfiguredKubernetes, type KubernetesAdapter } from '../kubernetes/kubernetes-client';
+import {
+  createKubernetesAdapter,
+  unconfiguredKubernetes,
+  type KubernetesAdapter,
+} from '../kubernetes/kubernetes-client';
 import type { Logger } from '../observability/logger';
 import { EngineMetrics } from '../observability/engine-metrics';
 import { serveMetrics } from '../observability/metrics-server';
@@ -18,7 +22,14 @@ import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { BUDGET_WATCH_WORKFLOW_ID, type budgetWatch } from '../workflows/budget-watch';
 import { exitOnStartupError, startProcess } from './startup';
 
-const SDK_LEVEL: Record<string, LogLevel> = { fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'INFO', debug: 'DEBUG', trace: 'TRACE' };
+const SDK_LEVEL: Record<string, LogLevel> = {
+  fatal: 'ERROR',
+  error: 'ERROR',
+  warn: 'WARN',
+  info: 'INFO',
+  debug: 'DEBUG',
+  trace: 'TRACE',
+};
 
 /** Slack when configured; else the log, and approvals through the CLI and the runs API. */
 function notifierFrom(config: Config, logger: Logger): Notifier {
@@ -28,23 +39,43 @@ function notifierFrom(config: Config, logger: Logger): Notifier {
 }
 
 /** The configured cluster; without one, Kubernetes steps fail in their runs saying how to configure it. */
-async function kubernetesFrom({ kubeconfig, context, server, token, timeout }: Config['kubernetes'], logger: Logger): Promise<KubernetesAdapter> {
-  if (server && !token) throw new ConfigError('kubernetes.token: kubernetes.server needs a bearer token. Set FINOPS_SOAR_KUBE_TOKEN or kubernetes.tokenFile.');
+async function kubernetesFrom(
+  { kubeconfig, context, server, token, timeout }: Config['kubernetes'],
+  logger: Logger,
+): Promise<KubernetesAdapter> {
+  if (server && !token)
+    throw new ConfigError(
+      'kubernetes.token: kubernetes.server needs a bearer token. Set FINOPS_SOAR_KUBE_TOKEN or kubernetes.tokenFile.',
+    );
   const apiServer = server && token ? { url: server, token } : undefined;
-  if (kubeconfig || apiServer || process.env.KUBERNETES_SERVICE_HOST) return createKubernetesAdapter({ kubeconfig, server: apiServer, context, requestTimeoutMs: timeout });
-  const reason = 'set kubernetes.kubeconfig (FINOPS_SOAR_KUBECONFIG) or kubernetes.server and token, or run the worker in the cluster';
+  if (kubeconfig || apiServer || process.env.KUBERNETES_SERVICE_HOST)
+    return createKubernetesAdapter({ kubeconfig, server: apiServer, context, requestTimeoutMs: timeout });
+  const reason =
+    'set kubernetes.kubeconfig (FINOPS_SOAR_KUBECONFIG) or kubernetes.server and token, or run the worker in the cluster';
   logger.warn(`no Kubernetes cluster configured: playbook steps that scale or defer batch work will fail; ${reason}`);
   return unconfiguredKubernetes(reason);
 }
 
 async function main() {
   const { config, logger } = startProcess('worker');
-  if (!config.gateway.token) throw new ConfigError('gateway.token: the worker needs the gateway Control API token. Set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile.');
+  if (!config.gateway.token)
+    throw new ConfigError(
+      'gateway.token: the worker needs the gateway Control API token. Set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile.',
+    );
 
   // Must run before anything creates the SDK runtime, once per process.
   Runtime.install({
     logger: new DefaultLogger(SDK_LEVEL[config.log.level], ({ level, message, meta }) => {
-      const method = level === 'TRACE' ? 'trace' : level === 'DEBUG' ? 'debug' : level === 'WARN' ? 'warn' : level === 'ERROR' ? 'error' : 'info';
+      const method =
+        level === 'TRACE'
+          ? 'trace'
+          : level === 'DEBUG'
+            ? 'debug'
+            : level === 'WARN'
+              ? 'warn'
+              : level === 'ERROR'
+                ? 'error'
+                : 'info';
       logger[method](meta ?? {}, message);
     }),
   });
@@ -56,7 +87,11 @@ async function main() {
   // Activities ask the engineLimits workflow through a client of their own.
   const clientConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-  const gateway = new ControlApiClient({ baseUrl: config.gateway.url, token: config.gateway.token, timeoutMs: config.gateway.timeout });
+  const gateway = new ControlApiClient({
+    baseUrl: config.gateway.url,
+    token: config.gateway.token,
+    timeoutMs: config.gateway.timeout,
+  });
   const kubernetes = await kubernetesFrom(config.kubernetes, logger);
   const metrics = new EngineMetrics();
   const metricsServer = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
@@ -69,15 +104,30 @@ async function main() {
     activities: createActivities({
       gateway,
       kubernetes,
-      prometheus: new PrometheusClient({ baseUrl: config.prometheus.url, token: config.prometheus.token, timeoutMs: config.prometheus.timeout }),
+      prometheus: new PrometheusClient({
+        baseUrl: config.prometheus.url,
+        token: config.prometheus.token,
+        timeoutMs: config.prometheus.timeout,
+      }),
       finops: config.finops,
       storage: new S3BucketLifecycle(config.storage.s3),
       notifier: notifierFrom(config, logger.child({ component: 'notifications' })),
       runUrl: temporalRunUrl(config.temporal),
-      guardrails: { protectedRoutes: config.engine.protectedRoutes, sensitiveRoutes: config.engine.sensitiveRoutes, protectedTenants: config.engine.protectedTenants },
-      limits: { client, taskQueue: config.temporal.taskQueue, maxConcurrentRuns: config.engine.maxConcurrentRuns, maxActionsPerTargetPerHour: config.engine.maxActionsPerTargetPerHour },
+      guardrails: {
+        protectedRoutes: config.engine.protectedRoutes,
+        sensitiveRoutes: config.engine.sensitiveRoutes,
+        protectedTenants: config.engine.protectedTenants,
+      },
+      limits: {
+        client,
+        taskQueue: config.temporal.taskQueue,
+        maxConcurrentRuns: config.engine.maxConcurrentRuns,
+        maxActionsPerTargetPerHour: config.engine.maxActionsPerTargetPerHour,
+      },
       metrics,
-      opa: config.policy.opaUrl ? { url: config.policy.opaUrl, token: config.policy.opaToken, timeoutMs: config.policy.timeout } : undefined,
+      opa: config.policy.opaUrl
+        ? { url: config.policy.opaUrl, token: config.policy.opaToken, timeoutMs: config.policy.timeout }
+        : undefined,
     }),
   });
   if (Object.keys(config.finops.budgets).length > 0) {

@@ -1,7 +1,16 @@
 // Watches the configured budgets: every interval it asks where each one stands and tells FinOps
 // the first time in a month that its spend reaches 50, 75, 90 and 100%. One long-lived workflow
 // (started by the worker), so what was announced survives restarts and is never announced twice.
-import { continueAsNew, defineQuery, log, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  continueAsNew,
+  defineQuery,
+  log,
+  patched,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { budgetMessage, newlyCrossed, type BudgetReport } from '../finops/budget';
 import { TELLING_PEOPLE } from './activity-options';
@@ -26,7 +35,10 @@ export interface BudgetWatchStatus {
 export const budgetWatchStatusQuery = defineQuery<BudgetWatchStatus>('budgetWatchStatus');
 
 // A report is a few Prometheus queries: a failed one is tried again in the next round.
-const ask = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumAttempts: 3 } });
+const ask = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '2s', maximumAttempts: 3 },
+});
 const tell = proxyActivities<Activities>(TELLING_PEOPLE);
 
 /** Rounds per execution: far below Temporal's history limits, whatever the number of budgets. */
@@ -48,7 +60,8 @@ export async function budgetWatch(input: BudgetWatchInput): Promise<never> {
       try {
         report = await ask['finops.budgetReport'](budget);
       } catch (error) {
-        status.problems[budget] = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+        status.problems[budget] =
+          error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
         continue;
       }
       delete status.problems[budget];
@@ -60,15 +73,32 @@ export async function budgetWatch(input: BudgetWatchInput): Promise<never> {
       // Several thresholds crossed since the last round make one message, about the highest.
       const highest = crossed.at(-1)!;
       try {
-        await tell['notify.send']({ to: input.notifyTo, message: budgetMessage(report, highest), run: { workflowId: workflowInfo().workflowId, playbook: 'budget-watch', target: `budget=${budget}`, severity: highest >= 0.9 ? 'S1' : 'S2' } });
+        await tell['notify.send']({
+          to: input.notifyTo,
+          message: budgetMessage(report, highest),
+          run: {
+            workflowId: workflowInfo().workflowId,
+            playbook: 'budget-watch',
+            target: `budget=${budget}`,
+            severity: highest >= 0.9 ? 'S1' : 'S2',
+          },
+        });
       } catch (error) {
-        log.warn('could not announce a budget threshold; trying again next round', { budget, threshold: highest, error: String(error) });
+        log.warn('could not announce a budget threshold; trying again next round', {
+          budget,
+          threshold: highest,
+          error: String(error),
+        });
         continue;
       }
       status.announced[budget] = { month: report.month, thresholds: [...announced, ...crossed] };
     }
     // Watches started before rounds were retried sooner keep their history.
-    await sleep(Object.keys(status.problems).length > 0 && patched('budget-watch-retry') ? retryAfterMs(input.everyMs) : input.everyMs);
+    await sleep(
+      Object.keys(status.problems).length > 0 && patched('budget-watch-retry')
+        ? retryAfterMs(input.everyMs)
+        : input.everyMs,
+    );
   }
   return continueAsNew<typeof budgetWatch>({ ...input, announced: status.announced });
 }

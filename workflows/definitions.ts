@@ -17,7 +17,11 @@ export interface PlaybookRunInput {
   /** The resolved playbook: a snapshot, so editing the file never changes a running workflow. */
   plan: RunPlan;
   /** The alert that started the run. */
-  alert: AlertNotification & { labels: Record<string, string>; annotations: Record<string, string>; generatorURL?: string };
+  alert: AlertNotification & {
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    generatorURL?: string;
+  };
   /** Set when the run continued as new: its state so far; its steps do not run again. */
   carried?: { status: RunStatus; compensations: Compensation[]; escalateAt: string | null };
   /** History events after which the run continues as new (default 10,000). */
@@ -77,7 +81,8 @@ export interface RefusedDecision extends RecordedDecision {
   refusal: string;
 }
 
-export type DecisionAnswer = { accepted: true; decision: RecordedDecision; approvalsStillNeeded: number } | { accepted: false; refusal: string };
+export type DecisionAnswer =
+  { accepted: true; decision: RecordedDecision; approvalsStillNeeded: number } | { accepted: false; refusal: string };
 
 /** An adapt step that keeps adjusting its action while the alert fires. */
 export interface Adapting {

@@ -1,7 +1,15 @@
 // One long-lived workflow that holds the engine's limits across runs: how many runs are active,
 // how many actions each target took in the last hour, and which run holds each shared object. Runs ask it through updates (from the
 // limits activities), so the count is exact whatever the number of workers and ingresses.
-import { allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineUpdate,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 
 export const ENGINE_LIMITS_WORKFLOW_ID = 'finops-soar/engine-limits';
 
@@ -26,9 +34,10 @@ export const releaseRunsUpdate = defineUpdate<void, [{ workflowIds: string[] }]>
  * `workflowId` and `objects` are absent from the runs of earlier versions (before shared objects
  * had owners): this long-lived workflow still answers them, and its recorded history replays.
  */
-export const reserveActionUpdate = defineUpdate<LimitAnswer, [{ workflowId?: string; target: string; key: string; objects?: string[]; max: number; windowMs: number }]>(
-  'reserveAction',
-);
+export const reserveActionUpdate = defineUpdate<
+  LimitAnswer,
+  [{ workflowId?: string; target: string; key: string; objects?: string[]; max: number; windowMs: number }]
+>('reserveAction');
 export const limitsQuery = defineQuery<EngineLimitsState>('limits');
 
 // Continue as new well before Temporal's history limits; every update adds a few events.
@@ -45,12 +54,17 @@ export async function engineLimits(carried?: EngineLimitsState): Promise<void> {
       state.runs[workflowId] ??= new Date().toISOString();
       return { granted: true };
     }
-    return { granted: false, reason: `${active.length} runs are already active (engine.maxConcurrentRuns is ${max})`, holders: active };
+    return {
+      granted: false,
+      reason: `${active.length} runs are already active (engine.maxConcurrentRuns is ${max})`,
+      holders: active,
+    };
   });
 
   setHandler(releaseRunsUpdate, ({ workflowIds }) => {
     for (const id of workflowIds) delete state.runs[id];
-    for (const [object, owner] of Object.entries(state.owners)) if (workflowIds.includes(owner)) delete state.owners[object];
+    for (const [object, owner] of Object.entries(state.owners))
+      if (workflowIds.includes(owner)) delete state.owners[object];
   });
 
   setHandler(reserveActionUpdate, ({ workflowId, target, key, objects = [], max, windowMs }) => {
@@ -61,10 +75,17 @@ export async function engineLimits(carried?: EngineLimitsState): Promise<void> {
     const held = objects.filter((object) => state.owners[object] !== undefined && state.owners[object] !== workflowId);
     if (held.length > 0) {
       const holders = [...new Set(held.map((object) => state.owners[object]!))];
-      return { granted: false, reason: `${held.join(', ')} ${held.length === 1 ? 'is' : 'are'} held by run ${holders.join(', ')} until it ends`, holders };
+      return {
+        granted: false,
+        reason: `${held.join(', ')} ${held.length === 1 ? 'is' : 'are'} held by run ${holders.join(', ')} until it ends`,
+        holders,
+      };
     }
     if (recent.length >= max) {
-      return { granted: false, reason: `${target} already took ${recent.length} actions in the last ${windowMs / 60_000} minutes (engine.maxActionsPerTargetPerHour is ${max})` };
+      return {
+        granted: false,
+        reason: `${target} already took ${recent.length} actions in the last ${windowMs / 60_000} minutes (engine.maxActionsPerTargetPerHour is ${max})`,
+      };
     }
     recent.push({ key, at: Date.now() });
     if (workflowId) for (const object of objects) state.owners[object] = workflowId;

@@ -3,4 +3,5 @@
 export const playbookRunId = (playbook: string, targetKey: string) => `playbook/${playbook}/${targetKey}`;
 
 /** The key that makes a step's side effect happen once, whatever the retries and replays. */
-export const stepIdempotencyKey = (workflowId: string, runId: string, stepId: string, phase: 'apply' | 'undo') => `${workflowId}/${runId}/${stepId}/${phase}`;
+export const stepIdempotencyKey = (workflowId: string, runId: string, stepId: string, phase: 'apply' | 'undo') =>
+  `${workflowId}/${runId}/${stepId}/${phase}`;

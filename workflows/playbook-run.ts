@@ -98,14 +98,27 @@ export interface RunSummary {
 }
 
 /** The failure's own message, without the SDK's "Activity task failed" wrapper. */
-const failureMessage = (error: unknown) => (error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error));
-const failureType = (error: unknown) => (error instanceof Error && error.cause instanceof ApplicationFailure ? error.cause.type : undefined);
+const failureMessage = (error: unknown) =>
+  error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+const failureType = (error: unknown) =>
+  error instanceof Error && error.cause instanceof ApplicationFailure ? error.cause.type : undefined;
 const seconds = (ms: number) => `${ms / 1000}s`;
 
-const summaryOf = ({ state, applied, skipped, decisions, escalation, rollbackReason, savings }: RunStatus): RunSummary => ({ state, applied, skipped, decisions, escalation, rollbackReason, savings });
+const summaryOf = ({
+  state,
+  applied,
+  skipped,
+  decisions,
+  escalation,
+  rollbackReason,
+  savings,
+}: RunStatus): RunSummary => ({ state, applied, skipped, decisions, escalation, rollbackReason, savings });
 
 /** State carried from a run of an earlier version lacks the status fields added since; these stand in. */
-const fieldsAddedSince = (): Pick<RunStatus, 'adapting' | 'refusedDecisions' | 'warRoom' | 'savings' | 'verifications'> => ({
+const fieldsAddedSince = (): Pick<
+  RunStatus,
+  'adapting' | 'refusedDecisions' | 'warRoom' | 'savings' | 'verifications'
+> => ({
   adapting: [],
   refusedDecisions: [],
   warRoom: null,
@@ -114,7 +127,8 @@ const fieldsAddedSince = (): Pick<RunStatus, 'adapting' | 'refusedDecisions' | '
 });
 
 /** Whether a measured value is where a verify step expects it. */
-const hasMoved = (value: number, { below, above }: Extract<PlannedStep, { kind: 'verify' }>['expect']) => (below !== undefined ? value < below : value > above!);
+const hasMoved = (value: number, { below, above }: Extract<PlannedStep, { kind: 'verify' }>['expect']) =>
+  below !== undefined ? value < below : value > above!;
 
 /** Steps after a rejected approval do not run; this ends the step loop. */
 class Rejected extends Error {}
@@ -122,30 +136,32 @@ class Rejected extends Error {}
 export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> {
   const { plan, alert, carried } = input;
   const { workflowId, firstExecutionRunId } = workflowInfo();
-  const status: RunStatus = carried ? { ...fieldsAddedSince(), ...carried.status } : {
-    playbook: plan.playbook.name,
-    digest: plan.playbook.digest,
-    target: plan.target.key,
-    severity: plan.playbook.severity,
-    dryRun: plan.playbook.dryRun,
-    state: 'applying',
-    currentStep: null,
-    applied: [],
-    skipped: [],
-    facts: {},
-    pendingApproval: null,
-    warRoom: null,
-    adapting: [],
-    decisions: [],
-    refusedDecisions: [],
-    escalation: null,
-    alerts: {},
-    nextDeadline: null,
-    notifications: { received: 0, repeated: 0, stale: 0 },
-    rollbackReason: null,
-    savings: plan.savings && !plan.playbook.dryRun ? emptyLedger(plan.savings.query) : null,
-    verifications: [],
-  };
+  const status: RunStatus = carried
+    ? { ...fieldsAddedSince(), ...carried.status }
+    : {
+        playbook: plan.playbook.name,
+        digest: plan.playbook.digest,
+        target: plan.target.key,
+        severity: plan.playbook.severity,
+        dryRun: plan.playbook.dryRun,
+        state: 'applying',
+        currentStep: null,
+        applied: [],
+        skipped: [],
+        facts: {},
+        pendingApproval: null,
+        warRoom: null,
+        adapting: [],
+        decisions: [],
+        refusedDecisions: [],
+        escalation: null,
+        alerts: {},
+        nextDeadline: null,
+        notifications: { received: 0, repeated: 0, stale: 0 },
+        rollbackReason: null,
+        savings: plan.savings && !plan.playbook.dryRun ? emptyLedger(plan.savings.query) : null,
+        verifications: [],
+      };
   if (!carried) recordNotification(status.alerts, alert);
   const firing = () => isFiring(status.alerts);
   const compensations: Compensation[] = carried?.compensations ?? [];
@@ -178,7 +194,8 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   /** Keeps the latest refusals: a click loop must not grow the run's state (and what continue-as-new carries) without bound. */
   const recordRefusal = (refused: RefusedDecision) => {
     status.refusedDecisions.push(refused);
-    if (status.refusedDecisions.length > MAX_REFUSALS_KEPT) status.refusedDecisions.splice(0, status.refusedDecisions.length - MAX_REFUSALS_KEPT);
+    if (status.refusedDecisions.length > MAX_REFUSALS_KEPT)
+      status.refusedDecisions.splice(0, status.refusedDecisions.length - MAX_REFUSALS_KEPT);
   };
   const refuseDecision = (attempt: Decision, refusal: string): DecisionAnswer => {
     recordRefusal({ ...attempt, at: new Date().toISOString(), refusal });
@@ -189,11 +206,15 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   const refusalOf = ({ stepId, by, approve }: Decision): string | undefined => {
     const pending = status.pendingApproval;
     if (pending?.stepId !== stepId || rejection || pending.approvedBy.length >= pending.approvalsNeeded) {
-      return status.decisions.some((decided) => decided.stepId === stepId) ? `step ${stepId} was already decided` : `step ${stepId} is not waiting for approval`;
+      return status.decisions.some((decided) => decided.stepId === stepId)
+        ? `step ${stepId} was already decided`
+        : `step ${stepId} is not waiting for approval`;
     }
     // Four eyes: whoever started a run by hand may stop it, not approve it; nobody approves twice.
-    if (approve && by === alert.annotations.startedBy) return `${by} started this run and cannot approve its steps; ask someone else`;
-    if (approve && pending.approvedBy.includes(by)) return `${by} already approved step ${stepId}; it needs ${pending.approvalsNeeded} different people`;
+    if (approve && by === alert.annotations.startedBy)
+      return `${by} started this run and cannot approve its steps; ask someone else`;
+    if (approve && pending.approvedBy.includes(by))
+      return `${by} already approved step ${stepId}; it needs ${pending.approvalsNeeded} different people`;
     return undefined;
   };
   setHandler(
@@ -206,12 +227,17 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       status.decisions.push(decision);
       if (attempt.approve) pending.approvedBy.push(attempt.by);
       else rejection = decision;
-      return { accepted: true, decision, approvalsStillNeeded: attempt.approve ? pending.approvalsNeeded - pending.approvedBy.length : 0 };
+      return {
+        accepted: true,
+        decision,
+        approvalsStillNeeded: attempt.approve ? pending.approvalsNeeded - pending.approvedBy.length : 0,
+      };
     },
     {
       // Synchronous on purpose: an anonymous decision is answered to the caller and never recorded.
       validator: ({ by }) => {
-        if (!by) throw ApplicationFailure.nonRetryable('a decision needs the identity of who decides', 'InvalidDecision');
+        if (!by)
+          throw ApplicationFailure.nonRetryable('a decision needs the identity of who decides', 'InvalidDecision');
       },
     },
   );
@@ -227,13 +253,17 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     {
       validator: ({ by, reason }) => {
         if (!by || !reason) throw ApplicationFailure.nonRetryable('an abort needs who asks and why', 'InvalidAbort');
-        if (abortReason || status.rollbackReason) throw ApplicationFailure.nonRetryable(`the run is already ${status.state}`, 'AlreadyEnding');
+        if (abortReason || status.rollbackReason)
+          throw ApplicationFailure.nonRetryable(`the run is already ${status.state}`, 'AlreadyEnding');
       },
     },
   );
 
   const labels = { ...alert.labels, ...plan.target.labels };
-  const attribute = (key: (typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES], value: string | undefined): SearchAttributeUpdatePair[] => (value ? [{ key, value }] : []);
+  const attribute = (
+    key: (typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES],
+    value: string | undefined,
+  ): SearchAttributeUpdatePair[] => (value ? [{ key, value }] : []);
   upsertSearchAttributes([
     ...attribute(SEARCH_ATTRIBUTES.playbook, plan.playbook.name),
     ...attribute(SEARCH_ATTRIBUTES.digest, plan.playbook.digest),
@@ -252,7 +282,9 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     upsertMemo({
       summary: `${plan.playbook.name} (${status.severity}${status.dryRun ? ', dry run' : ''}) on ${plan.target.key}: ${status.state}`,
       alert: alert.labels.alertname ?? null,
-      changes: status.applied.map((change) => `${change.stepId}: ${change.summary}${change.undoneAt ? ' (undone)' : ''}`),
+      changes: status.applied.map(
+        (change) => `${change.stepId}: ${change.summary}${change.undoneAt ? ' (undone)' : ''}`,
+      ),
       skipped: status.skipped.map(({ stepId, reason }) => `${stepId}: ${reason}`),
       savings: status.savings && describeSavings(status.savings),
     });
@@ -336,12 +368,14 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
         ledger.note = 'no baseline: the cost rate before the first change could not be measured';
       }
       for (const change of status.applied) {
-        if (change.costAfterUsdPerHour === null && Date.parse(at) - Date.parse(change.appliedAt) >= everyMs) change.costAfterUsdPerHour = value;
+        if (change.costAfterUsdPerHour === null && Date.parse(at) - Date.parse(change.appliedAt) >= everyMs)
+          change.costAfterUsdPerHour = value;
       }
     } else if (value !== undefined) {
       ledger.note = 'the cost rate query gave no series';
     }
-    if (changesInForce() && status.state !== 'rolling-back') status.savings!.nextAt = new Date(Date.now() + everyMs).toISOString();
+    if (changesInForce() && status.state !== 'rolling-back')
+      status.savings!.nextAt = new Date(Date.now() + everyMs).toISOString();
     summarize();
     return typeof value === 'number' ? value : null;
   };
@@ -355,7 +389,9 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       if (isCancellation(error)) throw error;
       return { problem: `measuring failed: ${failureMessage(error)}`, answered: false };
     }
-    return typeof value === 'number' ? { value } : { problem: `${measure.check} gave no number for ${measure.fact}`, answered: true };
+    return typeof value === 'number'
+      ? { value }
+      : { problem: `${measure.check} gave no number for ${measure.fact}`, answered: true };
   };
 
   /** Undoes every applied change, newest first. Runs to the end even if the run is cancelled. */
@@ -392,7 +428,14 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     const described = ledger && describeSavings(ledger);
     if (!ledger?.baseline || !ledger.latest || !described) return;
     const hours = (Date.parse(ledger.latest.at) - Date.parse(ledger.baseline.at)) / 3_600_000;
-    await tellPeople('record the savings', () => tell['finops.recordSavings']({ runId: firstExecutionRunId, playbook: plan.playbook.name, savedUsd: ledger.savedUsd, hours }));
+    await tellPeople('record the savings', () =>
+      tell['finops.recordSavings']({
+        runId: firstExecutionRunId,
+        playbook: plan.playbook.name,
+        savedUsd: ledger.savedUsd,
+        hours,
+      }),
+    );
     const reportTo = plan.savings?.reportTo ?? [];
     if (reportTo.length > 0) {
       const message = `${plan.playbook.name} on ${plan.target.key} rolled back after ${hours.toFixed(1)} h of changes: ${described}.`;
@@ -409,23 +452,44 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     action: ActionName,
     params: unknown,
     objects: string[],
-  ): Promise<{ outcome: ActionOutcome; costBefore: number | null; policy: PolicyRecord | null } | { refused: string; by: 'policy' | 'limits' | 'guardrails' }> => {
+  ): Promise<
+    | { outcome: ActionOutcome; costBefore: number | null; policy: PolicyRecord | null }
+    | { refused: string; by: 'policy' | 'limits' | 'guardrails' }
+  > => {
     const request = actionRequest(keyId, params, 'apply');
     // Runs recorded before policies were asked keep their history.
     let policy: PolicyRecord | null = null;
     if (patched('policy-check')) {
       // Runs recorded before the policy was asked locally keep their history.
       const ask = patched('policy-check-local') ? askPolicy : apply;
-      const decision = await ask['policy.check']({ action, target: plan.target, params, severity: status.severity as Severity });
-      policy = { source: decision.source, reason: decision.reason, ...(decision.decisionId !== undefined && { decisionId: decision.decisionId }) };
+      const decision = await ask['policy.check']({
+        action,
+        target: plan.target,
+        params,
+        severity: status.severity as Severity,
+      });
+      policy = {
+        source: decision.source,
+        reason: decision.reason,
+        ...(decision.decisionId !== undefined && { decisionId: decision.decisionId }),
+      };
       if (!decision.allowed) {
         // A guardrail says the same tomorrow; a spent quota or an OPA that cannot answer may not.
-        const permanent = (decision.denials ?? []).length > 0 && decision.denials!.every(({ rule }) => rule !== 'tenant_over_quota');
-        return { refused: `${decision.reason}${decision.decisionId ? ` (OPA decision ${decision.decisionId})` : ''}`, by: permanent ? 'guardrails' : 'policy' };
+        const permanent =
+          (decision.denials ?? []).length > 0 && decision.denials!.every(({ rule }) => rule !== 'tenant_over_quota');
+        return {
+          refused: `${decision.reason}${decision.decisionId ? ` (OPA decision ${decision.decisionId})` : ''}`,
+          by: permanent ? 'guardrails' : 'policy',
+        };
       }
     }
     if (!status.dryRun) {
-      const reservation = await limits['limits.reserveAction']({ workflowId, target: plan.target.key, key: request.idempotencyKey, objects });
+      const reservation = await limits['limits.reserveAction']({
+        workflowId,
+        target: plan.target.key,
+        key: request.idempotencyKey,
+        objects,
+      });
       if (!reservation.granted) return { refused: reservation.reason, by: 'limits' };
     }
     const costBefore = await sampleCost();
@@ -434,7 +498,8 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       // it too; cancelled half-way, it could be made at the gateway and never undone.
       return { outcome: await CancellationScope.nonCancellable(() => apply[action](request)), costBefore, policy };
     } catch (error) {
-      if (!isCancellation(error) && failureType(error) === REFUSED_BY_GUARDRAILS) return { refused: failureMessage(error), by: 'guardrails' };
+      if (!isCancellation(error) && failureType(error) === REFUSED_BY_GUARDRAILS)
+        return { refused: failureMessage(error), by: 'guardrails' };
       throw error;
     }
   };
@@ -449,9 +514,26 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   ) => {
     const appliedAt = new Date().toISOString();
     const costs = status.savings ? { costBeforeUsdPerHour: costBefore, costAfterUsdPerHour: null } : {};
-    status.applied.push({ stepId, action, summary: outcome.summary, previous: outcome.previous, dryRun: status.dryRun, appliedAt, undoneAt: null, undoError: null, ...costs, ...(policy && { policy }) });
-    if (outcome.undo && compensate) compensations.push({ stepId, action: outcome.undo.action, request: actionRequest(keyId, outcome.undo.params, 'undo') });
-    if (status.savings && !status.savings.nextAt && plan.savings) status.savings.nextAt = new Date(Date.now() + plan.savings.everyMs).toISOString();
+    status.applied.push({
+      stepId,
+      action,
+      summary: outcome.summary,
+      previous: outcome.previous,
+      dryRun: status.dryRun,
+      appliedAt,
+      undoneAt: null,
+      undoError: null,
+      ...costs,
+      ...(policy && { policy }),
+    });
+    if (outcome.undo && compensate)
+      compensations.push({
+        stepId,
+        action: outcome.undo.action,
+        request: actionRequest(keyId, outcome.undo.params, 'undo'),
+      });
+    if (status.savings && !status.savings.nextAt && plan.savings)
+      status.savings.nextAt = new Date(Date.now() + plan.savings.everyMs).toISOString();
     summarize();
   };
 
@@ -471,7 +553,8 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   };
 
   /** The level a measurement calls for: the highest threshold it is above, or null below them all. */
-  const levelFor = ({ levels }: Adapting['step'], value: number) => levels.reduce<number | null>((level, { above }, index) => (value > above ? index : level), null);
+  const levelFor = ({ levels }: Adapting['step'], value: number) =>
+    levels.reduce<number | null>((level, { above }, index) => (value > above ? index : level), null);
 
   /**
    * One round of an adapt step: measure, and move to the level the value calls for. A failed
@@ -500,9 +583,15 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
         // stack only once it has worked; if it fails, the level stays and the rollback still has it.
         const compensation = compensations.find((candidate) => candidate.stepId === stepId);
         if (compensation) {
-          await CancellationScope.nonCancellable(() => apply[compensation.action]({ ...compensation.request, idempotencyKey: actionRequest(keyId, null, 'undo').idempotencyKey }));
+          await CancellationScope.nonCancellable(() =>
+            apply[compensation.action]({
+              ...compensation.request,
+              idempotencyKey: actionRequest(keyId, null, 'undo').idempotencyKey,
+            }),
+          );
           compensations.splice(compensations.indexOf(compensation), 1);
-          for (const change of status.applied) if (change.stepId === stepId && change.undoneAt === null) change.undoneAt = new Date().toISOString();
+          for (const change of status.applied)
+            if (change.stepId === stepId && change.undoneAt === null) change.undoneAt = new Date().toISOString();
         }
       } else {
         const result = await applyChange(keyId, step.action, step.levels[level]!.params, step.objects);
@@ -514,7 +603,13 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
           }
           return;
         }
-        recordChange(stepId, keyId, step.action, result, !compensations.some((compensation) => compensation.stepId === stepId));
+        recordChange(
+          stepId,
+          keyId,
+          step.action,
+          result,
+          !compensations.some((compensation) => compensation.stepId === stepId),
+        );
       }
     } catch (error) {
       if (isCancellation(error)) throw error;
@@ -541,12 +636,18 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
         const warRoomStatus = {
           state: status.state,
           currentStep: status.currentStep,
-          changes: status.applied.filter(({ undoneAt }) => undoneAt === null).map(({ stepId, summary }) => `${stepId}: ${summary}`),
-          pendingApproval: status.pendingApproval ? `${status.pendingApproval.stepId}: ${status.pendingApproval.summary}` : null,
+          changes: status.applied
+            .filter(({ undoneAt }) => undoneAt === null)
+            .map(({ stepId, summary }) => `${stepId}: ${summary}`),
+          pendingApproval: status.pendingApproval
+            ? `${status.pendingApproval.stepId}: ${status.pendingApproval.summary}`
+            : null,
           nextDeadline: status.nextDeadline,
           savings: status.savings && describeSavings(status.savings),
         };
-        await tellPeople('update the war-room status', () => tell['warRoom.status']({ message, run, status: warRoomStatus }));
+        await tellPeople('update the war-room status', () =>
+          tell['warRoom.status']({ message, run, status: warRoomStatus }),
+        );
         postedVersion = posting;
       }
     });
@@ -571,7 +672,14 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     const approvalsNeeded = messaging ? step.approvalsNeeded : 1;
     const startedAt = Date.now();
     const deadline = new Date(startedAt + step.timeoutMs).toISOString();
-    const pending = { stepId, summary: step.summary, deadline, approvalsNeeded, approvedBy: [] as string[], message: null as { channel: string; ts: string } | null };
+    const pending = {
+      stepId,
+      summary: step.summary,
+      deadline,
+      approvalsNeeded,
+      approvedBy: [] as string[],
+      message: null as { channel: string; ts: string } | null,
+    };
     status.pendingApproval = pending;
     setState('awaiting-approval');
     const request: ApprovalAsk = {
@@ -585,19 +693,31 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       to: step.to,
       alertUrl: alert.generatorURL ?? null,
     };
-    if (messaging) await tellPeople('ask for approval', async () => (pending.message = await tell['approval.request'](request)));
+    if (messaging)
+      await tellPeople('ask for approval', async () => (pending.message = await tell['approval.request'](request)));
 
     // A resolution makes the question moot: nothing more is applied for an alert that is gone.
     const decided = () => rejection !== undefined || pending.approvedBy.length >= approvalsNeeded || !firing();
-    const nudges = !messaging ? [] : [
-      { afterMs: step.remindAfterMs, nudge: { kind: 'reminder' as const, mention: [], alsoTo: [] } },
-      ...(step.escalate ? [{ afterMs: step.escalate.afterMs, nudge: { kind: 'escalation' as const, mention: step.escalate.mention, alsoTo: step.escalate.alsoTo } }] : []),
-    ]
-      .filter(({ afterMs }) => afterMs < step.timeoutMs)
-      .sort((a, b) => a.afterMs - b.afterMs);
+    const nudges = !messaging
+      ? []
+      : [
+          { afterMs: step.remindAfterMs, nudge: { kind: 'reminder' as const, mention: [], alsoTo: [] } },
+          ...(step.escalate
+            ? [
+                {
+                  afterMs: step.escalate.afterMs,
+                  nudge: { kind: 'escalation' as const, mention: step.escalate.mention, alsoTo: step.escalate.alsoTo },
+                },
+              ]
+            : []),
+        ]
+          .filter(({ afterMs }) => afterMs < step.timeoutMs)
+          .sort((a, b) => a.afterMs - b.afterMs);
     for (const { afterMs, nudge } of nudges) {
       if (await waitUntil(decided, Math.max(0, startedAt + afterMs - Date.now()))) break;
-      await tellPeople(`send a ${nudge.kind}`, () => tell['approval.nudge']({ message: pending.message, request, nudge }));
+      await tellPeople(`send a ${nudge.kind}`, () =>
+        tell['approval.nudge']({ message: pending.message, request, nudge }),
+      );
     }
     await waitUntil(decided, Math.max(0, startedAt + step.timeoutMs - Date.now()));
     status.pendingApproval = null;
@@ -610,14 +730,24 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     else if (!firing()) outcome = 'moot: the alert resolved';
     else {
       outcome = step.onTimeout === 'approve' ? 'timed out: approved' : 'timed out: rejected';
-      const timedOut = { stepId, approve: step.onTimeout === 'approve', by: 'timeout', reason: `no decision within ${seconds(step.timeoutMs)}`, at: new Date().toISOString() };
+      const timedOut = {
+        stepId,
+        approve: step.onTimeout === 'approve',
+        by: 'timeout',
+        reason: `no decision within ${seconds(step.timeoutMs)}`,
+        at: new Date().toISOString(),
+      };
       status.decisions.push(timedOut);
       if (!timedOut.approve) rejection = timedOut;
     }
     const decisions = status.decisions.filter((decision) => decision.stepId === stepId);
-    if (messaging) await tellPeople('record the outcome', () => tell['approval.settle']({ message: pending.message, request, outcome: { outcome, decisions } }));
+    if (messaging)
+      await tellPeople('record the outcome', () =>
+        tell['approval.settle']({ message: pending.message, request, outcome: { outcome, decisions } }),
+      );
 
-    if (outcome === 'moot: the alert resolved') throw new Rejected(`${stepId}: the alert resolved before anyone decided`);
+    if (outcome === 'moot: the alert resolved')
+      throw new Rejected(`${stepId}: the alert resolved before anyone decided`);
     if (!rejection) return;
     const reason = `${stepId} rejected by ${rejection.by}${rejection.reason ? ` (${rejection.reason})` : ''}`;
     if (step.onReject === 'rollback') await rollback(reason);
@@ -638,11 +768,16 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     };
     for (;;) {
       const measured = await measureNow(step.measure);
-      if ('value' in measured && hasMoved(measured.value, step.expect)) return verified(true, measured.value, `${step.measure.fact} is ${measured.value}, ${expected}`);
+      if ('value' in measured && hasMoved(measured.value, step.expect))
+        return verified(true, measured.value, `${step.measure.fact} is ${measured.value}, ${expected}`);
       if (!firing()) return verified(true, null, 'the alert resolved');
       if (Date.now() >= deadline) {
         const last = 'value' in measured ? `${step.measure.fact} is still ${measured.value}` : measured.problem;
-        return verified(false, 'value' in measured ? measured.value : null, `not ${expected} within ${seconds(step.withinMs)}: ${last}`);
+        return verified(
+          false,
+          'value' in measured ? measured.value : null,
+          `not ${expected} within ${seconds(step.withinMs)}: ${last}`,
+        );
       }
       await waitUntil(() => !firing(), Math.min(step.everyMs, deadline - Date.now()));
     }
@@ -675,7 +810,11 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
             await apply['notify.send']({ to: step.to, message: step.message, run });
             break;
           case 'warRoom': {
-            const { location, statusMessage } = await apply['warRoom.open']({ name: step.name, invite: step.invite, run });
+            const { location, statusMessage } = await apply['warRoom.open']({
+              name: step.name,
+              invite: step.invite,
+              run,
+            });
             status.facts[step.id] = { location };
             if (statusMessage && patched('war-room-status')) {
               status.warRoom = { message: statusMessage };
@@ -692,7 +831,16 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
             setState('applying');
             break;
           case 'adapt': {
-            const adapting: Adapting = { stepId, step, level: null, value: null, measuredAt: null, changes: 0, note: null, nextAt: new Date().toISOString() };
+            const adapting: Adapting = {
+              stepId,
+              step,
+              level: null,
+              value: null,
+              measuredAt: null,
+              changes: 0,
+              note: null,
+              nextAt: new Date().toISOString(),
+            };
             status.adapting.push(adapting);
             await adjust(adapting);
             break;
@@ -701,7 +849,8 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
             const moved = await runVerify(stepId, step);
             const { reason } = status.verifications.at(-1)!;
             if (moved) {
-              for (const later of steps.slice(steps.indexOf(step) + 1)) skip(idOf(later), `not needed: ${stepId} verified ${reason}`);
+              for (const later of steps.slice(steps.indexOf(step) + 1))
+                skip(idOf(later), `not needed: ${stepId} verified ${reason}`);
               status.currentStep = null;
               return;
             }
@@ -737,7 +886,9 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     }
     const to = escalation.plan.playbook;
     status.severity = to.severity;
-    const reason = escalateNow ? `the steps of ${plan.playbook.name} did not move the metric (${escalateNow})` : `still firing ${seconds(escalation.afterMs)} after the steps of ${plan.playbook.name}`;
+    const reason = escalateNow
+      ? `the steps of ${plan.playbook.name} did not move the metric (${escalateNow})`
+      : `still firing ${seconds(escalation.afterMs)} after the steps of ${plan.playbook.name}`;
     status.escalation = { to: to.name, reason, at: new Date().toISOString() };
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.severity, value: to.severity }]);
     log.warn('escalating', status.escalation);
@@ -779,7 +930,9 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       }
     });
     if (compensations.length > 0 || status.state !== 'rolled-back') {
-      await rollback(status.rollbackReason ?? `alert resolved and stayed resolved for the ${seconds(plan.cooldownMs)} cooldown`);
+      await rollback(
+        status.rollbackReason ?? `alert resolved and stayed resolved for the ${seconds(plan.cooldownMs)} cooldown`,
+      );
     }
   } catch (error) {
     if (!isCancellation(error)) throw error;

@@ -17,12 +17,16 @@ export interface ApprovalButtonTarget {
 export function approvalButtonValue({ workflowId, stepId }: ApprovalButtonTarget): string {
   const value = JSON.stringify({ w: workflowId, s: stepId });
   if (value.length > MAX_BUTTON_VALUE) {
-    throw new Error(`approval button for ${workflowId} step ${stepId}: ${value.length} characters exceed Slack's ${MAX_BUTTON_VALUE}; shorten the workflow id or step id`);
+    throw new Error(
+      `approval button for ${workflowId} step ${stepId}: ${value.length} characters exceed Slack's ${MAX_BUTTON_VALUE}; shorten the workflow id or step id`,
+    );
   }
   return value;
 }
 
-export function parseApprovalButtonValue(value: string): { ok: true; target: ApprovalButtonTarget } | { ok: false; reason: string } {
+export function parseApprovalButtonValue(
+  value: string,
+): { ok: true; target: ApprovalButtonTarget } | { ok: false; reason: string } {
   let json: unknown;
   try {
     json = JSON.parse(value);
@@ -30,6 +34,10 @@ export function parseApprovalButtonValue(value: string): { ok: true; target: App
     return { ok: false, reason: `button value is not JSON: ${JSON.stringify(value.slice(0, 100))}` };
   }
   const parsed = approvalButtonValueSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: `button value is not {"w": workflowId, "s": stepId}: ${JSON.stringify(value.slice(0, 100))}` };
+  if (!parsed.success)
+    return {
+      ok: false,
+      reason: `button value is not {"w": workflowId, "s": stepId}: ${JSON.stringify(value.slice(0, 100))}`,
+    };
   return { ok: true, target: { workflowId: parsed.data.w, stepId: parsed.data.s } };
 }

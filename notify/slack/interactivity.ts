@@ -42,7 +42,11 @@ export function parseApprovalClick(formBody: string): ApprovalClickParse {
     return { ok: false, reason: 'the payload field is not JSON' };
   }
   const type = (json as { type?: unknown } | null)?.type;
-  if (type !== 'block_actions') return { ok: false, reason: `payload type ${JSON.stringify(type)} is not handled (only block_actions: approval buttons)` };
+  if (type !== 'block_actions')
+    return {
+      ok: false,
+      reason: `payload type ${JSON.stringify(type)} is not handled (only block_actions: approval buttons)`,
+    };
   const parsed = blockActionsPayloadSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -51,7 +55,10 @@ export function parseApprovalClick(formBody: string): ApprovalClickParse {
   const { user, actions, container, channel, response_url } = parsed.data;
   const [button] = actions as [(typeof actions)[number]];
   if (button.action_id !== APPROVE_ACTION_ID && button.action_id !== REJECT_ACTION_ID) {
-    return { ok: false, reason: `action ${JSON.stringify(button.action_id)} is not an approval button (${APPROVE_ACTION_ID} or ${REJECT_ACTION_ID})` };
+    return {
+      ok: false,
+      reason: `action ${JSON.stringify(button.action_id)} is not an approval button (${APPROVE_ACTION_ID} or ${REJECT_ACTION_ID})`,
+    };
   }
   if (button.value === undefined) return { ok: false, reason: `the ${button.action_id} button carries no value` };
   const target = parseApprovalButtonValue(button.value);

@@ -19,25 +19,43 @@ export type SlackVerification = { ok: true } | { ok: false; reason: string };
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest();
 
-export function verifySlackRequest({ signingSecret, timestamp, signature, rawBody, nowSeconds }: SlackRequestToVerify): SlackVerification {
+export function verifySlackRequest({
+  signingSecret,
+  timestamp,
+  signature,
+  rawBody,
+  nowSeconds,
+}: SlackRequestToVerify): SlackVerification {
   if (typeof timestamp !== 'string') return { ok: false, reason: 'X-Slack-Request-Timestamp is missing or repeated' };
-  if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'X-Slack-Request-Timestamp is not a Unix time in seconds' };
+  if (!/^\d{1,12}$/.test(timestamp))
+    return { ok: false, reason: 'X-Slack-Request-Timestamp is not a Unix time in seconds' };
   if (typeof signature !== 'string') return { ok: false, reason: 'X-Slack-Signature is missing or repeated' };
-  if (!/^v0=[0-9a-f]{64}$/.test(signature)) return { ok: false, reason: 'X-Slack-Signature is not v0= followed by 64 hex digits' };
+  if (!/^v0=[0-9a-f]{64}$/.test(signature))
+    return { ok: false, reason: 'X-Slack-Signature is not v0= followed by 64 hex digits' };
 
   const age = nowSeconds - Number(timestamp);
   if (age > MAX_SIGNATURE_AGE_SECONDS) {
-    return { ok: false, reason: `the request was signed ${age} s ago, more than ${MAX_SIGNATURE_AGE_SECONDS} s: a replay, or this server's clock is wrong (check NTP)` };
+    return {
+      ok: false,
+      reason: `the request was signed ${age} s ago, more than ${MAX_SIGNATURE_AGE_SECONDS} s: a replay, or this server's clock is wrong (check NTP)`,
+    };
   }
   if (-age > MAX_SIGNATURE_AGE_SECONDS) {
-    return { ok: false, reason: `the request is dated ${-age} s in the future, more than ${MAX_SIGNATURE_AGE_SECONDS} s: this server's clock is wrong (check NTP)` };
+    return {
+      ok: false,
+      reason: `the request is dated ${-age} s in the future, more than ${MAX_SIGNATURE_AGE_SECONDS} s: this server's clock is wrong (check NTP)`,
+    };
   }
 
   const body = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody;
   const expected = 'v0=' + createHmac('sha256', signingSecret).update(`v0:${timestamp}:`).update(body).digest('hex');
   // Hashing both sides gives equal-length buffers, so the comparison's time says nothing about either.
   if (!timingSafeEqual(sha256(expected), sha256(signature))) {
-    return { ok: false, reason: 'X-Slack-Signature does not match the body: forged, altered in transit, or slack.signingSecret is not this app\'s signing secret' };
+    return {
+      ok: false,
+      reason:
+        "X-Slack-Signature does not match the body: forged, altered in transit, or slack.signingSecret is not this app's signing secret",
+    };
   }
   return { ok: true };
 }

@@ -11,7 +11,10 @@ export interface SlackDirectoryOptions {
 }
 
 /** A notify name's user group, or a user group ID given directly; undefined when neither. */
-export function userGroupOf(groups: SlackSettings['groups'], nameOrId: string): { id: string; setting: string } | undefined {
+export function userGroupOf(
+  groups: SlackSettings['groups'],
+  nameOrId: string,
+): { id: string; setting: string } | undefined {
   const mapped = groups[nameOrId];
   if (mapped !== undefined) return { id: mapped, setting: `slack.groups.${nameOrId}` };
   if (userGroupIdSchema.safeParse(nameOrId).success) return { id: nameOrId, setting: `user group ${nameOrId}` };
@@ -44,8 +47,10 @@ export class SlackDirectory {
     }
     const cached = this.cache.get(group.id);
     if (cached && cached.until > this.now()) return cached.users;
-    const { users = [] } = await this.api.call('usergroups.users.list', { doing: `listing the members of ${group.setting} (${group.id})`, group }, (client) =>
-      client.usergroups.users.list({ usergroup: group.id }),
+    const { users = [] } = await this.api.call(
+      'usergroups.users.list',
+      { doing: `listing the members of ${group.setting} (${group.id})`, group },
+      (client) => client.usergroups.users.list({ usergroup: group.id }),
     );
     this.cache.set(group.id, { users, until: this.now() + this.ttlMs });
     return users;

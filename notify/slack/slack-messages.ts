@@ -1,7 +1,15 @@
 // The Slack messages a run posts, as Block Kit: pure functions of the request, so tests can read them.
 // Text from alerts is escaped (Slack treats <, > and & as markup) and cut to Block Kit's field limits.
 import type { ChatPostMessageArguments } from '@slack/web-api';
-import type { ApprovalDecisionRecord, ApprovalNudge, ApprovalOutcome, ApprovalRequest, Notification, RunReference, WarRoomStatus } from '../notifier';
+import type {
+  ApprovalDecisionRecord,
+  ApprovalNudge,
+  ApprovalOutcome,
+  ApprovalRequest,
+  Notification,
+  RunReference,
+  WarRoomStatus,
+} from '../notifier';
 import { APPROVE_ACTION_ID, approvalButtonValue, REJECT_ACTION_ID } from './approval-button';
 
 export type SlackBlock = Extract<ChatPostMessageArguments, { blocks: unknown[] }>['blocks'][number];
@@ -21,7 +29,8 @@ export const escapeText = (text: string) => text.replace(/&/g, '&amp;').replace(
 const cut = (text: string, limit: number) => (text.length <= limit ? text : `${text.slice(0, limit - 1)}…`);
 
 /** A link Slack renders, with the characters that would end it percent-encoded. */
-export const link = (url: string, label: string) => `<${url.replace(/\|/g, '%7C').replace(/>/g, '%3E').replace(/</g, '%3C')}|${escapeText(label)}>`;
+export const link = (url: string, label: string) =>
+  `<${url.replace(/\|/g, '%7C').replace(/>/g, '%3E').replace(/</g, '%3C')}|${escapeText(label)}>`;
 
 /** A time every reader sees in their own time zone; the ISO text where Slack cannot render it. */
 export function slackTime(iso: string): string {
@@ -35,13 +44,15 @@ export const person = (by: string) => (/^[UW][A-Z0-9]{2,}$/.test(by) ? `<@${by}>
 
 export const groupMention = (userGroupId: string) => `<!subteam^${userGroupId}>`;
 
-const joinAnd = (items: string[]) => (items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`);
+const joinAnd = (items: string[]) =>
+  items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 
 const markdown = (text: string, limit = SECTION_LIMIT) => ({ type: 'mrkdwn' as const, text: cut(text, limit) });
 
 const section = (text: string): SlackBlock => ({ type: 'section', text: markdown(text) });
 
-const runLine = (run: RunReference) => `*${escapeText(run.playbook)}* on \`${escapeText(run.target)}\` · ${escapeText(run.severity)}`;
+const runLine = (run: RunReference) =>
+  `*${escapeText(run.playbook)}* on \`${escapeText(run.target)}\` · ${escapeText(run.severity)}`;
 
 function runContext(run: RunReference, runUrl: string | null): SlackBlock {
   const elements = [markdown(runLine(run), FIELD_LIMIT)];
@@ -107,7 +118,10 @@ export function approvalMessage(request: ApprovalRequest, outcome?: ApprovalOutc
     `*Decide by*\n${slackTime(deadline)}`,
     `*Approvals needed*\n${approvalsNeededText(approvalsNeeded)}`,
   ].map((text) => markdown(text, FIELD_LIMIT));
-  const linkLine = [...(links.alert === null ? [] : [link(links.alert, 'the alert')]), link(links.run, 'the run in Temporal')].join(' · ');
+  const linkLine = [
+    ...(links.alert === null ? [] : [link(links.alert, 'the alert')]),
+    link(links.run, 'the run in Temporal'),
+  ].join(' · ');
   const heading = outcome ? OUTCOME_HEADINGS[outcome.outcome] : 'Approval needed';
   const blocks: SlackBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: cut(`${heading}: ${summary}`, HEADER_LIMIT) } },
@@ -124,8 +138,20 @@ export function approvalMessage(request: ApprovalRequest, outcome?: ApprovalOutc
       type: 'actions',
       block_id: 'approval',
       elements: [
-        { type: 'button', action_id: APPROVE_ACTION_ID, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value },
-        { type: 'button', action_id: REJECT_ACTION_ID, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value },
+        {
+          type: 'button',
+          action_id: APPROVE_ACTION_ID,
+          style: 'primary',
+          text: { type: 'plain_text', text: 'Approve' },
+          value,
+        },
+        {
+          type: 'button',
+          action_id: REJECT_ACTION_ID,
+          style: 'danger',
+          text: { type: 'plain_text', text: 'Reject' },
+          value,
+        },
       ],
     });
   }
@@ -144,7 +170,12 @@ function waitingText({ run, stepId, deadline, approvalsNeeded }: ApprovalRequest
 }
 
 /** A reminder or an escalation; `mentions` are already rendered (<!subteam^…> or @name). */
-export function nudgeText(request: ApprovalRequest, { kind }: ApprovalNudge, mentions: string[], permalink: string | null): string {
+export function nudgeText(
+  request: ApprovalRequest,
+  { kind }: ApprovalNudge,
+  mentions: string[],
+  permalink: string | null,
+): string {
   const waits = waitingText(request, permalink);
   if (kind === 'reminder') return `:bell: Reminder: ${waits}`;
   return `:rotating_light: Escalation${mentions.length > 0 ? ` ${mentions.join(' ')}` : ''}: ${waits}`;
@@ -163,14 +194,24 @@ export function warRoomStatusMessage(run: RunReference, status: WarRoomStatus | 
         ...(status.pendingApproval ? [`*Waiting for approval:* ${escapeText(status.pendingApproval)}`] : []),
         ...(status.nextDeadline ? [`*Next deadline:* ${slackTime(status.nextDeadline)}`] : []),
         ...(status.savings ? [`*Savings:* ${escapeText(status.savings)}`] : []),
-        status.changes.length > 0 ? `*Changes in force:*\n${status.changes.map((change) => `• ${escapeText(change)}`).join('\n')}` : '*Changes in force:* none',
+        status.changes.length > 0
+          ? `*Changes in force:*\n${status.changes.map((change) => `• ${escapeText(change)}`).join('\n')}`
+          : '*Changes in force:* none',
       ]
     : ['*Status:* starting'];
-  return { text: cut(escapeText(`Status of ${run.playbook} on ${run.target}: ${status?.state ?? 'starting'}`), SECTION_LIMIT), blocks: [section(lines.join('\n'))] };
+  return {
+    text: cut(escapeText(`Status of ${run.playbook} on ${run.target}: ${status?.state ?? 'starting'}`), SECTION_LIMIT),
+    blocks: [section(lines.join('\n'))],
+  };
 }
 
 /** A war-room's first message: the run, who was invited, who was not and why (both already rendered). */
-export function warRoomMessage(run: RunReference, runUrl: string | null, invited: string[], notInvited: string[]): SlackMessage {
+export function warRoomMessage(
+  run: RunReference,
+  runUrl: string | null,
+  invited: string[],
+  notInvited: string[],
+): SlackMessage {
   const lines = [`:rotating_light: War-room for ${runLine(run)}`, `Run: \`${escapeText(run.workflowId)}\``];
   if (invited.length > 0) lines.push(`Invited: ${invited.join(', ')}`);
   if (notInvited.length > 0) lines.push(`Not invited: ${notInvited.join(', ')}`);

@@ -15,7 +15,17 @@ import type {
 } from '../notifier';
 import { SlackApi, SlackError } from './slack-api';
 import { SlackDirectory, userGroupOf } from './slack-directory';
-import { approvalMessage, approvalPointerText, escapeText, groupMention, nudgeText, notificationMessage, warRoomMessage, warRoomStatusMessage, type SlackMessage } from './slack-messages';
+import {
+  approvalMessage,
+  approvalPointerText,
+  escapeText,
+  groupMention,
+  nudgeText,
+  notificationMessage,
+  warRoomMessage,
+  warRoomStatusMessage,
+  type SlackMessage,
+} from './slack-messages';
 import type { SlackSettings } from './slack-settings';
 
 export interface SlackNotifierOptions {
@@ -45,7 +55,12 @@ export function warRoomChannelName(name: string): string {
     .replace(/^[-_]+/, '')
     .slice(0, MAX_CHANNEL_NAME)
     .replace(/[-_]+$/, '');
-  if (sanitised === '') throw new SlackError(`war-room name ${JSON.stringify(name)} has no letters or digits to name a Slack channel with`, 'conversations.create', false);
+  if (sanitised === '')
+    throw new SlackError(
+      `war-room name ${JSON.stringify(name)} has no letters or digits to name a Slack channel with`,
+      'conversations.create',
+      false,
+    );
   return sanitised;
 }
 
@@ -75,18 +90,33 @@ export class SlackNotifier implements Notifier {
     return { id: this.settings.defaultChannel, setting: 'slack.defaultChannel' };
   }
 
-  private async post(channel: ChannelChoice, doing: string, message: SlackMessage | { text: string }, thread?: { thread_ts: string; reply_broadcast: boolean }) {
+  private async post(
+    channel: ChannelChoice,
+    doing: string,
+    message: SlackMessage | { text: string },
+    thread?: { thread_ts: string; reply_broadcast: boolean },
+  ) {
     const args: ChatPostMessageArguments = thread
       ? { channel: channel.id, ...message, ...thread, unfurl_links: false }
       : { channel: channel.id, ...message, unfurl_links: false };
-    const response = await this.api.call('chat.postMessage', { doing: `${doing} to ${channel.setting} (${channel.id})`, channel }, (client) => client.chat.postMessage(args));
-    if (response.ts === undefined) throw new SlackError(`slack chat.postMessage (${doing}) answered ok without a message ts`, 'chat.postMessage', true);
+    const response = await this.api.call(
+      'chat.postMessage',
+      { doing: `${doing} to ${channel.setting} (${channel.id})`, channel },
+      (client) => client.chat.postMessage(args),
+    );
+    if (response.ts === undefined)
+      throw new SlackError(
+        `slack chat.postMessage (${doing}) answered ok without a message ts`,
+        'chat.postMessage',
+        true,
+      );
     return { channel: response.channel ?? channel.id, ts: response.ts };
   }
 
   async notify(notification: Notification): Promise<void> {
     const message = notificationMessage(notification, this.runUrl(notification.run));
-    for (const channel of this.channelsFor(notification.to)) await this.post(channel, 'posting a notification', message);
+    for (const channel of this.channelsFor(notification.to))
+      await this.post(channel, 'posting a notification', message);
   }
 
   /** The channels of these notify names, each once, in order. */
@@ -96,8 +126,10 @@ export class SlackNotifier implements Notifier {
 
   private async permalinkOf(ref: { channel: string; ts: string }, request: ApprovalRequest): Promise<string | null> {
     const channel = { id: ref.channel, setting: `the approval request's channel` };
-    const { permalink } = await this.api.call('chat.getPermalink', { doing: `linking to the approval request for ${request.stepId}`, channel }, (client) =>
-      client.chat.getPermalink({ channel: ref.channel, message_ts: ref.ts }),
+    const { permalink } = await this.api.call(
+      'chat.getPermalink',
+      { doing: `linking to the approval request for ${request.stepId}`, channel },
+      (client) => client.chat.getPermalink({ channel: ref.channel, message_ts: ref.ts }),
     );
     return permalink ?? null;
   }
@@ -114,9 +146,13 @@ export class SlackNotifier implements Notifier {
     if (others.length === 0) return ref;
     try {
       const text = approvalPointerText(request, await this.permalinkOf(ref, request));
-      for (const channel of others) await this.post(channel, `pointing to the approval request for ${request.stepId}`, { text });
+      for (const channel of others)
+        await this.post(channel, `pointing to the approval request for ${request.stepId}`, { text });
     } catch (error) {
-      this.logger.warn({ err: error, stepId: request.stepId, channels: others.map(({ id }) => id) }, 'slack: could not point every channel to the approval request; it waits in its own channel');
+      this.logger.warn(
+        { err: error, stepId: request.stepId, channels: others.map(({ id }) => id) },
+        'slack: could not point every channel to the approval request; it waits in its own channel',
+      );
     }
     return ref;
   }
@@ -125,8 +161,13 @@ export class SlackNotifier implements Notifier {
     if (ref === null) return;
     const { text, blocks } = approvalMessage(request, outcome);
     const channel = { id: ref.channel, setting: `the approval request's channel` };
-    await this.api.call('chat.update', { doing: `replacing the buttons of the approval request for ${request.stepId} (${ref.channel} ${ref.ts})`, channel }, (client) =>
-      client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks }),
+    await this.api.call(
+      'chat.update',
+      {
+        doing: `replacing the buttons of the approval request for ${request.stepId} (${ref.channel} ${ref.ts})`,
+        channel,
+      },
+      (client) => client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks }),
     );
   }
 
@@ -134,7 +175,10 @@ export class SlackNotifier implements Notifier {
     return names.map((name) => {
       const group = userGroupOf(this.settings.groups, name);
       if (group) return groupMention(group.id);
-      this.logger.warn({ notifyName: name }, `slack: escalation cannot mention ${name}: add slack.groups.${name}: S… (its user group ID)`);
+      this.logger.warn(
+        { notifyName: name },
+        `slack: escalation cannot mention ${name}: add slack.groups.${name}: S… (its user group ID)`,
+      );
       return `@${name}`;
     });
   }
@@ -144,34 +188,59 @@ export class SlackNotifier implements Notifier {
     const mentions = escalation ? this.mentions(nudge.mention) : [];
     const text = nudgeText(request, nudge, mentions, null);
     const doing = `posting the ${nudge.kind} for ${request.stepId}`;
-    const requestChannel = ref === null ? this.channelFor(request.to[0]) : { id: ref.channel, setting: `the approval request's channel` };
+    const requestChannel =
+      ref === null ? this.channelFor(request.to[0]) : { id: ref.channel, setting: `the approval request's channel` };
     // In the request's thread; an escalation is also shown in the channel itself.
-    await this.post(requestChannel, doing, { text }, ref === null ? undefined : { thread_ts: ref.ts, reply_broadcast: escalation });
+    await this.post(
+      requestChannel,
+      doing,
+      { text },
+      ref === null ? undefined : { thread_ts: ref.ts, reply_broadcast: escalation },
+    );
     if (!escalation) return;
 
     const elsewhere = this.channelsFor(nudge.alsoTo).filter((channel) => channel.id !== requestChannel.id);
     if (elsewhere.length === 0) return;
-    const escalationText = nudgeText(request, nudge, mentions, ref === null ? null : await this.permalinkOf(ref, request));
+    const escalationText = nudgeText(
+      request,
+      nudge,
+      mentions,
+      ref === null ? null : await this.permalinkOf(ref, request),
+    );
     for (const channel of elsewhere) await this.post(channel, doing, { text: escalationText });
   }
 
   private async createOrFindChannel(name: string): Promise<ChannelInfo> {
     const doing = `opening the war-room #${name}`;
     try {
-      const created = await this.api.call('conversations.create', { doing }, (client) => client.conversations.create({ name, is_private: false }));
-      if (created.channel?.id === undefined) throw new SlackError(`slack conversations.create (${doing}) answered ok without a channel id`, 'conversations.create', true);
+      const created = await this.api.call('conversations.create', { doing }, (client) =>
+        client.conversations.create({ name, is_private: false }),
+      );
+      if (created.channel?.id === undefined)
+        throw new SlackError(
+          `slack conversations.create (${doing}) answered ok without a channel id`,
+          'conversations.create',
+          true,
+        );
       return { id: created.channel.id, isMember: true };
     } catch (error) {
       if (!(error instanceof SlackError) || error.slackError !== 'name_taken') throw error;
     }
-    for (let cursor: string | undefined; ; ) {
-      const page = await this.api.call('conversations.list', { doing: `finding the existing war-room #${name}` }, (client) =>
-        client.conversations.list({ types: 'public_channel', exclude_archived: false, limit: 200, cursor }),
+    for (let cursor: string | undefined; ;) {
+      const page = await this.api.call(
+        'conversations.list',
+        { doing: `finding the existing war-room #${name}` },
+        (client) => client.conversations.list({ types: 'public_channel', exclude_archived: false, limit: 200, cursor }),
       );
       const existing = page.channels?.find((channel) => channel.name === name);
       if (existing?.id !== undefined) {
         if (existing.is_archived) {
-          throw new SlackError(`slack: the war-room #${name} (${existing.id}) exists but is archived: unarchive it in Slack, or start the war-room under another name`, 'conversations.create', false, 'is_archived');
+          throw new SlackError(
+            `slack: the war-room #${name} (${existing.id}) exists but is archived: unarchive it in Slack, or start the war-room under another name`,
+            'conversations.create',
+            false,
+            'is_archived',
+          );
         }
         return { id: existing.id, isMember: existing.is_member === true };
       }
@@ -193,10 +262,13 @@ export class SlackNotifier implements Notifier {
       const batch = users.slice(start, start + INVITE_BATCH);
       try {
         // force: the valid users are invited even when others cannot be (already there, deactivated, the bot itself).
-        const { errors = [] } = await this.api.call('conversations.invite', { doing: `inviting ${batch.length} people to the war-room`, channel }, (client) =>
-          client.conversations.invite({ channel: channel.id, users: batch.join(','), force: true }),
+        const { errors = [] } = await this.api.call(
+          'conversations.invite',
+          { doing: `inviting ${batch.length} people to the war-room`, channel },
+          (client) => client.conversations.invite({ channel: channel.id, users: batch.join(','), force: true }),
         );
-        for (const { user, error } of errors) if (error !== 'already_in_channel') refused.push(`<@${user ?? '?'}> (${error ?? 'refused'})`);
+        for (const { user, error } of errors)
+          if (error !== 'already_in_channel') refused.push(`<@${user ?? '?'}> (${error ?? 'refused'})`);
       } catch (error) {
         if (!(error instanceof SlackError) || error.slackError !== 'already_in_channel') throw error;
       }
@@ -204,12 +276,18 @@ export class SlackNotifier implements Notifier {
     return refused;
   }
 
-  async openWarRoom({ name: requestedName, invite, run }: WarRoomRequest): Promise<{ location: string; statusMessage: MessageRef }> {
+  async openWarRoom({
+    name: requestedName,
+    invite,
+    run,
+  }: WarRoomRequest): Promise<{ location: string; statusMessage: MessageRef }> {
     const name = warRoomChannelName(requestedName);
     const info = await this.createOrFindChannel(name);
     const channel = { id: info.id, setting: `the war-room #${name}` };
     if (!info.isMember) {
-      await this.api.call('conversations.join', { doing: `joining the war-room #${name}`, channel }, (client) => client.conversations.join({ channel: info.id }));
+      await this.api.call('conversations.join', { doing: `joining the war-room #${name}`, channel }, (client) =>
+        client.conversations.join({ channel: info.id }),
+      );
     }
 
     const users = new Set<string>();
@@ -224,13 +302,24 @@ export class SlackNotifier implements Notifier {
         members.forEach((user) => users.add(user));
         invited.push(`${who} (${members.length} ${members.length === 1 ? 'person' : 'people'})`);
       } else {
-        this.logger.warn({ warRoom: name, notifyName: who }, `slack: war-room #${name} cannot invite ${who}: add slack.groups.${who}: S… (its user group ID)`);
+        this.logger.warn(
+          { warRoom: name, notifyName: who },
+          `slack: war-room #${name} cannot invite ${who}: add slack.groups.${who}: S… (its user group ID)`,
+        );
         notInvited.push(`${escapeText(who)} (no slack.groups entry)`);
       }
     }
     const refused = await this.invite(channel, [...users]);
-    if (refused.length > 0) this.logger.warn({ warRoom: name, refused }, `slack: war-room #${name}: Slack refused to invite ${refused.join(', ')}`);
-    await this.post(channel, 'posting the run summary', warRoomMessage(run, this.runUrl(run), invited, [...notInvited, ...refused]));
+    if (refused.length > 0)
+      this.logger.warn(
+        { warRoom: name, refused },
+        `slack: war-room #${name}: Slack refused to invite ${refused.join(', ')}`,
+      );
+    await this.post(
+      channel,
+      'posting the run summary',
+      warRoomMessage(run, this.runUrl(run), invited, [...notInvited, ...refused]),
+    );
     const statusMessage = await this.post(channel, 'posting the live status', warRoomStatusMessage(run, null));
     return { location: `#${name} (${info.id})`, statusMessage };
   }
@@ -239,8 +328,10 @@ export class SlackNotifier implements Notifier {
     if (ref === null) return;
     const { text, blocks } = warRoomStatusMessage(run, status);
     const channel = { id: ref.channel, setting: 'the war-room' };
-    await this.api.call('chat.update', { doing: `updating the war-room status of ${run.workflowId} (${ref.channel} ${ref.ts})`, channel }, (client) =>
-      client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks }),
+    await this.api.call(
+      'chat.update',
+      { doing: `updating the war-room status of ${run.workflowId} (${ref.channel} ${ref.ts})`, channel },
+      (client) => client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks }),
     );
   }
 }

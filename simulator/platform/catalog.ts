@@ -71,7 +71,12 @@ export interface Catalog {
 
 const REGION_ZONES = { 'us-east-1': 'us-east-1a', 'eu-west-1': 'eu-west-1b' } as const;
 
-function deploymentsFor(tier: string, perRegion: Record<keyof typeof REGION_ZONES, number>, gpusPerReplica: number, requestsPerSecondPerReplica: number): DeploymentSpec[] {
+function deploymentsFor(
+  tier: string,
+  perRegion: Record<keyof typeof REGION_ZONES, number>,
+  gpusPerReplica: number,
+  requestsPerSecondPerReplica: number,
+): DeploymentSpec[] {
   return Object.entries(perRegion).map(([region, replicas]) => ({
     name: `llm-${tier}-${region}`,
     namespace: 'inference',
@@ -91,19 +96,71 @@ function deploymentsFor(tier: string, perRegion: Record<keyof typeof REGION_ZONE
  */
 export const DEFAULT_CATALOG: Catalog = {
   routes: {
-    chat: { input: { median: 1_200, sigma: 0.8, max: 128_000 }, output: { median: 300, sigma: 0.6, max: 4_096 }, cacheHitRatio: { standard: 0.12, aggressive: 0.35 } },
-    summarize: { input: { median: 6_000, sigma: 0.7, max: 128_000 }, output: { median: 400, sigma: 0.4, max: 2_048 }, cacheHitRatio: { standard: 0.05, aggressive: 0.2 } },
-    'code-assist': { input: { median: 3_000, sigma: 0.9, max: 128_000 }, output: { median: 500, sigma: 0.7, max: 4_096 }, cacheHitRatio: { standard: 0.08, aggressive: 0.25 } },
-    embeddings: { input: { median: 400, sigma: 0.6, max: 8_192 }, output: { median: 0, sigma: 0, max: 0 }, cacheHitRatio: { standard: 0.3, aggressive: 0.6 } },
-    core: { input: { median: 800, sigma: 0.5, max: 32_000 }, output: { median: 150, sigma: 0.5, max: 1_024 }, cacheHitRatio: { standard: 0.1, aggressive: 0.3 } },
-    risk: { input: { median: 1_500, sigma: 0.5, max: 32_000 }, output: { median: 200, sigma: 0.4, max: 1_024 }, cacheHitRatio: { standard: 0.1, aggressive: 0.3 } },
-    fraud: { input: { median: 600, sigma: 0.4, max: 16_000 }, output: { median: 50, sigma: 0.3, max: 256 }, cacheHitRatio: { standard: 0.02, aggressive: 0.1 } },
+    chat: {
+      input: { median: 1_200, sigma: 0.8, max: 128_000 },
+      output: { median: 300, sigma: 0.6, max: 4_096 },
+      cacheHitRatio: { standard: 0.12, aggressive: 0.35 },
+    },
+    summarize: {
+      input: { median: 6_000, sigma: 0.7, max: 128_000 },
+      output: { median: 400, sigma: 0.4, max: 2_048 },
+      cacheHitRatio: { standard: 0.05, aggressive: 0.2 },
+    },
+    'code-assist': {
+      input: { median: 3_000, sigma: 0.9, max: 128_000 },
+      output: { median: 500, sigma: 0.7, max: 4_096 },
+      cacheHitRatio: { standard: 0.08, aggressive: 0.25 },
+    },
+    embeddings: {
+      input: { median: 400, sigma: 0.6, max: 8_192 },
+      output: { median: 0, sigma: 0, max: 0 },
+      cacheHitRatio: { standard: 0.3, aggressive: 0.6 },
+    },
+    core: {
+      input: { median: 800, sigma: 0.5, max: 32_000 },
+      output: { median: 150, sigma: 0.5, max: 1_024 },
+      cacheHitRatio: { standard: 0.1, aggressive: 0.3 },
+    },
+    risk: {
+      input: { median: 1_500, sigma: 0.5, max: 32_000 },
+      output: { median: 200, sigma: 0.4, max: 1_024 },
+      cacheHitRatio: { standard: 0.1, aggressive: 0.3 },
+    },
+    fraud: {
+      input: { median: 600, sigma: 0.4, max: 16_000 },
+      output: { median: 50, sigma: 0.3, max: 256 },
+      cacheHitRatio: { standard: 0.02, aggressive: 0.1 },
+    },
   },
   models: [
     // Latency of hosted models of these sizes: the larger the model, the later the first token and the slower each next one.
-    { name: 'llama-3.1-405b-instruct', version: '2024-07-23', tier: 'premium', inputUsdPer1k: 0.005, outputUsdPer1k: 0.015, ttftSeconds: 0.6, secondsPerOutputToken: 0.03 },
-    { name: 'llama-3.1-70b-instruct', version: '2024-07-23', tier: 'standard', inputUsdPer1k: 0.0005, outputUsdPer1k: 0.0015, ttftSeconds: 0.35, secondsPerOutputToken: 0.015 },
-    { name: 'llama-3.1-8b-instruct', version: '2024-07-23', tier: 'distilled', inputUsdPer1k: 0.0003, outputUsdPer1k: 0.0006, ttftSeconds: 0.15, secondsPerOutputToken: 0.006 },
+    {
+      name: 'llama-3.1-405b-instruct',
+      version: '2024-07-23',
+      tier: 'premium',
+      inputUsdPer1k: 0.005,
+      outputUsdPer1k: 0.015,
+      ttftSeconds: 0.6,
+      secondsPerOutputToken: 0.03,
+    },
+    {
+      name: 'llama-3.1-70b-instruct',
+      version: '2024-07-23',
+      tier: 'standard',
+      inputUsdPer1k: 0.0005,
+      outputUsdPer1k: 0.0015,
+      ttftSeconds: 0.35,
+      secondsPerOutputToken: 0.015,
+    },
+    {
+      name: 'llama-3.1-8b-instruct',
+      version: '2024-07-23',
+      tier: 'distilled',
+      inputUsdPer1k: 0.0003,
+      outputUsdPer1k: 0.0006,
+      ttftSeconds: 0.15,
+      secondsPerOutputToken: 0.006,
+    },
   ],
   defaultRegionWeights: { 'us-east-1': 0.6, 'eu-west-1': 0.4 },
   deployments: [
@@ -152,16 +209,21 @@ export const meanTokens = ({ median, sigma }: TokenDistribution) => median * Mat
 export function checkCatalog(catalog: Catalog): void {
   const problems: string[] = [];
   for (const { tenant, route } of catalog.traffic) {
-    if (!catalog.routes[route]) problems.push(`traffic for ${tenant} names route ${route}, which catalog.routes does not define`);
+    if (!catalog.routes[route])
+      problems.push(`traffic for ${tenant} names route ${route}, which catalog.routes does not define`);
   }
   for (const model of catalog.models) {
     for (const region of Object.keys(catalog.defaultRegionWeights)) {
       if (!catalog.deployments.some((d) => d.tier === model.tier && d.region === region)) {
-        problems.push(`tier ${model.tier} (model ${model.name}) has no deployment in region ${region}; add one to catalog.deployments`);
+        problems.push(
+          `tier ${model.tier} (model ${model.name}) has no deployment in region ${region}; add one to catalog.deployments`,
+        );
       }
     }
   }
   const names = catalog.deployments.map((d) => d.name);
-  for (const name of new Set(names)) if (names.indexOf(name) !== names.lastIndexOf(name)) problems.push(`deployment name ${name} is used twice; names must be unique across regions`);
+  for (const name of new Set(names))
+    if (names.indexOf(name) !== names.lastIndexOf(name))
+      problems.push(`deployment name ${name} is used twice; names must be unique across regions`);
   if (problems.length > 0) throw new Error(`invalid platform catalog: ${problems.join('; ')}`);
 }

@@ -8,7 +8,12 @@ const name = (what: string) =>
     .describe(`the ${what} the incident hits`);
 const tenant = name('tenant (absent: every tenant)').optional();
 const route = name('route (absent: every route)').optional();
-const durationSeconds = z.number().positive().max(7 * 86_400).optional().describe('how long the incident lasts, in seconds, up to 7 days (absent: until cleared)');
+const durationSeconds = z
+  .number()
+  .positive()
+  .max(7 * 86_400)
+  .optional()
+  .describe('how long the incident lasts, in seconds, up to 7 days (absent: until cleared)');
 
 export const incidentSpecSchema = z.discriminatedUnion('kind', [
   z
@@ -16,7 +21,11 @@ export const incidentSpecSchema = z.discriminatedUnion('kind', [
       kind: z.literal('spend_spike'),
       tenant,
       route,
-      magnitude: z.number().gt(0).max(1_000).describe('the factor the matching traffic is multiplied by, e.g. 5 for five times the requests'),
+      magnitude: z
+        .number()
+        .gt(0)
+        .max(1_000)
+        .describe('the factor the matching traffic is multiplied by, e.g. 5 for five times the requests'),
       durationSeconds,
     })
     .strict(),
@@ -25,7 +34,11 @@ export const incidentSpecSchema = z.discriminatedUnion('kind', [
       kind: z.literal('context_blowup'),
       tenant,
       route,
-      magnitude: z.number().gt(0).max(1_000).describe('the factor prompt sizes are multiplied by, e.g. 8 (the route cap still applies)'),
+      magnitude: z
+        .number()
+        .gt(0)
+        .max(1_000)
+        .describe('the factor prompt sizes are multiplied by, e.g. 8 (the route cap still applies)'),
       durationSeconds,
     })
     .strict(),
@@ -34,7 +47,11 @@ export const incidentSpecSchema = z.discriminatedUnion('kind', [
       kind: z.literal('cache_collapse'),
       tenant,
       route,
-      magnitude: z.number().gt(0).max(1).describe('the share of the cache hit ratio lost, from just above 0 to 1 (1: nothing is answered from cache)'),
+      magnitude: z
+        .number()
+        .gt(0)
+        .max(1)
+        .describe('the share of the cache hit ratio lost, from just above 0 to 1 (1: nothing is answered from cache)'),
       durationSeconds,
     })
     .strict(),
@@ -42,7 +59,13 @@ export const incidentSpecSchema = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('gpu_saturation'),
       deployment: name('deployment, e.g. llm-premium-us-east-1,'),
-      magnitude: z.number().min(1).max(1_000).describe('the factor the deployment\'s throughput is divided by, e.g. 2 halves its requests per second per replica'),
+      magnitude: z
+        .number()
+        .min(1)
+        .max(1_000)
+        .describe(
+          "the factor the deployment's throughput is divided by, e.g. 2 halves its requests per second per replica",
+        ),
       durationSeconds,
     })
     .strict(),
@@ -72,8 +95,10 @@ export class IncidentTargetError extends Error {
   }
 }
 
-export const isActive = (incident: Incident, atMs: number) => incident.startsAtMs <= atMs && (incident.endsAtMs === null || atMs < incident.endsAtMs);
+export const isActive = (incident: Incident, atMs: number) =>
+  incident.startsAtMs <= atMs && (incident.endsAtMs === null || atMs < incident.endsAtMs);
 
 /** Does a tenant/route incident cover this stream? Absent tenant or route means all of them. */
 export const covers = (incident: Incident, tenantName: string, routeName: string) =>
-  (incident.tenant === null || incident.tenant === tenantName) && (incident.route === null || incident.route === routeName);
+  (incident.tenant === null || incident.tenant === tenantName) &&
+  (incident.route === null || incident.route === routeName);

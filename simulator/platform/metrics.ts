@@ -19,7 +19,13 @@ interface CountedSeries {
  * cost a day's traffic per scrape; the registry serves any metric whose get() answers its samples,
  * which is how prom-client's own cluster aggregator registers merged histograms.
  */
-function registerCountedHistogram(registry: Registry, name: string, help: string, bounds: readonly number[], series: () => CountedSeries[]): void {
+function registerCountedHistogram(
+  registry: Registry,
+  name: string,
+  help: string,
+  bounds: readonly number[],
+  series: () => CountedSeries[],
+): void {
   const read = () => ({
     name,
     help,
@@ -27,7 +33,11 @@ function registerCountedHistogram(registry: Registry, name: string, help: string
     aggregator: 'sum',
     values: series().flatMap(({ labels, bucketCounts, sum }) => {
       let cumulative = 0;
-      const buckets = bounds.map((bound, index) => ({ metricName: `${name}_bucket`, labels: { ...labels, le: bound }, value: (cumulative += bucketCounts[index]!) }));
+      const buckets = bounds.map((bound, index) => ({
+        metricName: `${name}_bucket`,
+        labels: { ...labels, le: bound },
+        value: (cumulative += bucketCounts[index]!),
+      }));
       const count = cumulative + bucketCounts[bounds.length]!;
       return [
         ...buckets,
@@ -55,7 +65,10 @@ export function createPlatformMetrics(model: PlatformModel): Registry {
     collect() {
       this.reset();
       for (const s of model.groundTruth().served) {
-        this.inc({ tenant: s.tenant, route: s.route, model: s.model, model_version: s.modelVersion, region: s.region, env }, s.costUsd);
+        this.inc(
+          { tenant: s.tenant, route: s.route, model: s.model, model_version: s.modelVersion, region: s.region, env },
+          s.costUsd,
+        );
       }
     },
   });
@@ -68,7 +81,14 @@ export function createPlatformMetrics(model: PlatformModel): Registry {
     collect() {
       this.reset();
       for (const s of model.groundTruth().served) {
-        const labels = { tenant: s.tenant, route: s.route, model: s.model, model_version: s.modelVersion, region: s.region, env };
+        const labels = {
+          tenant: s.tenant,
+          route: s.route,
+          model: s.model,
+          model_version: s.modelVersion,
+          region: s.region,
+          env,
+        };
         this.inc({ ...labels, type: 'input' }, s.inputTokens);
         this.inc({ ...labels, type: 'output' }, s.outputTokens);
       }
@@ -83,8 +103,10 @@ export function createPlatformMetrics(model: PlatformModel): Registry {
     collect() {
       this.reset();
       const truth = model.groundTruth();
-      for (const s of truth.served) this.inc({ tenant: s.tenant, route: s.route, region: s.region, code: '200', env }, s.requests);
-      for (const r of truth.rejected) this.inc({ tenant: r.tenant, route: r.route, region: r.region, code: String(r.status), env }, r.requests);
+      for (const s of truth.served)
+        this.inc({ tenant: s.tenant, route: s.route, region: s.region, code: '200', env }, s.requests);
+      for (const r of truth.rejected)
+        this.inc({ tenant: r.tenant, route: r.route, region: r.region, code: String(r.status), env }, r.requests);
     },
   });
 
@@ -116,11 +138,18 @@ export function createPlatformMetrics(model: PlatformModel): Registry {
   registerCountedHistogram(
     registry,
     'llm_request_duration_seconds',
-    'Time from the gateway receiving a served request to its last token: cache hits, time to first token and decoding by model, the wait behind the deployment\'s queue. Rejected requests are not observed.',
+    "Time from the gateway receiving a served request to its last token: cache hits, time to first token and decoding by model, the wait behind the deployment's queue. Rejected requests are not observed.",
     LATENCY_BUCKETS_SECONDS,
     () =>
       model.groundTruth().served.map((s) => ({
-        labels: { tenant: s.tenant, route: s.route, model: s.model, model_version: s.modelVersion, region: s.region, env },
+        labels: {
+          tenant: s.tenant,
+          route: s.route,
+          model: s.model,
+          model_version: s.modelVersion,
+          region: s.region,
+          env,
+        },
         bucketCounts: s.latencyBucketCounts,
         sum: s.latencySumSeconds,
       })),
@@ -137,7 +166,11 @@ export function createPlatformMetrics(model: PlatformModel): Registry {
     },
   });
 
-  const perDeployment = (name: string, help: string, value: (d: ReturnType<PlatformModel['deploymentStates']>[number]) => number) =>
+  const perDeployment = (
+    name: string,
+    help: string,
+    value: (d: ReturnType<PlatformModel['deploymentStates']>[number]) => number,
+  ) =>
     new Gauge({
       name,
       help,
@@ -146,11 +179,26 @@ export function createPlatformMetrics(model: PlatformModel): Registry {
       collect() {
         this.reset();
         for (const d of model.deploymentStates()) {
-          this.set({ deployment: d.name, namespace: d.namespace, model: d.model, model_version: d.modelVersion, region: d.region, zone: d.zone, env }, value(d));
+          this.set(
+            {
+              deployment: d.name,
+              namespace: d.namespace,
+              model: d.model,
+              model_version: d.modelVersion,
+              region: d.region,
+              zone: d.zone,
+              env,
+            },
+            value(d),
+          );
         }
       },
     });
-  perDeployment('gpu_utilization', 'Share of the deployment\'s GPU capacity in use over the last tick (0-1).', (d) => d.utilization);
+  perDeployment(
+    'gpu_utilization',
+    "Share of the deployment's GPU capacity in use over the last tick (0-1).",
+    (d) => d.utilization,
+  );
   perDeployment('inference_queue_depth', 'Requests waiting for a GPU on the deployment.', (d) => d.queueDepth);
   return registry;
 }

@@ -51,7 +51,17 @@
 //     its recorded latency stays finite. Rejected requests have no latency. Latencies accumulate
 //     per served totals as a sum and counts per LATENCY_BUCKETS_SECONDS bucket.
 import type { RoutePolicy, TenantQuota } from '../../gateway/control-api';
-import { checkCatalog, DEFAULT_CATALOG, diurnalFactor, meanTokens, type Catalog, type DeploymentSpec, type ModelSpec, type RouteSpec, type TokenDistribution } from './catalog';
+import {
+  checkCatalog,
+  DEFAULT_CATALOG,
+  diurnalFactor,
+  meanTokens,
+  type Catalog,
+  type DeploymentSpec,
+  type ModelSpec,
+  type RouteSpec,
+  type TokenDistribution,
+} from './catalog';
 import { covers, IncidentTargetError, isActive, type Incident, type IncidentSpec } from './incidents';
 import { hashSeed, lognormal, mulberry32, type Random } from './random';
 
@@ -75,7 +85,8 @@ export interface ControlPlaneView {
   replicas(deployment: string): number;
 }
 
-export type RejectionReason = 'circuit_open' | 'model_unavailable' | 'rate_limited' | 'quota_requests' | 'quota_tokens' | 'quota_cost';
+export type RejectionReason =
+  'circuit_open' | 'model_unavailable' | 'rate_limited' | 'quota_requests' | 'quota_tokens' | 'quota_cost';
 
 export const REJECTION_STATUS: Record<RejectionReason, 429 | 503> = {
   circuit_open: 503,
@@ -272,7 +283,8 @@ class Reads {
   cumulativeShares(route: string): number[] {
     let cumulative = this.shares.get(route);
     if (!cumulative) {
-      const share = (weights: Record<string, number>) => this.regions.map((region) => Math.max(0, weights[region] ?? 0));
+      const share = (weights: Record<string, number>) =>
+        this.regions.map((region) => Math.max(0, weights[region] ?? 0));
       let shares = share(this.view.regionWeights(route) ?? this.defaultWeights);
       if (!shares.some((s) => s > 0)) shares = share(this.defaultWeights);
       const total = shares.reduce((sum, s) => sum + s, 0);
@@ -301,7 +313,14 @@ export class PlatformModel {
   private readonly incidentBook = new Map<string, Incident>();
   private incidentCount = 0;
 
-  constructor({ seed, startMs, controlPlane, catalog = DEFAULT_CATALOG, stepSeconds = 1, env = 'prod' }: PlatformModelOptions) {
+  constructor({
+    seed,
+    startMs,
+    controlPlane,
+    catalog = DEFAULT_CATALOG,
+    stepSeconds = 1,
+    env = 'prod',
+  }: PlatformModelOptions) {
     checkCatalog(catalog);
     this.catalog = catalog;
     this.seed = seed;
@@ -311,7 +330,15 @@ export class PlatformModel {
     this.env = env;
     this.regions = Object.keys(catalog.defaultRegionWeights);
     for (const spec of catalog.deployments) {
-      const load = { spec, pendingArrivals: 0, queueDepth: 0, utilization: 0, offeredRps: 0, replicas: spec.replicas, capacityRps: spec.replicas * spec.requestsPerSecondPerReplica };
+      const load = {
+        spec,
+        pendingArrivals: 0,
+        queueDepth: 0,
+        utilization: 0,
+        offeredRps: 0,
+        replicas: spec.replicas,
+        capacityRps: spec.replicas * spec.requestsPerSecondPerReplica,
+      };
       this.loads.set(spec.name, load);
       const byRegion = this.placement.get(spec.tier) ?? [];
       byRegion[this.regions.indexOf(spec.region)] = load;
@@ -369,21 +396,41 @@ export class PlatformModel {
   /** A chat completion through the gateway, at the model's current time. */
   chat(request: ChatRequest): RequestOutcome {
     const spec = this.catalog.routes[request.route];
-    if (!spec) throw new RangeError(`route ${request.route} does not exist; known routes: ${Object.keys(this.catalog.routes).join(', ')}`);
+    if (!spec)
+      throw new RangeError(
+        `route ${request.route} does not exist; known routes: ${Object.keys(this.catalog.routes).join(', ')}`,
+      );
     // Its own draw, so live requests never shift the background streams' sequences.
     const rawOutput = sampleTokens(mulberry32(hashSeed(this.seed, 'chat', request.contentKey)), spec.output, 0);
     const output = request.maxTokens === undefined ? rawOutput : Math.min(rawOutput, request.maxTokens);
     const cacheKept = cacheKeptBy(this.activeIncidents(this.clockMs), request.tenant, request.route);
-    return this.handle(this.stream(request.tenant, request.route), this.reads(), cacheKept, request.inputTokens, output);
+    return this.handle(
+      this.stream(request.tenant, request.route),
+      this.reads(),
+      cacheKept,
+      request.inputTokens,
+      output,
+    );
   }
 
   injectIncident(spec: IncidentSpec, startsAtMs = this.clockMs): Incident {
     if ('deployment' in spec) {
-      if (!this.loads.has(spec.deployment)) throw new IncidentTargetError('deployment', `deployment ${spec.deployment} does not exist; known deployments: ${[...this.loads.keys()].join(', ')}`);
+      if (!this.loads.has(spec.deployment))
+        throw new IncidentTargetError(
+          'deployment',
+          `deployment ${spec.deployment} does not exist; known deployments: ${[...this.loads.keys()].join(', ')}`,
+        );
     } else {
-      if (spec.tenant !== undefined && !this.tenants.includes(spec.tenant)) throw new IncidentTargetError('tenant', `tenant ${spec.tenant} does not exist; known tenants: ${this.tenants.join(', ')}`);
+      if (spec.tenant !== undefined && !this.tenants.includes(spec.tenant))
+        throw new IncidentTargetError(
+          'tenant',
+          `tenant ${spec.tenant} does not exist; known tenants: ${this.tenants.join(', ')}`,
+        );
       if (spec.route !== undefined && !this.catalog.routes[spec.route]) {
-        throw new IncidentTargetError('route', `route ${spec.route} does not exist; known routes: ${Object.keys(this.catalog.routes).join(', ')}`);
+        throw new IncidentTargetError(
+          'route',
+          `route ${spec.route} does not exist; known routes: ${Object.keys(this.catalog.routes).join(', ')}`,
+        );
       }
     }
     const incident: Incident = {
@@ -401,7 +448,10 @@ export class PlatformModel {
   }
 
   incidents(): Array<Incident & { active: boolean }> {
-    return [...this.incidentBook.values()].map((incident) => ({ ...incident, active: isActive(incident, this.clockMs) }));
+    return [...this.incidentBook.values()].map((incident) => ({
+      ...incident,
+      active: isActive(incident, this.clockMs),
+    }));
   }
 
   /** Ends an incident now; undefined when there is none with this id. */
@@ -415,10 +465,19 @@ export class PlatformModel {
     const served: ServedTotals[] = [];
     const rejected: RejectedTotals[] = [];
     for (const stream of this.streams.values()) {
-      for (const byRegion of stream.served.values()) for (const totals of byRegion) if (totals) served.push({ ...totals, latencyBucketCounts: [...totals.latencyBucketCounts] });
-      for (const byRegion of stream.rejected.values()) for (const totals of byRegion) if (totals) rejected.push({ ...totals });
+      for (const byRegion of stream.served.values())
+        for (const totals of byRegion)
+          if (totals) served.push({ ...totals, latencyBucketCounts: [...totals.latencyBucketCounts] });
+      for (const byRegion of stream.rejected.values())
+        for (const totals of byRegion) if (totals) rejected.push({ ...totals });
     }
-    return { atMs: this.clockMs, byTenantRoute: [...this.streams.values()].map(streamTotals), served, rejected, deployments: this.deploymentStates() };
+    return {
+      atMs: this.clockMs,
+      byTenantRoute: [...this.streams.values()].map(streamTotals),
+      served,
+      rejected,
+      deployments: this.deploymentStates(),
+    };
   }
 
   /** Totals for one tenant and route (all zero when it has seen nothing). */
@@ -458,7 +517,12 @@ export class PlatformModel {
     const factor = diurnalFactor(this.catalog.seasonality, this.clockMs);
     return this.catalog.traffic.map(({ tenant, route, requestsPerSecond }) => {
       const spec = this.catalog.routes[route]!;
-      return { tenant, route, inputPerSecond: requestsPerSecond * factor * meanTokens(spec.input), outputPerSecond: requestsPerSecond * factor * meanTokens(spec.output) };
+      return {
+        tenant,
+        route,
+        inputPerSecond: requestsPerSecond * factor * meanTokens(spec.input),
+        outputPerSecond: requestsPerSecond * factor * meanTokens(spec.output),
+      };
     });
   }
 
@@ -489,7 +553,13 @@ export class PlatformModel {
   }
 
   /** `cacheKept`: the share of the cache hit ratio incidents leave (1 without a cache collapse). */
-  private handle(stream: Stream, reads: Reads, cacheKept: number, rawInputTokens: number, rawOutputTokens: number): RequestOutcome {
+  private handle(
+    stream: Stream,
+    reads: Reads,
+    cacheKept: number,
+    rawInputTokens: number,
+    rawOutputTokens: number,
+  ): RequestOutcome {
     const { tenant, route } = stream;
     const shares = reads.cumulativeShares(route);
     stream.regionPhase = (stream.regionPhase + GOLDEN_RATIO_STEP) % 1;
@@ -499,27 +569,45 @@ export class PlatformModel {
     const policy = reads.policy(route, tenant);
 
     const circuitOpen = policy.circuit.state === 'open';
-    if (circuitOpen && policy.circuit.failMode === 'closed') return this.reject(stream, regionIndex, 'circuit_open', 30);
+    if (circuitOpen && policy.circuit.failMode === 'closed')
+      return this.reject(stream, regionIndex, 'circuit_open', 30);
     const tierModel = this.tierModel(policy.modelTier);
-    const fallback = policy.fallbackModel === null ? undefined : (this.catalog.models.find((m) => m.name === policy.fallbackModel) ?? this.tierModel(policy.fallbackModel));
+    const fallback =
+      policy.fallbackModel === null
+        ? undefined
+        : (this.catalog.models.find((m) => m.name === policy.fallbackModel) ?? this.tierModel(policy.fallbackModel));
     const model = circuitOpen ? (fallback ?? tierModel) : (tierModel ?? fallback);
     if (!model) return this.reject(stream, regionIndex, 'model_unavailable', 30);
 
     const quota = reads.quota(tenant);
     const usage = this.dailyUsage(tenant);
     const secondsToMidnight = Math.ceil((DAY_MS - (this.clockMs % DAY_MS)) / 1000);
-    if (quota?.tokensPerDay != null && usage.tokens >= quota.tokensPerDay) return this.reject(stream, regionIndex, 'quota_tokens', secondsToMidnight);
-    if (quota?.costPerDayUsd != null && usage.costUsd >= quota.costPerDayUsd) return this.reject(stream, regionIndex, 'quota_cost', secondsToMidnight);
+    if (quota?.tokensPerDay != null && usage.tokens >= quota.tokensPerDay)
+      return this.reject(stream, regionIndex, 'quota_tokens', secondsToMidnight);
+    if (quota?.costPerDayUsd != null && usage.costUsd >= quota.costPerDayUsd)
+      return this.reject(stream, regionIndex, 'quota_cost', secondsToMidnight);
     if (policy.rateLimitRps !== null) {
       stream.bucket = this.refill(stream.bucket, policy.rateLimitRps);
-      if (stream.bucket.tokens < 1) return this.reject(stream, regionIndex, 'rate_limited', Math.ceil((1 - stream.bucket.tokens) / policy.rateLimitRps));
+      if (stream.bucket.tokens < 1)
+        return this.reject(
+          stream,
+          regionIndex,
+          'rate_limited',
+          Math.ceil((1 - stream.bucket.tokens) / policy.rateLimitRps),
+        );
     } else {
       stream.bucket = undefined;
     }
     if (quota?.requestsPerSecond != null) {
       const bucket = this.refill(this.tenantBuckets.get(tenant), quota.requestsPerSecond);
       this.tenantBuckets.set(tenant, bucket);
-      if (bucket.tokens < 1) return this.reject(stream, regionIndex, 'quota_requests', Math.ceil((1 - bucket.tokens) / quota.requestsPerSecond));
+      if (bucket.tokens < 1)
+        return this.reject(
+          stream,
+          regionIndex,
+          'quota_requests',
+          Math.ceil((1 - bucket.tokens) / quota.requestsPerSecond),
+        );
       bucket.tokens -= 1;
     } else {
       this.tenantBuckets.delete(tenant);
@@ -528,7 +616,8 @@ export class PlatformModel {
     if (stream.bucket) stream.bucket.tokens -= 1;
 
     let inputTokens = rawInputTokens;
-    if (policy.promptCompression) inputTokens = Math.max(1, Math.ceil(inputTokens * this.catalog.promptCompressionRatio));
+    if (policy.promptCompression)
+      inputTokens = Math.max(1, Math.ceil(inputTokens * this.catalog.promptCompressionRatio));
     if (policy.maxInputTokens !== null) inputTokens = Math.min(inputTokens, policy.maxInputTokens);
     const outputTokens = rawOutputTokens;
 
@@ -536,10 +625,14 @@ export class PlatformModel {
     stream.cacheCredit[regionIndex]! += stream.hitRatio;
     const cacheHit = stream.cacheCredit[regionIndex]! >= 1;
     if (cacheHit) stream.cacheCredit[regionIndex]! -= 1;
-    const costUsd = cacheHit ? 0 : (inputTokens / 1000) * model.inputUsdPer1k + (outputTokens / 1000) * model.outputUsdPer1k;
+    const costUsd = cacheHit
+      ? 0
+      : (inputTokens / 1000) * model.inputUsdPer1k + (outputTokens / 1000) * model.outputUsdPer1k;
 
     const deployment = this.placement.get(model.tier)![regionIndex]!;
-    const latencySeconds = cacheHit ? this.catalog.cacheHitSeconds : model.ttftSeconds + outputTokens * model.secondsPerOutputToken + queueWaitSeconds(deployment);
+    const latencySeconds = cacheHit
+      ? this.catalog.cacheHitSeconds
+      : model.ttftSeconds + outputTokens * model.secondsPerOutputToken + queueWaitSeconds(deployment);
     if (!cacheHit) deployment.pendingArrivals += 1;
     usage.tokens += inputTokens + outputTokens;
     usage.costUsd += costUsd;
@@ -566,10 +659,27 @@ export class PlatformModel {
     totals.costUsd += costUsd;
     totals.latencySumSeconds += latencySeconds;
     totals.latencyBucketCounts[latencyBucket(latencySeconds)]! += 1;
-    return { served: true, tenant, route, region, model, deployment: deployment.spec.name, inputTokens, outputTokens, cacheHit, costUsd, latencySeconds };
+    return {
+      served: true,
+      tenant,
+      route,
+      region,
+      model,
+      deployment: deployment.spec.name,
+      inputTokens,
+      outputTokens,
+      cacheHit,
+      costUsd,
+      latencySeconds,
+    };
   }
 
-  private reject(stream: Stream, regionIndex: number, reason: RejectionReason, retryAfterSeconds: number): RejectedRequest {
+  private reject(
+    stream: Stream,
+    regionIndex: number,
+    reason: RejectionReason,
+    retryAfterSeconds: number,
+  ): RejectedRequest {
     const { tenant, route } = stream;
     const region = this.regions[regionIndex]!;
     const status = REJECTION_STATUS[reason];
@@ -583,7 +693,10 @@ export class PlatformModel {
   private refill(bucket: Bucket | undefined, ratePerSecond: number): Bucket {
     const capacity = Math.max(1, ratePerSecond);
     if (!bucket) return { tokens: capacity, updatedMs: this.clockMs };
-    return { tokens: Math.min(capacity, bucket.tokens + (ratePerSecond * (this.clockMs - bucket.updatedMs)) / 1000), updatedMs: this.clockMs };
+    return {
+      tokens: Math.min(capacity, bucket.tokens + (ratePerSecond * (this.clockMs - bucket.updatedMs)) / 1000),
+      updatedMs: this.clockMs,
+    };
   }
 
   private dailyUsage(tenant: string): DailyUsage {
@@ -596,7 +709,9 @@ export class PlatformModel {
   private updateCapacity(incidents: Incident[]): void {
     for (const load of this.loads.values()) {
       load.replicas = Math.max(0, this.view.replicas(load.spec.name));
-      const slowdown = incidents.filter((i) => i.kind === 'gpu_saturation' && i.deployment === load.spec.name).reduce((factor, i) => factor * i.magnitude, 1);
+      const slowdown = incidents
+        .filter((i) => i.kind === 'gpu_saturation' && i.deployment === load.spec.name)
+        .reduce((factor, i) => factor * i.magnitude, 1);
       load.capacityRps = (load.replicas * load.spec.requestsPerSecondPerReplica) / slowdown;
     }
   }
@@ -623,7 +738,18 @@ export class PlatformModel {
 }
 
 function emptyTotals(tenant: string, route: string): TenantRouteTotals {
-  return { tenant, route, requests: 0, served: 0, cacheHits: 0, rejected: 0, rejectedByReason: {}, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+  return {
+    tenant,
+    route,
+    requests: 0,
+    served: 0,
+    cacheHits: 0,
+    rejected: 0,
+    rejectedByReason: {},
+    inputTokens: 0,
+    outputTokens: 0,
+    costUsd: 0,
+  };
 }
 
 function streamTotals(stream: Stream): TenantRouteTotals {
@@ -662,13 +788,20 @@ function latencyBucket(seconds: number): number {
 }
 
 function product(incidents: Incident[], kind: Incident['kind'], tenant: string, route: string): number {
-  return incidents.filter((i) => i.kind === kind && covers(i, tenant, route)).reduce((factor, i) => factor * i.magnitude, 1);
+  return incidents
+    .filter((i) => i.kind === kind && covers(i, tenant, route))
+    .reduce((factor, i) => factor * i.magnitude, 1);
 }
 
 function cacheKeptBy(incidents: Incident[], tenant: string, route: string): number {
-  return incidents.filter((i) => i.kind === 'cache_collapse' && covers(i, tenant, route)).reduce((kept, i) => kept * (1 - i.magnitude), 1);
+  return incidents
+    .filter((i) => i.kind === 'cache_collapse' && covers(i, tenant, route))
+    .reduce((kept, i) => kept * (1 - i.magnitude), 1);
 }
 
 function sampleTokens(random: Random, distribution: TokenDistribution, minimum: number): number {
-  return Math.min(distribution.max, Math.max(minimum, Math.round(lognormal(random, distribution.median, distribution.sigma))));
+  return Math.min(
+    distribution.max,
+    Math.max(minimum, Math.round(lognormal(random, distribution.median, distribution.sigma))),
+  );
 }

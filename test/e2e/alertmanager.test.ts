@@ -68,7 +68,14 @@ receivers:
   alertmanagerUrl = `http://127.0.0.1:${port}`;
   alertmanager = spawn(
     ALERTMANAGER,
-    [`--config.file=${join(workDir, 'alertmanager.yml')}`, `--storage.path=${join(workDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, `--web.external-url=http://127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=warn'],
+    [
+      `--config.file=${join(workDir, 'alertmanager.yml')}`,
+      `--storage.path=${join(workDir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--web.external-url=http://127.0.0.1:${port}`,
+      '--cluster.listen-address=',
+      '--log.level=warn',
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   await waitFor('Alertmanager to be ready', async () => (await fetch(`${alertmanagerUrl}/-/ready`)).ok || undefined);
@@ -105,17 +112,26 @@ test('an alert fired in Alertmanager changes the gateway, and its resolution rol
   await waitFor('the context cap at the gateway', () => tenantPolicy('chat', 'acme').maxInputTokens === 8192, 60_000);
 
   await postAlerts([{ route: 'chat', tenant: 'acme' }], new Date().toISOString());
-  const handle = harness.env.client.workflow.getHandle<typeof playbookRun>(playbookRunId('cap-context', 'route=chat,tenant=acme'));
+  const handle = harness.env.client.workflow.getHandle<typeof playbookRun>(
+    playbookRunId('cap-context', 'route=chat,tenant=acme'),
+  );
   expect((await handle.result()).state).toBe('rolled-back');
   expect(tenantPolicy('chat', 'acme')).toEqual({});
-  expect(harness.simulator.store.changes.filter((c) => c.route === 'chat').map((c) => c.patch)).toEqual([{ maxInputTokens: 8192 }, { maxInputTokens: null }]);
+  expect(harness.simulator.store.changes.filter((c) => c.route === 'chat').map((c) => c.patch)).toEqual([
+    { maxInputTokens: 8192 },
+    { maxInputTokens: null },
+  ]);
 });
 
 test('a notification truncated by max_alerts still starts a run for every alert of the group', async () => {
   const tenants = ['initech', 'hooli', 'umbrella'];
   await postAlerts(tenants.map((tenant) => ({ route: 'summarize', tenant })));
   for (const tenant of tenants) {
-    await waitFor(`the context cap for ${tenant}`, () => tenantPolicy('summarize', tenant).maxInputTokens === 8192, 60_000);
+    await waitFor(
+      `the context cap for ${tenant}`,
+      () => tenantPolicy('summarize', tenant).maxInputTokens === 8192,
+      60_000,
+    );
   }
   expect(harness.simulator.store.changes.filter((c) => c.route === 'summarize')).toHaveLength(tenants.length);
 });

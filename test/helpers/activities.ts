@@ -15,9 +15,17 @@ import { S3BucketLifecycle, type BucketLifecycle } from '../../storage/lifecycle
 import { SIMULATOR_S3_CREDENTIALS } from '../../simulator/s3-lifecycle-api';
 
 /** A platform budget of $5M a month, 10% headroom, $2.50 per GPU-hour. */
-export const TEST_FINOPS: FinopsSettings = { budgets: { platform: { monthlyUsd: 5_000_000, selector: '' } }, gpuHourlyUsd: 2.5, headroom: 0.1 };
+export const TEST_FINOPS: FinopsSettings = {
+  budgets: { platform: { monthlyUsd: 5_000_000, selector: '' } },
+  gpuHourlyUsd: 2.5,
+  headroom: 0.1,
+};
 
-export const TEST_GUARDRAILS = { protectedRoutes: ['core', 'risk', 'fraud'], sensitiveRoutes: ['risk', 'summarize'], protectedTenants: ['internal'] };
+export const TEST_GUARDRAILS = {
+  protectedRoutes: ['core', 'risk', 'fraud'],
+  sensitiveRoutes: ['risk', 'summarize'],
+  protectedTenants: ['internal'],
+};
 
 export interface TestActivityOptions {
   gateway: GatewayAdapter;
@@ -41,7 +49,14 @@ export interface TestActivityOptions {
   opaUrl?: string;
 }
 
-export const testS3 = (endpoint: string) => new S3BucketLifecycle({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: SIMULATOR_S3_CREDENTIALS, maxAttempts: 1 });
+export const testS3 = (endpoint: string) =>
+  new S3BucketLifecycle({
+    region: 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+    credentials: SIMULATOR_S3_CREDENTIALS,
+    maxAttempts: 1,
+  });
 
 export const testActivities = ({
   gateway,

@@ -16,7 +16,11 @@ export function alert(labels: Record<string, string>, overrides: Partial<Alert> 
   };
 }
 
-export const resolved = (firing: Alert, endsAt = '2026-11-28T10:30:00Z'): Alert => ({ ...firing, status: 'resolved', endsAt });
+export const resolved = (firing: Alert, endsAt = '2026-11-28T10:30:00Z'): Alert => ({
+  ...firing,
+  status: 'resolved',
+  endsAt,
+});
 
 export function payload(alerts: Alert[]): WebhookPayload {
   const status = alerts.some((a) => a.status === 'firing') ? 'firing' : 'resolved';

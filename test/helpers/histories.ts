@@ -11,6 +11,10 @@ export const HISTORIES_DIR = join(__dirname, '..', 'histories');
 
 export function recordHistoryIfAsked(address: string, handle: WorkflowHandle, name: string): void {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  const history = execFileSync(temporalCliPath(), ['workflow', 'show', '--address', address, '--workflow-id', handle.workflowId, '--output', 'json'], { encoding: 'utf8' });
+  const history = execFileSync(
+    temporalCliPath(),
+    ['workflow', 'show', '--address', address, '--workflow-id', handle.workflowId, '--output', 'json'],
+    { encoding: 'utf8' },
+  );
   writeFileSync(join(HISTORIES_DIR, `${name}.json`), history);
 }

@@ -11,14 +11,21 @@ export const INGRESS_TOKEN = 'test-ingress-token-0123456789';
 
 /** S2 steps: FinOps, SRE or product; S1 steps: U0SRE, U0PRODUCT, U0LEAD or the SRE leads (a group, resolved through Slack). */
 /** Each operator's own token, for decisions over the runs API. */
-export const TEST_OPERATOR_TOKENS = Object.fromEntries(['U0SRE', 'U0PRODUCT', 'U0LEAD', 'U0INTERN'].map((id) => [id, `operator-token-${id.toLowerCase()}-0123456789`]));
+export const TEST_OPERATOR_TOKENS = Object.fromEntries(
+  ['U0SRE', 'U0PRODUCT', 'U0LEAD', 'U0INTERN'].map((id) => [id, `operator-token-${id.toLowerCase()}-0123456789`]),
+);
 
-export const TEST_APPROVERS = { default: { S2: ['U0FINOPS', 'U0SRE', 'U0PRODUCT'], S1: ['U0SRE', 'U0PRODUCT', 'U0LEAD', 'sre-leads'] } };
+export const TEST_APPROVERS = {
+  default: { S2: ['U0FINOPS', 'U0SRE', 'U0PRODUCT'], S1: ['U0SRE', 'U0PRODUCT', 'U0LEAD', 'sre-leads'] },
+};
 
 /** The test playbooks (test/fixtures/playbooks): `cap-context` for alerts, `tier-review` started by hand. */
 export const TEST_PLAYBOOKS = loadPlaybooks(join(__dirname, '..', 'fixtures', 'playbooks'));
 
-export async function startIngress(harness: Harness, overrides: Partial<IngressOptions> = {}): Promise<{ app: FastifyInstance; url: string }> {
+export async function startIngress(
+  harness: Harness,
+  overrides: Partial<IngressOptions> = {},
+): Promise<{ app: FastifyInstance; url: string }> {
   const app = buildIngressApp({
     client: harness.env.client,
     taskQueue: TASK_QUEUE,

@@ -8,7 +8,10 @@ export const POLICIES = join(__dirname, '..', '..', 'policy', 'rego');
 
 export function opaPath(): string {
   const path = process.env.OPA_PATH;
-  if (!path) throw new Error('OPA_PATH is not set: run the tests through `npm test` (scripts/bootstrap.mjs finds or builds OPA), or set OPA_PATH=/path/to/opa');
+  if (!path)
+    throw new Error(
+      'OPA_PATH is not set: run the tests through `npm test` (scripts/bootstrap.mjs finds or builds OPA), or set OPA_PATH=/path/to/opa',
+    );
   return path;
 }
 
@@ -19,14 +22,24 @@ export interface RunningOpa {
   close(): void;
 }
 
-export const healthy = async (url: string, headers: Record<string, string> = {}) => (await fetch(`${url}/health`, { headers }).catch(() => undefined))?.ok === true;
+export const healthy = async (url: string, headers: Record<string, string> = {}) =>
+  (await fetch(`${url}/health`, { headers }).catch(() => undefined))?.ok === true;
 
-export async function startOpa(args: string[], paths: string[], ready: (url: string) => Promise<boolean>): Promise<RunningOpa> {
+export async function startOpa(
+  args: string[],
+  paths: string[],
+  ready: (url: string) => Promise<boolean>,
+): Promise<RunningOpa> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const output: string[] = [];
-  const opa: ChildProcess = spawn(opaPath(), ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', ...args, ...paths], { stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const stream of [opa.stdout, opa.stderr]) stream?.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)));
+  const opa: ChildProcess = spawn(
+    opaPath(),
+    ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', ...args, ...paths],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  for (const stream of [opa.stdout, opa.stderr])
+    stream?.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)));
   const close = () => opa.kill('SIGTERM');
   try {
     await waitFor(`OPA on ${url}`, () => ready(url));

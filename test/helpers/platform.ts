@@ -29,7 +29,11 @@ export function fakeControlPlane(catalog: Catalog): FakeControlPlane {
     quotas: {},
     weights: {},
     replicaCounts: Object.fromEntries(catalog.deployments.map((d) => [d.name, d.replicas])),
-    effectivePolicy: (route, tenant) => ({ ...BASE_POLICY, ...view.policies[route], ...(tenant === undefined ? {} : view.policies[`${route}/${tenant}`]) }),
+    effectivePolicy: (route, tenant) => ({
+      ...BASE_POLICY,
+      ...view.policies[route],
+      ...(tenant === undefined ? {} : view.policies[`${route}/${tenant}`]),
+    }),
     tenantQuota: (tenant) => view.quotas[tenant] ?? null,
     regionWeights: (route) => view.weights[route] ?? null,
     replicas: (deployment) => view.replicaCounts[deployment] ?? 0,
@@ -39,6 +43,14 @@ export function fakeControlPlane(catalog: Catalog): FakeControlPlane {
 
 /** Every chat request is 1200 in / 300 out, every summarize request 6000 / 400: rates are exact. */
 export const FLAT_ROUTES: Catalog['routes'] = {
-  chat: { input: { median: 1_200, sigma: 0, max: 128_000 }, output: { median: 300, sigma: 0, max: 4_096 }, cacheHitRatio: { standard: 0.25, aggressive: 0.5 } },
-  summarize: { input: { median: 6_000, sigma: 0, max: 128_000 }, output: { median: 400, sigma: 0, max: 2_048 }, cacheHitRatio: { standard: 0.25, aggressive: 0.5 } },
+  chat: {
+    input: { median: 1_200, sigma: 0, max: 128_000 },
+    output: { median: 300, sigma: 0, max: 4_096 },
+    cacheHitRatio: { standard: 0.25, aggressive: 0.5 },
+  },
+  summarize: {
+    input: { median: 6_000, sigma: 0, max: 128_000 },
+    output: { median: 400, sigma: 0, max: 2_048 },
+    cacheHitRatio: { standard: 0.25, aggressive: 0.5 },
+  },
 };

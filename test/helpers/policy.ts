@@ -13,7 +13,12 @@ export const testTarget = (kind: TargetKindName, labels: Record<string, string>)
 };
 
 /** "May `action` run on `on` with `params`", at S2 under the test guardrails unless `extra` says otherwise. */
-export const actionQuestion = (action: string, on: Target, params: unknown, extra: Partial<ActionQuestion> = {}): ActionQuestion => ({
+export const actionQuestion = (
+  action: string,
+  on: Target,
+  params: unknown,
+  extra: Partial<ActionQuestion> = {},
+): ActionQuestion => ({
   kind: 'action',
   action,
   target: on,

@@ -22,8 +22,12 @@ export interface PrometheusOptions {
   scrape?: string[];
 }
 
-export async function startPrometheus(initialMetrics: string, { scrape = [] }: PrometheusOptions = {}): Promise<RunningPrometheus> {
-  if (spawnSync('prometheus', ['--version']).error) throw new Error('prometheus is not installed: apt-get install prometheus (bash .ci/run does it)');
+export async function startPrometheus(
+  initialMetrics: string,
+  { scrape = [] }: PrometheusOptions = {},
+): Promise<RunningPrometheus> {
+  if (spawnSync('prometheus', ['--version']).error)
+    throw new Error('prometheus is not installed: apt-get install prometheus (bash .ci/run does it)');
   const metrics = { text: initialMetrics };
   const exporter: Server = createServer((_request, response) => {
     response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(metrics.text);
@@ -31,7 +35,8 @@ export async function startPrometheus(initialMetrics: string, { scrape = [] }: P
   await new Promise<void>((resolve) => exporter.listen(0, '127.0.0.1', resolve));
   const exporterAddress = `127.0.0.1:${(exporter.address() as AddressInfo).port}`;
 
-  const job = (name: string, targets: string[]) => `  - job_name: ${name}\n    static_configs:\n      - targets: [${targets.map((target) => `'${target}'`).join(', ')}]\n`;
+  const job = (name: string, targets: string[]) =>
+    `  - job_name: ${name}\n    static_configs:\n      - targets: [${targets.map((target) => `'${target}'`).join(', ')}]\n`;
   const workDir = mkdtempSync(join(tmpdir(), 'finops-soar-prom-'));
   writeFileSync(
     join(workDir, 'prometheus.yml'),
@@ -41,7 +46,12 @@ export async function startPrometheus(initialMetrics: string, { scrape = [] }: P
   const url = `http://127.0.0.1:${port}`;
   const prometheus: ChildProcess = spawn(
     'prometheus',
-    [`--config.file=${join(workDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(workDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    [
+      `--config.file=${join(workDir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(workDir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
     { stdio: 'ignore' },
   );
   const close = async () => {
@@ -53,7 +63,9 @@ export async function startPrometheus(initialMetrics: string, { scrape = [] }: P
   try {
     await waitFor(`Prometheus to scrape ${[exporterAddress, ...scrape].join(', ')}`, async () => {
       const response = await fetch(`${url}/api/v1/query?query=up`).catch(() => undefined);
-      const body = response?.ok ? ((await response.json()) as { data: { result: Array<{ value: [number, string] }> } }) : undefined;
+      const body = response?.ok
+        ? ((await response.json()) as { data: { result: Array<{ value: [number, string] }> } })
+        : undefined;
       const up = body?.data.result.filter(({ value }) => value[1] === '1').length;
       return up === targets || undefined;
     });
@@ -74,7 +86,8 @@ export interface GrowingSpend {
 /** A real Prometheus scraping spend counters that keep growing until close(). */
 export async function startPrometheusWithSpend(series: GrowingSpend[]): Promise<RunningPrometheus> {
   const totals = series.map(({ fromUsd = 0 }) => fromUsd);
-  const exposition = () => `# TYPE inference_cost_usd_total counter\n${series.map(({ labels }, index) => `inference_cost_usd_total{${labels}} ${totals[index]}\n`).join('')}`;
+  const exposition = () =>
+    `# TYPE inference_cost_usd_total counter\n${series.map(({ labels }, index) => `inference_cost_usd_total{${labels}} ${totals[index]}\n`).join('')}`;
   const prometheus = await startPrometheus(exposition());
   const growing = setInterval(() => {
     series.forEach(({ usdPerTick }, index) => (totals[index]! += usdPerTick));

@@ -43,7 +43,13 @@ export interface LivePlatform {
 
 export async function startLivePlatform({ seed, catalog }: LivePlatformOptions): Promise<LivePlatform> {
   const startMs = Date.now();
-  const platform = await startSimulatedPlatform({ token: GATEWAY_TOKEN, logger: silentLogger(), seed, startMs, ...(catalog && { catalog }) });
+  const platform = await startSimulatedPlatform({
+    token: GATEWAY_TOKEN,
+    logger: silentLogger(),
+    seed,
+    startMs,
+    ...(catalog && { catalog }),
+  });
   const { model } = platform;
   const listeners = new Set<(model: PlatformModel) => void>();
   let clockError: Error | undefined;
@@ -63,13 +69,16 @@ export async function startLivePlatform({ seed, catalog }: LivePlatformOptions):
     clearInterval(clock);
     await platform.close();
     // A listener's error stops the clock too: either way the test's numbers stop there.
-    if (clockError) throw new Error(`the simulated platform's clock stopped: ${clockError.message}`, { cause: clockError });
+    if (clockError)
+      throw new Error(`the simulated platform's clock stopped: ${clockError.message}`, { cause: clockError });
   };
 
-  const prometheus = await startPrometheus('', { scrape: [new URL(platform.urls.gateway).host] }).catch(async (error: unknown) => {
-    await stopPlatform().catch(() => undefined);
-    throw error;
-  });
+  const prometheus = await startPrometheus('', { scrape: [new URL(platform.urls.gateway).host] }).catch(
+    async (error: unknown) => {
+      await stopPlatform().catch(() => undefined);
+      throw error;
+    },
+  );
   return {
     platform,
     gateway: gatewayClient(platform.urls.gateway),

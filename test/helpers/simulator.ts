@@ -24,4 +24,5 @@ export async function startSimulator(port = 0): Promise<RunningSimulator> {
   return { url, store, client: gatewayClient(url), close: () => app.close() };
 }
 
-export const gatewayClient = (url: string) => new ControlApiClient({ baseUrl: url, token: GATEWAY_TOKEN, timeoutMs: 2_000 });
+export const gatewayClient = (url: string) =>
+  new ControlApiClient({ baseUrl: url, token: GATEWAY_TOKEN, timeoutMs: 2_000 });

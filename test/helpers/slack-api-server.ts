@@ -63,7 +63,8 @@ function readBody(request: IncomingMessage): Promise<string> {
 }
 
 function parseBody(contentType: string | undefined, raw: string): Record<string, unknown> {
-  if (contentType?.startsWith('application/json')) return raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>);
+  if (contentType?.startsWith('application/json'))
+    return raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>);
   const body: Record<string, unknown> = {};
   for (const [key, value] of new URLSearchParams(raw)) body[key] = JSON_FIELDS.has(key) ? JSON.parse(value) : value;
   return body;
@@ -94,9 +95,30 @@ export class SlackApiServer {
     return `${this.url}/actions/${id}`;
   }
 
-  addChannel({ id, name, members = [], botIsMember = true, archived = false, isPrivate = false }: { id: string; name: string; members?: string[]; botIsMember?: boolean; archived?: boolean; isPrivate?: boolean }): void {
+  addChannel({
+    id,
+    name,
+    members = [],
+    botIsMember = true,
+    archived = false,
+    isPrivate = false,
+  }: {
+    id: string;
+    name: string;
+    members?: string[];
+    botIsMember?: boolean;
+    archived?: boolean;
+    isPrivate?: boolean;
+  }): void {
     members.forEach((user) => this.users.add(user));
-    this.channels.set(id, { id, name, isPrivate, archived, members: new Set([...members, ...(botIsMember ? [BOT_USER_ID] : [])]), messages: [] });
+    this.channels.set(id, {
+      id,
+      name,
+      isPrivate,
+      archived,
+      members: new Set([...members, ...(botIsMember ? [BOT_USER_ID] : [])]),
+      messages: [],
+    });
   }
 
   addUserGroup(id: string, users: string[]): void {
@@ -137,7 +159,9 @@ export class SlackApiServer {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve, reject) => this.server?.close((error) => (error ? reject(error) : resolve())) ?? resolve());
+    return new Promise(
+      (resolve, reject) => this.server?.close((error) => (error ? reject(error) : resolve())) ?? resolve(),
+    );
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -145,7 +169,9 @@ export class SlackApiServer {
     const contentType = request.headers['content-type'];
     const raw = await readBody(request);
     const reply = (status: number, answer: unknown, headers: Record<string, string> = {}): void => {
-      response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(answer));
+      response
+        .writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers })
+        .end(JSON.stringify(answer));
     };
 
     if (request.method === 'POST' && path.startsWith('/actions/')) {
@@ -162,7 +188,8 @@ export class SlackApiServer {
 
     const fault = this.faults.get(method)?.shift();
     if (fault && 'status' in fault) {
-      const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
+      const headers: Record<string, string> =
+        fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
       return reply(fault.status, failure(fault.status === 429 ? 'ratelimited' : 'service_unavailable'), headers);
     }
     if (fault) return reply(200, failure(fault.error, fault.needed === undefined ? {} : { needed: fault.needed }));
@@ -197,7 +224,15 @@ export class SlackApiServer {
   }
 
   private channelInfo(channel: ChannelRecord) {
-    return { id: channel.id, name: channel.name, is_channel: !channel.isPrivate, is_private: channel.isPrivate, is_archived: channel.archived, is_member: channel.members.has(BOT_USER_ID), num_members: channel.members.size };
+    return {
+      id: channel.id,
+      name: channel.name,
+      is_channel: !channel.isPrivate,
+      is_private: channel.isPrivate,
+      is_archived: channel.archived,
+      is_member: channel.members.has(BOT_USER_ID),
+      num_members: channel.members.size,
+    };
   }
 
   /** The channel named in the body, when the bot can see it. */
@@ -223,7 +258,12 @@ export class SlackApiServer {
       edited: false,
     };
     channel.messages.push(message);
-    return { ok: true, channel: channel.id, ts: message.ts, message: { type: 'message', user: message.user, ts: message.ts, text: message.text } };
+    return {
+      ok: true,
+      channel: channel.id,
+      ts: message.ts,
+      message: { type: 'message', user: message.user, ts: message.ts, text: message.text },
+    };
   }
 
   private update(body: Record<string, unknown>): Answer {
@@ -241,7 +281,11 @@ export class SlackApiServer {
     if (!channel) return failure('channel_not_found');
     const ts = text(body['message_ts']);
     if (!channel.messages.some((message) => message.ts === ts)) return failure('message_not_found');
-    return { ok: true, channel: channel.id, permalink: `https://finops-test.slack.com/archives/${channel.id}/p${ts!.replace('.', '')}` };
+    return {
+      ok: true,
+      channel: channel.id,
+      permalink: `https://finops-test.slack.com/archives/${channel.id}/p${ts!.replace('.', '')}`,
+    };
   }
 
   private create(body: Record<string, unknown>): Answer {
@@ -259,7 +303,14 @@ export class SlackApiServer {
   private list(body: Record<string, unknown>): Answer {
     const types = (text(body['types']) ?? 'public_channel').split(',');
     const limit = Number(text(body['limit']) ?? '100');
-    const offset = body['cursor'] === undefined ? 0 : Number(Buffer.from(text(body['cursor']) ?? '', 'base64').toString('utf8').replace(/^offset:/, ''));
+    const offset =
+      body['cursor'] === undefined
+        ? 0
+        : Number(
+            Buffer.from(text(body['cursor']) ?? '', 'base64')
+              .toString('utf8')
+              .replace(/^offset:/, ''),
+          );
     const listed = [...this.channels.values()].filter(
       (channel) =>
         types.includes(channel.isPrivate ? 'private_channel' : 'public_channel') &&
@@ -268,7 +319,11 @@ export class SlackApiServer {
     );
     const page = listed.slice(offset, offset + limit);
     const next = offset + limit < listed.length ? Buffer.from(`offset:${offset + limit}`).toString('base64') : '';
-    return { ok: true, channels: page.map((channel) => this.channelInfo(channel)), response_metadata: { next_cursor: next } };
+    return {
+      ok: true,
+      channels: page.map((channel) => this.channelInfo(channel)),
+      response_metadata: { next_cursor: next },
+    };
   }
 
   private join(body: Record<string, unknown>): Answer {
@@ -340,9 +395,19 @@ export function blockActionsPayload({
     channel: { id: channel, name: 'finops' },
     message: { type: 'message', ts: messageTs, user: BOT_USER_ID, text: 'Approval needed' },
     response_url: responseUrl,
-    actions: [{ action_id: actionId, block_id: 'approval', text: { type: 'plain_text', text: actionId }, value, type: 'button', action_ts: actionTs }],
+    actions: [
+      {
+        action_id: actionId,
+        block_id: 'approval',
+        text: { type: 'plain_text', text: actionId },
+        value,
+        type: 'button',
+        action_ts: actionTs,
+      },
+    ],
   };
 }
 
 /** The form body Slack POSTs to the interactivity endpoint: one field, payload, holding the JSON. */
-export const interactivityFormBody = (payload: unknown) => new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+export const interactivityFormBody = (payload: unknown) =>
+  new URLSearchParams({ payload: JSON.stringify(payload) }).toString();

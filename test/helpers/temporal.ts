@@ -6,7 +6,10 @@ import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
 export function temporalCliPath(): string {
   const path = process.env.TEMPORAL_CLI_PATH;
-  if (!path) throw new Error('TEMPORAL_CLI_PATH is not set: run the tests with `npm test` (it finds or builds the Temporal CLI), or set it to the temporal binary.');
+  if (!path)
+    throw new Error(
+      'TEMPORAL_CLI_PATH is not set: run the tests with `npm test` (it finds or builds the Temporal CLI), or set it to the temporal binary.',
+    );
   return path;
 }
 

@@ -48,16 +48,31 @@ function cumulativeShare(le: number, p95Seconds: number): number {
 }
 
 function exposition(elapsedSeconds: number, tokensPerSecond: number): string {
-  const lines = ['# TYPE inference_cost_usd_total counter', `inference_cost_usd_total{route="chat",tenant="acme"} ${elapsedSeconds}`];
+  const lines = [
+    '# TYPE inference_cost_usd_total counter',
+    `inference_cost_usd_total{route="chat",tenant="acme"} ${elapsedSeconds}`,
+  ];
   lines.push('# TYPE llm_request_duration_seconds histogram');
   for (const { tenant, route, model, requestsPerSecond, p95Seconds } of STREAMS) {
     const labels = `tenant="${tenant}",route="${route}",model="${model}"`;
     const count = requestsPerSecond * elapsedSeconds;
-    for (const le of LE) lines.push(`llm_request_duration_seconds_bucket{${labels},le="${le}"} ${count * cumulativeShare(le, p95Seconds)}`);
-    lines.push(`llm_request_duration_seconds_bucket{${labels},le="+Inf"} ${count}`, `llm_request_duration_seconds_count{${labels}} ${count}`);
+    for (const le of LE)
+      lines.push(
+        `llm_request_duration_seconds_bucket{${labels},le="${le}"} ${count * cumulativeShare(le, p95Seconds)}`,
+      );
+    lines.push(
+      `llm_request_duration_seconds_bucket{${labels},le="+Inf"} ${count}`,
+      `llm_request_duration_seconds_count{${labels}} ${count}`,
+    );
   }
-  lines.push('# TYPE llm_model_info gauge', ...Object.entries(MODELS).map(([tier, model]) => `llm_model_info{model="${model}",tier="${tier}"} 1`));
-  lines.push('# TYPE llm_tokens_total counter', `llm_tokens_total{tenant="acme",route="chat",type="input"} ${tokensPerSecond * elapsedSeconds}`);
+  lines.push(
+    '# TYPE llm_model_info gauge',
+    ...Object.entries(MODELS).map(([tier, model]) => `llm_model_info{model="${model}",tier="${tier}"} 1`),
+  );
+  lines.push(
+    '# TYPE llm_tokens_total counter',
+    `llm_tokens_total{tenant="acme",route="chat",type="input"} ${tokensPerSecond * elapsedSeconds}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -73,7 +88,10 @@ export async function startTierMetricsPrometheus({ tokensPerSecond = 1_000_000 }
   const prometheus = await startPrometheus(exposition(0, tokensPerSecond));
   // Everything starts from zero once Prometheus scrapes: no jump between its first samples.
   const startedAt = Date.now();
-  const growing = setInterval(() => (prometheus.metrics.text = exposition((Date.now() - startedAt) / 1000, tokensPerSecond)), 100);
+  const growing = setInterval(
+    () => (prometheus.metrics.text = exposition((Date.now() - startedAt) / 1000, tokensPerSecond)),
+    100,
+  );
   const close = () => {
     clearInterval(growing);
     return prometheus.close();
@@ -81,7 +99,9 @@ export async function startTierMetricsPrometheus({ tokensPerSecond = 1_000_000 }
   try {
     // One sample a second: 12 samples span 11 s.
     await waitFor(`${TIER_WINDOW} of metrics in Prometheus`, async () => {
-      const response = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent('count_over_time(inference_cost_usd_total[15s])')}`);
+      const response = await fetch(
+        `${prometheus.url}/api/v1/query?query=${encodeURIComponent('count_over_time(inference_cost_usd_total[15s])')}`,
+      );
       const body = (await response.json()) as { data: { result: Array<{ value: [number, string] }> } };
       return Number(body.data.result[0]?.value[1] ?? 0) >= 12 || undefined;
     });

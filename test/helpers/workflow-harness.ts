@@ -15,7 +15,12 @@ import type { EngineMetrics } from '../../observability/engine-metrics';
 import type { Notifier } from '../../notify/notifier';
 import { createKubernetesAdapter } from '../../kubernetes/kubernetes-client';
 import { parsePlaybook } from '../../playbook/load';
-import { alertNotificationSignal, statusQuery, type PlaybookRunInput, type RunState } from '../../workflows/definitions';
+import {
+  alertNotificationSignal,
+  statusQuery,
+  type PlaybookRunInput,
+  type RunState,
+} from '../../workflows/definitions';
 import type { playbookRun } from '../../workflows/playbook-run';
 import { testActivities, testS3 } from './activities';
 import { KubeApiServer } from '../../simulator/kubernetes-api';
@@ -26,7 +31,12 @@ import { startTemporal, workflowBundle } from './temporal';
 export const TASK_QUEUE = 'playbook-run-test';
 export const HARNESS_BUCKETS = ['llm-request-logs', 'llm-prompt-archive'];
 
-export const notification = ({ fingerprint, status, startsAt, endsAt }: Alert): AlertNotification => ({ fingerprint, status, startsAt, endsAt });
+export const notification = ({ fingerprint, status, startsAt, endsAt }: Alert): AlertNotification => ({
+  fingerprint,
+  status,
+  startsAt,
+  endsAt,
+});
 
 export interface Harness {
   env: TestWorkflowEnvironment;
@@ -40,7 +50,15 @@ export interface Harness {
   /** Another worker, on its own task queue, with its own gateway client (default: the simulator's), limits or Prometheus. */
   startWorker(
     taskQueue: string,
-    options?: { gateway?: GatewayAdapter; limits?: Partial<Limits>; prometheusUrl?: string; finops?: FinopsSettings; notifier?: Notifier; metrics?: EngineMetrics; opaUrl?: string },
+    options?: {
+      gateway?: GatewayAdapter;
+      limits?: Partial<Limits>;
+      prometheusUrl?: string;
+      finops?: FinopsSettings;
+      notifier?: Notifier;
+      metrics?: EngineMetrics;
+      opaUrl?: string;
+    },
   ): Promise<void>;
   /** Starts (or signals) the run of the first playbook for `firing`; the others are there to escalate to. */
   fire(
@@ -65,7 +83,10 @@ export async function startHarness(): Promise<Harness> {
   const simulator = await startSimulator();
   const s3 = await startS3LifecycleServer(HARNESS_BUCKETS);
   const kube = await KubeApiServer.start();
-  const kubernetes = await createKubernetesAdapter({ kubeconfig: await kube.writeKubeconfig(), requestTimeoutMs: 5_000 });
+  const kubernetes = await createKubernetesAdapter({
+    kubeconfig: await kube.writeKubeconfig(),
+    requestTimeoutMs: 5_000,
+  });
   const notifierLog: Array<Record<string, unknown>> = [];
   const logger = pino(
     new Writable({
@@ -76,9 +97,30 @@ export async function startHarness(): Promise<Harness> {
     }),
   );
   const workers: Array<{ worker: Worker; running: Promise<void> }> = [];
-  const startWorker: Harness['startWorker'] = async (taskQueue, { gateway = simulator.client, limits, prometheusUrl, finops, notifier, metrics, opaUrl } = {}) => {
-    const activities = testActivities({ gateway, client: env.client, taskQueue, logger, limits, kubernetes, storage: testS3(s3.url), prometheusUrl, finops, notifier, metrics, opaUrl });
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  const startWorker: Harness['startWorker'] = async (
+    taskQueue,
+    { gateway = simulator.client, limits, prometheusUrl, finops, notifier, metrics, opaUrl } = {},
+  ) => {
+    const activities = testActivities({
+      gateway,
+      client: env.client,
+      taskQueue,
+      logger,
+      limits,
+      kubernetes,
+      storage: testS3(s3.url),
+      prometheusUrl,
+      finops,
+      notifier,
+      metrics,
+      opaUrl,
+    });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities,
+    });
     workers.push({ worker, running: worker.run() });
   };
   await startWorker(TASK_QUEUE);
@@ -90,17 +132,28 @@ export async function startHarness(): Promise<Harness> {
     kube,
     notifierLog,
     startWorker,
-    async fire(yamls, firing, { taskQueue = TASK_QUEUE, cooldownMs = 500, dryRun, cooldownOverrideMs, escalationOverrideMs, historyLimit } = {}) {
+    async fire(
+      yamls,
+      firing,
+      { taskQueue = TASK_QUEUE, cooldownMs = 500, dryRun, cooldownOverrideMs, escalationOverrideMs, historyLimit } = {},
+    ) {
       const playbooks = [yamls].flat().map((yaml) => {
         const { playbook, problems } = parsePlaybook('test.yaml', yaml);
         if (!playbook) throw new Error(problems.join('\n'));
         return playbook;
       });
-      const decision = routeAlert(firing, playbooks, { cooldownMs, dryRun }).find((d) => d.outcome !== 'routed' || d.plan.playbook.name === playbooks[0]!.spec.name);
+      const decision = routeAlert(firing, playbooks, { cooldownMs, dryRun }).find(
+        (d) => d.outcome !== 'routed' || d.plan.playbook.name === playbooks[0]!.spec.name,
+      );
       if (decision?.outcome !== 'routed') throw new Error(`not routed: ${JSON.stringify(decision)}`);
       if (cooldownOverrideMs !== undefined) decision.plan.cooldownMs = cooldownOverrideMs;
-      if (escalationOverrideMs !== undefined && decision.plan.escalation) decision.plan.escalation.afterMs = escalationOverrideMs;
-      const input: PlaybookRunInput = { plan: decision.plan, alert: { ...notification(firing), labels: firing.labels, annotations: firing.annotations }, historyLimit };
+      if (escalationOverrideMs !== undefined && decision.plan.escalation)
+        decision.plan.escalation.afterMs = escalationOverrideMs;
+      const input: PlaybookRunInput = {
+        plan: decision.plan,
+        alert: { ...notification(firing), labels: firing.labels, annotations: firing.annotations },
+        historyLimit,
+      };
       return env.client.workflow.signalWithStart<typeof playbookRun, [AlertNotification]>('playbookRun', {
         workflowId: decision.workflowId,
         taskQueue,

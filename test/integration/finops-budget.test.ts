@@ -13,7 +13,6 @@ import { KUBE_TOKEN, KubeApiServer } from '../../simulator/kubernetes-api';
 import { startPrometheusWithSpend, type RunningPrometheus } from '../helpers/prometheus';
 import { waitFor } from '../helpers/wait';
 
-
 let prometheus: RunningPrometheus;
 let kube: KubeApiServer;
 let kubernetes: KubernetesAdapter;
@@ -35,7 +34,9 @@ beforeAll(async () => {
   kubernetes = await createKubernetesAdapter({ server: { url: kube.url, token: KUBE_TOKEN }, requestTimeoutMs: 5_000 });
   // Two scrapes, so increase() has samples to work with.
   await waitFor('two scrapes of the spend', async () => {
-    const samples = await new PrometheusClient({ baseUrl: prometheus.url, timeoutMs: 2_000 }).query('count_over_time(inference_cost_usd_total{tenant="acme"}[1m])');
+    const samples = await new PrometheusClient({ baseUrl: prometheus.url, timeoutMs: 2_000 }).query(
+      'count_over_time(inference_cost_usd_total{tenant="acme"}[1m])',
+    );
     return (samples[0]?.value ?? 0) >= 2 || undefined;
   });
 });
@@ -55,15 +56,24 @@ const settings = (monthlyUsd: number): FinopsSettings => ({
   headroom: 0.1,
 });
 const metrics = new EngineMetrics();
-const finops = (monthlyUsd: number) => createFinopsActivities({ prometheus: new PrometheusClient({ baseUrl: prometheus.url, timeoutMs: 5_000 }), kubernetes, settings: settings(monthlyUsd), metrics });
-const check = (monthlyUsd: number, params: Record<string, unknown>): Promise<Facts> => env.run(finops(monthlyUsd)['finops.scaleOutBudget'], { target, params });
+const finops = (monthlyUsd: number) =>
+  createFinopsActivities({
+    prometheus: new PrometheusClient({ baseUrl: prometheus.url, timeoutMs: 5_000 }),
+    kubernetes,
+    settings: settings(monthlyUsd),
+    metrics,
+  });
+const check = (monthlyUsd: number, params: Record<string, unknown>): Promise<Facts> =>
+  env.run(finops(monthlyUsd)['finops.scaleOutBudget'], { target, params });
 
 test('ample budget: allowed, with the scale-out priced from the pod template’s GPUs', async () => {
   const facts = await check(10_000_000, { budget: 'platform', addReplicas: 4, expectedHours: 6 });
   // 4 replicas × 8 GPUs × $2.50 × 6 h.
   expect(facts).toMatchObject({ allowed: true, budgetUsd: 10_000_000, limitUsd: 9_000_000, scaleOutUsd: 480 });
   expect(facts.forecastUsd).toBeGreaterThanOrEqual(facts.monthToDateUsd as number);
-  expect(facts.reason).toMatch(/^forecast \$[\d,]+ \+ scale-out \$480 = \$[\d,]+ within \$9,000,000 \(budget \$10,000,000 less 10% headroom\)$/);
+  expect(facts.reason).toMatch(
+    /^forecast \$[\d,]+ \+ scale-out \$480 = \$[\d,]+ within \$9,000,000 \(budget \$10,000,000 less 10% headroom\)$/,
+  );
 });
 
 test('a budget the scale-out alone would break: refused, saying so', async () => {
@@ -73,7 +83,12 @@ test('a budget the scale-out alone would break: refused, saying so', async () =>
 });
 
 test('a budget’s selector chooses the spend that counts; spend nothing matches is no answer, not $0', async () => {
-  await waitFor('acme spend in Prometheus', async () => ((await check(10_000_000, { budget: 'acme', addReplicas: 1, expectedHours: 1 })).monthToDateUsd as number) > 0 || undefined);
+  await waitFor(
+    'acme spend in Prometheus',
+    async () =>
+      ((await check(10_000_000, { budget: 'acme', addReplicas: 1, expectedHours: 1 })).monthToDateUsd as number) > 0 ||
+      undefined,
+  );
   const acme = await check(10_000_000, { budget: 'acme', addReplicas: 1, expectedHours: 1 });
   const globex = await check(10_000_000, { budget: 'globex', addReplicas: 1, expectedHours: 1 });
   const platform = await check(10_000_000, { budget: 'platform', addReplicas: 1, expectedHours: 1 });
@@ -81,18 +96,28 @@ test('a budget’s selector chooses the spend that counts; spend nothing matches
   expect(acme.forecastUsd as number).toBeGreaterThan(acme.monthToDateUsd as number);
   expect(platform.monthToDateUsd as number).toBeGreaterThanOrEqual(acme.monthToDateUsd as number);
 
-  const typo = await check(10_000_000, { budget: 'typo', addReplicas: 1, expectedHours: 1 }).catch((error: unknown) => error);
+  const typo = await check(10_000_000, { budget: 'typo', addReplicas: 1, expectedHours: 1 }).catch(
+    (error: unknown) => error,
+  );
   expect(typo).toMatchObject({
     nonRetryable: true,
     type: 'NoSpendData',
-    message: expect.stringMatching(/^finops\.scaleOutBudget: no spend matches sum\(increase\(inference_cost_usd_total\{tenant="acne"\}\[\d+s\]\)\); check finops\.budgets\.typo\.selector/) as unknown,
+    message: expect.stringMatching(
+      /^finops\.scaleOutBudget: no spend matches sum\(increase\(inference_cost_usd_total\{tenant="acne"\}\[\d+s\]\)\); check finops\.budgets\.typo\.selector/,
+    ) as unknown,
   });
 });
 
 test('an unknown budget or deployment is refused, not retried, saying what to fix', async () => {
-  const unknown = await check(1, { budget: 'marketing', addReplicas: 1, expectedHours: 1 }).catch((error: unknown) => error);
+  const unknown = await check(1, { budget: 'marketing', addReplicas: 1, expectedHours: 1 }).catch(
+    (error: unknown) => error,
+  );
   expect(unknown).toBeInstanceOf(ApplicationFailure);
-  expect(unknown).toMatchObject({ nonRetryable: true, message: 'finops.scaleOutBudget: no budget named marketing; define finops.budgets.marketing in the config (defined: platform, acme, globex, typo)' });
+  expect(unknown).toMatchObject({
+    nonRetryable: true,
+    message:
+      'finops.scaleOutBudget: no budget named marketing; define finops.budgets.marketing in the config (defined: platform, acme, globex, typo)',
+  });
 
   const missing = targetOf('deployment', { namespace: 'inference', deployment: 'llm-gone' });
   if (!missing.ok) throw new Error('target');
@@ -102,7 +127,11 @@ test('an unknown budget or deployment is refused, not retried, saying what to fi
       params: { budget: 'platform', addReplicas: 1, expectedHours: 1 },
     })
     .catch((error: unknown) => error);
-  expect(gone).toMatchObject({ nonRetryable: true, type: 'KubernetesRejected', message: expect.stringMatching(/llm-gone/) as unknown });
+  expect(gone).toMatchObject({
+    nonRetryable: true,
+    type: 'KubernetesRejected',
+    message: expect.stringMatching(/llm-gone/) as unknown,
+  });
 });
 
 test("a budget report: the month's spend, the daily pace and the forecast, also set as the engine's budget gauges", async () => {
@@ -110,10 +139,14 @@ test("a budget report: the month's spend, the daily pace and the forecast, also 
   expect(report).toMatchObject({ budget: 'acme', month: new Date().toISOString().slice(0, 7), monthlyUsd: 1_000_000 });
   expect(report.spentUsd).toBeGreaterThan(0);
   expect(report.forecastUsd).toBeGreaterThanOrEqual(report.spentUsd);
-  const gauge = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values.find(({ labels }) => labels.budget === 'acme')?.value;
+  const gauge = async (name: string) =>
+    (await metrics.registry.getSingleMetric(name)!.get()).values.find(({ labels }) => labels.budget === 'acme')?.value;
   expect(await gauge('finops_soar_budget_usd')).toBe(1_000_000);
   expect(await gauge('finops_soar_budget_spent_usd')).toBeCloseTo(report.spentUsd, 1);
   expect(await gauge('finops_soar_budget_consumed_ratio')).toBeCloseTo(report.spentUsd / 1_000_000, 6);
   expect(await env.run(finops(1)['finops.budgetNames'])).toEqual(['acme', 'globex', 'platform', 'typo']);
-  await expect(env.run(finops(1)['finops.budgetReport'], 'typo')).rejects.toMatchObject({ nonRetryable: true, type: 'NoSpendData' });
+  await expect(env.run(finops(1)['finops.budgetReport'], 'typo')).rejects.toMatchObject({
+    nonRetryable: true,
+    type: 'NoSpendData',
+  });
 });

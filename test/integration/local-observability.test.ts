@@ -12,7 +12,12 @@ import { parse } from 'yaml';
 import { PROMETHEUS_RULE_FILES } from '../../config/local-stack';
 import { createLogger } from '../../observability/logger';
 import { startSimulatedPlatform, type SimulatedPlatform } from '../../simulator/simulated-platform';
-import { startLocalObservability, type LocalObservability, type LocalObservabilityOptions, type ObservabilityService } from '../../workers/local-observability';
+import {
+  startLocalObservability,
+  type LocalObservability,
+  type LocalObservabilityOptions,
+  type ObservabilityService,
+} from '../../workers/local-observability';
 import { freePort } from '../helpers/ports';
 import { GATEWAY_TOKEN, silentLogger } from '../helpers/simulator';
 import { waitFor } from '../helpers/wait';
@@ -49,7 +54,12 @@ async function startWebhookReceiver(): Promise<{ url: string; requests: Recorded
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      requests.push({ method: request.method, url: request.url, headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+      requests.push({
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
       response.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
     });
   });
@@ -60,7 +70,9 @@ async function startWebhookReceiver(): Promise<{ url: string; requests: Recorded
 /** A logger whose lines the test reads. */
 function recordingLogger() {
   const lines: Array<{ level: number; msg: string }> = [];
-  const logger = createLogger('local-observability-test', 'info', { write: (line: string) => lines.push(JSON.parse(line) as { level: number; msg: string }) });
+  const logger = createLogger('local-observability-test', 'info', {
+    write: (line: string) => lines.push(JSON.parse(line) as { level: number; msg: string }),
+  });
   return { logger, lines };
 }
 
@@ -74,7 +86,9 @@ const isRunning = (pid: number) => {
   }
 };
 
-async function options(overrides: Partial<LocalObservabilityOptions> & { stateDir: string }): Promise<LocalObservabilityOptions> {
+async function options(
+  overrides: Partial<LocalObservabilityOptions> & { stateDir: string },
+): Promise<LocalObservabilityOptions> {
   return {
     prometheusUrl: `http://127.0.0.1:${await freePort()}`,
     alertmanagerUrl: `http://127.0.0.1:${await freePort()}`,
@@ -135,16 +149,28 @@ describe('running against the simulated platform', () => {
   test("Prometheus scrapes the simulator's spend", async () => {
     type Query = { data: { result: Array<{ metric: Record<string, string> }> } };
     const series = await waitFor('inference_cost_usd_total in Prometheus', async () => {
-      const { data } = await getJson<Query>(`${prometheus.url}/api/v1/query?query=${encodeURIComponent('inference_cost_usd_total')}`);
+      const { data } = await getJson<Query>(
+        `${prometheus.url}/api/v1/query?query=${encodeURIComponent('inference_cost_usd_total')}`,
+      );
       return data.result.length > 0 ? data.result : undefined;
     });
-    expect(series[0]!.metric).toMatchObject({ __name__: 'inference_cost_usd_total', job: 'simulator', instance: new URL(platform.urls.gateway).host });
+    expect(series[0]!.metric).toMatchObject({
+      __name__: 'inference_cost_usd_total',
+      job: 'simulator',
+      instance: new URL(platform.urls.gateway).host,
+    });
   });
 
   test("Prometheus loaded the repository's rule groups and the test's", async () => {
     const repoRuleFiles = readdirSync(resolve(REPO_RULES, '..')).filter((file) => file.endsWith('.yml'));
-    const repoGroups = repoRuleFiles.flatMap((file) => (parse(readFileSync(resolve(REPO_RULES, '..', file), 'utf8')) as { groups: Array<{ name: string }> }).groups.map(({ name }) => name));
-    const { data } = await getJson<{ data: { groups: Array<{ name: string; file: string }> } }>(`${prometheus.url}/api/v1/rules`);
+    const repoGroups = repoRuleFiles.flatMap((file) =>
+      (parse(readFileSync(resolve(REPO_RULES, '..', file), 'utf8')) as { groups: Array<{ name: string }> }).groups.map(
+        ({ name }) => name,
+      ),
+    );
+    const { data } = await getJson<{ data: { groups: Array<{ name: string; file: string }> } }>(
+      `${prometheus.url}/api/v1/rules`,
+    );
     expect(data.groups.map(({ name }) => name).sort()).toEqual([...repoGroups, 'local-observability-test'].sort());
   });
 
@@ -160,17 +186,37 @@ describe('running against the simulated platform', () => {
   test('an alert the rules raise reaches the webhook as Alertmanager v4 JSON with the bearer token', async () => {
     const notification = await waitFor(
       'the SimulatorScraped notification at the webhook',
-      () => receiver.requests.find(({ body }) => (JSON.parse(body) as { groupLabels: Record<string, string> }).groupLabels.alertname === 'SimulatorScraped'),
+      () =>
+        receiver.requests.find(
+          ({ body }) =>
+            (JSON.parse(body) as { groupLabels: Record<string, string> }).groupLabels.alertname === 'SimulatorScraped',
+        ),
       60_000,
     );
     expect(notification.method).toBe('POST');
     expect(notification.url).toBe('/alerts/alertmanager');
     expect(notification.headers.authorization).toBe(`Bearer ${INGRESS_TOKEN}`);
     expect(notification.headers['content-type']).toBe('application/json');
-    const body = JSON.parse(notification.body) as { version: string; status: string; receiver: string; externalURL: string; alerts: Array<{ labels: Record<string, string>; generatorURL: string }> };
-    expect(body).toMatchObject({ version: '4', status: 'firing', receiver: 'finops-soar', externalURL: alertmanager.url });
+    const body = JSON.parse(notification.body) as {
+      version: string;
+      status: string;
+      receiver: string;
+      externalURL: string;
+      alerts: Array<{ labels: Record<string, string>; generatorURL: string }>;
+    };
+    expect(body).toMatchObject({
+      version: '4',
+      status: 'firing',
+      receiver: 'finops-soar',
+      externalURL: alertmanager.url,
+    });
     expect(body.alerts).toHaveLength(1);
-    expect(body.alerts[0]!.labels).toEqual({ alertname: 'SimulatorScraped', severity: 'S3', job: 'simulator', instance: new URL(platform.urls.gateway).host });
+    expect(body.alerts[0]!.labels).toEqual({
+      alertname: 'SimulatorScraped',
+      severity: 'S3',
+      job: 'simulator',
+      instance: new URL(platform.urls.gateway).host,
+    });
     expect(body.alerts[0]!.generatorURL.startsWith(`${prometheus.url}/graph?`)).toBe(true);
   });
 
@@ -186,7 +232,14 @@ test('without the binaries: one warning each saying how to install, nothing star
   const { logger, lines } = recordingLogger();
   const emptyDir = mkdtempSync(join(workDir, 'no-binaries-'));
   const spawned: string[] = [];
-  const started = await startLocalObservability(await options({ stateDir: join(workDir, 'missing'), searchPath: emptyDir, logger, onSpawn: ({ name }) => spawned.push(name) }));
+  const started = await startLocalObservability(
+    await options({
+      stateDir: join(workDir, 'missing'),
+      searchPath: emptyDir,
+      logger,
+      onSpawn: ({ name }) => spawned.push(name),
+    }),
+  );
   expect(started.services).toEqual([]);
   expect(spawned).toEqual([]);
   expect(lines.map(({ level, msg }) => ({ level, msg }))).toEqual([
@@ -203,7 +256,13 @@ test('a port already taken: start-up names the port and the fix, and starts noth
   const takenUrl = `http://127.0.0.1:${(squatter.address() as AddressInfo).port}`;
   const spawned: string[] = [];
   try {
-    const starting = startLocalObservability(await options({ stateDir: join(workDir, 'taken'), prometheusUrl: takenUrl, onSpawn: ({ name }) => spawned.push(name) }));
+    const starting = startLocalObservability(
+      await options({
+        stateDir: join(workDir, 'taken'),
+        prometheusUrl: takenUrl,
+        onSpawn: ({ name }) => spawned.push(name),
+      }),
+    );
     await expect(starting).rejects.toThrow(
       `prometheus cannot listen on ${new URL(takenUrl).host} (EADDRINUSE): stop what holds it (the system Prometheus: sudo systemctl stop prometheus) or point prometheus.url (FINOPS_SOAR_PROMETHEUS_URL) at a free local port`,
     );
@@ -217,7 +276,13 @@ test('a broken rule file: start-up fails with the reason, and Alertmanager, alre
   const brokenRules = join(workDir, 'broken.rules.yml');
   writeFileSync(brokenRules, 'groups:\n  - name: broken\n    rules:\n      - alert: Broken\n        expr: sum(\n');
   const spawned: ObservabilityService[] = [];
-  const starting = startLocalObservability(await options({ stateDir: join(workDir, 'broken'), ruleFiles: [brokenRules], onSpawn: (service) => spawned.push(service) }));
+  const starting = startLocalObservability(
+    await options({
+      stateDir: join(workDir, 'broken'),
+      ruleFiles: [brokenRules],
+      onSpawn: (service) => spawned.push(service),
+    }),
+  );
   await expect(starting).rejects.toThrow(/^prometheus exited with code 1 during start-up \(its log above says why\)$/);
   expect(spawned.map(({ name }) => name)).toEqual(['alertmanager', 'prometheus']);
   expect(spawned.map(({ process }) => isRunning(process.pid!))).toEqual([false, false]);

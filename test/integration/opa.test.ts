@@ -14,17 +14,28 @@ import { decide, OPA_DECISION_PATHS } from '../../policy/decide';
 import { OpaClient, OpaError } from '../../policy/opa-client';
 import { TEST_GUARDRAILS } from '../helpers/activities';
 import { actionQuestion, offlinePolicyDeps, testTarget } from '../helpers/policy';
-import { healthy, loggedDecision, opaPath, POLICIES, startOpa, startPolicyServer, type RunningOpa } from '../helpers/opa';
+import {
+  healthy,
+  loggedDecision,
+  opaPath,
+  POLICIES,
+  startOpa,
+  startPolicyServer,
+  type RunningOpa,
+} from '../helpers/opa';
 import { freePort } from '../helpers/ports';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 
 const target = testTarget;
 const chatAcme = target('route', { route: 'chat', tenant: 'acme' });
 const deployment = target('deployment', { namespace: 'llm', deployment: 'vllm' });
 const ask = actionQuestion;
-const tier = (burnRate: number, tierP95LatencyMs: Record<string, number>, extra: Partial<TierQuestion> = {}): TierQuestion => ({
+const tier = (
+  burnRate: number,
+  tierP95LatencyMs: Record<string, number>,
+  extra: Partial<TierQuestion> = {},
+): TierQuestion => ({
   kind: 'tier',
   route: 'chat',
   currentTier: 'premium',
@@ -43,26 +54,101 @@ const underQuota = { usage: { tokensToday: 999, tokensPerDay: 1000 } };
 /** Every rule, allowed and refused, at and beside its boundaries. */
 const CASES: Array<[string, PolicyQuestion]> = [
   ['a harmless change', ask('gateway.setRoutePolicy', chatAcme, { policy: { maxInputTokens: 4096 } })],
-  ['throttling a protected route', ask('gateway.setRoutePolicy', target('route', { route: 'core' }), { policy: { rateLimitRps: 5, modelTier: 'distilled' } })],
-  ['tiering a protected route named in params', ask('gateway.setRoutePolicy', deployment, { route: 'fraud', policy: { modelTier: 'distilled' } })],
-  ['prioritising a protected route', ask('gateway.setRoutePolicy', target('route', { route: 'core' }), { policy: { priority: 10 } })],
-  ['the quota of a protected tenant', ask('gateway.setTenantQuota', target('tenant', { tenant: 'internal' }), { quota: { tokensPerDay: 10 } })],
-  ['the quota of a tenant alerting on a protected route', ask('gateway.setTenantQuota', target('route', { route: 'risk', tenant: 'acme' }), { quota: { tokensPerDay: 10 } })],
+  [
+    'throttling a protected route',
+    ask('gateway.setRoutePolicy', target('route', { route: 'core' }), {
+      policy: { rateLimitRps: 5, modelTier: 'distilled' },
+    }),
+  ],
+  [
+    'tiering a protected route named in params',
+    ask('gateway.setRoutePolicy', deployment, { route: 'fraud', policy: { modelTier: 'distilled' } }),
+  ],
+  [
+    'prioritising a protected route',
+    ask('gateway.setRoutePolicy', target('route', { route: 'core' }), { policy: { priority: 10 } }),
+  ],
+  [
+    'the quota of a protected tenant',
+    ask('gateway.setTenantQuota', target('tenant', { tenant: 'internal' }), { quota: { tokensPerDay: 10 } }),
+  ],
+  [
+    'the quota of a tenant alerting on a protected route',
+    ask('gateway.setTenantQuota', target('route', { route: 'risk', tenant: 'acme' }), { quota: { tokensPerDay: 10 } }),
+  ],
   ['the quota of an ordinary tenant', ask('gateway.setTenantQuota', chatAcme, { quota: { costPerDayUsd: 100 } })],
-  ['a sensitive circuit opened failing open', ask('gateway.setRoutePolicy', target('route', { route: 'summarize' }), { policy: { circuit: { state: 'open', failMode: 'open' } } })],
-  ['a sensitive circuit opened failing closed', ask('gateway.setRoutePolicy', target('route', { route: 'summarize' }), { policy: { circuit: { state: 'open', failMode: 'closed' } } })],
-  ['a protected and sensitive circuit', ask('gateway.setRoutePolicy', target('route', { route: 'risk' }), { policy: { circuit: { state: 'open', failMode: 'open' } } })],
-  ['closing the circuit of a tenant at its quota', ask('gateway.setRoutePolicy', chatAcme, { policy: { circuit: { state: 'closed', failMode: 'open' } } }, atQuota)],
-  ['closing it one token under the quota', ask('gateway.setRoutePolicy', chatAcme, { policy: { circuit: { state: 'closed', failMode: 'open' } } }, underQuota)],
-  ['lifting the rate limit at the quota', ask('gateway.setRoutePolicy', chatAcme, { policy: { rateLimitRps: null } }, atQuota)],
-  ['adding a fallback at the quota', ask('gateway.setRoutePolicy', chatAcme, { policy: { fallbackModel: 'small' } }, atQuota)],
-  ['throttling a tenant at its quota', ask('gateway.setRoutePolicy', chatAcme, { policy: { rateLimitRps: 2 } }, atQuota)],
-  ['lifting a whole named route at the quota', ask('gateway.setRoutePolicy', chatAcme, { route: 'chat', policy: { rateLimitRps: null } }, atQuota)],
-  ['raising the daily quota at the quota', ask('gateway.setTenantQuota', chatAcme, { quota: { tokensPerDay: 1001 } }, atQuota)],
-  ['keeping the daily quota at the quota', ask('gateway.setTenantQuota', chatAcme, { quota: { tokensPerDay: 1000 } }, atQuota)],
-  ['an unlimited cost quota at the quota', ask('gateway.setTenantQuota', chatAcme, { quota: { costPerDayUsd: null } }, atQuota)],
-  ['a first quota for an unlimited tenant', ask('gateway.setTenantQuota', chatAcme, { quota: { tokensPerDay: 5 } }, { usage: { tokensToday: 10, tokensPerDay: null } })],
-  ['lifting a limit with unknown use', ask('gateway.setRoutePolicy', chatAcme, { policy: { rateLimitRps: null } }, { usage: { tokensToday: null, tokensPerDay: 10 } })],
+  [
+    'a sensitive circuit opened failing open',
+    ask('gateway.setRoutePolicy', target('route', { route: 'summarize' }), {
+      policy: { circuit: { state: 'open', failMode: 'open' } },
+    }),
+  ],
+  [
+    'a sensitive circuit opened failing closed',
+    ask('gateway.setRoutePolicy', target('route', { route: 'summarize' }), {
+      policy: { circuit: { state: 'open', failMode: 'closed' } },
+    }),
+  ],
+  [
+    'a protected and sensitive circuit',
+    ask('gateway.setRoutePolicy', target('route', { route: 'risk' }), {
+      policy: { circuit: { state: 'open', failMode: 'open' } },
+    }),
+  ],
+  [
+    'closing the circuit of a tenant at its quota',
+    ask('gateway.setRoutePolicy', chatAcme, { policy: { circuit: { state: 'closed', failMode: 'open' } } }, atQuota),
+  ],
+  [
+    'closing it one token under the quota',
+    ask('gateway.setRoutePolicy', chatAcme, { policy: { circuit: { state: 'closed', failMode: 'open' } } }, underQuota),
+  ],
+  [
+    'lifting the rate limit at the quota',
+    ask('gateway.setRoutePolicy', chatAcme, { policy: { rateLimitRps: null } }, atQuota),
+  ],
+  [
+    'adding a fallback at the quota',
+    ask('gateway.setRoutePolicy', chatAcme, { policy: { fallbackModel: 'small' } }, atQuota),
+  ],
+  [
+    'throttling a tenant at its quota',
+    ask('gateway.setRoutePolicy', chatAcme, { policy: { rateLimitRps: 2 } }, atQuota),
+  ],
+  [
+    'lifting a whole named route at the quota',
+    ask('gateway.setRoutePolicy', chatAcme, { route: 'chat', policy: { rateLimitRps: null } }, atQuota),
+  ],
+  [
+    'raising the daily quota at the quota',
+    ask('gateway.setTenantQuota', chatAcme, { quota: { tokensPerDay: 1001 } }, atQuota),
+  ],
+  [
+    'keeping the daily quota at the quota',
+    ask('gateway.setTenantQuota', chatAcme, { quota: { tokensPerDay: 1000 } }, atQuota),
+  ],
+  [
+    'an unlimited cost quota at the quota',
+    ask('gateway.setTenantQuota', chatAcme, { quota: { costPerDayUsd: null } }, atQuota),
+  ],
+  [
+    'a first quota for an unlimited tenant',
+    ask(
+      'gateway.setTenantQuota',
+      chatAcme,
+      { quota: { tokensPerDay: 5 } },
+      { usage: { tokensToday: 10, tokensPerDay: null } },
+    ),
+  ],
+  [
+    'lifting a limit with unknown use',
+    ask(
+      'gateway.setRoutePolicy',
+      chatAcme,
+      { policy: { rateLimitRps: null } },
+      { usage: { tokensToday: null, tokensPerDay: 10 } },
+    ),
+  ],
   ['scaling out a deployment', ask('kubernetes.scaleDeployment', deployment, { addReplicas: 2 }, atQuota)],
   ['burn under pace', tier(0.99, { standard: 300, distilled: 200 })],
   ['burn at pace', tier(1, { standard: 300, distilled: 200 })],
@@ -83,7 +169,8 @@ function inputOf(question: PolicyQuestion): Record<string, unknown> {
   return input;
 }
 
-const builtinOf = (question: PolicyQuestion) => (question.kind === 'action' ? actionVerdict(question) : tierVerdict(question));
+const builtinOf = (question: PolicyQuestion) =>
+  question.kind === 'action' ? actionVerdict(question) : tierVerdict(question);
 
 let opa: RunningOpa;
 let client: OpaClient;
@@ -109,8 +196,15 @@ test("the client POSTs the input to OPA's Data API and answers the result with t
   expect(answer).toEqual({
     result: {
       allowed: false,
-      denials: [{ rule: 'protected_route', message: 'route core is protected (engine.protectedRoutes): it is never throttled, tiered or circuit-broken, so rateLimitRps stays as it is' }],
-      reason: 'route core is protected (engine.protectedRoutes): it is never throttled, tiered or circuit-broken, so rateLimitRps stays as it is',
+      denials: [
+        {
+          rule: 'protected_route',
+          message:
+            'route core is protected (engine.protectedRoutes): it is never throttled, tiered or circuit-broken, so rateLimitRps stays as it is',
+        },
+      ],
+      reason:
+        'route core is protected (engine.protectedRoutes): it is never throttled, tiered or circuit-broken, so rateLimitRps stays as it is',
     },
     decisionId: expect.stringMatching(UUID) as unknown,
   });
@@ -128,25 +222,59 @@ test.each(CASES)('OPA and the built-in rules agree: %s', async (_name, question)
 
 test('the table covers every refusal rule and every tier', () => {
   const verdicts = CASES.map(([, question]) => builtinOf(question));
-  const refusedBy = new Set(verdicts.flatMap((verdict) => ('denials' in verdict ? verdict.denials.map(({ rule }) => rule) : [])));
-  expect([...refusedBy].sort()).toEqual(['protected_route', 'protected_tenant', 'sensitive_fail_open', 'tenant_over_quota']);
-  expect(new Set(verdicts.flatMap((verdict) => ('tier' in verdict ? [verdict.tier] : [])))).toEqual(new Set(['premium', 'standard', 'distilled']));
+  const refusedBy = new Set(
+    verdicts.flatMap((verdict) => ('denials' in verdict ? verdict.denials.map(({ rule }) => rule) : [])),
+  );
+  expect([...refusedBy].sort()).toEqual([
+    'protected_route',
+    'protected_tenant',
+    'sensitive_fail_open',
+    'tenant_over_quota',
+  ]);
+  expect(new Set(verdicts.flatMap((verdict) => ('tier' in verdict ? [verdict.tier] : [])))).toEqual(
+    new Set(['premium', 'standard', 'distilled']),
+  );
 });
 
 test('policy.check asks OPA and records its decision id; a quota in OPA data counts too', async () => {
-  const { 'policy.check': check } = createPolicyActivities(offlinePolicyDeps({ opa: { url: opa.url, timeoutMs: 5_000 } }));
-  const request: PolicyCheckRequest = { action: 'gateway.setRoutePolicy', target: chatAcme, params: { policy: { cacheMode: 'aggressive' } }, severity: 'S1' };
+  const { 'policy.check': check } = createPolicyActivities(
+    offlinePolicyDeps({ opa: { url: opa.url, timeoutMs: 5_000 } }),
+  );
+  const request: PolicyCheckRequest = {
+    action: 'gateway.setRoutePolicy',
+    target: chatAcme,
+    params: { policy: { cacheMode: 'aggressive' } },
+    severity: 'S1',
+  };
   const decision = await new MockActivityEnvironment().run(check, request);
-  expect(decision).toEqual({ allowed: true, denials: [], reason: 'no policy refuses gateway.setRoutePolicy on route=chat,tenant=acme', decisionId: expect.stringMatching(UUID) as unknown, source: 'opa' });
+  expect(decision).toEqual({
+    allowed: true,
+    denials: [],
+    reason: 'no policy refuses gateway.setRoutePolicy on route=chat,tenant=acme',
+    decisionId: expect.stringMatching(UUID) as unknown,
+    source: 'opa',
+  });
 
   const quotas = mkdtempSync(join(tmpdir(), 'finops-soar-opa-data-'));
   writeFileSync(join(quotas, 'data.json'), JSON.stringify({ finops_soar: { quotas: { acme: { tokensPerDay: 50 } } } }));
   const withData = await startOpa([], [POLICIES, quotas], healthy);
   try {
-    const lifted = await decide(ask('gateway.setRoutePolicy', chatAcme, { policy: { rateLimitRps: null } }, { usage: { tokensToday: 60 } }), {
-      opa: new OpaClient({ url: withData.url, timeoutMs: 5_000 }),
+    const lifted = await decide(
+      ask('gateway.setRoutePolicy', chatAcme, { policy: { rateLimitRps: null } }, { usage: { tokensToday: 60 } }),
+      {
+        opa: new OpaClient({ url: withData.url, timeoutMs: 5_000 }),
+      },
+    );
+    expect(lifted).toMatchObject({
+      allowed: false,
+      denials: [
+        {
+          rule: 'tenant_over_quota',
+          message: expect.stringContaining('has used 60 of its 50 tokens today') as unknown,
+        },
+      ],
+      source: 'opa',
     });
-    expect(lifted).toMatchObject({ allowed: false, denials: [{ rule: 'tenant_over_quota', message: expect.stringContaining('has used 60 of its 50 tokens today') as unknown }], source: 'opa' });
     // Without decision logs OPA gives no decision id, and the decision says none.
     expect(lifted.decisionId).toBeUndefined();
   } finally {
@@ -157,15 +285,28 @@ test('policy.check asks OPA and records its decision id; a quota in OPA data cou
 
 test('the bearer token reaches an OPA that requires one; without it OPA refuses and the error names the setting', async () => {
   const authz = mkdtempSync(join(tmpdir(), 'finops-soar-opa-authz-'));
-  writeFileSync(join(authz, 'authz.rego'), 'package system.authz\n\ndefault allow := false\n\nallow if input.identity == "s3cret"\n');
-  const guarded = await startOpa(['--authentication=token', '--authorization=basic'], [POLICIES, authz], (url) => healthy(url, { Authorization: 'Bearer s3cret' }));
+  writeFileSync(
+    join(authz, 'authz.rego'),
+    'package system.authz\n\ndefault allow := false\n\nallow if input.identity == "s3cret"\n',
+  );
+  const guarded = await startOpa(['--authentication=token', '--authorization=basic'], [POLICIES, authz], (url) =>
+    healthy(url, { Authorization: 'Bearer s3cret' }),
+  );
   try {
     const question = tier(2, { distilled: 200 });
     const input = inputOf(question);
-    const refused = await new OpaClient({ url: guarded.url, timeoutMs: 5_000 }).evaluate(OPA_DECISION_PATHS.tier, input).catch((error: unknown) => error);
+    const refused = await new OpaClient({ url: guarded.url, timeoutMs: 5_000 })
+      .evaluate(OPA_DECISION_PATHS.tier, input)
+      .catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(OpaError);
-    expect(refused).toMatchObject({ retryable: false, message: `OPA at ${guarded.url} answered 401 (unauthorized: request rejected by administrative policy): check policy.opaToken` });
-    const answered = await new OpaClient({ url: guarded.url, token: 's3cret', timeoutMs: 5_000 }).evaluate(OPA_DECISION_PATHS.tier, input);
+    expect(refused).toMatchObject({
+      retryable: false,
+      message: `OPA at ${guarded.url} answered 401 (unauthorized: request rejected by administrative policy): check policy.opaToken`,
+    });
+    const answered = await new OpaClient({ url: guarded.url, token: 's3cret', timeoutMs: 5_000 }).evaluate(
+      OPA_DECISION_PATHS.tier,
+      input,
+    );
     expect(answered.result).toEqual(tierVerdict(question));
   } finally {
     guarded.close();
@@ -175,11 +316,15 @@ test('the bearer token reaches an OPA that requires one; without it OPA refuses 
 
 test('a path with no policy is an error to fix, not an empty answer', async () => {
   const missing = await client.evaluate('finops_soar/nothing/decision', {}).catch((error: unknown) => error);
-  expect(missing).toMatchObject({ retryable: false, message: `OPA at ${opa.url} has no decision at data.finops_soar.nothing.decision: load the policies (opa run --server policy/rego/) or fix policy.opaUrl` });
+  expect(missing).toMatchObject({
+    retryable: false,
+    message: `OPA at ${opa.url} has no decision at data.finops_soar.nothing.decision: load the policies (opa run --server policy/rego/) or fix policy.opaUrl`,
+  });
 });
 
 describe('when OPA cannot answer', () => {
-  const throttleChat = (severity: 'S1' | 'S2') => ask('gateway.setRoutePolicy', chatAcme, { policy: { rateLimitRps: 5 } }, { severity });
+  const throttleChat = (severity: 'S1' | 'S2') =>
+    ask('gateway.setRoutePolicy', chatAcme, { policy: { rateLimitRps: 5 } }, { severity });
   let down: OpaClient;
   let silent: Server;
   let silentUrl: string;
@@ -197,9 +342,17 @@ describe('when OPA cannot answer', () => {
 
   test('an unreachable or silent OPA is a retryable error that says where it looked', async () => {
     const unreachable = await down.evaluate(OPA_DECISION_PATHS.action, {}).catch((error: unknown) => error);
-    expect(unreachable).toMatchObject({ retryable: true, message: `OPA at ${down.url} could not be reached (ECONNREFUSED); check policy.opaUrl and that OPA is up` });
-    const timedOut = await new OpaClient({ url: silentUrl, timeoutMs: 200 }).evaluate(OPA_DECISION_PATHS.action, {}).catch((error: unknown) => error);
-    expect(timedOut).toMatchObject({ retryable: true, message: `OPA at ${silentUrl} did not answer within 200 ms; check policy.opaUrl and that OPA is up` });
+    expect(unreachable).toMatchObject({
+      retryable: true,
+      message: `OPA at ${down.url} could not be reached (ECONNREFUSED); check policy.opaUrl and that OPA is up`,
+    });
+    const timedOut = await new OpaClient({ url: silentUrl, timeoutMs: 200 })
+      .evaluate(OPA_DECISION_PATHS.action, {})
+      .catch((error: unknown) => error);
+    expect(timedOut).toMatchObject({
+      retryable: true,
+      message: `OPA at ${silentUrl} did not answer within 200 ms; check policy.opaUrl and that OPA is up`,
+    });
   });
 
   test('an S1 action fails closed, and an S1 tier question keeps the current tier', async () => {
@@ -208,10 +361,16 @@ describe('when OPA cannot answer', () => {
       reason: `OPA could not answer (OPA at ${down.url} could not be reached (ECONNREFUSED); check policy.opaUrl and that OPA is up), and an S1 change fails closed: gateway.setRoutePolicy on route=chat,tenant=acme does not run`,
       source: 'opa',
     });
-    expect(await decide(tier(3, { distilled: 200 }, { severity: 'S1' }), { opa: new OpaClient({ url: silentUrl, timeoutMs: 200 }) })).toMatchObject({
+    expect(
+      await decide(tier(3, { distilled: 200 }, { severity: 'S1' }), {
+        opa: new OpaClient({ url: silentUrl, timeoutMs: 200 }),
+      }),
+    ).toMatchObject({
       allowed: false,
       tier: 'premium',
-      reason: expect.stringMatching(/did not answer within 200 ms.*an S1 change fails closed: route chat stays on premium$/) as unknown,
+      reason: expect.stringMatching(
+        /did not answer within 200 ms.*an S1 change fails closed: route chat stays on premium$/,
+      ) as unknown,
       source: 'opa',
     });
   });
@@ -233,7 +392,9 @@ describe('when OPA cannot answer', () => {
     try {
       const decision = await decide(throttleChat('S1'), { opa: new OpaClient({ url: old.url, timeoutMs: 5_000 }) });
       expect(decision).toMatchObject({ allowed: false, source: 'opa' });
-      expect(decision.reason).toContain('answered data.finops_soar.action.decision with {"allow":true}, not a decision: load the policies of this version of finops-soar');
+      expect(decision.reason).toContain(
+        'answered data.finops_soar.action.decision with {"allow":true}, not a decision: load the policies of this version of finops-soar',
+      );
     } finally {
       old.close();
       rmSync(stale, { recursive: true, force: true });

@@ -43,14 +43,29 @@ const authorized = { Authorization: `Bearer ${TOKEN}` };
 async function call(method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}) {
   const response = await fetch(`${url}${path}`, {
     method,
-    headers: { ...authorized, ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }), ...options.headers },
-    body: options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
+    headers: {
+      ...authorized,
+      ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      ...options.headers,
+    },
+    body:
+      options.body === undefined
+        ? undefined
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) as Record<string, unknown> & { error: Record<string, unknown> } };
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    json: () => JSON.parse(text) as Record<string, unknown> & { error: Record<string, unknown> },
+  };
 }
 
-const chat = (body: unknown, headers: Record<string, string> = { 'X-Tenant': 'acme' }) => call('POST', '/v1/chat/completions', { body, headers });
+const chat = (body: unknown, headers: Record<string, string> = { 'X-Tenant': 'acme' }) =>
+  call('POST', '/v1/chat/completions', { body, headers });
 const hello = { model: 'gpt-4o', messages: [{ role: 'user', content: 'x'.repeat(400) }] };
 
 interface Sample {
@@ -69,14 +84,18 @@ function parseExposition(text: string): { samples: Sample[]; types: Record<strin
     if (line === '' || line.startsWith('#')) continue;
     const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!sample) throw new Error(`not a sample line: ${line}`);
-    const labels = Object.fromEntries([...(sample[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
+    const labels = Object.fromEntries(
+      [...(sample[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]),
+    );
     samples.push({ name: sample[1]!, labels, value: Number(sample[3]) });
   }
   return { samples, types };
 }
 
 const sum = (samples: Sample[], name: string, match: Record<string, string> = {}) =>
-  samples.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v)).reduce((total, s) => total + s.value, 0);
+  samples
+    .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
+    .reduce((total, s) => total + s.value, 0);
 
 describe('/metrics', () => {
   test('needs no token, speaks the text format, and every counter equals the ground truth', async () => {
@@ -102,18 +121,40 @@ describe('/metrics', () => {
       inference_queue_depth: 'gauge',
     });
 
-    const truth = (await call('GET', '/v1/ground-truth')).json() as unknown as { byTenantRoute: Array<{ tenant: string; route: string; served: number; rejected: number; inputTokens: number; outputTokens: number; costUsd: number; rejectedByReason: Record<string, number> }> };
-    expect(truth.byTenantRoute.map((t) => `${t.tenant}/${t.route}`).sort()).toEqual(['acme/chat', 'globex/summarize', 'initech/chat']);
+    const truth = (await call('GET', '/v1/ground-truth')).json() as unknown as {
+      byTenantRoute: Array<{
+        tenant: string;
+        route: string;
+        served: number;
+        rejected: number;
+        inputTokens: number;
+        outputTokens: number;
+        costUsd: number;
+        rejectedByReason: Record<string, number>;
+      }>;
+    };
+    expect(truth.byTenantRoute.map((t) => `${t.tenant}/${t.route}`).sort()).toEqual([
+      'acme/chat',
+      'globex/summarize',
+      'initech/chat',
+    ]);
     for (const t of truth.byTenantRoute) {
       const scope = { tenant: t.tenant, route: t.route };
       expect(sum(samples, 'http_requests_total', { ...scope, code: '200' })).toBe(t.served);
-      expect(sum(samples, 'http_requests_total', { ...scope, code: '429' }) + sum(samples, 'http_requests_total', { ...scope, code: '503' })).toBe(t.rejected);
+      expect(
+        sum(samples, 'http_requests_total', { ...scope, code: '429' }) +
+          sum(samples, 'http_requests_total', { ...scope, code: '503' }),
+      ).toBe(t.rejected);
       expect(sum(samples, 'llm_tokens_total', { ...scope, type: 'input' })).toBe(t.inputTokens);
       expect(sum(samples, 'llm_tokens_total', { ...scope, type: 'output' })).toBe(t.outputTokens);
       expect(sum(samples, 'inference_cost_usd_total', scope)).toBeCloseTo(t.costUsd, 9);
     }
     // 5 s at 20/s then 15 s at 10/s, 6 a second admitted.
-    expect(truth.byTenantRoute.find((t) => t.tenant === 'acme')).toMatchObject({ served: 120, rejected: 130, rejectedByReason: { rate_limited: 130 } });
+    expect(truth.byTenantRoute.find((t) => t.tenant === 'acme')).toMatchObject({
+      served: 120,
+      rejected: 130,
+      rejectedByReason: { rate_limited: 130 },
+    });
     expect(sum(samples, 'http_requests_total', { tenant: 'globex', code: '503' })).toBe(80);
 
     expect(samples.find((s) => s.name === 'inference_cost_usd_total' && s.labels.tenant === 'acme')!.labels).toEqual({
@@ -125,13 +166,31 @@ describe('/metrics', () => {
       env: 'test',
     });
     expect(samples.filter((s) => s.name === 'llm_tokens_baseline' && s.labels.tenant === 'acme')).toEqual([
-      { name: 'llm_tokens_baseline', labels: { tenant: 'acme', route: 'chat', type: 'input', env: 'test' }, value: 10 * 1_200 },
-      { name: 'llm_tokens_baseline', labels: { tenant: 'acme', route: 'chat', type: 'output', env: 'test' }, value: 10 * 300 },
+      {
+        name: 'llm_tokens_baseline',
+        labels: { tenant: 'acme', route: 'chat', type: 'input', env: 'test' },
+        value: 10 * 1_200,
+      },
+      {
+        name: 'llm_tokens_baseline',
+        labels: { tenant: 'acme', route: 'chat', type: 'output', env: 'test' },
+        value: 10 * 300,
+      },
     ]);
-    expect(samples.find((s) => s.name === 'llm_cache_hit_ratio' && s.labels.tenant === 'acme')).toMatchObject({ value: 0.25 });
+    expect(samples.find((s) => s.name === 'llm_cache_hit_ratio' && s.labels.tenant === 'acme')).toMatchObject({
+      value: 0.25,
+    });
     const gpu = samples.filter((s) => s.name === 'gpu_utilization');
     expect(gpu.map((s) => s.labels.deployment)).toEqual(CATALOG.deployments.map((d) => d.name));
-    expect(gpu[0]!.labels).toEqual({ deployment: 'llm-premium-us-east-1', namespace: 'inference', model: 'llama-3.1-405b-instruct', model_version: '2024-07-23', region: 'us-east-1', zone: 'us-east-1a', env: 'test' });
+    expect(gpu[0]!.labels).toEqual({
+      deployment: 'llm-premium-us-east-1',
+      namespace: 'inference',
+      model: 'llama-3.1-405b-instruct',
+      model_version: '2024-07-23',
+      region: 'us-east-1',
+      zone: 'us-east-1a',
+      env: 'test',
+    });
     expect(samples.filter((s) => s.name === 'inference_queue_depth')).toHaveLength(CATALOG.deployments.length);
   });
 
@@ -145,14 +204,26 @@ describe('/metrics', () => {
 
     const { samples } = parseExposition(await (await fetch(`${url}/metrics`)).text());
     const truth = (await call('GET', '/v1/ground-truth')).json() as unknown as { served: ServedTotals[] };
-    const labelsOf = (s: ServedTotals) => ({ tenant: s.tenant, route: s.route, model: s.model, model_version: s.modelVersion, region: s.region, env: 'test' });
-    const seriesKey = (labels: Record<string, string>) => ['tenant', 'route', 'model', 'model_version', 'region', 'env'].map((name) => labels[name]).join('/');
+    const labelsOf = (s: ServedTotals) => ({
+      tenant: s.tenant,
+      route: s.route,
+      model: s.model,
+      model_version: s.modelVersion,
+      region: s.region,
+      env: 'test',
+    });
+    const seriesKey = (labels: Record<string, string>) =>
+      ['tenant', 'route', 'model', 'model_version', 'region', 'env'].map((name) => labels[name]).join('/');
     const counts = samples.filter((s) => s.name === 'llm_request_duration_seconds_count');
-    expect(counts.map((s) => seriesKey(s.labels)).sort()).toEqual(truth.served.map((s) => seriesKey(labelsOf(s))).sort());
+    expect(counts.map((s) => seriesKey(s.labels)).sort()).toEqual(
+      truth.served.map((s) => seriesKey(labelsOf(s))).sort(),
+    );
 
     for (const served of truth.served) {
       const labels = labelsOf(served);
-      const buckets = samples.filter((s) => s.name === 'llm_request_duration_seconds_bucket' && seriesKey(s.labels) === seriesKey(labels));
+      const buckets = samples.filter(
+        (s) => s.name === 'llm_request_duration_seconds_bucket' && seriesKey(s.labels) === seriesKey(labels),
+      );
       expect(buckets.map((s) => s.labels.le)).toEqual([...LATENCY_BUCKETS_SECONDS.map(String), '+Inf']);
       let cumulative = 0;
       expect(buckets.map((s) => s.value)).toEqual(served.latencyBucketCounts.map((n) => (cumulative += n)));
@@ -160,21 +231,31 @@ describe('/metrics', () => {
       expect(sum(samples, 'llm_request_duration_seconds_sum', labels)).toBe(served.latencySumSeconds);
       // The code 200 counter has no model label: one region's served requests, whatever model served them.
       const scope = { tenant: served.tenant, route: served.route, region: served.region };
-      expect(sum(samples, 'http_requests_total', { ...scope, code: '200' })).toBe(sum(samples, 'llm_request_duration_seconds_count', scope));
+      expect(sum(samples, 'http_requests_total', { ...scope, code: '200' })).toBe(
+        sum(samples, 'llm_request_duration_seconds_count', scope),
+      );
     }
     // 8 a second admitted of 10: rejected requests are not observed.
     expect(sum(samples, 'llm_request_duration_seconds_count', { tenant: 'acme' })).toBe(160);
     expect(sum(samples, 'http_requests_total', { tenant: 'acme', code: '429' })).toBe(40);
     // Half of acme's answers come from cache, in the first bucket; the rest take the distilled model's 1.95 s.
-    expect(sum(samples, 'llm_request_duration_seconds_bucket', { tenant: 'acme', le: '0.05' })).toBe(model.totals('acme', 'chat').cacheHits);
-    expect(sum(samples, 'llm_request_duration_seconds_bucket', { tenant: 'acme', le: '1' })).toBe(model.totals('acme', 'chat').cacheHits);
+    expect(sum(samples, 'llm_request_duration_seconds_bucket', { tenant: 'acme', le: '0.05' })).toBe(
+      model.totals('acme', 'chat').cacheHits,
+    );
+    expect(sum(samples, 'llm_request_duration_seconds_bucket', { tenant: 'acme', le: '1' })).toBe(
+      model.totals('acme', 'chat').cacheHits,
+    );
     expect(sum(samples, 'llm_request_duration_seconds_bucket', { tenant: 'acme', le: '2' })).toBe(160);
     // No replicas behind us-east-1's premium: every summarize request there waits the cap and lands above the last bound.
     expect(sum(samples, 'llm_request_duration_seconds_bucket', { tenant: 'globex', le: '60' })).toBe(0);
     expect(sum(samples, 'llm_request_duration_seconds_bucket', { tenant: 'globex', le: '+Inf' })).toBe(80);
 
     expect(samples.filter((s) => s.name === 'llm_model_info')).toEqual(
-      CATALOG.models.map((m) => ({ name: 'llm_model_info', labels: { model: m.name, model_version: m.version, tier: m.tier, env: 'test' }, value: 1 })),
+      CATALOG.models.map((m) => ({
+        name: 'llm_model_info',
+        labels: { model: m.name, model_version: m.version, tier: m.tier, env: 'test' },
+        value: 1,
+      })),
     );
   });
 });
@@ -187,11 +268,25 @@ describe('auth', () => {
     ['DELETE', '/v1/incidents/inc-1'],
     ['GET', '/v1/ground-truth'],
   ])('%s %s without the right bearer token is 401 and changes nothing', async (method, path) => {
-    for (const headers of [{ Authorization: '' }, { Authorization: 'Bearer wrong-token' }, { Authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` }]) {
-      const response = await call(method, path, { body: method === 'POST' ? { ...hello, kind: 'spend_spike', magnitude: 2 } : undefined, headers: { ...headers, 'X-Tenant': 'acme' } });
+    for (const headers of [
+      { Authorization: '' },
+      { Authorization: 'Bearer wrong-token' },
+      { Authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` },
+    ]) {
+      const response = await call(method, path, {
+        body: method === 'POST' ? { ...hello, kind: 'spend_spike', magnitude: 2 } : undefined,
+        headers: { ...headers, 'X-Tenant': 'acme' },
+      });
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toBe('Bearer');
-      expect(response.json()).toEqual({ error: { message: 'missing or wrong bearer token', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+      expect(response.json()).toEqual({
+        error: {
+          message: 'missing or wrong bearer token',
+          type: 'invalid_request_error',
+          param: null,
+          code: 'invalid_api_key',
+        },
+      });
     }
     expect(model.groundTruth().served).toEqual([]);
     expect(model.incidents()).toEqual([]);
@@ -212,7 +307,17 @@ describe('POST /v1/chat/completions', () => {
       object: 'chat.completion',
       created: START / 1000,
       model: 'llama-3.1-405b-instruct',
-      choices: [{ index: 0, message: { role: 'assistant', content: 'Simulated llama-3.1-405b-instruct answer for acme on chat: 300 tokens.' }, logprobs: null, finish_reason: 'stop' }],
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: 'Simulated llama-3.1-405b-instruct answer for acme on chat: 300 tokens.',
+          },
+          logprobs: null,
+          finish_reason: 'stop',
+        },
+      ],
       usage: { prompt_tokens: prompt, completion_tokens: 300, total_tokens: prompt + 300 },
     });
     const again = (await chat(hello)).json();
@@ -222,20 +327,28 @@ describe('POST /v1/chat/completions', () => {
   });
 
   test('the tenant comes from X-Tenant or the user field, the route from X-Route; max_tokens stops the answer early', async () => {
-    const response = await chat({ ...hello, user: 'globex', max_tokens: 50, temperature: 0.2 }, { 'X-Route': 'summarize' });
+    const response = await chat(
+      { ...hello, user: 'globex', max_tokens: 50, temperature: 0.2 },
+      { 'X-Route': 'summarize' },
+    );
     expect(response.status).toBe(200);
     expect(response.json()).toMatchObject({ choices: [{ finish_reason: 'length' }], usage: { completion_tokens: 50 } });
     expect(model.totals('globex', 'summarize')).toMatchObject({ served: 1, outputTokens: 50 });
   });
 
-  test('a request over the rate limit is 429 in OpenAI\'s shape with Retry-After; the next second admits again', async () => {
+  test("a request over the rate limit is 429 in OpenAI's shape with Retry-After; the next second admits again", async () => {
     controlPlane.policies['chat/acme'] = { rateLimitRps: 1 };
     expect((await chat(hello)).status).toBe(200);
     const throttled = await chat(hello);
     expect(throttled.status).toBe(429);
     expect(throttled.headers.get('retry-after')).toBe('1');
     expect(throttled.json()).toEqual({
-      error: { message: "tenant acme exceeded route chat's rate limit (policy rateLimitRps); retry after 1 s", type: 'requests', param: null, code: 'rate_limit_exceeded' },
+      error: {
+        message: "tenant acme exceeded route chat's rate limit (policy rateLimitRps); retry after 1 s",
+        type: 'requests',
+        param: null,
+        code: 'rate_limit_exceeded',
+      },
     });
     model.advance(START + 1_000);
     // The tick's own background requests come first; a later request waits for the following second.
@@ -248,15 +361,27 @@ describe('POST /v1/chat/completions', () => {
     const refused = await chat(hello, { 'X-Tenant': 'initech' });
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toBe(String(9 * 3_600));
-    expect(refused.json().error).toMatchObject({ type: 'insufficient_quota', code: 'insufficient_quota', message: expect.stringContaining('tenant initech used up its daily token quota (tokensPerDay)') as unknown });
+    expect(refused.json().error).toMatchObject({
+      type: 'insufficient_quota',
+      code: 'insufficient_quota',
+      message: expect.stringContaining('tenant initech used up its daily token quota (tokensPerDay)') as unknown,
+    });
   });
 
   test('an open breaker: 503 when it fails closed; the fallback model answers when it fails open', async () => {
     controlPlane.policies.chat = { circuit: { state: 'open', failMode: 'closed' } };
     const refused = await chat(hello);
     expect(refused.status).toBe(503);
-    expect(refused.json().error).toEqual({ message: 'the circuit breaker on route chat is open and fails closed; requests are refused until it closes', type: 'server_error', param: null, code: 'circuit_open' });
-    controlPlane.policies.chat = { circuit: { state: 'open', failMode: 'open' }, fallbackModel: 'llama-3.1-8b-instruct' };
+    expect(refused.json().error).toEqual({
+      message: 'the circuit breaker on route chat is open and fails closed; requests are refused until it closes',
+      type: 'server_error',
+      param: null,
+      code: 'circuit_open',
+    });
+    controlPlane.policies.chat = {
+      circuit: { state: 'open', failMode: 'open' },
+      fallbackModel: 'llama-3.1-8b-instruct',
+    };
     const passed = await chat(hello);
     expect(passed.status).toBe(200);
     expect(passed.json()).toMatchObject({ model: 'llama-3.1-8b-instruct' });
@@ -272,7 +397,12 @@ describe('POST /v1/chat/completions', () => {
   ])('a malformed body (%s) is 400 naming the parameter', async (_case, body, param) => {
     const response = await chat(body);
     expect(response.status).toBe(400);
-    expect(response.json().error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_body', param, message: expect.stringContaining(`${param}: `) as unknown });
+    expect(response.json().error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'invalid_body',
+      param,
+      message: expect.stringContaining(`${param}: `) as unknown,
+    });
     expect(model.groundTruth().served).toEqual([]);
   });
 
@@ -280,7 +410,10 @@ describe('POST /v1/chat/completions', () => {
     expect((await chat(hello, {})).json().error).toMatchObject({ code: 'tenant_required', param: 'user' });
     const unknownRoute = await chat(hello, { 'X-Tenant': 'acme', 'X-Route': 'fraud' });
     expect(unknownRoute.status).toBe(404);
-    expect(unknownRoute.json().error).toMatchObject({ code: 'route_not_found', message: 'route fraud (X-Route) does not exist; known routes: chat, summarize' });
+    expect(unknownRoute.json().error).toMatchObject({
+      code: 'route_not_found',
+      message: 'route fraud (X-Route) does not exist; known routes: chat, summarize',
+    });
     const notJson = await chat('{"model":', { 'X-Tenant': 'acme' });
     expect(notJson.status).toBe(400);
     expect(notJson.json().error).toMatchObject({ type: 'invalid_request_error', code: 'bad_request' });
@@ -290,13 +423,26 @@ describe('POST /v1/chat/completions', () => {
 describe('/v1/incidents', () => {
   test('inject, list, see the effect, clear; clearing twice is 404', async () => {
     controlPlane.policies.chat = { cacheMode: 'aggressive' };
-    const created = await call('POST', '/v1/incidents', { body: { kind: 'cache_collapse', route: 'chat', magnitude: 1, durationSeconds: 600 } });
+    const created = await call('POST', '/v1/incidents', {
+      body: { kind: 'cache_collapse', route: 'chat', magnitude: 1, durationSeconds: 600 },
+    });
     expect(created.status).toBe(201);
     expect(created.json()).toEqual({
-      incident: { id: 'inc-1', kind: 'cache_collapse', tenant: null, route: 'chat', deployment: null, magnitude: 1, startsAt: '2025-01-06T15:00:00.000Z', endsAt: '2025-01-06T15:10:00.000Z' },
+      incident: {
+        id: 'inc-1',
+        kind: 'cache_collapse',
+        tenant: null,
+        route: 'chat',
+        deployment: null,
+        magnitude: 1,
+        startsAt: '2025-01-06T15:00:00.000Z',
+        endsAt: '2025-01-06T15:10:00.000Z',
+      },
     });
     for (let i = 0; i < 4; i++) expect((await chat(hello)).headers.get('x-cache')).toBe('miss');
-    expect((await call('GET', '/v1/incidents')).json()).toEqual({ incidents: [expect.objectContaining({ id: 'inc-1', active: true })] });
+    expect((await call('GET', '/v1/incidents')).json()).toEqual({
+      incidents: [expect.objectContaining({ id: 'inc-1', active: true })],
+    });
 
     const cleared = await call('DELETE', '/v1/incidents/inc-1');
     expect(cleared.status).toBe(200);
@@ -308,31 +454,64 @@ describe('/v1/incidents', () => {
       after.push({ region: headers.get('x-region')!, cache: headers.get('x-cache')! });
     }
     const perRegion = ['us-east-1', 'eu-west-1'].map((region) => after.filter((r) => r.region === region).length);
-    expect(after.filter((r) => r.cache === 'hit')).toHaveLength(perRegion.reduce((hits, n) => hits + Math.floor(n * 0.5), 0));
+    expect(after.filter((r) => r.cache === 'hit')).toHaveLength(
+      perRegion.reduce((hits, n) => hits + Math.floor(n * 0.5), 0),
+    );
     expect(perRegion.reduce((hits, n) => hits + Math.floor(n * 0.5), 0)).toBeGreaterThanOrEqual(3);
     expect((await call('GET', '/v1/incidents')).json()).toEqual({ incidents: [] });
     const again = await call('DELETE', '/v1/incidents/inc-1');
     expect(again.status).toBe(404);
-    expect(again.json().error).toMatchObject({ code: 'incident_not_found', message: 'incident inc-1 does not exist; GET /v1/incidents lists them' });
+    expect(again.json().error).toMatchObject({
+      code: 'incident_not_found',
+      message: 'incident inc-1 does not exist; GET /v1/incidents lists them',
+    });
   });
 
-  test('a GPU saturation incident shows in the deployment\'s capacity', async () => {
-    const created = await call('POST', '/v1/incidents', { body: { kind: 'gpu_saturation', deployment: 'llm-premium-eu-west-1', magnitude: 4 } });
+  test("a GPU saturation incident shows in the deployment's capacity", async () => {
+    const created = await call('POST', '/v1/incidents', {
+      body: { kind: 'gpu_saturation', deployment: 'llm-premium-eu-west-1', magnitude: 4 },
+    });
     expect(created.status).toBe(201);
     model.tick(1);
-    expect(model.deploymentStates().find((d) => d.name === 'llm-premium-eu-west-1')).toMatchObject({ capacityRps: (7 * 8) / 4 });
+    expect(model.deploymentStates().find((d) => d.name === 'llm-premium-eu-west-1')).toMatchObject({
+      capacityRps: (7 * 8) / 4,
+    });
   });
 
   test.each([
-    [{ kind: 'spend_spike', tenant: 'acme' }, 'magnitude', /^magnitude: Invalid input: expected number, received undefined\. Expected: the factor the matching traffic is multiplied by/],
+    [
+      { kind: 'spend_spike', tenant: 'acme' },
+      'magnitude',
+      /^magnitude: Invalid input: expected number, received undefined\. Expected: the factor the matching traffic is multiplied by/,
+    ],
     [{ kind: 'meteor', magnitude: 2 }, 'kind', /^kind: /],
-    [{ kind: 'cache_collapse', route: 'chat', magnitude: 2 }, 'magnitude', /^magnitude: Too big: expected number to be <=1\. Expected: the share of the cache hit ratio lost/],
+    [
+      { kind: 'cache_collapse', route: 'chat', magnitude: 2 },
+      'magnitude',
+      /^magnitude: Too big: expected number to be <=1\. Expected: the share of the cache hit ratio lost/,
+    ],
     [{ kind: 'spend_spike', deployment: 'llm-premium-us-east-1', magnitude: 2 }, '', /Unrecognized key: "deployment"/],
-    [{ kind: 'gpu_saturation', magnitude: 2 }, 'deployment', /^deployment: Invalid input: expected string, received undefined/],
+    [
+      { kind: 'gpu_saturation', magnitude: 2 },
+      'deployment',
+      /^deployment: Invalid input: expected string, received undefined/,
+    ],
     [{ kind: 'spend_spike', tenant: 'Acme Corp', magnitude: 2 }, 'tenant', /^tenant: must be a lowercase name/],
-    [{ kind: 'context_blowup', route: 'chat', magnitude: 3, durationSeconds: -5 }, 'durationSeconds', /^durationSeconds: Too small/],
-    [{ kind: 'spend_spike', route: 'fraud', magnitude: 2 }, 'route', /^route: route fraud does not exist; known routes: chat, summarize$/],
-    [{ kind: 'gpu_saturation', deployment: 'llm-premium-ap-south-1', magnitude: 2 }, 'deployment', /^deployment: deployment llm-premium-ap-south-1 does not exist/],
+    [
+      { kind: 'context_blowup', route: 'chat', magnitude: 3, durationSeconds: -5 },
+      'durationSeconds',
+      /^durationSeconds: Too small/,
+    ],
+    [
+      { kind: 'spend_spike', route: 'fraud', magnitude: 2 },
+      'route',
+      /^route: route fraud does not exist; known routes: chat, summarize$/,
+    ],
+    [
+      { kind: 'gpu_saturation', deployment: 'llm-premium-ap-south-1', magnitude: 2 },
+      'deployment',
+      /^deployment: deployment llm-premium-ap-south-1 does not exist/,
+    ],
   ])('%j is 422 with a field-level message', async (body, param, message) => {
     const response = await call('POST', '/v1/incidents', { body });
     expect(response.status).toBe(422);

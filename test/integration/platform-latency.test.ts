@@ -22,7 +22,8 @@ const CATALOG: Catalog = {
   jitter: 0,
 };
 
-const P95_BY_TIER = 'histogram_quantile(0.95, sum by (tier, le) (llm_request_duration_seconds_bucket{route="chat"} * on (model) group_left (tier) llm_model_info))';
+const P95_BY_TIER =
+  'histogram_quantile(0.95, sum by (tier, le) (llm_request_duration_seconds_bucket{route="chat"} * on (model) group_left (tier) llm_model_info))';
 
 let prometheus: RunningPrometheus;
 let client: PrometheusClient;
@@ -42,7 +43,9 @@ afterAll(() => prometheus?.close());
 test('p95 per tier, joined from llm_model_info: distilled < standard < premium on the same load', async () => {
   const p95 = await waitFor('p95 for the three tiers', async () => {
     const samples = await client.query(P95_BY_TIER);
-    return samples.length === 3 ? Object.fromEntries(samples.map(({ labels, value }): [string, number] => [labels.tier ?? 'no tier', value])) : undefined;
+    return samples.length === 3
+      ? Object.fromEntries(samples.map(({ labels, value }): [string, number] => [labels.tier ?? 'no tier', value]))
+      : undefined;
   });
   // Every answer of a tier lands in one bucket: 1.95 s in (1, 2], 4.85 s in (3, 5], 9.6 s in (8, 13].
   // histogram_quantile interpolates 95% of the way into it.
@@ -52,7 +55,9 @@ test('p95 per tier, joined from llm_model_info: distilled < standard < premium o
 });
 
 test('the histogram counts exactly the requests the gateway answered with 200', async () => {
-  const difference = await client.query('sum by (tenant) (llm_request_duration_seconds_count) - sum by (tenant) (http_requests_total{code="200"})');
+  const difference = await client.query(
+    'sum by (tenant) (llm_request_duration_seconds_count) - sum by (tenant) (http_requests_total{code="200"})',
+  );
   expect(difference.map(({ labels, value }) => [labels.tenant, value]).sort()).toEqual([
     ['acme', 0],
     ['globex', 0],

@@ -20,7 +20,9 @@ let client: PrometheusClient;
 beforeAll(async () => {
   prometheus = await startPrometheus(EXPORTED);
   client = new PrometheusClient({ baseUrl: prometheus.url, timeoutMs: 5_000 });
-  await waitFor('the queue depth', async () => ((await client.query('inference_queue_depth')).length === 2 ? true : undefined));
+  await waitFor('the queue depth', async () =>
+    (await client.query('inference_queue_depth')).length === 2 ? true : undefined,
+  );
 });
 
 afterAll(() => prometheus?.close());
@@ -31,8 +33,14 @@ test('an instant query answers one sample per series, with its labels', async ()
     ['eu-west-1', 8],
     ['us-east-1', 42],
   ]);
-  expect(samples[0]?.labels).toMatchObject({ __name__: 'inference_queue_depth', job: 'exporter', deployment: 'vllm-chat' });
-  expect(await client.query('scalar(sum(inference_queue_depth))')).toEqual([{ labels: {}, time: expect.any(Number) as number, value: 50 }]);
+  expect(samples[0]?.labels).toMatchObject({
+    __name__: 'inference_queue_depth',
+    job: 'exporter',
+    deployment: 'vllm-chat',
+  });
+  expect(await client.query('scalar(sum(inference_queue_depth))')).toEqual([
+    { labels: {}, time: expect.any(Number) as number, value: 50 },
+  ]);
 });
 
 test('a range query answers the points of each series', async () => {
@@ -46,10 +54,22 @@ test('a range query answers the points of each series', async () => {
 test('a wrong query is not retryable and says to fix it; an unreachable Prometheus is retryable', async () => {
   const wrong = await client.query('sum(rate(inference_queue_depth))').catch((error: unknown) => error);
   expect(wrong).toBeInstanceOf(PrometheusError);
-  expect(wrong).toMatchObject({ retryable: false, message: expect.stringMatching(/^Prometheus refused sum\(rate\(inference_queue_depth\)\): bad_data: .*; fix the query$/) as unknown });
+  expect(wrong).toMatchObject({
+    retryable: false,
+    message: expect.stringMatching(
+      /^Prometheus refused sum\(rate\(inference_queue_depth\)\): bad_data: .*; fix the query$/,
+    ) as unknown,
+  });
 
-  const unreachable = await new PrometheusClient({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 1_000 }).query('up').catch((error: unknown) => error);
-  expect(unreachable).toMatchObject({ retryable: true, message: expect.stringMatching(/^Prometheus at http:\/\/127\.0\.0\.1:9 did not answer .*check prometheus\.url/) as unknown });
+  const unreachable = await new PrometheusClient({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 1_000 })
+    .query('up')
+    .catch((error: unknown) => error);
+  expect(unreachable).toMatchObject({
+    retryable: true,
+    message: expect.stringMatching(
+      /^Prometheus at http:\/\/127\.0\.0\.1:9 did not answer .*check prometheus\.url/,
+    ) as unknown,
+  });
 });
 
 describe('the prometheus.query check', () => {
@@ -59,7 +79,8 @@ describe('the prometheus.query check', () => {
     if (!result.ok) throw new Error('target');
     return result.target;
   })();
-  const check = (query: string) => env.run(createPrometheusActivities(client)['prometheus.query'], { target, params: { query } });
+  const check = (query: string) =>
+    env.run(createPrometheusActivities(client)['prometheus.query'], { target, params: { query } });
 
   test('gives the value of a one-series query as a fact, and null when nothing matches', async () => {
     expect(await check('max(inference_queue_depth{deployment="vllm-chat"})')).toEqual({ value: 42 });
@@ -69,8 +90,18 @@ describe('the prometheus.query check', () => {
   test('refuses, not retryably, a query giving several series or bad params', async () => {
     const several = await check('inference_queue_depth').catch((error: unknown) => error);
     expect(several).toBeInstanceOf(ApplicationFailure);
-    expect(several).toMatchObject({ nonRetryable: true, type: 'InvalidParams', message: expect.stringMatching(/gives 2 series .*aggregate it to one, e\.g\. sum/) as unknown });
-    const bad = await env.run(createPrometheusActivities(client)['prometheus.query'], { target, params: { query: '' } }).catch((error: unknown) => error);
-    expect(bad).toMatchObject({ nonRetryable: true, type: 'InvalidParams', message: expect.stringMatching(/^prometheus\.query: invalid params: query/) as unknown });
+    expect(several).toMatchObject({
+      nonRetryable: true,
+      type: 'InvalidParams',
+      message: expect.stringMatching(/gives 2 series .*aggregate it to one, e\.g\. sum/) as unknown,
+    });
+    const bad = await env
+      .run(createPrometheusActivities(client)['prometheus.query'], { target, params: { query: '' } })
+      .catch((error: unknown) => error);
+    expect(bad).toMatchObject({
+      nonRetryable: true,
+      type: 'InvalidParams',
+      message: expect.stringMatching(/^prometheus\.query: invalid params: query/) as unknown,
+    });
   });
 });

@@ -35,24 +35,41 @@ afterAll(async () => {
 async function call(method: 'GET' | 'POST', path: string, body?: unknown, token = INGRESS_TOKEN) {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    headers: {
+      Authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
     body: body === undefined ? null : JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
 const runPath = (workflowId: string) => `/v1/runs/${encodeURIComponent(workflowId)}`;
-const warRoomStart = { playbook: 'war-room', labels: { route: 'summarize' }, startedBy: 'U0INCIDENT', reason: 'p99 latency doubled after the 14:00 deploy' };
+const warRoomStart = {
+  playbook: 'war-room',
+  labels: { route: 'summarize' },
+  startedBy: 'U0INCIDENT',
+  reason: 'p99 latency doubled after the 14:00 deploy',
+};
 const WAR_ROOM_RUN = playbookRunId('war-room', 'route=summarize');
 
 test('a war-room started by hand opens once, shows its status, and ends when its starter resolves it', async () => {
   const started = await call('POST', '/v1/runs', warRoomStart);
-  expect(started).toEqual({ status: 202, body: { workflowId: WAR_ROOM_RUN, playbook: 'war-room', target: 'route=summarize', dryRun: false } });
+  expect(started).toEqual({
+    status: 202,
+    body: { workflowId: WAR_ROOM_RUN, playbook: 'war-room', target: 'route=summarize', dryRun: false },
+  });
 
   await waitFor('the announcement', () =>
-    harness.notifierLog.some((line) => line.msg === 'notify sre, product: War-room for route summarize opened by U0INCIDENT: p99 latency doubled after the 14:00 deploy'),
+    harness.notifierLog.some(
+      (line) =>
+        line.msg ===
+        'notify sre, product: War-room for route summarize opened by U0INCIDENT: p99 latency doubled after the 14:00 deploy',
+    ),
   );
-  expect(harness.notifierLog.filter((line) => (line.warRoom as { name?: string } | undefined)?.name === 'inc-summarize')).toHaveLength(1);
+  expect(
+    harness.notifierLog.filter((line) => (line.warRoom as { name?: string } | undefined)?.name === 'inc-summarize'),
+  ).toHaveLength(1);
 
   // Pressing start twice (or a retried request) joins the same run: one war-room, one run.
   expect((await call('POST', '/v1/runs', warRoomStart)).body.workflowId).toBe(WAR_ROOM_RUN);
@@ -61,9 +78,13 @@ test('a war-room started by hand opens once, shows its status, and ends when its
     return (body as unknown as RunStatus).notifications.received === 2 ? (body as unknown as RunStatus) : undefined;
   });
   expect(status).toMatchObject({ playbook: 'war-room', target: 'route=summarize', state: 'mitigated', severity: 'S1' });
-  expect(harness.notifierLog.filter((line) => (line.warRoom as { name?: string } | undefined)?.name === 'inc-summarize')).toHaveLength(1);
+  expect(
+    harness.notifierLog.filter((line) => (line.warRoom as { name?: string } | undefined)?.name === 'inc-summarize'),
+  ).toHaveLength(1);
 
-  expect(await call('POST', `${runPath(WAR_ROOM_RUN)}/resolve`, { by: 'U0INCIDENT', reason: 'rolled back the deploy' })).toEqual({
+  expect(
+    await call('POST', `${runPath(WAR_ROOM_RUN)}/resolve`, { by: 'U0INCIDENT', reason: 'rolled back the deploy' }),
+  ).toEqual({
     status: 202,
     body: { workflowId: WAR_ROOM_RUN, resolved: 1 },
   });
@@ -74,12 +95,24 @@ test('a war-room started by hand opens once, shows its status, and ends when its
 });
 
 test('any playbook can be started by hand, and an abort rolls its changes back at once', async () => {
-  const started = await call('POST', '/v1/runs', { playbook: 'cap-context', labels: { route: 'chat', tenant: 'hooli' }, startedBy: 'U0FINOPS', reason: 'tokens per request tripled' });
+  const started = await call('POST', '/v1/runs', {
+    playbook: 'cap-context',
+    labels: { route: 'chat', tenant: 'hooli' },
+    startedBy: 'U0FINOPS',
+    reason: 'tokens per request tripled',
+  });
   expect(started.status).toBe(202);
   const workflowId = playbookRunId('cap-context', 'route=chat,tenant=hooli');
-  await waitFor('the context cap', () => harness.simulator.store.get({ route: 'chat', tenant: 'hooli' }).policy.maxInputTokens === 8192);
+  await waitFor(
+    'the context cap',
+    () => harness.simulator.store.get({ route: 'chat', tenant: 'hooli' }).policy.maxInputTokens === 8192,
+  );
   // Recorded by the run, not only made at the gateway: the abort's answer counts it.
-  await waitFor('the change in the run', async () => ((await harness.env.client.workflow.getHandle(workflowId).query(statusQuery)).applied.length === 1 ? true : undefined));
+  await waitFor('the change in the run', async () =>
+    (await harness.env.client.workflow.getHandle(workflowId).query(statusQuery)).applied.length === 1
+      ? true
+      : undefined,
+  );
 
   expect(await call('POST', `${runPath(workflowId)}/abort`, { by: 'U0FINOPS', reason: 'false alarm' })).toEqual({
     status: 200,
@@ -87,7 +120,10 @@ test('any playbook can be started by hand, and an abort rolls its changes back a
   });
   const result = await harness.env.client.workflow.getHandle<typeof playbookRun>(workflowId).result();
   expect(result).toMatchObject({ state: 'rolled-back', rollbackReason: 'aborted by U0FINOPS: false alarm' });
-  expect(harness.changesFor('chat', 'hooli').map((change) => change.patch)).toEqual([{ maxInputTokens: 8192 }, { maxInputTokens: null }]);
+  expect(harness.changesFor('chat', 'hooli').map((change) => change.patch)).toEqual([
+    { maxInputTokens: 8192 },
+    { maxInputTokens: null },
+  ]);
 });
 
 test('an alert-driven run cannot be resolved by hand (it follows Alertmanager), but can be aborted', async () => {
@@ -99,13 +135,18 @@ test('an alert-driven run cannot be resolved by hand (it follows Alertmanager), 
   });
   expect(webhook.status).toBe(200);
   const workflowId = playbookRunId('cap-context', 'route=chat,tenant=pied-piper');
-  await waitFor('the context cap', () => harness.simulator.store.get({ route: 'chat', tenant: 'pied-piper' }).policy.maxInputTokens === 8192);
+  await waitFor(
+    'the context cap',
+    () => harness.simulator.store.get({ route: 'chat', tenant: 'pied-piper' }).policy.maxInputTokens === 8192,
+  );
 
   const resolve = await call('POST', `${runPath(workflowId)}/resolve`, { by: 'U0SRE', reason: 'looks fine' });
   expect(resolve.status).toBe(409);
   expect(resolve.body.error).toMatch(/rolls back when Alertmanager resolves its alerts; abort it to roll back now/);
 
-  expect((await call('POST', `${runPath(workflowId)}/abort`, { by: 'U0SRE', reason: 'mitigated upstream' })).status).toBe(200);
+  expect(
+    (await call('POST', `${runPath(workflowId)}/abort`, { by: 'U0SRE', reason: 'mitigated upstream' })).status,
+  ).toBe(200);
   await harness.env.client.workflow.getHandle(workflowId).result();
   const again = await call('POST', `${runPath(workflowId)}/abort`, { by: 'U0SRE', reason: 'twice' });
   expect(again.status).toBe(404);
@@ -118,11 +159,30 @@ test('the CLI starts, shows, resolves and aborts runs through the same API', asy
   const error = jest.spyOn(console, 'error').mockImplementation((line: string) => void printed.push(line));
   try {
     const workflowId = playbookRunId('war-room', 'route=code-assist');
-    expect(await cli(['start', 'war-room', '--label', 'route=code-assist', '--by', 'U0SRE', '--reason', 'GPU queue at 3x', '--url', base])).toBe(0);
+    expect(
+      await cli([
+        'start',
+        'war-room',
+        '--label',
+        'route=code-assist',
+        '--by',
+        'U0SRE',
+        '--reason',
+        'GPU queue at 3x',
+        '--url',
+        base,
+      ]),
+    ).toBe(0);
     expect(JSON.parse(printed.pop()!)).toMatchObject({ workflowId, target: 'route=code-assist' });
 
-    await waitFor('the announcement', () => harness.notifierLog.some((line) => line.msg === 'notify sre, product: War-room for route code-assist opened by U0SRE: GPU queue at 3x'));
-    await waitFor('the run to be mitigated', () => harness.stateOf(harness.env.client.workflow.getHandle(workflowId), 'mitigated'));
+    await waitFor('the announcement', () =>
+      harness.notifierLog.some(
+        (line) => line.msg === 'notify sre, product: War-room for route code-assist opened by U0SRE: GPU queue at 3x',
+      ),
+    );
+    await waitFor('the run to be mitigated', () =>
+      harness.stateOf(harness.env.client.workflow.getHandle(workflowId), 'mitigated'),
+    );
     expect(await cli(['status', workflowId, '--url', base])).toBe(0);
     expect(JSON.parse(printed.pop()!)).toMatchObject({ playbook: 'war-room', state: 'mitigated' });
 
@@ -131,9 +191,11 @@ test('the CLI starts, shows, resolves and aborts runs through the same API', asy
 
     expect(await cli(['abort', workflowId, '--by', 'U0SRE', '--reason', 'late', '--url', base])).toBe(1);
     expect(printed.pop()).toMatch(/^HTTP 404: .*no open run playbook\/war-room\/route=code-assist/);
-    expect(await cli(['start', 'war-room', '--label', 'route', '--by', 'U0SRE', '--reason', 'r', '--url', base]).catch((e: Error) => e.message)).toBe(
-      '--label route: write NAME=VALUE, e.g. --label route=chat',
-    );
+    expect(
+      await cli(['start', 'war-room', '--label', 'route', '--by', 'U0SRE', '--reason', 'r', '--url', base]).catch(
+        (e: Error) => e.message,
+      ),
+    ).toBe('--label route: write NAME=VALUE, e.g. --label route=chat');
     expect(await cli(['start', 'war-room', '--label', 'route=chat', '--url', base])).toBe(2);
   } finally {
     log.mockRestore();
@@ -145,7 +207,10 @@ test('the CLI starts, shows, resolves and aborts runs through the same API', asy
 describe('decisions over the API: only authorised approvers, two different people for an S1 throttle, every refusal recorded', () => {
   const TIER_RUN = playbookRunId('tier-review', 'route=chat,tenant=umbrella');
   /** A decision sent with `operator`'s own token (and `by`, when given, as the claimed identity). */
-  const decideAs = (operator: string | undefined, { by, idempotencyKey }: { by?: string; idempotencyKey?: string } = {}) =>
+  const decideAs = (
+    operator: string | undefined,
+    { by, idempotencyKey }: { by?: string; idempotencyKey?: string } = {},
+  ) =>
     fetch(`${base}${runPath(TIER_RUN)}/decide`, {
       method: 'POST',
       headers: {
@@ -155,30 +220,61 @@ describe('decisions over the API: only authorised approvers, two different peopl
         ...(idempotencyKey && { 'Idempotency-Key': idempotencyKey }),
       },
       body: JSON.stringify({ stepId: 'approve-throttle', approve: true, ...(by && { by }) }),
-    }).then(async (response) => ({ status: response.status, body: (await response.json()) as Record<string, unknown> }));
+    }).then(async (response) => ({
+      status: response.status,
+      body: (await response.json()) as Record<string, unknown>,
+    }));
 
   test('refusals, a deduplicated double click, and the second approver through the CLI', async () => {
-    const started = await call('POST', '/v1/runs', { playbook: 'tier-review', labels: { route: 'chat', tenant: 'umbrella' }, startedBy: 'U0SRE', reason: 'umbrella at 9x its usual spend' });
+    const started = await call('POST', '/v1/runs', {
+      playbook: 'tier-review',
+      labels: { route: 'chat', tenant: 'umbrella' },
+      startedBy: 'U0SRE',
+      reason: 'umbrella at 9x its usual spend',
+    });
     expect(started.status).toBe(202);
-    await waitFor('the approval request', () => harness.stateOf(harness.env.client.workflow.getHandle(TIER_RUN), 'awaiting-approval'));
+    await waitFor('the approval request', () =>
+      harness.stateOf(harness.env.client.workflow.getHandle(TIER_RUN), 'awaiting-approval'),
+    );
 
     // Who decides is the owner of the operator token, not whatever the body claims.
     expect(await decideAs(undefined, { by: 'U0PRODUCT' })).toEqual({
       status: 401,
-      body: { error: 'a decision needs your own operator token in X-Operator-Token (approvals.operatorTokens): the ingress token does not say who you are' },
+      body: {
+        error:
+          'a decision needs your own operator token in X-Operator-Token (approvals.operatorTokens): the ingress token does not say who you are',
+      },
     });
-    expect(await decideAs('U0INTERN', { by: 'U0PRODUCT' })).toEqual({ status: 403, body: { error: "this operator token is U0INTERN's, not U0PRODUCT's" } });
+    expect(await decideAs('U0INTERN', { by: 'U0PRODUCT' })).toEqual({
+      status: 403,
+      body: { error: "this operator token is U0INTERN's, not U0PRODUCT's" },
+    });
     expect(await decideAs('U0INTERN')).toEqual({
       status: 403,
-      body: { error: 'U0INTERN may not approve S1 steps of tier-review; approvers: U0SRE, U0PRODUCT, U0LEAD, sre-leads (groups sre-leads cannot be checked without Slack)' },
+      body: {
+        error:
+          'U0INTERN may not approve S1 steps of tier-review; approvers: U0SRE, U0PRODUCT, U0LEAD, sre-leads (groups sre-leads cannot be checked without Slack)',
+      },
     });
-    expect(await decideAs('U0SRE')).toEqual({ status: 409, body: { error: 'U0SRE started this run and cannot approve its steps; ask someone else' } });
+    expect(await decideAs('U0SRE')).toEqual({
+      status: 409,
+      body: { error: 'U0SRE started this run and cannot approve its steps; ask someone else' },
+    });
 
     // The same click delivered twice (same Idempotency-Key) is one decision.
-    const [first, again] = await Promise.all([decideAs('U0PRODUCT', { idempotencyKey: 'click-1' }), decideAs('U0PRODUCT', { idempotencyKey: 'click-1' })]);
-    expect(first).toMatchObject({ status: 200, body: { approvalsStillNeeded: 1, decision: { by: 'U0PRODUCT', approve: true, via: 'api' } } });
+    const [first, again] = await Promise.all([
+      decideAs('U0PRODUCT', { idempotencyKey: 'click-1' }),
+      decideAs('U0PRODUCT', { idempotencyKey: 'click-1' }),
+    ]);
+    expect(first).toMatchObject({
+      status: 200,
+      body: { approvalsStillNeeded: 1, decision: { by: 'U0PRODUCT', approve: true, via: 'api' } },
+    });
     expect(again).toEqual(first);
-    expect(await decideAs('U0PRODUCT')).toEqual({ status: 409, body: { error: 'U0PRODUCT already approved step approve-throttle; it needs 2 different people' } });
+    expect(await decideAs('U0PRODUCT')).toEqual({
+      status: 409,
+      body: { error: 'U0PRODUCT already approved step approve-throttle; it needs 2 different people' },
+    });
     expect(harness.simulator.store.get({ route: 'chat', tenant: 'umbrella' }).policy.rateLimitRps).toBeUndefined();
 
     process.env.FINOPS_SOAR_INGRESS_TOKEN = INGRESS_TOKEN;
@@ -191,7 +287,10 @@ describe('decisions over the API: only authorised approvers, two different peopl
       delete process.env.FINOPS_SOAR_INGRESS_TOKEN;
       delete process.env.FINOPS_SOAR_OPERATOR_TOKEN;
     }
-    await waitFor('the throttle', () => harness.simulator.store.get({ route: 'chat', tenant: 'umbrella' }).policy.rateLimitRps === 5 || undefined);
+    await waitFor(
+      'the throttle',
+      () => harness.simulator.store.get({ route: 'chat', tenant: 'umbrella' }).policy.rateLimitRps === 5 || undefined,
+    );
 
     const status = (await call('GET', runPath(TIER_RUN))).body as unknown as RunStatus;
     expect(status.decisions.map(({ by, approve, via }) => [by, approve, via])).toEqual([
@@ -210,10 +309,16 @@ describe('decisions over the API: only authorised approvers, two different peopl
 });
 
 describe('bad requests are refused and start nothing', () => {
-  const noRunFor = async (workflowId: string) => expect(harness.env.client.workflow.getHandle(workflowId).describe()).rejects.toThrow(WorkflowNotFoundError);
+  const noRunFor = async (workflowId: string) =>
+    expect(harness.env.client.workflow.getHandle(workflowId).describe()).rejects.toThrow(WorkflowNotFoundError);
 
   test.each([
-    ['an unknown playbook', { ...warRoomStart, playbook: 'nope', labels: { route: 'embeddings' } }, 404, /no playbook named nope; known: cap-context, tier-review, war-room/],
+    [
+      'an unknown playbook',
+      { ...warRoomStart, playbook: 'nope', labels: { route: 'embeddings' } },
+      404,
+      /no playbook named nope; known: cap-context, tier-review, war-room/,
+    ],
     ['no startedBy', { playbook: 'war-room', labels: { route: 'embeddings' }, reason: 'x' }, 422, /startedBy/],
     ['an unknown field', { ...warRoomStart, labels: { route: 'embeddings' }, priority: 1 }, 422, /priority/],
   ])('%s', async (_name, body, status, message) => {
@@ -226,12 +331,20 @@ describe('bad requests are refused and start nothing', () => {
 
   test('a target label missing: no target, so nothing to name a run after', async () => {
     const response = await call('POST', '/v1/runs', { ...warRoomStart, labels: { tenant: 'acme' } });
-    expect(response).toEqual({ status: 422, body: { error: 'playbook war-room cannot run: a route target needs the label(s) route' } });
+    expect(response).toEqual({
+      status: 422,
+      body: { error: 'playbook war-room cannot run: a route target needs the label(s) route' },
+    });
   });
 
   test('without the token', async () => {
-    expect((await call('POST', '/v1/runs', { ...warRoomStart, labels: { route: 'embeddings' } }, 'wrong-token-0123456789')).status).toBe(401);
-    await expect(harness.env.client.workflow.getHandle(playbookRunId('war-room', 'route=embeddings')).describe()).rejects.toThrow(WorkflowNotFoundError);
+    expect(
+      (await call('POST', '/v1/runs', { ...warRoomStart, labels: { route: 'embeddings' } }, 'wrong-token-0123456789'))
+        .status,
+    ).toBe(401);
+    await expect(
+      harness.env.client.workflow.getHandle(playbookRunId('war-room', 'route=embeddings')).describe(),
+    ).rejects.toThrow(WorkflowNotFoundError);
   });
 
   test('status, resolve and abort of a run that does not exist', async () => {

@@ -58,7 +58,11 @@ test('a GPU saturation grows the queue; replicas added through the Kubernetes AP
 
 test('the batch jobs a capacity playbook may defer carry the deferrable label; billing does not', async () => {
   const deferrable = await kubernetes.listBatch('cronjobs', 'inference', 'finops-soar.io/deferrable=true');
-  expect(deferrable.map(({ name }) => name).sort()).toEqual(['distill-finetune', 'embeddings-backfill', 'nightly-eval']);
+  expect(deferrable.map(({ name }) => name).sort()).toEqual([
+    'distill-finetune',
+    'embeddings-backfill',
+    'nightly-eval',
+  ]);
   expect(deferrable.every(({ suspend }) => !suspend)).toBe(true);
   expect((await kubernetes.readHpa(DEPLOYMENT))?.maxReplicas).toBe(20);
 });

@@ -94,14 +94,33 @@ const status = () => harness.env.client.workflow.getHandle(RUN).query(statusQuer
 /** Posts a click as Slack does: a form with the payload, signed at `signedAt` (seconds) with `secret`. */
 function click(
   user: string,
-  { actionTs, signedAt = Math.floor(Date.now() / 1000), secret = SLACK_SIGNING_SECRET, messageTs, value, to = base }: { actionTs: string; signedAt?: number; secret?: string; messageTs: string; value: string; to?: string },
+  {
+    actionTs,
+    signedAt = Math.floor(Date.now() / 1000),
+    secret = SLACK_SIGNING_SECRET,
+    messageTs,
+    value,
+    to = base,
+  }: { actionTs: string; signedAt?: number; secret?: string; messageTs: string; value: string; to?: string },
 ) {
   const body = interactivityFormBody(
-    blockActionsPayload({ user, actionId: 'approve', value, channel: 'C0APPROVALS', messageTs, responseUrl: slack.responseUrl(`${user}-${actionTs}`), actionTs }),
+    blockActionsPayload({
+      user,
+      actionId: 'approve',
+      value,
+      channel: 'C0APPROVALS',
+      messageTs,
+      responseUrl: slack.responseUrl(`${user}-${actionTs}`),
+      actionTs,
+    }),
   );
   return fetch(`${to}/slack/interactivity`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Slack-Request-Timestamp': String(signedAt), 'X-Slack-Signature': slackSignature(body, signedAt, secret) },
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      'X-Slack-Request-Timestamp': String(signedAt),
+      'X-Slack-Signature': slackSignature(body, signedAt, secret),
+    },
     body,
   });
 }
@@ -116,24 +135,44 @@ test('an S1 throttle asked in Slack: only signed clicks by approvers count, once
   const start = await fetch(`${base}/v1/runs`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${INGRESS_TOKEN}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ playbook: 'tier-review', labels: { route: 'summarize', tenant: 'umbrella' }, startedBy: 'U0SRE', reason: 'umbrella at 9x its usual spend' }),
+    body: JSON.stringify({
+      playbook: 'tier-review',
+      labels: { route: 'summarize', tenant: 'umbrella' },
+      startedBy: 'U0SRE',
+      reason: 'umbrella at 9x its usual spend',
+    }),
   });
   expect(start.status).toBe(202);
 
   // The request: posted to the approvals channel, with Approve and Reject buttons naming the run and the step.
-  const request = await waitFor('the approval message', () => slack.callsTo('chat.postMessage').find(({ body }) => body.channel === 'C0APPROVALS'));
+  const request = await waitFor('the approval message', () =>
+    slack.callsTo('chat.postMessage').find(({ body }) => body.channel === 'C0APPROVALS'),
+  );
   const blocks = JSON.stringify(request.body.blocks);
   expect(blocks).toContain('Throttle umbrella on summarize to 5 requests/s');
-  const buttons = (request.body.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>).find(({ type }) => type === 'actions')!.elements!;
+  const buttons = (
+    request.body.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>
+  ).find(({ type }) => type === 'actions')!.elements!;
   expect(buttons.map(({ action_id }) => action_id)).toEqual(['approve', 'reject']);
   const value = buttons[0]!.value;
-  expect(parseApprovalButtonValue(value)).toEqual({ ok: true, target: { workflowId: RUN, stepId: 'approve-throttle' } });
+  expect(parseApprovalButtonValue(value)).toEqual({
+    ok: true,
+    target: { workflowId: RUN, stepId: 'approve-throttle' },
+  });
   const messageTs = slack.messages('C0APPROVALS')[0]!.ts;
-  expect((await status()).pendingApproval).toMatchObject({ approvalsNeeded: 2, message: { channel: 'C0APPROVALS', ts: messageTs } });
+  expect((await status()).pendingApproval).toMatchObject({
+    approvalsNeeded: 2,
+    message: { channel: 'C0APPROVALS', ts: messageTs },
+  });
 
   // Forged and expired signatures: refused outright, nothing reaches the run.
-  expect((await click('U0PRODUCT', { actionTs: '1.1', messageTs, value, secret: 'not-the-signing-secret-0123' })).status).toBe(401);
-  expect((await click('U0PRODUCT', { actionTs: '1.2', messageTs, value, signedAt: Math.floor(Date.now() / 1000) - 600 })).status).toBe(401);
+  expect(
+    (await click('U0PRODUCT', { actionTs: '1.1', messageTs, value, secret: 'not-the-signing-secret-0123' })).status,
+  ).toBe(401);
+  expect(
+    (await click('U0PRODUCT', { actionTs: '1.2', messageTs, value, signedAt: Math.floor(Date.now() / 1000) - 600 }))
+      .status,
+  ).toBe(401);
 
   // An unauthorised clicker: acknowledged, told why, and recorded in the run.
   expect((await click('U0INTERN', { actionTs: '2.1', messageTs, value })).status).toBe(200);
@@ -149,17 +188,27 @@ test('an S1 throttle asked in Slack: only signed clicks by approvers count, once
   // Slack delivering the same click again counts once; the same person clicking again is refused.
   expect((await click('U0ALICE', { actionTs: '3.1', messageTs, value })).status).toBe(200);
   expect((await click('U0ALICE', { actionTs: '3.2', messageTs, value })).status).toBe(200);
-  expect((await ephemeralTo('U0ALICE', '3.2')).text).toBe('Not recorded: U0ALICE already approved step approve-throttle; it needs 2 different people');
+  expect((await ephemeralTo('U0ALICE', '3.2')).text).toBe(
+    'Not recorded: U0ALICE already approved step approve-throttle; it needs 2 different people',
+  );
 
   // The starter may not approve their own run.
   expect((await click('U0SRE', { actionTs: '4.1', messageTs, value })).status).toBe(200);
-  expect((await ephemeralTo('U0SRE', '4.1')).text).toBe('Not recorded: U0SRE started this run and cannot approve its steps; ask someone else');
+  expect((await ephemeralTo('U0SRE', '4.1')).text).toBe(
+    'Not recorded: U0SRE started this run and cannot approve its steps; ask someone else',
+  );
 
   expect((await click('U0PRODUCT', { actionTs: '5.1', messageTs, value })).status).toBe(200);
-  await waitFor('the throttle', () => harness.simulator.store.get({ route: 'summarize', tenant: 'umbrella' }).policy.rateLimitRps === 5 || undefined);
+  await waitFor(
+    'the throttle',
+    () =>
+      harness.simulator.store.get({ route: 'summarize', tenant: 'umbrella' }).policy.rateLimitRps === 5 || undefined,
+  );
 
   // The message now says who approved, and has no buttons left to click.
-  const update = await waitFor('the settled message', () => slack.callsTo('chat.update').find(({ body }) => body.ts === messageTs));
+  const update = await waitFor('the settled message', () =>
+    slack.callsTo('chat.update').find(({ body }) => body.ts === messageTs),
+  );
   expect(JSON.stringify(update.body.blocks)).toMatch(/<@U0ALICE>.*<@U0PRODUCT>/);
   expect(JSON.stringify(update.body.blocks)).not.toContain('"actions"');
 
@@ -189,7 +238,12 @@ test('closing the ingress waits for the clicks it acknowledged: the clicker is a
   const closing = await startIngress(harness, { taskQueue: QUEUE, slackSigningSecret: SLACK_SIGNING_SECRET });
   const value = JSON.stringify({ w: 'playbook/tier-review/route=gone', s: 'approve-throttle' });
   const answered = () => slack.responseUrlPosts.some(({ path }) => path.endsWith('U0PRODUCT-9.2'));
-  const acknowledged = await click('U0PRODUCT', { actionTs: '9.2', messageTs: '1.000', value, to: closing.url.replace('/alerts/alertmanager', '') });
+  const acknowledged = await click('U0PRODUCT', {
+    actionTs: '9.2',
+    messageTs: '1.000',
+    value,
+    to: closing.url.replace('/alerts/alertmanager', ''),
+  });
   expect(acknowledged.status).toBe(200);
   // Slack has its 200 and the decision is still being taken: close now, as a shutdown would.
   await closing.app.close();
@@ -200,23 +254,37 @@ test('nobody decides: a reminder in the thread, then an escalation paging the on
   const firing = alert({ route: 'code-assist', alertname: 'SlowApproval', severity: 'S1' });
   const handle = await harness.fire(SLOW_APPROVAL, firing, { taskQueue: QUEUE });
   const request = await waitFor('the approval message', () =>
-    slack.callsTo('chat.postMessage').find(({ body }) => JSON.stringify(body.blocks).includes('Break the circuit of code-assist')),
+    slack
+      .callsTo('chat.postMessage')
+      .find(({ body }) => JSON.stringify(body.blocks).includes('Break the circuit of code-assist')),
   );
   const messageTs = slack.messages('C0APPROVALS').find(({ text }) => text?.includes('code-assist'))!.ts;
 
   await waitFor('the run to go on without the step', () => harness.stateOf(handle, 'mitigated'));
-  const threaded = slack.callsTo('chat.postMessage').filter(({ body }) => body.thread_ts === messageTs).map(({ body }) => String(body.text));
-  expect(threaded).toEqual([expect.stringMatching(/Reminder: approve-break of slow-approval .* waits for a decision \(2 distinct approvers\)/), expect.stringMatching(/<!subteam\^S0SRELEADS>/)]);
+  const threaded = slack
+    .callsTo('chat.postMessage')
+    .filter(({ body }) => body.thread_ts === messageTs)
+    .map(({ body }) => String(body.text));
+  expect(threaded).toEqual([
+    expect.stringMatching(/Reminder: approve-break of slow-approval .* waits for a decision \(2 distinct approvers\)/),
+    expect.stringMatching(/<!subteam\^S0SRELEADS>/),
+  ]);
   expect(slack.callsTo('chat.postMessage').some(({ body }) => body.channel === 'C0INCIDENTS')).toBe(true);
-  const settled = await waitFor('the settled message', () => slack.callsTo('chat.update').find(({ body }) => body.ts === messageTs));
+  const settled = await waitFor('the settled message', () =>
+    slack.callsTo('chat.update').find(({ body }) => body.ts === messageTs),
+  );
   expect(JSON.stringify(settled.body.blocks)).toMatch(/[Tt]imed out: rejected/);
 
   const status = await handle.query(statusQuery);
-  expect(status.decisions).toEqual([expect.objectContaining({ stepId: 'approve-break', approve: false, by: 'timeout' })]);
+  expect(status.decisions).toEqual([
+    expect.objectContaining({ stepId: 'approve-break', approve: false, by: 'timeout' }),
+  ]);
   expect(harness.simulator.store.get({ route: 'code-assist' }).policy.circuit?.state).toBe('closed');
 
   // A click after the deadline reaches a run that no longer waits: the clicker is told.
-  const value = (request.body.blocks as Array<{ type: string; elements?: Array<{ value: string }> }>).find(({ type }) => type === 'actions')!.elements![0]!.value;
+  const value = (request.body.blocks as Array<{ type: string; elements?: Array<{ value: string }> }>).find(
+    ({ type }) => type === 'actions',
+  )!.elements![0]!.value;
   expect((await click('U0PRODUCT', { actionTs: '7.1', messageTs, value })).status).toBe(200);
   expect((await ephemeralTo('U0PRODUCT', '7.1')).text).toBe('Not recorded: step approve-break was already decided');
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
@@ -225,23 +293,51 @@ test('nobody decides: a reminder in the thread, then an escalation paging the on
 
 describe('the slash command starts a playbook by hand', () => {
   const command = (user: string, text: string, { secret = SLACK_SIGNING_SECRET } = {}) => {
-    const body = new URLSearchParams({ command: '/finops-soar', text, user_id: user, channel_id: 'C0APPROVALS', response_url: slack.responseUrl(`cmd-${user}`), trigger_id: '1.2.3' }).toString();
+    const body = new URLSearchParams({
+      command: '/finops-soar',
+      text,
+      user_id: user,
+      channel_id: 'C0APPROVALS',
+      response_url: slack.responseUrl(`cmd-${user}`),
+      trigger_id: '1.2.3',
+    }).toString();
     const signedAt = Math.floor(Date.now() / 1000);
     return fetch(`${base}/slack/commands`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Slack-Request-Timestamp': String(signedAt), 'X-Slack-Signature': slackSignature(body, signedAt, secret) },
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'X-Slack-Request-Timestamp': String(signedAt),
+        'X-Slack-Signature': slackSignature(body, signedAt, secret),
+      },
       body,
-    }).then(async (response) => ({ status: response.status, body: (await response.json()) as { response_type?: string; text?: string; error?: string } }));
+    }).then(async (response) => ({
+      status: response.status,
+      body: (await response.json()) as { response_type?: string; text?: string; error?: string },
+    }));
   };
   const RUN_BY_COMMAND = playbookRunId('tier-review', 'route=chat,tenant=initech');
 
   test('for an approver of the playbook, who is recorded as its starter', async () => {
-    const answer = await command('U0LEAD', 'start tier-review route=chat tenant=initech spend at 9x the 14-day average');
-    expect(answer).toEqual({ status: 200, body: { response_type: 'in_channel', text: `<@U0LEAD> started tier-review on route=chat,tenant=initech: spend at 9x the 14-day average. Run: ${RUN_BY_COMMAND}` } });
+    const answer = await command(
+      'U0LEAD',
+      'start tier-review route=chat tenant=initech spend at 9x the 14-day average',
+    );
+    expect(answer).toEqual({
+      status: 200,
+      body: {
+        response_type: 'in_channel',
+        text: `<@U0LEAD> started tier-review on route=chat,tenant=initech: spend at 9x the 14-day average. Run: ${RUN_BY_COMMAND}`,
+      },
+    });
     const handle = harness.env.client.workflow.getHandle(RUN_BY_COMMAND);
     await waitFor('the approval request', () => harness.stateOf(handle, 'awaiting-approval'));
-    const decision = await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-throttle', approve: true, by: 'U0LEAD' }] });
-    expect(decision).toEqual({ accepted: false, refusal: 'U0LEAD started this run and cannot approve its steps; ask someone else' });
+    const decision = await handle.executeUpdate(decideUpdate, {
+      args: [{ stepId: 'approve-throttle', approve: true, by: 'U0LEAD' }],
+    });
+    expect(decision).toEqual({
+      accepted: false,
+      refusal: 'U0LEAD started this run and cannot approve its steps; ask someone else',
+    });
     await handle.executeUpdate('abort', { args: [{ by: 'U0LEAD', reason: 'test done' }] });
   });
 
@@ -250,11 +346,23 @@ describe('the slash command starts a playbook by hand', () => {
       response_type: 'ephemeral',
       text: 'Not started: U0INTERN may not approve S1 steps of tier-review; approvers: U0SRE, U0PRODUCT, U0LEAD, sre-leads',
     });
-    expect((await command('U0LEAD', 'start tier-review route=chat tenant=hooli')).body.text).toMatch(/^Say why after the labels\. Usage: /);
+    expect((await command('U0LEAD', 'start tier-review route=chat tenant=hooli')).body.text).toMatch(
+      /^Say why after the labels\. Usage: /,
+    );
     expect((await command('U0LEAD', 'stop everything')).body.text).toMatch(/^Usage: `\/finops-soar start PLAYBOOK/);
-    expect((await command('U0LEAD', 'start nope route=chat why not')).body.text).toMatch(/^Not started: no playbook named nope; known: /);
-    expect((await command('U0LEAD', 'start tier-review route=chat tenant=hooli spend 9x', { secret: 'forged-secret-0123456789abcdef' })).status).toBe(401);
-    await expect(harness.env.client.workflow.getHandle(playbookRunId('tier-review', 'route=chat,tenant=hooli')).describe()).rejects.toThrow(WorkflowNotFoundError);
+    expect((await command('U0LEAD', 'start nope route=chat why not')).body.text).toMatch(
+      /^Not started: no playbook named nope; known: /,
+    );
+    expect(
+      (
+        await command('U0LEAD', 'start tier-review route=chat tenant=hooli spend 9x', {
+          secret: 'forged-secret-0123456789abcdef',
+        })
+      ).status,
+    ).toBe(401);
+    await expect(
+      harness.env.client.workflow.getHandle(playbookRunId('tier-review', 'route=chat,tenant=hooli')).describe(),
+    ).rejects.toThrow(WorkflowNotFoundError);
   });
 });
 
@@ -262,7 +370,12 @@ test('a war-room started by hand: a channel with SRE and product, and a status m
   const started = await fetch(`${base}/v1/runs`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${INGRESS_TOKEN}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ playbook: 'war-room', labels: { route: 'embeddings' }, startedBy: 'U0SRE', reason: 'embeddings p99 at 4s' }),
+    body: JSON.stringify({
+      playbook: 'war-room',
+      labels: { route: 'embeddings' },
+      startedBy: 'U0SRE',
+      reason: 'embeddings p99 at 4s',
+    }),
   });
   expect(started.status).toBe(202);
   const channel = await waitFor('the war-room channel', () => slack.channelNamed('inc-embeddings'));
@@ -270,8 +383,15 @@ test('a war-room started by hand: a channel with SRE and product, and a status m
   const handle = harness.env.client.workflow.getHandle(playbookRunId('war-room', 'route=embeddings'));
   await waitFor('the run to be mitigated', () => harness.stateOf(handle, 'mitigated'));
   const statusTs = (await handle.query(statusQuery)).warRoom!.message.ts;
-  const updatesOf = () => slack.callsTo('chat.update').filter(({ body }) => body.ts === statusTs).map(({ body }) => JSON.stringify(body.blocks));
-  await waitFor('the status message to say mitigated', () => updatesOf().some((blocks) => blocks.includes('*Status:* mitigated')) || undefined);
+  const updatesOf = () =>
+    slack
+      .callsTo('chat.update')
+      .filter(({ body }) => body.ts === statusTs)
+      .map(({ body }) => JSON.stringify(body.blocks));
+  await waitFor(
+    'the status message to say mitigated',
+    () => updatesOf().some((blocks) => blocks.includes('*Status:* mitigated')) || undefined,
+  );
 
   await fetch(`${base}/v1/runs/${encodeURIComponent(handle.workflowId)}/resolve`, {
     method: 'POST',
@@ -283,4 +403,3 @@ test('a war-room started by hand: a channel with SRE and product, and a status m
   expect(updatesOf().at(-1)).toContain('*Status:* rolled-back');
   recordHistoryIfAsked(harness.env.address, handle, 'slack-war-room');
 });
-

@@ -55,14 +55,23 @@ test('firing → the gateway is changed; resolved → after the cooldown the cha
   expect(response.status).toBe(200);
   expect(await response.json()).toEqual({
     status: 'accepted',
-    outcomes: [{ outcome: 'started-or-signalled', fingerprint: firing.fingerprint, playbook: 'cap-context', workflowId: runIdFor('acme') }],
+    outcomes: [
+      {
+        outcome: 'started-or-signalled',
+        fingerprint: firing.fingerprint,
+        playbook: 'cap-context',
+        workflowId: runIdFor('acme'),
+      },
+    ],
   });
 
   await waitFor('the context cap at the gateway', () => tenantPolicy('acme').maxInputTokens === 8192);
 
   const resolution = await post(webhook, payload([resolved(firing)]));
   expect(resolution.status).toBe(200);
-  expect(((await resolution.json()) as { outcomes: Array<{ outcome: string }> }).outcomes[0]?.outcome).toBe('resolution-signalled');
+  expect(((await resolution.json()) as { outcomes: Array<{ outcome: string }> }).outcomes[0]?.outcome).toBe(
+    'resolution-signalled',
+  );
 
   const handle = harness.env.client.workflow.getHandle<typeof playbookRun>(runIdFor('acme'));
   expect((await handle.result()).state).toBe('rolled-back');
@@ -97,7 +106,10 @@ describe('bad requests start nothing', () => {
     ['no Authorization header', {}],
     ['a wrong bearer token', { Authorization: 'Bearer not-the-token-at-all' }],
     ['the token under another scheme', { Authorization: `Token ${TOKEN}` }],
-    ['basic auth when only a token is configured', { Authorization: `Basic ${Buffer.from(`alertmanager:${TOKEN}`).toString('base64')}` }],
+    [
+      'basic auth when only a token is configured',
+      { Authorization: `Basic ${Buffer.from(`alertmanager:${TOKEN}`).toString('base64')}` },
+    ],
   ])('%s → 401', async (_case, headers) => {
     const response = await post(webhook, payload([firing]), headers);
     expect(response.status).toBe(401);
@@ -117,9 +129,21 @@ describe('bad requests start nothing', () => {
     ['an empty body', '', /body is empty/],
     ['version 3', broken((b) => (b.version = '3')), /^version: Invalid input: expected "4"/],
     ['no alerts', broken((b) => (b.alerts = [])), /^alerts: .*Expected: at least one alert/],
-    ['a label that is not a string', broken((b) => (firstAlert(b).labels = { route: 7 })), /^alerts\[0\]\.labels\.route: Invalid input: expected string/],
-    ['a startsAt that is not a timestamp', broken((b) => (firstAlert(b).startsAt = 'yesterday')), /^alerts\[0\]\.startsAt: Invalid ISO datetime/],
-    ['an unknown status', broken((b) => (firstAlert(b).status = 'pending')), /^alerts\[0\]\.status: .*"firing" or "resolved"/],
+    [
+      'a label that is not a string',
+      broken((b) => (firstAlert(b).labels = { route: 7 })),
+      /^alerts\[0\]\.labels\.route: Invalid input: expected string/,
+    ],
+    [
+      'a startsAt that is not a timestamp',
+      broken((b) => (firstAlert(b).startsAt = 'yesterday')),
+      /^alerts\[0\]\.startsAt: Invalid ISO datetime/,
+    ],
+    [
+      'an unknown status',
+      broken((b) => (firstAlert(b).status = 'pending')),
+      /^alerts\[0\]\.status: .*"firing" or "resolved"/,
+    ],
   ])('%s → 400 saying what is wrong', async (_case, body, problem) => {
     const response = await post(webhook, body);
     expect(response.status).toBe(400);
@@ -129,7 +153,11 @@ describe('bad requests start nothing', () => {
   });
 
   test('a body that is not JSON at all → 415', async () => {
-    const response = await fetch(webhook, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'text/plain' }, body: 'hello' });
+    const response = await fetch(webhook, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'text/plain' },
+      body: 'hello',
+    });
     expect(response.status).toBe(415);
     await expectNoRun(runIdFor('umbrella'));
   });
@@ -139,37 +167,58 @@ describe('bad requests start nothing', () => {
 
 describe('alerts that start no run', () => {
   test('an alert no playbook matches is acknowledged as unrouted', async () => {
-    const other = alert({ route: 'chat', tenant: 'acme' }, { labels: { alertname: 'SomethingElse', route: 'chat', tenant: 'acme' } });
+    const other = alert(
+      { route: 'chat', tenant: 'acme' },
+      { labels: { alertname: 'SomethingElse', route: 'chat', tenant: 'acme' } },
+    );
     const response = await post(webhook, payload([other]));
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'accepted', outcomes: [{ outcome: 'unrouted', fingerprint: other.fingerprint }] });
+    expect(await response.json()).toEqual({
+      status: 'accepted',
+      outcomes: [{ outcome: 'unrouted', fingerprint: other.fingerprint }],
+    });
   });
 
   test('an alert missing the labels its target needs is reported as rejected', async () => {
-    const noRoute: Alert = alert({}, { labels: { alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2', tenant: 'acme' }, fingerprint: 'no-route' });
+    const noRoute: Alert = alert(
+      {},
+      {
+        labels: { alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2', tenant: 'acme' },
+        fingerprint: 'no-route',
+      },
+    );
     const response = await post(webhook, payload([noRoute]));
     expect(response.status).toBe(200);
     expect(((await response.json()) as { outcomes: unknown[] }).outcomes).toEqual([
-      { outcome: 'rejected', fingerprint: 'no-route', playbook: 'cap-context', reason: 'a route target needs the label(s) route' },
+      {
+        outcome: 'rejected',
+        fingerprint: 'no-route',
+        playbook: 'cap-context',
+        reason: 'a route target needs the label(s) route',
+      },
     ]);
   });
 
   test('a resolution for a target with no run starts nothing', async () => {
     const response = await post(webhook, payload([resolved(costAlert('stark'))]));
     expect(response.status).toBe(200);
-    expect(((await response.json()) as { outcomes: Array<{ outcome: string }> }).outcomes[0]?.outcome).toBe('no-active-run');
+    expect(((await response.json()) as { outcomes: Array<{ outcome: string }> }).outcomes[0]?.outcome).toBe(
+      'no-active-run',
+    );
     await expectNoRun(runIdFor('stark'));
   });
 });
 
-test("a truncated notification whose full set cannot be read: the carried alerts run, and Alertmanager is told to retry", async () => {
+test('a truncated notification whose full set cannot be read: the carried alerts run, and Alertmanager is told to retry', async () => {
   const firing = costAlert('cyberdyne');
   // Port 1: Alertmanager's API cannot be reached.
   const truncated = { ...payload([firing]), truncatedAlerts: 2, externalURL: 'http://127.0.0.1:1' };
   const response = await post(webhook, truncated);
   expect(response.status).toBe(503);
   const answer = (await response.json()) as { error: string; outcomes: Array<{ outcome: string }> };
-  expect(answer.error).toMatch(/^the notification left out 2 alert\(s\) \(max_alerts\) and Alertmanager's API at http:\/\/127\.0\.0\.1:1 could not be read/);
+  expect(answer.error).toMatch(
+    /^the notification left out 2 alert\(s\) \(max_alerts\) and Alertmanager's API at http:\/\/127\.0\.0\.1:1 could not be read/,
+  );
   expect(answer.outcomes.map((o) => o.outcome)).toEqual(['started-or-signalled']);
   await waitFor('the carried alert to be handled', () => tenantPolicy('cyberdyne').maxInputTokens === 8192);
 });
@@ -181,7 +230,11 @@ describe('when Temporal cannot take the work, Alertmanager is told to retry', ()
   beforeAll(async () => {
     // Nothing listens on port 1: every call fails as it would with Temporal down.
     unreachable = Connection.lazy({ address: '127.0.0.1:1' });
-    url = await startIngress({ client: new Client({ connection: unreachable }), temporalTimeoutMs: 1_500, maxInFlight: 1 });
+    url = await startIngress({
+      client: new Client({ connection: unreachable }),
+      temporalTimeoutMs: 1_500,
+      maxInFlight: 1,
+    });
   });
   afterAll(() => unreachable.close());
 
@@ -198,7 +251,9 @@ describe('when Temporal cannot take the work, Alertmanager is told to retry', ()
     // The first request holds the only slot until its Temporal deadline passes.
     const second = await waitFor('the overload answer', async () => {
       const answer = await post(url, payload([costAlert('wayne')]));
-      return answer.status === 503 && ((await answer.json()) as { error: string }).error.startsWith('overloaded') ? answer : undefined;
+      return answer.status === 503 && ((await answer.json()) as { error: string }).error.startsWith('overloaded')
+        ? answer
+        : undefined;
     });
     expect(second.headers.get('retry-after')).toBe('5');
     expect((await first).status).toBe(503);

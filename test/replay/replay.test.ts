@@ -49,5 +49,7 @@ test('recorded histories are present', () => {
 
 test.each(files)('%s replays without non-determinism', async (file) => {
   const history: unknown = JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8'));
-  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file)).resolves.toBeUndefined();
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file),
+  ).resolves.toBeUndefined();
 });

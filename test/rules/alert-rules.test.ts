@@ -25,14 +25,22 @@ function run(tool: 'promtool' | 'amtool', args: string[], cwd = ROOT): string {
   const result = spawnSync(tool, args, { cwd, encoding: 'utf8' });
   if (result.error) {
     const missing = (result.error as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new Error(missing ? `${tool} is not installed: ${INSTALL_HINT[tool]}` : `${tool} ${args.join(' ')}: ${result.error.message}`);
+    throw new Error(
+      missing
+        ? `${tool} is not installed: ${INSTALL_HINT[tool]}`
+        : `${tool} ${args.join(' ')}: ${result.error.message}`,
+    );
   }
   const output = `${result.stdout}${result.stderr}`;
-  if (result.status !== 0) throw new Error(`${tool} ${args.join(' ')} (in ${cwd}) exited with ${result.status}:\n${output}`);
+  if (result.status !== 0)
+    throw new Error(`${tool} ${args.join(' ')} (in ${cwd}) exited with ${result.status}:\n${output}`);
   return output;
 }
 
-const yamlFiles = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.yml')).sort();
+const yamlFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith('.yml'))
+    .sort();
 
 describe('deploy/prometheus/rules', () => {
   test.each(yamlFiles(RULES_DIR))('promtool check rules %s', (file) => {
@@ -41,14 +49,23 @@ describe('deploy/prometheus/rules', () => {
 
   test('there is a unit test file for every alert of finops-soar.rules.yml', () => {
     const alerts = new Set<string>();
-    const rules = parse(readFileSync(join(RULES_DIR, 'finops-soar.rules.yml'), 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string }> }> };
+    const rules = parse(readFileSync(join(RULES_DIR, 'finops-soar.rules.yml'), 'utf8')) as {
+      groups: Array<{ rules: Array<{ alert?: string }> }>;
+    };
     for (const group of rules.groups) for (const rule of group.rules) if (rule.alert) alerts.add(rule.alert);
     const tested = new Set<string>();
     for (const file of yamlFiles(TESTS_DIR)) {
-      const suite = parse(readFileSync(join(TESTS_DIR, file), 'utf8')) as { tests: Array<{ alert_rule_test?: Array<{ alertname: string }> }> };
+      const suite = parse(readFileSync(join(TESTS_DIR, file), 'utf8')) as {
+        tests: Array<{ alert_rule_test?: Array<{ alertname: string }> }>;
+      };
       for (const group of suite.tests) for (const check of group.alert_rule_test ?? []) tested.add(check.alertname);
     }
-    expect([...alerts].sort()).toEqual(['GPUSaturatedQueueGrowing', 'LLMCacheHitRatioLow', 'LLMInputTokensPerRequestHigh', 'LLMSpendBurnRateHigh']);
+    expect([...alerts].sort()).toEqual([
+      'GPUSaturatedQueueGrowing',
+      'LLMCacheHitRatioLow',
+      'LLMInputTokensPerRequestHigh',
+      'LLMSpendBurnRateHigh',
+    ]);
     expect([...tested].sort()).toEqual([...alerts].sort());
   });
 });
@@ -120,18 +137,46 @@ describe('budget burn-rate rules', () => {
       labels: { budget: 'acme' },
     });
     expect(rules.groups[2]!.rules.map((rule) => [rule.expr, rule.for, rule.labels])).toEqual([
-      ['budget:inference_cost_usd:burn_rate1h{budget="acme"} > 14.4 and budget:inference_cost_usd:burn_rate5m{budget="acme"} > 14.4', '2m', { severity: 'S1', budget: 'acme', window: '1h' }],
-      ['budget:inference_cost_usd:burn_rate6h{budget="acme"} > 6 and budget:inference_cost_usd:burn_rate30m{budget="acme"} > 6', '5m', { severity: 'S1', budget: 'acme', window: '6h' }],
-      ['budget:inference_cost_usd:burn_rate1d{budget="acme"} > 3 and budget:inference_cost_usd:burn_rate2h{budget="acme"} > 3', '15m', { severity: 'S2', budget: 'acme', window: '1d' }],
-      ['budget:inference_cost_usd:burn_rate3d{budget="acme"} > 1 and budget:inference_cost_usd:burn_rate6h{budget="acme"} > 1', '30m', { severity: 'S2', budget: 'acme', window: '3d' }],
+      [
+        'budget:inference_cost_usd:burn_rate1h{budget="acme"} > 14.4 and budget:inference_cost_usd:burn_rate5m{budget="acme"} > 14.4',
+        '2m',
+        { severity: 'S1', budget: 'acme', window: '1h' },
+      ],
+      [
+        'budget:inference_cost_usd:burn_rate6h{budget="acme"} > 6 and budget:inference_cost_usd:burn_rate30m{budget="acme"} > 6',
+        '5m',
+        { severity: 'S1', budget: 'acme', window: '6h' },
+      ],
+      [
+        'budget:inference_cost_usd:burn_rate1d{budget="acme"} > 3 and budget:inference_cost_usd:burn_rate2h{budget="acme"} > 3',
+        '15m',
+        { severity: 'S2', budget: 'acme', window: '1d' },
+      ],
+      [
+        'budget:inference_cost_usd:burn_rate3d{budget="acme"} > 1 and budget:inference_cost_usd:burn_rate6h{budget="acme"} > 1',
+        '30m',
+        { severity: 'S2', budget: 'acme', window: '3d' },
+      ],
     ]);
   });
 
   test.each([
-    ['an upper-case name', { Acme: { monthlyUsd: 1000, selector: '' } }, 'budget "Acme": names are lower-case letters, digits and dashes'],
-    ['a zero budget', { acme: { monthlyUsd: 0, selector: '' } }, 'budget "acme": monthlyUsd must be a positive number of US dollars, got 0; fix finops.budgets.acme.monthlyUsd'],
+    [
+      'an upper-case name',
+      { Acme: { monthlyUsd: 1000, selector: '' } },
+      'budget "Acme": names are lower-case letters, digits and dashes',
+    ],
+    [
+      'a zero budget',
+      { acme: { monthlyUsd: 0, selector: '' } },
+      'budget "acme": monthlyUsd must be a positive number of US dollars, got 0; fix finops.budgets.acme.monthlyUsd',
+    ],
     ['a budget that is not a number', { acme: { monthlyUsd: Number.NaN, selector: '' } }, 'got NaN'],
-    ['a selector in braces', { acme: { monthlyUsd: 1000, selector: '{tenant="acme"}' } }, 'budget "acme": write the selector\'s label matchers without braces, e.g. tenant="acme" (got {tenant="acme"})'],
+    [
+      'a selector in braces',
+      { acme: { monthlyUsd: 1000, selector: '{tenant="acme"}' } },
+      'budget "acme": write the selector\'s label matchers without braces, e.g. tenant="acme" (got {tenant="acme"})',
+    ],
   ])('refuses %s', (_case, budgets, message) => {
     expect(() => budgetAlertRules(budgets)).toThrow(message);
   });
@@ -149,7 +194,8 @@ describe('cost-s1 adaptive throttling: the burn-rate query it measures', () => {
   }
   const playbook = parse(readFileSync(join(ROOT, 'playbooks/cost-s1.yaml'), 'utf8')) as PlaybookFile;
   const measureQuery = playbook.steps.find((step) => step.adapt)?.adapt?.measure.params.query;
-  const queryFor = (labels: Record<string, string>) => renderTemplates(measureQuery, { labels, annotations: {} }) as string;
+  const queryFor = (labels: Record<string, string>) =>
+    renderTemplates(measureQuery, { labels, annotations: {} }) as string;
 
   test('Prometheus gives the 10-minute over 14-day ratio with 14 days of history, and nothing without', () => {
     expect(measureQuery).toContain('[14d]');
@@ -159,20 +205,31 @@ describe('cost-s1 adaptive throttling: the burn-rate query it measures', () => {
     // on day 2 and spends the same, with 13 days of history only. globex/chat and acme/summarize
     // spend far more and must not count.
     const measured = 64 / 1.03125;
-    const labels = 'env="prod",job="simulator",instance="simulator:8090",model="llama-3.1-405b-instruct",region="us-east-1"';
+    const labels =
+      'env="prod",job="simulator",instance="simulator:8090",model="llama-3.1-405b-instruct",region="us-east-1"';
     const suite = {
       evaluation_interval: '5m',
       tests: [
         {
           interval: '5m',
           input_series: [
-            { series: `inference_cost_usd_total{${labels},tenant="acme",route="chat"}`, values: '0+300x4318 1314600+19200x1' },
-            { series: `inference_cost_usd_total{${labels},tenant="initech",route="chat"}`, values: '_x576 0+300x3742 1141800+19200x1' },
+            {
+              series: `inference_cost_usd_total{${labels},tenant="acme",route="chat"}`,
+              values: '0+300x4318 1314600+19200x1',
+            },
+            {
+              series: `inference_cost_usd_total{${labels},tenant="initech",route="chat"}`,
+              values: '_x576 0+300x3742 1141800+19200x1',
+            },
             { series: `inference_cost_usd_total{${labels},tenant="globex",route="chat"}`, values: '0+30000x4320' },
             { series: `inference_cost_usd_total{${labels},tenant="acme",route="summarize"}`, values: '0+30000x4320' },
           ],
           promql_expr_test: [
-            { expr: queryFor({ route: 'chat', tenant: 'acme' }), eval_time: '15d', exp_samples: [{ labels: '{}', value: measured }] },
+            {
+              expr: queryFor({ route: 'chat', tenant: 'acme' }),
+              eval_time: '15d',
+              exp_samples: [{ labels: '{}', value: measured }],
+            },
             { expr: queryFor({ route: 'chat', tenant: 'initech' }), eval_time: '15d', exp_samples: [] },
           ],
         },

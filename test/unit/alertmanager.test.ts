@@ -33,7 +33,8 @@ const REAL_PAYLOAD = `{
   "truncatedAlerts": 0
 }`;
 
-const realPayload = () => JSON.parse(REAL_PAYLOAD) as Record<string, unknown> & { alerts: Array<Record<string, unknown>> };
+const realPayload = () =>
+  JSON.parse(REAL_PAYLOAD) as Record<string, unknown> & { alerts: Array<Record<string, unknown>> };
 
 const problemsOf = (value: unknown) => {
   const result = webhookPayloadSchema.safeParse(value);
@@ -95,14 +96,25 @@ describe('webhookPayloadSchema rejects what is not a v4 notification', () => {
     expect(problemsOf(payload)).toEqual([expect.objectContaining({ path: ['version'] })]);
   });
 
-  test.each(['groupKey', 'status', 'receiver', 'groupLabels', 'commonLabels', 'commonAnnotations', 'externalURL', 'alerts'])('a missing %s', (field) => {
+  test.each([
+    'groupKey',
+    'status',
+    'receiver',
+    'groupLabels',
+    'commonLabels',
+    'commonAnnotations',
+    'externalURL',
+    'alerts',
+  ])('a missing %s', (field) => {
     const payload = realPayload();
     delete payload[field];
     expect(problemsOf(payload).map((p) => p.path)).toEqual([[field]]);
   });
 
   test('no alerts at all', () => {
-    expect(problemsOf({ ...realPayload(), alerts: [] })).toEqual([{ path: ['alerts'], message: expect.any(String) as string }]);
+    expect(problemsOf({ ...realPayload(), alerts: [] })).toEqual([
+      { path: ['alerts'], message: expect.any(String) as string },
+    ]);
   });
 
   test('a status other than firing or resolved', () => {
@@ -118,11 +130,14 @@ describe('webhookPayloadSchema rejects what is not a v4 notification', () => {
     expect(webhookPayloadSchema.safeParse(body).success).toBe(false);
   });
 
-  test.each(['status', 'labels', 'startsAt', 'endsAt', 'fingerprint'])('an alert without %s, with the path to it', (field) => {
-    const payload = realPayload();
-    delete payload.alerts[1]![field];
-    expect(problemsOf(payload).map((p) => p.path)).toEqual([['alerts', 1, field]]);
-  });
+  test.each(['status', 'labels', 'startsAt', 'endsAt', 'fingerprint'])(
+    'an alert without %s, with the path to it',
+    (field) => {
+      const payload = realPayload();
+      delete payload.alerts[1]![field];
+      expect(problemsOf(payload).map((p) => p.path)).toEqual([['alerts', 1, field]]);
+    },
+  );
 
   test('an empty fingerprint', () => {
     const payload = realPayload();
@@ -136,17 +151,34 @@ describe('webhookPayloadSchema rejects what is not a v4 notification', () => {
     expect(problemsOf(payload).map((p) => p.path)).toEqual([['alerts', 0, 'labels', 'priority']]);
   });
 
-  test.each(['2026-11-28 10:00:00Z', '2026-11-28T10:00:00', '2026-11-28', 'yesterday', '1795860000'])('a startsAt that is not RFC 3339: %s', (startsAt) => {
-    const payload = realPayload();
-    payload.alerts[0]!.startsAt = startsAt;
-    expect(problemsOf(payload).map((p) => p.path)).toEqual([['alerts', 0, 'startsAt']]);
-  });
+  test.each(['2026-11-28 10:00:00Z', '2026-11-28T10:00:00', '2026-11-28', 'yesterday', '1795860000'])(
+    'a startsAt that is not RFC 3339: %s',
+    (startsAt) => {
+      const payload = realPayload();
+      payload.alerts[0]!.startsAt = startsAt;
+      expect(problemsOf(payload).map((p) => p.path)).toEqual([['alerts', 0, 'startsAt']]);
+    },
+  );
 });
 
 describe('alertSchema', () => {
   test('one alert on its own, with defaults', () => {
     expect(
-      alertSchema.parse({ status: 'firing', labels: { route: 'chat' }, startsAt: '2026-11-28T10:00:00Z', endsAt: '0001-01-01T00:00:00Z', fingerprint: 'fp' }),
-    ).toEqual({ status: 'firing', labels: { route: 'chat' }, annotations: {}, startsAt: '2026-11-28T10:00:00Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: 'fp' });
+      alertSchema.parse({
+        status: 'firing',
+        labels: { route: 'chat' },
+        startsAt: '2026-11-28T10:00:00Z',
+        endsAt: '0001-01-01T00:00:00Z',
+        fingerprint: 'fp',
+      }),
+    ).toEqual({
+      status: 'firing',
+      labels: { route: 'chat' },
+      annotations: {},
+      startsAt: '2026-11-28T10:00:00Z',
+      endsAt: '0001-01-01T00:00:00Z',
+      generatorURL: '',
+      fingerprint: 'fp',
+    });
   });
 });

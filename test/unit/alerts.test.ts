@@ -52,7 +52,10 @@ describe('targets', () => {
       ok: true,
       target: { kind: 'route', key: 'route=chat,tenant=acme', labels: { route: 'chat', tenant: 'acme' } },
     });
-    expect(targetOf('route', { route: 'chat' })).toEqual({ ok: true, target: { kind: 'route', key: 'route=chat', labels: { route: 'chat' } } });
+    expect(targetOf('route', { route: 'chat' })).toEqual({
+      ok: true,
+      target: { kind: 'route', key: 'route=chat', labels: { route: 'chat' } },
+    });
   });
 
   test('names the labels that are missing', () => {
@@ -62,8 +65,17 @@ describe('targets', () => {
 });
 
 describe('alert tracker', () => {
-  const firing = (fingerprint: string, startsAt = '2026-11-28T10:00:00Z'): AlertNotification => ({ fingerprint, status: 'firing', startsAt, endsAt: '0001-01-01T00:00:00Z' });
-  const resolution = (n: AlertNotification): AlertNotification => ({ ...n, status: 'resolved', endsAt: '2026-11-28T10:30:00Z' });
+  const firing = (fingerprint: string, startsAt = '2026-11-28T10:00:00Z'): AlertNotification => ({
+    fingerprint,
+    status: 'firing',
+    startsAt,
+    endsAt: '0001-01-01T00:00:00Z',
+  });
+  const resolution = (n: AlertNotification): AlertNotification => ({
+    ...n,
+    status: 'resolved',
+    endsAt: '2026-11-28T10:30:00Z',
+  });
 
   test('an episode fires, repeats, and resolves', () => {
     const alerts: TrackedAlerts = {};
@@ -133,11 +145,15 @@ describe('webhook payload', () => {
     ['status', 'pending'],
     ['groupLabels', undefined],
   ])('refuses a payload whose %s is %j', (field, value) => {
-    expect(webhookPayloadSchema.safeParse({ ...payload([alert({ route: 'chat' })]), [field]: value }).success).toBe(false);
+    expect(webhookPayloadSchema.safeParse({ ...payload([alert({ route: 'chat' })]), [field]: value }).success).toBe(
+      false,
+    );
   });
 
   test('refuses an alert without a fingerprint', () => {
-    expect(webhookPayloadSchema.safeParse(payload([alert({ route: 'chat' }, { fingerprint: '' })])).success).toBe(false);
+    expect(webhookPayloadSchema.safeParse(payload([alert({ route: 'chat' }, { fingerprint: '' })])).success).toBe(
+      false,
+    );
   });
 });
 
@@ -168,7 +184,9 @@ steps:
 `);
 
   test('an alert runs every playbook it matches, each keyed by playbook and target', () => {
-    const decisions = routeAlerts([alert({ route: 'chat', tenant: 'acme' })], [capContext, cacheHarder], { cooldownMs: 60_000 });
+    const decisions = routeAlerts([alert({ route: 'chat', tenant: 'acme' })], [capContext, cacheHarder], {
+      cooldownMs: 60_000,
+    });
     expect(decisions.map((d) => d.outcome === 'routed' && [d.workflowId, d.plan.cooldownMs])).toEqual([
       ['playbook/cap-context/route=chat,tenant=acme', 600_000],
       ['playbook/cache-harder/route=chat,tenant=acme', 60_000],
@@ -186,12 +204,19 @@ steps:
     const noRoute = alert({}, { labels: { alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2' } });
     expect(routeAlerts([other, noRoute], [capContext], { cooldownMs: 0 })).toEqual([
       { outcome: 'unrouted', alert: other },
-      { outcome: 'rejected', alert: noRoute, playbook: 'cap-context', reason: 'a route target needs the label(s) route' },
+      {
+        outcome: 'rejected',
+        alert: noRoute,
+        playbook: 'cap-context',
+        reason: 'a route target needs the label(s) route',
+      },
     ]);
   });
 
   test('resolved alerts route like firing ones, so the resolution reaches the run', () => {
-    const [decision] = routeAlerts([resolved(alert({ route: 'chat', tenant: 'acme' }))], [capContext], { cooldownMs: 0 });
+    const [decision] = routeAlerts([resolved(alert({ route: 'chat', tenant: 'acme' }))], [capContext], {
+      cooldownMs: 0,
+    });
     expect(decision?.outcome === 'routed' && decision.workflowId).toBe('playbook/cap-context/route=chat,tenant=acme');
   });
 });

@@ -5,7 +5,10 @@ const approvers = {
   default: { S1: ['U0LEAD', 'sre-leads'], S2: ['*'] },
   'cost-s1': { S1: ['U0FINLEAD', 'S0FINOPS'] },
 };
-const directory: Directory = { membersOf: (group) => Promise.resolve(({ 'sre-leads': ['U0ALICE'], S0FINOPS: ['U0BOB'] } as Record<string, string[]>)[group] ?? []) };
+const directory: Directory = {
+  membersOf: (group) =>
+    Promise.resolve(({ 'sre-leads': ['U0ALICE'], S0FINOPS: ['U0BOB'] } as Record<string, string[]>)[group] ?? []),
+};
 
 test.each([
   ['a listed user', 'U0LEAD', { playbook: 'capacity-s1', severity: 'S1' }, true],
@@ -25,11 +28,12 @@ test('nothing configured means nobody, saying what to set; groups without Slack 
   });
   expect(await authorize('U0ALICE', { playbook: 'capacity-s1', severity: 'S1' }, approvers)).toEqual({
     ok: false,
-    reason: 'U0ALICE may not approve S1 steps of capacity-s1; approvers: U0LEAD, sre-leads (groups sre-leads cannot be checked without Slack)',
+    reason:
+      'U0ALICE may not approve S1 steps of capacity-s1; approvers: U0LEAD, sre-leads (groups sre-leads cannot be checked without Slack)',
   });
 });
 
-test("an escalated step belongs to the playbook it escalated to", () => {
+test('an escalated step belongs to the playbook it escalated to', () => {
   expect(playbookOfStep('cost-s1/approve-throttle', 'cost-s2')).toBe('cost-s1');
   expect(playbookOfStep('approve-distilled', 'cost-s2')).toBe('cost-s2');
 });

@@ -4,7 +4,8 @@ import { isAuthorized, safeEqual } from '../../ingress/credentials';
 const TOKEN = 'a-long-enough-bearer-token-0123';
 const USER = 'alertmanager';
 const PASSWORD = 'a-long-enough-password:with-colon';
-const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
 
 const tokenOnly: Credentials = { token: TOKEN };
 const basicOnly: Credentials = { basicAuth: { username: USER, password: PASSWORD } };

@@ -19,7 +19,9 @@ test('runs the command with TEMPORAL_CLI_PATH set to the CLI it found, and forwa
   const cli = join(home, 'temporal');
   writeFileSync(cli, '#!/bin/sh\n');
   chmodSync(cli, 0o755);
-  const result = bootstrap([process.execPath, '-e', 'console.log(process.env.TEMPORAL_CLI_PATH); process.exit(3)'], { TEMPORAL_CLI_PATH: cli });
+  const result = bootstrap([process.execPath, '-e', 'console.log(process.env.TEMPORAL_CLI_PATH); process.exit(3)'], {
+    TEMPORAL_CLI_PATH: cli,
+  });
   expect(result.stdout.trim()).toBe(cli);
   expect(result.status).toBe(3);
 });
@@ -30,7 +32,9 @@ test('finds the CLI in the per-user cache where an earlier run built it', () => 
   mkdirSync(cacheDir, { recursive: true });
   writeFileSync(cached, '#!/bin/sh\n');
   chmodSync(cached, 0o755);
-  const result = bootstrap([process.execPath, '-e', 'console.log(process.env.TEMPORAL_CLI_PATH)'], { XDG_CACHE_HOME: join(home, '.cache') });
+  const result = bootstrap([process.execPath, '-e', 'console.log(process.env.TEMPORAL_CLI_PATH)'], {
+    XDG_CACHE_HOME: join(home, '.cache'),
+  });
   expect(result.stdout.trim()).toBe(cached);
   expect(result.status).toBe(0);
 });
@@ -56,7 +60,11 @@ function program(path: string) {
   return path;
 }
 
-const printPaths = [process.execPath, '-e', 'console.log(JSON.stringify({ temporal: process.env.TEMPORAL_CLI_PATH, opa: process.env.OPA_PATH }))'];
+const printPaths = [
+  process.execPath,
+  '-e',
+  'console.log(JSON.stringify({ temporal: process.env.TEMPORAL_CLI_PATH, opa: process.env.OPA_PATH }))',
+];
 
 describe('OPA', () => {
   const temporal = program(join(home, 'opa-tests', 'temporal'));
@@ -70,7 +78,11 @@ describe('OPA', () => {
   test('is found on PATH, before the per-user cache', () => {
     const onPath = program(join(home, 'opa-tests', 'path', 'opa'));
     program(join(home, '.cache', 'finops-soar', 'opa-v1.22.3', 'opa'));
-    const result = bootstrap(printPaths, { TEMPORAL_CLI_PATH: temporal, PATH: `${dirname(process.execPath)}:${dirname(onPath)}`, XDG_CACHE_HOME: join(home, '.cache') });
+    const result = bootstrap(printPaths, {
+      TEMPORAL_CLI_PATH: temporal,
+      PATH: `${dirname(process.execPath)}:${dirname(onPath)}`,
+      XDG_CACHE_HOME: join(home, '.cache'),
+    });
     expect(JSON.parse(result.stdout)).toEqual({ temporal, opa: onPath });
   });
 
@@ -81,7 +93,10 @@ describe('OPA', () => {
   });
 
   test('without OPA and without Go it says how to install it and runs the command without OPA_PATH', () => {
-    const result = bootstrap([...printPaths.slice(0, 2), `${printPaths[2]}; process.exit(4)`], { TEMPORAL_CLI_PATH: temporal, XDG_CACHE_HOME: join(home, 'empty-cache') });
+    const result = bootstrap([...printPaths.slice(0, 2), `${printPaths[2]}; process.exit(4)`], {
+      TEMPORAL_CLI_PATH: temporal,
+      XDG_CACHE_HOME: join(home, 'empty-cache'),
+    });
     expect(result.stderr).toContain('OPA was not found (OPA_PATH, PATH, ');
     expect(result.stderr).toContain('go install github.com/open-policy-agent/opa@v1.22.3');
     expect(result.stderr).toContain('(going on without it)');
@@ -92,7 +107,9 @@ describe('OPA', () => {
   test('an OPA_PATH that is not executable is refused with the fix', () => {
     const result = bootstrap(['true'], { TEMPORAL_CLI_PATH: temporal, OPA_PATH: join(home, 'missing-opa') });
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/OPA_PATH=.*missing-opa is not an executable file\. Unset it, or point it at the opa binary\./);
+    expect(result.stderr).toMatch(
+      /OPA_PATH=.*missing-opa is not an executable file\. Unset it, or point it at the opa binary\./,
+    );
   });
 });
 

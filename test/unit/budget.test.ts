@@ -1,11 +1,22 @@
 // The month-end forecast and the scale-out decision, including property tests: the decision never
 // allows a scale-out the forecast says breaks the budget, and always allows one with ample room.
 import fc from 'fast-check';
-import { budgetMessage, forecastMonthUsd, monthWindow, newlyCrossed, RECENT_DAYS, scaleOutDecision } from '../../finops/budget';
+import {
+  budgetMessage,
+  forecastMonthUsd,
+  monthWindow,
+  newlyCrossed,
+  RECENT_DAYS,
+  scaleOutDecision,
+} from '../../finops/budget';
 
 describe('monthWindow', () => {
   test('counts elapsed and remaining days in the UTC calendar month', () => {
-    expect(monthWindow(new Date('2026-11-16T00:00:00Z'))).toEqual({ elapsedSeconds: 15 * 86_400, elapsedDays: 15, remainingDays: 15 });
+    expect(monthWindow(new Date('2026-11-16T00:00:00Z'))).toEqual({
+      elapsedSeconds: 15 * 86_400,
+      elapsedDays: 15,
+      remainingDays: 15,
+    });
     expect(monthWindow(new Date('2027-02-01T06:00:00Z'))).toMatchObject({ elapsedDays: 0.25, remainingDays: 27.75 });
   });
 });
@@ -13,11 +24,15 @@ describe('monthWindow', () => {
 describe('forecastMonthUsd', () => {
   test('adds the last week’s daily average for each day left, once the month has a week', () => {
     // $10k a day for 20 days, then a week averaging $14k a day: 10 days left at $14k.
-    expect(forecastMonthUsd({ monthToDateUsd: 200_000, recentUsd: 98_000 }, monthWindow(new Date('2026-11-21T00:00:00Z')))).toBeCloseTo(340_000);
+    expect(
+      forecastMonthUsd({ monthToDateUsd: 200_000, recentUsd: 98_000 }, monthWindow(new Date('2026-11-21T00:00:00Z'))),
+    ).toBeCloseTo(340_000);
   });
 
   test('before the 8th, the month so far stands in for the recent days', () => {
-    expect(forecastMonthUsd({ monthToDateUsd: 30_000, recentUsd: null }, monthWindow(new Date('2026-11-04T00:00:00Z')))).toBeCloseTo(30_000 + 10_000 * 27);
+    expect(
+      forecastMonthUsd({ monthToDateUsd: 30_000, recentUsd: null }, monthWindow(new Date('2026-11-04T00:00:00Z'))),
+    ).toBeCloseTo(30_000 + 10_000 * 27);
   });
 
   test('a spike more than a week old no longer counts; one in progress raises the forecast', () => {
@@ -29,11 +44,18 @@ describe('forecastMonthUsd', () => {
   });
 
   test('the first minutes of a month do not explode the forecast', () => {
-    const forecast = forecastMonthUsd({ monthToDateUsd: 50, recentUsd: null }, monthWindow(new Date('2026-12-01T00:01:00Z')));
+    const forecast = forecastMonthUsd(
+      { monthToDateUsd: 50, recentUsd: null },
+      monthWindow(new Date('2026-12-01T00:01:00Z')),
+    );
     expect(forecast).toBeCloseTo(50 + 50 * 24 * (31 - 1 / 1440), 0);
   });
 
-  const instant = fc.date({ min: new Date('2026-01-01T00:00:00Z'), max: new Date('2030-12-31T23:59:59Z'), noInvalidDate: true });
+  const instant = fc.date({
+    min: new Date('2026-01-01T00:00:00Z'),
+    max: new Date('2030-12-31T23:59:59Z'),
+    noInvalidDate: true,
+  });
   const dollars = fc.double({ min: 0, max: 1e9, noNaN: true });
 
   test('property: never below the month to date, and exactly it at the month’s last instant', () => {
@@ -59,7 +81,8 @@ describe('scaleOutDecision', () => {
   test('property: never allows a scale-out that the forecast says breaks the budget less headroom', () => {
     fc.assert(
       fc.property(question, (q) => {
-        if (scaleOutDecision(q).allowed) expect(q.forecastUsd + q.scaleOutUsd).toBeLessThanOrEqual(q.budgetUsd * (1 - q.headroom));
+        if (scaleOutDecision(q).allowed)
+          expect(q.forecastUsd + q.scaleOutUsd).toBeLessThanOrEqual(q.budgetUsd * (1 - q.headroom));
       }),
     );
   });
@@ -74,10 +97,13 @@ describe('scaleOutDecision', () => {
   });
 
   test('says why, with the numbers', () => {
-    expect(scaleOutDecision({ forecastUsd: 4_200_000, scaleOutUsd: 1_920, budgetUsd: 4_500_000, headroom: 0.1 })).toEqual({
+    expect(
+      scaleOutDecision({ forecastUsd: 4_200_000, scaleOutUsd: 1_920, budgetUsd: 4_500_000, headroom: 0.1 }),
+    ).toEqual({
       allowed: false,
       limitUsd: 4_050_000,
-      reason: 'forecast $4,200,000 + scale-out $1,920 = $4,201,920 over $4,050,000 (budget $4,500,000 less 10% headroom)',
+      reason:
+        'forecast $4,200,000 + scale-out $1,920 = $4,201,920 over $4,050,000 (budget $4,500,000 less 10% headroom)',
     });
   });
 });
@@ -91,10 +117,19 @@ describe('budget thresholds', () => {
   });
 
   test('the announcement gives the spend, the pace over the day, week and month, and the forecast', () => {
-    const report = { budget: 'acme', month: '2026-11', monthlyUsd: 100_000, spentUsd: 75_300, forecastUsd: 104_000, dailyUsd: { lastDay: 4_100, lastWeek: 3_500, monthToDate: 2_690 } };
+    const report = {
+      budget: 'acme',
+      month: '2026-11',
+      monthlyUsd: 100_000,
+      spentUsd: 75_300,
+      forecastUsd: 104_000,
+      dailyUsd: { lastDay: 4_100, lastWeek: 3_500, monthToDate: 2_690 },
+    };
     expect(budgetMessage(report, 0.75)).toBe(
       'Budget acme has reached 75% for 2026-11: $75,300 of $100,000 spent. Spending $4,100/day over the last day, $3,500/day over the last week, $2,690/day this month. Month-end forecast $104,000, over by $4,000.',
     );
-    expect(budgetMessage({ ...report, forecastUsd: 96_000, dailyUsd: { ...report.dailyUsd, lastWeek: null } }, 0.75)).toMatch(/this month\. Month-end forecast \$96,000, within it by \$4,000\.$/);
+    expect(
+      budgetMessage({ ...report, forecastUsd: 96_000, dailyUsd: { ...report.dailyUsd, lastWeek: null } }, 0.75),
+    ).toMatch(/this month\. Month-end forecast \$96,000, within it by \$4,000\.$/);
   });
 });

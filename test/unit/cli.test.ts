@@ -55,8 +55,14 @@ test('plan shows the playbook, target, run and resolved steps of each alert, tou
 
 test('plan --json prints the decisions as data', async () => {
   const result = await cli('plan', 'examples/alertmanager/context-blowup-firing.json', '--json');
-  const decisions = JSON.parse(result.stdout) as Array<{ outcome: string; workflowId: string; plan: { steps: Array<{ id: string }> } }>;
-  expect(decisions.map((d) => [d.outcome, d.workflowId])).toEqual([['routed', 'playbook/cost-s2/route=chat,tenant=acme']]);
+  const decisions = JSON.parse(result.stdout) as Array<{
+    outcome: string;
+    workflowId: string;
+    plan: { steps: Array<{ id: string }> };
+  }>;
+  expect(decisions.map((d) => [d.outcome, d.workflowId])).toEqual([
+    ['routed', 'playbook/cost-s2/route=chat,tenant=acme'],
+  ]);
   expect(decisions[0]?.plan.steps.map((s) => s.id)).toEqual([
     'current-policy',
     'cap-context',
@@ -81,5 +87,7 @@ test('plan refuses a file that is not a webhook payload, saying what is wrong', 
 test('rules prints the budget burn-rate alerts for the configured budgets: the committed deploy/ file', async () => {
   const result = await cli('rules');
   expect(result.status).toBe(0);
-  expect(`${result.stdout}\n`).toBe(readFileSync(join(ROOT, 'deploy', 'prometheus', 'rules', 'budgets.rules.yml'), 'utf8'));
+  expect(`${result.stdout}\n`).toBe(
+    readFileSync(join(ROOT, 'deploy', 'prometheus', 'rules', 'budgets.rules.yml'), 'utf8'),
+  );
 });

@@ -4,7 +4,11 @@ import { parsePlaybook } from '../../playbook/load';
 import { protectedRouteRefusal, protectedTenantQuotaRefusal, withFailMode } from '../../policy/guardrails';
 
 describe('step conditions', () => {
-  const context = { labels: { tenant: 'acme', route: 'chat' }, severity: 'S2' as const, facts: { current: { maxInputTokens: 32_768, cacheMode: 'standard', circuit: { state: 'closed' } } } };
+  const context = {
+    labels: { tenant: 'acme', route: 'chat' },
+    severity: 'S2' as const,
+    facts: { current: { maxInputTokens: 32_768, cacheMode: 'standard', circuit: { state: 'closed' } } },
+  };
 
   test.each([
     [{ labels: [parseMatcher('tenant=~"acme|globex"')] }, undefined],
@@ -16,7 +20,10 @@ describe('step conditions', () => {
     [{ facts: [{ fact: 'current.maxInputTokens', below: 8192 }] }, 'current.maxInputTokens is 32768, not below 8192'],
     [{ facts: [{ fact: 'current.circuit.state', equals: 'closed' }] }, undefined],
     [{ facts: [{ fact: 'current.cacheMode', above: 1 }] }, 'current.cacheMode is "standard", not above 1'],
-    [{ facts: [{ fact: 'budget.remaining', below: 1 }] }, 'budget.remaining is not known (its check did not run or failed)'],
+    [
+      { facts: [{ fact: 'budget.remaining', below: 1 }] },
+      'budget.remaining is not known (its check did not run or failed)',
+    ],
     [undefined, undefined],
   ])('%j → %s', (condition, expected) => {
     expect(unmetCondition(condition, context)).toBe(expected);
@@ -24,7 +31,9 @@ describe('step conditions', () => {
 });
 
 describe('step kinds', () => {
-  const withSteps = (steps: string) => parsePlaybook('p.yaml', `name: p\ndescription: d\nseverity: S2\nmatch: [a="b"]\ntarget: route\nsteps:\n${steps}`).problems;
+  const withSteps = (steps: string) =>
+    parsePlaybook('p.yaml', `name: p\ndescription: d\nseverity: S2\nmatch: [a="b"]\ntarget: route\nsteps:\n${steps}`)
+      .problems;
 
   test('a step does exactly one thing', () => {
     expect(withSteps('  - { id: a, notify: { to: [x], message: m }, waitUntilResolved: true }')).toEqual([
@@ -40,23 +49,43 @@ describe('step kinds', () => {
   });
 
   test('facts must come from an earlier check step', () => {
-    expect(withSteps('  - { id: a, when: { facts: [{ fact: later.x, above: 1 }] }, notify: { to: [x], message: m } }\n  - { id: later, check: gateway.getRoutePolicy }')).toEqual([
+    expect(
+      withSteps(
+        '  - { id: a, when: { facts: [{ fact: later.x, above: 1 }] }, notify: { to: [x], message: m } }\n  - { id: later, check: gateway.getRoutePolicy }',
+      ),
+    ).toEqual([
       'p.yaml:7:38: steps[0].when.facts[0].fact: "later" is not a check step before this one; facts come from earlier check steps',
     ]);
   });
 
   test('an empty condition or comparison is refused', () => {
-    expect(withSteps('  - { id: a, when: {}, notify: { to: [x], message: m } }')[0]).toMatch(/steps\[0\]\.when: an empty condition: give labels, severity or facts/);
-    expect(withSteps('  - { id: a, when: { facts: [{ fact: c.x }] }, notify: { to: [x], message: m } }')[0]).toMatch(/say what to compare with: above, below or equals/);
+    expect(withSteps('  - { id: a, when: {}, notify: { to: [x], message: m } }')[0]).toMatch(
+      /steps\[0\]\.when: an empty condition: give labels, severity or facts/,
+    );
+    expect(withSteps('  - { id: a, when: { facts: [{ fact: c.x }] }, notify: { to: [x], message: m } }')[0]).toMatch(
+      /say what to compare with: above, below or equals/,
+    );
   });
 });
 
 describe('guardrails', () => {
-  const guardrails = { protectedRoutes: ['core', 'risk', 'fraud'], sensitiveRoutes: ['risk'], protectedTenants: ['internal'] };
+  const guardrails = {
+    protectedRoutes: ['core', 'risk', 'fraud'],
+    sensitiveRoutes: ['risk'],
+    protectedTenants: ['internal'],
+  };
 
   test('protected routes refuse throttling, tiering and circuit breaking, and nothing else', () => {
-    expect(protectedRouteRefusal('fraud', { rateLimitRps: 1, cacheMode: 'aggressive' }, guardrails)).toMatch(/^route fraud is protected .* so rateLimitRps stays as it is$/);
-    expect(protectedRouteRefusal('core', { modelTier: 'distilled', circuit: { state: 'open', failMode: 'open' } }, guardrails)).toMatch(/so modelTier, circuit stays as it is$/);
+    expect(protectedRouteRefusal('fraud', { rateLimitRps: 1, cacheMode: 'aggressive' }, guardrails)).toMatch(
+      /^route fraud is protected .* so rateLimitRps stays as it is$/,
+    );
+    expect(
+      protectedRouteRefusal(
+        'core',
+        { modelTier: 'distilled', circuit: { state: 'open', failMode: 'open' } },
+        guardrails,
+      ),
+    ).toMatch(/so modelTier, circuit stays as it is$/);
     expect(protectedRouteRefusal('fraud', { cacheMode: 'aggressive', priority: 10 }, guardrails)).toBeUndefined();
     expect(protectedRouteRefusal('chat', { rateLimitRps: 1 }, guardrails)).toBeUndefined();
   });
@@ -67,7 +96,9 @@ describe('guardrails', () => {
     );
     // A protected tenant, whatever the alert is about: its quota covers its protected traffic too.
     for (const route of ['chat', undefined]) {
-      expect(protectedTenantQuotaRefusal('internal', route, guardrails)).toBe('tenant internal is protected (engine.protectedTenants): its traffic is never quota-limited, so its quota stays as it is');
+      expect(protectedTenantQuotaRefusal('internal', route, guardrails)).toBe(
+        'tenant internal is protected (engine.protectedTenants): its traffic is never quota-limited, so its quota stays as it is',
+      );
     }
     expect(protectedTenantQuotaRefusal('acme', 'chat', guardrails)).toBeUndefined();
     // A tenant target carries no route label: the alert is about the tenant's traffic as a whole.
@@ -76,8 +107,14 @@ describe('guardrails', () => {
   });
 
   test('the fail mode follows the route, not the playbook', () => {
-    expect(withFailMode('risk', { circuit: { state: 'open', failMode: 'open' } }, guardrails).circuit).toEqual({ state: 'open', failMode: 'closed' });
-    expect(withFailMode('chat', { circuit: { state: 'open', failMode: 'closed' } }, guardrails).circuit).toEqual({ state: 'open', failMode: 'open' });
+    expect(withFailMode('risk', { circuit: { state: 'open', failMode: 'open' } }, guardrails).circuit).toEqual({
+      state: 'open',
+      failMode: 'closed',
+    });
+    expect(withFailMode('chat', { circuit: { state: 'open', failMode: 'closed' } }, guardrails).circuit).toEqual({
+      state: 'open',
+      failMode: 'open',
+    });
     expect(withFailMode('chat', { cacheMode: 'off' }, guardrails)).toEqual({ cacheMode: 'off' });
   });
 });

@@ -39,7 +39,11 @@ describe('defaults', () => {
     const config = loadConfig({ file: configFile(''), env: {} });
     expect(config).toEqual({
       dataDir: '.data',
-      temporal: { namespace: 'default', taskQueue: 'finops-soar', embedded: { cliPath: 'temporal', host: '127.0.0.1', port: 7233, uiPort: 8233 } },
+      temporal: {
+        namespace: 'default',
+        taskQueue: 'finops-soar',
+        embedded: { cliPath: 'temporal', host: '127.0.0.1', port: 7233, uiPort: 8233 },
+      },
       ingress: { host: '127.0.0.1', port: 8088, maxInFlight: 64, temporalTimeout: 5_000 },
       gateway: { url: 'http://127.0.0.1:8090', timeout: 5_000 },
       kubernetes: { timeout: 10_000 },
@@ -49,7 +53,15 @@ describe('defaults', () => {
       storage: { s3: { region: 'us-east-1', forcePathStyle: false } },
       simulator: { host: '127.0.0.1', port: 8090, kubernetesPort: 8091, s3Port: 8092, seed: 1 },
       playbooks: { dir: 'playbooks' },
-      engine: { cooldown: 300_000, dryRun: false, protectedRoutes: ['core', 'risk', 'fraud'], sensitiveRoutes: [], protectedTenants: [], maxConcurrentRuns: 50, maxActionsPerTargetPerHour: 20 },
+      engine: {
+        cooldown: 300_000,
+        dryRun: false,
+        protectedRoutes: ['core', 'risk', 'fraud'],
+        sensitiveRoutes: [],
+        protectedTenants: [],
+        maxConcurrentRuns: 50,
+        maxActionsPerTargetPerHour: 20,
+      },
       log: { level: 'info' },
       metrics: { host: '127.0.0.1', port: 9464 },
       policy: { timeout: 2000 },
@@ -60,7 +72,9 @@ describe('defaults', () => {
   });
 
   test('a file with only comments is the same as an empty one', () => {
-    expect(loadConfig({ file: configFile('# nothing yet\n'), env: {} })).toEqual(loadConfig({ file: configFile(''), env: {} }));
+    expect(loadConfig({ file: configFile('# nothing yet\n'), env: {} })).toEqual(
+      loadConfig({ file: configFile(''), env: {} }),
+    );
   });
 
   test('empty sections take their defaults', () => {
@@ -111,12 +125,16 @@ log:
 
   test('a missing file named on the command line is an error that names it and where it came from', () => {
     const missing = join(configDir('').dir, 'nope.yaml');
-    expect(errorOf(() => loadConfig({ file: missing, env: {} }))).toBe(`config file ${missing} does not exist (from the command line). Fix the path, or unset it to use defaults.`);
+    expect(errorOf(() => loadConfig({ file: missing, env: {} }))).toBe(
+      `config file ${missing} does not exist (from the command line). Fix the path, or unset it to use defaults.`,
+    );
   });
 
   test('a missing file named by FINOPS_SOAR_CONFIG is an error that names the variable', () => {
     const missing = join(configDir('').dir, 'nope.yaml');
-    expect(errorOf(() => loadConfig({ env: { FINOPS_SOAR_CONFIG: missing } }))).toBe(`config file ${missing} does not exist (from FINOPS_SOAR_CONFIG). Fix the path, or unset it to use defaults.`);
+    expect(errorOf(() => loadConfig({ env: { FINOPS_SOAR_CONFIG: missing } }))).toBe(
+      `config file ${missing} does not exist (from FINOPS_SOAR_CONFIG). Fix the path, or unset it to use defaults.`,
+    );
   });
 
   test('invalid YAML names the file and the position', () => {
@@ -129,22 +147,48 @@ log:
   test('a top level that is not a mapping is refused', () => {
     for (const yaml of ['- temporal\n- ingress\n', 'just text\n', '42\n']) {
       const file = configFile(yaml);
-      expect(errorOf(() => loadConfig({ file, env: {} }))).toBe(`${file}: the top level must be a mapping of sections (temporal, ingress, …)`);
+      expect(errorOf(() => loadConfig({ file, env: {} }))).toBe(
+        `${file}: the top level must be a mapping of sections (temporal, ingress, …)`,
+      );
     }
   });
 
   test.each([
-    ['ingress:\n  port: 0\n', 'ingress.port: Too small: expected number to be >=1. Expected: a TCP port (1-65535) for the webhook server'],
-    ['ingress:\n  port: 70000\n', 'ingress.port: Too big: expected number to be <=65535. Expected: a TCP port (1-65535) for the webhook server'],
-    ['ingress:\n  port: http\n', 'ingress.port: Invalid input: expected number, received NaN. Expected: a TCP port (1-65535) for the webhook server'],
+    [
+      'ingress:\n  port: 0\n',
+      'ingress.port: Too small: expected number to be >=1. Expected: a TCP port (1-65535) for the webhook server',
+    ],
+    [
+      'ingress:\n  port: 70000\n',
+      'ingress.port: Too big: expected number to be <=65535. Expected: a TCP port (1-65535) for the webhook server',
+    ],
+    [
+      'ingress:\n  port: http\n',
+      'ingress.port: Invalid input: expected number, received NaN. Expected: a TCP port (1-65535) for the webhook server',
+    ],
     ['ingress:\n  prot: 9000\n', 'ingress: Unrecognized key: "prot"'],
     ['ingres:\n  port: 9000\n', '(top level): Unrecognized key: "ingres"'],
-    ['engine:\n  cooldown: soon\n', 'engine.cooldown: "soon" is not a duration. Expected: how long an alert must stay resolved before its changes are rolled back, e.g. 5m (a playbook may set its own)'],
+    [
+      'engine:\n  cooldown: soon\n',
+      'engine.cooldown: "soon" is not a duration. Expected: how long an alert must stay resolved before its changes are rolled back, e.g. 5m (a playbook may set its own)',
+    ],
     ['log:\n  level: verbose\n', 'log.level: Invalid option. Expected: one of fatal, error, warn, info, debug, trace'],
-    ['gateway:\n  url: not a url\n', "gateway.url: Invalid URL. Expected: the base URL of the gateway's Control API, e.g. http://gateway-admin:8090"],
-    ['temporal:\n  address: localhost\n', 'temporal.address: Invalid string: must match pattern /^[^:\\s]+:\\d+$/. Expected: host:port of an existing Temporal frontend (e.g. my-ns.abc12.tmprl.cloud:7233); leave unset to run the embedded dev server'],
-    ['temporal:\n  tls:\n    clientCertPath: /etc/tls/client.pem\n', 'temporal.tls: clientCertPath and clientKeyPath go together: set both for mTLS, or neither'],
-    ['engine:\n  maxConcurrentRuns: 0\n', 'engine.maxConcurrentRuns: Too small: expected number to be >=1. Expected: how many playbook runs may be active at once; a run beyond it is refused and recorded'],
+    [
+      'gateway:\n  url: not a url\n',
+      "gateway.url: Invalid URL. Expected: the base URL of the gateway's Control API, e.g. http://gateway-admin:8090",
+    ],
+    [
+      'temporal:\n  address: localhost\n',
+      'temporal.address: Invalid string: must match pattern /^[^:\\s]+:\\d+$/. Expected: host:port of an existing Temporal frontend (e.g. my-ns.abc12.tmprl.cloud:7233); leave unset to run the embedded dev server',
+    ],
+    [
+      'temporal:\n  tls:\n    clientCertPath: /etc/tls/client.pem\n',
+      'temporal.tls: clientCertPath and clientKeyPath go together: set both for mTLS, or neither',
+    ],
+    [
+      'engine:\n  maxConcurrentRuns: 0\n',
+      'engine.maxConcurrentRuns: Too small: expected number to be >=1. Expected: how many playbook runs may be active at once; a run beyond it is refused and recorded',
+    ],
   ])('a bad value in the file is reported with the file, the field and what is expected: %j', (yaml, line) => {
     const file = configFile(yaml);
     expect(errorOf(() => loadConfig({ file, env: {} }))).toBe(`invalid configuration:\n  ${file}: ${line}`);
@@ -154,14 +198,20 @@ log:
     const file = configFile('ingress:\n  port: 0\nlog:\n  level: loud\n');
     const lines = errorOf(() => loadConfig({ file, env: {} })).split('\n');
     expect(lines[0]).toBe('invalid configuration:');
-    expect(lines.slice(1)).toEqual([expect.stringMatching(/^ {2}.*finops-soar\.yaml: ingress\.port: /), expect.stringMatching(/^ {2}.*finops-soar\.yaml: log\.level: /)]);
+    expect(lines.slice(1)).toEqual([
+      expect.stringMatching(/^ {2}.*finops-soar\.yaml: ingress\.port: /),
+      expect.stringMatching(/^ {2}.*finops-soar\.yaml: log\.level: /),
+    ]);
   });
 });
 
 describe('environment overrides', () => {
   test('TEMPORAL_ADDRESS and FINOPS_SOAR_INGRESS_PORT override the file; text becomes numbers', () => {
     const file = configFile('temporal:\n  address: from-file:7233\n  namespace: from-file\ningress:\n  port: 9000\n');
-    const config = loadConfig({ file, env: { TEMPORAL_ADDRESS: 'temporal.prod:7233', FINOPS_SOAR_INGRESS_PORT: '9100' } });
+    const config = loadConfig({
+      file,
+      env: { TEMPORAL_ADDRESS: 'temporal.prod:7233', FINOPS_SOAR_INGRESS_PORT: '9100' },
+    });
     expect(config.temporal.address).toBe('temporal.prod:7233');
     expect(config.temporal.namespace).toBe('from-file');
     expect(config.ingress.port).toBe(9100);
@@ -227,7 +277,12 @@ describe('environment overrides', () => {
         namespace: 'ns.acct',
         taskQueue: 'finops-q',
         apiKey: API_KEY,
-        tls: { clientCertPath: '/tls/client.pem', clientKeyPath: '/tls/client.key', serverCaCertPath: '/tls/ca.pem', serverName: 'ns.acct.tmprl.cloud' },
+        tls: {
+          clientCertPath: '/tls/client.pem',
+          clientKeyPath: '/tls/client.key',
+          serverCaCertPath: '/tls/ca.pem',
+          serverName: 'ns.acct.tmprl.cloud',
+        },
         embedded: { cliPath: '/usr/local/bin/temporal', host: '127.0.0.1', port: 7233, uiPort: 8233 },
       },
       ingress: {
@@ -240,14 +295,31 @@ describe('environment overrides', () => {
         temporalTimeout: 5_000,
       },
       gateway: { url: 'http://gateway-admin:8090', token: 'gw-token', timeout: 5_000 },
-      kubernetes: { kubeconfig: '/etc/finops-soar/kubeconfig', context: 'prod-gpu', server: 'https://k8s.internal:6443', token: 'kube-token', timeout: 10_000 },
+      kubernetes: {
+        kubeconfig: '/etc/finops-soar/kubeconfig',
+        context: 'prod-gpu',
+        server: 'https://k8s.internal:6443',
+        token: 'kube-token',
+        timeout: 10_000,
+      },
       prometheus: { url: 'http://prometheus:9090', token: 'prom-token', timeout: 10_000 },
-      approvals: { approvers: {}, operatorTokens: { U0ALICE: 'alice-operator-token-0123', U0BOB: 'bob-operator-token-01234' } },
+      approvals: {
+        approvers: {},
+        operatorTokens: { U0ALICE: 'alice-operator-token-0123', U0BOB: 'bob-operator-token-01234' },
+      },
       finops: { budgets: {}, gpuHourlyUsd: 3.1, headroom: 0.2, watch: { every: 900_000, notify: ['finops'] } },
       storage: { s3: { region: 'eu-west-1', endpoint: 'http://minio:9000', forcePathStyle: true } },
       simulator: { host: '0.0.0.0', port: 18090, kubernetesPort: 18091, s3Port: 18092, seed: 42 },
       playbooks: { dir: '/etc/finops-soar/playbooks' },
-      engine: { cooldown: 90_000, dryRun: true, protectedRoutes: ['core', 'risk', 'payments'], sensitiveRoutes: ['fraud'], protectedTenants: ['internal'], maxConcurrentRuns: 7, maxActionsPerTargetPerHour: 3 },
+      engine: {
+        cooldown: 90_000,
+        dryRun: true,
+        protectedRoutes: ['core', 'risk', 'payments'],
+        sensitiveRoutes: ['fraud'],
+        protectedTenants: ['internal'],
+        maxConcurrentRuns: 7,
+        maxActionsPerTargetPerHour: 3,
+      },
       log: { level: 'warn' },
       metrics: { host: '0.0.0.0', port: 9500 },
       policy: { opaUrl: 'http://opa:8181', opaToken: 'opa-token', timeout: 2000 },
@@ -256,7 +328,10 @@ describe('environment overrides', () => {
 
   test('an empty variable is ignored', () => {
     const file = configFile('ingress:\n  port: 9000\n');
-    expect(loadConfig({ file, env: { FINOPS_SOAR_INGRESS_PORT: '', TEMPORAL_ADDRESS: '' } })).toMatchObject({ ingress: { port: 9000 }, temporal: { namespace: 'default' } });
+    expect(loadConfig({ file, env: { FINOPS_SOAR_INGRESS_PORT: '', TEMPORAL_ADDRESS: '' } })).toMatchObject({
+      ingress: { port: 9000 },
+      temporal: { namespace: 'default' },
+    });
   });
 
   test.each([
@@ -271,33 +346,71 @@ describe('environment overrides', () => {
   });
 
   test.each([
-    ['FINOPS_SOAR_INGRESS_PORT', 'abc', 'ingress.port: Invalid input: expected number, received NaN. Expected: a TCP port (1-65535) for the webhook server'],
-    ['FINOPS_SOAR_INGRESS_PORT', '0', 'ingress.port: Too small: expected number to be >=1. Expected: a TCP port (1-65535) for the webhook server'],
-    ['FINOPS_SOAR_INGRESS_PORT', '65536', 'ingress.port: Too big: expected number to be <=65535. Expected: a TCP port (1-65535) for the webhook server'],
-    ['FINOPS_SOAR_INGRESS_PORT', '80.5', 'ingress.port: Invalid input: expected int, received number. Expected: a TCP port (1-65535) for the webhook server'],
-    ['FINOPS_SOAR_SIMULATOR_PORT', '-1', "simulator.port: Too small: expected number to be >=1. Expected: a TCP port (1-65535) for the simulator's gateway Control API, chat completions and /metrics"],
+    [
+      'FINOPS_SOAR_INGRESS_PORT',
+      'abc',
+      'ingress.port: Invalid input: expected number, received NaN. Expected: a TCP port (1-65535) for the webhook server',
+    ],
+    [
+      'FINOPS_SOAR_INGRESS_PORT',
+      '0',
+      'ingress.port: Too small: expected number to be >=1. Expected: a TCP port (1-65535) for the webhook server',
+    ],
+    [
+      'FINOPS_SOAR_INGRESS_PORT',
+      '65536',
+      'ingress.port: Too big: expected number to be <=65535. Expected: a TCP port (1-65535) for the webhook server',
+    ],
+    [
+      'FINOPS_SOAR_INGRESS_PORT',
+      '80.5',
+      'ingress.port: Invalid input: expected int, received number. Expected: a TCP port (1-65535) for the webhook server',
+    ],
+    [
+      'FINOPS_SOAR_SIMULATOR_PORT',
+      '-1',
+      "simulator.port: Too small: expected number to be >=1. Expected: a TCP port (1-65535) for the simulator's gateway Control API, chat completions and /metrics",
+    ],
     [
       'TEMPORAL_ADDRESS',
       'localhost',
       'temporal.address: Invalid string: must match pattern /^[^:\\s]+:\\d+$/. Expected: host:port of an existing Temporal frontend (e.g. my-ns.abc12.tmprl.cloud:7233); leave unset to run the embedded dev server',
     ],
-    ['FINOPS_SOAR_COOLDOWN', '5 minutes', 'engine.cooldown: "5 minutes" is not a duration. Expected: how long an alert must stay resolved before its changes are rolled back, e.g. 5m (a playbook may set its own)'],
-    ['FINOPS_SOAR_DRY_RUN', 'maybe', 'engine.dryRun: Invalid input. Expected: true: every run records what it would change and changes nothing'],
+    [
+      'FINOPS_SOAR_COOLDOWN',
+      '5 minutes',
+      'engine.cooldown: "5 minutes" is not a duration. Expected: how long an alert must stay resolved before its changes are rolled back, e.g. 5m (a playbook may set its own)',
+    ],
+    [
+      'FINOPS_SOAR_DRY_RUN',
+      'maybe',
+      'engine.dryRun: Invalid input. Expected: true: every run records what it would change and changes nothing',
+    ],
     ['LOG_LEVEL', 'loud', 'log.level: Invalid option. Expected: one of fatal, error, warn, info, debug, trace'],
-    ['FINOPS_SOAR_GATEWAY_URL', 'gateway-admin', "gateway.url: Invalid URL. Expected: the base URL of the gateway's Control API, e.g. http://gateway-admin:8090"],
+    [
+      'FINOPS_SOAR_GATEWAY_URL',
+      'gateway-admin',
+      "gateway.url: Invalid URL. Expected: the base URL of the gateway's Control API, e.g. http://gateway-admin:8090",
+    ],
   ])('an invalid %s=%j names the variable, the field and what is expected', (variable, value, line) => {
     const file = configFile('ingress:\n  port: 9000\n');
-    expect(errorOf(() => loadConfig({ file, env: { [variable]: value } }))).toBe(`invalid configuration:\n  environment variable ${variable}: ${line}`);
+    expect(errorOf(() => loadConfig({ file, env: { [variable]: value } }))).toBe(
+      `invalid configuration:\n  environment variable ${variable}: ${line}`,
+    );
   });
 
   test('with no file at all, an invalid variable is still named', () => {
     const message = errorOf(() => loadConfig({ file: configFile(''), env: { FINOPS_SOAR_INGRESS_PORT: 'abc' } }));
-    expect(message).toMatch(/^invalid configuration:\n {2}environment variable FINOPS_SOAR_INGRESS_PORT: ingress\.port: /);
+    expect(message).toMatch(
+      /^invalid configuration:\n {2}environment variable FINOPS_SOAR_INGRESS_PORT: ingress\.port: /,
+    );
   });
 
   test('a problem in the file is still blamed on the file when the environment sets other fields', () => {
     const file = configFile('ingress:\n  port: 0\n');
-    expect(errorOf(() => loadConfig({ file, env: { TEMPORAL_ADDRESS: 'temporal:7233' } }))).toBe(`invalid configuration:\n  ${file}: ingress.port: Too small: expected number to be >=1. Expected: a TCP port (1-65535) for the webhook server`);
+    expect(errorOf(() => loadConfig({ file, env: { TEMPORAL_ADDRESS: 'temporal:7233' } }))).toBe(
+      `invalid configuration:\n  ${file}: ingress.port: Too small: expected number to be >=1. Expected: a TCP port (1-65535) for the webhook server`,
+    );
   });
 });
 
@@ -347,9 +460,12 @@ describe('secrets', () => {
     const { dir } = configDir('', { env: 'from-env-file-0123456789', yaml: 'from-yaml-file-0123456789' });
     const variable = 'from-variable-0123456789';
     const yamlValue = 'from-yaml-value-0123456789';
-    const token = (yaml: string, env: Record<string, string>) => loadConfig({ file: configFile(yaml), env }).ingress.token;
+    const token = (yaml: string, env: Record<string, string>) =>
+      loadConfig({ file: configFile(yaml), env }).ingress.token;
     const withBoth = `ingress:\n  token: ${yamlValue}\n  tokenFile: ${join(dir, 'yaml')}\n`;
-    expect(token(withBoth, { FINOPS_SOAR_INGRESS_TOKEN: variable, FINOPS_SOAR_INGRESS_TOKEN_FILE: join(dir, 'env') })).toBe(variable);
+    expect(
+      token(withBoth, { FINOPS_SOAR_INGRESS_TOKEN: variable, FINOPS_SOAR_INGRESS_TOKEN_FILE: join(dir, 'env') }),
+    ).toBe(variable);
     expect(token(withBoth, { FINOPS_SOAR_INGRESS_TOKEN_FILE: join(dir, 'env') })).toBe('from-env-file-0123456789');
     expect(token(withBoth, {})).toBe(yamlValue);
     expect(token(`ingress:\n  tokenFile: ${join(dir, 'yaml')}\n`, {})).toBe('from-yaml-file-0123456789');
@@ -374,37 +490,57 @@ describe('secrets', () => {
   test('an unreadable YAML *File names the config file, the field and the path', () => {
     const { dir, file } = configDir('ingress:\n  tokenFile: missing-token\n');
     const message = errorOf(() => loadConfig({ file, env: {} }));
-    expect(message.startsWith(`${file}: ingress.tokenFile: cannot read the secret file ${join(dir, 'missing-token')} (ENOENT`)).toBe(true);
+    expect(
+      message.startsWith(
+        `${file}: ingress.tokenFile: cannot read the secret file ${join(dir, 'missing-token')} (ENOENT`,
+      ),
+    ).toBe(true);
     expect(message).toMatch(/Fix the path or the file's permissions\.$/);
   });
 
   test('an unreadable *_FILE names the variable and the path', () => {
     const missing = join(configDir('').dir, 'missing-token');
-    const message = errorOf(() => loadConfig({ file: configFile(''), env: { FINOPS_SOAR_INGRESS_TOKEN_FILE: missing } }));
-    expect(message.startsWith(`environment variable FINOPS_SOAR_INGRESS_TOKEN_FILE: cannot read the secret file ${missing} (ENOENT`)).toBe(true);
+    const message = errorOf(() =>
+      loadConfig({ file: configFile(''), env: { FINOPS_SOAR_INGRESS_TOKEN_FILE: missing } }),
+    );
+    expect(
+      message.startsWith(
+        `environment variable FINOPS_SOAR_INGRESS_TOKEN_FILE: cannot read the secret file ${missing} (ENOENT`,
+      ),
+    ).toBe(true);
   });
 
   test('a *File field that is not a path is refused', () => {
     const file = configFile('ingress:\n  tokenFile: 42\n');
-    expect(errorOf(() => loadConfig({ file, env: {} }))).toBe(`${file}: ingress.tokenFile: expected the path of a file holding the secret`);
+    expect(errorOf(() => loadConfig({ file, env: {} }))).toBe(
+      `${file}: ingress.tokenFile: expected the path of a file holding the secret`,
+    );
   });
 
   test('*File works only for secret fields; elsewhere it is an unknown field', () => {
     const file = configFile('ingress:\n  hostFile: host.txt\n', { 'host.txt': '0.0.0.0' });
-    expect(errorOf(() => loadConfig({ file, env: {} }))).toBe(`invalid configuration:\n  ${file}: ingress: Unrecognized key: "hostFile"`);
+    expect(errorOf(() => loadConfig({ file, env: {} }))).toBe(
+      `invalid configuration:\n  ${file}: ingress: Unrecognized key: "hostFile"`,
+    );
   });
 
   test('a secret from a _FILE that fails validation names the _FILE variable', () => {
     const { dir } = configDir('', { token: 'short-SECRET' });
-    const message = errorOf(() => loadConfig({ file: configFile(''), env: { FINOPS_SOAR_INGRESS_TOKEN_FILE: join(dir, 'token') } }));
+    const message = errorOf(() =>
+      loadConfig({ file: configFile(''), env: { FINOPS_SOAR_INGRESS_TOKEN_FILE: join(dir, 'token') } }),
+    );
     expect(message).toBe(
       'invalid configuration:\n  environment variable FINOPS_SOAR_INGRESS_TOKEN_FILE: ingress.token: Too small: expected string to have >=16 characters. Expected: a bearer token of at least 16 characters (set FINOPS_SOAR_INGRESS_TOKEN or ingress.tokenFile)',
     );
   });
 
   test('basic auth needs both halves', () => {
-    const message = errorOf(() => loadConfig({ file: configFile(''), env: { FINOPS_SOAR_INGRESS_USERNAME: 'alertmanager' } }));
-    expect(message).toMatch(/ingress\.basicAuth\.password: Invalid input: expected string, received undefined\. Expected: a basic-auth password of at least 16 characters/);
+    const message = errorOf(() =>
+      loadConfig({ file: configFile(''), env: { FINOPS_SOAR_INGRESS_USERNAME: 'alertmanager' } }),
+    );
+    expect(message).toMatch(
+      /ingress\.basicAuth\.password: Invalid input: expected string, received undefined\. Expected: a basic-auth password of at least 16 characters/,
+    );
   });
 
   describe('error messages never contain secret values', () => {
@@ -416,15 +552,26 @@ describe('secrets', () => {
 
     test('a too-short token or password from the environment', () => {
       const message = errorOf(() =>
-        loadConfig({ file: configFile(''), env: { FINOPS_SOAR_INGRESS_TOKEN: secrets[0], FINOPS_SOAR_INGRESS_USERNAME: 'am', FINOPS_SOAR_INGRESS_PASSWORD: secrets[2] } }),
+        loadConfig({
+          file: configFile(''),
+          env: {
+            FINOPS_SOAR_INGRESS_TOKEN: secrets[0],
+            FINOPS_SOAR_INGRESS_USERNAME: 'am',
+            FINOPS_SOAR_INGRESS_PASSWORD: secrets[2],
+          },
+        }),
       );
       expect(message).toMatch(/environment variable FINOPS_SOAR_INGRESS_TOKEN: ingress\.token: Too small/);
-      expect(message).toMatch(/environment variable FINOPS_SOAR_INGRESS_PASSWORD: ingress\.basicAuth\.password: Too small/);
+      expect(message).toMatch(
+        /environment variable FINOPS_SOAR_INGRESS_PASSWORD: ingress\.basicAuth\.password: Too small/,
+      );
       expectNoSecret(message);
     });
 
     test('a too-short token from a YAML *File or in the YAML itself', () => {
-      expectNoSecret(errorOf(() => loadConfig({ file: configFile('ingress:\n  tokenFile: t\n', { t: secrets[1]! }), env: {} })));
+      expectNoSecret(
+        errorOf(() => loadConfig({ file: configFile('ingress:\n  tokenFile: t\n', { t: secrets[1]! }), env: {} })),
+      );
       expectNoSecret(errorOf(() => loadConfig({ file: configFile(`ingress:\n  token: ${secrets[1]}\n`), env: {} })));
     });
 
@@ -434,7 +581,17 @@ describe('secrets', () => {
 
     test('other problems while secrets are set', () => {
       const message = errorOf(() =>
-        loadConfig({ file: configFile(''), env: { FINOPS_SOAR_INGRESS_TOKEN: TOKEN, TEMPORAL_API_KEY: API_KEY, FINOPS_SOAR_INGRESS_PORT: 'abc', FINOPS_SOAR_INGRESS_USERNAME: 'am', FINOPS_SOAR_INGRESS_PASSWORD: PASSWORD, LOG_LEVEL: 'x' } }),
+        loadConfig({
+          file: configFile(''),
+          env: {
+            FINOPS_SOAR_INGRESS_TOKEN: TOKEN,
+            TEMPORAL_API_KEY: API_KEY,
+            FINOPS_SOAR_INGRESS_PORT: 'abc',
+            FINOPS_SOAR_INGRESS_USERNAME: 'am',
+            FINOPS_SOAR_INGRESS_PASSWORD: PASSWORD,
+            LOG_LEVEL: 'x',
+          },
+        }),
       );
       expectNoSecret(message);
     });

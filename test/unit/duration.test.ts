@@ -60,7 +60,9 @@ describe('durationSchema', () => {
   test('refuses what is not a duration, quoting it', () => {
     const result = durationSchema.safeParse('soon');
     expect(result.success).toBe(false);
-    expect(result.error?.issues).toEqual([expect.objectContaining({ code: 'custom', message: '"soon" is not a duration', path: [] })]);
+    expect(result.error?.issues).toEqual([
+      expect.objectContaining({ code: 'custom', message: '"soon" is not a duration', path: [] }),
+    ]);
   });
 
   test('refuses a number: durations are written with a unit', () => {

@@ -32,5 +32,11 @@ test('secrets are redacted wherever they sit in a log line', () => {
 test('log lines are JSON with level, time and name', () => {
   const { lines, logger } = capture();
   logger.warn({ groupKey: 'g' }, 'truncated');
-  expect(JSON.parse(lines[0]!)).toMatchObject({ level: 40, name: 'test', groupKey: 'g', msg: 'truncated', time: expect.any(Number) as number });
+  expect(JSON.parse(lines[0]!)).toMatchObject({
+    level: 40,
+    name: 'test',
+    groupKey: 'g',
+    msg: 'truncated',
+    time: expect.any(Number) as number,
+  });
 });

@@ -35,7 +35,11 @@ describe('parseMatcher: values', () => {
   });
 
   test('whitespace around the name, the operator and the value is ignored', () => {
-    expect(parseMatcher('  route  =~  "chat|summarize"  ')).toEqual({ name: 'route', operator: '=~', value: 'chat|summarize' });
+    expect(parseMatcher('  route  =~  "chat|summarize"  ')).toEqual({
+      name: 'route',
+      operator: '=~',
+      value: 'chat|summarize',
+    });
   });
 
   test('a quoted value may hold spaces, commas, equals signs and braces', () => {
@@ -54,7 +58,11 @@ describe('parseMatcher: values', () => {
 
   test('Alertmanager keeps a backslash before any other character, so regex escapes such as \\d and \\. work', () => {
     // Alertmanager's parser treats `\d` as a literal backslash followed by `d`; JSON.parse refuses it.
-    expect(parseMatcher(String.raw`status=~"5\d\d"`)).toEqual({ name: 'status', operator: '=~', value: String.raw`5\d\d` });
+    expect(parseMatcher(String.raw`status=~"5\d\d"`)).toEqual({
+      name: 'status',
+      operator: '=~',
+      value: String.raw`5\d\d`,
+    });
     expect(parseMatcher(String.raw`host=~"api\.example\.com"`).value).toBe(String.raw`api\.example\.com`);
   });
 });
@@ -76,7 +84,9 @@ describe('parseMatcher: bad input', () => {
     ['a comparison operator', 'priority>"5"'],
   ])('%s is refused with a message showing valid forms', (_case, text) => {
     const message = errorOf(text);
-    expect(message).toBe(`"${text}" is not a label matcher; write name="value", name!="value", name=~"regex" or name!~"regex"`);
+    expect(message).toBe(
+      `"${text}" is not a label matcher; write name="value", name!="value", name=~"regex" or name!~"regex"`,
+    );
   });
 
   test.each([

@@ -3,7 +3,13 @@
 // jitter, no seasonality) so the expected numbers can be computed by hand.
 import { DEFAULT_CATALOG, diurnalFactor, type Catalog } from '../../simulator/platform/catalog';
 import { IncidentTargetError } from '../../simulator/platform/incidents';
-import { LATENCY_BUCKETS_SECONDS, MAX_QUEUE_WAIT_SECONDS, PlatformModel, type ServedTotals, type TenantQuota } from '../../simulator/platform/model';
+import {
+  LATENCY_BUCKETS_SECONDS,
+  MAX_QUEUE_WAIT_SECONDS,
+  PlatformModel,
+  type ServedTotals,
+  type TenantQuota,
+} from '../../simulator/platform/model';
 import { PolicyStore } from '../../simulator/policy-store';
 import { fakeControlPlane, FLAT_ROUTES, type FakeControlPlane } from '../helpers/platform';
 
@@ -41,7 +47,8 @@ const run = (model: PlatformModel, seconds: number) => model.advance(model.nowMs
 /** Served requests per region for one tenant and route. */
 function servedByRegion(model: PlatformModel, tenant: string, route: string): Record<string, number> {
   const byRegion: Record<string, number> = {};
-  for (const s of model.groundTruth().served) if (s.tenant === tenant && s.route === route) byRegion[s.region] = (byRegion[s.region] ?? 0) + s.requests;
+  for (const s of model.groundTruth().served)
+    if (s.tenant === tenant && s.route === route) byRegion[s.region] = (byRegion[s.region] ?? 0) + s.requests;
   return byRegion;
 }
 
@@ -69,7 +76,8 @@ describe('determinism', () => {
   test('how often the timer fires does not change the numbers: advance runs whole steps', () => {
     const [once, jittery] = [realistic(5), realistic(5)];
     once.advance(START + 60_000);
-    for (const at of [START + 300, START + 1_700, START + 1_999, START + 17_450, START + 59_999, START + 60_000]) jittery.advance(at);
+    for (const at of [START + 300, START + 1_700, START + 1_999, START + 17_450, START + 59_999, START + 60_000])
+      jittery.advance(at);
     expect(jittery.nowMs).toBe(START + 60_000);
     expect(jittery.groundTruth()).toEqual(once.groundTruth());
   });
@@ -78,7 +86,9 @@ describe('determinism', () => {
     const model = realistic(1);
     run(model, 120);
     const truth = model.groundTruth();
-    expect(truth.byTenantRoute.map((t) => `${t.tenant}/${t.route}`).sort()).toEqual(DEFAULT_CATALOG.traffic.map((t) => `${t.tenant}/${t.route}`).sort());
+    expect(truth.byTenantRoute.map((t) => `${t.tenant}/${t.route}`).sort()).toEqual(
+      DEFAULT_CATALOG.traffic.map((t) => `${t.tenant}/${t.route}`).sort(),
+    );
     for (const t of truth.byTenantRoute) {
       expect(t.served).toBeGreaterThan(0);
       expect(t.costUsd).toBeGreaterThan(0);
@@ -92,10 +102,16 @@ describe('determinism', () => {
   test('the diurnal curve: an hour at the peak carries three times an hour at the trough, as the curve says', () => {
     const seasonal: Catalog = { ...FLAT, seasonality: { amplitude: 0.5, peakHourUtc: 15 } };
     const requestsInHour = (startMs: number) => {
-      const model = new PlatformModel({ seed: 1, startMs, controlPlane: fakeControlPlane(seasonal), catalog: seasonal });
+      const model = new PlatformModel({
+        seed: 1,
+        startMs,
+        controlPlane: fakeControlPlane(seasonal),
+        catalog: seasonal,
+      });
       run(model, 3_600);
       let expected = 0;
-      for (let second = 0; second < 3_600; second++) expected += 10 * diurnalFactor(seasonal.seasonality, startMs + second * 1000);
+      for (let second = 0; second < 3_600; second++)
+        expected += 10 * diurnalFactor(seasonal.seasonality, startMs + second * 1000);
       return { actual: model.totals('acme', 'chat').requests, expected };
     };
     const peak = requestsInHour(Date.UTC(2025, 0, 6, 14, 30));
@@ -111,7 +127,11 @@ describe('policy levers', () => {
   test('maxInputTokens truncates every prompt of that tenant on that route, and only there', () => {
     const { model } = flatModel((view) => (view.policies['chat/acme'] = { maxInputTokens: 1_000 }));
     run(model, 60);
-    expect(model.totals('acme', 'chat')).toMatchObject({ served: 600, inputTokens: 600 * 1_000, outputTokens: 600 * 300 });
+    expect(model.totals('acme', 'chat')).toMatchObject({
+      served: 600,
+      inputTokens: 600 * 1_000,
+      outputTokens: 600 * 300,
+    });
     expect(model.totals('globex', 'chat')).toMatchObject({ served: 360, inputTokens: 360 * 1_200 });
     expect(model.totals('acme', 'chat').costUsd).toBeCloseTo(600 * (1.0 * 0.005 + 0.3 * 0.015), 9);
   });
@@ -119,40 +139,63 @@ describe('policy levers', () => {
   test('prompt compression keeps 60% of the input tokens, rounded up', () => {
     const { model } = flatModel((view) => (view.policies.summarize = { promptCompression: true }));
     run(model, 30);
-    expect(model.totals('acme', 'summarize')).toMatchObject({ served: 120, inputTokens: 120 * 3_600, outputTokens: 120 * 400 });
+    expect(model.totals('acme', 'summarize')).toMatchObject({
+      served: 120,
+      inputTokens: 120 * 3_600,
+      outputTokens: 120 * 400,
+    });
   });
 
   test.each([
     ['off', 0],
     ['standard', 0.25],
     ['aggressive', 0.5],
-  ] as const)('cache mode %s answers exactly floor(n × %d) per region from cache, and hits cost nothing', (cacheMode, ratio) => {
-    const { model } = flatModel((view) => (view.policies.chat = { cacheMode }));
-    run(model, 60);
-    const perRegion = servedByRegion(model, 'acme', 'chat');
-    const expectedHits = Object.values(perRegion).reduce((sum, n) => sum + Math.floor(n * ratio), 0);
-    const totals = model.totals('acme', 'chat');
-    expect(totals.served).toBe(600);
-    expect(totals.cacheHits).toBe(expectedHits);
-    expect(totals.costUsd).toBeCloseTo((600 - expectedHits) * CHAT_PREMIUM_USD, 9);
-    expect(model.cacheHitRatios()).toContainEqual({ tenant: 'acme', route: 'chat', ratio });
-    // Tokens count every served request, hit or not.
-    expect(totals.inputTokens).toBe(600 * 1_200);
-  });
+  ] as const)(
+    'cache mode %s answers exactly floor(n × %d) per region from cache, and hits cost nothing',
+    (cacheMode, ratio) => {
+      const { model } = flatModel((view) => (view.policies.chat = { cacheMode }));
+      run(model, 60);
+      const perRegion = servedByRegion(model, 'acme', 'chat');
+      const expectedHits = Object.values(perRegion).reduce((sum, n) => sum + Math.floor(n * ratio), 0);
+      const totals = model.totals('acme', 'chat');
+      expect(totals.served).toBe(600);
+      expect(totals.cacheHits).toBe(expectedHits);
+      expect(totals.costUsd).toBeCloseTo((600 - expectedHits) * CHAT_PREMIUM_USD, 9);
+      expect(model.cacheHitRatios()).toContainEqual({ tenant: 'acme', route: 'chat', ratio });
+      // Tokens count every served request, hit or not.
+      expect(totals.inputTokens).toBe(600 * 1_200);
+    },
+  );
 
   test('the distilled tier serves the same tokens at the distilled price, under its own model label', () => {
     const { model } = flatModel((view) => (view.policies['chat/acme'] = { modelTier: 'distilled' }));
     run(model, 60);
-    expect(model.totals('acme', 'chat')).toMatchObject({ served: 600, inputTokens: 600 * 1_200, outputTokens: 600 * 300 });
+    expect(model.totals('acme', 'chat')).toMatchObject({
+      served: 600,
+      inputTokens: 600 * 1_200,
+      outputTokens: 600 * 300,
+    });
     expect(model.totals('acme', 'chat').costUsd).toBeCloseTo(600 * CHAT_DISTILLED_USD, 9);
-    expect(new Set(model.groundTruth().served.filter((s) => s.tenant === 'acme' && s.route === 'chat').map((s) => s.model))).toEqual(new Set(['llama-3.1-8b-instruct']));
+    expect(
+      new Set(
+        model
+          .groundTruth()
+          .served.filter((s) => s.tenant === 'acme' && s.route === 'chat')
+          .map((s) => s.model),
+      ),
+    ).toEqual(new Set(['llama-3.1-8b-instruct']));
     expect(model.totals('globex', 'chat').costUsd).toBeCloseTo(360 * CHAT_PREMIUM_USD, 9);
   });
 
   test('rateLimitRps admits the limit each second and rejects the rest with 429 rate_limited', () => {
     const { model } = flatModel((view) => (view.policies['chat/acme'] = { rateLimitRps: 4 }));
     run(model, 60);
-    expect(model.totals('acme', 'chat')).toMatchObject({ requests: 600, served: 240, rejected: 360, rejectedByReason: { rate_limited: 360 } });
+    expect(model.totals('acme', 'chat')).toMatchObject({
+      requests: 600,
+      served: 240,
+      rejected: 360,
+      rejectedByReason: { rate_limited: 360 },
+    });
     expect(model.groundTruth().rejected.every((r) => r.status === 429)).toBe(true);
     expect(model.totals('globex', 'chat')).toMatchObject({ served: 360, rejected: 0 });
   });
@@ -163,7 +206,12 @@ describe('policy levers', () => {
     expect(model.totals('acme', 'chat')).toMatchObject({ served: 30, rejected: 570 });
     // The last admission was at second 59: the bucket holds half a request, a whole one in a second.
     const live = { tenant: 'acme', route: 'chat', inputTokens: 10, contentKey: 'k' };
-    expect(model.chat(live)).toMatchObject({ served: false, reason: 'rate_limited', status: 429, retryAfterSeconds: 1 });
+    expect(model.chat(live)).toMatchObject({
+      served: false,
+      reason: 'rate_limited',
+      status: 429,
+      retryAfterSeconds: 1,
+    });
     model.tick(1);
     expect(model.totals('acme', 'chat').served).toBe(31);
   });
@@ -190,7 +238,11 @@ describe('policy levers', () => {
     expect(model.totals('acme', 'chat')).toMatchObject({ served: 4, rejectedByReason: { quota_tokens: 296 } });
     expect(model.totals('acme', 'summarize')).toMatchObject({ served: 2, rejectedByReason: { quota_tokens: 118 } });
     expect(model.totals('globex', 'chat')).toMatchObject({ served: 180, rejected: 0 });
-    expect(model.chat({ tenant: 'acme', route: 'chat', inputTokens: 10, contentKey: 'k' })).toMatchObject({ served: false, reason: 'quota_tokens', retryAfterSeconds: 30 });
+    expect(model.chat({ tenant: 'acme', route: 'chat', inputTokens: 10, contentKey: 'k' })).toMatchObject({
+      served: false,
+      reason: 'quota_tokens',
+      retryAfterSeconds: 30,
+    });
     run(model, 60);
     expect(model.totals('acme', 'chat').served).toBe(8);
   });
@@ -201,20 +253,36 @@ describe('policy levers', () => {
     // chat $0.0105, then summarize $0.036 (total $0.0465 < $0.05), then chat again: $0.057.
     expect(model.totals('acme', 'chat')).toMatchObject({ served: 2, rejectedByReason: { quota_cost: 98 } });
     expect(model.totals('acme', 'summarize')).toMatchObject({ served: 1, rejectedByReason: { quota_cost: 39 } });
-    expect(model.totals('acme', 'chat').costUsd + model.totals('acme', 'summarize').costUsd).toBeCloseTo(2 * CHAT_PREMIUM_USD + 6 * 0.005 + 0.4 * 0.015, 9);
+    expect(model.totals('acme', 'chat').costUsd + model.totals('acme', 'summarize').costUsd).toBeCloseTo(
+      2 * CHAT_PREMIUM_USD + 6 * 0.005 + 0.4 * 0.015,
+      9,
+    );
   });
 
   test('an open breaker failing closed rejects everything with 503 circuit_open', () => {
     const { model } = flatModel((view) => (view.policies.chat = { circuit: { state: 'open', failMode: 'closed' } }));
     run(model, 10);
-    expect(model.totals('acme', 'chat')).toMatchObject({ served: 0, rejected: 100, rejectedByReason: { circuit_open: 100 }, costUsd: 0 });
-    expect(model.groundTruth().rejected.filter((r) => r.route === 'chat').every((r) => r.status === 503)).toBe(true);
+    expect(model.totals('acme', 'chat')).toMatchObject({
+      served: 0,
+      rejected: 100,
+      rejectedByReason: { circuit_open: 100 },
+      costUsd: 0,
+    });
+    expect(
+      model
+        .groundTruth()
+        .rejected.filter((r) => r.route === 'chat')
+        .every((r) => r.status === 503),
+    ).toBe(true);
     expect(model.totals('acme', 'summarize')).toMatchObject({ served: 40, rejected: 0 });
   });
 
   test('an open breaker failing open passes traffic, to the fallback model when the policy names one', () => {
     const { model } = flatModel((view) => {
-      view.policies['chat/acme'] = { circuit: { state: 'open', failMode: 'open' }, fallbackModel: 'llama-3.1-8b-instruct' };
+      view.policies['chat/acme'] = {
+        circuit: { state: 'open', failMode: 'open' },
+        fallbackModel: 'llama-3.1-8b-instruct',
+      };
       view.policies['chat/globex'] = { circuit: { state: 'open', failMode: 'open' } };
     });
     run(model, 10);
@@ -229,11 +297,16 @@ describe('policy levers', () => {
       view.policies['chat/globex'] = { modelTier: 'ultra' };
     });
     run(model, 10);
-    expect(model.groundTruth().served.filter((s) => s.tenant === 'acme' && s.route === 'chat').map((s) => s.model)).toEqual(['llama-3.1-70b-instruct', 'llama-3.1-70b-instruct']);
+    expect(
+      model
+        .groundTruth()
+        .served.filter((s) => s.tenant === 'acme' && s.route === 'chat')
+        .map((s) => s.model),
+    ).toEqual(['llama-3.1-70b-instruct', 'llama-3.1-70b-instruct']);
     expect(model.totals('globex', 'chat')).toMatchObject({ served: 0, rejectedByReason: { model_unavailable: 60 } });
   });
 
-  test('region weights split a route\'s traffic in their proportions, within a request or two', () => {
+  test("region weights split a route's traffic in their proportions, within a request or two", () => {
     const { model } = flatModel((view) => (view.weights.chat = { 'us-east-1': 1, 'eu-west-1': 3 }));
     run(model, 120);
     const split = servedByRegion(model, 'acme', 'chat');
@@ -264,7 +337,14 @@ describe('deployments', () => {
     const { model, view } = flatModel(usOnly);
     run(model, 30);
     // 2 replicas × 8 req/s = 16 < 20: four more requests wait every second.
-    expect(premiumUs(model)).toMatchObject({ replicas: 2, gpus: 16, capacityRps: 16, offeredRps: 20, utilization: 1, queueDepth: 120 });
+    expect(premiumUs(model)).toMatchObject({
+      replicas: 2,
+      gpus: 16,
+      capacityRps: 16,
+      offeredRps: 20,
+      utilization: 1,
+      queueDepth: 120,
+    });
     view.replicaCounts['llm-premium-us-east-1'] = 4;
     run(model, 5);
     // 32 req/s of capacity: 12 of the backlog go each second.
@@ -299,7 +379,13 @@ describe('deployments', () => {
 describe('incidents', () => {
   test('a spend spike multiplies the matching traffic and its cost while it lasts, and nothing else', () => {
     const { model } = flatModel();
-    const incident = model.injectIncident({ kind: 'spend_spike', tenant: 'acme', route: 'chat', magnitude: 3, durationSeconds: 30 });
+    const incident = model.injectIncident({
+      kind: 'spend_spike',
+      tenant: 'acme',
+      route: 'chat',
+      magnitude: 3,
+      durationSeconds: 30,
+    });
     expect(incident).toMatchObject({ id: 'inc-1', startsAtMs: START, endsAtMs: START + 30_000 });
     run(model, 30);
     expect(model.totals('acme', 'chat').requests).toBe(900);
@@ -329,7 +415,11 @@ describe('incidents', () => {
     const { model } = flatModel((view) => (view.policies['chat/globex'] = { maxInputTokens: 4_096 }));
     model.injectIncident({ kind: 'context_blowup', route: 'chat', magnitude: 4 });
     run(model, 10);
-    expect(model.totals('acme', 'chat')).toMatchObject({ served: 100, inputTokens: 100 * 4_800, outputTokens: 100 * 300 });
+    expect(model.totals('acme', 'chat')).toMatchObject({
+      served: 100,
+      inputTokens: 100 * 4_800,
+      outputTokens: 100 * 300,
+    });
     expect(model.totals('globex', 'chat')).toMatchObject({ served: 60, inputTokens: 60 * 4_096 });
     expect(model.totals('acme', 'summarize').inputTokens).toBe(40 * 6_000);
   });
@@ -340,7 +430,9 @@ describe('incidents', () => {
     model.injectIncident({ kind: 'cache_collapse', tenant: 'globex', route: 'chat', magnitude: 1 });
     run(model, 40);
     const acme = servedByRegion(model, 'acme', 'chat');
-    expect(model.totals('acme', 'chat').cacheHits).toBe(Object.values(acme).reduce((sum, n) => sum + Math.floor(n * 0.25), 0));
+    expect(model.totals('acme', 'chat').cacheHits).toBe(
+      Object.values(acme).reduce((sum, n) => sum + Math.floor(n * 0.25), 0),
+    );
     expect(model.totals('globex', 'chat').cacheHits).toBe(0);
     expect(model.cacheHitRatios()).toEqual(
       expect.arrayContaining([
@@ -350,7 +442,7 @@ describe('incidents', () => {
     );
   });
 
-  test('GPU saturation divides a deployment\'s throughput, so a queue builds that scaling out drains', () => {
+  test("GPU saturation divides a deployment's throughput, so a queue builds that scaling out drains", () => {
     const { model, view } = flatModel((v) => {
       for (const route of ['chat', 'summarize']) v.weights[route] = { 'us-east-1': 1, 'eu-west-1': 0 };
       v.replicaCounts['llm-premium-us-east-1'] = 4;
@@ -376,12 +468,22 @@ describe('incidents', () => {
       throw new Error('expected an IncidentTargetError');
     };
     const tenant = refusal(() => model.injectIncident({ kind: 'spend_spike', tenant: 'hooli', magnitude: 2 }));
-    expect([tenant.field, tenant.message]).toEqual(['tenant', 'tenant hooli does not exist; known tenants: acme, globex']);
+    expect([tenant.field, tenant.message]).toEqual([
+      'tenant',
+      'tenant hooli does not exist; known tenants: acme, globex',
+    ]);
     const route = refusal(() => model.injectIncident({ kind: 'cache_collapse', route: 'fraud', magnitude: 1 }));
-    expect([route.field, route.message]).toEqual(['route', 'route fraud does not exist; known routes: chat, summarize']);
-    const deployment = refusal(() => model.injectIncident({ kind: 'gpu_saturation', deployment: 'llm-premium-ap-south-1', magnitude: 2 }));
+    expect([route.field, route.message]).toEqual([
+      'route',
+      'route fraud does not exist; known routes: chat, summarize',
+    ]);
+    const deployment = refusal(() =>
+      model.injectIncident({ kind: 'gpu_saturation', deployment: 'llm-premium-ap-south-1', magnitude: 2 }),
+    );
     expect(deployment.field).toBe('deployment');
-    expect(deployment.message).toMatch(/^deployment llm-premium-ap-south-1 does not exist; known deployments: llm-premium-us-east-1, /);
+    expect(deployment.message).toMatch(
+      /^deployment llm-premium-ap-south-1 does not exist; known deployments: llm-premium-us-east-1, /,
+    );
     expect(model.incidents()).toEqual([]);
   });
 });
@@ -398,10 +500,18 @@ describe('latency', () => {
 
   const latencyOf = (served: ServedTotals[], match: (s: ServedTotals) => boolean): Latency =>
     served.filter(match).reduce<Latency>(
-      (total, s) => ({ requests: total.requests + s.requests, sum: total.sum + s.latencySumSeconds, counts: total.counts.map((n, i) => n + s.latencyBucketCounts[i]!) }),
+      (total, s) => ({
+        requests: total.requests + s.requests,
+        sum: total.sum + s.latencySumSeconds,
+        counts: total.counts.map((n, i) => n + s.latencyBucketCounts[i]!),
+      }),
       { requests: 0, sum: 0, counts: new Array<number>(LATENCY_BUCKETS_SECONDS.length + 1).fill(0) },
     );
-  const since = (now: Latency, before: Latency): Latency => ({ requests: now.requests - before.requests, sum: now.sum - before.sum, counts: now.counts.map((n, i) => n - before.counts[i]!) });
+  const since = (now: Latency, before: Latency): Latency => ({
+    requests: now.requests - before.requests,
+    sum: now.sum - before.sum,
+    counts: now.counts.map((n, i) => n - before.counts[i]!),
+  });
   /** The upper bound of the bucket holding the q-quantile, as a reader of the histogram sees it. */
   const quantileBound = ({ counts, requests }: Latency, q: number): number => {
     let cumulative = 0;
@@ -411,21 +521,31 @@ describe('latency', () => {
   const bucketOf = (seconds: number) => LATENCY_BUCKETS_SECONDS.findIndex((bound) => seconds <= bound);
   const chatOf = (tenant: string) => (s: ServedTotals) => s.tenant === tenant && s.route === 'chat';
 
-  test.each(['premium', 'standard', 'distilled'] as const)('with no queue, every %s miss takes time to first token plus decoding', (tier) => {
-    const { model } = flatModel((view) => (view.policies.chat = { modelTier: tier }));
-    run(model, 60);
-    const chat = latencyOf(model.groundTruth().served, chatOf('acme'));
-    expect(chat.requests).toBe(600);
-    expect(chat.sum).toBeCloseTo(600 * CHAT_SECONDS[tier], 6);
-    expect(chat.counts[bucketOf(CHAT_SECONDS[tier])]).toBe(600);
-    expect(model.chat({ tenant: 'acme', route: 'chat', inputTokens: 10, contentKey: 'k' })).toMatchObject({ served: true, cacheHit: false, latencySeconds: expect.closeTo(CHAT_SECONDS[tier], 9) as unknown });
-  });
+  test.each(['premium', 'standard', 'distilled'] as const)(
+    'with no queue, every %s miss takes time to first token plus decoding',
+    (tier) => {
+      const { model } = flatModel((view) => (view.policies.chat = { modelTier: tier }));
+      run(model, 60);
+      const chat = latencyOf(model.groundTruth().served, chatOf('acme'));
+      expect(chat.requests).toBe(600);
+      expect(chat.sum).toBeCloseTo(600 * CHAT_SECONDS[tier], 6);
+      expect(chat.counts[bucketOf(CHAT_SECONDS[tier])]).toBe(600);
+      expect(model.chat({ tenant: 'acme', route: 'chat', inputTokens: 10, contentKey: 'k' })).toMatchObject({
+        served: true,
+        cacheHit: false,
+        latencySeconds: expect.closeTo(CHAT_SECONDS[tier], 9) as unknown,
+      });
+    },
+  );
 
   test('on the same route and load, p95 is lowest on the distilled tier and highest on premium', () => {
     const p95 = (tier: string) => {
       const { model } = flatModel((view) => (view.policies.chat = { modelTier: tier }));
       run(model, 60);
-      return quantileBound(latencyOf(model.groundTruth().served, (s) => s.route === 'chat'), 0.95);
+      return quantileBound(
+        latencyOf(model.groundTruth().served, (s) => s.route === 'chat'),
+        0.95,
+      );
     };
     expect([p95('distilled'), p95('standard'), p95('premium')]).toEqual([2, 5, 13]);
   });
@@ -450,7 +570,7 @@ describe('latency', () => {
     expect(chat.requests).toBe(240);
   });
 
-  test('a saturated deployment\'s queue raises its p95 by queue depth ÷ capacity; draining it brings p95 back', () => {
+  test("a saturated deployment's queue raises its p95 by queue depth ÷ capacity; draining it brings p95 back", () => {
     // All 20 req/s on premium in us-east-1 (capacity 8 req/s per replica), no cache.
     const { model, view } = flatModel((v) => {
       for (const route of ['chat', 'summarize']) v.weights[route] = { 'us-east-1': 1, 'eu-west-1': 0 };
@@ -475,7 +595,9 @@ describe('latency', () => {
     expect(quantileBound(saturated, 0.95)).toBe(20);
     const queued = model.deploymentStates().find((d) => d.name === 'llm-premium-us-east-1')!;
     expect(queued).toMatchObject({ queueDepth: 120, capacityRps: 16 });
-    expect(model.chat({ tenant: 'acme', route: 'chat', inputTokens: 10, contentKey: 'k' })).toMatchObject({ latencySeconds: expect.closeTo(CHAT_SECONDS.premium + 120 / 16, 9) as unknown });
+    expect(model.chat({ tenant: 'acme', route: 'chat', inputTokens: 10, contentKey: 'k' })).toMatchObject({
+      latencySeconds: expect.closeTo(CHAT_SECONDS.premium + 120 / 16, 9) as unknown,
+    });
 
     // 4 replicas drain the 121 waiting in 11 s; after that nobody waits again.
     view.replicaCounts['llm-premium-us-east-1'] = 4;
@@ -502,15 +624,31 @@ describe('latency', () => {
 
   test('the same seed and clock give the same histogram, on the default platform too', () => {
     const histogram = (seed: number) => {
-      const model = new PlatformModel({ seed, startMs: START, controlPlane: fakeControlPlane(DEFAULT_CATALOG), catalog: DEFAULT_CATALOG });
+      const model = new PlatformModel({
+        seed,
+        startMs: START,
+        controlPlane: fakeControlPlane(DEFAULT_CATALOG),
+        catalog: DEFAULT_CATALOG,
+      });
       run(model, 60);
-      return model.groundTruth().served.map(({ tenant, route, region, latencySumSeconds, latencyBucketCounts }) => ({ tenant, route, region, latencySumSeconds, latencyBucketCounts }));
+      return model.groundTruth().served.map(({ tenant, route, region, latencySumSeconds, latencyBucketCounts }) => ({
+        tenant,
+        route,
+        region,
+        latencySumSeconds,
+        latencyBucketCounts,
+      }));
     };
     const first = histogram(3);
     expect(histogram(3)).toEqual(first);
     expect(histogram(4)).not.toEqual(first);
     // Lognormal answer sizes spread the premium tier's latencies over several buckets.
-    const chat = first.filter((s) => s.route === 'chat').reduce((counts, s) => counts.map((n, i) => n + s.latencyBucketCounts[i]!), new Array<number>(LATENCY_BUCKETS_SECONDS.length + 1).fill(0));
+    const chat = first
+      .filter((s) => s.route === 'chat')
+      .reduce(
+        (counts, s) => counts.map((n, i) => n + s.latencyBucketCounts[i]!),
+        new Array<number>(LATENCY_BUCKETS_SECONDS.length + 1).fill(0),
+      );
     expect(chat.filter((n) => n > 0).length).toBeGreaterThan(3);
   });
 });
@@ -532,12 +670,20 @@ describe('live requests', () => {
 
   test('a tenant outside the catalog is served and accounted like any other', () => {
     const { model } = flatModel();
-    expect(model.chat({ tenant: 'hooli', route: 'summarize', inputTokens: 100, contentKey: 'x' })).toMatchObject({ served: true, outputTokens: 400 });
+    expect(model.chat({ tenant: 'hooli', route: 'summarize', inputTokens: 100, contentKey: 'x' })).toMatchObject({
+      served: true,
+      outputTokens: 400,
+    });
     expect(model.totals('hooli', 'summarize')).toMatchObject({ served: 1, inputTokens: 100, outputTokens: 400 });
   });
 
   test('a catalog with a tier that has no deployment in a region is refused at construction', () => {
-    const broken: Catalog = { ...FLAT, deployments: FLAT.deployments.filter((d) => d.name !== 'llm-distilled-eu-west-1') };
-    expect(() => flatModel(() => {}, broken)).toThrow('invalid platform catalog: tier distilled (model llama-3.1-8b-instruct) has no deployment in region eu-west-1; add one to catalog.deployments');
+    const broken: Catalog = {
+      ...FLAT,
+      deployments: FLAT.deployments.filter((d) => d.name !== 'llm-distilled-eu-west-1'),
+    };
+    expect(() => flatModel(() => {}, broken)).toThrow(
+      'invalid platform catalog: tier distilled (model llama-3.1-8b-instruct) has no deployment in region eu-west-1; add one to catalog.deployments',
+    );
   });
 });

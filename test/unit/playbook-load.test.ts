@@ -75,14 +75,25 @@ steps:
     const { playbook, problems } = parsePlaybook(FILE, yaml);
     expect(problems).toEqual([]);
     expect(playbook?.spec.steps.map((s) => s.id)).toEqual(['current', 'cap', 'tell', 'ask', 'wait', 'room']);
-    expect(playbook?.spec.steps[3]?.approval).toEqual({ summary: 'ok?', timeout: 900_000, onTimeout: 'approve', onReject: 'rollback', to: ['approvals'] });
+    expect(playbook?.spec.steps[3]?.approval).toEqual({
+      summary: 'ok?',
+      timeout: 900_000,
+      onTimeout: 'approve',
+      onReject: 'rollback',
+      to: ['approvals'],
+    });
     expect(playbook?.spec.escalation).toEqual({ after: 1_800_000, to: 'cost-s0' });
     expect(playbook?.spec.dryRun).toBe(true);
   });
 
   test('an approval rejects by stopping unless it says otherwise', () => {
     const yaml = VALID.replace('steps:\n', 'steps:\n  - id: ask\n    approval: { summary: "ok?", timeout: 5m }\n');
-    expect(parsePlaybook(FILE, yaml).playbook?.spec.steps[0]?.approval).toEqual({ summary: 'ok?', timeout: 300_000, onReject: 'stop', to: ['approvals'] });
+    expect(parsePlaybook(FILE, yaml).playbook?.spec.steps[0]?.approval).toEqual({
+      summary: 'ok?',
+      timeout: 300_000,
+      onReject: 'stop',
+      to: ['approvals'],
+    });
   });
 
   test('templated params are accepted at load time (they are checked when planned)', () => {
@@ -122,8 +133,11 @@ name: cap-context
   });
 
   test('the order of steps matters but the order of keys inside params does not', () => {
-    const twoFields = (a: string, b: string) => VALID.replace('        maxInputTokens: 8192\n', `        ${a}\n        ${b}\n`);
-    expect(digestOf(twoFields('maxInputTokens: 8192', 'cacheMode: aggressive'))).toBe(digestOf(twoFields('cacheMode: aggressive', 'maxInputTokens: 8192')));
+    const twoFields = (a: string, b: string) =>
+      VALID.replace('        maxInputTokens: 8192\n', `        ${a}\n        ${b}\n`);
+    expect(digestOf(twoFields('maxInputTokens: 8192', 'cacheMode: aggressive'))).toBe(
+      digestOf(twoFields('cacheMode: aggressive', 'maxInputTokens: 8192')),
+    );
   });
 
   test('playbookDigest is a pure function of the spec', () => {
@@ -149,7 +163,9 @@ describe('parsePlaybook: problems name file:line:column, the field path and a va
     [
       'a bad regex matcher',
       VALID.replace('alertname="LLMInputTokensPerRequestHigh"', 'alertname=~"(oops"'),
-      expect.stringMatching(/^playbooks\/test\.yaml:5:5: match\[0\]: "alertname=~"\(oops"": invalid regular expression \(.*\)\. Expected: an Alertmanager label matcher/),
+      expect.stringMatching(
+        /^playbooks\/test\.yaml:5:5: match\[0\]: "alertname=~"\(oops"": invalid regular expression \(.*\)\. Expected: an Alertmanager label matcher/,
+      ),
     ],
     [
       'a bad cooldown',
@@ -157,9 +173,21 @@ describe('parsePlaybook: problems name file:line:column, the field path and a va
       `${FILE}:7:11: cooldown: "ten minutes" is not a duration. Expected: how long the alert must stay resolved before rollback, e.g. 10m (default: engine.cooldown)`,
     ],
     ['an unknown top-level field', `${VALID}owner: finops\n`, `${FILE}:1:1: (top level): Unrecognized key: "owner"`],
-    ['an unknown step field', VALID.replace('    action:', '    actoin: x\n    action:'), `${FILE}:9:5: steps[0]: Unrecognized key: "actoin"`],
-    ['a missing field', VALID.replace('description: Cap the context length.\n', ''), `${FILE}:1:1: description: Invalid input: expected string, received undefined. Expected: what the playbook is for, in a sentence`],
-    ['an unknown severity', VALID.replace('severity: S2', 'severity: S9'), `${FILE}:3:11: severity: Invalid option. Expected: S1 (most severe), S2 or S3`],
+    [
+      'an unknown step field',
+      VALID.replace('    action:', '    actoin: x\n    action:'),
+      `${FILE}:9:5: steps[0]: Unrecognized key: "actoin"`,
+    ],
+    [
+      'a missing field',
+      VALID.replace('description: Cap the context length.\n', ''),
+      `${FILE}:1:1: description: Invalid input: expected string, received undefined. Expected: what the playbook is for, in a sentence`,
+    ],
+    [
+      'an unknown severity',
+      VALID.replace('severity: S2', 'severity: S9'),
+      `${FILE}:3:11: severity: Invalid option. Expected: S1 (most severe), S2 or S3`,
+    ],
     [
       'an unknown target kind',
       VALID.replace('target: route', 'target: cluster'),
@@ -226,7 +254,10 @@ describe('parsePlaybook: problems name file:line:column, the field path and a va
     ],
     [
       'a check incompatible with the target kind',
-      VALID.replace('target: route', 'target: bucket').replace('    action: gateway.setRoutePolicy\n    params:\n      policy:\n        maxInputTokens: 8192\n', '    check: gateway.getRoutePolicy\n'),
+      VALID.replace('target: route', 'target: bucket').replace(
+        '    action: gateway.setRoutePolicy\n    params:\n      policy:\n        maxInputTokens: 8192\n',
+        '    check: gateway.getRoutePolicy\n',
+      ),
       `${FILE}:10:12: steps[0].check: gateway.getRoutePolicy acts on route targets (or deployment targets with params.route), but this playbook's target is bucket`,
     ],
     [
@@ -236,7 +267,10 @@ describe('parsePlaybook: problems name file:line:column, the field path and a va
     ],
     [
       'a step that does nothing',
-      VALID.replace('    action: gateway.setRoutePolicy\n    params:\n      policy:\n        maxInputTokens: 8192\n', '    description: nothing\n'),
+      VALID.replace(
+        '    action: gateway.setRoutePolicy\n    params:\n      policy:\n        maxInputTokens: 8192\n',
+        '    description: nothing\n',
+      ),
       `${FILE}:9:5: steps[0]: a step does exactly one thing: give one of action, notify, approval, check, waitUntilResolved, warRoom, adapt, verify (found none)`,
     ],
     [
@@ -260,57 +294,92 @@ describe('parsePlaybook: problems name file:line:column, the field path and a va
       `${FILE}:15:38: steps[1].approval.timeout: "soon" is not a duration. Expected: how long to wait for a decision, e.g. 30m`,
     ],
     ['an empty file', '', `${FILE}: (top level): Invalid input: expected object, received null`],
-    ['a list instead of a mapping', '- a\n- b\n', `${FILE}:1:1: (top level): Invalid input: expected object, received array`],
+    [
+      'a list instead of a mapping',
+      '- a\n- b\n',
+      `${FILE}:1:1: (top level): Invalid input: expected object, received array`,
+    ],
   ])('%s', (_case, yaml, expected) => {
     expect(problemsOf(yaml)).toEqual([expected]);
   });
 
   describe('an approval that needs two people never times out into approval', () => {
     const throttle = (severity: string, approval: string) =>
-      VALID.replace('severity: S2', `severity: ${severity}`).replace(
-        '  - id: cap-context\n',
-        `  - id: approve\n    approval:\n${approval}\n  - id: cap-context\n`,
-      ).replace('        maxInputTokens: 8192', '        rateLimitRps: 10');
+      VALID.replace('severity: S2', `severity: ${severity}`)
+        .replace('  - id: cap-context\n', `  - id: approve\n    approval:\n${approval}\n  - id: cap-context\n`)
+        .replace('        maxInputTokens: 8192', '        rateLimitRps: 10');
 
     test('an S1 throttle made four-eyes by the engine, with onTimeout approve: refused at the field', () => {
-      expect(problemsOf(throttle('S1', '      summary: throttle\n      timeout: 10m\n      onTimeout: approve'))).toEqual([
+      expect(
+        problemsOf(throttle('S1', '      summary: throttle\n      timeout: 10m\n      onTimeout: approve')),
+      ).toEqual([
         `${FILE}:13:18: steps[0].approval.onTimeout: needs 2 distinct approvers (it allows a destructive S1 change), but a timeout would approve it with none; set onTimeout: reject`,
       ]);
     });
 
     test('declared four-eyes in an S2 playbook, whose timeout approves by default: refused at the approval', () => {
-      expect(problemsOf(throttle('S2', '      summary: throttle\n      timeout: 10m\n      approvalsNeeded: 2'))).toEqual([
+      expect(
+        problemsOf(throttle('S2', '      summary: throttle\n      timeout: 10m\n      approvalsNeeded: 2')),
+      ).toEqual([
         `${FILE}:11:7: steps[0].approval: needs 2 distinct approvers, but a timeout would approve it with none; set onTimeout: reject`,
       ]);
     });
 
     test('params the action refuses are reported as such, not taken for a destructive change', () => {
-      const noPolicy = throttle('S1', '      summary: throttle\n      timeout: 10m\n      onTimeout: approve').replace('    params:\n      policy:\n        rateLimitRps: 10\n', '    params: {}\n');
-      expect(problemsOf(noPolicy)).toEqual([expect.stringMatching(/^playbooks\/test\.yaml:\d+:\d+: steps\[1\]\.params\.policy: /)]);
+      const noPolicy = throttle('S1', '      summary: throttle\n      timeout: 10m\n      onTimeout: approve').replace(
+        '    params:\n      policy:\n        rateLimitRps: 10\n',
+        '    params: {}\n',
+      );
+      expect(problemsOf(noPolicy)).toEqual([
+        expect.stringMatching(/^playbooks\/test\.yaml:\d+:\d+: steps\[1\]\.params\.policy: /),
+      ]);
     });
 
     test('the same with onTimeout reject, or an S1 default, or one approver: fine', () => {
       expect(problemsOf(throttle('S1', '      summary: throttle\n      timeout: 10m'))).toEqual([]);
-      expect(problemsOf(throttle('S2', '      summary: throttle\n      timeout: 10m\n      approvalsNeeded: 2\n      onTimeout: reject'))).toEqual([]);
-      expect(problemsOf(throttle('S2', '      summary: throttle\n      timeout: 10m\n      onTimeout: approve'))).toEqual([]);
+      expect(
+        problemsOf(
+          throttle(
+            'S2',
+            '      summary: throttle\n      timeout: 10m\n      approvalsNeeded: 2\n      onTimeout: reject',
+          ),
+        ),
+      ).toEqual([]);
+      expect(
+        problemsOf(throttle('S2', '      summary: throttle\n      timeout: 10m\n      onTimeout: approve')),
+      ).toEqual([]);
     });
   });
 
   test('duplicate step ids are refused, pointing at the steps list', () => {
     const twice = `${VALID}  - id: cap-context\n    notify: { to: [finops], message: again }\n`;
-    expect(problemsOf(twice)).toEqual([`${FILE}:9:3: steps: step ids must be unique. Expected: the steps, run in order`]);
+    expect(problemsOf(twice)).toEqual([
+      `${FILE}:9:3: steps: step ids must be unique. Expected: the steps, run in order`,
+    ]);
   });
 
   test('a fact gathered by a later check is refused; one gathered earlier is fine', () => {
-    const checkLater = VALID.replace('    action:', '    when: { facts: [{ fact: current.maxInputTokens, above: 1 }] }\n    action:') + '  - id: current\n    check: gateway.getRoutePolicy\n';
-    expect(problemsOf(checkLater)).toEqual([expect.stringMatching(/^playbooks\/test\.yaml:10:29: steps\[0\]\.when\.facts\[0\]\.fact: "current" is not a check step before this one/)]);
-    const checkFirst = VALID.replace('steps:\n', 'steps:\n  - id: current\n    check: gateway.getRoutePolicy\n').replace('    action:', '    when: { facts: [{ fact: current.maxInputTokens, above: 1 }] }\n    action:');
+    const checkLater =
+      VALID.replace('    action:', '    when: { facts: [{ fact: current.maxInputTokens, above: 1 }] }\n    action:') +
+      '  - id: current\n    check: gateway.getRoutePolicy\n';
+    expect(problemsOf(checkLater)).toEqual([
+      expect.stringMatching(
+        /^playbooks\/test\.yaml:10:29: steps\[0\]\.when\.facts\[0\]\.fact: "current" is not a check step before this one/,
+      ),
+    ]);
+    const checkFirst = VALID.replace(
+      'steps:\n',
+      'steps:\n  - id: current\n    check: gateway.getRoutePolicy\n',
+    ).replace('    action:', '    when: { facts: [{ fact: current.maxInputTokens, above: 1 }] }\n    action:');
     expect(problemsOf(checkFirst)).toEqual([]);
   });
 
   test('several problems are all reported, each with its own line', () => {
     const problems = problemsOf(VALID.replace('severity: S2', 'severity: S9').replace('10m', 'soon'));
-    expect(problems).toEqual([expect.stringMatching(/^playbooks\/test\.yaml:3:11: severity: /), expect.stringMatching(/^playbooks\/test\.yaml:7:11: cooldown: "soon" is not a duration/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^playbooks\/test\.yaml:3:11: severity: /),
+      expect.stringMatching(/^playbooks\/test\.yaml:7:11: cooldown: "soon" is not a duration/),
+    ]);
   });
 
   test('invalid YAML is reported with the file and the parser message', () => {
@@ -367,7 +436,9 @@ describe('loadPlaybooks', () => {
     const dir = folder({ 'one.yaml': VALID, 'two.yaml': VALID });
     const problems = problemsLoading(dir);
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/two\.yaml: name: "cap-context" is already the name of .*one\.yaml; playbook names must be unique$/);
+    expect(problems[0]).toMatch(
+      /two\.yaml: name: "cap-context" is already the name of .*one\.yaml; playbook names must be unique$/,
+    );
   });
 
   test('an empty folder is an error, not an engine with no playbooks', () => {
@@ -379,14 +450,19 @@ describe('loadPlaybooks', () => {
     const dir = join(folder({}), 'missing');
     const problems = problemsLoading(dir);
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot read the playbooks folder \\(ENOENT`));
+    expect(problems[0]).toMatch(
+      new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot read the playbooks folder \\(ENOENT`),
+    );
     expect(problems[0]).toMatch(/set playbooks\.dir or FINOPS_SOAR_PLAYBOOKS_DIR$/);
   });
 
   test('problems from every file are reported together, and a valid file does not hide them', () => {
     const dir = folder({
       'good.yaml': VALID,
-      'bad-action.yaml': VALID.replace('name: cap-context', 'name: bad-action').replace('gateway.setRoutePolicy', 'gateway.nope'),
+      'bad-action.yaml': VALID.replace('name: cap-context', 'name: bad-action').replace(
+        'gateway.setRoutePolicy',
+        'gateway.nope',
+      ),
       'bad-yaml.yaml': 'name: [unclosed\n',
     });
     const problems = problemsLoading(dir);
@@ -397,27 +473,58 @@ describe('loadPlaybooks', () => {
 
   describe('escalation between playbooks', () => {
     const s2 = (escalateTo: string, family = 'cost', target = 'route') =>
-      VALID.replace('name: cap-context', `name: cost-s2\nfamily: ${family}\nescalation: { after: 30m, to: ${escalateTo} }`).replace('target: route', `target: ${target}`);
-    const s1 = (severity = 'S1', family = 'cost') => VALID.replace('name: cap-context', `name: cost-s1\nfamily: ${family}`).replace('severity: S2', `severity: ${severity}`);
+      VALID.replace(
+        'name: cap-context',
+        `name: cost-s2\nfamily: ${family}\nescalation: { after: 30m, to: ${escalateTo} }`,
+      ).replace('target: route', `target: ${target}`);
+    const s1 = (severity = 'S1', family = 'cost') =>
+      VALID.replace('name: cap-context', `name: cost-s1\nfamily: ${family}`).replace(
+        'severity: S2',
+        `severity: ${severity}`,
+      );
 
     test('a more severe playbook of the same family and target kind is fine', () => {
-      expect(loadPlaybooks(folder({ 's1.yaml': s1(), 's2.yaml': s2('cost-s1') })).map((p) => p.spec.name)).toEqual(['cost-s1', 'cost-s2']);
+      expect(loadPlaybooks(folder({ 's1.yaml': s1(), 's2.yaml': s2('cost-s1') })).map((p) => p.spec.name)).toEqual([
+        'cost-s1',
+        'cost-s2',
+      ]);
     });
 
     test.each([
-      ['an unknown playbook', () => ({ 's2.yaml': s2('nope') }), /s2\.yaml: escalation\.to: no playbook is named "nope"$/],
-      ['another family', () => ({ 's1.yaml': s1('S1', 'capacity'), 's2.yaml': s2('cost-s1') }), /s2\.yaml: escalation\.to: "cost-s1" is not of this playbook's family \(cost\); set the same family on both$/],
-      ['a playbook that is not more severe', () => ({ 's1.yaml': s1('S3'), 's2.yaml': s2('cost-s1') }), /s2\.yaml: escalation\.to: "cost-s1" is S3, not more severe than S2$/],
-      ['a playbook of the same severity', () => ({ 's1.yaml': s1('S2'), 's2.yaml': s2('cost-s1') }), /s2\.yaml: escalation\.to: "cost-s1" is S2, not more severe than S2$/],
+      [
+        'an unknown playbook',
+        () => ({ 's2.yaml': s2('nope') }),
+        /s2\.yaml: escalation\.to: no playbook is named "nope"$/,
+      ],
+      [
+        'another family',
+        () => ({ 's1.yaml': s1('S1', 'capacity'), 's2.yaml': s2('cost-s1') }),
+        /s2\.yaml: escalation\.to: "cost-s1" is not of this playbook's family \(cost\); set the same family on both$/,
+      ],
+      [
+        'a playbook that is not more severe',
+        () => ({ 's1.yaml': s1('S3'), 's2.yaml': s2('cost-s1') }),
+        /s2\.yaml: escalation\.to: "cost-s1" is S3, not more severe than S2$/,
+      ],
+      [
+        'a playbook of the same severity',
+        () => ({ 's1.yaml': s1('S2'), 's2.yaml': s2('cost-s1') }),
+        /s2\.yaml: escalation\.to: "cost-s1" is S2, not more severe than S2$/,
+      ],
     ])('escalating to %s is refused', (_case, files, expected) => {
       const problems = problemsLoading(folder(files()));
       expect(problems).toEqual([expect.stringMatching(expected)]);
     });
 
     test('escalating to a playbook acting on another target kind is refused', () => {
-      const tenantS2 = s2('cost-s1', 'cost', 'tenant').replace('    action: gateway.setRoutePolicy\n    params:\n      policy:\n        maxInputTokens: 8192\n', '    notify: { to: [finops], message: hi }\n');
+      const tenantS2 = s2('cost-s1', 'cost', 'tenant').replace(
+        '    action: gateway.setRoutePolicy\n    params:\n      policy:\n        maxInputTokens: 8192\n',
+        '    notify: { to: [finops], message: hi }\n',
+      );
       const problems = problemsLoading(folder({ 's1.yaml': s1(), 's2.yaml': tenantS2 }));
-      expect(problems).toEqual([expect.stringMatching(/s2\.yaml: escalation\.to: "cost-s1" acts on route targets, this playbook on tenant$/)]);
+      expect(problems).toEqual([
+        expect.stringMatching(/s2\.yaml: escalation\.to: "cost-s1" acts on route targets, this playbook on tenant$/),
+      ]);
     });
   });
 
@@ -433,7 +540,9 @@ describe('loadPlaybooks', () => {
   });
 
   test('the test fixtures: the valid folder loads, the broken one reports its typo with the line', () => {
-    expect(loadPlaybooks(join(__dirname, '..', 'fixtures', 'playbooks')).map((p) => p.spec.name)).toContain('cap-context');
+    expect(loadPlaybooks(join(__dirname, '..', 'fixtures', 'playbooks')).map((p) => p.spec.name)).toContain(
+      'cap-context',
+    );
     const problems = problemsLoading(join(__dirname, '..', 'fixtures', 'invalid-playbooks'));
     expect(problems).toEqual([expect.stringMatching(/broken\.yaml:\d+:\d+: steps\[0\]\.action: Invalid option/)]);
   });

@@ -49,7 +49,12 @@ describe('renderTemplates', () => {
   });
 
   test('several expressions in one string, and text around them', () => {
-    expect(renderTemplates('{{ labels.alertname }} on {{ labels.route }} for {{ labels.tenant }}: {{ labels.route }}', ALERT)).toBe('LLMSpendBurnRateHigh on chat for acme: chat');
+    expect(
+      renderTemplates(
+        '{{ labels.alertname }} on {{ labels.route }} for {{ labels.tenant }}: {{ labels.route }}',
+        ALERT,
+      ),
+    ).toBe('LLMSpendBurnRateHigh on chat for acme: chat');
     expect(renderTemplates('{{ labels.route }}{{ labels.tenant }}', ALERT)).toBe('chatacme');
   });
 
@@ -87,8 +92,12 @@ describe('renderTemplates', () => {
   });
 
   test('a missing label or annotation is an error that names it', () => {
-    expect(errorOf(() => renderTemplates('{{ labels.namespace }}', ALERT))).toBe('the alert has no label "namespace" for {{ labels.namespace }}');
-    expect(errorOf(() => renderTemplates({ a: ['{{ annotations.description }}'] }, ALERT))).toBe('the alert has no annotation "description" for {{ annotations.description }}');
+    expect(errorOf(() => renderTemplates('{{ labels.namespace }}', ALERT))).toBe(
+      'the alert has no label "namespace" for {{ labels.namespace }}',
+    );
+    expect(errorOf(() => renderTemplates({ a: ['{{ annotations.description }}'] }, ALERT))).toBe(
+      'the alert has no annotation "description" for {{ annotations.description }}',
+    );
   });
 
   test('an empty label value renders as empty text (it exists)', () => {
@@ -96,8 +105,12 @@ describe('renderTemplates', () => {
   });
 
   test('a label named like an Object.prototype member is missing when the alert lacks it', () => {
-    expect(errorOf(() => renderTemplates('{{ labels.constructor }}', ALERT))).toBe('the alert has no label "constructor" for {{ labels.constructor }}');
-    expect(errorOf(() => renderTemplates('{{ annotations.toString }}', ALERT))).toBe('the alert has no annotation "toString" for {{ annotations.toString }}');
+    expect(errorOf(() => renderTemplates('{{ labels.constructor }}', ALERT))).toBe(
+      'the alert has no label "constructor" for {{ labels.constructor }}',
+    );
+    expect(errorOf(() => renderTemplates('{{ annotations.toString }}', ALERT))).toBe(
+      'the alert has no annotation "toString" for {{ annotations.toString }}',
+    );
   });
 
   test.each([
@@ -110,18 +123,27 @@ describe('renderTemplates', () => {
     ['an empty expression', '{{}}'],
     ['an arithmetic expression', '{{ 1 + 1 }}'],
   ])('%s is not a template expression', (_case, template) => {
-    expect(errorOf(() => renderTemplates(`x ${template} y`, ALERT))).toMatch(/^\{\{ .* \}\} is not a template expression; write \{\{ labels\.NAME \}\} or \{\{ annotations\.NAME \}\}$/);
+    expect(errorOf(() => renderTemplates(`x ${template} y`, ALERT))).toMatch(
+      /^\{\{ .* \}\} is not a template expression; write \{\{ labels\.NAME \}\} or \{\{ annotations\.NAME \}\}$/,
+    );
   });
 
   test('values are data, not code: a label holding a template or replacement patterns is inserted as is', () => {
-    const alert = { labels: { sneaky: '{{ labels.secret }}', dollars: "$& $1 $$ $` $'", secret: 'nope' }, annotations: {} };
+    const alert = {
+      labels: { sneaky: '{{ labels.secret }}', dollars: "$& $1 $$ $` $'", secret: 'nope' },
+      annotations: {},
+    };
     expect(renderTemplates('{{ labels.sneaky }}', alert)).toBe('{{ labels.secret }}');
     expect(renderTemplates('<{{ labels.dollars }}>', alert)).toBe("<$& $1 $$ $` $'>");
   });
 
   test('rendering the same template twice gives the same result (no regex state leaks between calls)', () => {
     const template = '{{ labels.route }}/{{ labels.tenant }}';
-    expect([renderTemplates(template, ALERT), renderTemplates(template, ALERT), renderTemplates([template, template], ALERT)]).toEqual(['chat/acme', 'chat/acme', ['chat/acme', 'chat/acme']]);
+    expect([
+      renderTemplates(template, ALERT),
+      renderTemplates(template, ALERT),
+      renderTemplates([template, template], ALERT),
+    ]).toEqual(['chat/acme', 'chat/acme', ['chat/acme', 'chat/acme']]);
   });
 });
 
@@ -147,11 +169,25 @@ describe('planRun', () => {
     const result = planRun(FULL, ALERT, TARGET, DEFAULTS);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.plan.playbook).toEqual({ name: 'test-plan', digest: FULL.digest, file: 'playbooks/test.yaml', severity: 'S2', description: 'A playbook to plan.', dryRun: false });
+    expect(result.plan.playbook).toEqual({
+      name: 'test-plan',
+      digest: FULL.digest,
+      file: 'playbooks/test.yaml',
+      severity: 'S2',
+      description: 'A playbook to plan.',
+      dryRun: false,
+    });
     expect(result.plan.target).toBe(TARGET);
     expect(result.plan.escalation).toBeUndefined();
     expect(result.plan.steps).toEqual([
-      { id: 'current', description: undefined, when: undefined, kind: 'check', check: 'gateway.getRoutePolicy', params: {} },
+      {
+        id: 'current',
+        description: undefined,
+        when: undefined,
+        kind: 'check',
+        check: 'gateway.getRoutePolicy',
+        params: {},
+      },
       {
         id: 'cap',
         description: 'Cap the context.',
@@ -161,7 +197,14 @@ describe('planRun', () => {
         params: { policy: { maxInputTokens: 4096, modelTier: 'acme-distilled' } },
         objects: ['gateway/policy/chat/acme'],
       },
-      { id: 'tell', description: undefined, when: undefined, kind: 'notify', to: ['finops', 'product'], message: 'LLMSpendBurnRateHigh on chat: Spend is 14x the budget' },
+      {
+        id: 'tell',
+        description: undefined,
+        when: undefined,
+        kind: 'notify',
+        to: ['finops', 'product'],
+        message: 'LLMSpendBurnRateHigh on chat: Spend is 14x the budget',
+      },
       {
         id: 'ask',
         description: undefined,
@@ -204,17 +247,29 @@ describe('planRun', () => {
     const dry = playbook(`${header('dryRun: true\n')}${step}`);
     const wet = playbook(`${header()}${step}`);
     const dryRun = (p: Playbook, engineDryRun?: boolean) => {
-      const result = planRun(p, ALERT, TARGET, { cooldownMs: 1, ...(engineDryRun === undefined ? {} : { dryRun: engineDryRun }) });
+      const result = planRun(p, ALERT, TARGET, {
+        cooldownMs: 1,
+        ...(engineDryRun === undefined ? {} : { dryRun: engineDryRun }),
+      });
       return result.ok && result.plan.playbook.dryRun;
     };
-    expect([dryRun(wet), dryRun(wet, false), dryRun(wet, true), dryRun(dry), dryRun(dry, false)]).toEqual([false, false, true, true, true]);
+    expect([dryRun(wet), dryRun(wet, false), dryRun(wet, true), dryRun(dry), dryRun(dry, false)]).toEqual([
+      false,
+      false,
+      true,
+      true,
+      true,
+    ]);
   });
 
   test('an approval nobody answers: reject for S1 playbooks, approve otherwise, unless the step says', () => {
-    const steps = '  - id: ask\n    approval: { summary: ok?, timeout: 1m }\n  - id: ask-explicit\n    approval: { summary: ok?, timeout: 1m, onTimeout: approve }\n';
+    const steps =
+      '  - id: ask\n    approval: { summary: ok?, timeout: 1m }\n  - id: ask-explicit\n    approval: { summary: ok?, timeout: 1m, onTimeout: approve }\n';
     const onTimeout = (severity: string) => {
       const result = planRun(playbook(`${header('', severity)}${steps}`), ALERT, TARGET, DEFAULTS);
-      return result.ok ? result.plan.steps.map((s) => (s.kind === 'approval' ? s.onTimeout : undefined)) : result.problem;
+      return result.ok
+        ? result.plan.steps.map((s) => (s.kind === 'approval' ? s.onTimeout : undefined))
+        : result.problem;
     };
     expect(onTimeout('S1')).toEqual(['reject', 'approve']);
     expect(onTimeout('S2')).toEqual(['approve', 'approve']);
@@ -222,42 +277,64 @@ describe('planRun', () => {
   });
 
   test('rendered params that are invalid are reported with the step and the field', () => {
-    const templated = playbook(`${header()}  - id: cap\n    action: gateway.setRoutePolicy\n    params: { policy: { maxInputTokens: "{{ labels.cap }}" } }\n`);
+    const templated = playbook(
+      `${header()}  - id: cap\n    action: gateway.setRoutePolicy\n    params: { policy: { maxInputTokens: "{{ labels.cap }}" } }\n`,
+    );
     const result = planRun(templated, ALERT, TARGET, DEFAULTS);
     expect(result).toEqual({
       ok: false,
-      problem: 'step cap: params.policy.maxInputTokens: Invalid input: expected number, received string. Expected: the largest prompt, in tokens, the route accepts (null: no cap)',
+      problem:
+        'step cap: params.policy.maxInputTokens: Invalid input: expected number, received string. Expected: the largest prompt, in tokens, the route accepts (null: no cap)',
     });
   });
 
   test('a templated value that renders empty is refused by the action', () => {
-    const templated = playbook(`${header()}  - id: tier\n    action: gateway.setRoutePolicy\n    params: { policy: { modelTier: "{{ labels.tier }}" } }\n`);
+    const templated = playbook(
+      `${header()}  - id: tier\n    action: gateway.setRoutePolicy\n    params: { policy: { modelTier: "{{ labels.tier }}" } }\n`,
+    );
     const result = planRun(templated, { ...ALERT, labels: { ...ALERT.labels, tier: '' } }, TARGET, DEFAULTS);
     expect(result.ok).toBe(false);
     expect(!result.ok && result.problem).toMatch(/^step tier: params\.policy\.modelTier: Too small/);
   });
 
   test('a templated value that renders to a valid one is accepted', () => {
-    const templated = playbook(`${header()}  - id: tier\n    action: gateway.setRoutePolicy\n    params: { policy: { modelTier: "{{ labels.tier }}" } }\n`);
+    const templated = playbook(
+      `${header()}  - id: tier\n    action: gateway.setRoutePolicy\n    params: { policy: { modelTier: "{{ labels.tier }}" } }\n`,
+    );
     const result = planRun(templated, { ...ALERT, labels: { ...ALERT.labels, tier: 'distilled' } }, TARGET, DEFAULTS);
-    expect(result.ok && result.plan.steps[0]).toMatchObject({ kind: 'action', params: { policy: { modelTier: 'distilled' } } });
+    expect(result.ok && result.plan.steps[0]).toMatchObject({
+      kind: 'action',
+      params: { policy: { modelTier: 'distilled' } },
+    });
   });
 
   test('a missing label reports the step; the first problem wins', () => {
-    const twoProblems = playbook(`${header()}  - id: first\n    notify: { to: [a], message: "{{ labels.namespace }}" }\n  - id: second\n    notify: { to: [a], message: "{{ annotations.nope }}" }\n`);
-    expect(planRun(twoProblems, ALERT, TARGET, DEFAULTS)).toEqual({ ok: false, problem: 'step first: the alert has no label "namespace" for {{ labels.namespace }}' });
+    const twoProblems = playbook(
+      `${header()}  - id: first\n    notify: { to: [a], message: "{{ labels.namespace }}" }\n  - id: second\n    notify: { to: [a], message: "{{ annotations.nope }}" }\n`,
+    );
+    expect(planRun(twoProblems, ALERT, TARGET, DEFAULTS)).toEqual({
+      ok: false,
+      problem: 'step first: the alert has no label "namespace" for {{ labels.namespace }}',
+    });
   });
 
   test('an invalid template expression in a message reports the step', () => {
     const bad = playbook(`${header()}  - id: tell\n    notify: { to: [a], message: "{{ labels.route | upper }}" }\n`);
-    expect(planRun(bad, ALERT, TARGET, DEFAULTS)).toEqual({ ok: false, problem: 'step tell: {{ labels.route | upper }} is not a template expression; write {{ labels.NAME }} or {{ annotations.NAME }}' });
+    expect(planRun(bad, ALERT, TARGET, DEFAULTS)).toEqual({
+      ok: false,
+      problem:
+        'step tell: {{ labels.route | upper }} is not a template expression; write {{ labels.NAME }} or {{ annotations.NAME }}',
+    });
   });
 
   test('the plan is plain data: it survives a JSON round trip unchanged (it is the run snapshot)', () => {
     const result = planRun(FULL, ALERT, TARGET, DEFAULTS);
     if (!result.ok) throw new Error(result.problem);
     expect(JSON.parse(JSON.stringify(result.plan))).toEqual(result.plan);
-    expect(JSON.parse(JSON.stringify(result.plan))).toMatchObject({ cooldownMs: 600_000, steps: [{ id: 'current' }, { id: 'cap' }, { id: 'tell' }, { id: 'ask' }, { id: 'wait' }, { id: 'room' }] });
+    expect(JSON.parse(JSON.stringify(result.plan))).toMatchObject({
+      cooldownMs: 600_000,
+      steps: [{ id: 'current' }, { id: 'cap' }, { id: 'tell' }, { id: 'ask' }, { id: 'wait' }, { id: 'room' }],
+    });
   });
 
   test('planning does not change the playbook', () => {
@@ -278,12 +355,48 @@ describe('the shared objects a change touches (one run holds each at a time)', (
 
   test.each([
     ['a tenant override', 'gateway.setRoutePolicy', route, { policy: { priority: 1 } }, ['gateway/policy/chat/acme']],
-    ['a named route, for every tenant', 'gateway.setRoutePolicy', deployment, { route: 'code-assist', policy: { priority: 1 } }, ['gateway/policy/code-assist']],
-    ["the alert's tenant's quota", 'gateway.setTenantQuota', route, { quota: { tokensPerDay: 1 } }, ['gateway/quota/acme']],
-    ["a route's region weights", 'gateway.setRegionWeights', deployment, { route: 'chat', weights: { 'us-east-1': 1 } }, ['gateway/regions/chat']],
-    ['a deployment', 'kubernetes.scaleDeployment', deployment, { addReplicas: 1 }, ['kubernetes/deployments/inference/llm-premium-us-east-1']],
-    ['its autoscaler', 'kubernetes.setHpaBounds', deployment, { maxReplicas: 4 }, ['kubernetes/hpa/inference/llm-premium-us-east-1']],
-    ['the batch jobs a selector picks', 'kubernetes.suspendBatch', deployment, { selector: 'tier=batch' }, ['kubernetes/batch/inference/tier=batch']],
+    [
+      'a named route, for every tenant',
+      'gateway.setRoutePolicy',
+      deployment,
+      { route: 'code-assist', policy: { priority: 1 } },
+      ['gateway/policy/code-assist'],
+    ],
+    [
+      "the alert's tenant's quota",
+      'gateway.setTenantQuota',
+      route,
+      { quota: { tokensPerDay: 1 } },
+      ['gateway/quota/acme'],
+    ],
+    [
+      "a route's region weights",
+      'gateway.setRegionWeights',
+      deployment,
+      { route: 'chat', weights: { 'us-east-1': 1 } },
+      ['gateway/regions/chat'],
+    ],
+    [
+      'a deployment',
+      'kubernetes.scaleDeployment',
+      deployment,
+      { addReplicas: 1 },
+      ['kubernetes/deployments/inference/llm-premium-us-east-1'],
+    ],
+    [
+      'its autoscaler',
+      'kubernetes.setHpaBounds',
+      deployment,
+      { maxReplicas: 4 },
+      ['kubernetes/hpa/inference/llm-premium-us-east-1'],
+    ],
+    [
+      'the batch jobs a selector picks',
+      'kubernetes.suspendBatch',
+      deployment,
+      { selector: 'tier=batch' },
+      ['kubernetes/batch/inference/tier=batch'],
+    ],
     ['a bucket', 'storage.addLifecycleRules', on('bucket', { bucket: 'logs' }), { rules: [] }, ['s3/logs']],
   ] as const)('%s', (_case, action, target, params, objects) => {
     expect(objectsOf(action, target, params)).toEqual(objects);
@@ -297,24 +410,50 @@ describe('four eyes', () => {
       `name: s1\ndescription: d\nseverity: S1\nmatch: [alertname="A"]\ntarget: route\nsteps:\n  - id: ask\n    approval: { summary: ok?, timeout: 10m${extra} }\n${allowed}`,
     ).playbook!;
   const neededFor = (playbook: Playbook) => {
-    const result = planRun(playbook, { labels: { route: 'chat', tenant: 'acme' }, annotations: {} } as unknown as Alert, TARGET, { cooldownMs: 1 });
+    const result = planRun(
+      playbook,
+      { labels: { route: 'chat', tenant: 'acme' }, annotations: {} } as unknown as Alert,
+      TARGET,
+      { cooldownMs: 1 },
+    );
     if (!result.ok) throw new Error(result.problem);
     return (result.plan.steps[0] as { approvalsNeeded: number }).approvalsNeeded;
   };
 
   test.each([
-    ['a breaker opened', '  - { id: b, action: gateway.setRoutePolicy, params: { policy: { circuit: { state: open, failMode: open } } } }', 2],
+    [
+      'a breaker opened',
+      '  - { id: b, action: gateway.setRoutePolicy, params: { policy: { circuit: { state: open, failMode: open } } } }',
+      2,
+    ],
     ['a rate limit', '  - { id: b, action: gateway.setRoutePolicy, params: { policy: { rateLimitRps: 5 } } }', 2],
     ['a quota', '  - { id: b, action: gateway.setTenantQuota, params: { quota: { tokensPerDay: 5 } } }', 2],
-    ['a cache change', '  - { id: b, action: gateway.setRoutePolicy, params: { policy: { cacheMode: aggressive } } }', 1],
-    ['a rate limit lifted', '  - { id: b, action: gateway.setRoutePolicy, params: { policy: { rateLimitRps: null } } }', 1],
+    [
+      'a cache change',
+      '  - { id: b, action: gateway.setRoutePolicy, params: { policy: { cacheMode: aggressive } } }',
+      1,
+    ],
+    [
+      'a rate limit lifted',
+      '  - { id: b, action: gateway.setRoutePolicy, params: { policy: { rateLimitRps: null } } }',
+      1,
+    ],
   ])('an S1 approval allowing %s needs %s people', (_case, allowed, needed) => {
     expect(neededFor(s1(allowed))).toBe(needed);
   });
 
   test('a playbook may say how many; a destructive step after a later approval is that approval’s business', () => {
-    expect(neededFor(s1('  - { id: b, action: gateway.setTenantQuota, params: { quota: { tokensPerDay: 5 } } }', ', approvalsNeeded: 1'))).toBe(1);
-    const later = s1('  - { id: c, action: gateway.setRoutePolicy, params: { policy: { cacheMode: off } } }\n  - { id: again, approval: { summary: more?, timeout: 5m } }\n  - { id: d, action: gateway.setRoutePolicy, params: { policy: { rateLimitRps: 5 } } }');
+    expect(
+      neededFor(
+        s1(
+          '  - { id: b, action: gateway.setTenantQuota, params: { quota: { tokensPerDay: 5 } } }',
+          ', approvalsNeeded: 1',
+        ),
+      ),
+    ).toBe(1);
+    const later = s1(
+      '  - { id: c, action: gateway.setRoutePolicy, params: { policy: { cacheMode: off } } }\n  - { id: again, approval: { summary: more?, timeout: 5m } }\n  - { id: d, action: gateway.setRoutePolicy, params: { policy: { rateLimitRps: 5 } } }',
+    );
     expect(neededFor(later)).toBe(1);
   });
 });

@@ -1,7 +1,13 @@
 // Tenant quotas, region weights, the write path all resources share, and the read-only view the
 // simulated platform uses (route policies: simulator-policy-store.test.ts).
 import { regionWeightsSchema, tenantQuotaPatchSchema, tenantQuotaSchema } from '../../gateway/control-api';
-import { PolicyStore, PolicyStoreError, SEED_ROUTES, SEED_TENANTS, type PolicyView } from '../../simulator/policy-store';
+import {
+  PolicyStore,
+  PolicyStoreError,
+  SEED_ROUTES,
+  SEED_TENANTS,
+  type PolicyView,
+} from '../../simulator/policy-store';
 
 function errorOf(run: () => unknown): PolicyStoreError {
   try {
@@ -24,7 +30,11 @@ describe('tenant quotas', () => {
       expect(document.revision).toBe(1);
       expect(tenantQuotaSchema.safeParse(document.quota).success).toBe(true);
     }
-    expect(store.getQuota('acme')).toEqual({ tenant: 'acme', quota: { tokensPerDay: 16_000_000_000, requestsPerSecond: 120, costPerDayUsd: 85_000 }, revision: 1 });
+    expect(store.getQuota('acme')).toEqual({
+      tenant: 'acme',
+      quota: { tokensPerDay: 16_000_000_000, requestsPerSecond: 120, costPerDayUsd: 85_000 },
+      revision: 1,
+    });
     expect(store.getQuota('internal').quota).toEqual(UNLIMITED);
   });
 
@@ -71,7 +81,16 @@ describe('tenant quotas', () => {
     const store = new PolicyStore();
     store.patchQuota('initech', { costPerDayUsd: 100 }, { idempotencyKey: 'q1' });
     expect(store.changes).toEqual([
-      { at: expect.any(String) as string, resource: 'quota', route: null, tenant: 'initech', patch: { costPerDayUsd: 100 }, previous: { costPerDayUsd: 65_000 }, idempotencyKey: 'q1', revision: 2 },
+      {
+        at: expect.any(String) as string,
+        resource: 'quota',
+        route: null,
+        tenant: 'initech',
+        patch: { costPerDayUsd: 100 },
+        previous: { costPerDayUsd: 65_000 },
+        idempotencyKey: 'q1',
+        revision: 2,
+      },
     ]);
   });
 
@@ -83,7 +102,11 @@ describe('tenant quotas', () => {
   ])('the patch schema refuses %s', (_case, patch, message) => {
     const parsed = tenantQuotaPatchSchema.safeParse(patch);
     expect(parsed.success).toBe(false);
-    expect(parsed.error!.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(top level)'}: ${issue.message}`)).toEqual([message]);
+    expect(
+      parsed.error!.issues.map(
+        (issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(top level)'}: ${issue.message}`,
+      ),
+    ).toEqual([message]);
   });
 });
 
@@ -121,13 +144,17 @@ describe('region weights', () => {
 
   test('a region the route is not served in is a 422 that lists its regions, and changes nothing', () => {
     const store = new PolicyStore();
-    const error = errorOf(() => store.putRegionWeights('chat', { weights: { 'us-east-1': 0.5, 'ap-south-1': 0.5 } }, { idempotencyKey: 'k' }));
+    const error = errorOf(() =>
+      store.putRegionWeights('chat', { weights: { 'us-east-1': 0.5, 'ap-south-1': 0.5 } }, { idempotencyKey: 'k' }),
+    );
     expect(error).toMatchObject({ status: 422, code: 'invalid_weights' });
     expect(error.message).toBe('route chat is not served in ap-south-1; its regions are us-east-1, eu-west-1');
     expect(store.getRegionWeights('chat').revision).toBe(1);
     expect(store.changes).toEqual([]);
     // The refused request did not use up its key.
-    expect(store.putRegionWeights('chat', { weights: { 'us-east-1': 1 } }, { idempotencyKey: 'k' }).replayed).toBe(false);
+    expect(store.putRegionWeights('chat', { weights: { 'us-east-1': 1 } }, { idempotencyKey: 'k' }).replayed).toBe(
+      false,
+    );
   });
 
   test('a region named like an Object.prototype member is just an unserved region', () => {
@@ -138,7 +165,10 @@ describe('region weights', () => {
   test('an unknown route is a 404 for reading and writing', () => {
     const store = new PolicyStore();
     expect(errorOf(() => store.getRegionWeights('nope'))).toMatchObject({ status: 404, code: 'route_not_found' });
-    expect(errorOf(() => store.putRegionWeights('nope', { weights: { 'us-east-1': 1 } }))).toMatchObject({ status: 404, code: 'route_not_found' });
+    expect(errorOf(() => store.putRegionWeights('nope', { weights: { 'us-east-1': 1 } }))).toMatchObject({
+      status: 404,
+      code: 'route_not_found',
+    });
   });
 
   test('region weights and the route policy have separate revisions', () => {
@@ -167,8 +197,16 @@ describe('region weights', () => {
 
   test.each([
     ['no region', {}, 'name at least one region, e.g. {"us-east-1": 1}'],
-    ['only zeros', { 'us-east-1': 0, 'eu-west-1': 0 }, 'every weight is 0, so the route would serve no traffic: give at least one region a weight above 0'],
-    ['a sum below 1', { 'us-east-1': 0.5, 'eu-west-1': 0.4 }, 'the weights sum to 0.9, not 1: give each region its share of the traffic so the shares add up to 1'],
+    [
+      'only zeros',
+      { 'us-east-1': 0, 'eu-west-1': 0 },
+      'every weight is 0, so the route would serve no traffic: give at least one region a weight above 0',
+    ],
+    [
+      'a sum below 1',
+      { 'us-east-1': 0.5, 'eu-west-1': 0.4 },
+      'the weights sum to 0.9, not 1: give each region its share of the traffic so the shares add up to 1',
+    ],
     ['a negative weight', { 'us-east-1': 1.2, 'eu-west-1': -0.2 }, 'Too small: expected number to be >=0'],
   ])('the schema refuses %s', (_case, weights, message) => {
     const parsed = regionWeightsSchema.safeParse(weights);
@@ -191,8 +229,14 @@ describe('one write path for every resource', () => {
     // Changed again in between: the replays still answer the first results.
     store.patchQuota('acme', { costPerDayUsd: 900 });
     store.putRegionWeights('chat', { weights: { 'us-east-1': 1 } });
-    expect(store.patchQuota('acme', { costPerDayUsd: 500 }, { idempotencyKey: 'q' })).toEqual({ change: quota.change, replayed: true });
-    expect(store.putRegionWeights('chat', { weights: { 'eu-west-1': 1 } }, { idempotencyKey: 'r' })).toEqual({ change: regions.change, replayed: true });
+    expect(store.patchQuota('acme', { costPerDayUsd: 500 }, { idempotencyKey: 'q' })).toEqual({
+      change: quota.change,
+      replayed: true,
+    });
+    expect(store.putRegionWeights('chat', { weights: { 'eu-west-1': 1 } }, { idempotencyKey: 'r' })).toEqual({
+      change: regions.change,
+      replayed: true,
+    });
     expect(store.changes.map((change) => change.idempotencyKey)).toEqual(['q', 'r', null, null]);
     expect(store.getQuota('acme').quota.costPerDayUsd).toBe(900);
   });
@@ -202,7 +246,11 @@ describe('one write path for every resource', () => {
     store.putRegionWeights('chat', { weights: { 'eu-west-1': 1 } }, { idempotencyKey: 'r' });
     const replay = store.putRegionWeights('chat', { weights: { 'eu-west-1': 1 } }, { idempotencyKey: 'r' });
     replay.change.previous.weights['us-east-1'] = 0;
-    expect(store.putRegionWeights('chat', { weights: { 'eu-west-1': 1 } }, { idempotencyKey: 'r' }).change.previous.weights['us-east-1']).toBe(0.6);
+    expect(
+      store.putRegionWeights('chat', { weights: { 'eu-west-1': 1 } }, { idempotencyKey: 'r' }).change.previous.weights[
+        'us-east-1'
+      ],
+    ).toBe(0.6);
   });
 
   test('the log keeps copies: changing what a write answered or was given changes no entry', () => {
@@ -217,7 +265,10 @@ describe('one write path for every resource', () => {
   test.each<[string, (store: PolicyStore) => unknown]>([
     ['a route policy', (store) => store.patch({ route: 'chat' }, { priority: 3 }, { idempotencyKey: 'k' })],
     ['another tenant', (store) => store.patchQuota('globex', { costPerDayUsd: 500 }, { idempotencyKey: 'k' })],
-    ['region weights', (store) => store.putRegionWeights('chat', { weights: { 'us-east-1': 1 } }, { idempotencyKey: 'k' })],
+    [
+      'region weights',
+      (store) => store.putRegionWeights('chat', { weights: { 'us-east-1': 1 } }, { idempotencyKey: 'k' }),
+    ],
   ])('a quota key reused for %s is a 422 and changes nothing', (_case, reuse) => {
     const store = new PolicyStore();
     store.patchQuota('acme', { costPerDayUsd: 500 }, { idempotencyKey: 'k' });
@@ -226,17 +277,36 @@ describe('one write path for every resource', () => {
   });
 
   test.each<[string, (store: PolicyStore, ifMatch: number) => unknown, string]>([
-    ['a quota', (store, ifMatch) => store.patchQuota('acme', { costPerDayUsd: 500 }, { ifMatch }), 'the quota of tenant acme'],
-    ['region weights', (store, ifMatch) => store.putRegionWeights('chat', { weights: { 'us-east-1': 1 } }, { ifMatch }), 'the region weights of route chat'],
-    ['a tenant policy', (store, ifMatch) => store.patch({ route: 'chat', tenant: 'acme' }, { priority: 1 }, { ifMatch: ifMatch - 1 }), 'the policy of tenant acme on route chat'],
-  ])('If-Match on %s: the current revision applies, a stale one is a 412 naming the resource', (_case, write, label) => {
-    const store = new PolicyStore();
-    write(store, 1);
-    const error = errorOf(() => write(store, 1));
-    expect(error).toMatchObject({ status: 412, code: 'revision_mismatch' });
-    expect(error.message).toMatch(new RegExp(`^If-Match names revision \\d of ${label}, but the current revision is \\d: read it again and retry$`));
-    expect(store.changes).toHaveLength(1);
-  });
+    [
+      'a quota',
+      (store, ifMatch) => store.patchQuota('acme', { costPerDayUsd: 500 }, { ifMatch }),
+      'the quota of tenant acme',
+    ],
+    [
+      'region weights',
+      (store, ifMatch) => store.putRegionWeights('chat', { weights: { 'us-east-1': 1 } }, { ifMatch }),
+      'the region weights of route chat',
+    ],
+    [
+      'a tenant policy',
+      (store, ifMatch) => store.patch({ route: 'chat', tenant: 'acme' }, { priority: 1 }, { ifMatch: ifMatch - 1 }),
+      'the policy of tenant acme on route chat',
+    ],
+  ])(
+    'If-Match on %s: the current revision applies, a stale one is a 412 naming the resource',
+    (_case, write, label) => {
+      const store = new PolicyStore();
+      write(store, 1);
+      const error = errorOf(() => write(store, 1));
+      expect(error).toMatchObject({ status: 412, code: 'revision_mismatch' });
+      expect(error.message).toMatch(
+        new RegExp(
+          `^If-Match names revision \\d of ${label}, but the current revision is \\d: read it again and retry$`,
+        ),
+      );
+      expect(store.changes).toHaveLength(1);
+    },
+  );
 });
 
 describe('the read-only view for the simulated platform', () => {

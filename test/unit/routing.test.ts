@@ -108,7 +108,13 @@ function alert(labels: Record<string, string>, overrides: Partial<Alert> = {}): 
 }
 
 const summary = (decisions: RoutingDecision[]) =>
-  decisions.map((d) => (d.outcome === 'routed' ? `routed ${d.workflowId}` : d.outcome === 'rejected' ? `rejected ${d.playbook}: ${d.reason}` : 'unrouted'));
+  decisions.map((d) =>
+    d.outcome === 'routed'
+      ? `routed ${d.workflowId}`
+      : d.outcome === 'rejected'
+        ? `rejected ${d.playbook}: ${d.reason}`
+        : 'unrouted',
+  );
 
 describe('routeAlert', () => {
   test('an alert no playbook matches is unrouted, and says which alert', () => {
@@ -117,19 +123,41 @@ describe('routeAlert', () => {
   });
 
   test('with no playbooks at all every alert is unrouted', () => {
-    expect(summary(routeAlert(alert({ alertname: 'LLMInputTokensPerRequestHigh', route: 'chat' }), [], DEFAULTS))).toEqual(['unrouted']);
+    expect(
+      summary(routeAlert(alert({ alertname: 'LLMInputTokensPerRequestHigh', route: 'chat' }), [], DEFAULTS)),
+    ).toEqual(['unrouted']);
   });
 
   test('a matching alert is routed to one run per playbook × target, with a deterministic workflow id', () => {
-    const [decision] = routeAlert(alert({ alertname: 'LLMInputTokensPerRequestHigh', route: 'chat', tenant: 'acme', severity: 'S1' }), PLAYBOOKS, DEFAULTS);
+    const [decision] = routeAlert(
+      alert({ alertname: 'LLMInputTokensPerRequestHigh', route: 'chat', tenant: 'acme', severity: 'S1' }),
+      PLAYBOOKS,
+      DEFAULTS,
+    );
     expect(decision?.outcome).toBe('routed');
     if (decision?.outcome !== 'routed') return;
     expect(decision.workflowId).toBe('playbook/cap-context/route=chat,tenant=acme');
-    expect(decision.plan.target).toEqual({ kind: 'route', key: 'route=chat,tenant=acme', labels: { route: 'chat', tenant: 'acme' } });
-    expect(decision.plan.playbook).toMatchObject({ name: 'cap-context', digest: CAP_CONTEXT.digest, file: 'playbooks/test.yaml', severity: 'S2', dryRun: false });
+    expect(decision.plan.target).toEqual({
+      kind: 'route',
+      key: 'route=chat,tenant=acme',
+      labels: { route: 'chat', tenant: 'acme' },
+    });
+    expect(decision.plan.playbook).toMatchObject({
+      name: 'cap-context',
+      digest: CAP_CONTEXT.digest,
+      file: 'playbooks/test.yaml',
+      severity: 'S2',
+      dryRun: false,
+    });
     expect(decision.plan.cooldownMs).toBe(300_000);
     expect(decision.plan.steps).toEqual([
-      expect.objectContaining({ id: 'cap', kind: 'action', action: 'gateway.setRoutePolicy', params: { policy: { maxInputTokens: 8192 } }, objects: ['gateway/policy/chat/acme'] }),
+      expect.objectContaining({
+        id: 'cap',
+        kind: 'action',
+        action: 'gateway.setRoutePolicy',
+        params: { policy: { maxInputTokens: 8192 } },
+        objects: ['gateway/policy/chat/acme'],
+      }),
     ]);
   });
 
@@ -140,64 +168,114 @@ describe('routeAlert', () => {
     };
     const first = id({ alertname: 'LLMInputTokensPerRequestHigh', route: 'chat', tenant: 'acme', pod: 'a' }, 'fp1');
     expect(first).toBe('playbook/cap-context/route=chat,tenant=acme');
-    expect(id({ pod: 'b', tenant: 'acme', route: 'chat', alertname: 'LLMInputTokensPerRequestHigh' }, 'fp2')).toBe(first);
-    expect(id({ alertname: 'LLMInputTokensPerRequestHigh', route: 'chat' }, 'fp1')).toBe('playbook/cap-context/route=chat');
+    expect(id({ pod: 'b', tenant: 'acme', route: 'chat', alertname: 'LLMInputTokensPerRequestHigh' }, 'fp2')).toBe(
+      first,
+    );
+    expect(id({ alertname: 'LLMInputTokensPerRequestHigh', route: 'chat' }, 'fp1')).toBe(
+      'playbook/cap-context/route=chat',
+    );
   });
 
   test('an alert lacking the target labels is rejected with the playbook and the missing labels', () => {
-    const decisions = routeAlert(alert({ alertname: 'LLMInputTokensPerRequestHigh', tenant: 'acme' }), PLAYBOOKS, DEFAULTS);
-    expect(summary(decisions)).toEqual(['rejected cap-context: a route target needs the label(s) route', 'routed playbook/tell-tenant/tenant=acme']);
+    const decisions = routeAlert(
+      alert({ alertname: 'LLMInputTokensPerRequestHigh', tenant: 'acme' }),
+      PLAYBOOKS,
+      DEFAULTS,
+    );
+    expect(summary(decisions)).toEqual([
+      'rejected cap-context: a route target needs the label(s) route',
+      'routed playbook/tell-tenant/tenant=acme',
+    ]);
   });
 
   test('a deployment target names every missing label', () => {
-    expect(summary(routeAlert(alert({ alertname: 'VLLMQueueDeep' }), PLAYBOOKS, DEFAULTS))).toEqual(['rejected scale: a deployment target needs the label(s) namespace, deployment']);
+    expect(summary(routeAlert(alert({ alertname: 'VLLMQueueDeep' }), PLAYBOOKS, DEFAULTS))).toEqual([
+      'rejected scale: a deployment target needs the label(s) namespace, deployment',
+    ]);
   });
 
   test('an alert the playbook cannot be planned for (a template names a missing annotation) is rejected with the step', () => {
     const decisions = routeAlert(alert({ alertname: 'CacheHitRatioLow', route: 'chat' }), PLAYBOOKS, DEFAULTS);
-    expect(summary(decisions)).toEqual(['rejected needs-summary: step tell: the alert has no annotation "summary" for {{ annotations.summary }}']);
-    const withSummary = routeAlert(alert({ alertname: 'CacheHitRatioLow', route: 'chat' }, { annotations: { summary: 'hit ratio 3%' } }), PLAYBOOKS, DEFAULTS);
-    expect(withSummary[0]).toMatchObject({ outcome: 'routed', plan: { steps: [{ kind: 'notify', message: 'hit ratio 3%' }] } });
+    expect(summary(decisions)).toEqual([
+      'rejected needs-summary: step tell: the alert has no annotation "summary" for {{ annotations.summary }}',
+    ]);
+    const withSummary = routeAlert(
+      alert({ alertname: 'CacheHitRatioLow', route: 'chat' }, { annotations: { summary: 'hit ratio 3%' } }),
+      PLAYBOOKS,
+      DEFAULTS,
+    );
+    expect(withSummary[0]).toMatchObject({
+      outcome: 'routed',
+      plan: { steps: [{ kind: 'notify', message: 'hit ratio 3%' }] },
+    });
   });
 
   test('several matching playbooks give one decision each, in playbook order', () => {
     const a = alert({ alertname: 'LLMInputTokensPerRequestHigh', route: 'chat', tenant: 'acme', severity: 'S2' });
     const decisions = routeAlert(a, PLAYBOOKS, DEFAULTS);
-    expect(summary(decisions)).toEqual(['routed playbook/cap-context/route=chat,tenant=acme', 'routed playbook/tell-tenant/tenant=acme']);
+    expect(summary(decisions)).toEqual([
+      'routed playbook/cap-context/route=chat,tenant=acme',
+      'routed playbook/tell-tenant/tenant=acme',
+    ]);
     expect(decisions.every((d) => d.alert === a)).toBe(true);
     const tellTenant = decisions[1];
     expect(tellTenant?.outcome === 'routed' && tellTenant.plan.cooldownMs).toBe(60_000);
   });
 
   test('a matcher that excludes the alert leaves that playbook out', () => {
-    const decisions = routeAlert(alert({ alertname: 'LLMInputTokensPerRequestHigh', route: 'chat', tenant: 'acme', severity: 'S1' }), PLAYBOOKS, DEFAULTS);
+    const decisions = routeAlert(
+      alert({ alertname: 'LLMInputTokensPerRequestHigh', route: 'chat', tenant: 'acme', severity: 'S1' }),
+      PLAYBOOKS,
+      DEFAULTS,
+    );
     expect(summary(decisions)).toEqual(['routed playbook/cap-context/route=chat,tenant=acme']);
   });
 
   test('the dry-run default reaches the plan', () => {
-    const [decision] = routeAlert(alert({ alertname: 'LLMInputTokensPerRequestHigh', route: 'chat' }), [CAP_CONTEXT], { cooldownMs: 1_000, dryRun: true });
+    const [decision] = routeAlert(alert({ alertname: 'LLMInputTokensPerRequestHigh', route: 'chat' }), [CAP_CONTEXT], {
+      cooldownMs: 1_000,
+      dryRun: true,
+    });
     expect(decision?.outcome === 'routed' && decision.plan.playbook.dryRun).toBe(true);
     expect(decision?.outcome === 'routed' && decision.plan.cooldownMs).toBe(1_000);
   });
 
   test('escalation: the more severe playbook is planned for the same alert and target', () => {
-    const [decision] = routeAlert(alert({ alertname: 'LLMSpendBurnRateHigh', severity: 'S2', route: 'chat', tenant: 'acme' }), [COST_S2, COST_S1], DEFAULTS);
+    const [decision] = routeAlert(
+      alert({ alertname: 'LLMSpendBurnRateHigh', severity: 'S2', route: 'chat', tenant: 'acme' }),
+      [COST_S2, COST_S1],
+      DEFAULTS,
+    );
     expect(decision?.outcome).toBe('routed');
     if (decision?.outcome !== 'routed') return;
     expect(decision.workflowId).toBe('playbook/cost-s2/route=chat,tenant=acme');
     expect(decision.plan.escalation?.afterMs).toBe(1_800_000);
     expect(decision.plan.escalation?.plan.playbook.name).toBe('cost-s1');
     expect(decision.plan.escalation?.plan.target.key).toBe('route=chat,tenant=acme');
-    expect(decision.plan.escalation?.plan.steps).toEqual([{ id: 'throttle-note', kind: 'notify', to: ['finops'], message: 'throttle acme' }]);
+    expect(decision.plan.escalation?.plan.steps).toEqual([
+      { id: 'throttle-note', kind: 'notify', to: ['finops'], message: 'throttle acme' },
+    ]);
   });
 
   test('escalation that cannot be planned for the alert rejects the run and says why', () => {
-    const [decision] = routeAlert(alert({ alertname: 'LLMSpendBurnRateHigh', severity: 'S2', route: 'chat' }), [COST_S2, COST_S1], DEFAULTS);
-    expect(decision).toMatchObject({ outcome: 'rejected', playbook: 'cost-s2', reason: 'escalation to cost-s1: step throttle-note: the alert has no label "tenant" for {{ labels.tenant }}' });
+    const [decision] = routeAlert(
+      alert({ alertname: 'LLMSpendBurnRateHigh', severity: 'S2', route: 'chat' }),
+      [COST_S2, COST_S1],
+      DEFAULTS,
+    );
+    expect(decision).toMatchObject({
+      outcome: 'rejected',
+      playbook: 'cost-s2',
+      reason: 'escalation to cost-s1: step throttle-note: the alert has no label "tenant" for {{ labels.tenant }}',
+    });
   });
 
   test('without the escalation playbook loaded, the run has no escalation', () => {
-    const [decision] = routeAlert(alert({ alertname: 'LLMSpendBurnRateHigh', severity: 'S2', route: 'chat' }), [COST_S2], DEFAULTS);
+    const [decision] = routeAlert(
+      alert({ alertname: 'LLMSpendBurnRateHigh', severity: 'S2', route: 'chat' }),
+      [COST_S2],
+      DEFAULTS,
+    );
     expect(decision?.outcome === 'routed' && decision.plan.escalation).toBeUndefined();
   });
 });
@@ -218,10 +296,24 @@ describe('routeAlerts', () => {
 
   test('two alerts about the same target reach the same run', () => {
     const alerts = [
-      alert({ alertname: 'LLMInputTokensPerRequestHigh', route: 'chat', tenant: 'acme', instance: 'gw-0', severity: 'S1' }),
-      alert({ alertname: 'LLMInputTokensPerRequestHigh', route: 'chat', tenant: 'acme', instance: 'gw-1', severity: 'S1' }),
+      alert({
+        alertname: 'LLMInputTokensPerRequestHigh',
+        route: 'chat',
+        tenant: 'acme',
+        instance: 'gw-0',
+        severity: 'S1',
+      }),
+      alert({
+        alertname: 'LLMInputTokensPerRequestHigh',
+        route: 'chat',
+        tenant: 'acme',
+        instance: 'gw-1',
+        severity: 'S1',
+      }),
     ];
-    const ids = routeAlerts(alerts, [CAP_CONTEXT], DEFAULTS).map((d) => (d.outcome === 'routed' ? d.workflowId : d.outcome));
+    const ids = routeAlerts(alerts, [CAP_CONTEXT], DEFAULTS).map((d) =>
+      d.outcome === 'routed' ? d.workflowId : d.outcome,
+    );
     expect(ids).toEqual(['playbook/cap-context/route=chat,tenant=acme', 'playbook/cap-context/route=chat,tenant=acme']);
   });
 

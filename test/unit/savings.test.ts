@@ -6,7 +6,13 @@ const at = (minutes: number) => new Date(Date.UTC(2026, 10, 28, 10, minutes)).to
 describe('the savings ledger', () => {
   test('the first sample is the baseline and saves nothing', () => {
     const ledger = addSample(emptyLedger('q'), { at: at(0), usdPerHour: 120 });
-    expect(ledger).toMatchObject({ baseline: { usdPerHour: 120 }, latest: { usdPerHour: 120 }, savedUsdPerHour: 0, savedUsd: 0, samples: 1 });
+    expect(ledger).toMatchObject({
+      baseline: { usdPerHour: 120 },
+      latest: { usdPerHour: 120 },
+      savedUsdPerHour: 0,
+      savedUsd: 0,
+      samples: 1,
+    });
   });
 
   test('dollars saved are the area between the baseline and the sampled rates (trapezoids)', () => {
@@ -23,19 +29,24 @@ describe('the savings ledger', () => {
     let ledger = addSample(emptyLedger('q'), { at: at(0), usdPerHour: 100 });
     ledger = addSample(ledger, { at: at(60), usdPerHour: 140 });
     expect(ledger).toMatchObject({ savedUsdPerHour: -40, savedUsd: -20 });
-    expect(describeSavings(ledger)).toBe('cost rate $140/h against $100/h before the first change: costing $40/h, $20 more spent so far');
+    expect(describeSavings(ledger)).toBe(
+      'cost rate $140/h against $100/h before the first change: costing $40/h, $20 more spent so far',
+    );
   });
 
   test('in words: small amounts keep their cents, large ones are rounded to dollars', () => {
     let ledger = addSample(emptyLedger('q'), { at: at(0), usdPerHour: 12_500 });
     ledger = addSample(ledger, { at: at(6), usdPerHour: 12_490.5 });
-    expect(describeSavings(ledger)).toBe('cost rate $12,491/h against $12,500/h before the first change: saving $9.50/h, $0.48 saved so far');
+    expect(describeSavings(ledger)).toBe(
+      'cost rate $12,491/h against $12,500/h before the first change: saving $9.50/h, $0.48 saved so far',
+    );
     expect(describeSavings(emptyLedger('q'))).toBeNull();
   });
 });
 
 describe('the engine metrics of savings', () => {
-  const saved = async (metrics: EngineMetrics, name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values.find((v) => v.labels.playbook === 'cost-s2')?.value;
+  const saved = async (metrics: EngineMetrics, name: string) =>
+    (await metrics.registry.getSingleMetric(name)!.get()).values.find((v) => v.labels.playbook === 'cost-s2')?.value;
 
   test('a run counts once however often it is reported; the next run on the same target counts again; a cost increase counts apart', async () => {
     const metrics = new EngineMetrics();

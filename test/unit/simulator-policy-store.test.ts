@@ -26,19 +26,34 @@ const CHAT_DEFAULTS: RoutePolicy = {
 
 describe('reading policies', () => {
   test('a route scope: its own policy, the effective one, revision 1', () => {
-    expect(new PolicyStore().get({ route: 'chat' })).toEqual({ route: 'chat', tenant: null, policy: CHAT_DEFAULTS, effective: CHAT_DEFAULTS, revision: 1 });
+    expect(new PolicyStore().get({ route: 'chat' })).toEqual({
+      route: 'chat',
+      tenant: null,
+      policy: CHAT_DEFAULTS,
+      effective: CHAT_DEFAULTS,
+      revision: 1,
+    });
   });
 
   test('seed routes layer their values over the defaults', () => {
     const store = new PolicyStore();
-    expect(store.get({ route: 'embeddings' }).effective).toEqual({ ...CHAT_DEFAULTS, maxInputTokens: 8_192, cacheMode: 'aggressive', modelTier: 'standard' });
-    expect(store.get({ route: 'fraud' }).effective).toMatchObject({ priority: 10, circuit: { state: 'closed', failMode: 'closed' } });
+    expect(store.get({ route: 'embeddings' }).effective).toEqual({
+      ...CHAT_DEFAULTS,
+      maxInputTokens: 8_192,
+      cacheMode: 'aggressive',
+      modelTier: 'standard',
+    });
+    expect(store.get({ route: 'fraud' }).effective).toMatchObject({
+      priority: 10,
+      circuit: { state: 'closed', failMode: 'closed' },
+    });
     expect(store.routes()).toEqual(Object.keys(SEED_ROUTES));
   });
 
   test('every seeded policy is a valid policy', () => {
     const store = new PolicyStore();
-    for (const route of store.routes()) expect(routePolicySchema.safeParse(store.get({ route }).effective).success).toBe(true);
+    for (const route of store.routes())
+      expect(routePolicySchema.safeParse(store.get({ route }).effective).success).toBe(true);
   });
 
   test('a tenant without overrides: no own policy, the route policy as effective, revision 0', () => {
@@ -60,14 +75,19 @@ describe('reading policies', () => {
 
   test('documents are copies: changing one does not change the store', () => {
     // The route brings its own circuit object, so a failure here cannot leak into the module's defaults.
-    const store = new PolicyStore({ routes: { chat: { policy: { circuit: { state: 'closed', failMode: 'open' } }, regions: { 'us-east-1': 1 } } } });
+    const store = new PolicyStore({
+      routes: { chat: { policy: { circuit: { state: 'closed', failMode: 'open' } }, regions: { 'us-east-1': 1 } } },
+    });
     const document = store.get({ route: 'chat' });
     document.policy.maxInputTokens = 1;
     document.effective.circuit.state = 'open';
     expect(store.get({ route: 'chat' }).effective).toEqual(CHAT_DEFAULTS);
     const tenant = store.get({ route: 'chat', tenant: 'acme' });
     tenant.effective.circuit.failMode = 'closed';
-    expect(store.get({ route: 'chat', tenant: 'acme' }).effective.circuit).toEqual({ state: 'closed', failMode: 'open' });
+    expect(store.get({ route: 'chat', tenant: 'acme' }).effective.circuit).toEqual({
+      state: 'closed',
+      failMode: 'open',
+    });
   });
 
   test('an unknown route is a 404 listing the known ones, for a route or a tenant scope', () => {
@@ -75,7 +95,9 @@ describe('reading policies', () => {
     for (const scope of [{ route: 'nope' }, { route: 'nope', tenant: 'acme' }]) {
       const error = errorOf(() => store.get(scope));
       expect(error).toMatchObject({ status: 404, code: 'route_not_found' });
-      expect(error.message).toBe('route nope does not exist; known routes: chat, summarize, code-assist, embeddings, core, risk, fraud');
+      expect(error.message).toBe(
+        'route nope does not exist; known routes: chat, summarize, code-assist, embeddings, core, risk, fraud',
+      );
     }
   });
 });
@@ -83,7 +105,10 @@ describe('reading policies', () => {
 describe('patching a route', () => {
   test('returns the values it replaced and the new document, and bumps the revision', () => {
     const store = new PolicyStore();
-    const { change, replayed } = store.patch({ route: 'summarize' }, { maxInputTokens: 8_192, cacheMode: 'aggressive' });
+    const { change, replayed } = store.patch(
+      { route: 'summarize' },
+      { maxInputTokens: 8_192, cacheMode: 'aggressive' },
+    );
     expect(replayed).toBe(false);
     expect(change).toEqual({
       route: 'summarize',
@@ -99,7 +124,10 @@ describe('patching a route', () => {
   test('previous values undo the change', () => {
     const store = new PolicyStore();
     const before = store.get({ route: 'chat' }).effective;
-    const { change } = store.patch({ route: 'chat' }, { modelTier: 'distilled', fallbackModel: 'premium', rateLimitRps: 20 });
+    const { change } = store.patch(
+      { route: 'chat' },
+      { modelTier: 'distilled', fallbackModel: 'premium', rateLimitRps: 20 },
+    );
     expect(change.previous).toEqual({ modelTier: 'premium', fallbackModel: null, rateLimitRps: null });
     store.patch({ route: 'chat' }, change.previous as RoutePolicyPatch);
     expect(store.get({ route: 'chat' }).effective).toEqual(before);
@@ -117,7 +145,10 @@ describe('patching a route', () => {
     store.patch({ route: 'chat', tenant: 'acme' }, { cacheMode: 'off' });
     store.patch({ route: 'chat' }, { cacheMode: 'aggressive', priority: 7 });
     expect(store.get({ route: 'chat', tenant: 'acme' }).effective).toMatchObject({ cacheMode: 'off', priority: 7 });
-    expect(store.get({ route: 'chat', tenant: 'globex' }).effective).toMatchObject({ cacheMode: 'aggressive', priority: 7 });
+    expect(store.get({ route: 'chat', tenant: 'globex' }).effective).toMatchObject({
+      cacheMode: 'aggressive',
+      priority: 7,
+    });
   });
 
   test('every applied change is logged with its scope, patch, previous values and revision', () => {
@@ -125,8 +156,26 @@ describe('patching a route', () => {
     store.patch({ route: 'chat' }, { priority: 7 }, { idempotencyKey: 'k1' });
     store.patch({ route: 'chat', tenant: 'acme' }, { cacheMode: 'off' });
     expect(store.changes).toEqual([
-      { at: expect.any(String) as string, resource: 'policy', route: 'chat', tenant: null, patch: { priority: 7 }, previous: { priority: 5 }, idempotencyKey: 'k1', revision: 2 },
-      { at: expect.any(String) as string, resource: 'policy', route: 'chat', tenant: 'acme', patch: { cacheMode: 'off' }, previous: { cacheMode: null }, idempotencyKey: null, revision: 1 },
+      {
+        at: expect.any(String) as string,
+        resource: 'policy',
+        route: 'chat',
+        tenant: null,
+        patch: { priority: 7 },
+        previous: { priority: 5 },
+        idempotencyKey: 'k1',
+        revision: 2,
+      },
+      {
+        at: expect.any(String) as string,
+        resource: 'policy',
+        route: 'chat',
+        tenant: 'acme',
+        patch: { cacheMode: 'off' },
+        previous: { cacheMode: null },
+        idempotencyKey: null,
+        revision: 1,
+      },
     ]);
     expect(Number.isNaN(Date.parse(store.changes[0]!.at))).toBe(false);
   });
@@ -152,7 +201,9 @@ describe('patching a tenant', () => {
   test('previous values of a second patch are the earlier override', () => {
     const store = new PolicyStore();
     store.patch({ route: 'chat', tenant: 'acme' }, { maxInputTokens: 8_192 });
-    expect(store.patch({ route: 'chat', tenant: 'acme' }, { maxInputTokens: 4_096 }).change.previous).toEqual({ maxInputTokens: 8_192 });
+    expect(store.patch({ route: 'chat', tenant: 'acme' }, { maxInputTokens: 4_096 }).change.previous).toEqual({
+      maxInputTokens: 8_192,
+    });
   });
 
   test('null removes the override, so the route value shows again', () => {
@@ -167,7 +218,10 @@ describe('patching a tenant', () => {
 
   test('applying the previous values undoes a tenant change completely', () => {
     const store = new PolicyStore();
-    const { change } = store.patch({ route: 'chat', tenant: 'acme' }, { modelTier: 'distilled', promptCompression: true });
+    const { change } = store.patch(
+      { route: 'chat', tenant: 'acme' },
+      { modelTier: 'distilled', promptCompression: true },
+    );
     store.patch({ route: 'chat', tenant: 'acme' }, change.previous as RoutePolicyPatch);
     expect(store.get({ route: 'chat', tenant: 'acme' })).toMatchObject({ policy: {}, effective: CHAT_DEFAULTS });
   });
@@ -182,8 +236,14 @@ describe('patching a tenant', () => {
 
   test('a tenant on an unknown route is a 404 and nothing is recorded', () => {
     const store = new PolicyStore();
-    expect(errorOf(() => store.patch({ route: 'nope', tenant: 'acme' }, { priority: 1 }))).toMatchObject({ status: 404, code: 'route_not_found' });
-    expect(errorOf(() => store.patch({ route: 'nope' }, { priority: 1 }))).toMatchObject({ status: 404, code: 'route_not_found' });
+    expect(errorOf(() => store.patch({ route: 'nope', tenant: 'acme' }, { priority: 1 }))).toMatchObject({
+      status: 404,
+      code: 'route_not_found',
+    });
+    expect(errorOf(() => store.patch({ route: 'nope' }, { priority: 1 }))).toMatchObject({
+      status: 404,
+      code: 'route_not_found',
+    });
     expect(store.changes).toEqual([]);
   });
 });
@@ -191,10 +251,18 @@ describe('patching a tenant', () => {
 describe('idempotency keys', () => {
   test('a replay answers the first result, changes nothing and records one change only', () => {
     const store = new PolicyStore();
-    const first = store.patch({ route: 'chat', tenant: 'acme' }, { maxInputTokens: 8_192 }, { idempotencyKey: 'wf/run/cap/apply' });
+    const first = store.patch(
+      { route: 'chat', tenant: 'acme' },
+      { maxInputTokens: 8_192 },
+      { idempotencyKey: 'wf/run/cap/apply' },
+    );
     // Something else changes the same scope in between: the replay still answers the first result.
     store.patch({ route: 'chat', tenant: 'acme' }, { maxInputTokens: 4_096 });
-    const again = store.patch({ route: 'chat', tenant: 'acme' }, { maxInputTokens: 8_192 }, { idempotencyKey: 'wf/run/cap/apply' });
+    const again = store.patch(
+      { route: 'chat', tenant: 'acme' },
+      { maxInputTokens: 8_192 },
+      { idempotencyKey: 'wf/run/cap/apply' },
+    );
     expect(first.replayed).toBe(false);
     expect(again.replayed).toBe(true);
     expect(again.change).toEqual(first.change);
@@ -217,13 +285,19 @@ describe('idempotency keys', () => {
     const replay = store.patch({ route: 'chat' }, { priority: 3 }, { idempotencyKey: 'k' });
     replay.change.previous.priority = 'tampered';
     replay.change.effective.priority = 0;
-    expect(store.patch({ route: 'chat' }, { priority: 3 }, { idempotencyKey: 'k' }).change).toMatchObject({ previous: { priority: 5 }, effective: { priority: 3 } });
+    expect(store.patch({ route: 'chat' }, { priority: 3 }, { idempotencyKey: 'k' }).change).toMatchObject({
+      previous: { priority: 5 },
+      effective: { priority: 3 },
+    });
   });
 
   test('a replay with a stale ifMatch still answers the first result', () => {
     const store = new PolicyStore();
     const first = store.patch({ route: 'chat' }, { priority: 3 }, { idempotencyKey: 'k', ifMatch: 1 });
-    expect(store.patch({ route: 'chat' }, { priority: 3 }, { idempotencyKey: 'k', ifMatch: 1 })).toEqual({ change: first.change, replayed: true });
+    expect(store.patch({ route: 'chat' }, { priority: 3 }, { idempotencyKey: 'k', ifMatch: 1 })).toEqual({
+      change: first.change,
+      replayed: true,
+    });
   });
 
   test.each<[string, { route: string; tenant?: string }, RoutePolicyPatch]>([
@@ -252,7 +326,10 @@ describe('idempotency keys', () => {
 
   test('a request refused as invalid does not use up its key', () => {
     const store = new PolicyStore();
-    expect(errorOf(() => store.patch({ route: 'chat' }, { priority: 11 }, { idempotencyKey: 'k' }))).toMatchObject({ status: 422, code: 'invalid_policy' });
+    expect(errorOf(() => store.patch({ route: 'chat' }, { priority: 11 }, { idempotencyKey: 'k' }))).toMatchObject({
+      status: 422,
+      code: 'invalid_policy',
+    });
     expect(store.patch({ route: 'chat' }, { priority: 10 }, { idempotencyKey: 'k' }).replayed).toBe(false);
   });
 });
@@ -264,7 +341,9 @@ describe('If-Match revisions', () => {
     expect(store.patch({ route: 'chat' }, { priority: 7 }, { ifMatch: revision }).change.revision).toBe(revision + 1);
     const error = errorOf(() => store.patch({ route: 'chat' }, { priority: 3 }, { ifMatch: revision }));
     expect(error).toMatchObject({ status: 412, code: 'revision_mismatch' });
-    expect(error.message).toBe('If-Match names revision 1 of the policy of route chat, but the current revision is 2: read it again and retry');
+    expect(error.message).toBe(
+      'If-Match names revision 1 of the policy of route chat, but the current revision is 2: read it again and retry',
+    );
     expect(store.get({ route: 'chat' }).effective.priority).toBe(7);
     expect(store.changes).toHaveLength(1);
   });
@@ -272,7 +351,9 @@ describe('If-Match revisions', () => {
   test('a tenant with no override yet is at revision 0', () => {
     const store = new PolicyStore();
     expect(store.patch({ route: 'chat', tenant: 'acme' }, { priority: 1 }, { ifMatch: 0 }).change.revision).toBe(1);
-    expect(errorOf(() => store.patch({ route: 'chat', tenant: 'globex' }, { priority: 1 }, { ifMatch: 1 }))).toMatchObject({ status: 412 });
+    expect(
+      errorOf(() => store.patch({ route: 'chat', tenant: 'globex' }, { priority: 1 }, { ifMatch: 1 })),
+    ).toMatchObject({ status: 412 });
   });
 
   test('route and tenant revisions are separate', () => {

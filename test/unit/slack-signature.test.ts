@@ -1,15 +1,34 @@
 // Slack's v0 request signature: genuine requests pass; forged, expired, future-dated, replayed and malformed ones
 // are refused with a reason.
 import { verifySlackRequest, type SlackVerification } from '../../notify/slack/signature';
-import { blockActionsPayload, interactivityFormBody, SLACK_SIGNING_SECRET, slackSignature } from '../helpers/slack-api-server';
+import {
+  blockActionsPayload,
+  interactivityFormBody,
+  SLACK_SIGNING_SECRET,
+  slackSignature,
+} from '../helpers/slack-api-server';
 
 const now = 1_700_000_000;
 const body = interactivityFormBody(
-  blockActionsPayload({ user: 'U1', actionId: 'approve', value: '{"w":"run-1","s":"throttle"}', channel: 'C0FINOPS', messageTs: '1700000001.000100', responseUrl: 'http://127.0.0.1:1/actions/x' }),
+  blockActionsPayload({
+    user: 'U1',
+    actionId: 'approve',
+    value: '{"w":"run-1","s":"throttle"}',
+    channel: 'C0FINOPS',
+    messageTs: '1700000001.000100',
+    responseUrl: 'http://127.0.0.1:1/actions/x',
+  }),
 );
 
 const verify = (overrides: Partial<Parameters<typeof verifySlackRequest>[0]> = {}) =>
-  verifySlackRequest({ signingSecret: SLACK_SIGNING_SECRET, timestamp: String(now), signature: slackSignature(body, now), rawBody: body, nowSeconds: now, ...overrides });
+  verifySlackRequest({
+    signingSecret: SLACK_SIGNING_SECRET,
+    timestamp: String(now),
+    signature: slackSignature(body, now),
+    rawBody: body,
+    nowSeconds: now,
+    ...overrides,
+  });
 
 function refusal(result: SlackVerification): string {
   if (result.ok) throw new Error('expected the request to be refused');
@@ -22,7 +41,9 @@ test('a request signed with the signing secret passes, as text or as the raw byt
 });
 
 test('a signature made with another secret is refused and points at slack.signingSecret', () => {
-  expect(refusal(verify({ signature: slackSignature(body, now, 'someone-elses-secret-0123456789') }))).toMatch(/does not match the body.*slack\.signingSecret/);
+  expect(refusal(verify({ signature: slackSignature(body, now, 'someone-elses-secret-0123456789') }))).toMatch(
+    /does not match the body.*slack\.signingSecret/,
+  );
 });
 
 test('a body altered after signing is refused', () => {
@@ -35,11 +56,13 @@ test('the timestamp is part of what is signed: re-dating a signed body breaks th
 
 test('exactly 5 minutes old still passes; older is refused as a replay or a wrong clock', () => {
   const fiveMinutesAgo = now - 300;
-  expect(verify({ timestamp: String(fiveMinutesAgo), signature: slackSignature(body, fiveMinutesAgo) })).toEqual({ ok: true });
+  expect(verify({ timestamp: String(fiveMinutesAgo), signature: slackSignature(body, fiveMinutesAgo) })).toEqual({
+    ok: true,
+  });
   const older = now - 301;
   expect(verify({ timestamp: String(older), signature: slackSignature(body, older) })).toEqual({
     ok: false,
-    reason: 'the request was signed 301 s ago, more than 300 s: a replay, or this server\'s clock is wrong (check NTP)',
+    reason: "the request was signed 301 s ago, more than 300 s: a replay, or this server's clock is wrong (check NTP)",
   });
 });
 
@@ -61,7 +84,11 @@ test.each([
   ['a timestamp that is not a number', { timestamp: '17e8' }, /not a Unix time/],
   ['a negative timestamp', { timestamp: '-1' }, /not a Unix time/],
   ['no signature', { signature: undefined }, /Signature is missing/],
-  ['a signature of another version', { signature: slackSignature(body, now).replace('v0=', 'v1=') }, /not v0= followed by 64 hex/],
+  [
+    'a signature of another version',
+    { signature: slackSignature(body, now).replace('v0=', 'v1=') },
+    /not v0= followed by 64 hex/,
+  ],
   ['a truncated signature', { signature: slackSignature(body, now).slice(0, 40) }, /not v0= followed by 64 hex/],
   ['an upper-case signature', { signature: slackSignature(body, now).toUpperCase() }, /not v0= followed by 64 hex/],
 ])('%s is refused as malformed', (_name, overrides, reason) => {

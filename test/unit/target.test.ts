@@ -1,7 +1,15 @@
 import type { TargetKindName } from '../../alerts/target';
 import { TARGET_KIND_NAMES, TARGET_KINDS, targetOf } from '../../alerts/target';
 
-const alertLabels = { alertname: 'LLMSpendBurnRateHigh', severity: 'S2', route: 'chat', tenant: 'acme', namespace: 'inference', deployment: 'vllm-chat', bucket: 'llm-logs' };
+const alertLabels = {
+  alertname: 'LLMSpendBurnRateHigh',
+  severity: 'S2',
+  route: 'chat',
+  tenant: 'acme',
+  namespace: 'inference',
+  deployment: 'vllm-chat',
+  bucket: 'llm-logs',
+};
 
 describe('target kinds', () => {
   test('the kinds a playbook may act on', () => {
@@ -19,11 +27,17 @@ describe('targetOf: a route', () => {
   });
 
   test('without a tenant: the whole route', () => {
-    expect(targetOf('route', { alertname: 'X', route: 'chat' })).toEqual({ ok: true, target: { kind: 'route', key: 'route=chat', labels: { route: 'chat' } } });
+    expect(targetOf('route', { alertname: 'X', route: 'chat' })).toEqual({
+      ok: true,
+      target: { kind: 'route', key: 'route=chat', labels: { route: 'chat' } },
+    });
   });
 
   test('an empty tenant label is the same as none', () => {
-    expect(targetOf('route', { route: 'chat', tenant: '' })).toEqual({ ok: true, target: { kind: 'route', key: 'route=chat', labels: { route: 'chat' } } });
+    expect(targetOf('route', { route: 'chat', tenant: '' })).toEqual({
+      ok: true,
+      target: { kind: 'route', key: 'route=chat', labels: { route: 'chat' } },
+    });
   });
 
   test('without a route label it names what is missing', () => {
@@ -37,12 +51,22 @@ describe('targetOf: a route', () => {
 
 describe('targetOf: other kinds', () => {
   test('a tenant ignores the route label', () => {
-    expect(targetOf('tenant', alertLabels)).toEqual({ ok: true, target: { kind: 'tenant', key: 'tenant=acme', labels: { tenant: 'acme' } } });
+    expect(targetOf('tenant', alertLabels)).toEqual({
+      ok: true,
+      target: { kind: 'tenant', key: 'tenant=acme', labels: { tenant: 'acme' } },
+    });
   });
 
   test('a deployment needs namespace and deployment, keyed in that order', () => {
     const result = targetOf('deployment', { deployment: 'vllm-chat', namespace: 'inference', pod: 'vllm-chat-0' });
-    expect(result).toEqual({ ok: true, target: { kind: 'deployment', key: 'namespace=inference,deployment=vllm-chat', labels: { namespace: 'inference', deployment: 'vllm-chat' } } });
+    expect(result).toEqual({
+      ok: true,
+      target: {
+        kind: 'deployment',
+        key: 'namespace=inference,deployment=vllm-chat',
+        labels: { namespace: 'inference', deployment: 'vllm-chat' },
+      },
+    });
   });
 
   test('a deployment missing both labels names both', () => {
@@ -51,7 +75,10 @@ describe('targetOf: other kinds', () => {
   });
 
   test('a bucket', () => {
-    expect(targetOf('bucket', alertLabels)).toEqual({ ok: true, target: { kind: 'bucket', key: 'bucket=llm-logs', labels: { bucket: 'llm-logs' } } });
+    expect(targetOf('bucket', alertLabels)).toEqual({
+      ok: true,
+      target: { kind: 'bucket', key: 'bucket=llm-logs', labels: { bucket: 'llm-logs' } },
+    });
     expect(targetOf('bucket', {})).toEqual({ ok: false, missing: ['bucket'] });
   });
 });
@@ -79,7 +106,14 @@ describe('target keys', () => {
 
   test("the key's separators inside a value are percent-encoded; the labels keep the raw value", () => {
     const result = targetOf('route', { route: 'chat,tenant=acme', tenant: '100%' });
-    expect(result).toEqual({ ok: true, target: { kind: 'route', key: 'route=chat%2Ctenant%3Dacme,tenant=100%25', labels: { route: 'chat,tenant=acme', tenant: '100%' } } });
+    expect(result).toEqual({
+      ok: true,
+      target: {
+        kind: 'route',
+        key: 'route=chat%2Ctenant%3Dacme,tenant=100%25',
+        labels: { route: 'chat,tenant=acme', tenant: '100%' },
+      },
+    });
   });
 
   test('other characters stay readable in the key', () => {

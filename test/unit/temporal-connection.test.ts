@@ -14,7 +14,9 @@ test('no address: the embedded dev server on its configured host and port', () =
 });
 
 test('an address without TLS settings connects in plain text', () => {
-  expect(temporalConnectionOptions(temporalConfig({ address: 'temporal.internal:7233' }))).toEqual({ address: 'temporal.internal:7233' });
+  expect(temporalConnectionOptions(temporalConfig({ address: 'temporal.internal:7233' }))).toEqual({
+    address: 'temporal.internal:7233',
+  });
 });
 
 test('an API key (Temporal Cloud) turns TLS on', () => {
@@ -28,7 +30,12 @@ test('mTLS reads the client certificate pair, the CA and the server name', () =>
   const options = temporalConnectionOptions(
     temporalConfig({
       address: 'ns.a1b2.tmprl.cloud:7233',
-      tls: { clientCertPath: join(dir, 'client.pem'), clientKeyPath: join(dir, 'client.key'), serverCaCertPath: join(dir, 'ca.pem'), serverName: 'ns.a1b2.tmprl.cloud' },
+      tls: {
+        clientCertPath: join(dir, 'client.pem'),
+        clientKeyPath: join(dir, 'client.key'),
+        serverCaCertPath: join(dir, 'ca.pem'),
+        serverName: 'ns.a1b2.tmprl.cloud',
+      },
     }),
   );
   expect(options).toEqual({

@@ -5,8 +5,18 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 const T0 = '2026-11-28T10:00:00.123456789Z';
 const T1 = '2026-11-28T11:00:00.5Z';
 
-const firing = (fingerprint: string, startsAt = T0): AlertNotification => ({ fingerprint, status: 'firing', startsAt, endsAt: ZERO_TIME });
-const resolvedAt = (fingerprint: string, startsAt = T0, endsAt = '2026-11-28T10:30:00Z'): AlertNotification => ({ fingerprint, status: 'resolved', startsAt, endsAt });
+const firing = (fingerprint: string, startsAt = T0): AlertNotification => ({
+  fingerprint,
+  status: 'firing',
+  startsAt,
+  endsAt: ZERO_TIME,
+});
+const resolvedAt = (fingerprint: string, startsAt = T0, endsAt = '2026-11-28T10:30:00Z'): AlertNotification => ({
+  fingerprint,
+  status: 'resolved',
+  startsAt,
+  endsAt,
+});
 
 describe('recordNotification', () => {
   test('a new alert fires and is tracked', () => {

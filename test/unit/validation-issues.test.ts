@@ -37,7 +37,10 @@ describe('formatIssues', () => {
       port: z.number().int().min(1).max(65535).describe('a TCP port (1-65535)'),
       optionalPort: z.number().int().min(1).optional().describe('an optional port'),
       defaulted: z.string().min(3).default('abc').describe('at least three characters'),
-      nested: z.object({ level: z.enum(['info', 'debug']).describe('info or debug') }).strict().optional(),
+      nested: z
+        .object({ level: z.enum(['info', 'debug']).describe('info or debug') })
+        .strict()
+        .optional(),
       list: z.array(z.string().min(1).describe('a non-empty item')).optional(),
       map: z.record(z.string(), z.number().describe('a number per key')).optional(),
       piped: z
@@ -64,19 +67,35 @@ describe('formatIssues', () => {
   });
 
   test('descriptions are found through optional, default and pipe wrappers', () => {
-    expect(linesFor({ name: 'x', port: 1, optionalPort: 0 })).toEqual([expect.stringMatching(/^optionalPort: .*\. Expected: an optional port$/)]);
-    expect(linesFor({ name: 'x', port: 1, defaulted: 'ab' })).toEqual([expect.stringMatching(/^defaulted: .*\. Expected: at least three characters$/)]);
-    expect(linesFor({ name: 'x', port: 1, piped: 'long text' })).toEqual([expect.stringMatching(/^piped: .*\. Expected: a short text$/)]);
+    expect(linesFor({ name: 'x', port: 1, optionalPort: 0 })).toEqual([
+      expect.stringMatching(/^optionalPort: .*\. Expected: an optional port$/),
+    ]);
+    expect(linesFor({ name: 'x', port: 1, defaulted: 'ab' })).toEqual([
+      expect.stringMatching(/^defaulted: .*\. Expected: at least three characters$/),
+    ]);
+    expect(linesFor({ name: 'x', port: 1, piped: 'long text' })).toEqual([
+      expect.stringMatching(/^piped: .*\. Expected: a short text$/),
+    ]);
   });
 
   test('descriptions are found inside nested objects, arrays and records', () => {
-    expect(linesFor({ name: 'x', port: 1, nested: { level: 'trace' } })).toEqual([expect.stringMatching(/^nested\.level: Invalid option\. Expected: info or debug$/)]);
-    expect(linesFor({ name: 'x', port: 1, list: ['ok', ''] })).toEqual([expect.stringMatching(/^list\[1\]: Too small: .*\. Expected: a non-empty item$/)]);
-    expect(linesFor({ name: 'x', port: 1, map: { 'a.b': 'one' } })).toEqual([expect.stringMatching(/^map\["a\.b"\]: Invalid input: expected number, received string\. Expected: a number per key$/)]);
+    expect(linesFor({ name: 'x', port: 1, nested: { level: 'trace' } })).toEqual([
+      expect.stringMatching(/^nested\.level: Invalid option\. Expected: info or debug$/),
+    ]);
+    expect(linesFor({ name: 'x', port: 1, list: ['ok', ''] })).toEqual([
+      expect.stringMatching(/^list\[1\]: Too small: .*\. Expected: a non-empty item$/),
+    ]);
+    expect(linesFor({ name: 'x', port: 1, map: { 'a.b': 'one' } })).toEqual([
+      expect.stringMatching(
+        /^map\["a\.b"\]: Invalid input: expected number, received string\. Expected: a number per key$/,
+      ),
+    ]);
   });
 
   test('a field without a description gives just the path and the message', () => {
-    expect(linesFor({ name: 'x', port: 1, undocumented: 'yes' })).toEqual(['undocumented: Invalid input: expected boolean, received string']);
+    expect(linesFor({ name: 'x', port: 1, undocumented: 'yes' })).toEqual([
+      'undocumented: Invalid input: expected boolean, received string',
+    ]);
   });
 
   test('without the schema, no descriptions', () => {
@@ -89,15 +108,23 @@ describe('formatIssues', () => {
   });
 
   test('unknown keys inside a nested object point at that object', () => {
-    expect(linesFor({ name: 'x', port: 1, nested: { level: 'info', colour: 'red' } })).toEqual(['nested: Unrecognized key: "colour"']);
+    expect(linesFor({ name: 'x', port: 1, nested: { level: 'info', colour: 'red' } })).toEqual([
+      'nested: Unrecognized key: "colour"',
+    ]);
   });
 
   test('a missing required field names it and what it should be', () => {
-    expect(linesFor({ port: 1 })).toEqual(['name: Invalid input: expected string, received undefined. Expected: a non-empty name']);
+    expect(linesFor({ port: 1 })).toEqual([
+      'name: Invalid input: expected string, received undefined. Expected: a non-empty name',
+    ]);
   });
 
   test('a path that leads nowhere in the schema (custom issue path) still formats', () => {
-    const refined = z.object({ a: z.string() }).superRefine((_value, ctx) => ctx.addIssue({ code: 'custom', path: ['not', 'in', 'schema', 3], message: 'custom problem' }));
+    const refined = z
+      .object({ a: z.string() })
+      .superRefine((_value, ctx) =>
+        ctx.addIssue({ code: 'custom', path: ['not', 'in', 'schema', 3], message: 'custom problem' }),
+      );
     const result = refined.safeParse({ a: 'x' });
     if (result.success) throw new Error('expected an issue');
     expect(formatIssues(result.error, refined)).toEqual(['not.in.schema[3]: custom problem']);
@@ -107,6 +134,8 @@ describe('formatIssues', () => {
     const layered = z.object({ value: z.string().describe('inner').optional().describe('outer') });
     const result = layered.safeParse({ value: 5 });
     if (result.success) throw new Error('expected an issue');
-    expect(formatIssues(result.error, layered)).toEqual(['value: Invalid input: expected string, received number. Expected: outer']);
+    expect(formatIssues(result.error, layered)).toEqual([
+      'value: Invalid input: expected string, received number. Expected: outer',
+    ]);
   });
 });

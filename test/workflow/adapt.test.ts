@@ -52,7 +52,9 @@ const setBurn = async (ratio: number) => {
   prometheus.metrics.text = burn(ratio);
   // Wait for Prometheus to have scraped it, so the run measures it next.
   await waitFor(`a burn of ${ratio} in Prometheus`, async () => {
-    const body = (await (await fetch(`${prometheus.url}/api/v1/query?query=max(finops_burn_ratio{route="chat"})`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
+    const body = (await (
+      await fetch(`${prometheus.url}/api/v1/query?query=max(finops_burn_ratio{route="chat"})`)
+    ).json()) as { data: { result: Array<{ value: [number, string] }> } };
     return Number(body.data.result[0]?.value[1]) === ratio || undefined;
   });
 };
@@ -90,24 +92,41 @@ test('the rate limit follows the burn ratio in steps, and the route gets its own
 });
 
 test('a protected route is never throttled: the adapt step is refused and stops', async () => {
-  const run = await harness.fire(THROTTLE, alert({ alertname: 'LLMSpendBurnRateHigh', severity: 'S1', route: 'fraud', tenant: 'hooli' }), { taskQueue: QUEUE });
+  const run = await harness.fire(
+    THROTTLE,
+    alert({ alertname: 'LLMSpendBurnRateHigh', severity: 'S1', route: 'fraud', tenant: 'hooli' }),
+    { taskQueue: QUEUE },
+  );
   await waitFor('the run to mitigate', () => harness.stateOf(run, 'mitigated'));
   const status = await run.query(statusQuery);
   expect(status.adapting).toEqual([]);
-  expect(status.skipped).toEqual([{ stepId: 'throttle', reason: expect.stringMatching(/^level above 4 refused: .*fraud.*protected/) as unknown }]);
+  expect(status.skipped).toEqual([
+    { stepId: 'throttle', reason: expect.stringMatching(/^level above 4 refused: .*fraud.*protected/) as unknown },
+  ]);
   expect(harness.simulator.store.get({ route: 'fraud', tenant: 'hooli' }).policy).toEqual({});
 });
 
 test('a measurement that gives no number keeps the level in force and says so', async () => {
-  const run = await harness.fire(THROTTLE, alert({ alertname: 'LLMSpendBurnRateHigh', severity: 'S1', route: 'summarize', tenant: 'hooli' }), { taskQueue: QUEUE });
+  const run = await harness.fire(
+    THROTTLE,
+    alert({ alertname: 'LLMSpendBurnRateHigh', severity: 'S1', route: 'summarize', tenant: 'hooli' }),
+    { taskQueue: QUEUE },
+  );
   await waitFor('the run to mitigate', () => harness.stateOf(run, 'mitigated'));
-  expect((await run.query(statusQuery)).adapting[0]).toMatchObject({ level: null, value: null, note: 'prometheus.query gave no number for value; the level stays' });
+  expect((await run.query(statusQuery)).adapting[0]).toMatchObject({
+    level: null,
+    value: null,
+    note: 'prometheus.query gave no number for value; the level stays',
+  });
   expect(harness.simulator.store.get({ route: 'summarize', tenant: 'hooli' }).policy).toEqual({});
 });
 
 test('an adapt step keeps adjusting across continue-as-new, and its change is still rolled back', async () => {
   await setBurn(3);
-  const firing = alert({ alertname: 'LLMSpendBurnRateHigh', severity: 'S1', route: 'chat', tenant: 'hooli' }, { startsAt: '2026-11-28T12:00:00Z' });
+  const firing = alert(
+    { alertname: 'LLMSpendBurnRateHigh', severity: 'S1', route: 'chat', tenant: 'hooli' },
+    { startsAt: '2026-11-28T12:00:00Z' },
+  );
   // Each round of measuring adds events: a small history limit makes the run continue as new.
   const handle = await harness.fire(THROTTLE, firing, { taskQueue: QUEUE, cooldownMs: 300, historyLimit: 80 });
   await waitFor('the first level', () => rateLimit() === 40 || undefined);
@@ -116,7 +135,9 @@ test('an adapt step keeps adjusting across continue-as-new, and its change is st
 
   await setBurn(9);
   // The run records the level once the change is made: wait for the run, then look at the gateway.
-  await waitFor('the strictest level, in the continued run', async () => ((await handle.query(statusQuery)).adapting[0]?.level === 2 ? true : undefined));
+  await waitFor('the strictest level, in the continued run', async () =>
+    (await handle.query(statusQuery)).adapting[0]?.level === 2 ? true : undefined,
+  );
   expect((await handle.query(statusQuery)).adapting[0]).toMatchObject({ stepId: 'throttle', level: 2 });
   expect(rateLimit()).toBe(10);
 

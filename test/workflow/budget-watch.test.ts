@@ -23,7 +23,14 @@ beforeAll(async () => {
   });
   await harness.startWorker(WITH_GHOST, {
     prometheusUrl: prometheus.url,
-    finops: { budgets: { acme: { monthlyUsd: 40, selector: 'tenant="acme"' }, ghost: { monthlyUsd: 40, selector: 'tenant="nobody"' } }, gpuHourlyUsd: 2.5, headroom: 0.1 },
+    finops: {
+      budgets: {
+        acme: { monthlyUsd: 40, selector: 'tenant="acme"' },
+        ghost: { monthlyUsd: 40, selector: 'tenant="nobody"' },
+      },
+      gpuHourlyUsd: 2.5,
+      headroom: 0.1,
+    },
   });
 });
 afterAll(async () => {
@@ -33,7 +40,7 @@ afterAll(async () => {
 
 const announcements = () =>
   harness.notifierLog
-    .map((line) => (line.notification as { to: string[]; message: string } | undefined))
+    .map((line) => line.notification as { to: string[]; message: string } | undefined)
     .filter((notification) => notification?.message.startsWith('Budget acme'));
 
 test('each threshold of a budget is announced once a month, with the spend, the pace and the forecast', async () => {
@@ -46,7 +53,10 @@ test('each threshold of a budget is announced once a month, with the spend, the 
     const current = await handle.query(budgetWatchStatusQuery);
     return current.announced.acme?.thresholds.includes(1) ? current : undefined;
   });
-  expect(status.announced.acme).toEqual({ month: new Date().toISOString().slice(0, 7), thresholds: [0.5, 0.75, 0.9, 1] });
+  expect(status.announced.acme).toEqual({
+    month: new Date().toISOString().slice(0, 7),
+    thresholds: [0.5, 0.75, 0.9, 1],
+  });
   expect(status.reports.acme).toMatchObject({ budget: 'acme', monthlyUsd: 40 });
 
   const announced = announcements();
@@ -61,7 +71,9 @@ test('each threshold of a budget is announced once a month, with the spend, the 
 
   // More rounds, more spend: nothing more to announce this month.
   const rounds = (await handle.query(budgetWatchStatusQuery)).reports.acme!.spentUsd;
-  await waitFor('three more rounds', async () => ((await handle.query(budgetWatchStatusQuery)).reports.acme!.spentUsd >= rounds + 12 ? true : undefined));
+  await waitFor('three more rounds', async () =>
+    (await handle.query(budgetWatchStatusQuery)).reports.acme!.spentUsd >= rounds + 12 ? true : undefined,
+  );
   expect(announcements()).toHaveLength(announced.length);
   recordHistoryIfAsked(harness.env.address, handle, 'budget-watch');
   await handle.terminate('test over');
@@ -77,11 +89,15 @@ test('a round that could not report a budget is followed sooner: a fifth of the 
     const current = await handle.query(budgetWatchStatusQuery);
     return current.problems.ghost ? current : undefined;
   });
-  expect(status.problems.ghost).toMatch(/^finops\.budgetReport: no spend matches sum\(increase\(inference_cost_usd_total\{tenant="nobody"\}\[\d+s\]\)\); check finops\.budgets\.ghost\.selector/);
+  expect(status.problems.ghost).toMatch(
+    /^finops\.budgetReport: no spend matches sum\(increase\(inference_cost_usd_total\{tenant="nobody"\}\[\d+s\]\)\); check finops\.budgets\.ghost\.selector/,
+  );
   // The timer the round started: a minute (a fifth of ten, at most one), not ten.
   const timers = await waitFor('the timer after the round', async () => {
     const { events } = await handle.fetchHistory();
-    const started = (events ?? []).flatMap(({ timerStartedEventAttributes }) => (timerStartedEventAttributes ? [timerStartedEventAttributes.startToFireTimeout] : []));
+    const started = (events ?? []).flatMap(({ timerStartedEventAttributes }) =>
+      timerStartedEventAttributes ? [timerStartedEventAttributes.startToFireTimeout] : [],
+    );
     return started.length > 0 ? started : undefined;
   });
   expect(timers.map((duration) => Number(duration?.seconds))).toEqual([60]);

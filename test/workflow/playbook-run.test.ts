@@ -56,7 +56,12 @@ test('applies the step once, keeps it while firing, and rolls it back after the 
   const status = await handle.query(statusQuery);
   expect(status.notifications).toEqual({ received: 4, repeated: 4, stale: 0 });
   expect(status.applied).toEqual([
-    expect.objectContaining({ stepId: 'cap-context', summary: 'route chat (tenant acme): maxInputTokens unset → 8192', previous: { maxInputTokens: null }, undoneAt: null }),
+    expect.objectContaining({
+      stepId: 'cap-context',
+      summary: 'route chat (tenant acme): maxInputTokens unset → 8192',
+      previous: { maxInputTokens: null },
+      undoneAt: null,
+    }),
   ]);
   expect(changesFor('chat', 'acme')).toHaveLength(1);
 
@@ -122,9 +127,14 @@ test('a failing later step rolls back the earlier ones and fails the run with th
   );
   const status = await handle.query(statusQuery);
   expect(status.state).toBe('failed');
-  expect(status.applied).toEqual([expect.objectContaining({ stepId: 'cap-context', undoError: null, undoneAt: expect.any(String) as string })]);
+  expect(status.applied).toEqual([
+    expect.objectContaining({ stepId: 'cap-context', undoError: null, undoneAt: expect.any(String) as string }),
+  ]);
   expect(harness.simulator.store.get({ route: 'summarize' }).policy).toEqual(before);
-  expect(changesFor('summarize', null).map((c) => c.patch)).toEqual([{ maxInputTokens: 4096 }, { maxInputTokens: 65_536 }]);
+  expect(changesFor('summarize', null).map((c) => c.patch)).toEqual([
+    { maxInputTokens: 4096 },
+    { maxInputTokens: 65_536 },
+  ]);
   recordHistoryIfAsked(harness.env.address, handle, 'playbook-run-step-failed');
 });
 

@@ -80,7 +80,9 @@ test('an S1 change OPA cannot answer for does not run', async () => {
   const status = await handle.query(statusQuery);
   expect(status.applied).toEqual([]);
   expect(status.skipped.map(({ stepId }) => stepId)).toEqual(['cap-context', 'tier-protected']);
-  expect(status.skipped[0]!.reason).toMatch(/^refused: OPA could not answer \(.*\), and an S1 change fails closed: gateway\.setRoutePolicy on route=chat,tenant=globex does not run$/);
+  expect(status.skipped[0]!.reason).toMatch(
+    /^refused: OPA could not answer \(.*\), and an S1 change fails closed: gateway\.setRoutePolicy on route=chat,tenant=globex does not run$/,
+  );
   expect(harness.changesFor('chat', 'globex')).toEqual([]);
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
   expect((await handle.result()).state).toBe('rolled-back');
@@ -123,11 +125,25 @@ test("the tier policy's answer, from live burn rate and latency, picks the tier 
   await waitFor('the run mitigated', () => harness.stateOf(handle, 'mitigated'));
   const status = await handle.query(statusQuery);
   const answer = status.facts['which-tier'] as Record<string, unknown>;
-  expect(answer).toMatchObject({ tier: 'distilled', changes: true, currentTier: 'premium', p95LatencyMs: 3000, tierP95LatencyMs: { standard: 2000, distilled: 1200 }, source: 'opa' });
+  expect(answer).toMatchObject({
+    tier: 'distilled',
+    changes: true,
+    currentTier: 'premium',
+    p95LatencyMs: 3000,
+    tierP95LatencyMs: { standard: 2000, distilled: 1200 },
+    source: 'opa',
+  });
   expect(await loggedDecision(opa, answer.decisionId as string)).toMatchObject({ path: 'finops_soar/tier/decision' });
-  expect(status.applied.map(({ stepId, summary }) => [stepId, summary])).toEqual([['tier-distilled', 'route chat (tenant acme): modelTier unset → "distilled", fallbackModel unset → "premium"']]);
-  expect(status.skipped).toEqual([expect.objectContaining({ stepId: 'tier-standard', reason: 'which-tier.tier is "distilled", not "standard"' })]);
-  expect(harness.simulator.store.get({ route: 'chat', tenant: 'acme' }).policy).toEqual({ modelTier: 'distilled', fallbackModel: 'premium' });
+  expect(status.applied.map(({ stepId, summary }) => [stepId, summary])).toEqual([
+    ['tier-distilled', 'route chat (tenant acme): modelTier unset → "distilled", fallbackModel unset → "premium"'],
+  ]);
+  expect(status.skipped).toEqual([
+    expect.objectContaining({ stepId: 'tier-standard', reason: 'which-tier.tier is "distilled", not "standard"' }),
+  ]);
+  expect(harness.simulator.store.get({ route: 'chat', tenant: 'acme' }).policy).toEqual({
+    modelTier: 'distilled',
+    fallbackModel: 'premium',
+  });
 
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
   expect((await handle.result()).state).toBe('rolled-back');
@@ -140,7 +156,12 @@ test('an S1 tier question OPA cannot answer keeps the route where it is: no tier
   const handle = await harness.fire(tiered('S1'), firing, { taskQueue: TIERS_OPA_DOWN, cooldownMs: 300 });
   await waitFor('the run mitigated', () => harness.stateOf(handle, 'mitigated'));
   const status = await handle.query(statusQuery);
-  expect(status.facts['which-tier']).toMatchObject({ tier: 'premium', changes: false, allowed: false, reason: expect.stringMatching(/^OPA could not answer .* route chat stays on premium$/) as unknown });
+  expect(status.facts['which-tier']).toMatchObject({
+    tier: 'premium',
+    changes: false,
+    allowed: false,
+    reason: expect.stringMatching(/^OPA could not answer .* route chat stays on premium$/) as unknown,
+  });
   expect(status.applied).toEqual([]);
   expect(status.skipped.map(({ stepId, reason }) => [stepId, reason])).toEqual([
     ['tier-standard', 'which-tier.tier is "premium", not "standard"'],

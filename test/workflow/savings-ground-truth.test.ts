@@ -71,7 +71,9 @@ class SpendTrace {
   usd(atMs: number): number {
     const next = this.points.findIndex((point) => point.atMs >= atMs);
     if (next < 0 || (next === 0 && this.points[0]!.atMs > atMs)) {
-      throw new Error(`the spend trace covers ${iso(this.points[0]!.atMs)} to ${iso(this.points.at(-1)!.atMs)}, not ${iso(atMs)}`);
+      throw new Error(
+        `the spend trace covers ${iso(this.points[0]!.atMs)} to ${iso(this.points.at(-1)!.atMs)}, not ${iso(atMs)}`,
+      );
     }
     const after = this.points[next]!;
     const before = this.points[next - 1];
@@ -94,7 +96,9 @@ class SpendTrace {
    * files run alongside) delays them, and the /metrics answers of the same event loop as much.
    */
   lateMs(wallMs: number): number {
-    return this.points.filter((point) => point.takenAtMs <= wallMs).reduce((late, point) => Math.max(late, point.takenAtMs - point.atMs), STEP_LATE_MS - SCRAPE_MS);
+    return this.points
+      .filter((point) => point.takenAtMs <= wallMs)
+      .reduce((late, point) => Math.max(late, point.takenAtMs - point.atMs), STEP_LATE_MS - SCRAPE_MS);
   }
 
   /**
@@ -109,7 +113,12 @@ class SpendTrace {
     const rates: number[] = [];
     for (let last = atMs - SCRAPE_MS - late; last <= atMs; last += 100) {
       for (let first = atMs - WINDOW_MS; first <= atMs - WINDOW_MS + SCRAPE_MS + late; first += 100) {
-        for (const [firstDelay, lastDelay] of [[0, 0], [0, late], [late, 0], [late, late]] as const) {
+        for (const [firstDelay, lastDelay] of [
+          [0, 0],
+          [0, late],
+          [late, 0],
+          [late, late],
+        ] as const) {
           rates.push(((read(last, lastDelay) - read(first, firstDelay)) / (last - first)) * 3_600_000);
         }
       }
@@ -165,7 +174,11 @@ beforeAll(async () => {
   harness = await startHarness();
   await harness.startWorker(QUEUE, { gateway: live.gateway, prometheusUrl: live.prometheusUrl, metrics });
   // A baseline needs a whole rate window of scrapes behind it, and of the spend kept here.
-  await waitFor('a whole rate window of the platform in Prometheus', () => live.platform.model.nowMs - since >= SETTLED_MS || undefined, 60_000);
+  await waitFor(
+    'a whole rate window of the platform in Prometheus',
+    () => live.platform.model.nowMs - since >= SETTLED_MS || undefined,
+    60_000,
+  );
 });
 afterAll(async () => {
   await harness?.close();
@@ -191,7 +204,12 @@ async function runUntilSettled(playbook: string, labels: Record<string, string>,
       const status = await handle.query(statusQuery);
       keep(status);
       const last = status.applied[changes - 1];
-      return (last && status.savings?.latest && Date.parse(status.savings.latest.at) - Date.parse(last.appliedAt) >= SETTLED_MS) || undefined;
+      return (
+        (last &&
+          status.savings?.latest &&
+          Date.parse(status.savings.latest.at) - Date.parse(last.appliedAt) >= SETTLED_MS) ||
+        undefined
+      );
     },
     60_000,
   );
@@ -199,8 +217,10 @@ async function runUntilSettled(playbook: string, labels: Record<string, string>,
   const summary = await handle.result();
   keep(summary);
   const last = Date.parse(summary.savings!.latest!.at);
-  await waitFor('the platform\'s clock past the last sample', () => live.platform.model.nowMs >= last || undefined);
-  const sampled: CostSample[] = [...samples].map(([at, usdPerHour]) => ({ at, usdPerHour })).sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  await waitFor("the platform's clock past the last sample", () => live.platform.model.nowMs >= last || undefined);
+  const sampled: CostSample[] = [...samples]
+    .map(([at, usdPerHour]) => ({ at, usdPerHour }))
+    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
   return { summary, ledger: summary.savings!, sampled };
 }
 
@@ -232,11 +252,20 @@ function compareRates(trace: SpendTrace, sampled: CostSample[], applied: Applied
     const after = sampled.find(({ at }) => Date.parse(at) - Date.parse(appliedAt) >= EVERY_MS);
     role(before, `${stepId} before`);
     role(after, `${stepId} after`);
-    expect([stepId, costBeforeUsdPerHour, costAfterUsdPerHour]).toEqual([stepId, before!.usdPerHour, after!.usdPerHour]);
+    expect([stepId, costBeforeUsdPerHour, costAfterUsdPerHour]).toEqual([
+      stepId,
+      before!.usdPerHour,
+      after!.usdPerHour,
+    ]);
   }
   return sampled.map((sample) => {
     const truth = trace.ratesSeenAt(Date.parse(sample.at));
-    return compare(`rate at ${sample.at} (${(roles.get(sample) ?? ['periodic']).join(', ')})`, sample.usdPerHour, truth, RATE_TOLERANCE * truth.high);
+    return compare(
+      `rate at ${sample.at} (${(roles.get(sample) ?? ['periodic']).join(', ')})`,
+      sample.usdPerHour,
+      truth,
+      RATE_TOLERANCE * truth.high,
+    );
   });
 }
 
@@ -252,7 +281,10 @@ function compareRates(trace: SpendTrace, sampled: CostSample[], applied: Applied
 function compareTotal(ledger: SavingsLedger, trace: SpendTrace, counterfactual: SpendTrace): Comparison {
   const latestMiddle = (WINDOW_ENDS.latest + WINDOW_STARTS.latest) / 2;
   // A late clock moves every window's middle back by as much.
-  const earliestMiddle = (WINDOW_ENDS.earliest + WINDOW_STARTS.earliest) / 2 + trace.lateMs(Date.parse(ledger.latest!.at)) - (STEP_LATE_MS - SCRAPE_MS);
+  const earliestMiddle =
+    (WINDOW_ENDS.earliest + WINDOW_STARTS.earliest) / 2 +
+    trace.lateMs(Date.parse(ledger.latest!.at)) -
+    (STEP_LATE_MS - SCRAPE_MS);
   const baselineAt = Date.parse(ledger.baseline!.at);
   const lastAt = Date.parse(ledger.latest!.at);
   const hours = (lastAt - baselineAt) / 3_600_000;
@@ -265,12 +297,18 @@ function compareTotal(ledger: SavingsLedger, trace: SpendTrace, counterfactual: 
     strays.push(Math.abs(ledger.baseline!.usdPerHour * hours - wouldHaveSpent));
   }
   const measurement = TOTAL_TOLERANCE * ledger.baseline!.usdPerHour * hours + ledger.samples * HALF_CENT;
-  return compare('dollars saved', ledger.savedUsd, { low: Math.min(...savings), high: Math.max(...savings) }, measurement + Math.max(...strays));
+  return compare(
+    'dollars saved',
+    ledger.savedUsd,
+    { low: Math.min(...savings), high: Math.max(...savings) },
+    measurement + Math.max(...strays),
+  );
 }
 
 const outsideTolerance = (rows: Comparison[]) => rows.filter(({ error, tolerance }) => Math.abs(error) > tolerance);
 
-const engineMetric = async (name: string, playbook: string) => (await metrics.registry.getSingleMetric(name)!.get()).values.find((v) => v.labels.playbook === playbook)?.value;
+const engineMetric = async (name: string, playbook: string) =>
+  (await metrics.registry.getSingleMetric(name)!.get()).values.find((v) => v.labels.playbook === playbook)?.value;
 
 const SAVINGS = `
 severity: S2
@@ -328,6 +366,9 @@ steps:
   expect(outsideTolerance(rows)).toEqual([]);
   expect(ledger.savedUsd).toBeLessThan(0);
   expect(ledger.savedUsdPerHour).toBeLessThan(0);
-  expect(await engineMetric('finops_soar_added_cost_usd_total', 'raise-cost-measured')).toBeCloseTo(-ledger.savedUsd, 2);
+  expect(await engineMetric('finops_soar_added_cost_usd_total', 'raise-cost-measured')).toBeCloseTo(
+    -ledger.savedUsd,
+    2,
+  );
   expect(await engineMetric('finops_soar_saved_usd_total', 'raise-cost-measured')).toBeUndefined();
 });

@@ -25,7 +25,9 @@ test_tokens_per_request{route="chat",tenant="acme"} ${platform.tokensPerRequest}
 const scraped = async (query: string, value: number) => {
   prometheus.metrics.text = exposition();
   await waitFor(`${query} = ${value} in Prometheus`, async () => {
-    const body = (await (await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
+    const body = (await (await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as {
+      data: { result: Array<{ value: [number, string] }> };
+    };
     return Number(body.data.result[0]?.value[1]) === value || undefined;
   });
 };
@@ -74,7 +76,10 @@ steps:
     params: { policy: { cacheMode: aggressive } }
 `;
 
-const savedUsdMetric = async (playbook: string) => (await metrics.registry.getSingleMetric('finops_soar_saved_usd_total')!.get()).values.find((v) => v.labels.playbook === playbook)?.value;
+const savedUsdMetric = async (playbook: string) =>
+  (await metrics.registry.getSingleMetric('finops_soar_saved_usd_total')!.get()).values.find(
+    (v) => v.labels.playbook === playbook,
+  )?.value;
 
 test('a run attributes savings: the rate before its first change, each change before and after, the dollars saved, reported and counted at rollback', async () => {
   const firing = alert({ alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2', route: 'chat', tenant: 'acme' });
@@ -82,11 +87,20 @@ test('a run attributes savings: the rate before its first change, each change be
   await waitFor('both changes', async () => (await handle.query(statusQuery)).applied.length === 2 || undefined);
 
   await setCost(60);
-  await waitFor('a sample of the lower rate', async () => (await handle.query(statusQuery)).savings?.latest?.usdPerHour === 60 || undefined);
+  await waitFor(
+    'a sample of the lower rate',
+    async () => (await handle.query(statusQuery)).savings?.latest?.usdPerHour === 60 || undefined,
+  );
   const mitigated = await handle.query(statusQuery);
   expect(mitigated.savings).toMatchObject({ baseline: { usdPerHour: 100 }, savedUsdPerHour: 40, note: null });
   expect(mitigated.savings!.nextAt).not.toBeNull();
-  expect(mitigated.applied.map(({ stepId, costBeforeUsdPerHour, costAfterUsdPerHour }) => [stepId, costBeforeUsdPerHour, costAfterUsdPerHour])).toEqual([
+  expect(
+    mitigated.applied.map(({ stepId, costBeforeUsdPerHour, costAfterUsdPerHour }) => [
+      stepId,
+      costBeforeUsdPerHour,
+      costAfterUsdPerHour,
+    ]),
+  ).toEqual([
     ['cap-context', 100, 60],
     ['cache', 100, 60],
   ]);
@@ -102,9 +116,13 @@ test('a run attributes savings: the rate before its first change, each change be
   expect(ledger.latest!.usdPerHour).toBe(60);
   expect(ledger.nextAt).toBeNull();
   expect(ledger.savedUsd).toBeGreaterThan(0);
-  expect(ledger.savedUsd).toBeLessThanOrEqual(Math.ceil(40 * hours(ledger.baseline!.at, ledger.latest!.at) * 100) / 100);
+  expect(ledger.savedUsd).toBeLessThanOrEqual(
+    Math.ceil(40 * hours(ledger.baseline!.at, ledger.latest!.at) * 100) / 100,
+  );
 
-  const report = harness.notifierLog.find((line) => (line.notification as { to?: string[] } | undefined)?.to?.includes('finops'));
+  const report = harness.notifierLog.find((line) =>
+    (line.notification as { to?: string[] } | undefined)?.to?.includes('finops'),
+  );
   expect((report!.notification as { message: string }).message).toMatch(
     /^cap-with-savings on route=chat,tenant=acme rolled back after [\d.]+ h of changes: cost rate \$60\/h against \$100\/h before the first change: saving \$40\/h, \$[\d.]+ saved so far\.$/,
   );
@@ -115,14 +133,25 @@ test('a run attributes savings: the rate before its first change, each change be
 test('without a cost rate before the first change, later samples attribute nothing', async () => {
   prometheus.metrics.text = '';
   await waitFor('the series gone from Prometheus', async () => {
-    const body = (await (await fetch(`${prometheus.url}/api/v1/query?query=test_cost_usd_per_hour`)).json()) as { data: { result: unknown[] } };
+    const body = (await (await fetch(`${prometheus.url}/api/v1/query?query=test_cost_usd_per_hour`)).json()) as {
+      data: { result: unknown[] };
+    };
     return body.data.result.length === 0 || undefined;
   });
-  const firing = alert({ alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2', route: 'chat', tenant: 'acme', model: 'no-baseline' });
+  const firing = alert({
+    alertname: 'LLMInputTokensPerRequestHigh',
+    severity: 'S2',
+    route: 'chat',
+    tenant: 'acme',
+    model: 'no-baseline',
+  });
   const handle = await harness.fire(SAVING, firing, { taskQueue: QUEUE, cooldownMs: 300 });
   await waitFor('both changes', async () => (await handle.query(statusQuery)).applied.length === 2 || undefined);
   await setCost(60);
-  await waitFor('the note', async () => (await handle.query(statusQuery)).savings?.note?.startsWith('no baseline') || undefined);
+  await waitFor(
+    'the note',
+    async () => (await handle.query(statusQuery)).savings?.note?.startsWith('no baseline') || undefined,
+  );
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
   const summary = await handle.result();
   expect(summary.savings).toMatchObject({ baseline: null, savedUsd: 0, savedUsdPerHour: null });
@@ -166,14 +195,30 @@ const WITH_NEXT_STEP = (name: string) => `${VERIFYING(name, '30s')}
 `;
 
 test('a verify step that sees the metric move skips the harsher steps after it', async () => {
-  const firing = alert({ alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2', route: 'chat', tenant: 'acme', model: 'verified' });
-  const handle = await harness.fire([WITH_NEXT_STEP('verified'), HARSHER('verified')], firing, { taskQueue: QUEUE, cooldownMs: 300 });
-  await waitFor('the verify step measuring', async () => (await handle.query(statusQuery)).currentStep === 'tokens-fell' || undefined);
+  const firing = alert({
+    alertname: 'LLMInputTokensPerRequestHigh',
+    severity: 'S2',
+    route: 'chat',
+    tenant: 'acme',
+    model: 'verified',
+  });
+  const handle = await harness.fire([WITH_NEXT_STEP('verified'), HARSHER('verified')], firing, {
+    taskQueue: QUEUE,
+    cooldownMs: 300,
+  });
+  await waitFor(
+    'the verify step measuring',
+    async () => (await handle.query(statusQuery)).currentStep === 'tokens-fell' || undefined,
+  );
   await setTokens(1800);
   await waitFor('the run mitigated', () => harness.stateOf(handle, 'mitigated'));
   const status = await handle.query(statusQuery);
-  expect(status.verifications).toEqual([expect.objectContaining({ stepId: 'tokens-fell', moved: true, value: 1800, reason: 'value is 1800, below 2500' })]);
-  expect(status.skipped).toEqual([{ stepId: 'compress', reason: 'not needed: tokens-fell verified value is 1800, below 2500' }]);
+  expect(status.verifications).toEqual([
+    expect.objectContaining({ stepId: 'tokens-fell', moved: true, value: 1800, reason: 'value is 1800, below 2500' }),
+  ]);
+  expect(status.skipped).toEqual([
+    { stepId: 'compress', reason: 'not needed: tokens-fell verified value is 1800, below 2500' },
+  ]);
   expect(status.applied.map(({ stepId }) => stepId)).toEqual(['cap-context']);
   expect(status.escalation).toBeNull();
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
@@ -182,11 +227,28 @@ test('a verify step that sees the metric move skips the harsher steps after it',
 });
 
 test('a verify step that sees nothing move goes on to the next step', async () => {
-  const firing = alert({ alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2', route: 'chat', tenant: 'acme', model: 'next-step' });
-  const handle = await harness.fire([WITH_NEXT_STEP('next-step').replace('within: 30s', 'within: 2s'), HARSHER('next-step')], firing, { taskQueue: QUEUE, cooldownMs: 300 });
+  const firing = alert({
+    alertname: 'LLMInputTokensPerRequestHigh',
+    severity: 'S2',
+    route: 'chat',
+    tenant: 'acme',
+    model: 'next-step',
+  });
+  const handle = await harness.fire(
+    [WITH_NEXT_STEP('next-step').replace('within: 30s', 'within: 2s'), HARSHER('next-step')],
+    firing,
+    { taskQueue: QUEUE, cooldownMs: 300 },
+  );
   await waitFor('the run mitigated', () => harness.stateOf(handle, 'mitigated'));
   const status = await handle.query(statusQuery);
-  expect(status.verifications).toEqual([expect.objectContaining({ stepId: 'tokens-fell', moved: false, value: 3000, reason: 'not below 2500 within 2s: value is still 3000' })]);
+  expect(status.verifications).toEqual([
+    expect.objectContaining({
+      stepId: 'tokens-fell',
+      moved: false,
+      value: 3000,
+      reason: 'not below 2500 within 2s: value is still 3000',
+    }),
+  ]);
   expect(status.applied.map(({ stepId }) => stepId)).toEqual(['cap-context', 'compress']);
   // More steps followed, so the escalation keeps its own delay.
   expect(status.escalation).toBeNull();
@@ -195,11 +257,24 @@ test('a verify step that sees nothing move goes on to the next step', async () =
 });
 
 test('a last verify step that sees nothing move escalates to the next tier at once', async () => {
-  const firing = alert({ alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2', route: 'chat', tenant: 'acme', model: 'escalated' });
-  const handle = await harness.fire([VERIFYING('escalated', '2s'), HARSHER('escalated')], firing, { taskQueue: QUEUE, cooldownMs: 300 });
+  const firing = alert({
+    alertname: 'LLMInputTokensPerRequestHigh',
+    severity: 'S2',
+    route: 'chat',
+    tenant: 'acme',
+    model: 'escalated',
+  });
+  const handle = await harness.fire([VERIFYING('escalated', '2s'), HARSHER('escalated')], firing, {
+    taskQueue: QUEUE,
+    cooldownMs: 300,
+  });
   await waitFor('the escalation', async () => (await handle.query(statusQuery)).applied.length === 2 || undefined);
   const status = await handle.query(statusQuery);
-  expect(status.escalation).toMatchObject({ to: 'escalated-s1', reason: 'the steps of escalated did not move the metric (tokens-fell: not below 2500 within 2s: value is still 3000)' });
+  expect(status.escalation).toMatchObject({
+    to: 'escalated-s1',
+    reason:
+      'the steps of escalated did not move the metric (tokens-fell: not below 2500 within 2s: value is still 3000)',
+  });
   expect(status.applied.map(({ stepId, summary }) => [stepId, summary])).toEqual([
     ['cap-context', 'route chat (tenant acme): maxInputTokens unset → 2000'],
     ['escalated-s1/tier-down', expect.stringContaining('modelTier')],

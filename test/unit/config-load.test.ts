@@ -1,3 +1,6 @@
+// loadConfig (config/load.ts, validated by the schema in config/schema.ts): the defaults, the YAML
+// file, environment overrides, secrets read from files and their precedence, and error messages that
+// name the source, the field and the fix without ever showing a secret.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -498,7 +501,7 @@ describe('secrets', () => {
     expect(message).toMatch(/Fix the path or the file's permissions\.$/);
   });
 
-  test('an unreadable *_FILE names the variable and the path', () => {
+  test('an unreadable *_FILE names the variable, the path and the fix', () => {
     const missing = join(configDir('').dir, 'missing-token');
     const message = errorOf(() =>
       loadConfig({ file: configFile(''), env: { FINOPS_SOAR_INGRESS_TOKEN_FILE: missing } }),
@@ -508,6 +511,7 @@ describe('secrets', () => {
         `environment variable FINOPS_SOAR_INGRESS_TOKEN_FILE: cannot read the secret file ${missing} (ENOENT`,
       ),
     ).toBe(true);
+    expect(message).toMatch(/Fix the path or the file's permissions\.$/);
   });
 
   test('a *File field that is not a path is refused', () => {

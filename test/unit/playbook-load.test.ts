@@ -1,3 +1,7 @@
+// parsePlaybook and loadPlaybooks (playbook/load.ts): a playbook file becomes a spec with a digest of
+// its content, or problems that name file:line:column, the field and a valid value; a folder loads
+// only when every file is valid, names are unique and escalations go to a more severe playbook of the
+// same family and target kind. Planning a run from a playbook (playbook/plan.ts): playbook-plan.test.ts.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -182,6 +186,11 @@ describe('parsePlaybook: problems name file:line:column, the field path and a va
       'a missing field',
       VALID.replace('description: Cap the context length.\n', ''),
       `${FILE}:1:1: description: Invalid input: expected string, received undefined. Expected: what the playbook is for, in a sentence`,
+    ],
+    [
+      'a missing severity',
+      VALID.replace('severity: S2\n', ''),
+      `${FILE}:1:1: severity: Invalid option. Expected: S1 (most severe), S2 or S3`,
     ],
     [
       'an unknown severity',
@@ -471,6 +480,21 @@ describe('loadPlaybooks', () => {
     expect(problems.some((p) => p.includes('good.yaml'))).toBe(false);
   });
 
+  test("a broken file and a name used twice are both reported, the file's problem first", () => {
+    const dir = folder({
+      'a.yaml': VALID,
+      'b.yml': VALID,
+      'c.yaml': VALID.replace('S2', 'S9'),
+      'notes.txt': 'ignored',
+    });
+    const problems = problemsLoading(dir);
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/c\.yaml:3:11: severity: Invalid option/);
+    expect(problems[1]).toMatch(
+      /b\.yml: name: "cap-context" is already the name of .*a\.yaml; playbook names must be unique/,
+    );
+  });
+
   describe('escalation between playbooks', () => {
     const s2 = (escalateTo: string, family = 'cost', target = 'route') =>
       VALID.replace(
@@ -533,6 +557,7 @@ describe('loadPlaybooks', () => {
     expect(playbooks.length).toBeGreaterThan(0);
     const names = playbooks.map((p) => p.spec.name);
     expect(new Set(names).size).toBe(names.length);
+    expect(names).toContain('cost-s2');
     for (const playbook of playbooks) {
       expect(playbook.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(playbook.spec.steps.length).toBeGreaterThan(0);

@@ -4,7 +4,12 @@
 import type { Client } from '@temporalio/client';
 import { authorize, playbookOfStep, type Approvers, type Directory } from './approvers';
 import type { Playbook } from '../playbook/schema';
-import { decideUpdate, decisionRefusedSignal, type Decision, type RecordedDecision } from '../workflows/definitions';
+import {
+  decideUpdate,
+  decisionRefusedSignal,
+  type Decision,
+  type RecordedDecision,
+} from '../workflows/playbook-run/definitions';
 
 export interface DecisionContext {
   client: Client;

@@ -23,7 +23,7 @@ import { buildIngressApp } from '../ingress/app';
 import { loadPlaybooks } from '../playbook/load';
 import { PolicyStore } from '../simulator/policy-store';
 import { buildSimulatorApp } from '../simulator/server';
-import { alertNotificationSignal } from '../workflows/definitions';
+import { alertNotificationSignal } from '../workflows/playbook-run/definitions';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 100);

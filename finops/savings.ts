@@ -81,3 +81,28 @@ export function describeSavings(ledger: SavingsLedger): string | null {
   const total = savedUsd >= 0 ? `${usd(savedUsd)} saved so far` : `${usd(savedUsd)} more spent so far`;
   return `cost rate ${usd(latest.usdPerHour)}/h against ${usd(baseline.usdPerHour)}/h before the first change: ${direction} ${usd(savedUsdPerHour)}/h, ${total}`;
 }
+
+/**
+ * The ledger after a sample taken during a run. The first sample must come before the first change
+ * (the rate with a change in force cannot be the baseline): without a baseline nothing is
+ * attributed, and the ledger says why.
+ */
+export function recordCostSample(ledger: SavingsLedger, sample: CostSample, changesInForce: boolean): SavingsLedger {
+  if (ledger.baseline || !changesInForce) return addSample(ledger, sample);
+  return { ...ledger, note: 'no baseline: the cost rate before the first change could not be measured' };
+}
+
+/** A change as the ledger attributes it: its rate just before, and a sampling interval after. */
+export interface AttributedChange {
+  appliedAt: string;
+  costAfterUsdPerHour?: number | null;
+}
+
+/** Gives each change still waiting for its "after" rate this sample, once a whole interval has passed since it. */
+export function attributeAfterRates(changes: AttributedChange[], sample: CostSample, everyMs: number): void {
+  for (const change of changes) {
+    if (change.costAfterUsdPerHour === null && Date.parse(sample.at) - Date.parse(change.appliedAt) >= everyMs) {
+      change.costAfterUsdPerHour = sample.usdPerHour;
+    }
+  }
+}

@@ -4,8 +4,8 @@ import { isGrpcServiceError, WorkflowNotFoundError, type Client } from '@tempora
 import type { Alert } from '../alerts/alertmanager';
 import type { AlertNotification } from '../alerts/tracker';
 import type { RunPlan } from '../playbook/plan';
-import { alertNotificationSignal, type PlaybookRunInput } from '../workflows/definitions';
-import type { playbookRun } from '../workflows/playbook-run';
+import { alertNotificationSignal, type PlaybookRunInput } from '../workflows/playbook-run/definitions';
+import type { playbookRun } from '../workflows/playbook-run/playbook-run';
 
 export const notificationOf = ({ fingerprint, status, startsAt, endsAt }: Alert): AlertNotification => ({
   fingerprint,

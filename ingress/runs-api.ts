@@ -13,7 +13,7 @@ import { isManualFingerprint, manualAlert, manualStartSchema, type ManualStart }
 import { routeToPlaybook, type RunDefaults } from '../alerts/routing';
 import type { Playbook } from '../playbook/schema';
 import { formatIssues } from '../validation/issues';
-import { abortUpdate, statusQuery } from '../workflows/definitions';
+import { abortUpdate, statusQuery } from '../workflows/playbook-run/definitions';
 import { decide, type DecisionContext } from '../approvals/decisions';
 import { isRetryable, signalResolution, startOrSignalRun } from './run-dispatch';
 

@@ -14,6 +14,7 @@ import {
 import type { Activities } from '../activities';
 import { budgetMessage, newlyCrossed, type BudgetReport } from '../finops/budget';
 import { TELLING_PEOPLE } from './activity-options';
+import { failureMessage } from './failures';
 
 export const BUDGET_WATCH_WORKFLOW_ID = 'finops-soar/budget-watch';
 
@@ -60,8 +61,7 @@ export async function budgetWatch(input: BudgetWatchInput): Promise<never> {
       try {
         report = await ask['finops.budgetReport'](budget);
       } catch (error) {
-        status.problems[budget] =
-          error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+        status.problems[budget] = failureMessage(error);
         continue;
       }
       delete status.problems[budget];

@@ -1,4 +1,4 @@
 // The workflows the worker registers (its workflowsPath points here).
 export { budgetWatch } from './budget-watch';
 export { engineLimits } from './engine-limits';
-export { playbookRun } from './playbook-run';
+export { playbookRun } from './playbook-run/playbook-run';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { playbookRunId } from '../../workflows/ids';
-import type { playbookRun } from '../../workflows/playbook-run';
+import type { playbookRun } from '../../workflows/playbook-run/playbook-run';
 import { INGRESS_TOKEN, startIngress } from '../helpers/ingress';
 import { freePort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';

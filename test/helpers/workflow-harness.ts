@@ -20,8 +20,8 @@ import {
   statusQuery,
   type PlaybookRunInput,
   type RunState,
-} from '../../workflows/definitions';
-import type { playbookRun } from '../../workflows/playbook-run';
+} from '../../workflows/playbook-run/definitions';
+import type { playbookRun } from '../../workflows/playbook-run/playbook-run';
 import { testActivities, testS3 } from './activities';
 import { KubeApiServer } from '../../simulator/kubernetes-api';
 import { startS3LifecycleServer, type S3LifecycleServer } from '../../simulator/s3-lifecycle-api';

@@ -12,7 +12,7 @@ import { parseApprovalButtonValue } from '../../notify/slack/approval-button';
 import { SlackDirectory } from '../../notify/slack/slack-directory';
 import { SlackNotifier } from '../../notify/slack/slack-notifier';
 import { slackSettingsSchema } from '../../notify/slack/slack-settings';
-import { alertNotificationSignal, decideUpdate, statusQuery, type RunStatus } from '../../workflows/definitions';
+import { alertNotificationSignal, decideUpdate, statusQuery, type RunStatus } from '../../workflows/playbook-run/definitions';
 import { playbookRunId } from '../../workflows/ids';
 import { alert, resolved } from '../helpers/alerts';
 import { INGRESS_TOKEN, startIngress, TEST_PLAYBOOKS } from '../helpers/ingress';

@@ -1,7 +1,7 @@
 // Adapt steps (adaptive throttling) on a real Temporal dev server, measuring through a real
 // Prometheus that scrapes a local exporter: the rate limit steps down as the burn rises, back up
 // as it falls, and the values from before the step return when it falls below every level.
-import { alertNotificationSignal, statusQuery } from '../../workflows/definitions';
+import { alertNotificationSignal, statusQuery } from '../../workflows/playbook-run/definitions';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';

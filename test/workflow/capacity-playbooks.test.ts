@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PrometheusClient } from '../../prometheus/prometheus-client';
 import { DEFAULT_CATALOG } from '../../simulator/platform/catalog';
 import { seedCluster } from '../../simulator/simulated-platform';
-import { alertNotificationSignal, decideUpdate, statusQuery } from '../../workflows/definitions';
+import { alertNotificationSignal, decideUpdate, statusQuery } from '../../workflows/playbook-run/definitions';
 import { TEST_FINOPS } from '../helpers/activities';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';

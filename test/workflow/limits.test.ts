@@ -1,5 +1,5 @@
 // The engine's limits across runs, held by the engineLimits workflow on a real Temporal dev server.
-import { alertNotificationSignal, statusQuery } from '../../workflows/definitions';
+import { alertNotificationSignal, statusQuery } from '../../workflows/playbook-run/definitions';
 import { ENGINE_LIMITS_WORKFLOW_ID, limitsQuery } from '../../workflows/engine-limits';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';

@@ -7,7 +7,7 @@ import {
   decideUpdate,
   statusQuery,
   type Decision,
-} from '../../workflows/definitions';
+} from '../../workflows/playbook-run/definitions';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';

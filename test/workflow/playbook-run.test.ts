@@ -1,6 +1,6 @@
 // The playbook workflow on a real Temporal dev server, acting on the real gateway simulator over HTTP.
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { alertNotificationSignal, statusQuery, type RunState } from '../../workflows/definitions';
+import { alertNotificationSignal, statusQuery, type RunState } from '../../workflows/playbook-run/definitions';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';

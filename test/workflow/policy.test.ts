@@ -2,7 +2,7 @@
 // policy/rego/: the decision id goes into the run and is in OPA's decision log; a change OPA refuses
 // is skipped with its reason; an S1 change OPA cannot answer for does not run (fail closed). And
 // runs asking "which tier" from live numbers in a real Prometheus, whose answer picks the tier step.
-import { alertNotificationSignal, statusQuery } from '../../workflows/definitions';
+import { alertNotificationSignal, statusQuery } from '../../workflows/playbook-run/definitions';
 import { TEST_FINOPS } from '../helpers/activities';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';

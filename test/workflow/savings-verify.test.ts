@@ -3,7 +3,7 @@
 // before and after rates, the report and the engine metrics; a verify step that sees the metric
 // move (the harsher steps are skipped) or not (the run escalates at once).
 import { EngineMetrics } from '../../observability/engine-metrics';
-import { alertNotificationSignal, statusQuery } from '../../workflows/definitions';
+import { alertNotificationSignal, statusQuery } from '../../workflows/playbook-run/definitions';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';

@@ -3,7 +3,7 @@
 // and the S3 lifecycle server.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alertNotificationSignal, decideUpdate, statusQuery } from '../../workflows/definitions';
+import { alertNotificationSignal, decideUpdate, statusQuery } from '../../workflows/playbook-run/definitions';
 import { PrometheusClient } from '../../prometheus/prometheus-client';
 import { TEST_FINOPS, testS3 } from '../helpers/activities';
 import { alert, resolved } from '../helpers/alerts';

@@ -1,10 +1,10 @@
 // The playbook run's messages and status, imported by callers (ingress, CLI, tests) and the workflow.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AlertNotification, TrackedAlerts } from '../alerts/tracker';
-import type { ActionRequest } from '../activities/action-contract';
-import type { SavingsLedger } from '../finops/savings';
-import type { ActionName } from '../playbook/step-registry';
-import type { PlannedStep, RunPlan } from '../playbook/plan';
+import type { AlertNotification, TrackedAlerts } from '../../alerts/tracker';
+import type { ActionRequest } from '../../activities/action-contract';
+import type { SavingsLedger } from '../../finops/savings';
+import type { ActionName } from '../../playbook/step-registry';
+import type { PlannedStep, RunPlan } from '../../playbook/plan';
 
 /** How to undo one applied step: the run keeps these on a stack and undoes them newest first. */
 export interface Compensation {

@@ -1,0 +1,133 @@
+// Making a change: ask the policy (OPA or the built-in rules), reserve it within the engine's
+// limits, sample the cost rate before it, apply it once (its idempotency key is the run and step),
+// and push how to undo it on the compensation stack. A refusal skips the step with its reason; a
+// failure rolls back what the run changed so far and fails the run.
+import { ApplicationFailure, CancellationScope, isCancellation, patched } from '@temporalio/workflow';
+import type { ActionOutcome } from '../../activities/action-contract';
+import type { PlannedStep } from '../../playbook/plan';
+import type { Severity } from '../../playbook/schema';
+import type { ActionName } from '../../playbook/step-registry';
+import { REFUSED_BY_GUARDRAILS } from '../../policy/guardrails';
+import { failureMessage, failureType } from '../failures';
+import { apply, askPolicy, limits } from './activity-proxies';
+import type { PolicyRecord } from './definitions';
+import { rollback } from './rollback';
+import type { RunContext } from './run-context';
+import { sampleCost } from './savings-sampling';
+
+export type Applied = { outcome: ActionOutcome; costBefore: number | null; policy: PolicyRecord | null };
+export type Refused = { refused: string; by: 'policy' | 'limits' | 'guardrails' };
+
+/**
+ * Applies one change, within the limits and guardrails: answers its outcome, or why it was refused.
+ * `keyId` names the change in its idempotency keys (an adapt step makes several).
+ */
+export async function applyChange(
+  ctx: RunContext,
+  keyId: string,
+  action: ActionName,
+  params: unknown,
+  objects: string[],
+): Promise<Applied | Refused> {
+  const { status, plan } = ctx;
+  const request = ctx.actionRequest(keyId, params, 'apply');
+  // Runs recorded before policies were asked keep their history.
+  let policy: PolicyRecord | null = null;
+  if (patched('policy-check')) {
+    // Runs recorded before the policy was asked locally keep their history.
+    const ask = patched('policy-check-local') ? askPolicy : apply;
+    const decision = await ask['policy.check']({
+      action,
+      target: plan.target,
+      params,
+      severity: status.severity as Severity,
+    });
+    policy = {
+      source: decision.source,
+      reason: decision.reason,
+      ...(decision.decisionId !== undefined && { decisionId: decision.decisionId }),
+    };
+    if (!decision.allowed) {
+      // A guardrail says the same tomorrow; a spent quota or an OPA that cannot answer may not.
+      const permanent =
+        (decision.denials ?? []).length > 0 && decision.denials!.every(({ rule }) => rule !== 'tenant_over_quota');
+      return {
+        refused: `${decision.reason}${decision.decisionId ? ` (OPA decision ${decision.decisionId})` : ''}`,
+        by: permanent ? 'guardrails' : 'policy',
+      };
+    }
+  }
+  if (!status.dryRun) {
+    const reservation = await limits['limits.reserveAction']({
+      workflowId: ctx.workflowId,
+      target: plan.target.key,
+      key: request.idempotencyKey,
+      objects,
+    });
+    if (!reservation.granted) return { refused: reservation.reason, by: 'limits' };
+  }
+  const costBefore = await sampleCost(ctx);
+  try {
+    // A change in flight when the run is aborted finishes and is recorded, so the rollback undoes
+    // it too; cancelled half-way, it could be made at the gateway and never undone.
+    return { outcome: await CancellationScope.nonCancellable(() => apply[action](request)), costBefore, policy };
+  } catch (error) {
+    if (!isCancellation(error) && failureType(error) === REFUSED_BY_GUARDRAILS) {
+      return { refused: failureMessage(error), by: 'guardrails' };
+    }
+    throw error;
+  }
+}
+
+/** Records an applied change, and how to undo it unless an earlier change of the step already restores the same fields. */
+export function recordChange(
+  ctx: RunContext,
+  stepId: string,
+  keyId: string,
+  action: ActionName,
+  { outcome, costBefore, policy }: Applied,
+  compensate: boolean,
+): void {
+  const { status, plan } = ctx;
+  const appliedAt = new Date().toISOString();
+  const costs = status.savings ? { costBeforeUsdPerHour: costBefore, costAfterUsdPerHour: null } : {};
+  status.applied.push({
+    stepId,
+    action,
+    summary: outcome.summary,
+    previous: outcome.previous,
+    dryRun: status.dryRun,
+    appliedAt,
+    undoneAt: null,
+    undoError: null,
+    ...costs,
+    ...(policy && { policy }),
+  });
+  if (outcome.undo && compensate) {
+    ctx.compensations.push({
+      stepId,
+      action: outcome.undo.action,
+      request: ctx.actionRequest(keyId, outcome.undo.params, 'undo'),
+    });
+  }
+  if (status.savings && !status.savings.nextAt && plan.savings) {
+    status.savings.nextAt = new Date(Date.now() + plan.savings.everyMs).toISOString();
+  }
+  ctx.summarize();
+}
+
+/** An action step: one change; a failure rolls back the run's earlier changes and fails the run. */
+export async function runAction(ctx: RunContext, stepId: string, step: Extract<PlannedStep, { kind: 'action' }>) {
+  let result;
+  try {
+    result = await applyChange(ctx, stepId, step.action, step.params, step.objects);
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    const reason = `step ${stepId} (${step.action}) failed: ${failureMessage(error)}`;
+    await rollback(ctx, reason);
+    if (ctx.status.state === 'rolled-back') ctx.setState('failed');
+    throw ApplicationFailure.nonRetryable(`${reason}; the earlier changes were rolled back`, 'StepFailed');
+  }
+  if ('refused' in result) return ctx.skip(stepId, `refused: ${result.refused}`);
+  recordChange(ctx, stepId, stepId, step.action, result, true);
+}

@@ -1,0 +1,97 @@
+// The playbook interpreter: one durable run per playbook × target. It runs the planned steps once,
+// keeps a compensation stack, escalates if the alert keeps firing, waits for the alert to resolve
+// and stay resolved for the cooldown, then undoes every change in reverse order. This file holds
+// the handlers and the run's lifecycle; the state is in run-context.ts and each concept in its own
+// module. Orchestration only: every side effect is an activity, and these files import nothing but
+// the workflow SDK, pure modules and types.
+import {
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  isCancellation,
+  log,
+  patched,
+  setHandler,
+} from '@temporalio/workflow';
+import { recordNotification } from '../../alerts/tracker';
+import { limits } from './activity-proxies';
+import { upsertRunAttributes } from './audit';
+import { handleDecisions } from './decision-handlers';
+import { alertNotificationSignal, statusQuery, type PlaybookRunInput } from './definitions';
+import { escalateIfStillFiring } from './escalation';
+import { rollback } from './rollback';
+import { RunContext, seconds, type RunSummary } from './run-context';
+import { runSteps } from './steps';
+import { waitAdjusting, waitUntil } from './waiting';
+import { keepWarRoomPosted } from './war-room';
+
+export type { RunSummary } from './run-context';
+
+export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> {
+  const ctx = new RunContext(input);
+  const { status, plan, compensations, workflowId } = ctx;
+
+  setHandler(statusQuery, () => status);
+  setHandler(alertNotificationSignal, (notification) => {
+    status.notifications.received++;
+    const effect = recordNotification(status.alerts, notification);
+    if (effect === 'repeated' || effect === 'stale') status.notifications[effect]++;
+    else log.info('alert notification', { fingerprint: notification.fingerprint, effect });
+  });
+  handleDecisions(ctx);
+
+  upsertRunAttributes(ctx);
+  ctx.summarize();
+  // A run continued as new keeps its war-room current, as the run before it did.
+  if (status.warRoom && patched('war-room-status')) keepWarRoomPosted(ctx, status.warRoom.message);
+
+  if (!ctx.carried) {
+    const slot = await limits['limits.acquireRun']({ workflowId });
+    if (!slot.granted) {
+      for (const step of plan.steps) ctx.skip(step.id, `not run: ${slot.reason}`);
+      ctx.setState('refused');
+      return ctx.summary();
+    }
+  }
+
+  try {
+    await ctx.main.run(async () => {
+      if (!ctx.carried) {
+        await runSteps(ctx, plan.steps, plan.playbook.severity);
+        if (status.state !== 'rolled-back') ctx.setState('mitigated');
+      }
+      if (plan.escalation) await escalateIfStillFiring(ctx, plan.escalation);
+      if (status.state === 'applying') ctx.setState('mitigated');
+
+      // Roll back only once the alert has stayed resolved for the whole cooldown; a re-fire during
+      // the cooldown cancels the rollback and the run keeps its changes.
+      for (;;) {
+        await waitAdjusting(ctx, () => !ctx.firing() || ctx.historyFull());
+        if (ctx.firing()) await ctx.continueWithFreshHistory();
+        if (compensations.length === 0) break;
+        ctx.setState('cooldown');
+        if (!(await waitUntil(ctx, ctx.firing, plan.cooldownMs))) break;
+        log.info('alert fired again during the cooldown; rollback cancelled');
+        ctx.setState('mitigated');
+      }
+    });
+    if (compensations.length > 0 || status.state !== 'rolled-back') {
+      await rollback(
+        ctx,
+        status.rollbackReason ?? `alert resolved and stayed resolved for the ${seconds(plan.cooldownMs)} cooldown`,
+      );
+    }
+  } catch (error) {
+    if (!isCancellation(error)) throw error;
+    await rollback(ctx, ctx.abortReason ?? 'run cancelled by an operator');
+    // An abort ends the run normally; a cancellation from Temporal ends it as cancelled.
+    if (!ctx.abortReason) throw error;
+  } finally {
+    // The slot goes with the run's last execution, however it ends.
+    if (!ctx.continuing) await CancellationScope.nonCancellable(() => limits['limits.releaseRun']({ workflowId }));
+  }
+
+  await condition(ctx.warRoomPosted);
+  await condition(allHandlersFinished);
+  return ctx.summary();
+}

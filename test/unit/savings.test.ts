@@ -1,4 +1,6 @@
-import { addSample, describeSavings, emptyLedger } from '../../finops/savings';
+// The savings ledger (finops/savings.ts): the baseline, the trapezoid total, how it reads, and how a
+// run attributes its samples to its changes; and the engine metrics that count each run once.
+import { addSample, attributeAfterRates, describeSavings, emptyLedger, recordCostSample } from '../../finops/savings';
 import { EngineMetrics } from '../../observability/engine-metrics';
 
 const at = (minutes: number) => new Date(Date.UTC(2026, 10, 28, 10, minutes)).toISOString();
@@ -57,5 +59,44 @@ describe('the engine metrics of savings', () => {
     expect(await saved(metrics, 'finops_soar_saved_usd_total')).toBe(50);
     expect(await saved(metrics, 'finops_soar_added_cost_usd_total')).toBe(5);
     expect(await saved(metrics, 'finops_soar_changes_in_force_hours_total')).toBe(4);
+  });
+});
+
+describe('cost attribution during a run', () => {
+  test('the first sample before any change is the baseline', () => {
+    const ledger = recordCostSample(emptyLedger('q'), { at: at(0), usdPerHour: 120 }, false);
+    expect(ledger).toMatchObject({ baseline: { usdPerHour: 120 }, samples: 1, note: null });
+  });
+
+  test('a first sample taken with a change in force is no baseline: nothing is attributed, and the ledger says why', () => {
+    const ledger = recordCostSample(emptyLedger('q'), { at: at(5), usdPerHour: 60 }, true);
+    expect(ledger).toMatchObject({ baseline: null, samples: 0, savedUsd: 0 });
+    expect(ledger.note).toBe('no baseline: the cost rate before the first change could not be measured');
+  });
+
+  test('once there is a baseline, samples with changes in force count', () => {
+    let ledger = recordCostSample(emptyLedger('q'), { at: at(0), usdPerHour: 120 }, false);
+    ledger = recordCostSample(ledger, { at: at(30), usdPerHour: 60 }, true);
+    expect(ledger).toMatchObject({ savedUsd: 15, savedUsdPerHour: 60, samples: 2 });
+  });
+
+  test("each change's after-rate is the first sample a whole interval after it, and is kept", () => {
+    const changes = [
+      { appliedAt: at(0), costAfterUsdPerHour: null as number | null },
+      { appliedAt: at(10), costAfterUsdPerHour: null as number | null },
+    ];
+    const everyMs = 15 * 60_000;
+    attributeAfterRates(changes, { at: at(14), usdPerHour: 90 }, everyMs);
+    expect(changes.map((change) => change.costAfterUsdPerHour)).toEqual([null, null]);
+    attributeAfterRates(changes, { at: at(15), usdPerHour: 80 }, everyMs);
+    expect(changes.map((change) => change.costAfterUsdPerHour)).toEqual([80, null]);
+    attributeAfterRates(changes, { at: at(30), usdPerHour: 70 }, everyMs);
+    expect(changes.map((change) => change.costAfterUsdPerHour)).toEqual([80, 70]);
+  });
+
+  test('changes of a run without savings (no cost fields) are left alone', () => {
+    const change = { appliedAt: at(0) };
+    attributeAfterRates([change], { at: at(60), usdPerHour: 70 }, 60_000);
+    expect(change).toEqual({ appliedAt: at(0) });
   });
 });

@@ -31,7 +31,10 @@ export interface ActionOutcome {
 export interface CheckRequest {
   target: Target;
   params: unknown;
-  /** The run's severity, for a check whose answer depends on it (policy.tier fails closed for S1); absent counts as S1, the cautious answer. */
+  /**
+   * The run's severity, for a check whose answer depends on it (policy.tier fails closed for S1); absent counts as S1,
+   * the cautious answer.
+   */
   severity?: Severity;
 }
 

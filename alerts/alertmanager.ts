@@ -1,4 +1,5 @@
-// The Alertmanager webhook payload, version 4 (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config).
+// The Alertmanager webhook payload, version 4
+// (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config).
 // Each notification carries the group's whole current alert set; delivery is at-least-once.
 import { z } from 'zod';
 

@@ -41,7 +41,9 @@ export function parseMatcher(text: string): Matcher {
 
 const anchored = (pattern: string) => new RegExp(`^(?:${pattern})$`);
 
-/** As Alertmanager reads a quoted value: \\, \" and \n are escapes; any other backslash stays (so \d works in a regex). */
+/**
+ * As Alertmanager reads a quoted value: \\, \" and \n are escapes; any other backslash stays (so \d works in a regex).
+ */
 const unescape = (quoted: string) =>
   quoted.replace(/\\([\\"n])/g, (_match, escaped: string) => (escaped === 'n' ? '\n' : escaped));
 

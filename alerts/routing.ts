@@ -17,7 +17,9 @@ export interface RunDefaults {
   dryRun?: boolean;
 }
 
-/** Plans `playbook` (and the playbook it escalates to) for `alert`, whether the alert matched it or a person chose it. */
+/**
+ * Plans `playbook` (and the playbook it escalates to) for `alert`, whether the alert matched it or a person chose it.
+ */
 export function routeToPlaybook(
   alert: Alert,
   playbook: Playbook,

@@ -10,7 +10,9 @@ export interface RunsApiTarget {
   operatorToken: string | undefined;
 }
 
-/** The ingress to talk to: --url, else the configured one; its token from config, else from `npm start`'s dev secrets. */
+/**
+ * The ingress to talk to: --url, else the configured one; its token from config, else from `npm start`'s dev secrets.
+ */
 export function runsApiTarget(config: Config, url: string | undefined): RunsApiTarget {
   const saved = readDevSecrets(config);
   const token = config.ingress.token ?? saved?.ingressToken;

@@ -23,7 +23,10 @@ export function readDevSecrets(config: Config): DevSecrets | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as DevSecrets) : undefined;
 }
 
-/** Tokens for the embedded stack, generated once (any missing one later) and kept in the data folder (mode 0600); configured tokens win. */
+/**
+ * Tokens for the embedded stack, generated once (any missing one later) and kept in the data folder (mode 0600);
+ * configured tokens win.
+ */
 export function devSecrets(config: Config): DevSecrets {
   const saved: Partial<DevSecrets> = readDevSecrets(config) ?? {};
   const token = () => randomBytes(24).toString('base64url');

@@ -64,7 +64,10 @@ function operatorOf(header: string | string[] | undefined, operatorTokens: Recor
   return Object.entries(operatorTokens).find(([, token]) => safeEqual(header, token))?.[0];
 }
 
-/** Temporal's answer as HTTP: 404 for no such run, 409 when the run refused, 503 when trying again can help, else 500. `run` names it for people. */
+/**
+ * Temporal's answer as HTTP: 404 for no such run, 409 when the run refused, 503 when trying again can help, else 500.
+ * `run` names it for people.
+ */
 function temporalFailure(reply: FastifyReply, run: string, error: unknown) {
   if (error instanceof WorkflowNotFoundError) return reply.code(404).send({ error: `no open run ${run}` });
   if (error instanceof WorkflowUpdateFailedError)

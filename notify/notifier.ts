@@ -27,7 +27,9 @@ export interface ApprovalRequest {
   stepId: string;
   /** What the approver is asked to allow, e.g. "Throttle acme on chat to 20 requests/s". */
   summary: string;
-  /** Why: the alert, its summary and value, e.g. "LLMSpendBurnRateHigh: spend on chat/acme is 6.2x its 14-day average". */
+  /**
+   * Why: the alert, its summary and value, e.g. "LLMSpendBurnRateHigh: spend on chat/acme is 6.2x its 14-day average".
+   */
   reason: string;
   /** The estimated cost impact, when the run knows it (e.g. from a budget check), else null. */
   costImpact: string | null;

@@ -12,7 +12,10 @@ import type {
   WarRoomStatus,
 } from './notifier';
 
-/** An approval request as the workflow knows it: the link to the run is added here, where the Temporal UI's address is known. */
+/**
+ * An approval request as the workflow knows it: the link to the run is added here, where the Temporal UI's address is
+ * known.
+ */
 export type ApprovalAsk = Omit<ApprovalRequest, 'links'> & { alertUrl: string | null };
 
 export interface NotifyActivities {

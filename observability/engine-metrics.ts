@@ -37,7 +37,10 @@ export class EngineMetrics {
   };
   private readonly counted = new Set<string>();
 
-  /** Counts a run's savings once, however often it is reported (a run id is unique; its workflow id repeats for the next alert on the target). */
+  /**
+   * Counts a run's savings once, however often it is reported (a run id is unique; its workflow id repeats for the next
+   * alert on the target).
+   */
   recordSavings({
     runId,
     playbook,

@@ -174,7 +174,10 @@ function planStep(step: PlaybookStep, alert: Alertish, target: Target, severity:
 export const onTimeoutOf = (declared: 'approve' | 'reject' | undefined, severity: Severity): 'approve' | 'reject' =>
   declared ?? (severity === 'S1' ? 'reject' : 'approve');
 
-/** Whether a step's declared params make a destructive change; params its action refuses make none (the loader reports them). */
+/**
+ * Whether a step's declared params make a destructive change; params its action refuses make none (the loader reports
+ * them).
+ */
 function destructiveChange(action: ActionName, params: unknown): boolean {
   const parsed = stepSpec(action).params.safeParse(params ?? {});
   return parsed.success && isDestructive(action, parsed.data);

@@ -23,6 +23,9 @@ export interface ActionSpec extends StepSpec {
    * two runs never stack changes on one object and then undo each other's.
    */
   objects(target: Target, params: never): string[];
-  /** Whether a change with these params refuses traffic, defers work or deletes data: an S1 approval of it needs two people. */
+  /**
+   * Whether a change with these params refuses traffic, defers work or deletes data: an S1 approval of it needs two
+   * people.
+   */
   destructive?(params: never): boolean;
 }

@@ -70,7 +70,10 @@ function parse<Schema extends z.ZodType>(activity: string, schema: Schema, reque
   return parsed.data;
 }
 
-/** The params as the action would apply them: the engine sets a circuit's fail mode from engine.sensitiveRoutes, whatever the playbook says. */
+/**
+ * The params as the action would apply them: the engine sets a circuit's fail mode from engine.sensitiveRoutes,
+ * whatever the playbook says.
+ */
 function effectiveParams(action: string, { labels }: Target, params: unknown, guardrails: Guardrails): unknown {
   if (action !== 'gateway.setRoutePolicy' || typeof params !== 'object' || params === null) return params;
   const { route, policy } = params as { route?: unknown; policy?: unknown };

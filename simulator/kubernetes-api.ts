@@ -222,7 +222,10 @@ export class KubeApiServer {
     this.mutations = 0;
   }
 
-  /** The next `count` requests for which `when` holds (all by default) answer `status` (500 by default) or never answer ('hang'). */
+  /**
+   * The next `count` requests for which `when` holds (all by default) answer `status` (500 by default) or never answer
+   * ('hang').
+   */
   failNext(
     count: number,
     options: { status?: number | 'hang'; when?: (request: RecordedRequest) => boolean } = {},
@@ -285,7 +288,9 @@ export class KubeApiServer {
     return object && structuredClone(object);
   }
 
-  /** Writes a kubeconfig for this server (context `kube-api-server`) beside a context for a dead cluster (`elsewhere`). */
+  /**
+   * Writes a kubeconfig for this server (context `kube-api-server`) beside a context for a dead cluster (`elsewhere`).
+   */
   async writeKubeconfig(
     options: { token?: string; currentContext?: 'kube-api-server' | 'elsewhere' } = {},
   ): Promise<string> {

@@ -233,7 +233,10 @@ export class PolicyStore {
     });
   }
 
-  /** A route's region weights, every region it is served in included, as written (they sum to 1 within WEIGHT_SUM_TOLERANCE). */
+  /**
+   * A route's region weights, every region it is served in included, as written (they sum to 1 within
+   * WEIGHT_SUM_TOLERANCE).
+   */
   getRegionWeights(route: string): RegionWeightsDocument {
     const own = this.routeRegions(route);
     return { route, weights: { ...own.state }, revision: own.revision };

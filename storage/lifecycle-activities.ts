@@ -54,7 +54,10 @@ const toS3Rule = ({ id, prefix, transitions, expirationDays }: LifecycleRulePara
   ...(expirationDays !== undefined && { Expiration: { Days: expirationDays } }),
 });
 
-/** The engine's own rule read back as step params, or undefined when it was changed into something the params cannot say. */
+/**
+ * The engine's own rule read back as step params, or undefined when it was changed into something the params cannot
+ * say.
+ */
 function paramsRuleOf(rule: LifecycleRule): LifecycleRuleParams | undefined {
   const { ID, Status, Filter, Transitions, Expiration, ...rest } = rule;
   if (!ID?.startsWith(RULE_ID_NAMESPACE) || Status !== 'Enabled' || Object.keys(rest).length > 0) return undefined;

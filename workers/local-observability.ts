@@ -18,7 +18,10 @@ const RETENTION = '35d';
 const READY_TIMEOUT_MS = 60_000;
 
 export interface LocalObservabilityOptions {
-  /** The stack's data folder: Prometheus and Alertmanager keep their config and state in prometheus/ and alertmanager/ under it. */
+  /**
+   * The stack's data folder: Prometheus and Alertmanager keep their config and state in prometheus/ and alertmanager/
+   * under it.
+   */
   stateDir: string;
   /** Where Prometheus answers (it listens on this URL's host and port); undefined runs none. */
   prometheusUrl: string | undefined;

@@ -1,5 +1,6 @@
 // One long-lived workflow that holds the engine's limits across runs: how many runs are active,
-// how many actions each target took in the last hour, and which run holds each shared object. Runs ask it through updates (from the
+// how many actions each target took in the last hour, and which run holds each shared object. Runs ask it through
+// updates (from the
 // limits activities), so the count is exact whatever the number of workers and ingresses.
 import {
   allHandlersFinished,

@@ -59,7 +59,10 @@ export interface Catalog {
   defaultRegionWeights: Record<string, number>;
   deployments: DeploymentSpec[];
   traffic: TrafficSpec[];
-  /** rate(t) = mean × (1 + amplitude × sin(2π (hourUtc − peakHourUtc + 6) / 24)): peak at peakHourUtc, trough 12 h later. */
+  /**
+   * rate(t) = mean × (1 + amplitude × sin(2π (hourUtc − peakHourUtc + 6) / 24)): peak at peakHourUtc, trough 12 h
+   * later.
+   */
   seasonality: { amplitude: number; peakHourUtc: number };
   /** Each tick, a stream's rate is scaled by a uniform draw in [1 − jitter, 1 + jitter]. */
   jitter: number;
@@ -133,7 +136,8 @@ export const DEFAULT_CATALOG: Catalog = {
     },
   },
   models: [
-    // Latency of hosted models of these sizes: the larger the model, the later the first token and the slower each next one.
+    // Latency of hosted models of these sizes: the larger the model, the later the first token and the slower each next
+    // one.
     {
       name: 'llama-3.1-405b-instruct',
       version: '2024-07-23',

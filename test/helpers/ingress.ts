@@ -9,7 +9,10 @@ import { TASK_QUEUE, type Harness } from './workflow-harness';
 
 export const INGRESS_TOKEN = 'test-ingress-token-0123456789';
 
-/** S2 steps: FinOps, SRE or product; S1 steps: U0SRE, U0PRODUCT, U0LEAD or the SRE leads (a group, resolved through Slack). */
+/**
+ * S2 steps: FinOps, SRE or product; S1 steps: U0SRE, U0PRODUCT, U0LEAD or the SRE leads (a group, resolved through
+ * Slack).
+ */
 /** Each operator's own token, for decisions over the runs API. */
 export const TEST_OPERATOR_TOKENS = Object.fromEntries(
   ['U0SRE', 'U0PRODUCT', 'U0LEAD', 'U0INTERN'].map((id) => [id, `operator-token-${id.toLowerCase()}-0123456789`]),

@@ -37,7 +37,10 @@ export interface LivePlatform {
    * ground truth as time went by; answers a function that stops the calls.
    */
   onStep(listener: (model: PlatformModel) => void): () => void;
-  /** Stops the clock, Prometheus and the platform; rejects if the clock stopped meanwhile (the model or a listener threw). */
+  /**
+   * Stops the clock, Prometheus and the platform; rejects if the clock stopped meanwhile (the model or a listener
+   * threw).
+   */
   close(): Promise<void>;
 }
 

@@ -47,7 +47,10 @@ export interface Harness {
   kube: KubeApiServer;
   /** Every line the workers' notifier logged (notifications, war-rooms), parsed. */
   notifierLog: Array<Record<string, unknown>>;
-  /** Another worker, on its own task queue, with its own gateway client (default: the simulator's), limits or Prometheus. */
+  /**
+   * Another worker, on its own task queue, with its own gateway client (default: the simulator's), limits or
+   * Prometheus.
+   */
   startWorker(
     taskQueue: string,
     options?: {

@@ -47,7 +47,10 @@ interface Recorded {
   body: string;
 }
 
-/** Stands in for the ingress: records every request and answers 200, as the ingress does once Temporal accepted the work. */
+/**
+ * Stands in for the ingress: records every request and answers 200, as the ingress does once Temporal accepted the
+ * work.
+ */
 async function startWebhookReceiver(): Promise<{ url: string; requests: Recorded[]; server: Server }> {
   const requests: Recorded[] = [];
   const server = createServer((request, response) => {

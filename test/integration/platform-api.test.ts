@@ -195,7 +195,8 @@ describe('/metrics', () => {
   });
 
   test('the latency histogram: cumulative buckets, a count equal to the served requests, the sum and buckets of the ground truth', async () => {
-    // acme's chat on the distilled tier, half from cache, over its rate limit; globex's summarize saturates premium in us-east-1.
+    // acme's chat on the distilled tier, half from cache, over its rate limit; globex's summarize saturates premium in
+    // us-east-1.
     controlPlane.policies['chat/acme'] = { modelTier: 'distilled', cacheMode: 'aggressive', rateLimitRps: 8 };
     controlPlane.weights.summarize = { 'us-east-1': 1, 'eu-west-1': 0 };
     controlPlane.replicaCounts['llm-premium-us-east-1'] = 0;
@@ -246,7 +247,8 @@ describe('/metrics', () => {
       model.totals('acme', 'chat').cacheHits,
     );
     expect(sum(samples, 'llm_request_duration_seconds_bucket', { tenant: 'acme', le: '2' })).toBe(160);
-    // No replicas behind us-east-1's premium: every summarize request there waits the cap and lands above the last bound.
+    // No replicas behind us-east-1's premium: every summarize request there waits the cap and lands above the last
+    // bound.
     expect(sum(samples, 'llm_request_duration_seconds_bucket', { tenant: 'globex', le: '60' })).toBe(0);
     expect(sum(samples, 'llm_request_duration_seconds_bucket', { tenant: 'globex', le: '+Inf' })).toBe(80);
 

@@ -1,5 +1,6 @@
 // The built-in policy rules (no OPA): the guardrails, the daily token quota and tiered routing, and
-// the policy.check activity deciding with them (test/integration/policy-tier.test.ts: the activities reading live numbers). test/integration/opa.test.ts holds
+// the policy.check activity deciding with them (test/integration/policy-tier.test.ts: the activities reading live
+// numbers). test/integration/opa.test.ts holds
 // OPA to the same answers.
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';

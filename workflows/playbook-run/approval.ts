@@ -15,7 +15,10 @@ import { waitUntil } from './waiting';
 /** Steps after a rejected approval do not run; this ends the step loop. */
 export class Rejected extends Error {}
 
-/** Waits for the step's decision: returns when approved, throws Rejected otherwise (after a rollback if the step says so). */
+/**
+ * Waits for the step's decision: returns when approved, throws Rejected otherwise (after a rollback if the step says
+ * so).
+ */
 export async function runApproval(ctx: RunContext, stepId: string, step: Extract<PlannedStep, { kind: 'approval' }>) {
   const { status, alert, run } = ctx;
   ctx.rejection = undefined;

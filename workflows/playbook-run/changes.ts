@@ -79,7 +79,9 @@ export async function applyChange(
   }
 }
 
-/** Records an applied change, and how to undo it unless an earlier change of the step already restores the same fields. */
+/**
+ * Records an applied change, and how to undo it unless an earlier change of the step already restores the same fields.
+ */
 export function recordChange(
   ctx: RunContext,
   stepId: string,

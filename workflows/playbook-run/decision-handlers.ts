@@ -19,7 +19,10 @@ const MAX_REFUSALS_KEPT = 50;
 
 export function handleDecisions(ctx: RunContext): void {
   const { status } = ctx;
-  /** Keeps the latest refusals: a click loop must not grow the run's state (and what continue-as-new carries) without bound. */
+  /**
+   * Keeps the latest refusals: a click loop must not grow the run's state (and what continue-as-new carries) without
+   * bound.
+   */
   const recordRefusal = (refused: RefusedDecision) => {
     status.refusedDecisions.push(refused);
     if (status.refusedDecisions.length > MAX_REFUSALS_KEPT) {

@@ -48,7 +48,10 @@ export interface AppliedChange {
   appliedAt: string;
   undoneAt: string | null;
   undoError: string | null;
-  /** The target's cost rate ($/hour) just before the change, and at the first sample a sampling interval after it (playbooks with savings). */
+  /**
+   * The target's cost rate ($/hour) just before the change, and at the first sample a sampling interval after it
+   * (playbooks with savings).
+   */
   costBeforeUsdPerHour?: number | null;
   costAfterUsdPerHour?: number | null;
   /** Who allowed the change: OPA (with its decision id) or the built-in rules. */

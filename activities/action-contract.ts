@@ -5,7 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Target } from '../alerts/target';
 import { stepSpec, type ActionName, type CheckName, type StepParams } from '../playbook/step-registry';
-import type { Severity } from '../playbook/schema';
+import type { Severity } from '../playbook/playbook-schema';
 import { formatIssues } from '../validation/issues';
 
 export interface ActionRequest {

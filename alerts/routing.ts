@@ -1,6 +1,6 @@
 // Routes each alert of a notification to the playbooks whose matchers it satisfies, and names the
 // run (playbook × target) it belongs to. Pure: no Temporal calls happen here.
-import type { Playbook } from '../playbook/schema';
+import type { Playbook } from '../playbook/playbook-schema';
 import { planRun, type RunPlan } from '../playbook/plan';
 import { playbookRunId } from '../workflows/ids';
 import type { Alert } from './alertmanager';

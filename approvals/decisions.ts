@@ -3,7 +3,7 @@
 // unauthorised attempts by a signal, the others by the run itself.
 import type { Client } from '@temporalio/client';
 import { authorize, playbookOfStep, type Approvers, type Directory } from './approvers';
-import type { Playbook } from '../playbook/schema';
+import type { Playbook } from '../playbook/playbook-schema';
 import {
   decideUpdate,
   decisionRefusedSignal,

@@ -20,7 +20,7 @@ import type { AlertNotification } from '../alerts/tracker';
 import { ControlApiClient } from '../gateway/control-api-client';
 import { LogNotifier } from '../notify/notifier';
 import { buildIngressApp } from '../ingress/app';
-import { loadPlaybooks } from '../playbook/load';
+import { loadPlaybooks } from '../playbook/playbook-load';
 import { PolicyStore } from '../simulator/policy-store';
 import { buildSimulatorApp } from '../simulator/server';
 import { alertNotificationSignal } from '../workflows/playbook-run/definitions';

@@ -1,6 +1,6 @@
 // The CLI's side of the runs API (ingress/runs-api.ts): start a playbook by hand, read a run's
 // status, resolve a manual run, abort a run. Talks HTTP to the ingress with its bearer token.
-import type { Config } from '../config/schema';
+import type { Config } from '../config/config-schema';
 import { ingressUrl, readDevSecrets } from '../config/local-stack';
 
 export interface RunsApiTarget {

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { webhookPayloadSchema, type Alert, type WebhookPayload } from '../alerts/alertmanager';
 import { completeTruncatedAlerts } from '../alerts/alertmanager-api';
 import { routeAlerts, type RoutingDecision, type RunDefaults } from '../alerts/routing';
-import type { Playbook } from '../playbook/schema';
+import type { Playbook } from '../playbook/playbook-schema';
 import { formatIssues } from '../validation/issues';
 import { isRetryable, notificationOf, signalResolution, startOrSignalRun } from './run-dispatch';
 

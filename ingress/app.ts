@@ -6,7 +6,7 @@ import { isAuthorized, type Credentials } from './credentials';
 import type { Logger } from '../observability/logger';
 import type { RunDefaults } from '../alerts/routing';
 import type { Approvers, Directory } from '../approvals/approvers';
-import type { Playbook } from '../playbook/schema';
+import type { Playbook } from '../playbook/playbook-schema';
 import { registerAlertmanagerWebhook } from './alertmanager-webhook';
 import { registerRunsApi } from './runs-api';
 import { registerSlackEndpoints } from './slack-routes';

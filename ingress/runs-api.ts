@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { safeEqual } from './credentials';
 import { isManualFingerprint, manualAlert, manualStartSchema, type ManualStart } from '../alerts/manual';
 import { routeToPlaybook, type RunDefaults } from '../alerts/routing';
-import type { Playbook } from '../playbook/schema';
+import type { Playbook } from '../playbook/playbook-schema';
 import { formatIssues } from '../validation/issues';
 import { abortUpdate, statusQuery } from '../workflows/playbook-run/definitions';
 import { decide, type DecisionContext } from '../approvals/decisions';

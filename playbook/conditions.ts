@@ -2,7 +2,7 @@
 // predicates are a closed set (label matchers, severity, fact comparisons); nothing is evaluated as code.
 import type { Labels } from '../alerts/alertmanager';
 import { formatMatcher, matches } from '../alerts/matchers';
-import type { Condition, Severity } from './schema';
+import type { Condition, Severity } from './playbook-schema';
 
 export interface ConditionContext {
   labels: Labels;

@@ -4,7 +4,7 @@ import type { Alert } from '../alerts/alertmanager';
 import type { Target } from '../alerts/target';
 import { formatIssues } from '../validation/issues';
 import { isDestructive, objectsOf, stepSpec, type ActionName, type CheckName } from './step-registry';
-import type { Condition, Playbook, PlaybookSpec, PlaybookStep, Severity } from './schema';
+import type { Condition, Playbook, PlaybookSpec, PlaybookStep, Severity } from './playbook-schema';
 
 interface PlannedStepBase {
   id: string;

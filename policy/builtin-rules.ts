@@ -2,7 +2,7 @@
 // way without an OPA server: same rules, same messages (test/integration/opa.test.ts holds the two
 // to a table of cases). Pure: no I/O, no clock.
 import type { Target } from '../alerts/target';
-import type { Severity } from '../playbook/schema';
+import type { Severity } from '../playbook/playbook-schema';
 import { protectedRouteRefusal, protectedTenantQuotaRefusal, type Guardrails } from './guardrails';
 import { TIERS } from './policy-steps';
 

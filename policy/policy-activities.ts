@@ -11,7 +11,7 @@ import { budgetPace, budgetSpend, type BudgetSpec } from '../finops/budget-rules
 import type { GatewayAdapter } from '../gateway/adapter';
 import type { PolicyScope } from '../gateway/control-api';
 import { ACTION_NAMES } from '../playbook/step-registry';
-import type { Severity } from '../playbook/schema';
+import type { Severity } from '../playbook/playbook-schema';
 import { TIERS } from './policy-steps';
 import { sustainsTraffic, type TenantUsage } from './builtin-rules';
 import { decide, type PolicyDecision } from './decide';

@@ -2,7 +2,7 @@
 // otherwise an existing cluster or Temporal Cloud (mTLS client certificates or an API key).
 import { readFileSync } from 'node:fs';
 import type { TLSConfig } from '@temporalio/client';
-import type { Config } from '../config/schema';
+import type { Config } from '../config/config-schema';
 
 export interface TemporalConnectionOptions {
   address: string;

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-import type { Config } from '../config/schema';
+import type { Config } from '../config/config-schema';
 import { searchAttributeFlags } from '../workflows/search-attributes';
 
 export function devServerArgs(config: Pick<Config, 'dataDir' | 'temporal'>): string[] {

@@ -13,7 +13,7 @@ import {
   reachableHost,
   type DevSecrets,
 } from '../config/local-stack';
-import type { Config } from '../config/schema';
+import type { Config } from '../config/config-schema';
 import { SIMULATOR_S3_CREDENTIALS } from '../simulator/s3-lifecycle-api';
 import { isEmbedded, temporalConnectionOptions } from '../temporal/connection';
 import { spawnDevServer, waitForTemporal } from '../temporal/dev-server';

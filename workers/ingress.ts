@@ -1,11 +1,11 @@
 // Process entry point: the HTTP ingress on ingress.port: the Alertmanager webhook, the runs API,
 // and Slack's interactivity endpoint when Slack is configured.
 import { Client, Connection } from '@temporalio/client';
-import { ConfigError } from '../config/load';
-import type { Config } from '../config/schema';
+import { ConfigError } from '../config/config-load';
+import type { Config } from '../config/config-schema';
 import type { Logger } from '../observability/logger';
 import { buildIngressApp } from '../ingress/app';
-import { loadPlaybooks } from '../playbook/load';
+import { loadPlaybooks } from '../playbook/playbook-load';
 import { SlackApi } from '../notify/slack/slack-api';
 import { SlackDirectory } from '../notify/slack/slack-directory';
 import { temporalConnectionOptions } from '../temporal/connection';

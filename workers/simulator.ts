@@ -1,6 +1,6 @@
 // Process entry point: the simulated inference platform (simulator/simulated-platform.ts) on the
 // simulator's three ports, its load model advanced by the wall clock once a second.
-import { ConfigError } from '../config/load';
+import { ConfigError } from '../config/config-load';
 import { startSimulatedPlatform } from '../simulator/simulated-platform';
 import { exitOnStartupError, onShutdown, startProcess } from './startup';
 

@@ -1,9 +1,9 @@
 // What every process entry point does first: load the configuration and a logger, and turn a
 // configuration or playbook error into a clear message and exit code 78 (EX_CONFIG), not a stack.
-import { ConfigError, loadConfig } from '../config/load';
-import type { Config } from '../config/schema';
+import { ConfigError, loadConfig } from '../config/config-load';
+import type { Config } from '../config/config-schema';
 import { createLogger, type Logger } from '../observability/logger';
-import { PlaybookError } from '../playbook/load';
+import { PlaybookError } from '../playbook/playbook-load';
 
 const EXIT_CONFIG = 78;
 

@@ -2,8 +2,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { ConfigError } from '../config/load';
-import type { Config } from '../config/schema';
+import { ConfigError } from '../config/config-load';
+import type { Config } from '../config/config-schema';
 import { ControlApiClient } from '../gateway/control-api-client';
 import {
   createKubernetesAdapter,
@@ -18,7 +18,7 @@ import { SlackNotifier } from '../notify/slack/slack-notifier';
 import { PrometheusClient } from '../prometheus/prometheus-client';
 import { S3BucketLifecycle } from '../storage/lifecycle-client';
 import { temporalConnectionOptions, temporalRunUrl } from '../temporal/connection';
-import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { ensureSearchAttributes } from '../temporal/register-search-attributes';
 import { BUDGET_WATCH_WORKFLOW_ID, type budgetWatch } from '../workflows/budget-watch';
 import { exitOnStartupError, startProcess } from './startup';
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildIngressApp, type IngressOptions } from '../../ingress/app';
-import { loadPlaybooks } from '../../playbook/load';
+import { loadPlaybooks } from '../../playbook/playbook-load';
 import { silentLogger } from './simulator';
 import { TASK_QUEUE, type Harness } from './workflow-harness';
 

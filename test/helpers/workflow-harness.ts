@@ -14,7 +14,7 @@ import type { GatewayAdapter } from '../../gateway/adapter';
 import type { EngineMetrics } from '../../observability/engine-metrics';
 import type { Notifier } from '../../notify/notifier';
 import { createKubernetesAdapter } from '../../kubernetes/kubernetes-client';
-import { parsePlaybook } from '../../playbook/load';
+import { parsePlaybook } from '../../playbook/playbook-load';
 import {
   alertNotificationSignal,
   statusQuery,

@@ -9,7 +9,7 @@ import type { Facts } from '../../activities/action-contract';
 import type { Target } from '../../alerts/target';
 import { createPolicyActivities, type PolicyDeps } from '../../policy/policy-activities';
 import type { GatewayAdapter } from '../../gateway/adapter';
-import type { Severity } from '../../playbook/schema';
+import type { Severity } from '../../playbook/playbook-schema';
 import { PrometheusClient } from '../../prometheus/prometheus-client';
 import { TEST_GUARDRAILS } from '../helpers/activities';
 import { loggedDecision, startPolicyServer, type RunningOpa } from '../helpers/opa';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { main as cli } from '../../cli/finops-soar';
-import { loadPlaybooks } from '../../playbook/load';
+import { loadPlaybooks } from '../../playbook/playbook-load';
 import { statusQuery, type RunStatus } from '../../workflows/playbook-run/definitions';
 import { playbookRunId } from '../../workflows/ids';
 import type { playbookRun } from '../../workflows/playbook-run/playbook-run';

@@ -6,13 +6,18 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
-import { loadPlaybooks, parsePlaybook } from '../../playbook/load';
+import { loadPlaybooks, parsePlaybook } from '../../playbook/playbook-load';
 import { SlackApi } from '../../notify/slack/slack-api';
 import { parseApprovalButtonValue } from '../../notify/slack/approval-button';
 import { SlackDirectory } from '../../notify/slack/slack-directory';
 import { SlackNotifier } from '../../notify/slack/slack-notifier';
 import { slackSettingsSchema } from '../../notify/slack/slack-settings';
-import { alertNotificationSignal, decideUpdate, statusQuery, type RunStatus } from '../../workflows/playbook-run/definitions';
+import {
+  alertNotificationSignal,
+  decideUpdate,
+  statusQuery,
+  type RunStatus,
+} from '../../workflows/playbook-run/definitions';
 import { playbookRunId } from '../../workflows/ids';
 import { alert, resolved } from '../helpers/alerts';
 import { INGRESS_TOKEN, startIngress, TEST_PLAYBOOKS } from '../helpers/ingress';

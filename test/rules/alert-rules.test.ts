@@ -8,7 +8,7 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { loadConfig } from '../../config/load';
+import { loadConfig } from '../../config/config-load';
 import { budgetAlertRules } from '../../finops/budget-rules';
 import { renderTemplates } from '../../playbook/plan';
 

@@ -3,8 +3,8 @@ import { matches, matchesAll, parseMatcher } from '../../alerts/matchers';
 import { routeAlerts } from '../../alerts/routing';
 import { targetOf } from '../../alerts/target';
 import { isFiring, recordNotification, type AlertNotification, type TrackedAlerts } from '../../alerts/tracker';
-import { parsePlaybook } from '../../playbook/load';
-import type { Playbook } from '../../playbook/schema';
+import { parsePlaybook } from '../../playbook/playbook-load';
+import type { Playbook } from '../../playbook/playbook-schema';
 import { alert, payload, resolved } from '../helpers/alerts';
 
 describe('label matchers', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main, playbookJsonSchema } from '../../cli/finops-soar';
-import { PlaybookError } from '../../playbook/load';
+import { PlaybookError } from '../../playbook/playbook-load';
 import { ACTION_NAMES } from '../../playbook/step-registry';
 
 const ROOT = join(__dirname, '..', '..');

@@ -1,6 +1,6 @@
 import { parseMatcher } from '../../alerts/matchers';
 import { unmetCondition } from '../../playbook/conditions';
-import { parsePlaybook } from '../../playbook/load';
+import { parsePlaybook } from '../../playbook/playbook-load';
 import { protectedRouteRefusal, protectedTenantQuotaRefusal, withFailMode } from '../../policy/guardrails';
 
 describe('step conditions', () => {

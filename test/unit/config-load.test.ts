@@ -1,10 +1,10 @@
-// loadConfig (config/load.ts, validated by the schema in config/schema.ts): the defaults, the YAML
+// loadConfig (config/config-load.ts, validated by the schema in config/config-schema.ts): the defaults, the YAML
 // file, environment overrides, secrets read from files and their precedence, and error messages that
 // name the source, the field and the fix without ever showing a secret.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, ENV_OVERRIDES, loadConfig } from '../../config/load';
+import { ConfigError, ENV_OVERRIDES, loadConfig } from '../../config/config-load';
 
 const dirs: string[] = [];
 afterAll(() => {

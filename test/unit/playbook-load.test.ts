@@ -1,11 +1,11 @@
-// parsePlaybook and loadPlaybooks (playbook/load.ts): a playbook file becomes a spec with a digest of
+// parsePlaybook and loadPlaybooks (playbook/playbook-load.ts): a playbook file becomes a spec with a digest of
 // its content, or problems that name file:line:column, the field and a valid value; a folder loads
 // only when every file is valid, names are unique and escalations go to a more severe playbook of the
 // same family and target kind. Planning a run from a playbook (playbook/plan.ts): playbook-plan.test.ts.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPlaybooks, parsePlaybook, playbookDigest, PlaybookError } from '../../playbook/load';
+import { loadPlaybooks, parsePlaybook, playbookDigest, PlaybookError } from '../../playbook/playbook-load';
 import { ACTION_NAMES } from '../../playbook/step-registry';
 
 const FILE = 'playbooks/test.yaml';

@@ -1,9 +1,9 @@
 import type { Alert } from '../../alerts/alertmanager';
 import { targetOf, type Target, type TargetKindName } from '../../alerts/target';
 import { objectsOf } from '../../playbook/step-registry';
-import { parsePlaybook } from '../../playbook/load';
+import { parsePlaybook } from '../../playbook/playbook-load';
 import { planRun, renderTemplates } from '../../playbook/plan';
-import type { Playbook } from '../../playbook/schema';
+import type { Playbook } from '../../playbook/playbook-schema';
 
 const ALERT: Alert = {
   status: 'firing',

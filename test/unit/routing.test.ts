@@ -1,8 +1,8 @@
 import type { Alert } from '../../alerts/alertmanager';
 import type { RoutingDecision } from '../../alerts/routing';
 import { routeAlert, routeAlerts } from '../../alerts/routing';
-import { parsePlaybook } from '../../playbook/load';
-import type { Playbook } from '../../playbook/schema';
+import { parsePlaybook } from '../../playbook/playbook-load';
+import type { Playbook } from '../../playbook/playbook-schema';
 
 function playbook(yaml: string): Playbook {
   const { playbook: parsed, problems } = parsePlaybook('playbooks/test.yaml', yaml);

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configSchema } from '../../config/schema';
+import { configSchema } from '../../config/config-schema';
 import { isEmbedded, temporalConnectionOptions } from '../../temporal/connection';
 import { devServerArgs } from '../../temporal/dev-server';
 

@@ -8,7 +8,12 @@ import type { CostSample, SavingsLedger } from '../../finops/savings';
 import { EngineMetrics } from '../../observability/engine-metrics';
 import { PlatformModel } from '../../simulator/platform/model';
 import { PolicyStore } from '../../simulator/policy-store';
-import { alertNotificationSignal, statusQuery, type AppliedChange, type RunStatus } from '../../workflows/playbook-run/definitions';
+import {
+  alertNotificationSignal,
+  statusQuery,
+  type AppliedChange,
+  type RunStatus,
+} from '../../workflows/playbook-run/definitions';
 import { alert, resolved } from '../helpers/alerts';
 import { startLivePlatform, type LivePlatform } from '../helpers/simulated-platform';
 import { waitFor } from '../helpers/wait';

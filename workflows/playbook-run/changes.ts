@@ -5,7 +5,7 @@
 import { ApplicationFailure, CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import type { ActionOutcome } from '../../activities/action-contract';
 import type { PlannedStep } from '../../playbook/plan';
-import type { Severity } from '../../playbook/schema';
+import type { Severity } from '../../playbook/playbook-schema';
 import type { ActionName } from '../../playbook/step-registry';
 import { REFUSED_BY_GUARDRAILS } from '../../policy/guardrails';
 import { failureMessage, failureType } from '../failures';

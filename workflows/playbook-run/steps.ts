@@ -5,7 +5,7 @@
 import { isCancellation, patched } from '@temporalio/workflow';
 import { unmetCondition } from '../../playbook/conditions';
 import type { PlannedStep } from '../../playbook/plan';
-import type { Severity } from '../../playbook/schema';
+import type { Severity } from '../../playbook/playbook-schema';
 import { failureMessage } from '../failures';
 import { adjust } from './adapt';
 import { apply } from './activity-proxies';

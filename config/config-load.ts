@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { formatIssues, formatPath } from '../validation/issues';
-import { configSchema, type Config } from './schema';
+import { configSchema, type Config } from './config-schema';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -7,7 +7,7 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { formatIssues, formatPath } from '../validation/issues';
 import { stepSpec, type ActionName, type CheckName } from './step-registry';
 import { approvalsNeededBySteps, onTimeoutOf } from './plan';
-import { playbookSchema, type Playbook, type PlaybookSpec, type PlaybookStep } from './schema';
+import { playbookSchema, type Playbook, type PlaybookSpec, type PlaybookStep } from './playbook-schema';
 
 export class PlaybookError extends Error {
   override name = 'PlaybookError';

@@ -1,4 +1,4 @@
-// The engine's configuration: one YAML file plus environment overrides (see config/load.ts).
+// The engine's configuration: one YAML file plus environment overrides (see config/config-load.ts).
 // Every field's description is what an error message shows as the fix.
 import { z } from 'zod';
 import { approversSchema } from '../approvals/approvers';

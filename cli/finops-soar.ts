@@ -61,6 +61,10 @@ function describeStep(step: PlannedStep): string {
   }
 }
 
+/** What the alert lacks that only text names: the run goes ahead with placeholders, and says so. */
+const textGapLines = (gaps: readonly string[] | undefined) =>
+  (gaps ?? []).map((gap) => `  note     ${gap}: the text shows a placeholder, the run goes ahead`);
+
 function formatPlan(decisions: readonly RoutingDecision[]): string {
   return decisions
     .map((decision) => {
@@ -77,6 +81,7 @@ function formatPlan(decisions: readonly RoutingDecision[]): string {
         `  run      ${workflowId}${alert.status === 'resolved' ? ' (a resolution: rolls back after the cooldown)' : ''}`,
         ...plan.steps.map((step, i) => `  ${String(i + 1).padStart(2)}. ${step.id.padEnd(20)} ${describeStep(step)}`),
         `  then     wait until resolved, ${plan.cooldownMs / 1000}s cooldown, roll back in reverse order`,
+        ...textGapLines(plan.textGaps),
       ];
       if (plan.escalation) {
         lines.push(
@@ -86,6 +91,7 @@ function formatPlan(decisions: readonly RoutingDecision[]): string {
           ...plan.escalation.plan.steps.map(
             (step, i) => `  ${String(i + 1).padStart(2)}. ${step.id.padEnd(20)} ${describeStep(step)}`,
           ),
+          ...textGapLines(plan.escalation.plan.textGaps),
         );
       }
       return lines.join('\n');

@@ -28,6 +28,8 @@ type Outcome =
       fingerprint: string;
       playbook: string;
       workflowId: string;
+      /** Values the alert lacks that only the playbook's text names (placeholders stand in). */
+      textGaps?: string[];
     }
   | { outcome: 'unrouted'; fingerprint: string }
   | { outcome: 'rejected'; fingerprint: string; playbook: string; reason: string }
@@ -49,7 +51,8 @@ async function dispatch(decision: RoutingDecision, { client, taskQueue }: Webhoo
   try {
     if (alert.status === 'firing') {
       await startOrSignalRun(client, taskQueue, workflowId, plan, alert);
-      return { outcome: 'started-or-signalled', ...base };
+      const textGaps = [...(plan.textGaps ?? []), ...(plan.escalation?.plan.textGaps ?? [])];
+      return { outcome: 'started-or-signalled', ...base, ...(textGaps.length > 0 && { textGaps }) };
     }
     const resolution = await signalResolution(client, workflowId, notificationOf(alert));
     return { outcome: resolution === 'signalled' ? 'resolution-signalled' : 'no-active-run', ...base };
@@ -101,6 +104,8 @@ export function registerAlertmanagerWebhook(app: FastifyInstance, options: Webho
 
     for (const outcome of outcomes) {
       if (outcome.outcome === 'rejected') request.log.error(outcome, 'alert matched a playbook but cannot run it');
+      if (outcome.outcome === 'started-or-signalled' && outcome.textGaps)
+        request.log.warn(outcome, "the alert lacks values its playbook's text names; placeholders stand in");
       if (outcome.outcome === 'failed') request.log.error(outcome, 'Temporal did not accept the alert');
     }
     const failed = outcomes.filter((o) => o.outcome === 'failed');

@@ -72,6 +72,8 @@ export interface RunPlan {
   steps: PlannedStep[];
   /** How the run attributes savings: the target's cost rate query ($/hour), sampled every `everyMs`. */
   savings?: { query: string; everyMs: number; reportTo: string[] } | undefined;
+  /** What the alert lacked that a step's text names: rendered as a placeholder (placeholderFor), listed here. */
+  textGaps?: string[] | undefined;
   /** The more severe playbook of the same family, planned for the same alert, and when it takes over. */
   escalation?: { afterMs: number; plan: RunPlan } | undefined;
 }
@@ -79,8 +81,25 @@ export interface RunPlan {
 const EXPRESSION = /\{\{\s*([^}]*?)\s*\}\}/g;
 const REFERENCE = /^(labels|annotations)\.([A-Za-z_][A-Za-z0-9_]*)$/;
 
-/** Replaces `{{ labels.NAME }}` and `{{ annotations.NAME }}` in every string; values stay data. */
-export function renderTemplates(value: unknown, alert: Pick<Alert, 'labels' | 'annotations'>): unknown {
+/**
+ * Where a missing label or annotation goes when it is only text (a message, an approval's summary, a
+ * war-room's name): a visible placeholder instead, and a note here. Params and queries have no such
+ * sink: what they name must be there.
+ */
+export type TextGaps = string[];
+
+/** What a missing value reads as in text: visible, and naming what was missing. */
+export const placeholderFor = (source: 'labels' | 'annotations', name: string) => `(no ${source}.${name})`;
+
+/**
+ * Replaces `{{ labels.NAME }}` and `{{ annotations.NAME }}` in every string; values stay data. A missing
+ * value is an error, unless `gaps` is given (text): then it renders as a placeholder and is noted there.
+ */
+export function renderTemplates(
+  value: unknown,
+  alert: Pick<Alert, 'labels' | 'annotations'>,
+  gaps?: TextGaps,
+): unknown {
   if (typeof value === 'string') {
     return value.replace(EXPRESSION, (_match, expression: string) => {
       const reference = REFERENCE.exec(expression);
@@ -90,14 +109,16 @@ export function renderTemplates(value: unknown, alert: Pick<Alert, 'labels' | 'a
         );
       const [, source, name] = reference as unknown as [string, 'labels' | 'annotations', string];
       const found = Object.hasOwn(alert[source], name) ? alert[source][name] : undefined;
-      if (found === undefined)
-        throw new Error(`the alert has no ${source.slice(0, -1)} "${name}" for {{ ${expression} }}`);
-      return found;
+      if (found !== undefined) return found;
+      const problem = `the alert has no ${source.slice(0, -1)} "${name}" for {{ ${expression} }}`;
+      if (!gaps) throw new Error(problem);
+      gaps.push(problem);
+      return placeholderFor(source, name);
     });
   }
-  if (Array.isArray(value)) return value.map((item) => renderTemplates(item, alert));
+  if (Array.isArray(value)) return value.map((item) => renderTemplates(item, alert, gaps));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderTemplates(item, alert)]));
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderTemplates(item, alert, gaps)]));
   }
   return value;
 }
@@ -123,9 +144,21 @@ const planMeasure = (
   alert: Alertish,
 ): Measure => ({ check, params: validParams(check, params, alert), fact });
 
-function planStep(step: PlaybookStep, alert: Alertish, target: Target, severity: Severity): PlannedStep {
+function planStep(
+  step: PlaybookStep,
+  alert: Alertish,
+  target: Target,
+  severity: Severity,
+  textGaps: TextGaps,
+): PlannedStep {
   const base = { id: step.id, description: step.description, when: step.when };
-  const text = (template: string) => renderTemplates(template, alert) as string;
+  // Text never stops a run: what the alert lacks reads as a placeholder and is noted in the plan.
+  const text = (template: string) => {
+    const gaps: TextGaps = [];
+    const rendered = renderTemplates(template, alert, gaps) as string;
+    textGaps.push(...gaps.map((gap) => `step ${step.id}: ${gap}`));
+    return rendered;
+  };
   if (step.action) {
     const params = validParams(step.action, step.params, alert);
     return { ...base, kind: 'action', action: step.action, params, objects: objectsOf(step.action, target, params) };
@@ -217,9 +250,10 @@ export function planRun(
 ): PlanResult {
   const { spec } = playbook;
   const steps: PlannedStep[] = [];
+  const textGaps: TextGaps = [];
   for (const step of spec.steps) {
     try {
-      steps.push(planStep(step, alert, target, spec.severity));
+      steps.push(planStep(step, alert, target, spec.severity, textGaps));
     } catch (error) {
       return { ok: false, problem: `step ${step.id}: ${(error as Error).message}` };
     }
@@ -252,6 +286,7 @@ export function planRun(
       cooldownMs: spec.cooldown ?? defaults.cooldownMs,
       steps,
       ...(savings ? { savings } : {}),
+      ...(textGaps.length > 0 ? { textGaps } : {}),
     },
   };
 }

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, playbookJsonSchema } from '../../cli/finops-soar';
 import { PlaybookError } from '../../playbook/playbook-load';
@@ -51,6 +52,23 @@ test('plan shows the playbook, target, run and resolved steps of each alert, tou
     /approve-cheaper-tier approval "Serve acme on chat from the cheaper model tier the tier policy names \(step which-tier\) \(Input tokens per request on chat\/acme are 3\.4x the baseline\)", 900s, on timeout approve, on reject stop \(when …\)/,
   );
   expect(result.stdout).toContain('escalate to cost-s1 if still firing 1800s after the steps:');
+});
+
+test('plan says what an alert lacks that only text names, and that the run goes ahead with a placeholder', async () => {
+  const payload = JSON.parse(
+    readFileSync(join(ROOT, 'examples', 'alertmanager', 'context-blowup-firing.json'), 'utf8'),
+  ) as { commonAnnotations: Record<string, string>; alerts: Array<{ annotations: Record<string, string> }> };
+  payload.commonAnnotations = {};
+  for (const alert of payload.alerts) alert.annotations = {};
+  const file = join(mkdtempSync(join(tmpdir(), 'finops-soar-cli-')), 'no-summary.json');
+  writeFileSync(file, JSON.stringify(payload));
+  const result = await cli('plan', file);
+  expect(result.status).toBe(0);
+  expect(result.stdout).toContain('playbook cost-s2 (S2)');
+  expect(result.stdout).toContain('tier policy names (step which-tier) ((no annotations.summary))');
+  expect(result.stdout).toContain(
+    '  note     step approve-cheaper-tier: the alert has no annotation "summary" for {{ annotations.summary }}: the text shows a placeholder, the run goes ahead',
+  );
 });
 
 test('plan --json prints the decisions as data', async () => {

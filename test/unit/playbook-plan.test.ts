@@ -1,7 +1,8 @@
 import type { Alert } from '../../alerts/alertmanager';
 import { targetOf, type Target, type TargetKindName } from '../../alerts/target';
 import { objectsOf } from '../../playbook/step-registry';
-import { parsePlaybook } from '../../playbook/playbook-load';
+import { join } from 'node:path';
+import { loadPlaybooks, parsePlaybook } from '../../playbook/playbook-load';
 import { planRun, renderTemplates } from '../../playbook/plan';
 import type { Playbook } from '../../playbook/playbook-schema';
 
@@ -98,6 +99,14 @@ describe('renderTemplates', () => {
     expect(errorOf(() => renderTemplates({ a: ['{{ annotations.description }}'] }, ALERT))).toBe(
       'the alert has no annotation "description" for {{ annotations.description }}',
     );
+  });
+
+  test('given a list for gaps (text), a missing value renders as a placeholder and is noted there', () => {
+    const gaps: string[] = [];
+    expect(renderTemplates('route {{ labels.route }}: {{ annotations.nope }}', ALERT, gaps)).toBe(
+      'route chat: (no annotations.nope)',
+    );
+    expect(gaps).toEqual(['the alert has no annotation "nope" for {{ annotations.nope }}']);
   });
 
   test('an empty label value renders as empty text (it exists)', () => {
@@ -308,14 +317,63 @@ describe('planRun', () => {
     });
   });
 
-  test('a missing label reports the step; the first problem wins', () => {
+  test('text never stops a run: a missing label or annotation reads as a placeholder, noted with its step', () => {
+    const gaps = playbook(
+      `${header()}  - id: first\n    notify: { to: [a], message: "{{ labels.namespace }} is {{ labels.route }}" }\n` +
+        `  - id: ask\n    approval: { summary: "Throttle ({{ annotations.nope }})", timeout: 10m, to: [a] }\n` +
+        `  - id: room\n    warRoom: { name: "inc-{{ labels.zone }}", invite: [a] }\n`,
+    );
+    const result = planRun(gaps, ALERT, TARGET, DEFAULTS);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.plan.steps).toMatchObject([
+      { id: 'first', message: '(no labels.namespace) is chat' },
+      { id: 'ask', summary: 'Throttle ((no annotations.nope))' },
+      { id: 'room', name: 'inc-(no labels.zone)' },
+    ]);
+    expect(result.plan.textGaps).toEqual([
+      'step first: the alert has no label "namespace" for {{ labels.namespace }}',
+      'step ask: the alert has no annotation "nope" for {{ annotations.nope }}',
+      'step room: the alert has no label "zone" for {{ labels.zone }}',
+    ]);
+  });
+
+  test('a plan with every value present has no text gaps', () => {
+    const full = playbook(`${header()}  - id: tell\n    notify: { to: [a], message: "{{ annotations.summary }}" }\n`);
+    const result = planRun(full, ALERT, TARGET, DEFAULTS);
+    expect(result.ok && result.plan.textGaps).toBeUndefined();
+  });
+
+  test('a label that params need refuses the alert, naming the step; the first problem wins', () => {
     const twoProblems = playbook(
-      `${header()}  - id: first\n    notify: { to: [a], message: "{{ labels.namespace }}" }\n  - id: second\n    notify: { to: [a], message: "{{ annotations.nope }}" }\n`,
+      `${header()}  - id: first\n    action: gateway.setRoutePolicy\n    params: { route: "{{ labels.namespace }}", policy: { cacheMode: aggressive } }\n` +
+        `  - id: second\n    action: gateway.setRoutePolicy\n    params: { route: "{{ labels.nope }}", policy: { cacheMode: aggressive } }\n`,
     );
     expect(planRun(twoProblems, ALERT, TARGET, DEFAULTS)).toEqual({
       ok: false,
       problem: 'step first: the alert has no label "namespace" for {{ labels.namespace }}',
     });
+  });
+
+  test("the seed's cost-s2 plans for an alert without a summary: its approval shows the placeholder", () => {
+    const [costS2] = loadPlaybooks(join(__dirname, '..', '..', 'playbooks')).filter(
+      ({ spec }) => spec.name === 'cost-s2',
+    );
+    const annotations = { runbook_url: 'https://runbooks.example/cost' };
+    const result = planRun(
+      costS2!,
+      { ...ALERT, labels: { ...ALERT.labels, alertname: 'LLMInputTokensPerRequestHigh' }, annotations },
+      TARGET,
+      DEFAULTS,
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.plan.steps.find((step) => step.kind === 'approval')).toMatchObject({
+      summary: expect.stringContaining('((no annotations.summary))') as unknown,
+    });
+    expect(result.plan.textGaps).toEqual([
+      expect.stringContaining('the alert has no annotation "summary" for {{ annotations.summary }}'),
+    ]);
   });
 
   test('an invalid template expression in a message reports the step', () => {

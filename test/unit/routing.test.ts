@@ -77,7 +77,8 @@ steps:
     params: { policy: { cacheMode: aggressive } }
 `);
 
-const COST_S1 = playbook(`
+const costS1 = (step: string) =>
+  playbook(`
 name: cost-s1
 description: Cost S1.
 severity: S1
@@ -87,8 +88,22 @@ match:
   - severity="S1"
 target: route
 steps:
-  - id: throttle-note
+${step}`);
+const COST_S1 = costS1(`  - id: throttle-note
     notify: { to: [finops], message: "throttle {{ labels.tenant }}" }
+`);
+
+const NEEDS_REGION = playbook(`
+name: needs-region
+description: Uses a label in its params.
+severity: S3
+match:
+  - alertname="CacheHitRatioLow"
+target: route
+steps:
+  - id: shift
+    action: gateway.setRoutePolicy
+    params: { route: "{{ labels.region }}", policy: { cacheMode: aggressive } }
 `);
 
 const PLAYBOOKS = [CAP_CONTEXT, TELL_TENANT, SCALE, NEEDS_SUMMARY];
@@ -194,11 +209,15 @@ describe('routeAlert', () => {
     ]);
   });
 
-  test('an alert the playbook cannot be planned for (a template names a missing annotation) is rejected with the step', () => {
-    const decisions = routeAlert(alert({ alertname: 'CacheHitRatioLow', route: 'chat' }), PLAYBOOKS, DEFAULTS);
-    expect(summary(decisions)).toEqual([
-      'rejected needs-summary: step tell: the alert has no annotation "summary" for {{ annotations.summary }}',
-    ]);
+  test('an alert without the annotation a message names still runs: a placeholder stands in, and the plan says so', () => {
+    const [decision] = routeAlert(alert({ alertname: 'CacheHitRatioLow', route: 'chat' }), PLAYBOOKS, DEFAULTS);
+    expect(decision).toMatchObject({
+      outcome: 'routed',
+      plan: {
+        steps: [{ kind: 'notify', message: '(no annotations.summary)' }],
+        textGaps: ['step tell: the alert has no annotation "summary" for {{ annotations.summary }}'],
+      },
+    });
     const withSummary = routeAlert(
       alert({ alertname: 'CacheHitRatioLow', route: 'chat' }, { annotations: { summary: 'hit ratio 3%' } }),
       PLAYBOOKS,
@@ -208,6 +227,13 @@ describe('routeAlert', () => {
       outcome: 'routed',
       plan: { steps: [{ kind: 'notify', message: 'hit ratio 3%' }] },
     });
+  });
+
+  test("an alert lacking a label that a step's params need is rejected with the step", () => {
+    const decisions = routeAlert(alert({ alertname: 'CacheHitRatioLow', route: 'chat' }), [NEEDS_REGION], DEFAULTS);
+    expect(summary(decisions)).toEqual([
+      'rejected needs-region: step shift: the alert has no label "region" for {{ labels.region }}',
+    ]);
   });
 
   test('several matching playbooks give one decision each, in playbook order', () => {
@@ -257,16 +283,41 @@ describe('routeAlert', () => {
     ]);
   });
 
-  test('escalation that cannot be planned for the alert rejects the run and says why', () => {
+  test('escalation whose text names a missing label still runs; the escalated plan notes the gap', () => {
     const [decision] = routeAlert(
       alert({ alertname: 'LLMSpendBurnRateHigh', severity: 'S2', route: 'chat' }),
       [COST_S2, COST_S1],
       DEFAULTS,
     );
     expect(decision).toMatchObject({
+      outcome: 'routed',
+      plan: {
+        escalation: {
+          plan: {
+            steps: [{ id: 'throttle-note', message: 'throttle (no labels.tenant)' }],
+            textGaps: ['step throttle-note: the alert has no label "tenant" for {{ labels.tenant }}'],
+          },
+        },
+      },
+    });
+  });
+
+  test('escalation that cannot be planned for the alert rejects the run and says why', () => {
+    const [decision] = routeAlert(
+      alert({ alertname: 'LLMSpendBurnRateHigh', severity: 'S2', route: 'chat' }),
+      [
+        COST_S2,
+        costS1(`  - id: shift
+    action: gateway.setRoutePolicy
+    params: { route: "{{ labels.region }}", policy: { cacheMode: aggressive } }
+`),
+      ],
+      DEFAULTS,
+    );
+    expect(decision).toMatchObject({
       outcome: 'rejected',
       playbook: 'cost-s2',
-      reason: 'escalation to cost-s1: step throttle-note: the alert has no label "tenant" for {{ labels.tenant }}',
+      reason: 'escalation to cost-s1: step shift: the alert has no label "region" for {{ labels.region }}',
     });
   });
 

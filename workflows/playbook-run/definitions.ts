@@ -142,6 +142,8 @@ export interface RunStatus {
   rollbackReason: string | null;
   /** What the run's changes saved, from the target's cost rate (playbooks with savings), else null. */
   savings: SavingsLedger | null;
+  /** What the alert lacked that the playbooks' text names: placeholders stand in (RunPlan.textGaps). */
+  textGaps: string[];
   /** Verify steps: whether the metric moved, with the last value measured. */
   verifications: Array<{ stepId: string; moved: boolean; value: number | null; at: string; reason: string }>;
 }

@@ -36,16 +36,25 @@ export interface RunSummary {
 
 export const seconds = (ms: number) => `${ms / 1000}s`;
 
+/** The plan's text gaps, with those of the playbook it escalates to named by that playbook. */
+const textGapsOf = ({ textGaps, escalation }: PlaybookRunInput['plan']): string[] => [
+  ...(textGaps ?? []),
+  ...(escalation?.plan.textGaps ?? []).map((gap) => `${escalation!.plan.playbook.name}: ${gap}`),
+];
+
 /** State carried from a run of an earlier version lacks the status fields added since; these stand in. */
-const fieldsAddedSince = (): Pick<
+const fieldsAddedSince = ({
+  plan,
+}: PlaybookRunInput): Pick<
   RunStatus,
-  'adapting' | 'refusedDecisions' | 'warRoom' | 'savings' | 'verifications'
+  'adapting' | 'refusedDecisions' | 'warRoom' | 'savings' | 'verifications' | 'textGaps'
 > => ({
   adapting: [],
   refusedDecisions: [],
   warRoom: null,
   savings: null,
   verifications: [],
+  textGaps: textGapsOf(plan),
 });
 
 const freshStatus = ({ plan }: PlaybookRunInput): RunStatus => ({
@@ -71,6 +80,7 @@ const freshStatus = ({ plan }: PlaybookRunInput): RunStatus => ({
   rollbackReason: null,
   savings: plan.savings && !plan.playbook.dryRun ? emptyLedger(plan.savings.query) : null,
   verifications: [],
+  textGaps: textGapsOf(plan),
 });
 
 export class RunContext {
@@ -103,7 +113,7 @@ export class RunContext {
     this.plan = plan;
     this.alert = alert;
     ({ workflowId: this.workflowId, firstExecutionRunId: this.firstExecutionRunId } = workflowInfo());
-    this.status = carried ? { ...fieldsAddedSince(), ...carried.status } : freshStatus(input);
+    this.status = carried ? { ...fieldsAddedSince(input), ...carried.status } : freshStatus(input);
     if (!carried) recordNotification(this.status.alerts, alert);
     this.compensations = carried?.compensations ?? [];
     this.escalateAt = carried?.escalateAt ?? null;

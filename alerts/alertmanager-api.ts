@@ -20,14 +20,27 @@ const quote = (value: string) => JSON.stringify(value);
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
- * The firing alerts of `payload`'s group, read from `baseUrl` (Alertmanager's URL as the ingress
- * reaches it; defaults to the payload's externalURL), merged with the alerts the payload carried.
+ * The firing alerts of `payload`'s group, read from the first of `baseUrls` (the configured
+ * Alertmanager peers, as the ingress reaches them) that answers, merged with the alerts the payload
+ * carried. The payload's own externalURL is never fetched: whoever can post a notification must not
+ * be able to make the ingress call an address of their choosing.
  */
 export async function completeTruncatedAlerts(
   payload: WebhookPayload,
-  options: { baseUrl?: string | undefined; timeoutMs: number },
+  options: { baseUrls: readonly string[]; timeoutMs: number },
 ): Promise<Alert[]> {
-  const baseUrl = (options.baseUrl ?? payload.externalURL).replace(/\/+$/, '');
+  const failures: string[] = [];
+  for (const baseUrl of options.baseUrls) {
+    try {
+      return await readGroupFrom(baseUrl.replace(/\/+$/, ''), payload, options.timeoutMs);
+    } catch (error) {
+      failures.push(`${baseUrl}: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(failures.join('; '));
+}
+
+async function readGroupFrom(baseUrl: string, payload: WebhookPayload, timeoutMs: number): Promise<Alert[]> {
   const params = new URLSearchParams({
     active: 'true',
     silenced: 'false',
@@ -35,7 +48,7 @@ export async function completeTruncatedAlerts(
     receiver: `^${escapeRegex(payload.receiver)}$`,
   });
   for (const [name, value] of Object.entries(payload.groupLabels)) params.append('filter', `${name}=${quote(value)}`);
-  const response = await axios.get<unknown>(`${baseUrl}/api/v2/alerts`, { params, timeout: options.timeoutMs });
+  const response = await axios.get<unknown>(`${baseUrl}/api/v2/alerts`, { params, timeout: timeoutMs });
   const fetched = gettableAlertsSchema.parse(response.data);
 
   const carried = new Set(payload.alerts.map((alert) => alert.fingerprint));

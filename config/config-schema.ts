@@ -109,10 +109,19 @@ export const configSchema = z
           .strict()
           .optional(),
         alertmanagerUrl: z
-          .url()
+          .preprocess(
+            (value) =>
+              typeof value === 'string'
+                ? value
+                    .split(',')
+                    .map((item) => item.trim())
+                    .filter(Boolean)
+                : value,
+            z.array(z.url()).min(1),
+          )
           .optional()
           .describe(
-            "Alertmanager's base URL as the ingress reaches it, to read truncated notifications in full (default: the payload's externalURL)",
+            "Alertmanager's base URL as the ingress reaches it (a list, or comma-separated, for HA peers), to read truncated notifications in full; the only addresses the ingress reads alerts from (a notification's externalURL is never fetched)",
           ),
         maxInFlight: z.coerce
           .number()

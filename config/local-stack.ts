@@ -68,7 +68,7 @@ export const isLocalHttpUrl = (url: string) => {
 };
 
 /**
- * Where the stack's Prometheus and Alertmanager answer: prometheus.url and ingress.alertmanagerUrl
+ * Where the stack's Prometheus and Alertmanager answer: prometheus.url and the first ingress.alertmanagerUrl
  * (default LOCAL_ALERTMANAGER_URL). `npm start` runs each one that is local; one on another
  * machine is used as it is.
  */
@@ -78,6 +78,6 @@ export function observabilityUrls(
   const at = (url: string) => ({ url, local: isLocalHttpUrl(url) });
   return {
     prometheus: at(config.prometheus.url),
-    alertmanager: at(config.ingress.alertmanagerUrl ?? LOCAL_ALERTMANAGER_URL),
+    alertmanager: at(config.ingress.alertmanagerUrl?.[0] ?? LOCAL_ALERTMANAGER_URL),
   };
 }

@@ -19,7 +19,8 @@ export interface WebhookOptions {
   runDefaults: RunDefaults;
   /** How long to wait for Temporal (and for Alertmanager's API) before answering 503. */
   temporalTimeoutMs: number;
-  alertmanagerUrl?: string | undefined;
+  /** The Alertmanager peers to read a truncated notification's full alert set from; none: not read. */
+  alertmanagerUrls?: readonly string[] | undefined;
 }
 
 type Outcome =
@@ -61,24 +62,32 @@ async function dispatch(decision: RoutingDecision, { client, taskQueue }: Webhoo
   }
 }
 
-/** The notification's alerts, read in full from Alertmanager when it was truncated (max_alerts). */
+/** The notification's alerts, read in full from the configured Alertmanager when it was truncated (max_alerts). */
 async function allAlerts(
   payload: WebhookPayload,
   options: WebhookOptions,
-): Promise<{ alerts: Alert[]; incomplete?: string }> {
-  if (payload.truncatedAlerts === 0) return { alerts: payload.alerts };
-  try {
-    return {
-      alerts: await completeTruncatedAlerts(payload, {
-        baseUrl: options.alertmanagerUrl,
-        timeoutMs: options.temporalTimeoutMs,
-      }),
-    };
-  } catch (error) {
-    const where = options.alertmanagerUrl ?? payload.externalURL;
+): Promise<{ alerts: Alert[]; incomplete?: string; retry: boolean }> {
+  if (payload.truncatedAlerts === 0) return { alerts: payload.alerts, retry: false };
+  const left = `the notification left out ${payload.truncatedAlerts} alert(s) (max_alerts)`;
+  const baseUrls = options.alertmanagerUrls ?? [];
+  // Nothing to ask: handled with what it carries, and said; a retry would bring no more.
+  if (baseUrls.length === 0) {
     return {
       alerts: payload.alerts,
-      incomplete: `the notification left out ${payload.truncatedAlerts} alert(s) (max_alerts) and Alertmanager's API at ${where} could not be read (${(error as Error).message}); set ingress.alertmanagerUrl to an address the ingress can reach`,
+      retry: false,
+      incomplete: `${left} and no Alertmanager is configured to read them from (the payload's externalURL ${payload.externalURL} is not fetched); set ingress.alertmanagerUrl, or raise max_alerts`,
+    };
+  }
+  try {
+    return {
+      alerts: await completeTruncatedAlerts(payload, { baseUrls, timeoutMs: options.temporalTimeoutMs }),
+      retry: false,
+    };
+  } catch (error) {
+    return {
+      alerts: payload.alerts,
+      retry: true,
+      incomplete: `${left} and Alertmanager's API could not be read (${(error as Error).message}); set ingress.alertmanagerUrl to addresses the ingress can reach`,
     };
   }
 }
@@ -93,7 +102,7 @@ export function registerAlertmanagerWebhook(app: FastifyInstance, options: Webho
       });
     }
     const payload = parsed.data;
-    const { alerts, incomplete } = await allAlerts(payload, options);
+    const { alerts, incomplete, retry } = await allAlerts(payload, options);
     if (incomplete)
       request.log.warn({ groupKey: payload.groupKey, truncatedAlerts: payload.truncatedAlerts }, incomplete);
 
@@ -116,11 +125,11 @@ export function registerAlertmanagerWebhook(app: FastifyInstance, options: Webho
         .header('Retry-After', '10')
         .send({ error: 'Temporal did not accept every alert; Alertmanager will retry this notification', outcomes });
     }
-    if (incomplete)
+    if (incomplete && retry)
       return reply
         .code(503)
         .header('Retry-After', '10')
         .send({ error: `${incomplete}; the alerts it carried were handled, and Alertmanager will retry`, outcomes });
-    return reply.code(200).send({ status: 'accepted', outcomes });
+    return reply.code(200).send({ status: 'accepted', outcomes, ...(incomplete && { warning: incomplete }) });
   });
 }

@@ -18,8 +18,8 @@ export interface IngressOptions {
   credentials: Credentials;
   runDefaults: RunDefaults;
   temporalTimeoutMs: number;
-  /** Where to read a truncated notification's full alert set; default: the payload's externalURL. */
-  alertmanagerUrl?: string | undefined;
+  /** The Alertmanager peers to read a truncated notification's full alert set from; none: not read. */
+  alertmanagerUrls?: readonly string[] | undefined;
   /** Who may approve (approvals.approvers), and Slack's user groups when Slack is configured. */
   approvers: Approvers;
   directory?: Directory | undefined;

@@ -12,6 +12,7 @@ import {
   PROMETHEUS_RULE_FILES,
   reachableHost,
   type DevSecrets,
+  LOCAL_ALERTMANAGER_URL,
 } from '../config/local-stack';
 import type { Config } from '../config/config-schema';
 import { SIMULATOR_S3_CREDENTIALS } from '../simulator/s3-lifecycle-api';
@@ -122,6 +123,8 @@ async function main() {
       FINOPS_SOAR_OPERATOR_TOKENS: `${LOCAL_OPERATOR}=${secrets.operatorToken}`,
     }),
     ...simulatedInfrastructure(config, secrets),
+    // The ingress reads truncated notifications only from configured Alertmanagers: the stack's own.
+    ...(!config.ingress.alertmanagerUrl && { FINOPS_SOAR_ALERTMANAGER_URL: LOCAL_ALERTMANAGER_URL }),
   };
   const services: Service[] = [];
   let stopping = false;

@@ -51,7 +51,7 @@ async function main() {
     credentials: { token, basicAuth },
     runDefaults: { cooldownMs: config.engine.cooldown, dryRun: config.engine.dryRun },
     temporalTimeoutMs: config.ingress.temporalTimeout,
-    alertmanagerUrl: config.ingress.alertmanagerUrl,
+    alertmanagerUrls: config.ingress.alertmanagerUrl,
     maxInFlight: config.ingress.maxInFlight,
     approvers: config.approvals.approvers,
     operatorTokens: config.approvals.operatorTokens,

@@ -26,7 +26,13 @@ beforeAll(async () => {
     throw new Error(`${ALERTMANAGER} is not installed: apt-get install prometheus-alertmanager (bash .ci/run does it)`);
   }
   harness = await startHarness();
-  const started = await startIngress(harness, { runDefaults: { cooldownMs: 500 } });
+  const port = await freePort();
+  alertmanagerUrl = `http://127.0.0.1:${port}`;
+  // Two peers as for an HA pair: the first is down (nothing on port 1), so the second is read.
+  const started = await startIngress(harness, {
+    runDefaults: { cooldownMs: 500 },
+    alertmanagerUrls: ['http://127.0.0.1:1', alertmanagerUrl],
+  });
   ingress = started.app;
   const ingressUrl = started.url;
 
@@ -64,8 +70,6 @@ receivers:
             credentials_file: ${join(workDir, 'token')}
 `,
   );
-  const port = await freePort();
-  alertmanagerUrl = `http://127.0.0.1:${port}`;
   alertmanager = spawn(
     ALERTMANAGER,
     [

@@ -2,6 +2,8 @@
 // with the test playbook (cap-context), on a real Temporal dev server.
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Alert } from '../../alerts/alertmanager';
 import type { IngressOptions } from '../../ingress/app';
 import { statusQuery } from '../../workflows/playbook-run/definitions';
@@ -209,18 +211,52 @@ describe('alerts that start no run', () => {
   });
 });
 
-test('a truncated notification whose full set cannot be read: the carried alerts run, and Alertmanager is told to retry', async () => {
-  const firing = costAlert('cyberdyne');
-  // Port 1: Alertmanager's API cannot be reached.
-  const truncated = { ...payload([firing]), truncatedAlerts: 2, externalURL: 'http://127.0.0.1:1' };
-  const response = await post(webhook, truncated);
-  expect(response.status).toBe(503);
-  const answer = (await response.json()) as { error: string; outcomes: Array<{ outcome: string }> };
-  expect(answer.error).toMatch(
-    /^the notification left out 2 alert\(s\) \(max_alerts\) and Alertmanager's API at http:\/\/127\.0\.0\.1:1 could not be read/,
-  );
-  expect(answer.outcomes.map((o) => o.outcome)).toEqual(['started-or-signalled']);
-  await waitFor('the carried alert to be handled', () => tenantPolicy('cyberdyne').maxInputTokens === 8192);
+describe('a truncated notification (max_alerts)', () => {
+  // Stands in for any address a notification could name: it must never be called.
+  let named: Server;
+  let namedUrl: string;
+  const namedRequests: string[] = [];
+
+  beforeAll(async () => {
+    named = createServer((request, response) => {
+      namedRequests.push(`${request.method} ${request.url}`);
+      response.writeHead(200, { 'Content-Type': 'application/json' }).end('[]');
+    });
+    await new Promise<void>((resolve) => named.listen(0, '127.0.0.1', resolve));
+    namedUrl = `http://127.0.0.1:${(named.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => named.close(() => resolve())));
+
+  test("with no Alertmanager configured: the carried alerts run, the payload's externalURL is never fetched, and the answer says so", async () => {
+    const firing = costAlert('tyrell');
+    const truncated = { ...payload([firing]), truncatedAlerts: 2, externalURL: namedUrl };
+    const response = await post(webhook, truncated);
+    // A retry would bring no more: Alertmanager is not asked to send it again.
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as { warning: string; outcomes: Array<{ outcome: string }> };
+    expect(answer.warning).toBe(
+      `the notification left out 2 alert(s) (max_alerts) and no Alertmanager is configured to read them from (the payload's externalURL ${namedUrl} is not fetched); set ingress.alertmanagerUrl, or raise max_alerts`,
+    );
+    expect(answer.outcomes.map((o) => o.outcome)).toEqual(['started-or-signalled']);
+    await waitFor('the carried alert to be handled', () => tenantPolicy('tyrell').maxInputTokens === 8192);
+    expect(namedRequests).toEqual([]);
+  });
+
+  test('read only from the configured peers, the first that answers; none answering: the carried alerts run and Alertmanager is told to retry', async () => {
+    // Port 1: nothing listens there, as with a peer that is down.
+    const peers = await startIngress({ alertmanagerUrls: ['http://127.0.0.1:1', 'http://127.0.0.1:1/'] });
+    const firing = costAlert('cyberdyne');
+    const truncated = { ...payload([firing]), truncatedAlerts: 2, externalURL: namedUrl };
+    const response = await post(peers, truncated);
+    expect(response.status).toBe(503);
+    const answer = (await response.json()) as { error: string; outcomes: Array<{ outcome: string }> };
+    expect(answer.error).toMatch(
+      /^the notification left out 2 alert\(s\) \(max_alerts\) and Alertmanager's API could not be read \(http:\/\/127\.0\.0\.1:1: .+; http:\/\/127\.0\.0\.1:1\/: .+\)/,
+    );
+    expect(answer.outcomes.map((o) => o.outcome)).toEqual(['started-or-signalled']);
+    await waitFor('the carried alert to be handled', () => tenantPolicy('cyberdyne').maxInputTokens === 8192);
+    expect(namedRequests).toEqual([]);
+  });
 });
 
 describe('when Temporal cannot take the work, Alertmanager is told to retry', () => {

@@ -172,6 +172,10 @@ log:
     ['ingress:\n  prot: 9000\n', 'ingress: Unrecognized key: "prot"'],
     ['ingres:\n  port: 9000\n', '(top level): Unrecognized key: "ingres"'],
     [
+      'ingress:\n  alertmanagerUrl: [http://alertmanager-0:9093, alertmanager-1]\n',
+      'ingress.alertmanagerUrl[1]: Invalid URL',
+    ],
+    [
       'engine:\n  cooldown: soon\n',
       'engine.cooldown: "soon" is not a duration. Expected: how long an alert must stay resolved before its changes are rolled back, e.g. 5m (a playbook may set its own)',
     ],
@@ -237,7 +241,7 @@ describe('environment overrides', () => {
       FINOPS_SOAR_INGRESS_TOKEN: TOKEN,
       FINOPS_SOAR_INGRESS_USERNAME: 'alertmanager',
       FINOPS_SOAR_INGRESS_PASSWORD: PASSWORD,
-      FINOPS_SOAR_ALERTMANAGER_URL: 'http://alertmanager:9093',
+      FINOPS_SOAR_ALERTMANAGER_URL: 'http://alertmanager-0:9093, http://alertmanager-1:9093',
       FINOPS_SOAR_GATEWAY_URL: 'http://gateway-admin:8090',
       FINOPS_SOAR_GATEWAY_TOKEN: 'gw-token',
       FINOPS_SOAR_SIMULATOR_HOST: '0.0.0.0',
@@ -293,7 +297,7 @@ describe('environment overrides', () => {
         port: 18088,
         token: TOKEN,
         basicAuth: { username: 'alertmanager', password: PASSWORD },
-        alertmanagerUrl: 'http://alertmanager:9093',
+        alertmanagerUrl: ['http://alertmanager-0:9093', 'http://alertmanager-1:9093'],
         maxInFlight: 64,
         temporalTimeout: 5_000,
       },

@@ -4,7 +4,12 @@
 const ESM_ONLY_PACKAGES = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose'];
 
 module.exports = {
-  testEnvironment: 'node',
+  // Node's environment, holding back every log of a test until the test fails (test/jest/quiet-environment.ts).
+  testEnvironment: '<rootDir>/test/jest/quiet-environment.ts',
+  // Jest's own reporter that prints only failing files (their logs, then their failures), then the summary.
+  reporters: ['agent'],
+  // Not even for a single file: a verbose run prints every test and bypasses the held-back logs.
+  verbose: false,
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {

@@ -1,7 +1,7 @@
 // End to end with the real Alertmanager (Debian's prometheus-alertmanager 0.25): an alert posted to
 // Alertmanager reaches the ingress through its webhook receiver with bearer auth, the playbook
 // changes the gateway, and Alertmanager's resolved notification rolls the change back.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { playbookRunId } from '../../workflows/ids';
 import type { playbookRun } from '../../workflows/playbook-run/playbook-run';
 import { INGRESS_TOKEN, startIngress } from '../helpers/ingress';
+import { supervise, type SupervisedChild } from '../helpers/output';
 import { freePort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
 import { startHarness, type Harness } from '../helpers/workflow-harness';
@@ -17,7 +18,7 @@ const ALERTMANAGER = 'prometheus-alertmanager';
 
 let harness: Harness;
 let ingress: FastifyInstance;
-let alertmanager: ChildProcess;
+let alertmanager: SupervisedChild | undefined;
 let alertmanagerUrl: string;
 const workDir = mkdtempSync(join(tmpdir(), 'finops-soar-am-'));
 
@@ -70,7 +71,7 @@ receivers:
             credentials_file: ${join(workDir, 'token')}
 `,
   );
-  alertmanager = spawn(
+  const child = spawn(
     ALERTMANAGER,
     [
       `--config.file=${join(workDir, 'alertmanager.yml')}`,
@@ -80,13 +81,15 @@ receivers:
       '--cluster.listen-address=',
       '--log.level=warn',
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  alertmanager = supervise('alertmanager', child);
   await waitFor('Alertmanager to be ready', async () => (await fetch(`${alertmanagerUrl}/-/ready`)).ok || undefined);
 });
 
 afterAll(async () => {
-  alertmanager?.kill('SIGTERM');
+  // Gone before the test's process ends: a child still running keeps it from exiting.
+  await alertmanager?.stop();
   await ingress?.close();
   await harness?.close();
   rmSync(workDir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // A real OPA server (OPA_PATH, set by scripts/bootstrap.mjs) on a free port, for policy tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { supervise } from './output';
 import { freePort } from './ports';
 import { waitFor } from './wait';
 
@@ -19,7 +20,8 @@ export interface RunningOpa {
   url: string;
   /** Every line OPA wrote: its server log and, with decision logs on, one entry per decision. */
   output: string[];
-  close(): void;
+  /** Stops OPA and waits until it has. */
+  close(): Promise<void>;
 }
 
 export const healthy = async (url: string, headers: Record<string, string> = {}) =>
@@ -38,13 +40,14 @@ export async function startOpa(
     ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', ...args, ...paths],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  const child = supervise('opa', opa);
   for (const stream of [opa.stdout, opa.stderr])
-    stream?.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)));
-  const close = () => opa.kill('SIGTERM');
+    stream?.on('data', (chunk: string) => output.push(...chunk.split('\n').filter(Boolean)));
+  const close = () => child.stop();
   try {
     await waitFor(`OPA on ${url}`, () => ready(url));
   } catch (error) {
-    close();
+    await close();
     throw new Error(`${(error as Error).message}; OPA said: ${output.join('\n')}`);
   }
   return { url, output, close };

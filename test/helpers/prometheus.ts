@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { supervise } from './output';
 import { freePort } from './ports';
 import { waitFor } from './wait';
 
@@ -52,10 +53,13 @@ export async function startPrometheus(
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
     ],
-    { stdio: 'ignore' },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  const child = supervise('prometheus', prometheus);
   const close = async () => {
-    prometheus.kill('SIGTERM');
+    // Gone before its data directory is: a Prometheus still shutting down would write into it, and
+    // keep the test's process from exiting.
+    await child.stop();
     await new Promise<void>((resolve) => exporter.close(() => resolve()));
     rmSync(workDir, { recursive: true, force: true });
   };

@@ -1,8 +1,13 @@
 // A real Temporal dev server per test file, started from the installed CLI (npm test finds or
 // builds it and sets TEMPORAL_CLI_PATH), with the project's search attributes registered.
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TypedSearchAttributes } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { supervise } from './output';
+import { freePort } from './ports';
 
 export function temporalCliPath(): string {
   const path = process.env.TEMPORAL_CLI_PATH;
@@ -15,32 +20,81 @@ export function temporalCliPath(): string {
 
 let runtimeInstalled = false;
 
-/** Worker lifecycle logs drown the test report; warnings and errors still show. */
-function quietTemporalLogs(): void {
+/**
+ * The SDK's runtime (one per test file: each has its own module registry), logging to stderr, which the
+ * test environment holds back until a test fails: so at INFO, for the failures' sake. Installed before
+ * anything (a connection, a worker) makes the default one.
+ */
+function installTestRuntime(): void {
   if (runtimeInstalled) return;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('INFO') });
   runtimeInstalled = true;
 }
 
-export function startTemporal(): Promise<TestWorkflowEnvironment> {
-  quietTemporalLogs();
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: temporalCliPath() },
-      ip: '127.0.0.1',
-      searchAttributes: Object.values(SEARCH_ATTRIBUTES),
-      extraArgs: ['--log-level', 'error'],
-    },
-  });
+/**
+ * The dev server as the SDK's TestWorkflowEnvironment.createLocal starts it, but spawned here so that its
+ * output goes to the test's logs (the SDK's copies it to the process's own file descriptors, past them).
+ */
+export async function startTemporal(): Promise<TestWorkflowEnvironment> {
+  installTestRuntime();
+  const port = await freePort();
+  const address = `127.0.0.1:${port}`;
+  const server = spawn(
+    temporalCliPath(),
+    [
+      ...['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port)],
+      ...['--log-format', 'pretty', '--log-level', 'error'],
+      ...['--dynamic-config-value', 'frontend.enableServerVersionCheck=false'],
+      ...Object.values(SEARCH_ATTRIBUTES).flatMap(({ name, type }) => [
+        '--search-attribute',
+        `${name}=${TypedSearchAttributes.toMetadataType(type)}`,
+      ]),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const child = supervise('temporal', server);
+  // As the SDK stops it: nothing is kept, nothing needs a graceful shutdown.
+  const stop = () => child.stop('SIGKILL');
+  let env: TestWorkflowEnvironment;
+  try {
+    env = await connect(address, () => child.gone);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const closeConnections = env.teardown.bind(env);
+  env.teardown = async () => {
+    await closeConnections();
+    await stop();
+  };
+  return env;
+}
+
+/** The environment on the server at `address`, once it answers (its output, in the test's logs, says why not). */
+async function connect(address: string, goneBecause: () => string | undefined): Promise<TestWorkflowEnvironment> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const gone = goneBecause();
+    if (gone !== undefined)
+      throw new Error(`the Temporal dev server stopped (${gone}) before it answered on ${address}`);
+    try {
+      return await TestWorkflowEnvironment.createFromExistingServer({ address });
+    } catch (error) {
+      if (Date.now() > deadline)
+        throw new Error(`the Temporal dev server did not answer on ${address}`, { cause: error });
+      await sleep(100);
+    }
+  }
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow bundle, built once per test file and shared by its workers. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  quietTemporalLogs();
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger });
+  installTestRuntime();
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: bundlerLogger });
   return bundle;
 }
 
-const quietBundlerLogger = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} };
+// Webpack's progress is noise even in a failing test's logs; its warnings and errors are not.
+const bundlerLogger = { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} };

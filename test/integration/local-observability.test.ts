@@ -3,11 +3,20 @@
 // /metrics and evaluates the repository's rules, an alert it raises reaches the webhook through
 // Alertmanager with the bearer token, and stopping leaves nothing running. Without the binaries,
 // with a port taken or a broken rule file, start-up says so and leaves nothing behind.
-import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { PROMETHEUS_RULE_FILES } from '../../config/local-stack';
 import { createLogger } from '../../observability/logger';
@@ -89,6 +98,39 @@ const isRunning = (pid: number) => {
   }
 };
 
+/**
+ * The installed binaries, each behind a wrapper that execs it with its output in a file of the test's
+ * (the same process, so its pid and signals are the binary's own): started by the stack, they would
+ * print on the test's terminal. forwardLogs() hands what they wrote since to the test's logs, which
+ * are printed only if the test fails.
+ */
+function wrappedBinaries(dir: string): { searchPath: string; forwardLogs(): void } {
+  mkdirSync(dir, { recursive: true });
+  const log = join(dir, 'output.log');
+  writeFileSync(log, '');
+  for (const name of ['prometheus', 'prometheus-alertmanager', 'alertmanager']) {
+    const installed = (process.env.PATH ?? '')
+      .split(delimiter)
+      .map((pathDir) => join(pathDir, name))
+      .find((candidate) => existsSync(candidate));
+    if (!installed) continue;
+    const wrapper = join(dir, name);
+    writeFileSync(wrapper, `#!/bin/sh\nexec '${installed}' "$@" >>'${log}' 2>&1\n`);
+    chmodSync(wrapper, 0o755);
+  }
+  let forwarded = 0;
+  return {
+    searchPath: dir,
+    forwardLogs() {
+      const output = readFileSync(log);
+      if (output.length > forwarded) process.stderr.write(output.subarray(forwarded));
+      forwarded = output.length;
+    },
+  };
+}
+const binaries = wrappedBinaries(join(workDir, 'bin'));
+afterEach(() => binaries.forwardLogs());
+
 async function options(
   overrides: Partial<LocalObservabilityOptions> & { stateDir: string },
 ): Promise<LocalObservabilityOptions> {
@@ -99,6 +141,7 @@ async function options(
     ruleFiles: [],
     webhook: { url: 'http://127.0.0.1:1/alerts/alertmanager', bearerToken: INGRESS_TOKEN },
     logger: silentLogger(),
+    searchPath: binaries.searchPath,
     ...overrides,
   };
 }
@@ -138,6 +181,7 @@ describe('running against the simulated platform', () => {
 
   afterAll(async () => {
     await observability?.stop();
+    binaries.forwardLogs();
     await new Promise((done) => receiver?.server.close(done));
     await platform?.close();
   });

@@ -278,7 +278,7 @@ test('policy.check asks OPA and records its decision id; a quota in OPA data cou
     // Without decision logs OPA gives no decision id, and the decision says none.
     expect(lifted.decisionId).toBeUndefined();
   } finally {
-    withData.close();
+    await withData.close();
     rmSync(quotas, { recursive: true, force: true });
   }
 });
@@ -309,7 +309,7 @@ test('the bearer token reaches an OPA that requires one; without it OPA refuses 
     );
     expect(answered.result).toEqual(tierVerdict(question));
   } finally {
-    guarded.close();
+    await guarded.close();
     rmSync(authz, { recursive: true, force: true });
   }
 });
@@ -396,7 +396,7 @@ describe('when OPA cannot answer', () => {
         'answered data.finops_soar.action.decision with {"allow":true}, not a decision: load the policies of this version of finops-soar',
       );
     } finally {
-      old.close();
+      await old.close();
       rmSync(stale, { recursive: true, force: true });
     }
   });

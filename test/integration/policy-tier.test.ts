@@ -50,7 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await prometheus?.close();
   await simulator?.close();
-  opa?.close();
+  await opa?.close();
 });
 
 describe('policy.tier: which tier, from live numbers', () => {

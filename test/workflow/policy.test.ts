@@ -35,7 +35,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await harness?.close();
-  opa?.close();
+  await opa?.close();
   await prometheus?.close();
 });
 

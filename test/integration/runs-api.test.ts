@@ -73,9 +73,10 @@ test('a war-room started by hand opens once, shows its status, and ends when its
 
   // Pressing start twice (or a retried request) joins the same run: one war-room, one run.
   expect((await call('POST', '/v1/runs', warRoomStart)).body.workflowId).toBe(WAR_ROOM_RUN);
-  const status = await waitFor('both starts reach the run', async () => {
-    const { body } = await call('GET', runPath(WAR_ROOM_RUN));
-    return (body as unknown as RunStatus).notifications.received === 2 ? (body as unknown as RunStatus) : undefined;
+  // The second start can reach the run before its last step (the announcement) is recorded: wait for both.
+  const status = await waitFor('both starts in the run, and the run mitigated', async () => {
+    const body = (await call('GET', runPath(WAR_ROOM_RUN))).body as unknown as RunStatus;
+    return body.notifications.received === 2 && body.state === 'mitigated' ? body : undefined;
   });
   expect(status).toMatchObject({ playbook: 'war-room', target: 'route=summarize', state: 'mitigated', severity: 'S1' });
   expect(

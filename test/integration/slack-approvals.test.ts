@@ -165,7 +165,12 @@ test('an S1 throttle asked in Slack: only signed clicks by approvers count, once
     target: { workflowId: RUN, stepId: 'approve-throttle' },
   });
   const messageTs = slack.messages('C0APPROVALS')[0]!.ts;
-  expect((await status()).pendingApproval).toMatchObject({
+  // Slack has the message before the run has its ts back from the activity: wait for the run.
+  const pending = await waitFor('the message in the run', async () => {
+    const approval = (await status()).pendingApproval;
+    return approval?.message ? approval : undefined;
+  });
+  expect(pending).toMatchObject({
     approvalsNeeded: 2,
     message: { channel: 'C0APPROVALS', ts: messageTs },
   });
@@ -384,7 +389,12 @@ test('a war-room started by hand: a channel with SRE and product, and a status m
   });
   expect(started.status).toBe(202);
   const channel = await waitFor('the war-room channel', () => slack.channelNamed('inc-embeddings'));
-  expect(slack.members(channel.id)).toEqual(expect.arrayContaining(['U0ALICE', 'U0SRE', 'U0PRODUCT']));
+  // The channel is created before anyone is invited to it: wait for the invitations, not the channel.
+  const invited = ['U0ALICE', 'U0SRE', 'U0PRODUCT'];
+  await waitFor('SRE and product in the war-room', () =>
+    invited.every((user) => slack.members(channel.id).includes(user)) ? true : undefined,
+  );
+  expect(slack.members(channel.id)).toEqual(expect.arrayContaining(invited));
   const handle = harness.env.client.workflow.getHandle(playbookRunId('war-room', 'route=embeddings'));
   await waitFor('the run to be mitigated', () => harness.stateOf(handle, 'mitigated'));
   const statusTs = (await handle.query(statusQuery)).warRoom!.message.ts;

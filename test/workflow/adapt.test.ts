@@ -67,13 +67,20 @@ test('the rate limit follows the burn ratio in steps, and the route gets its own
   await setBurn(9);
   await waitFor('the strictest level', () => rateLimit() === 10 || undefined);
   await setBurn(5);
-  await waitFor('one level back up', () => rateLimit() === 20 || undefined);
-  const adapting = (await handle.query(statusQuery)).adapting[0]!;
+  // The gateway has a change before the run records it: wait for the run, then look at the gateway.
+  const adapting = await waitFor('one level back up, in the run', async () => {
+    const current = (await handle.query(statusQuery)).adapting[0];
+    return current?.level === 1 ? current : undefined;
+  });
   expect(adapting).toMatchObject({ stepId: 'throttle', level: 1, value: 5, note: null });
+  expect(rateLimit()).toBe(20);
 
   await setBurn(1);
-  await waitFor('the limit from before the step', () => rateLimit() === undefined || undefined);
-  const status = await handle.query(statusQuery);
+  const status = await waitFor('the limit from before the step, in the run', async () => {
+    const current = await handle.query(statusQuery);
+    return current.adapting[0]?.level === null && current.adapting[0].value === 1 ? current : undefined;
+  });
+  expect(rateLimit()).toBeUndefined();
   expect(status.adapting[0]).toMatchObject({ level: null, value: 1 });
   expect(status.applied.map(({ stepId, summary, undoneAt }) => [stepId, summary, undoneAt === null])).toEqual([
     ['throttle', 'route chat (tenant hooli): rateLimitRps unset → 40', false],

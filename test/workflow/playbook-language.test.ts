@@ -272,8 +272,12 @@ test('still firing after the escalation delay: the S1 steps of the same family r
   const firing = alert({ route: 'chat', tenant: 'tyrell' });
   const handle = await harness.fire([s2, s1], firing);
 
-  await waitFor('the escalation', () => policy('chat', 'tyrell').rateLimitRps === 5);
-  const status = await handle.query(statusQuery);
+  // The gateway has the S1 change before the run records it: wait for the run, then look at the gateway.
+  const status = await waitFor('the escalation, in the run', async () => {
+    const current = await handle.query(statusQuery);
+    return current.applied.some((a) => a.stepId === 'cost-s1-test/throttle') ? current : undefined;
+  });
+  expect(policy('chat', 'tyrell').rateLimitRps).toBe(5);
   expect(status.severity).toBe('S1');
   expect(status.escalation).toMatchObject({
     to: 'cost-s1-test',

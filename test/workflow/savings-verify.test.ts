@@ -2,6 +2,7 @@
 // real Prometheus that scrapes a local exporter the tests drive: the run's ledger, each change's
 // before and after rates, the report and the engine metrics; a verify step that sees the metric
 // move (the harsher steps are skipped) or not (the run escalates at once).
+import type { GatewayAdapter } from '../../gateway/adapter';
 import { EngineMetrics } from '../../observability/engine-metrics';
 import { alertNotificationSignal, statusQuery } from '../../workflows/playbook-run/definitions';
 import { alert, resolved } from '../helpers/alerts';
@@ -11,6 +12,7 @@ import { waitFor } from '../helpers/wait';
 import { notification, startHarness, type Harness } from '../helpers/workflow-harness';
 
 const QUEUE = 'savings-and-verify';
+const CACHE_CUTS_COST = 'savings-cache-cuts-cost';
 let harness: Harness;
 let prometheus: RunningPrometheus;
 const metrics = new EngineMetrics();
@@ -40,10 +42,33 @@ const setTokens = (perRequest: number) => {
   return scraped('max(test_tokens_per_request{route="chat"})', perRequest);
 };
 
+/**
+ * The simulator's gateway, where turning the cache on cuts the route's cost to $60/h: the change
+ * answers once Prometheus has scraped the lower rate. The run samples the rate on its own clock, so
+ * only this way does every sample before the change read $100/h and every sample after it $60/h.
+ */
+const cacheCutsCost = (gateway: GatewayAdapter): GatewayAdapter => ({
+  getRoutePolicy: (scope) => gateway.getRoutePolicy(scope),
+  async patchRoutePolicy(scope, patch, options) {
+    const change = await gateway.patchRoutePolicy(scope, patch, options);
+    if (patch.cacheMode === 'aggressive') await setCost(60);
+    return change;
+  },
+  getTenantQuota: (tenant) => gateway.getTenantQuota(tenant),
+  patchTenantQuota: (tenant, patch, options) => gateway.patchTenantQuota(tenant, patch, options),
+  getRegionWeights: (route) => gateway.getRegionWeights(route),
+  setRegionWeights: (route, update, options) => gateway.setRegionWeights(route, update, options),
+});
+
 beforeAll(async () => {
   harness = await startHarness();
   prometheus = await startPrometheus(exposition());
   await harness.startWorker(QUEUE, { prometheusUrl: prometheus.url, metrics });
+  await harness.startWorker(CACHE_CUTS_COST, {
+    gateway: cacheCutsCost(harness.simulator.client),
+    prometheusUrl: prometheus.url,
+    metrics,
+  });
 });
 afterAll(async () => {
   await harness?.close();
@@ -65,7 +90,9 @@ match: [alertname="LLMInputTokensPerRequestHigh"]
 target: route
 savings:
   costRate: '${COST_RATE}'
-  every: 1s
+  # Longer than the cache step takes to start (its own sample before the change reads $100/h), so
+  # the first sample after the cap is the cache's $60/h.
+  every: 2s
   reportTo: [finops]
 steps:
   - id: cap-context
@@ -83,15 +110,15 @@ const savedUsdMetric = async (playbook: string) =>
 
 test('a run attributes savings: the rate before its first change, each change before and after, the dollars saved, reported and counted at rollback', async () => {
   const firing = alert({ alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2', route: 'chat', tenant: 'acme' });
-  const handle = await harness.fire(SAVING, firing, { taskQueue: QUEUE, cooldownMs: 300 });
-  await waitFor('both changes', async () => (await handle.query(statusQuery)).applied.length === 2 || undefined);
-
-  await setCost(60);
-  await waitFor(
-    'a sample of the lower rate',
-    async () => (await handle.query(statusQuery)).savings?.latest?.usdPerHour === 60 || undefined,
-  );
-  const mitigated = await handle.query(statusQuery);
+  const handle = await harness.fire(SAVING, firing, { taskQueue: CACHE_CUTS_COST, cooldownMs: 300 });
+  // A change's "after" rate is the first sample a whole interval after it: the first sample of the
+  // lower rate can come before the cache's interval is over. Wait until both changes have theirs.
+  const mitigated = await waitFor('an after rate for both changes', async () => {
+    const current = await handle.query(statusQuery);
+    return current.applied.length === 2 && current.applied.every((change) => change.costAfterUsdPerHour !== null)
+      ? current
+      : undefined;
+  });
   expect(mitigated.savings).toMatchObject({ baseline: { usdPerHour: 100 }, savedUsdPerHour: 40, note: null });
   expect(mitigated.savings!.nextAt).not.toBeNull();
   expect(

@@ -10,6 +10,7 @@ import type { Playbook } from '../playbook/playbook-schema';
 import { registerAlertmanagerWebhook } from './alertmanager-webhook';
 import { registerRunsApi } from './runs-api';
 import { registerSlackEndpoints } from './slack-routes';
+import { temporalUnanswered } from '../temporal/readiness';
 
 export interface IngressOptions {
   client: Client;
@@ -35,6 +36,10 @@ export interface IngressOptions {
 // Alertmanager's own payloads stay far below this even with thousands of alerts; anything larger is not from it.
 const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 
+const PROBES = new Set(['/healthz', '/readyz']);
+/** How long /readyz waits for Temporal: give the readiness probe a timeoutSeconds above it. */
+const READY_TIMEOUT_MS = 2_000;
+
 export function buildIngressApp(options: IngressOptions): FastifyInstance {
   const loggerInstance: FastifyBaseLogger = options.logger;
   const app = Fastify({ loggerInstance, bodyLimit: BODY_LIMIT_BYTES });
@@ -42,11 +47,16 @@ export function buildIngressApp(options: IngressOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   let inFlight = 0;
 
+  // Probes answer without credentials: liveness (the process answers) and readiness (Temporal does).
   app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const reason = await temporalUnanswered(options.client, READY_TIMEOUT_MS);
+    return reason ? reply.code(503).send({ status: 'not ready', reason }) : { status: 'ready' };
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     // Slack signs its requests instead: the interactivity endpoint checks the signature itself.
-    if (request.url === '/healthz' || (options.slackSigningSecret && request.url.startsWith('/slack/'))) return;
+    if (PROBES.has(request.url) || (options.slackSigningSecret && request.url.startsWith('/slack/'))) return;
     if (!isAuthorized(request.headers.authorization, options.credentials)) {
       await reply
         .code(401)

@@ -1,16 +1,38 @@
-// Serves a prom-client registry on GET /metrics for Prometheus to scrape.
+// Serves a prom-client registry on GET /metrics for Prometheus to scrape, beside the process's probes:
+// GET /healthz (alive: it answers) and GET /readyz (ready: `ready` finds nothing missing).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+
+export interface Probes {
+  /** Undefined when the process is ready, else why not. */
+  ready: () => Promise<string | undefined>;
+}
+
+const ALWAYS_READY: Probes = { ready: () => Promise.resolve(undefined) };
 
 export async function serveMetrics(
   registry: Registry,
   host: string,
   port: number,
+  probes: Probes = ALWAYS_READY,
 ): Promise<{ server: Server; url: string }> {
   const server = createServer((request, response) => {
-    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are on GET /metrics\n');
+    const path = request.url?.split('?')[0];
+    const json = (status: number, body: unknown) =>
+      response.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+    if (request.method === 'GET' && path === '/healthz') return json(200, { status: 'ok' });
+    if (request.method === 'GET' && path === '/readyz') {
+      probes.ready().then(
+        (reason) => (reason ? json(503, { status: 'not ready', reason }) : json(200, { status: 'ready' })),
+        (error: unknown) => json(503, { status: 'not ready', reason: String(error) }),
+      );
+      return;
+    }
+    if (request.method !== 'GET' || path !== '/metrics') {
+      response
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end('not found: metrics are on GET /metrics, probes on GET /healthz and /readyz\n');
       return;
     }
     registry.metrics().then(

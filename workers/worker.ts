@@ -18,6 +18,7 @@ import { SlackNotifier } from '../notify/slack/slack-notifier';
 import { PrometheusClient } from '../prometheus/prometheus-client';
 import { S3BucketLifecycle } from '../storage/lifecycle-client';
 import { temporalConnectionOptions, temporalRunUrl } from '../temporal/connection';
+import { notPolling } from '../temporal/readiness';
 import { ensureSearchAttributes } from '../temporal/register-search-attributes';
 import { BUDGET_WATCH_WORKFLOW_ID, type budgetWatch } from '../workflows/budget-watch';
 import { exitOnStartupError, startProcess } from './startup';
@@ -94,7 +95,21 @@ async function main() {
   });
   const kubernetes = await kubernetesFrom(config.kubernetes, logger);
   const metrics = new EngineMetrics();
-  const metricsServer = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
+  // Ready once Temporal lists this worker among its task queue's pollers (it is created just below).
+  const started: { worker?: Worker } = {};
+  const metricsServer = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port, {
+    ready: async () => {
+      const polling = started.worker;
+      if (polling?.getState() !== 'RUNNING') return `the worker is ${polling?.getState().toLowerCase() ?? 'starting'}`;
+      return notPolling({
+        client,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        identity: polling.options.identity,
+        timeoutMs: 2_000,
+      });
+    },
+  });
   logger.info({ url: metricsServer.url }, 'engine metrics served');
   const worker = await Worker.create({
     connection,
@@ -139,6 +154,7 @@ async function main() {
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
   }
+  started.worker = worker;
   // The worker stops polling on SIGINT/SIGTERM and finishes the tasks in hand before run() resolves.
   await worker.run();
   metricsServer.server.close();

@@ -1,4 +1,5 @@
 // All activities, built from the clients they need so tests and workers inject their own.
+import { createAlertActivities, type AlertActivities, type AlertmanagerDeps } from '../alerts/alert-activities';
 import type { GatewayAdapter } from '../gateway/adapter';
 import type { KubernetesAdapter } from '../kubernetes/kubernetes-client';
 import type { EngineMetrics } from '../observability/engine-metrics';
@@ -32,6 +33,8 @@ export interface ActivityDeps {
   metrics: EngineMetrics;
   /** The OPA server that decides whether a change may run; absent, the built-in rules decide. */
   opa?: OpaClientOptions | undefined;
+  /** Where runs ask whether an alert that stopped repeating is still active; absent, none is configured. */
+  alertmanager?: AlertmanagerDeps | undefined;
 }
 
 /** Every registered action and check has an activity of the same name (checked by the type). */
@@ -41,7 +44,8 @@ export type Activities = Record<ActionName, ActionActivity> &
   LimitsActivities &
   MetricsActivities &
   PolicyActivities &
-  FinopsActivities;
+  FinopsActivities &
+  AlertActivities;
 
 export function createActivities({
   gateway,
@@ -55,6 +59,7 @@ export function createActivities({
   limits,
   metrics,
   opa,
+  alertmanager = { urls: [], timeoutMs: 10_000 },
 }: ActivityDeps): Activities {
   return {
     ...createGatewayActivities(gateway, guardrails),
@@ -66,5 +71,6 @@ export function createActivities({
     ...createLimitsActivities(limits),
     ...createMetricsActivities(metrics),
     ...createPolicyActivities({ opa, guardrails, prometheus, gateway, budgets: finops.budgets }),
+    ...createAlertActivities(alertmanager),
   };
 }

@@ -58,3 +58,28 @@ async function readGroupFrom(baseUrl: string, payload: WebhookPayload, timeoutMs
     .map((alert) => ({ ...alert, status: 'firing', endsAt: '0001-01-01T00:00:00Z' }));
   return [...payload.alerts, ...missing];
 }
+
+/**
+ * Which of `fingerprints` Alertmanager still holds as active (firing, silenced or inhibited: all
+ * still true of the platform), asking the configured peers in turn. Throws when none answers.
+ */
+export async function activeFingerprints(
+  fingerprints: readonly string[],
+  options: { baseUrls: readonly string[]; timeoutMs: number },
+): Promise<string[]> {
+  if (options.baseUrls.length === 0) throw new Error('no Alertmanager is configured (ingress.alertmanagerUrl)');
+  const failures: string[] = [];
+  for (const baseUrl of options.baseUrls) {
+    try {
+      const response = await axios.get<unknown>(`${baseUrl.replace(/\/+$/, '')}/api/v2/alerts`, {
+        params: { active: 'true', silenced: 'true', inhibited: 'true', unprocessed: 'true' },
+        timeout: options.timeoutMs,
+      });
+      const held = new Set(gettableAlertsSchema.parse(response.data).map((alert) => alert.fingerprint));
+      return fingerprints.filter((fingerprint) => held.has(fingerprint));
+    } catch (error) {
+      failures.push(`${baseUrl}: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(failures.join('; '));
+}

@@ -15,6 +15,8 @@ export type RoutingDecision =
 export interface RunDefaults {
   cooldownMs: number;
   dryRun?: boolean;
+  /** After this long without a notification, a run asks Alertmanager whether its alert is still active. */
+  staleAfterMs?: number | undefined;
 }
 
 /**

@@ -60,6 +60,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['FINOPS_SOAR_PLAYBOOKS_DIR', ['playbooks', 'dir']],
   ['FINOPS_SOAR_COOLDOWN', ['engine', 'cooldown']],
   ['FINOPS_SOAR_DRY_RUN', ['engine', 'dryRun']],
+  ['FINOPS_SOAR_STALE_ALERT_AFTER', ['engine', 'staleAlertAfter']],
   ['FINOPS_SOAR_PROTECTED_ROUTES', ['engine', 'protectedRoutes']],
   ['FINOPS_SOAR_SENSITIVE_ROUTES', ['engine', 'sensitiveRoutes']],
   ['FINOPS_SOAR_PROTECTED_TENANTS', ['engine', 'protectedTenants']],

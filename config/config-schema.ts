@@ -349,6 +349,11 @@ export const configSchema = z
           .describe(
             'how long an alert must stay resolved before its changes are rolled back, e.g. 5m (a playbook may set its own)',
           ),
+        staleAlertAfter: durationSchema
+          .default(15_300_000)
+          .describe(
+            "how long a run waits without a notification before asking Alertmanager whether its alert is still active: Alertmanager's repeat_interval (default 4h) plus a margin, e.g. 4h15m",
+          ),
         dryRun: z
           .union([z.boolean(), z.stringbool()])
           .default(false)

@@ -100,7 +100,8 @@ export async function startManualRun(
     manualAlert(start, playbook.spec.severity, new Date()),
     playbook,
     playbooks,
-    runDefaults,
+    // A run started by hand ends when its starter says so: Alertmanager has never heard of it.
+    { ...runDefaults, staleAfterMs: undefined },
   );
   if (decision.outcome !== 'routed')
     return {

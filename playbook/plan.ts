@@ -74,6 +74,12 @@ export interface RunPlan {
   savings?: { query: string; everyMs: number; reportTo: string[] } | undefined;
   /** What the alert lacked that a step's text names: rendered as a placeholder (placeholderFor), listed here. */
   textGaps?: string[] | undefined;
+  /**
+   * After this long without a notification (Alertmanager's repeat_interval plus a margin), the run asks
+   * Alertmanager whether its alert is still active; absent (a run started by hand, no Alertmanager
+   * configured), it waits for the resolution however long it takes.
+   */
+  staleAfterMs?: number | undefined;
   /** The more severe playbook of the same family, planned for the same alert, and when it takes over. */
   escalation?: { afterMs: number; plan: RunPlan } | undefined;
 }
@@ -246,7 +252,7 @@ export function planRun(
   playbook: Playbook,
   alert: Alert,
   target: Target,
-  defaults: { cooldownMs: number; dryRun?: boolean },
+  defaults: { cooldownMs: number; dryRun?: boolean; staleAfterMs?: number | undefined },
 ): PlanResult {
   const { spec } = playbook;
   const steps: PlannedStep[] = [];
@@ -287,6 +293,7 @@ export function planRun(
       steps,
       ...(savings ? { savings } : {}),
       ...(textGaps.length > 0 ? { textGaps } : {}),
+      ...(defaults.staleAfterMs !== undefined ? { staleAfterMs: defaults.staleAfterMs } : {}),
     },
   };
 }

@@ -49,7 +49,12 @@ async function main() {
     taskQueue: config.temporal.taskQueue,
     playbooks,
     credentials: { token, basicAuth },
-    runDefaults: { cooldownMs: config.engine.cooldown, dryRun: config.engine.dryRun },
+    runDefaults: {
+      cooldownMs: config.engine.cooldown,
+      dryRun: config.engine.dryRun,
+      // Without an Alertmanager to ask, a run cannot check for a lost resolution.
+      staleAfterMs: config.ingress.alertmanagerUrl ? config.engine.staleAlertAfter : undefined,
+    },
     temporalTimeoutMs: config.ingress.temporalTimeout,
     alertmanagerUrls: config.ingress.alertmanagerUrl,
     maxInFlight: config.ingress.maxInFlight,

@@ -140,6 +140,7 @@ async function main() {
         maxActionsPerTargetPerHour: config.engine.maxActionsPerTargetPerHour,
       },
       metrics,
+      alertmanager: { urls: config.ingress.alertmanagerUrl ?? [], timeoutMs: config.ingress.temporalTimeout },
       opa: config.policy.opaUrl
         ? { url: config.policy.opaUrl, token: config.policy.opaToken, timeoutMs: config.policy.timeout }
         : undefined,

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { playbookRunId } from '../../workflows/ids';
+import { statusQuery } from '../../workflows/playbook-run/definitions';
 import type { playbookRun } from '../../workflows/playbook-run/playbook-run';
 import { INGRESS_TOKEN, startIngress } from '../helpers/ingress';
 import { supervise, type SupervisedChild } from '../helpers/output';
@@ -18,6 +19,8 @@ const ALERTMANAGER = 'prometheus-alertmanager';
 
 let harness: Harness;
 let ingress: FastifyInstance;
+let askingIngress: FastifyInstance;
+const LOST_QUEUE = 'lost-resolution';
 let alertmanager: SupervisedChild | undefined;
 let alertmanagerUrl: string;
 const workDir = mkdtempSync(join(tmpdir(), 'finops-soar-am-'));
@@ -36,6 +39,14 @@ beforeAll(async () => {
   });
   ingress = started.app;
   const ingressUrl = started.url;
+  // Runs that ask Alertmanager after 2 s without a notification, on a worker that can reach it.
+  await harness.startWorker(LOST_QUEUE, { alertmanagerUrls: [alertmanagerUrl] });
+  const asking = await startIngress(harness, {
+    taskQueue: LOST_QUEUE,
+    runDefaults: { cooldownMs: 500, staleAfterMs: 2_000 },
+    alertmanagerUrls: [alertmanagerUrl],
+  });
+  askingIngress = asking.app;
 
   // group_wait/group_interval of 1s so notifications (and the resolution) flow within the test.
   writeFileSync(join(workDir, 'token'), INGRESS_TOKEN);
@@ -52,11 +63,22 @@ beforeAll(async () => {
     - matchers: ['route="summarize"']
       receiver: finops-soar-truncated
       group_by: [alertname, route]
+    # No resolved notifications: the run must find out the alert is gone by asking.
+    - matchers: ['route="embeddings"']
+      receiver: finops-soar-no-resolved
 receivers:
   - name: finops-soar
     webhook_configs:
       - url: ${ingressUrl}
         send_resolved: true
+        http_config:
+          authorization:
+            type: Bearer
+            credentials_file: ${join(workDir, 'token')}
+  - name: finops-soar-no-resolved
+    webhook_configs:
+      - url: ${asking.url}
+        send_resolved: false
         http_config:
           authorization:
             type: Bearer
@@ -91,6 +113,7 @@ afterAll(async () => {
   // Gone before the test's process ends: a child still running keeps it from exiting.
   await alertmanager?.stop();
   await ingress?.close();
+  await askingIngress?.close();
   await harness?.close();
   rmSync(workDir, { recursive: true, force: true });
 });
@@ -141,4 +164,30 @@ test('a notification truncated by max_alerts still starts a run for every alert 
     );
   }
   expect(harness.simulator.store.changes.filter((c) => c.route === 'summarize')).toHaveLength(tenants.length);
+});
+
+test('a resolution Alertmanager never sends (send_resolved: false) is found by asking it, and the change is rolled back', async () => {
+  await postAlerts([{ route: 'embeddings', tenant: 'acme' }]);
+  await waitFor(
+    'the context cap at the gateway',
+    () => tenantPolicy('embeddings', 'acme').maxInputTokens === 8192,
+    60_000,
+  );
+  // Resolved in Alertmanager, which tells nobody.
+  await postAlerts([{ route: 'embeddings', tenant: 'acme' }], new Date().toISOString());
+  const handle = harness.env.client.workflow.getHandle<typeof playbookRun>(
+    playbookRunId('cap-context', 'route=embeddings,tenant=acme'),
+  );
+  const summary = await handle.result();
+  expect(summary.state).toBe('rolled-back');
+  expect(summary.rollbackReason).toMatch(
+    /^no notification for \d+(\.\d+)?s and Alertmanager no longer holds the alert: resolved by the run and stayed resolved for the 0\.5s cooldown$/,
+  );
+  const status = await handle.query(statusQuery);
+  expect(status.notifications.received).toBe(1);
+  expect(tenantPolicy('embeddings', 'acme')).toEqual({});
+  expect(harness.simulator.store.changes.filter((c) => c.route === 'embeddings').map((c) => c.patch)).toEqual([
+    { maxInputTokens: 8192 },
+    { maxInputTokens: null },
+  ]);
 });

@@ -47,6 +47,8 @@ export interface TestActivityOptions {
   metrics?: EngineMetrics;
   /** Default: no OPA, the built-in rules decide. */
   opaUrl?: string;
+  /** Default: none, for runs that never ask Alertmanager (no staleAfterMs). */
+  alertmanagerUrls?: string[];
 }
 
 export const testS3 = (endpoint: string) =>
@@ -71,6 +73,7 @@ export const testActivities = ({
   notifier = new LogNotifier(logger),
   metrics = new EngineMetrics(),
   opaUrl,
+  alertmanagerUrls = [],
 }: TestActivityOptions) =>
   createActivities({
     gateway,
@@ -84,4 +87,5 @@ export const testActivities = ({
     limits: { client, taskQueue, maxConcurrentRuns: 1_000, maxActionsPerTargetPerHour: 1_000, ...limits },
     metrics,
     opa: opaUrl ? { url: opaUrl, timeoutMs: 2_000 } : undefined,
+    alertmanager: { urls: alertmanagerUrls, timeoutMs: 2_000 },
   });

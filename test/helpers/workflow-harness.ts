@@ -61,6 +61,7 @@ export interface Harness {
       notifier?: Notifier;
       metrics?: EngineMetrics;
       opaUrl?: string;
+      alertmanagerUrls?: string[];
     },
   ): Promise<void>;
   /** Starts (or signals) the run of the first playbook for `firing`; the others are there to escalate to. */
@@ -102,7 +103,7 @@ export async function startHarness(): Promise<Harness> {
   const workers: Array<{ worker: Worker; running: Promise<void> }> = [];
   const startWorker: Harness['startWorker'] = async (
     taskQueue,
-    { gateway = simulator.client, limits, prometheusUrl, finops, notifier, metrics, opaUrl } = {},
+    { gateway = simulator.client, limits, prometheusUrl, finops, notifier, metrics, opaUrl, alertmanagerUrls } = {},
   ) => {
     const activities = testActivities({
       gateway,
@@ -117,6 +118,7 @@ export async function startHarness(): Promise<Harness> {
       notifier,
       metrics,
       opaUrl,
+      alertmanagerUrls,
     });
     const worker = await Worker.create({
       connection: env.nativeConnection,
@@ -138,14 +140,22 @@ export async function startHarness(): Promise<Harness> {
     async fire(
       yamls,
       firing,
-      { taskQueue = TASK_QUEUE, cooldownMs = 500, dryRun, cooldownOverrideMs, escalationOverrideMs, historyLimit } = {},
+      {
+        taskQueue = TASK_QUEUE,
+        cooldownMs = 500,
+        dryRun,
+        staleAfterMs,
+        cooldownOverrideMs,
+        escalationOverrideMs,
+        historyLimit,
+      } = {},
     ) {
       const playbooks = [yamls].flat().map((yaml) => {
         const { playbook, problems } = parsePlaybook('test.yaml', yaml);
         if (!playbook) throw new Error(problems.join('\n'));
         return playbook;
       });
-      const decision = routeAlert(firing, playbooks, { cooldownMs, dryRun }).find(
+      const decision = routeAlert(firing, playbooks, { cooldownMs, dryRun, staleAfterMs }).find(
         (d) => d.outcome !== 'routed' || d.plan.playbook.name === playbooks[0]!.spec.name,
       );
       if (decision?.outcome !== 'routed') throw new Error(`not routed: ${JSON.stringify(decision)}`);

@@ -43,6 +43,7 @@ test('recorded histories are present', () => {
       'cost-s1-policy-tier.json',
       'budget-watch.json',
       'budget-watch-retry.json',
+      'lost-resolution-unreachable.json',
     ]),
   );
 });

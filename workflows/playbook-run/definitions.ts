@@ -142,6 +142,10 @@ export interface RunStatus {
   rollbackReason: string | null;
   /** What the run's changes saved, from the target's cost rate (playbooks with savings), else null. */
   savings: SavingsLedger | null;
+  /** When the last alert notification reached the run (null: carried from a version that did not say). */
+  lastNotificationAt: string | null;
+  /** The last lost-resolution check (plan.staleAfterMs): what Alertmanager said, or why it could not. */
+  staleness: string | null;
   /** What the alert lacked that the playbooks' text names: placeholders stand in (RunPlan.textGaps). */
   textGaps: string[];
   /** Verify steps: whether the metric moved, with the last value measured. */

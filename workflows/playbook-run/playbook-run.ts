@@ -22,8 +22,9 @@ import { escalateIfStillFiring } from './escalation';
 import { rollback } from './rollback';
 import { RunContext, seconds, type RunSummary } from './run-context';
 import { runSteps } from './steps';
-import { waitAdjusting, waitUntil } from './waiting';
+import { waitUntil } from './waiting';
 import { keepWarRoomPosted } from './war-room';
+import { waitForResolution } from './lost-resolution';
 
 export type { RunSummary } from './run-context';
 
@@ -34,6 +35,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   setHandler(statusQuery, () => status);
   setHandler(alertNotificationSignal, (notification) => {
     status.notifications.received++;
+    status.lastNotificationAt = new Date().toISOString();
     const effect = recordNotification(status.alerts, notification);
     if (effect === 'repeated' || effect === 'stale') status.notifications[effect]++;
     else log.info('alert notification', { fingerprint: notification.fingerprint, effect });
@@ -66,7 +68,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       // Roll back only once the alert has stayed resolved for the whole cooldown; a re-fire during
       // the cooldown cancels the rollback and the run keeps its changes.
       for (;;) {
-        await waitAdjusting(ctx, () => !ctx.firing() || ctx.historyFull());
+        await waitForResolution(ctx);
         if (ctx.firing()) await ctx.continueWithFreshHistory();
         if (compensations.length === 0) break;
         ctx.setState('cooldown');
@@ -76,9 +78,11 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       }
     });
     if (compensations.length > 0 || status.state !== 'rolled-back') {
+      // A resolution the run inferred (the lost-resolution check) says so in the reason.
+      const resolved = status.staleness?.endsWith('resolved by the run') ? status.staleness : 'alert resolved';
       await rollback(
         ctx,
-        status.rollbackReason ?? `alert resolved and stayed resolved for the ${seconds(plan.cooldownMs)} cooldown`,
+        status.rollbackReason ?? `${resolved} and stayed resolved for the ${seconds(plan.cooldownMs)} cooldown`,
       );
     }
   } catch (error) {

@@ -47,7 +47,14 @@ const fieldsAddedSince = ({
   plan,
 }: PlaybookRunInput): Pick<
   RunStatus,
-  'adapting' | 'refusedDecisions' | 'warRoom' | 'savings' | 'verifications' | 'textGaps'
+  | 'adapting'
+  | 'refusedDecisions'
+  | 'warRoom'
+  | 'savings'
+  | 'verifications'
+  | 'textGaps'
+  | 'lastNotificationAt'
+  | 'staleness'
 > => ({
   adapting: [],
   refusedDecisions: [],
@@ -55,6 +62,8 @@ const fieldsAddedSince = ({
   savings: null,
   verifications: [],
   textGaps: textGapsOf(plan),
+  lastNotificationAt: null,
+  staleness: null,
 });
 
 const freshStatus = ({ plan }: PlaybookRunInput): RunStatus => ({
@@ -81,6 +90,8 @@ const freshStatus = ({ plan }: PlaybookRunInput): RunStatus => ({
   savings: plan.savings && !plan.playbook.dryRun ? emptyLedger(plan.savings.query) : null,
   verifications: [],
   textGaps: textGapsOf(plan),
+  lastNotificationAt: new Date().toISOString(),
+  staleness: null,
 });
 
 export class RunContext {

@@ -18,6 +18,9 @@ const askAlertmanager = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
 });
 
+/** How the status says the run resolved its alerts itself (the rollback's reason repeats it). */
+export const RESOLVED_BY_THE_RUN = 'resolved by the run';
+
 /** After an unanswered question, the next comes this much sooner than a whole stale interval. */
 const RETRY_FRACTION = 4;
 
@@ -31,6 +34,8 @@ export async function waitForResolution(ctx: RunContext): Promise<void> {
   const { plan, status } = ctx;
   const done = () => !ctx.firing() || ctx.historyFull();
   const staleAfterMs = plan.staleAfterMs;
+  // A resolution the run inferred before (then a re-fire during the cooldown) no longer explains the next one.
+  if (status.staleness?.endsWith(RESOLVED_BY_THE_RUN)) status.staleness = null;
   // Runs planned before the check (or without an Alertmanager to ask) wait as they always did.
   if (staleAfterMs === undefined || done() || !patched('lost-resolution-check')) {
     await waitAdjusting(ctx, done);
@@ -77,7 +82,7 @@ export async function waitForResolution(ctx: RunContext): Promise<void> {
     for (const [fingerprint, { startsAt }] of firing) {
       recordNotification(status.alerts, { fingerprint, status: 'resolved', startsAt, endsAt: now });
     }
-    status.staleness = `${silence} and Alertmanager no longer holds the alert: resolved by the run`;
+    status.staleness = `${silence} and Alertmanager no longer holds the alert: ${RESOLVED_BY_THE_RUN}`;
     log.warn('lost resolution: Alertmanager no longer holds the alert', { fingerprints: firing.map(([id]) => id) });
     ctx.summarize();
     return;

@@ -24,7 +24,7 @@ import { RunContext, seconds, type RunSummary } from './run-context';
 import { runSteps } from './steps';
 import { waitUntil } from './waiting';
 import { keepWarRoomPosted } from './war-room';
-import { waitForResolution } from './lost-resolution';
+import { RESOLVED_BY_THE_RUN, waitForResolution } from './lost-resolution';
 
 export type { RunSummary } from './run-context';
 
@@ -79,7 +79,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     });
     if (compensations.length > 0 || status.state !== 'rolled-back') {
       // A resolution the run inferred (the lost-resolution check) says so in the reason.
-      const resolved = status.staleness?.endsWith('resolved by the run') ? status.staleness : 'alert resolved';
+      const resolved = status.staleness?.endsWith(RESOLVED_BY_THE_RUN) ? status.staleness : 'alert resolved';
       await rollback(
         ctx,
         status.rollbackReason ?? `${resolved} and stayed resolved for the ${seconds(plan.cooldownMs)} cooldown`,

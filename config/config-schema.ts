@@ -63,16 +63,18 @@ const temporalSchema = z
   });
 
 // A list in YAML, or comma-separated text from an environment variable.
-const routeList = z.preprocess(
-  (value) =>
-    typeof value === 'string'
-      ? value
-          .split(',')
-          .map((item) => item.trim())
-          .filter(Boolean)
-      : value,
-  z.array(z.string().min(1)),
-);
+const listOf = <T extends z.ZodType>(item: T) =>
+  z.preprocess(
+    (value) =>
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((part) => part.trim())
+            .filter(Boolean)
+        : value,
+    z.array(item),
+  );
+const routeList = listOf(z.string().min(1));
 
 const bearerTokenSchema = z
   .string()
@@ -108,17 +110,8 @@ export const configSchema = z
           })
           .strict()
           .optional(),
-        alertmanagerUrl: z
-          .preprocess(
-            (value) =>
-              typeof value === 'string'
-                ? value
-                    .split(',')
-                    .map((item) => item.trim())
-                    .filter(Boolean)
-                : value,
-            z.array(z.url()).min(1),
-          )
+        alertmanagerUrl: listOf(z.url())
+          .refine((urls) => urls.length > 0, 'name at least one URL, or leave it unset')
           .optional()
           .describe(
             "Alertmanager's base URL as the ingress reaches it (a list, or comma-separated, for HA peers), to read truncated notifications in full; the only addresses the ingress reads alerts from (a notification's externalURL is never fetched)",

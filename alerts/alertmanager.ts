@@ -3,7 +3,12 @@
 // Each notification carries the group's whole current alert set; delivery is at-least-once.
 import { z } from 'zod';
 
-const labelSet = z.record(z.string(), z.string()).describe('an object mapping label names to string values');
+// Alertmanager, a Go program, sends UTF-8 only: a lone UTF-16 surrogate (a "\ud800" escape) is not from it, and
+// Temporal would turn it into U+FFFD in a workflow id, where two different label values would then name one run.
+const text = z.string().refine((value) => !/\p{Cs}/u.test(value), {
+  message: 'contains a lone UTF-16 surrogate (\\ud800-\\udfff), which is not Unicode text',
+});
+const labelSet = z.record(text, text).describe('an object mapping label names to string values');
 // Go's RFC 3339 with nanoseconds; firing alerts carry the zero time 0001-01-01T00:00:00Z as endsAt.
 const timestamp = z.iso.datetime({ offset: true }).describe('an RFC 3339 timestamp, e.g. 2026-11-28T10:00:00Z');
 

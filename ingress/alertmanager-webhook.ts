@@ -10,7 +10,14 @@ import { completeTruncatedAlerts } from '../alerts/alertmanager-api';
 import { routeAlerts, type RoutingDecision, type RunDefaults } from '../alerts/routing';
 import type { Playbook } from '../playbook/playbook-schema';
 import { formatIssues } from '../validation/issues';
-import { isRetryable, notificationOf, signalResolution, startOrSignalRun } from './run-dispatch';
+import {
+  isRetryable,
+  notificationOf,
+  runStartProblem,
+  signalResolution,
+  startOrSignalRun,
+  workflowIdProblem,
+} from './run-dispatch';
 
 export interface WebhookOptions {
   client: Client;
@@ -48,6 +55,13 @@ async function dispatch(decision: RoutingDecision, { client, taskQueue }: Webhoo
     };
 
   const { workflowId, plan } = decision;
+  // Refused as an alert that cannot run: a 5xx would have Alertmanager retry, in vain, for as long as it fires.
+  const problem =
+    alert.status === 'firing'
+      ? runStartProblem(workflowId, plan, alert)
+      : workflowIdProblem(workflowId, { ofTarget: true });
+  if (problem)
+    return { outcome: 'rejected', fingerprint: alert.fingerprint, playbook: plan.playbook.name, reason: problem };
   const base = { fingerprint: alert.fingerprint, playbook: plan.playbook.name, workflowId };
   try {
     if (alert.status === 'firing') {

@@ -32,15 +32,28 @@ export function isRetryable(error: unknown): boolean {
   return true;
 }
 
-/** Starts the run for a firing alert, or signals the run already open for its target: never two runs. */
-export async function startOrSignalRun(
-  client: Client,
-  taskQueue: string,
-  workflowId: string,
-  plan: RunPlan,
-  alert: Alert,
-): Promise<void> {
-  const input: PlaybookRunInput = {
+/** Temporal's default limit.maxIDLength: it refuses a longer workflow id (in UTF-8 bytes), on every retry. */
+export const MAX_WORKFLOW_ID_BYTES = 1_000;
+// Temporal refuses a payload over 2 MiB (limit.blobSize.error), on every retry; the run carries its input in its
+// history and on through continue-as-new, so it keeps well under that.
+export const MAX_RUN_INPUT_BYTES = 1024 * 1024;
+
+const utf8Bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+
+/**
+ * Why no run can have this id, or undefined. Temporal would replace a lone surrogate, so two ids would meet. `ofTarget`:
+ * the id is a target's, whose labels then are what is too long.
+ */
+export function workflowIdProblem(workflowId: string, { ofTarget = false } = {}): string | undefined {
+  if (/\p{Cs}/u.test(workflowId)) return `its workflow id contains a lone UTF-16 surrogate, which is not Unicode text`;
+  const bytes = utf8Bytes(workflowId);
+  if (bytes > MAX_WORKFLOW_ID_BYTES)
+    return `its workflow id is ${bytes} bytes, over Temporal's limit of ${MAX_WORKFLOW_ID_BYTES}${ofTarget ? ": the target's labels are too long" : ''}`;
+  return undefined;
+}
+
+export function runInput(plan: RunPlan, alert: Alert): PlaybookRunInput {
+  return {
     plan,
     alert: {
       ...notificationOf(alert),
@@ -49,6 +62,30 @@ export async function startOrSignalRun(
       generatorURL: alert.generatorURL,
     },
   };
+}
+
+/**
+ * Why Temporal would refuse to start this run whatever the retries (its id or its input over Temporal's limits), or
+ * undefined: such an alert is refused with the reason, rather than answered 5xx for a retry that cannot help.
+ */
+export function runStartProblem(workflowId: string, plan: RunPlan, alert: Alert): string | undefined {
+  const idProblem = workflowIdProblem(workflowId, { ofTarget: true });
+  if (idProblem) return idProblem;
+  const bytes = utf8Bytes(JSON.stringify(runInput(plan, alert)));
+  if (bytes > MAX_RUN_INPUT_BYTES)
+    return `the run's input (its playbook, labels and annotations) is ${bytes} bytes, over the ${MAX_RUN_INPUT_BYTES} a run may carry in Temporal: shorten the alert's annotations or labels`;
+  return undefined;
+}
+
+/** Starts the run for a firing alert, or signals the run already open for its target: never two runs. */
+export async function startOrSignalRun(
+  client: Client,
+  taskQueue: string,
+  workflowId: string,
+  plan: RunPlan,
+  alert: Alert,
+): Promise<void> {
+  const input = runInput(plan, alert);
   await client.workflow.signalWithStart<typeof playbookRun, [AlertNotification]>('playbookRun', {
     workflowId,
     taskQueue,

@@ -15,7 +15,7 @@ import type { Playbook } from '../playbook/playbook-schema';
 import { formatIssues } from '../validation/issues';
 import { abortUpdate, statusQuery } from '../workflows/playbook-run/definitions';
 import { decide, type DecisionContext } from '../approvals/decisions';
-import { isRetryable, signalResolution, startOrSignalRun } from './run-dispatch';
+import { isRetryable, runStartProblem, signalResolution, startOrSignalRun, workflowIdProblem } from './run-dispatch';
 
 export interface RunsApiOptions extends Omit<DecisionContext, 'client'> {
   /** Operator id → token: a decision over the API is the operator's whose token it carries. */
@@ -27,26 +27,32 @@ export interface RunsApiOptions extends Omit<DecisionContext, 'client'> {
   temporalTimeoutMs: number;
 }
 
+// Bounds well above any real step id, user id or sentence, and far below Temporal's 2 MiB payloads.
+const MAX_ID_CHARS = 256;
+const MAX_REASON_CHARS = 4_000;
+
 const decisionSchema = z
   .object({
     stepId: z
       .string()
       .min(1)
+      .max(MAX_ID_CHARS)
       .describe('the approval step, e.g. approve-distilled (escalated: cost-s1/approve-throttle)'),
     approve: z.boolean().describe('true to approve, false to reject'),
     by: z
       .string()
       .min(1)
+      .max(MAX_ID_CHARS)
       .optional()
       .describe('who decides; must be the operator whose X-Operator-Token is sent (default: that operator)'),
-    reason: z.string().min(1).optional().describe('why, in a sentence'),
+    reason: z.string().min(1).max(MAX_REASON_CHARS).optional().describe('why, in a sentence'),
   })
   .strict();
 
 const operatorActSchema = z
   .object({
-    by: z.string().min(1).describe('who acts (a user id); recorded in the run'),
-    reason: z.string().min(1).describe('why, in a sentence'),
+    by: z.string().min(1).max(MAX_ID_CHARS).describe('who acts (a user id); recorded in the run'),
+    reason: z.string().min(1).max(MAX_REASON_CHARS).describe('why, in a sentence'),
   })
   .strict();
 
@@ -57,6 +63,15 @@ interface RunParams {
 function invalid(reply: FastifyReply, what: string, error: z.ZodError, schema: z.ZodType) {
   return reply.code(422).send({ error: `invalid ${what}`, problems: formatIssues(error, schema) });
 }
+
+/** A 400 for an id no run can have (Temporal would refuse it, on every retry), else undefined. */
+function impossibleRun(reply: FastifyReply, workflowId: string) {
+  const problem = workflowIdProblem(workflowId);
+  return problem ? reply.code(400).send({ error: `no run can have this id: ${problem}` }) : undefined;
+}
+
+const illFormed = (texts: Record<string, string>) =>
+  Object.entries(texts).find(([name, value]) => /\p{Cs}/u.test(name) || /\p{Cs}/u.test(value))?.[0];
 
 /** The operator a token belongs to, compared in constant time against every configured token. */
 function operatorOf(header: string | string[] | undefined, operatorTokens: Record<string, string>): string | undefined {
@@ -90,6 +105,12 @@ export async function startManualRun(
   { client, taskQueue, playbooks, runDefaults, temporalTimeoutMs }: RunsApiOptions,
   start: ManualStart,
 ): Promise<ManualStartResult> {
+  const label = illFormed(start.labels) ?? illFormed(start.annotations);
+  if (label !== undefined)
+    return {
+      outcome: 'cannot-run',
+      error: `label or annotation ${JSON.stringify(label)} contains a lone UTF-16 surrogate, which is not Unicode text`,
+    };
   const playbook = playbooks.find(({ spec }) => spec.name === start.playbook);
   if (!playbook)
     return {
@@ -109,6 +130,8 @@ export async function startManualRun(
       error: `playbook ${start.playbook} cannot run: ${decision.outcome === 'rejected' ? decision.reason : 'unrouted'}`,
     };
   const { workflowId, plan, alert } = decision;
+  const problem = runStartProblem(workflowId, plan, alert);
+  if (problem) return { outcome: 'cannot-run', error: `playbook ${start.playbook} cannot run: ${problem}` };
   await client.withDeadline(Date.now() + temporalTimeoutMs, () =>
     startOrSignalRun(client, taskQueue, workflowId, plan, alert),
   );
@@ -141,6 +164,8 @@ export function registerRunsApi(app: FastifyInstance, options: RunsApiOptions): 
 
   app.get<{ Params: RunParams }>('/v1/runs/:workflowId', async (request, reply) => {
     const { workflowId } = request.params;
+    const impossible = impossibleRun(reply, workflowId);
+    if (impossible) return impossible;
     try {
       return reply.send(await withDeadline(() => client.workflow.getHandle(workflowId).query(statusQuery)));
     } catch (error) {
@@ -150,6 +175,8 @@ export function registerRunsApi(app: FastifyInstance, options: RunsApiOptions): 
 
   app.post<{ Params: RunParams }>('/v1/runs/:workflowId/resolve', async (request, reply) => {
     const { workflowId } = request.params;
+    const impossible = impossibleRun(reply, workflowId);
+    if (impossible) return impossible;
     const parsed = operatorActSchema.safeParse(request.body);
     if (!parsed.success) return invalid(reply, 'resolution', parsed.error, operatorActSchema);
     try {
@@ -178,6 +205,8 @@ export function registerRunsApi(app: FastifyInstance, options: RunsApiOptions): 
 
   app.post<{ Params: RunParams }>('/v1/runs/:workflowId/decide', async (request, reply) => {
     const { workflowId } = request.params;
+    const impossible = impossibleRun(reply, workflowId);
+    if (impossible) return impossible;
     const parsed = decisionSchema.safeParse(request.body);
     if (!parsed.success) return invalid(reply, 'decision', parsed.error, decisionSchema);
     // The ingress token says a request may use the API, not who sends it: a decision needs the operator's own token.
@@ -216,6 +245,8 @@ export function registerRunsApi(app: FastifyInstance, options: RunsApiOptions): 
 
   app.post<{ Params: RunParams }>('/v1/runs/:workflowId/abort', async (request, reply) => {
     const { workflowId } = request.params;
+    const impossible = impossibleRun(reply, workflowId);
+    if (impossible) return impossible;
     const parsed = operatorActSchema.safeParse(request.body);
     if (!parsed.success) return invalid(reply, 'abort', parsed.error, operatorActSchema);
     try {

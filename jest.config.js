@@ -1,7 +1,8 @@
 /** Jest runs the TypeScript sources through SWC; `npm run typecheck` does the type checking. */
-// @kubernetes/client-node 1.x and the OIDC packages it imports ship ES modules only; jest's CommonJS
-// runtime cannot `require` them on Node 20, so SWC turns exactly those packages into CommonJS.
-const ESM_ONLY_PACKAGES = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose'];
+// @kubernetes/client-node 1.x and the OIDC packages it imports, and `cookie` 2 (which light-my-request, behind
+// fastify's app.inject, requires), ship ES modules only; jest's CommonJS runtime cannot `require` them on
+// Node 20, so SWC turns exactly those packages into CommonJS.
+const ESM_ONLY_PACKAGES = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose', 'cookie'];
 
 module.exports = {
   // Node's environment, holding back every log of a test until the test fails (test/jest/quiet-environment.ts).

@@ -45,7 +45,11 @@ export function buildIngressApp(options: IngressOptions): FastifyInstance {
   const loggerInstance: FastifyBaseLogger = options.logger;
   // A run's id is a path parameter of the runs API: fastify's default of 100 characters refused (414) many real ids,
   // e.g. a route and a tenant of 40 characters each; any id Temporal takes (1000 bytes) fits, even percent-encoded.
-  const app = Fastify({ loggerInstance, bodyLimit: BODY_LIMIT_BYTES, maxParamLength: 3 * MAX_WORKFLOW_ID_BYTES });
+  const app = Fastify({
+    loggerInstance,
+    bodyLimit: BODY_LIMIT_BYTES,
+    routerOptions: { maxParamLength: 3 * MAX_WORKFLOW_ID_BYTES },
+  });
   // Alertmanager sends JSON only; anything else is answered 415 rather than parsed as text.
   app.removeContentTypeParser('text/plain');
   let inFlight = 0;

@@ -2,17 +2,18 @@
 // (which playbook and version, on what, in what state). The memo and the state attribute follow
 // the run (RunContext.summarize, RunContext.setState); these are set once, at the start.
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { upsertSearchAttributes } from '@temporalio/workflow';
-import { SEARCH_ATTRIBUTES } from '../search-attributes';
+import { patched, upsertSearchAttributes } from '@temporalio/workflow';
+import { keywordValue, SEARCH_ATTRIBUTES } from '../search-attributes';
 import type { RunContext } from './run-context';
 
-const attribute = (
-  key: (typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES],
-  value: string | undefined,
-): SearchAttributeUpdatePair[] => (value ? [{ key, value }] : []);
+type AttributeKey = (typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES];
 
 export function upsertRunAttributes({ plan, alert, status }: RunContext): void {
   const labels = { ...alert.labels, ...plan.target.labels };
+  // Label values are the alert's, of any length; Temporal takes at most 2 KiB a value (keywordValue says why).
+  const bounded = patched('bounded-search-attributes');
+  const attribute = (key: AttributeKey, value: string | undefined): SearchAttributeUpdatePair[] =>
+    value ? [{ key, value: bounded ? keywordValue(value) : value }] : [];
   upsertSearchAttributes([
     ...attribute(SEARCH_ATTRIBUTES.playbook, plan.playbook.name),
     ...attribute(SEARCH_ATTRIBUTES.digest, plan.playbook.digest),

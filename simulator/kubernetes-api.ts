@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reachableHost } from '../config/local-stack';
+import { ServerFaults, sleep } from './faults';
 
 export const KUBE_TOKEN = 'kube-api-server-test-token';
 
@@ -183,6 +184,8 @@ export class KubeApiServer {
   readonly requests: RecordedRequest[] = [];
   /** Successful PATCH requests: "the second apply changed nothing" means this did not move. */
   mutations = 0;
+  /** Faults on a rate and held answers, for the fault tests. */
+  readonly rateFaults = new ServerFaults();
   private readonly objects = new Map<string, KubeObject>();
   private readonly faults: Fault[] = [];
   private readonly tempDirs: string[] = [];
@@ -366,7 +369,27 @@ export class KubeApiServer {
           `injected fault: ${fault.status} for ${recorded.method} ${recorded.path}`,
         );
       }
-      send(200, this.route(recorded, raw));
+      // An injected fault refuses the request before it is applied.
+      const injected = this.rateFaults.rate?.draw(recorded.method, recorded.path);
+      if (injected?.kind === 'timeout') await sleep(injected.delayMs);
+      if (injected?.kind === 'slow') await sleep(injected.delayMs);
+      else if (injected?.kind === 'throttle') {
+        response.setHeader('Retry-After', String(injected.retryAfterSeconds));
+        throw new StatusError(
+          429,
+          REASONS[429]!,
+          `injected fault: too many requests, retry after ${injected.retryAfterSeconds} s`,
+        );
+      } else if (injected)
+        throw new StatusError(
+          injected.status,
+          REASONS[injected.status] ?? 'InternalError',
+          `injected fault: ${injected.status}`,
+        );
+      const answer = this.route(recorded, raw);
+      // Applied, and held: the caller learns of it only once the test releases the hold.
+      await this.rateFaults.hold.after(recorded.method, recorded.path);
+      send(200, answer);
     } catch (error) {
       const status =
         error instanceof StatusError

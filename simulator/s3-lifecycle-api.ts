@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
 import { reachableHost } from '../config/local-stack';
+import { ServerFaults, sleep } from './faults';
 
 /** The only key the simulator accepts (it checks the key id, not the signature): not a secret. */
 export const SIMULATOR_S3_CREDENTIALS = { accessKeyId: 'AKIAFINOPSSOARSIM', secretAccessKey: 'finops-soar-simulator' };
@@ -44,6 +45,8 @@ export interface S3LifecycleServer {
   readonly mutations: number;
   /** Answers the next `count` requests with this S3 error instead of handling them. */
   failNext(count: number, fault: InjectedFault): void;
+  /** Faults on a rate and held answers, for the fault tests. */
+  readonly faults: ServerFaults;
   /** Forgets the request log and the mutation count (after a test has set a bucket up). */
   resetLog(): void;
   close(): Promise<void>;
@@ -159,6 +162,7 @@ export async function startS3LifecycleServer(
   const buckets = new Map<string, StoredLifecycle | null>(bucketNames.map((name) => [name, null]));
   const requests: S3Request[] = [];
   const faults: InjectedFault[] = [];
+  const serverFaults = new ServerFaults();
   let mutations = 0;
 
   const send = (response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
@@ -243,7 +247,8 @@ export async function startS3LifecycleServer(
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
+    request.on('end', () => void answer());
+    const answer = async () => {
       const body = Buffer.concat(chunks);
       requests.push({
         method: request.method ?? '',
@@ -259,12 +264,23 @@ export async function startS3LifecycleServer(
       const fault = faults.shift();
       try {
         if (fault) throw new S3Failure(fault.status, fault.code, fault.message);
+        // An injected fault on a rate refuses the request before it is applied.
+        const injected = serverFaults.rate?.draw(request.method ?? '', request.url ?? '');
+        if (injected?.kind === 'timeout' || injected?.kind === 'slow') await sleep(injected.delayMs);
+        if (injected?.kind === 'throttle')
+          throw new S3Failure(429, 'SlowDown', `injected fault: reduce your request rate`);
+        if (injected && injected.kind !== 'slow')
+          throw new S3Failure(
+            injected.status,
+            injected.status === 503 ? 'ServiceUnavailable' : 'InternalError',
+            `injected fault: ${injected.status}`,
+          );
         handle(request, body, response);
       } catch (error) {
         if (!(error instanceof S3Failure)) throw error;
         sendError(response, error);
       }
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(listenPort, host, resolve));
   const { port } = server.address() as AddressInfo;
@@ -276,6 +292,7 @@ export async function startS3LifecycleServer(
     get mutations() {
       return mutations;
     },
+    faults: serverFaults,
     failNext(count, fault) {
       for (let index = 0; index < count; index += 1) faults.push(fault);
     },

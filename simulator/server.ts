@@ -11,12 +11,15 @@ import {
 } from '../gateway/control-api';
 import type { Logger } from '../observability/logger';
 import { formatIssues } from '../validation/issues';
+import { ServerFaults, sleep } from './faults';
 import { PolicyStore, PolicyStoreError, type WriteOptions, type Written } from './policy-store';
 
 export interface SimulatorOptions {
   token: string;
   logger: Logger;
   store?: PolicyStore;
+  /** Faults on a rate and held answers, for the fault tests (default: none). */
+  faults?: ServerFaults;
 }
 
 interface PolicyParams {
@@ -66,7 +69,12 @@ function sendWritten(
   return sendDocument(reply.header('Idempotent-Replayed', String(replayed)), change);
 }
 
-export function buildSimulatorApp({ token, logger, store = new PolicyStore() }: SimulatorOptions): FastifyInstance {
+export function buildSimulatorApp({
+  token,
+  logger,
+  store = new PolicyStore(),
+  faults = new ServerFaults(),
+}: SimulatorOptions): FastifyInstance {
   const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({ loggerInstance });
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, (_request, body, done) => {
@@ -83,13 +91,31 @@ export function buildSimulatorApp({ token, logger, store = new PolicyStore() }: 
   app.register((api, _options, done) => {
     api.addHook('onRequest', async (request, reply) => {
       if (!isAuthorized(request.headers.authorization, { token })) {
-        await sendError(
+        return sendError(
           reply.header('WWW-Authenticate', 'Bearer'),
           401,
           'unauthorized',
           'missing or wrong bearer token',
         );
       }
+      // An injected fault refuses the request before it reaches the store: nothing is applied.
+      const fault = faults.rate?.draw(request.method, request.url);
+      if (fault?.kind === 'slow') await sleep(fault.delayMs);
+      else if (fault?.kind === 'timeout') {
+        await sleep(fault.delayMs);
+        return sendError(reply, fault.status, 'injected_timeout', `injected fault: no answer in time`);
+      } else if (fault?.kind === 'throttle')
+        return sendError(
+          reply.header('Retry-After', String(fault.retryAfterSeconds)),
+          429,
+          'rate_limited',
+          `injected fault: too many requests; retry after ${fault.retryAfterSeconds} s`,
+        );
+      else if (fault) return sendError(reply, fault.status, 'injected_error', `injected fault: ${fault.status}`);
+    });
+    // Applied, and held: the caller learns of it only once the test releases the hold.
+    api.addHook('onSend', async (request, reply) => {
+      if (reply.statusCode < 300) await faults.hold.after(request.method, request.url);
     });
     api.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
       if (error instanceof PolicyStoreError) return sendError(reply, error.status, error.code, error.message);

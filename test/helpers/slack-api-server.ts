@@ -5,6 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ServerFaults, sleep } from '../../simulator/faults';
 
 export const SLACK_BOT_TOKEN = 'xoxb-test-0123456789-abcdef';
 export const SLACK_SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
@@ -76,6 +77,8 @@ const flag = (value: unknown) => value === true || value === 'true';
 export class SlackApiServer {
   readonly calls: SlackCall[] = [];
   readonly responseUrlPosts: ResponseUrlPost[] = [];
+  /** Faults on a rate (the fault tests): answered before the method does its work. */
+  readonly rateFaults = new ServerFaults();
   private readonly channels = new Map<string, ChannelRecord>();
   private readonly userGroups = new Map<string, string[]>();
   private readonly users = new Set<string>([BOT_USER_ID]);
@@ -186,6 +189,11 @@ export class SlackApiServer {
     const token = bearer ?? text(body['token']);
     this.calls.push({ method, contentType, token, body });
 
+    const injected = this.rateFaults.rate?.draw('POST', method);
+    if (injected?.kind === 'timeout' || injected?.kind === 'slow') await sleep(injected.delayMs);
+    if (injected?.kind === 'throttle')
+      return reply(429, failure('ratelimited'), { 'retry-after': String(injected.retryAfterSeconds) });
+    if (injected && injected.kind !== 'slow') return reply(injected.status, failure('service_unavailable'));
     const fault = this.faults.get(method)?.shift();
     if (fault && 'status' in fault) {
       const headers: Record<string, string> =

@@ -14,6 +14,15 @@ export interface ApprovalButtonTarget {
   stepId: string;
 }
 
+/**
+ * The button value, or null when it would exceed Slack's limit (a run id made long by its alert's labels): the
+ * message then goes out without buttons instead of not at all.
+ */
+export function approvalButtonValueOrNull({ workflowId, stepId }: ApprovalButtonTarget): string | null {
+  const value = JSON.stringify({ w: workflowId, s: stepId });
+  return value.length > MAX_BUTTON_VALUE ? null : value;
+}
+
 export function approvalButtonValue({ workflowId, stepId }: ApprovalButtonTarget): string {
   const value = JSON.stringify({ w: workflowId, s: stepId });
   if (value.length > MAX_BUTTON_VALUE) {

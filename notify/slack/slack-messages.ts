@@ -1,5 +1,6 @@
 // The Slack messages a run posts, as Block Kit: pure functions of the request, so tests can read them.
-// Text from alerts is escaped (Slack treats <, > and & as markup) and cut to Block Kit's field limits.
+// Text from alerts is escaped (Slack treats <, > and & as markup) and cut to Block Kit's field limits; every
+// mrkdwn text object is verbatim, so Slack does not turn plain text (a #channel name, a bare URL) into a link.
 import type { ChatPostMessageArguments } from '@slack/web-api';
 import type {
   ApprovalDecisionRecord,
@@ -10,7 +11,7 @@ import type {
   RunReference,
   WarRoomStatus,
 } from '../notifier';
-import { APPROVE_ACTION_ID, approvalButtonValue, REJECT_ACTION_ID } from './approval-button';
+import { APPROVE_ACTION_ID, approvalButtonValueOrNull, REJECT_ACTION_ID } from './approval-button';
 
 export type SlackBlock = Extract<ChatPostMessageArguments, { blocks: unknown[] }>['blocks'][number];
 
@@ -20,13 +21,36 @@ export interface SlackMessage {
   blocks: SlackBlock[];
 }
 
+// Block Kit's limits (https://docs.slack.dev/reference/block-kit/blocks): Slack refuses a message over them, so
+// longer text is cut, visibly, rather than failing the notification.
 const HEADER_LIMIT = 150;
 const SECTION_LIMIT = 3_000;
 const FIELD_LIMIT = 2_000;
+/** Alert text quoted inside a line of ours (a summary in a pointer or a reminder, a target). */
+const QUOTE_LIMIT = 1_000;
 
+/**
+ * Text for mrkdwn and a message's top-level text: Slack reads &, < and > as its control characters (<!channel>,
+ * <!here>, <@U…>, <#C…>, <!subteam^…>, <http://…|label>) and asks that they be sent as &amp;, &lt; and &gt;
+ * otherwise (https://docs.slack.dev/messaging/formatting-message-text#escaping). With all three escaped, text from
+ * an alert can never open a mention or a link.
+ */
 export const escapeText = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-const cut = (text: string, limit: number) => (text.length <= limit ? text : `${text.slice(0, limit - 1)}…`);
+// The start of an entity escapeText wrote, cut before its end: Slack would show it as is.
+const PARTIAL_ENTITY = /&(?:a|am|amp|l|lt|g|gt)?$/;
+
+/** At most `limit` UTF-16 units, ending in … when cut; never through a surrogate pair or an escaped character. */
+export function cut(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  let end = limit - 1;
+  if (/[\uD800-\uDBFF]/.test(text[end - 1] ?? '')) end -= 1;
+  end -= PARTIAL_ENTITY.exec(text.slice(Math.max(0, end - 4), end))?.[0].length ?? 0;
+  return `${text.slice(0, end)}…`;
+}
+
+/** Alert text, escaped and cut to `limit`: what goes inside a line of ours. */
+const quote = (text: string, limit = QUOTE_LIMIT) => cut(escapeText(text), limit);
 
 /** A link Slack renders, with the characters that would end it percent-encoded. */
 export const link = (url: string, label: string) =>
@@ -47,12 +71,26 @@ export const groupMention = (userGroupId: string) => `<!subteam^${userGroupId}>`
 const joinAnd = (items: string[]) =>
   items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 
-const markdown = (text: string, limit = SECTION_LIMIT) => ({ type: 'mrkdwn' as const, text: cut(text, limit) });
+// What Slack's automatic parsing may turn into a mention or a link when a text object is not verbatim: @here,
+// @channel, @everyone, #channel names and URLs (https://docs.slack.dev/reference/block-kit/composition-objects/text-object).
+const AUTOMATICALLY_PARSED = /@(?:here|channel|everyone)|#[\p{L}\p{N}_-]|:\/\/|www\.|mailto:/iu;
+
+/**
+ * A mrkdwn text object, verbatim when its plain text (outside our own <…> markup: escaped text has no <) holds
+ * something Slack would parse on its own, so an alert's "@here" or "evil.example" stays text. Slack still reads our
+ * own markup in a verbatim object.
+ */
+function markdown(text: string, limit = SECTION_LIMIT) {
+  const shown = cut(text, limit);
+  const plain = shown.replace(/<[^<>]*>/g, '');
+  return AUTOMATICALLY_PARSED.test(plain)
+    ? { type: 'mrkdwn' as const, text: shown, verbatim: true }
+    : { type: 'mrkdwn' as const, text: shown };
+}
 
 const section = (text: string): SlackBlock => ({ type: 'section', text: markdown(text) });
 
-const runLine = (run: RunReference) =>
-  `*${escapeText(run.playbook)}* on \`${escapeText(run.target)}\` · ${escapeText(run.severity)}`;
+const runLine = (run: RunReference) => `*${quote(run.playbook)}* on \`${quote(run.target)}\` · ${quote(run.severity)}`;
 
 function runContext(run: RunReference, runUrl: string | null): SlackBlock {
   const elements = [markdown(runLine(run), FIELD_LIMIT)];
@@ -119,7 +157,8 @@ export function approvalMessage(request: ApprovalRequest, outcome?: ApprovalOutc
     `*Approvals needed*\n${approvalsNeededText(approvalsNeeded)}`,
   ].map((text) => markdown(text, FIELD_LIMIT));
   const linkLine = [
-    ...(links.alert === null ? [] : [link(links.alert, 'the alert')]),
+    // The alert's link comes from the payload: only a web address becomes a link.
+    ...(links.alert === null || !/^https?:\/\//i.test(links.alert) ? [] : [link(links.alert, 'the alert')]),
     link(links.run, 'the run in Temporal'),
   ].join(' · ');
   const heading = outcome ? OUTCOME_HEADINGS[outcome.outcome] : 'Approval needed';
@@ -130,10 +169,17 @@ export function approvalMessage(request: ApprovalRequest, outcome?: ApprovalOutc
     { type: 'section', fields },
     { type: 'context', elements: [markdown(linkLine, FIELD_LIMIT)] },
   ];
+  const value = approvalButtonValueOrNull({ workflowId: run.workflowId, stepId });
   if (outcome) {
     blocks.push(section(outcomeLine(outcome, deadline)));
+  } else if (value === null) {
+    // The run id is too long for a button's value: the request still goes out, decided by the CLI.
+    blocks.push(
+      section(
+        `:warning: This run's id is too long for Slack's buttons; decide with \`finops-soar approve ${escapeText(run.workflowId)} ${escapeText(stepId)}\` (or reject)`,
+      ),
+    );
   } else {
-    const value = approvalButtonValue({ workflowId: run.workflowId, stepId });
     blocks.push({
       type: 'actions',
       block_id: 'approval',
@@ -163,7 +209,7 @@ export function approvalMessage(request: ApprovalRequest, outcome?: ApprovalOutc
 
 /** "<the request> for <step> of <playbook> on <target> waits for a decision until <deadline>." */
 function waitingText({ run, stepId, deadline, approvalsNeeded }: ApprovalRequest, permalink: string | null): string {
-  const what = `${escapeText(stepId)} of ${escapeText(run.playbook)} on \`${escapeText(run.target)}\``;
+  const what = `${quote(stepId)} of ${quote(run.playbook)} on \`${quote(run.target)}\``;
   const where = permalink === null ? what : `${link(permalink, 'The approval request')} for ${what}`;
   const needs = approvalsNeeded > 1 ? ` (${approvalsNeeded} distinct approvers)` : '';
   return `${where} waits for a decision${needs} until ${slackTime(deadline)}.`;
@@ -183,7 +229,7 @@ export function nudgeText(
 
 /** What the other channels an approval request is for see: a link to the one message that has the buttons. */
 export function approvalPointerText(request: ApprovalRequest, permalink: string | null): string {
-  return `:raising_hand: *${escapeText(request.summary)}*\n${waitingText(request, permalink)}`;
+  return `:raising_hand: *${quote(request.summary)}*\n${waitingText(request, permalink)}`;
 }
 
 /** The war-room's live status: replaced in place as the run moves. */
@@ -212,11 +258,12 @@ export function warRoomMessage(
   invited: string[],
   notInvited: string[],
 ): SlackMessage {
-  const lines = [`:rotating_light: War-room for ${runLine(run)}`, `Run: \`${escapeText(run.workflowId)}\``];
+  const lines = [`:rotating_light: War-room for ${runLine(run)}`, `Run: \`${quote(run.workflowId)}\``];
   if (invited.length > 0) lines.push(`Invited: ${invited.join(', ')}`);
   if (notInvited.length > 0) lines.push(`Not invited: ${notInvited.join(', ')}`);
   return {
-    text: `War-room for ${run.playbook} on ${run.target} (${run.severity})`,
+    // Escaped like every top-level text: it is mrkdwn too, and the target is the alert's labels.
+    text: cut(escapeText(`War-room for ${run.playbook} on ${run.target} (${run.severity})`), SECTION_LIMIT),
     blocks: [section(lines.join('\n')), runContext(run, runUrl)],
   };
 }

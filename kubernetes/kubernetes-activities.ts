@@ -6,7 +6,14 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { Target } from '../alerts/target';
-import type { BatchKind, BatchObjectState, KUBERNETES_ACTIONS, KUBERNETES_CHECKS } from './kubernetes-steps';
+import {
+  kubernetesNameProblem,
+  shownName,
+  type BatchKind,
+  type BatchObjectState,
+  type KUBERNETES_ACTIONS,
+  type KUBERNETES_CHECKS,
+} from './kubernetes-steps';
 import {
   KubernetesError,
   type Annotations,
@@ -44,6 +51,26 @@ export async function callKubernetes<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Refuses a namespace or object name Kubernetes would not accept (kubernetesNameProblem), naming where it came
+ * from (`source`, e.g. "label namespace"), before it can reach a request path.
+ */
+export function checkKubernetesName(
+  step: string,
+  source: string,
+  kind: 'namespace' | 'object',
+  name: string,
+  type = 'InvalidParams',
+): string {
+  const problem = kubernetesNameProblem(kind, name);
+  if (problem)
+    throw ApplicationFailure.nonRetryable(
+      `${step}: ${source} ${shownName(name)} is ${problem}; refused before any request to the API server`,
+      type,
+    );
+  return name;
+}
+
 export function deploymentOf(step: string, { kind, key, labels }: Target): ObjectRef {
   const { namespace, deployment } = labels;
   if (!namespace || !deployment) {
@@ -52,7 +79,10 @@ export function deploymentOf(step: string, { kind, key, labels }: Target): Objec
       'InvalidTarget',
     );
   }
-  return { namespace, name: deployment };
+  return {
+    namespace: checkKubernetesName(step, "the alert's label namespace", 'namespace', namespace, 'InvalidTarget'),
+    name: checkKubernetesName(step, "the alert's label deployment", 'object', deployment, 'InvalidTarget'),
+  };
 }
 
 const changeAnnotation = (idempotencyKey: string, previous: unknown): Annotations => ({
@@ -168,7 +198,11 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
       const step = 'kubernetes.setHpaBounds';
       const parsed = parseParams(step, params);
       const deployment = deploymentOf(step, target);
-      const hpa = { namespace: deployment.namespace, name: parsed.hpa ?? deployment.name };
+      const hpa = {
+        namespace: deployment.namespace,
+        name:
+          parsed.hpa === undefined ? deployment.name : checkKubernetesName(step, 'params.hpa', 'object', parsed.hpa),
+      };
       const object = `horizontalpodautoscaler ${hpa.namespace}/${hpa.name}`;
       const fields = HPA_FIELDS.filter((field) => parsed[field] !== undefined);
 
@@ -226,6 +260,12 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
           'InvalidParams',
         );
       }
+      checkKubernetesName(
+        step,
+        namespaceParam === undefined ? "the alert's label namespace" : 'params.namespace',
+        'namespace',
+        namespace,
+      );
       const verb = suspend ? 'suspend' : 'resume';
       const scope = `${kinds.join(' and ')} in ${namespace} matching "${selector}"`;
 
@@ -257,6 +297,8 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
       const lines: string[] = [];
       const gone: string[] = [];
       for (const entry of restore) {
+        checkKubernetesName(step, 'params.restore namespace', 'namespace', entry.namespace);
+        checkKubernetesName(step, 'params.restore name', 'object', entry.name);
         const object = await callKubernetes(() => kubernetes.readBatch(entry.kind, entry));
         if (!object) {
           gone.push(describeBatch(entry));
@@ -279,10 +321,9 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
       const step = 'kubernetes.getDeployment';
       const { hpa } = parseParams(step, params);
       const deployment = deploymentOf(step, target);
+      const hpaName = hpa === undefined ? deployment.name : checkKubernetesName(step, 'params.hpa', 'object', hpa);
       const state = await callKubernetes(() => kubernetes.readDeployment(deployment));
-      const bounds = await callKubernetes(() =>
-        kubernetes.readHpa({ namespace: deployment.namespace, name: hpa ?? deployment.name }),
-      );
+      const bounds = await callKubernetes(() => kubernetes.readHpa({ namespace: deployment.namespace, name: hpaName }));
       return {
         replicas: state.replicas,
         readyReplicas: state.readyReplicas,

@@ -14,7 +14,7 @@ import type {
   V1ObjectMeta,
 } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import type * as ClientNode from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
-import type { BatchKind } from './kubernetes-steps';
+import { kubernetesNameProblem, shownName, type BatchKind } from './kubernetes-steps';
 
 type ClientModule = typeof ClientNode;
 
@@ -258,6 +258,22 @@ function classify(error: unknown, call: Call, server: string, timeoutMs: number,
   return new KubernetesError(`${what}: the client failed before sending (${message}); check the kubeconfig`, false);
 }
 
+/**
+ * The last check before a name goes into a request path (the client percent-encodes "/" but not ".."): a
+ * namespace or name Kubernetes would not accept fails here, not retryably, and nothing is sent.
+ */
+function refuseInvalidNames({ verb, resource, namespace, name }: Call): void {
+  const problems = [
+    ['namespace', namespace, kubernetesNameProblem('namespace', namespace)],
+    ...(name === undefined ? [] : [['name', name, kubernetesNameProblem('object', name)]]),
+  ].filter(([, , problem]) => problem !== null);
+  if (problems.length > 0)
+    throw new KubernetesError(
+      `kubernetes ${verb} ${RESOURCES[resource].kind}: ${problems.map(([what, value, problem]) => `${what} ${shownName(value!)} is ${problem}`).join('; ')}; nothing was sent`,
+      false,
+    );
+}
+
 class ClientNodeAdapter implements KubernetesAdapter {
   private readonly apps: AppsV1Api;
   private readonly autoscaling: AutoscalingV2Api;
@@ -294,6 +310,7 @@ class ClientNodeAdapter implements KubernetesAdapter {
   }
 
   private async call<T>(call: Call, send: () => Promise<T>): Promise<T> {
+    refuseInvalidNames(call);
     try {
       return await send();
     } catch (error) {

@@ -5,6 +5,33 @@ import type { Target } from '../alerts/target';
 import type { ActionSpec, StepSpec } from '../playbook/step-spec';
 
 export const BATCH_KINDS = ['cronjobs', 'jobs'] as const;
+
+// Kubernetes object names (https://kubernetes.io/docs/concepts/overview/working-with-objects/names/): a namespace
+// is an RFC 1123 label, a Deployment, HorizontalPodAutoscaler, CronJob or Job name an RFC 1123 subdomain. These
+// names come from an alert's labels (or params templated from them) and go into the request path, where "..",
+// "a/b", "%2F" or "?" would name another object or another resource: such a name is refused before any request.
+const NAME_RULES = {
+  namespace: {
+    max: 63,
+    pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    rule: 'an RFC 1123 label: at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit',
+  },
+  object: {
+    max: 253,
+    pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    rule: 'an RFC 1123 subdomain: at most 253 lowercase letters, digits, "-" and ".", each dot-separated part starting and ending with a letter or digit',
+  },
+} as const;
+
+/** The rule `name` breaks as a namespace or an object name, or null when Kubernetes accepts it. */
+export function kubernetesNameProblem(kind: keyof typeof NAME_RULES, name: string): string | null {
+  const { max, pattern, rule } = NAME_RULES[kind];
+  // The length first: it bounds the regex's work too.
+  return name.length <= max && pattern.test(name) ? null : `not a valid ${kind} name: ${rule}`;
+}
+
+/** A name as an error message shows it: quoted, control characters visible, at most 80 characters. */
+export const shownName = (name: string) => JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
 export type BatchKind = (typeof BATCH_KINDS)[number];
 
 const hpaName = z

@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Target } from '../alerts/target';
 import {
   RULE_ID_NAMESPACE,
+  s3BucketNameProblem,
   STORAGE_ACTIONS,
   TRANSITION_STORAGE_CLASSES,
   type LifecycleRuleParams,
@@ -27,7 +28,17 @@ type StorageActionName = keyof typeof STORAGE_ACTIONS;
 export type StorageActivities = Record<StorageActionName, ActionActivity> &
   Record<keyof typeof STORAGE_CHECKS, CheckActivity>;
 
-const bucketOf = ({ labels }: Target): string => labels.bucket!;
+/** The target's bucket; a bucket label S3 would not accept as a name is refused before any request. */
+function bucketOf(step: string, { labels }: Target): string {
+  const bucket = labels.bucket ?? '';
+  const problem = s3BucketNameProblem(bucket);
+  if (problem)
+    throw ApplicationFailure.nonRetryable(
+      `${step}: the alert's label bucket ${JSON.stringify(bucket.length > 80 ? `${bucket.slice(0, 80)}…` : bucket)} is not a valid S3 bucket name (${problem}); refused before any request to S3`,
+      'InvalidTarget',
+    );
+  return bucket;
+}
 
 async function callS3<T>(call: () => Promise<T>): Promise<T> {
   try {
@@ -123,7 +134,7 @@ const countRules = (count: number) => (count === 1 ? '1 rule' : `${count} rules`
 export function createStorageActivities(lifecycle: BucketLifecycle): StorageActivities {
   return {
     async 'storage.addLifecycleRules'({ target, params, dryRun }) {
-      const bucket = bucketOf(target);
+      const bucket = bucketOf('storage.addLifecycleRules', target);
       const wanted = parseParams('storage.addLifecycleRules', params).rules.map(toS3Rule);
       const current = await callS3(() => lifecycle.getLifecycle(bucket));
       const currentRules = current?.rules ?? [];
@@ -165,7 +176,7 @@ export function createStorageActivities(lifecycle: BucketLifecycle): StorageActi
     },
 
     async 'storage.restoreLifecycle'({ target, params, dryRun }) {
-      const bucket = bucketOf(target);
+      const bucket = bucketOf('storage.restoreLifecycle', target);
       const parsed = parseParams('storage.restoreLifecycle', params);
       const previous = parsed.previous as LifecycleConfiguration | null;
       const remove = new Set(parsed.remove);
@@ -195,7 +206,7 @@ export function createStorageActivities(lifecycle: BucketLifecycle): StorageActi
     },
 
     async 'storage.getLifecycle'({ target }) {
-      const configuration = await callS3(() => lifecycle.getLifecycle(bucketOf(target)));
+      const configuration = await callS3(() => lifecycle.getLifecycle(bucketOf('storage.getLifecycle', target)));
       const ruleIds = (configuration?.rules ?? []).map((rule) => rule.ID ?? '');
       return { ruleCount: ruleIds.length, ruleIds };
     },

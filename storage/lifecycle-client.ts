@@ -10,6 +10,7 @@ import {
   type LifecycleRule as SdkLifecycleRule,
   type TransitionDefaultMinimumObjectSize,
 } from '@aws-sdk/client-s3';
+import { s3BucketNameProblem } from './lifecycle-steps';
 
 type WithIsoDate<T> = Omit<T, 'Date'> & { Date?: string };
 
@@ -143,6 +144,17 @@ const toSdkRule = ({ Expiration, Transitions, ...rule }: LifecycleRule): SdkLife
   }),
 });
 
+/** The last check before a bucket name goes into a request: one S3 would refuse is refused here, nothing sent. */
+function refuseInvalidBucket(bucket: string, operation: string): void {
+  const problem = s3BucketNameProblem(bucket);
+  if (problem)
+    throw new LifecycleError(
+      `S3 ${operation}: ${JSON.stringify(bucket.slice(0, 80))} is not a bucket name (${problem}); nothing was sent`,
+      false,
+      'InvalidBucketName',
+    );
+}
+
 /** The lifecycle API of one S3 (or S3-compatible) endpoint. */
 export class S3BucketLifecycle implements BucketLifecycle {
   private readonly s3: S3Client;
@@ -160,6 +172,7 @@ export class S3BucketLifecycle implements BucketLifecycle {
   }
 
   async getLifecycle(bucket: string): Promise<LifecycleConfiguration | null> {
+    refuseInvalidBucket(bucket, 'GetBucketLifecycleConfiguration');
     try {
       const output = await this.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
       return {
@@ -175,6 +188,7 @@ export class S3BucketLifecycle implements BucketLifecycle {
   }
 
   async putLifecycle(bucket: string, configuration: LifecycleConfiguration): Promise<void> {
+    refuseInvalidBucket(bucket, 'PutBucketLifecycleConfiguration');
     try {
       await this.s3.send(
         new PutBucketLifecycleConfigurationCommand({
@@ -192,6 +206,7 @@ export class S3BucketLifecycle implements BucketLifecycle {
   }
 
   async deleteLifecycle(bucket: string): Promise<void> {
+    refuseInvalidBucket(bucket, 'DeleteBucketLifecycle');
     try {
       await this.s3.send(new DeleteBucketLifecycleCommand({ Bucket: bucket }));
     } catch (error) {

@@ -24,8 +24,56 @@ const MINIMUM_TRANSITION_DAYS: Partial<Record<(typeof TRANSITION_STORAGE_CLASSES
   ONEZONE_IA: 30,
 };
 
-// S3 allows 255 characters in a rule ID, the namespace included.
-const MAX_RULE_ID_LENGTH = 255 - RULE_ID_NAMESPACE.length;
+// S3 allows 255 characters in a rule ID, the namespace included
+// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleRule.html); the id's characters are ASCII.
+export const MAX_S3_RULE_ID = 255;
+const MAX_RULE_ID_LENGTH = MAX_S3_RULE_ID - RULE_ID_NAMESPACE.length;
+
+// S3's general purpose bucket names (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const RESERVED_BUCKET_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'];
+const RESERVED_BUCKET_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'];
+
+/**
+ * The rule `bucket` breaks as an S3 bucket name, or null when S3 accepts it. The name comes from an alert's bucket
+ * label and goes into the request's path (or host name), where "a/b", "..", "?" or "#" would address something else.
+ */
+export function s3BucketNameProblem(bucket: string): string | null {
+  if (!BUCKET_NAME.test(bucket))
+    return 'an S3 bucket name has 3 to 63 lowercase letters, digits, "." and "-", starting and ending with a letter or digit';
+  if (bucket.includes('..')) return 'an S3 bucket name has no two adjacent periods';
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(bucket)) return 'an S3 bucket name is not formatted as an IP address';
+  const prefix = RESERVED_BUCKET_PREFIXES.find((reserved) => bucket.startsWith(reserved));
+  if (prefix) return `an S3 bucket name does not start with the reserved prefix ${prefix}`;
+  const suffix = RESERVED_BUCKET_SUFFIXES.find((reserved) => bucket.endsWith(reserved));
+  if (suffix) return `an S3 bucket name does not end with the reserved suffix ${suffix}`;
+  return null;
+}
+
+// An object key (and so a rule's prefix) is at most 1024 bytes of UTF-8
+// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html), and the lifecycle configuration is XML
+// 1.0, which cannot carry most control characters at all, escaped or not (https://www.w3.org/TR/xml/#charsets).
+const MAX_PREFIX_BYTES = 1024;
+const NOT_XML_TEXT = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/** UTF-8 length, without Buffer: workflow code reaches this module (through playbook/step-registry.ts). */
+function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  }
+  return bytes;
+}
+
+/** The rule a lifecycle prefix (possibly templated from labels) breaks, or null when S3 can store it. */
+export function s3PrefixProblem(prefix: string): string | null {
+  if (utf8Bytes(prefix) > MAX_PREFIX_BYTES)
+    return `a prefix is at most ${MAX_PREFIX_BYTES} bytes of UTF-8 (an S3 object key)`;
+  if (NOT_XML_TEXT.test(prefix))
+    return 'a prefix cannot hold control characters (other than tab, newline and carriage return) or U+FFFE/U+FFFF: S3 lifecycle rules travel as XML 1.0';
+  return null;
+}
 
 const transitionSchema = z
   .object({
@@ -63,7 +111,10 @@ const lifecycleRuleParamsSchema = z
       .describe(`the rule's name, unique in the step; written to S3 as ${RULE_ID_NAMESPACE}<id>`),
     prefix: z
       .string()
-      .max(1024)
+      .superRefine((prefix, context) => {
+        const problem = s3PrefixProblem(prefix);
+        if (problem) context.addIssue({ code: 'custom', message: problem });
+      })
       .optional()
       .describe('the key prefix the rule applies to, e.g. logs/; unset: the whole bucket'),
     transitions: z
@@ -161,7 +212,7 @@ export const STORAGE_ACTIONS = {
           .nullable()
           .describe('the configuration before the change, or null when the bucket had none'),
         remove: z
-          .array(z.string().startsWith(RULE_ID_NAMESPACE))
+          .array(z.string().startsWith(RULE_ID_NAMESPACE).max(MAX_S3_RULE_ID))
           .min(1)
           .describe(`the IDs of the rules the change added, each starting with ${RULE_ID_NAMESPACE}`),
       })

@@ -2,6 +2,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { PrometheusError, type PrometheusClient, type Sample } from './prometheus-client';
 import { parseParams, type CheckActivity } from '../activities/action-contract';
+import type { Labels } from '../alerts/alertmanager';
+import { promqlStringContent } from './promql';
 
 export type PrometheusQuery = Pick<PrometheusClient, 'query'>;
 
@@ -41,10 +43,35 @@ export async function instantSamples(prometheus: PrometheusQuery, query: string)
   }
 }
 
+/**
+ * Refuses a query that holds, as it is, a target label's value that PromQL would read as syntax (a ", a \\, a
+ * newline…). A playbook's query is a template into which the plan pastes label values unescaped
+ * (playbook/plan.ts renderTemplates), so such a value there may have closed its matcher and changed what the query
+ * measures (x"} or vector(1) or {a="): the step fails saying so rather than act on a number the alert chose.
+ */
+export function refuseRawLabelValues(step: string, query: string, labels: Labels): void {
+  for (const [name, value] of Object.entries(labels)) {
+    if (value === '' || !query.includes(value)) continue;
+    let content: string;
+    try {
+      content = promqlStringContent(value);
+    } catch {
+      content = '';
+    }
+    if (content === value) continue;
+    const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+    throw ApplicationFailure.nonRetryable(
+      `${step}: the alert's label ${name} ${shown} holds characters PromQL reads as syntax and the query holds it unescaped (playbook templates paste label values as they are); refused rather than run a query the label may have rewritten`,
+      'InvalidParams',
+    );
+  }
+}
+
 export function createPrometheusActivities(prometheus: PrometheusQuery): PrometheusActivities {
   return {
-    async 'prometheus.query'({ params }) {
+    async 'prometheus.query'({ target, params }) {
       const { query } = parseParams('prometheus.query', params);
+      refuseRawLabelValues('prometheus.query', query, target.labels);
       return { value: await instantValue(prometheus, query, 'prometheus.query') };
     },
   };

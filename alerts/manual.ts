@@ -6,9 +6,13 @@ import type { Alert } from './alertmanager';
 
 const MANUAL_FINGERPRINT_PREFIX = 'manual:';
 
+// Bounds well above any real step id, user id or sentence, and far below Temporal's 2 MiB payloads.
+export const MAX_ID_CHARS = 256;
+export const MAX_REASON_CHARS = 4_000;
+
 export const manualStartSchema = z
   .object({
-    playbook: z.string().min(1).describe('the name of the playbook to run, e.g. war-room'),
+    playbook: z.string().min(1).max(MAX_ID_CHARS).describe('the name of the playbook to run, e.g. war-room'),
     labels: z
       .record(z.string(), z.string())
       .default({})
@@ -20,8 +24,9 @@ export const manualStartSchema = z
     startedBy: z
       .string()
       .min(1)
+      .max(MAX_ID_CHARS)
       .describe('who starts the run (a user id); recorded in the run, and refused as the approver of its steps'),
-    reason: z.string().min(1).describe('why, in a sentence; shown wherever the run is'),
+    reason: z.string().min(1).max(MAX_REASON_CHARS).describe('why, in a sentence; shown wherever the run is'),
   })
   .strict();
 export type ManualStart = z.output<typeof manualStartSchema>;

@@ -125,6 +125,8 @@ async function main() {
       runDefaults: { cooldownMs: 3_600_000 },
       temporalTimeoutMs: 10_000,
       maxInFlight: 256,
+      // This measures the engine, not its shedding: rates above any burst here.
+      rateLimits: { webhook: 1e6, runs: 1e6, slack: 1e6, probes: 1e6 },
       approvers: {},
       operatorTokens: {},
       logger,

@@ -81,6 +81,11 @@ const bearerTokenSchema = z
   .min(16)
   .describe('a bearer token of at least 16 characters (set FINOPS_SOAR_INGRESS_TOKEN or ingress.tokenFile)');
 
+const perSecond = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+
+/** Requests a second each kind of ingress endpoint takes (ingress/request-limits.ts counts them). */
+export const DEFAULT_RATE_LIMITS = { webhook: 100, runs: 20, slack: 20, probes: 20 } as const;
+
 export const configSchema = z
   .object({
     dataDir: z
@@ -125,6 +130,24 @@ export const configSchema = z
         temporalTimeout: durationSchema
           .default(5_000)
           .describe('how long a webhook waits for Temporal before answering 503, e.g. 5s'),
+        rateLimits: z
+          .object({
+            webhook: perSecond(DEFAULT_RATE_LIMITS.webhook).describe(
+              'webhook requests a second, from all Alertmanagers together; beyond it 503 + Retry-After, which Alertmanager retries',
+            ),
+            runs: perSecond(DEFAULT_RATE_LIMITS.runs).describe(
+              'runs API requests a second from one address; beyond it 429 + Retry-After',
+            ),
+            slack: perSecond(DEFAULT_RATE_LIMITS.slack).describe(
+              'Slack clicks and commands a second; beyond it 429 + Retry-After',
+            ),
+            probes: perSecond(DEFAULT_RATE_LIMITS.probes).describe(
+              '/healthz and /readyz requests a second from one address; beyond it 429',
+            ),
+          })
+          .strict()
+          .prefault({})
+          .describe('how many requests each kind of endpoint takes, counted per ingress replica'),
       })
       .strict()
       .prefault({}),

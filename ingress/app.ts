@@ -11,6 +11,14 @@ import { registerAlertmanagerWebhook } from './alertmanager-webhook';
 import { registerRunsApi } from './runs-api';
 import { MAX_WORKFLOW_ID_BYTES } from './run-dispatch';
 import { registerSlackEndpoints } from './slack-routes';
+import {
+  BODY_LIMIT_BYTES,
+  DEFAULT_RATE_LIMITS,
+  limitBodies,
+  limitRates,
+  RATE_LIMITED,
+  type RateLimits,
+} from './request-limits';
 import { temporalUnanswered } from '../temporal/readiness';
 
 export interface IngressOptions {
@@ -31,11 +39,12 @@ export interface IngressOptions {
   slackSigningSecret?: string | undefined;
   /** Requests in progress beyond this are answered 503, which Alertmanager retries later. */
   maxInFlight: number;
+  /** Requests a second each kind of endpoint takes (request-limits.ts); default DEFAULT_RATE_LIMITS. */
+  rateLimits?: RateLimits | undefined;
+  /** The window the rates count over (1 s): tests widen it so that no request falls into the next one. */
+  rateWindowMs?: number | undefined;
   logger: Logger;
 }
-
-// Alertmanager's own payloads stay far below this even with thousands of alerts; anything larger is not from it.
-const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 
 const PROBES = new Set(['/healthz', '/readyz']);
 /** How long /readyz waits for Temporal: give the readiness probe a timeoutSeconds above it. */
@@ -47,19 +56,15 @@ export function buildIngressApp(options: IngressOptions): FastifyInstance {
   // e.g. a route and a tenant of 40 characters each; any id Temporal takes (1000 bytes) fits, even percent-encoded.
   const app = Fastify({
     loggerInstance,
-    bodyLimit: BODY_LIMIT_BYTES,
+    bodyLimit: BODY_LIMIT_BYTES.webhook,
     routerOptions: { maxParamLength: 3 * MAX_WORKFLOW_ID_BYTES },
   });
   // Alertmanager sends JSON only; anything else is answered 415 rather than parsed as text.
   app.removeContentTypeParser('text/plain');
   let inFlight = 0;
 
-  // Probes answer without credentials: liveness (the process answers) and readiness (Temporal does).
-  app.get('/healthz', () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const reason = await temporalUnanswered(options.client, READY_TIMEOUT_MS);
-    return reason ? reply.code(503).send({ status: 'not ready', reason }) : { status: 'ready' };
-  });
+  limitBodies(app);
+  limitRates(app, options.rateLimits ?? DEFAULT_RATE_LIMITS, options.rateWindowMs);
 
   app.addHook('onRequest', async (request, reply) => {
     // Slack signs its requests instead: the interactivity endpoint checks the signature itself.
@@ -87,25 +92,36 @@ export function buildIngressApp(options: IngressOptions): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500;
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (error.code === RATE_LIMITED) request.log.warn({ url: request.url }, error.message);
+    else if (status >= 500) request.log.error({ err: error }, 'request failed');
     const message =
       error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
         ? 'the body must be JSON (Content-Type: application/json)'
         : error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
           ? 'the body is empty; send an Alertmanager webhook payload'
           : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-            ? `the body is larger than ${BODY_LIMIT_BYTES} bytes`
+            ? `the body is larger than ${request.routeOptions.bodyLimit ?? BODY_LIMIT_BYTES.webhook} bytes`
             : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
               ? `the body is not valid JSON: ${error.message}`
-              : status < 500
+              : status < 500 || error.code === RATE_LIMITED
                 ? error.message
                 : 'internal error';
     return reply.code(status).send({ error: message });
   });
 
-  registerAlertmanagerWebhook(app, options);
-  registerRunsApi(app, options);
-  if (options.slackSigningSecret)
-    registerSlackEndpoints(app, { ...options, signingSecret: options.slackSigningSecret });
+  // In a plugin of their own, so that the routes are added once the rate limits' plugin is loaded and counts them.
+  void app.register((routes, _options, done) => {
+    // Probes answer without credentials: liveness (the process answers) and readiness (Temporal does).
+    routes.get('/healthz', () => ({ status: 'ok' }));
+    routes.get('/readyz', async (_request, reply) => {
+      const reason = await temporalUnanswered(options.client, READY_TIMEOUT_MS);
+      return reason ? reply.code(503).send({ status: 'not ready', reason }) : { status: 'ready' };
+    });
+    registerAlertmanagerWebhook(routes, options);
+    registerRunsApi(routes, options);
+    if (options.slackSigningSecret)
+      registerSlackEndpoints(routes, { ...options, signingSecret: options.slackSigningSecret });
+    done();
+  });
   return app;
 }

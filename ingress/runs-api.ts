@@ -9,7 +9,14 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { safeEqual } from './credentials';
-import { isManualFingerprint, manualAlert, manualStartSchema, type ManualStart } from '../alerts/manual';
+import {
+  isManualFingerprint,
+  manualAlert,
+  manualStartSchema,
+  MAX_ID_CHARS,
+  MAX_REASON_CHARS,
+  type ManualStart,
+} from '../alerts/manual';
 import { routeToPlaybook, type RunDefaults } from '../alerts/routing';
 import type { Playbook } from '../playbook/playbook-schema';
 import { formatIssues } from '../validation/issues';
@@ -26,10 +33,6 @@ export interface RunsApiOptions extends Omit<DecisionContext, 'client'> {
   runDefaults: RunDefaults;
   temporalTimeoutMs: number;
 }
-
-// Bounds well above any real step id, user id or sentence, and far below Temporal's 2 MiB payloads.
-const MAX_ID_CHARS = 256;
-const MAX_REASON_CHARS = 4_000;
 
 const decisionSchema = z
   .object({

@@ -9,15 +9,15 @@ import { TASK_QUEUE, type Harness } from './workflow-harness';
 
 export const INGRESS_TOKEN = 'test-ingress-token-0123456789';
 
-/**
- * S2 steps: FinOps, SRE or product; S1 steps: U0SRE, U0PRODUCT, U0LEAD or the SRE leads (a group, resolved through
- * Slack).
- */
 /** Each operator's own token, for decisions over the runs API. */
 export const TEST_OPERATOR_TOKENS = Object.fromEntries(
   ['U0SRE', 'U0PRODUCT', 'U0LEAD', 'U0INTERN'].map((id) => [id, `operator-token-${id.toLowerCase()}-0123456789`]),
 );
 
+/**
+ * S2 steps: FinOps, SRE or product; S1 steps: U0SRE, U0PRODUCT, U0LEAD or the SRE leads (a group, resolved through
+ * Slack).
+ */
 export const TEST_APPROVERS = {
   default: { S2: ['U0FINOPS', 'U0SRE', 'U0PRODUCT'], S1: ['U0SRE', 'U0PRODUCT', 'U0LEAD', 'sre-leads'] },
 };
@@ -37,6 +37,8 @@ export async function startIngress(
     runDefaults: { cooldownMs: 300 },
     temporalTimeoutMs: 5_000,
     maxInFlight: 64,
+    // Tests poll and burst well past the production rates; request-limits.test.ts tests those.
+    rateLimits: { webhook: 1e6, runs: 1e6, slack: 1e6, probes: 1e6 },
     approvers: TEST_APPROVERS,
     operatorTokens: TEST_OPERATOR_TOKENS,
     logger: silentLogger(),

@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import type { Alert } from '../../alerts/alertmanager';
 import { buildIngressApp, type IngressOptions } from '../../ingress/app';
 import { MAX_WORKFLOW_ID_BYTES } from '../../ingress/run-dispatch';
+import { BODY_LIMIT_BYTES } from '../../ingress/request-limits';
 import { ENGINE_LIMITS_WORKFLOW_ID } from '../../workflows/engine-limits';
 import { statusQuery, type RunStatus } from '../../workflows/playbook-run/definitions';
 import { playbookRunId } from '../../workflows/ids';
@@ -34,7 +35,6 @@ import { startHarness, TASK_QUEUE, type Harness } from '../helpers/workflow-harn
 
 /** No worker polls it: runs started there stay unstarted, so thousands of them cost the server little. */
 const PARKED_QUEUE = 'hostile-input-parked';
-const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 
 /** Every call the ingress makes to Temporal, by kind and workflow id, and the ones still in progress. */
 class TemporalCalls {
@@ -97,6 +97,8 @@ function ingress(taskQueue: string, overrides: Partial<IngressOptions> = {}): Fa
     // Generous: these properties are about what the ingress answers to its input. With the default deadline a
     // dev server slowed by the suites beside it made a valid start a 503 (right for Alertmanager, wrong here).
     temporalTimeoutMs: 60_000,
+    // Thousands of cases a minute: the rates are request-limits.test.ts's concern.
+    rateLimits: { webhook: 1e6, runs: 1e6, slack: 1e6, probes: 1e6 },
     maxInFlight: 64,
     approvers: TEST_APPROVERS,
     operatorTokens: TEST_OPERATOR_TOKENS,
@@ -453,7 +455,7 @@ describe('POST /alerts/alertmanager', () => {
         fc.integer({ min: 1, max: 64 * 1024 }),
         fc.constantFrom('annotation', 'label', 'garbage'),
         async (over, where) => {
-          const filler = 'x'.repeat(BODY_LIMIT_BYTES + over);
+          const filler = 'x'.repeat(BODY_LIMIT_BYTES.webhook + over);
           const body =
             where === 'garbage'
               ? filler
@@ -536,7 +538,7 @@ describe('POST /alerts/alertmanager', () => {
     await fc.assert(
       fc.asyncProperty(
         // payload() copies the alert's labels into commonLabels: a label counts twice against the body limit.
-        fc.integer({ min: 2 * 1024 * 1024, max: BODY_LIMIT_BYTES / 2 - 64 * 1024 }),
+        fc.integer({ min: 2 * 1024 * 1024, max: BODY_LIMIT_BYTES.webhook / 2 - 64 * 1024 }),
         fc.constantFrom('annotation', 'label'),
         fc.nat({ max: 1_000_000 }),
         async (size, where, n) => {
@@ -926,12 +928,12 @@ describe('the runs API', () => {
     expect((await runStatus(pendingRun)).state).toBe('awaiting-approval');
   });
 
-  test('decisions, aborts and resolutions with fields too large for Temporal: a 4xx, never a 5xx', async () => {
+  test('decisions, aborts and resolutions with fields over their bounds, up to the body limit: 422, never a 5xx', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('/decide', '/abort', '/resolve'),
         fc.constantFrom('reason', 'stepId', 'by'),
-        fc.integer({ min: 2 * 1024 * 1024, max: BODY_LIMIT_BYTES - 64 * 1024 }),
+        fc.integer({ min: 4_001, max: BODY_LIMIT_BYTES.runs - 1024 }),
         async (action, field, size) => {
           const body: Record<string, unknown> =
             action === '/decide'
@@ -1332,8 +1334,8 @@ describe('regressions', () => {
     }
   });
 
-  test('a decision or abort whose reason exceeds what Temporal takes: 422 (was 500)', async () => {
-    const reason = 'x'.repeat(2 * 1024 * 1024);
+  test('a decision or abort whose reason is over its bound: 422 (was 500 when Temporal refused 2 MiB)', async () => {
+    const reason = 'x'.repeat(BODY_LIMIT_BYTES.runs - 1024);
     const decide = await withoutTemporal(() =>
       send(live, {
         method: 'POST',

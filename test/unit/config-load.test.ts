@@ -47,7 +47,13 @@ describe('defaults', () => {
         taskQueue: 'finops-soar',
         embedded: { cliPath: 'temporal', host: '127.0.0.1', port: 7233, uiPort: 8233 },
       },
-      ingress: { host: '127.0.0.1', port: 8088, maxInFlight: 64, temporalTimeout: 5_000 },
+      ingress: {
+        host: '127.0.0.1',
+        port: 8088,
+        maxInFlight: 64,
+        temporalTimeout: 5_000,
+        rateLimits: { webhook: 100, runs: 20, slack: 20, probes: 20 },
+      },
       gateway: { url: 'http://127.0.0.1:8090', timeout: 5_000 },
       kubernetes: { timeout: 10_000 },
       prometheus: { url: 'http://127.0.0.1:9090', timeout: 10_000 },
@@ -302,6 +308,7 @@ describe('environment overrides', () => {
         alertmanagerUrl: ['http://alertmanager-0:9093', 'http://alertmanager-1:9093'],
         maxInFlight: 64,
         temporalTimeout: 5_000,
+        rateLimits: { webhook: 100, runs: 20, slack: 20, probes: 20 },
       },
       gateway: { url: 'http://gateway-admin:8090', token: 'gw-token', timeout: 5_000 },
       kubernetes: {

@@ -184,6 +184,8 @@ export class KubeApiServer {
   readonly requests: RecordedRequest[] = [];
   /** Successful PATCH requests: "the second apply changed nothing" means this did not move. */
   mutations = 0;
+  /** The PATCH requests that were applied (not refused), in order. */
+  readonly applied: RecordedRequest[] = [];
   /** Faults on a rate and held answers, for the fault tests. */
   readonly rateFaults = new ServerFaults();
   private readonly objects = new Map<string, KubeObject>();
@@ -223,6 +225,7 @@ export class KubeApiServer {
     this.requests.length = 0;
     this.faults.length = 0;
     this.mutations = 0;
+    this.applied.length = 0;
   }
 
   /**
@@ -475,6 +478,7 @@ export class KubeApiServer {
       this.objects.set(key, next);
     }
     this.mutations += 1;
+    this.applied.push(request);
     return subresource ? scaleOf(next) : next;
   }
 

@@ -6,7 +6,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
-import { supervise } from './output';
+import { supervise, type SupervisedChild } from './output';
 import { freePort } from './ports';
 
 export function temporalCliPath(): string {
@@ -25,24 +25,32 @@ let runtimeInstalled = false;
  * test environment holds back until a test fails: so at INFO, for the failures' sake. Installed before
  * anything (a connection, a worker) makes the default one.
  */
-function installTestRuntime(): void {
+export function installTestRuntime(): void {
   if (runtimeInstalled) return;
   Runtime.install({ logger: new DefaultLogger('INFO') });
   runtimeInstalled = true;
 }
 
-/**
- * The dev server as the SDK's TestWorkflowEnvironment.createLocal starts it, but spawned here so that its
- * output goes to the test's logs (the SDK's copies it to the process's own file descriptors, past them).
- */
-export async function startTemporal(): Promise<TestWorkflowEnvironment> {
-  installTestRuntime();
-  const port = await freePort();
-  const address = `127.0.0.1:${port}`;
+export interface DevServerOptions {
+  /** The gRPC port (default: a free one); a restarted server takes the same one. */
+  port?: number;
+  /** Keep the server's state in this SQLite file, so that a restarted server carries on (default: in memory). */
+  dbFilename?: string;
+}
+
+export interface DevServer {
+  address: string;
+  child: SupervisedChild;
+}
+
+/** The dev server's process, with the project's search attributes; its output goes to the test's logs. */
+export async function spawnDevServer({ port, dbFilename }: DevServerOptions = {}): Promise<DevServer> {
+  const address = `127.0.0.1:${port ?? (await freePort())}`;
   const server = spawn(
     temporalCliPath(),
     [
-      ...['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port)],
+      ...['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', address.split(':')[1]!],
+      ...(dbFilename ? ['--db-filename', dbFilename] : []),
       ...['--log-format', 'pretty', '--log-level', 'error'],
       ...['--dynamic-config-value', 'frontend.enableServerVersionCheck=false'],
       ...Object.values(SEARCH_ATTRIBUTES).flatMap(({ name, type }) => [
@@ -52,7 +60,16 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const child = supervise('temporal', server);
+  return { address, child: supervise('temporal', server) };
+}
+
+/**
+ * The dev server as the SDK's TestWorkflowEnvironment.createLocal starts it, but spawned here so that its
+ * output goes to the test's logs (the SDK's copies it to the process's own file descriptors, past them).
+ */
+export async function startTemporal(): Promise<TestWorkflowEnvironment> {
+  installTestRuntime();
+  const { address, child } = await spawnDevServer();
   // As the SDK stops it: nothing is kept, nothing needs a graceful shutdown.
   const stop = () => child.stop('SIGKILL');
   let env: TestWorkflowEnvironment;

@@ -84,6 +84,8 @@ export interface WorkerProcess {
   /** Sends `signal` and waits until the process is gone. */
   stop(signal: NodeJS.Signals): Promise<void>;
   readonly running: boolean;
+  /** Whether its /readyz answers 200 (a worker shutting down answers 503). */
+  ready(): Promise<boolean>;
   /** Why the last process ended (signal or exit code). */
   readonly gone: string | undefined;
 }
@@ -247,6 +249,7 @@ async function assemble(
     get running() {
       return child !== undefined && child.gone === undefined;
     },
+    ready: async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).ok,
     get gone() {
       return child?.gone ?? lastGone;
     },

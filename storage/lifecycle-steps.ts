@@ -70,6 +70,9 @@ function utf8Bytes(text: string): number {
 export function s3PrefixProblem(prefix: string): string | null {
   if (utf8Bytes(prefix) > MAX_PREFIX_BYTES)
     return `a prefix is at most ${MAX_PREFIX_BYTES} bytes of UTF-8 (an S3 object key)`;
+  // The SDK reads a whitespace-only XML text with a line break back as "" (the whole bucket): refused, so a rule read
+  // back (to compare, or to re-apply after an undo) is the rule written.
+  if (prefix !== '' && prefix.trim() === '') return 'a prefix is not only whitespace';
   if (NOT_XML_TEXT.test(prefix))
     return 'a prefix cannot hold control characters (other than tab, newline and carriage return) or U+FFFE/U+FFFF: S3 lifecycle rules travel as XML 1.0';
   return null;

@@ -18,6 +18,28 @@ export interface ControlApiClientOptions {
   baseUrl: string;
   token: string;
   timeoutMs: number;
+  /**
+   * Tries of one call before its failure goes to the caller; the worker asks for 3, under the activity's own retries.
+   * Default 1: every failure goes straight to the caller.
+   */
+  attempts?: number;
+  /** The first backoff; each try doubles it, and a random share of it is waited (full jitter). Default 250 ms. */
+  backoffMs?: number;
+  /** A Retry-After up to this is waited out here; a longer one fails the call, for the activity to retry. Default 10 s. */
+  maxRetryAfterMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Retry-After in seconds or as an HTTP date (RFC 9110), in ms from now; undefined when absent or unreadable. */
+function retryAfterMs(error: unknown): number | undefined {
+  if (!isAxiosError(error)) return undefined;
+  const header: unknown = error.response?.headers?.['retry-after'];
+  if (typeof header !== 'string' || header.trim() === '') return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1_000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 // Statuses where the same request can succeed later: timeouts, conflicts, throttling, server faults.
@@ -47,9 +69,42 @@ const CONTENT_TYPES = { PATCH: 'application/merge-patch+json', PUT: 'application
 
 export class ControlApiClient implements GatewayAdapter {
   private readonly http: AxiosInstance;
+  private readonly attempts: number;
+  private readonly backoffMs: number;
+  private readonly maxRetryAfterMs: number;
 
-  constructor({ baseUrl, token, timeoutMs }: ControlApiClientOptions) {
+  constructor({
+    baseUrl,
+    token,
+    timeoutMs,
+    attempts = 1,
+    backoffMs = 250,
+    maxRetryAfterMs = 10_000,
+  }: ControlApiClientOptions) {
     this.http = axios.create({ baseURL: baseUrl, timeout: timeoutMs, headers: { Authorization: `Bearer ${token}` } });
+    this.attempts = attempts;
+    this.backoffMs = backoffMs;
+    this.maxRetryAfterMs = maxRetryAfterMs;
+  }
+
+  /**
+   * One call, tried again on a retryable failure (5xx, 429, a timeout): after the Retry-After the gateway asked
+   * for, else after an exponential backoff with full jitter, so that many runs retrying at once spread out instead
+   * of hitting a recovering gateway together. Writes are safe to repeat: they carry an Idempotency-Key.
+   */
+  private async send<Result>(what: string, request: () => Promise<{ data: Result }>): Promise<Result> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return (await request()).data;
+      } catch (error) {
+        const failure = toGatewayError(error, what);
+        const asked = retryAfterMs(error);
+        if (!failure.retryable || attempt >= this.attempts || (asked ?? 0) > this.maxRetryAfterMs) throw failure;
+        const jitter = Math.random() * this.backoffMs * 2 ** (attempt - 1);
+        // A Retry-After is a floor: waited in full, plus a little jitter so the callers it throttled do not return together.
+        await sleep(asked === undefined ? jitter : asked + jitter / 4);
+      }
+    }
   }
 
   getRoutePolicy(scope: PolicyScope): Promise<PolicyDocument> {
@@ -88,30 +143,23 @@ export class ControlApiClient implements GatewayAdapter {
     return this.write('PUT', regionsPath(route), update, idempotencyKey);
   }
 
-  private async read<Document>(path: string): Promise<Document> {
-    try {
-      return (await this.http.get<Document>(path)).data;
-    } catch (error) {
-      throw toGatewayError(error, `gateway GET ${path}`);
-    }
+  private read<Document>(path: string): Promise<Document> {
+    return this.send(`gateway GET ${path}`, () => this.http.get<Document>(path));
   }
 
-  private async write<Change>(
+  private write<Change>(
     method: keyof typeof CONTENT_TYPES,
     path: string,
     body: unknown,
     idempotencyKey: string,
   ): Promise<Change> {
-    try {
-      const response = await this.http.request<Change>({
+    return this.send(`gateway ${method} ${path}`, () =>
+      this.http.request<Change>({
         method,
         url: path,
         data: body,
         headers: { 'Content-Type': CONTENT_TYPES[method], 'Idempotency-Key': idempotencyKey },
-      });
-      return response.data;
-    } catch (error) {
-      throw toGatewayError(error, `gateway ${method} ${path}`);
-    }
+      }),
+    );
   }
 }

@@ -101,6 +101,26 @@ export interface KubernetesConnectionOptions {
   context?: string | undefined;
   /** No answer within this time is a retryable failure (the client itself never times out). */
   requestTimeoutMs: number;
+  /**
+   * Tries of one call on a retryable failure (429, 5xx, a timeout, a conflict) before it goes to the caller, after
+   * the Retry-After the server asked for or a jittered exponential backoff; the worker asks for 3. Default 1.
+   */
+  attempts?: number | undefined;
+}
+
+/** A Retry-After up to this is waited out in the call; a longer one fails it, for the activity to retry. */
+const MAX_RETRY_AFTER_MS = 10_000;
+/** The first backoff between tries; each try doubles it, and a random share of it is waited (full jitter). */
+const BACKOFF_MS = 250;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Retry-After in seconds (the API server sends seconds), in ms; undefined when absent. */
+function retryAfterMs(error: unknown, lib: ClientModule): number | undefined {
+  if (!(error instanceof lib.ApiException)) return undefined;
+  const headers = (error.headers ?? {}) as Record<string, string | undefined>;
+  const value = headers['retry-after'] ?? headers['Retry-After'];
+  const seconds = value === undefined ? NaN : Number(value);
+  return Number.isFinite(seconds) ? Math.max(0, seconds * 1_000) : undefined;
 }
 
 /** Builds the KubeConfig: a kubeconfig file (and context) when given, else the in-cluster service account. */
@@ -175,7 +195,7 @@ export function unconfiguredKubernetes(reason: string): KubernetesAdapter {
 export async function createKubernetesAdapter(options: KubernetesConnectionOptions): Promise<KubernetesAdapter> {
   const lib = await import('@kubernetes/client-node');
   const config = loadKubeConfig(lib, options);
-  return new ClientNodeAdapter(lib, config, options.requestTimeoutMs);
+  return new ClientNodeAdapter(lib, config, options.requestTimeoutMs, options.attempts ?? 1);
 }
 
 const RESOURCES = {
@@ -284,6 +304,7 @@ class ClientNodeAdapter implements KubernetesAdapter {
     private readonly lib: ClientModule,
     config: KubeConfig,
     private readonly timeoutMs: number,
+    private readonly attempts: number,
   ) {
     this.apps = config.makeApiClient(lib.AppsV1Api);
     this.autoscaling = config.makeApiClient(lib.AutoscalingV2Api);
@@ -309,12 +330,22 @@ class ClientNodeAdapter implements KubernetesAdapter {
     return patch ? this.lib.setHeaderOptions('Content-Type', this.lib.PatchStrategy.MergePatch, options) : options;
   }
 
+  /**
+   * One call, tried again on a retryable failure after the server's Retry-After, else a backoff with full jitter so
+   * that runs retrying together spread out. Patches are merge patches of absolute values: repeating one is harmless.
+   */
   private async call<T>(call: Call, send: () => Promise<T>): Promise<T> {
     refuseInvalidNames(call);
-    try {
-      return await send();
-    } catch (error) {
-      throw classify(error, call, this.server, this.timeoutMs, this.lib);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await send();
+      } catch (error) {
+        const failure = classify(error, call, this.server, this.timeoutMs, this.lib);
+        const asked = retryAfterMs(error, this.lib);
+        if (!failure.retryable || attempt >= this.attempts || (asked ?? 0) > MAX_RETRY_AFTER_MS) throw failure;
+        const jitter = Math.random() * BACKOFF_MS * 2 ** (attempt - 1);
+        await sleep(asked === undefined ? jitter : asked + jitter / 4);
+      }
     }
   }
 

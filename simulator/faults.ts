@@ -37,6 +37,8 @@ const ERROR_STATUSES = [500, 502, 503] as const;
 export class RateFaults {
   /** Requests seen while faults were on, and the faults injected, by kind. */
   readonly counts = { requests: 0, error: 0, throttle: 0, timeout: 0, slow: 0 };
+  /** Every request drawn for, with when it came and its fault: a Retry-After honoured shows in the gaps. */
+  readonly log: Array<{ atMs: number; key: string; fault: FaultKind | null }> = [];
   private readonly seen = new Map<string, number>();
 
   constructor(readonly options: RateFaultOptions) {}
@@ -63,9 +65,13 @@ export class RateFaults {
     const nth = (this.seen.get(key) ?? 0) + 1;
     this.seen.set(key, nth);
     const random = mulberry32(hashSeed(seed, key, nth));
-    if (random() >= rate) return undefined;
+    if (random() >= rate) {
+      this.log.push({ atMs: Date.now(), key, fault: null });
+      return undefined;
+    }
     const kind = kinds[Math.floor(random() * kinds.length)]!;
     this.counts[kind] += 1;
+    this.log.push({ atMs: Date.now(), key, fault: kind });
     switch (kind) {
       case 'error':
         return { kind, status: ERROR_STATUSES[Math.floor(random() * ERROR_STATUSES.length)]! };
@@ -119,9 +125,28 @@ export class AnswerHold {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
+/** A permanent refusal (403, 422…) for the next matching request: what no retry can fix. */
+export interface Refusal {
+  when: (method: string, path: string) => boolean;
+  status: number;
+  message: string;
+}
+
 /** A server's fault controls, read on every request so a test can turn them on and off. */
 export class ServerFaults {
   /** Faults on a rate; undefined: none. */
   rate: RateFaults | undefined;
   readonly hold = new AnswerHold();
+  private readonly refusals: Refusal[] = [];
+
+  /** The next request for which `when` holds is refused with `status`, unapplied. */
+  refuseNext(refusal: Refusal): void {
+    this.refusals.push(refusal);
+  }
+
+  /** The refusal for this request, if one is pending (and then it is used up). */
+  refusal(method: string, path: string): Refusal | undefined {
+    const index = this.refusals.findIndex((candidate) => candidate.when(method, path));
+    return index < 0 ? undefined : this.refusals.splice(index, 1)[0];
+  }
 }

@@ -102,6 +102,8 @@ class StatusError extends Error {
 }
 
 const REASONS: Record<number, string> = {
+  403: 'Forbidden',
+  422: 'Invalid',
   429: 'TooManyRequests',
   500: 'InternalError',
   503: 'ServiceUnavailable',

@@ -47,6 +47,8 @@ export interface S3LifecycleServer {
   failNext(count: number, fault: InjectedFault): void;
   /** Faults on a rate and held answers, for the fault tests. */
   readonly faults: ServerFaults;
+  /** The PUT and DELETE requests that were applied, in order. */
+  readonly applied: ReadonlyArray<{ method: string; bucket: string }>;
   /** Forgets the request log and the mutation count (after a test has set a bucket up). */
   resetLog(): void;
   close(): Promise<void>;
@@ -163,6 +165,7 @@ export async function startS3LifecycleServer(
   const requests: S3Request[] = [];
   const faults: InjectedFault[] = [];
   const serverFaults = new ServerFaults();
+  const applied: Array<{ method: string; bucket: string }> = [];
   let mutations = 0;
 
   const send = (response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
@@ -227,6 +230,7 @@ export async function startS3LifecycleServer(
           typeof sizeHeader === 'string' ? sizeHeader : DEFAULT_MINIMUM_OBJECT_SIZE;
         buckets.set(bucket, { rules, transitionDefaultMinimumObjectSize });
         mutations += 1;
+        applied.push({ method: 'PUT', bucket });
         return send(response, 200, '', {
           'x-amz-transition-default-minimum-object-size': transitionDefaultMinimumObjectSize,
         });
@@ -234,6 +238,7 @@ export async function startS3LifecycleServer(
       case 'DELETE':
         buckets.set(bucket, null);
         mutations += 1;
+        applied.push({ method: 'DELETE', bucket });
         return send(response, 204, '');
       default:
         throw new S3Failure(
@@ -293,6 +298,7 @@ export async function startS3LifecycleServer(
       return mutations;
     },
     faults: serverFaults,
+    applied,
     failNext(count, fault) {
       for (let index = 0; index < count; index += 1) faults.push(fault);
     },

@@ -98,6 +98,8 @@ export function buildSimulatorApp({
           'missing or wrong bearer token',
         );
       }
+      const refusal = faults.refusal(request.method, request.url);
+      if (refusal) return sendError(reply, refusal.status, 'refused', refusal.message);
       // An injected fault refuses the request before it reaches the store: nothing is applied.
       const fault = faults.rate?.draw(request.method, request.url);
       if (fault?.kind === 'slow') await sleep(fault.delayMs);

@@ -23,6 +23,9 @@ import { ensureSearchAttributes } from '../temporal/register-search-attributes';
 import { BUDGET_WATCH_WORKFLOW_ID, type budgetWatch } from '../workflows/budget-watch';
 import { exitOnStartupError, startProcess } from './startup';
 
+/** Tries of one call to the gateway or Kubernetes before the activity sees the failure (and retries it). */
+const WIRE_ATTEMPTS = 3;
+
 const SDK_LEVEL: Record<string, LogLevel> = {
   fatal: 'ERROR',
   error: 'ERROR',
@@ -50,7 +53,13 @@ async function kubernetesFrom(
     );
   const apiServer = server && token ? { url: server, token } : undefined;
   if (kubeconfig || apiServer || process.env.KUBERNETES_SERVICE_HOST)
-    return createKubernetesAdapter({ kubeconfig, server: apiServer, context, requestTimeoutMs: timeout });
+    return createKubernetesAdapter({
+      kubeconfig,
+      server: apiServer,
+      context,
+      requestTimeoutMs: timeout,
+      attempts: WIRE_ATTEMPTS,
+    });
   const reason =
     'set kubernetes.kubeconfig (FINOPS_SOAR_KUBECONFIG) or kubernetes.server and token, or run the worker in the cluster';
   logger.warn(`no Kubernetes cluster configured: playbook steps that scale or defer batch work will fail; ${reason}`);
@@ -92,6 +101,9 @@ async function main() {
     baseUrl: config.gateway.url,
     token: config.gateway.token,
     timeoutMs: config.gateway.timeout,
+    // Transient faults (5xx, 429, timeouts) tried again in the call, with jittered backoff and Retry-After honoured:
+    // the activity's retries have neither jitter nor Retry-After (issue 13, test/faults).
+    attempts: WIRE_ATTEMPTS,
   });
   const kubernetes = await kubernetesFrom(config.kubernetes, logger);
   const metrics = new EngineMetrics();

@@ -52,9 +52,15 @@ export function cut(text: string, limit: number): string {
 /** Alert text, escaped and cut to `limit`: what goes inside a line of ours. */
 const quote = (text: string, limit = QUOTE_LIMIT) => cut(escapeText(text), limit);
 
-/** A link Slack renders, with the characters that would end it percent-encoded. */
+// The longest address linked: a link is never cut (half a link is markup Slack shows raw), and it fits a context
+// element (FIELD_LIMIT) with its label. A run's address holds its id, which a long label makes long.
+const MAX_LINK_URL = 1_900;
+
+/** A link Slack renders, with the characters that would end it percent-encoded; the label alone if too long. */
 export const link = (url: string, label: string) =>
-  `<${url.replace(/\|/g, '%7C').replace(/>/g, '%3E').replace(/</g, '%3C')}|${escapeText(label)}>`;
+  url.length > MAX_LINK_URL
+    ? `${escapeText(label)} (its address is too long to link)`
+    : `<${url.replace(/\|/g, '%7C').replace(/>/g, '%3E').replace(/</g, '%3C')}|${escapeText(label)}>`;
 
 /** A time every reader sees in their own time zone; the ISO text where Slack cannot render it. */
 export function slackTime(iso: string): string {
@@ -64,7 +70,7 @@ export function slackTime(iso: string): string {
 }
 
 /** A Slack user mention for a Slack user ID; other identities (CLI, HTTP API) as plain text. */
-export const person = (by: string) => (/^[UW][A-Z0-9]{2,}$/.test(by) ? `<@${by}>` : escapeText(by));
+export const person = (by: string) => (/^[UW][A-Z0-9]{2,}$/.test(by) ? `<@${by}>` : quote(by, 256));
 
 export const groupMention = (userGroupId: string) => `<!subteam^${userGroupId}>`;
 
@@ -156,18 +162,23 @@ export function approvalMessage(request: ApprovalRequest, outcome?: ApprovalOutc
     `*Decide by*\n${slackTime(deadline)}`,
     `*Approvals needed*\n${approvalsNeededText(approvalsNeeded)}`,
   ].map((text) => markdown(text, FIELD_LIMIT));
-  const linkLine = [
+  const linkList = [
     // The alert's link comes from the payload: only a web address becomes a link.
     ...(links.alert === null || !/^https?:\/\//i.test(links.alert) ? [] : [link(links.alert, 'the alert')]),
     link(links.run, 'the run in Temporal'),
-  ].join(' · ');
+  ];
+  const linkLine = linkList.join(' · ');
+  // One line of links, or one element each where together they would be cut.
+  const linkElements = (linkLine.length <= FIELD_LIMIT ? [linkLine] : linkList).map((text) =>
+    markdown(text, FIELD_LIMIT),
+  );
   const heading = outcome ? OUTCOME_HEADINGS[outcome.outcome] : 'Approval needed';
   const blocks: SlackBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: cut(`${heading}: ${summary}`, HEADER_LIMIT) } },
     section(`*What will change*\n${escapeText(summary)}`),
     section(`*Why*\n${escapeText(reason)}`),
     { type: 'section', fields },
-    { type: 'context', elements: [markdown(linkLine, FIELD_LIMIT)] },
+    { type: 'context', elements: linkElements },
   ];
   const value = approvalButtonValueOrNull({ workflowId: run.workflowId, stepId });
   if (outcome) {
@@ -236,12 +247,13 @@ export function approvalPointerText(request: ApprovalRequest, permalink: string 
 export function warRoomStatusMessage(run: RunReference, status: WarRoomStatus | null): SlackMessage {
   const lines = status
     ? [
-        `*Status:* ${escapeText(status.state)}${status.currentStep ? ` · step \`${escapeText(status.currentStep)}\`` : ''}`,
-        ...(status.pendingApproval ? [`*Waiting for approval:* ${escapeText(status.pendingApproval)}`] : []),
+        // Each part bounded, so a long one cannot push the deadline's markup past the section's limit.
+        `*Status:* ${quote(status.state)}${status.currentStep ? ` · step \`${quote(status.currentStep)}\`` : ''}`,
+        ...(status.pendingApproval ? [`*Waiting for approval:* ${quote(status.pendingApproval)}`] : []),
         ...(status.nextDeadline ? [`*Next deadline:* ${slackTime(status.nextDeadline)}`] : []),
-        ...(status.savings ? [`*Savings:* ${escapeText(status.savings)}`] : []),
+        ...(status.savings ? [`*Savings:* ${quote(status.savings)}`] : []),
         status.changes.length > 0
-          ? `*Changes in force:*\n${status.changes.map((change) => `• ${escapeText(change)}`).join('\n')}`
+          ? `*Changes in force:*\n${status.changes.map((change) => `• ${quote(change)}`).join('\n')}`
           : '*Changes in force:* none',
       ]
     : ['*Status:* starting'];

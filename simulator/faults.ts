@@ -127,7 +127,8 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /** A permanent refusal (403, 422…) for the next matching request: what no retry can fix. */
 export interface Refusal {
-  when: (method: string, path: string) => boolean;
+  /** Sees the parsed body too, to refuse one change among several to the same path. */
+  when: (method: string, path: string, body: unknown) => boolean;
   status: number;
   message: string;
 }
@@ -145,8 +146,8 @@ export class ServerFaults {
   }
 
   /** The refusal for this request, if one is pending (and then it is used up). */
-  refusal(method: string, path: string): Refusal | undefined {
-    const index = this.refusals.findIndex((candidate) => candidate.when(method, path));
+  refusal(method: string, path: string, body: unknown): Refusal | undefined {
+    const index = this.refusals.findIndex((candidate) => candidate.when(method, path, body));
     return index < 0 ? undefined : this.refusals.splice(index, 1)[0];
   }
 }

@@ -98,8 +98,6 @@ export function buildSimulatorApp({
           'missing or wrong bearer token',
         );
       }
-      const refusal = faults.refusal(request.method, request.url);
-      if (refusal) return sendError(reply, refusal.status, 'refused', refusal.message);
       // An injected fault refuses the request before it reaches the store: nothing is applied.
       const fault = faults.rate?.draw(request.method, request.url);
       if (fault?.kind === 'slow') await sleep(fault.delayMs);
@@ -114,6 +112,11 @@ export function buildSimulatorApp({
           `injected fault: too many requests; retry after ${fault.retryAfterSeconds} s`,
         );
       else if (fault) return sendError(reply, fault.status, 'injected_error', `injected fault: ${fault.status}`);
+    });
+    // A permanent refusal, once the body is parsed (it may single out one change among several to a path).
+    api.addHook('preHandler', async (request, reply) => {
+      const refusal = faults.refusal(request.method, request.url, request.body);
+      if (refusal) return sendError(reply, refusal.status, 'refused', refusal.message);
     });
     // Applied, and held: the caller learns of it only once the test releases the hold.
     api.addHook('onSend', async (request, reply) => {

@@ -10,6 +10,7 @@ import { completeTruncatedAlerts } from '../alerts/alertmanager-api';
 import { routeAlerts, type RoutingDecision, type RunDefaults } from '../alerts/routing';
 import type { Playbook } from '../playbook/playbook-schema';
 import { formatIssues } from '../validation/issues';
+import type { IngressMetrics } from '../observability/ingress-metrics';
 import {
   isRetryable,
   notificationOf,
@@ -28,6 +29,8 @@ export interface WebhookOptions {
   temporalTimeoutMs: number;
   /** The Alertmanager peers to read a truncated notification's full alert set from; none: not read. */
   alertmanagerUrls?: readonly string[] | undefined;
+  /** Counts what became of each alert. */
+  metrics: IngressMetrics;
 }
 
 type Outcome =
@@ -126,6 +129,7 @@ export function registerAlertmanagerWebhook(app: FastifyInstance, options: Webho
     );
 
     for (const outcome of outcomes) {
+      options.metrics.countAlert(outcome.outcome, 'playbook' in outcome ? outcome.playbook : '');
       if (outcome.outcome === 'rejected') request.log.error(outcome, 'alert matched a playbook but cannot run it');
       if (outcome.outcome === 'started-or-signalled' && outcome.textGaps)
         request.log.warn(outcome, "the alert lacks values its playbook's text names; placeholders stand in");

@@ -20,6 +20,7 @@ import {
   type RateLimits,
 } from './request-limits';
 import { temporalUnanswered } from '../temporal/readiness';
+import { IngressMetrics } from '../observability/ingress-metrics';
 
 export interface IngressOptions {
   client: Client;
@@ -41,16 +42,20 @@ export interface IngressOptions {
   maxInFlight: number;
   /** Requests a second each kind of endpoint takes (request-limits.ts); default DEFAULT_RATE_LIMITS. */
   rateLimits?: RateLimits | undefined;
+  /** What the ingress counts, served on GET /metrics; a registry of its own by default. */
+  metrics?: IngressMetrics | undefined;
   /** The window the rates count over (1 s): tests widen it so that no request falls into the next one. */
   rateWindowMs?: number | undefined;
   logger: Logger;
 }
 
-const PROBES = new Set(['/healthz', '/readyz']);
+/** Answered without credentials, like a kubelet's probes and a Prometheus scrape. */
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 /** How long /readyz waits for Temporal: give the readiness probe a timeoutSeconds above it. */
 const READY_TIMEOUT_MS = 2_000;
 
-export function buildIngressApp(options: IngressOptions): FastifyInstance {
+export function buildIngressApp(ingressOptions: IngressOptions): FastifyInstance {
+  const options = { ...ingressOptions, metrics: ingressOptions.metrics ?? new IngressMetrics() };
   const loggerInstance: FastifyBaseLogger = options.logger;
   // A run's id is a path parameter of the runs API: fastify's default of 100 characters refused (414) many real ids,
   // e.g. a route and a tenant of 40 characters each; any id Temporal takes (1000 bytes) fits, even percent-encoded.
@@ -116,6 +121,10 @@ export function buildIngressApp(options: IngressOptions): FastifyInstance {
     routes.get('/readyz', async (_request, reply) => {
       const reason = await temporalUnanswered(options.client, READY_TIMEOUT_MS);
       return reason ? reply.code(503).send({ status: 'not ready', reason }) : { status: 'ready' };
+    });
+    routes.get('/metrics', async (_request, reply) => {
+      const { registry } = options.metrics;
+      return reply.type(registry.contentType).send(await registry.metrics());
     });
     registerAlertmanagerWebhook(routes, options);
     registerRunsApi(routes, options);

@@ -4,15 +4,11 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildIngressApp, type IngressOptions } from '../../ingress/app';
 import { loadPlaybooks } from '../../playbook/playbook-load';
+import { INGRESS_TOKEN, TEST_OPERATOR_TOKENS } from './secrets';
 import { silentLogger } from './simulator';
 import { TASK_QUEUE, type Harness } from './workflow-harness';
 
-export const INGRESS_TOKEN = 'test-ingress-token-0123456789';
-
-/** Each operator's own token, for decisions over the runs API. */
-export const TEST_OPERATOR_TOKENS = Object.fromEntries(
-  ['U0SRE', 'U0PRODUCT', 'U0LEAD', 'U0INTERN'].map((id) => [id, `operator-token-${id.toLowerCase()}-0123456789`]),
-);
+export { INGRESS_TOKEN, TEST_OPERATOR_TOKENS } from './secrets';
 
 /**
  * S2 steps: FinOps, SRE or product; S1 steps: U0SRE, U0PRODUCT, U0LEAD or the SRE leads (a group, resolved through

@@ -4,8 +4,9 @@ import pino from 'pino';
 import { ControlApiClient } from '../../gateway/control-api-client';
 import { PolicyStore } from '../../simulator/policy-store';
 import { buildSimulatorApp } from '../../simulator/server';
+import { GATEWAY_TOKEN } from './secrets';
 
-export const GATEWAY_TOKEN = 'test-gateway-token-0123456789';
+export { GATEWAY_TOKEN };
 
 export const silentLogger = () => pino({ level: 'silent' });
 

@@ -342,6 +342,8 @@ const wrongTypedPayload = fc
     ),
   )
   .filter(([{ field, inAlert }, value]) => {
+    // A key poisoning prototypes makes the whole body a 400 before any field is read: the first property's case.
+    if (/"(__proto__|constructor)":/.test(JSON.stringify(value ?? null))) return false;
     // Only values that are wrong for the field: strings are right for the free-text fields and `{}` for label sets.
     const isString = typeof value === 'string';
     const freeText = ['groupKey', 'receiver', 'externalURL', 'fingerprint', 'generatorURL'];

@@ -199,6 +199,10 @@ describe('alerts that start no run', () => {
         reason: 'a route target needs the label(s) route',
       },
     ]);
+    // Answered 200 (a retry cannot help), so the count on /metrics, read without credentials, is how anyone learns.
+    const metrics = await fetch(webhook.replace('/alerts/alertmanager', '/metrics'));
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^finops_soar_alerts_total\{outcome="rejected",playbook="cap-context"\} 1$/m);
   });
 
   test('a resolution for a target with no run starts nothing', async () => {

@@ -4,11 +4,15 @@
 // buffer: a passing test's share is dropped, a failing test's is handed to the reporter, which prints it
 // just before the failure. Logs outside any test (beforeAll, afterAll) are printed when anything in the
 // file failed. FINOPS_SOAR_TEST_LOGS=all lets every log through as it is written.
+// It also reads every log for the secrets the tests configure (test/helpers/secrets.ts): a test that
+// logged one fails, naming it (a log outside any test fails the file); a value whole in one write is masked.
 import { Console } from 'node:console';
 import { Writable } from 'node:stream';
 import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
 import type { Circus } from '@jest/types';
 import NodeEnvironment from 'jest-environment-node';
+import { TEST_SECRETS } from '../helpers/secrets';
+import { SecretScanner } from './secret-scan';
 
 /** A test's or the file's logs, in the order they were written. */
 interface Segment {
@@ -42,6 +46,11 @@ export default class QuietEnvironment extends NodeEnvironment {
   /** The process's own stdout and stderr writes, and how to put them back. */
   private readonly realWrites = new Map<Stream, Write>();
   private readonly restores: Array<() => unknown> = [];
+  private readonly scanner = new SecretScanner(TEST_SECRETS);
+  /** Secrets seen in the current test's logs, and outside any test. */
+  private leakedInTest = new Set<string>();
+  private readonly leakedOutside = new Set<string>();
+  private inTest = false;
 
   constructor(config: JestEnvironmentConfig, context: EnvironmentContext) {
     super(config, context);
@@ -86,8 +95,12 @@ export default class QuietEnvironment extends NodeEnvironment {
     switch (event.name) {
       case 'test_start':
         this.current = { title: `logs of ✕ ${testName(event.test)}`, chunks: [], size: 0, dropped: 0 };
+        this.inTest = true;
         break;
       case 'test_done':
+        this.inTest = false;
+        if (this.leakedInTest.size > 0) event.test.errors.push(leakError(this.leakedInTest));
+        this.leakedInTest = new Set();
         if (event.test.errors.length > 0) {
           this.failed = true;
           this.kept.push(this.current);
@@ -98,6 +111,7 @@ export default class QuietEnvironment extends NodeEnvironment {
         this.failed = true;
         break;
       case 'run_finish':
+        if (this.leakedOutside.size > 0) state.unhandledErrors.push(leakError(this.leakedOutside));
         if (this.failed || state.unhandledErrors.length > 0) this.print(this.failureLog());
         this.kept.length = 0;
         this.flushed = true;
@@ -126,7 +140,12 @@ export default class QuietEnvironment extends NodeEnvironment {
     return segment;
   }
 
-  private append(text: string): void {
+  private append(chunk: string): void {
+    let text = chunk;
+    for (const name of this.scanner.scan(chunk)) {
+      (this.inTest ? this.leakedInTest : this.leakedOutside).add(name);
+      text = text.replaceAll(TEST_SECRETS[name]!, `[the secret ${name}]`);
+    }
     const segment = this.current;
     segment.chunks.push(text);
     segment.size += text.length;
@@ -147,3 +166,8 @@ export default class QuietEnvironment extends NodeEnvironment {
     this.kept.length = 0;
   }
 }
+
+const leakError = (names: Set<string>) =>
+  new Error(
+    `a log line contains ${[...names].join(', ')} in clear: redact it where it is logged (observability/logger.ts lists the redacted keys)`,
+  );

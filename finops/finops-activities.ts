@@ -63,7 +63,9 @@ async function monthSpend(prometheus: PrometheusQuery, name: string, budget: Bud
 
 /** The budget a step names, or an error saying which budgets the config defines. */
 export function budgetNamed(budgets: Record<string, BudgetSpec>, step: string, name: string): BudgetSpec {
-  const budget = budgets[name];
+  // Own keys only: a name templated from a label ("constructor", "__proto__") must not find Object's members,
+  // whose missing selector would fail the step with a TypeError that Temporal retries.
+  const budget = Object.hasOwn(budgets, name) ? budgets[name] : undefined;
   if (budget) return budget;
   const known = Object.keys(budgets);
   throw ApplicationFailure.nonRetryable(

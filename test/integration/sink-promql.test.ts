@@ -5,11 +5,14 @@
 //   and matcher-closing text like nothing"} or vector(1) or up{job="none (1,000 cases);
 // - pasted raw, as a playbook template does, such a value does rewrite the query (why the check below exists);
 // - the prometheus.query check refuses a query holding, unescaped, a target label value PromQL reads as syntax,
-//   rendered from a shipped-style template by the plan's own renderTemplates; a plain value runs as before.
+//   rendered from a shipped-style template by the plan's own renderTemplates; a plain value runs as before;
+// - a budget named by a label (cost-s1's policy.tier: budget "{{ labels.tenant }}") finds only configured budgets,
+//   never Object's members, whose selector would build the spend query.
 import type { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import fc from 'fast-check';
 import { targetOf, type Target } from '../../alerts/target';
+import { budgetNamed } from '../../finops/finops-activities';
 import { renderTemplates } from '../../playbook/plan';
 import { createPrometheusActivities } from '../../prometheus/prometheus-activities';
 import { PrometheusClient } from '../../prometheus/prometheus-client';
@@ -109,3 +112,18 @@ describe('the prometheus.query check on a query rendered from a template', () =>
     });
   });
 });
+
+test.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
+  'a budget named %j by a label is no budget: refused, not a TypeError retried forever',
+  (name) => {
+    const budgets = { acme: { monthlyUsd: 1_000, selector: 'tenant="acme"' } };
+    let refusal: ApplicationFailure | undefined;
+    try {
+      budgetNamed(budgets, 'policy.tier', name);
+    } catch (error) {
+      refusal = error as ApplicationFailure;
+    }
+    expect(refusal?.nonRetryable).toBe(true);
+    expect(refusal?.message).toContain(`no budget named ${name}`);
+  },
+);

@@ -27,14 +27,14 @@ const hostileValue = fc
     fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }),
     fc.string({ unit: fc.oneof(metachars, fc.constantFrom('a', 'é', '😀')), minLength: 1, maxLength: 30 }),
     fc.constantFrom(INJECTION, '"', '\\', '\\"', '\n', '}', '"} or up{', '\ufffd', 'chat', 'chat '),
-    fc.string({ unit: 'grapheme', minLength: 2_000, maxLength: 4_000 }),
+    fc.string({ unit: 'grapheme', minLength: 1_000, maxLength: 1_500 }),
   )
   // Prometheus drops a label whose value is empty: no series has one.
   .filter((value) => value !== '');
 
 // The series Prometheus holds, each with its index as its value; a fixed seed, so a failure reproduces.
 const SERVED = [
-  ...new Set([INJECTION, '"', '\\', '\n', '\ufffd', ...fc.sample(hostileValue, { numRuns: 300, seed: 13 })]),
+  ...new Set([INJECTION, '"', '\\', '\n', '\ufffd', ...fc.sample(hostileValue, { numRuns: 200, seed: 13 })]),
 ];
 // The text exposition format's own escapes for label values: backslash, double quote and newline.
 const expositionValue = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');

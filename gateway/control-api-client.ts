@@ -25,7 +25,7 @@ export interface ControlApiClientOptions {
   attempts?: number;
   /** The first backoff; each try doubles it, and a random share of it is waited (full jitter). Default 250 ms. */
   backoffMs?: number;
-  /** A Retry-After up to this is waited out here; a longer one fails the call, for the activity to retry. Default 10 s. */
+  /** A Retry-After up to this is waited out here; a longer one fails the call, for the activity to retry. Default 5 s. */
   maxRetryAfterMs?: number;
 }
 
@@ -79,7 +79,7 @@ export class ControlApiClient implements GatewayAdapter {
     timeoutMs,
     attempts = 1,
     backoffMs = 250,
-    maxRetryAfterMs = 10_000,
+    maxRetryAfterMs = 5_000,
   }: ControlApiClientOptions) {
     this.http = axios.create({ baseURL: baseUrl, timeout: timeoutMs, headers: { Authorization: `Bearer ${token}` } });
     this.attempts = attempts;

@@ -109,7 +109,7 @@ export interface KubernetesConnectionOptions {
 }
 
 /** A Retry-After up to this is waited out in the call; a longer one fails it, for the activity to retry. */
-const MAX_RETRY_AFTER_MS = 10_000;
+const MAX_RETRY_AFTER_MS = 5_000;
 /** The first backoff between tries; each try doubles it, and a random share of it is waited (full jitter). */
 const BACKOFF_MS = 250;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

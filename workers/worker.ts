@@ -23,7 +23,11 @@ import { ensureSearchAttributes } from '../temporal/register-search-attributes';
 import { BUDGET_WATCH_WORKFLOW_ID, type budgetWatch } from '../workflows/budget-watch';
 import { exitOnStartupError, startProcess } from './startup';
 
-/** Tries of one call to the gateway or Kubernetes before the activity sees the failure (and retries it). */
+/**
+ * Tries of one call to the gateway or Kubernetes before the activity sees the failure (and retries it). Three tries
+ * at the default 5 s timeouts, with two waits of at most 5 s (Retry-After) between them, fit in the apply
+ * activity's 30 s start-to-close timeout.
+ */
 const WIRE_ATTEMPTS = 3;
 
 const SDK_LEVEL: Record<string, LogLevel> = {

@@ -308,16 +308,20 @@ async function assemble(
       return response.status;
     },
     async approve(workflowId, stepId) {
-      const response = await fetch(`${ingress.url}/v1/runs/${encodeURIComponent(workflowId)}/decide`, {
-        method: 'POST',
-        headers: {
-          Authorization: `Bearer ${INGRESS_TOKEN}`,
-          'X-Operator-Token': TEST_OPERATOR_TOKENS.U0SRE!,
-          'Content-Type': 'application/json',
-        },
-        body: JSON.stringify({ stepId, approve: true, by: 'U0SRE', reason: 'fault matrix' }),
+      // As a person clicks again: a 5xx (the run's worker just restarted, its task not yet picked up) is retried.
+      const answer = await waitFor(`the decision on ${workflowId} to be taken`, async () => {
+        const response = await fetch(`${ingress.url}/v1/runs/${encodeURIComponent(workflowId)}/decide`, {
+          method: 'POST',
+          headers: {
+            Authorization: `Bearer ${INGRESS_TOKEN}`,
+            'X-Operator-Token': TEST_OPERATOR_TOKENS.U0SRE!,
+            'Content-Type': 'application/json',
+          },
+          body: JSON.stringify({ stepId, approve: true, by: 'U0SRE', reason: 'fault matrix' }),
+        });
+        return response.status >= 500 ? undefined : { status: response.status, body: await response.text() };
       });
-      if (!response.ok) throw new Error(`the decision answered ${response.status}: ${await response.text()}`);
+      if (answer.status !== 200) throw new Error(`the decision answered ${answer.status}: ${answer.body}`);
     },
     status,
     waitForState: (workflowId, state, timeoutMs = 90_000) =>

@@ -49,6 +49,13 @@ test('SIGTERM while the gateway applies a change: the worker finishes it, the re
   expect(await stack.post([resolved(gatewayAlert(tenant))])).toBe(200);
   await expectOneRunRolledBack(stack, id);
   expect(gatewayEffects(stack, tenant)).toEqual(GATEWAY_EFFECTS);
+  // Finished, not abandoned: no attempt failed or timed out, so nothing (a Slack message has no idempotency key)
+  // was sent a second time by a retry.
+  const history = await stack.client.workflow.getHandle(id).fetchHistory();
+  const lost = (history.events ?? []).filter(
+    (event) => event.activityTaskFailedEventAttributes || event.activityTaskTimedOutEventAttributes,
+  );
+  expect(lost).toEqual([]);
   expect(stack.gateway.store.get({ route: ROUTE, tenant }).policy).toEqual({});
   report.record({
     name: 'SIGTERM during an activity',

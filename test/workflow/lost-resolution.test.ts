@@ -70,3 +70,30 @@ test('Alertmanager unreachable: the change stays, FinOps is told once, the run a
   expect(harness.simulator.store.get({ route: 'chat', tenant: 'wayne' }).policy).toEqual({});
   recordHistoryIfAsked(harness.env.address, handle, 'lost-resolution-unreachable');
 });
+
+test('carried across continue-as-new, the check keeps its schedule and does not tell people again', async () => {
+  const firing = alert({ route: 'chat', tenant: 'kent', model: 'llama-3-70b' });
+  // Each question adds events: a small history limit makes the run continue as new between questions.
+  const handle = await harness.fire(CAP_AND_TELL, firing, { taskQueue: QUEUE, staleAfterMs: 1_000, historyLimit: 40 });
+  const firstRunId = await waitFor('the first unanswered question', async () => {
+    const { staleness } = await handle.query(statusQuery);
+    return staleness?.includes('could not be asked') ? (await handle.describe()).runId : undefined;
+  });
+  const carried = await waitFor('a continued run', async () => {
+    const { runId } = await handle.describe();
+    return runId !== firstRunId ? (await handle.query(statusQuery)).staleness : undefined;
+  });
+  // The status came along; a question of the continued run's own says something new.
+  await waitFor('a question asked by the continued run', async () => {
+    const { staleness } = await handle.query(statusQuery);
+    return staleness !== carried && staleness?.includes('could not be asked') ? true : undefined;
+  });
+  const told = harness.notifierLog.filter((line) =>
+    (line.notification as { message?: string } | undefined)?.message?.startsWith(
+      'cap-and-tell on route=chat,tenant=kent',
+    ),
+  );
+  expect(told).toHaveLength(1);
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  expect((await handle.result()).state).toBe('rolled-back');
+});

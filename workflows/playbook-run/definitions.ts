@@ -146,6 +146,12 @@ export interface RunStatus {
   lastNotificationAt: string | null;
   /** The last lost-resolution check (plan.staleAfterMs): what Alertmanager said, or why it could not. */
   staleness: string | null;
+  /**
+   * When the check asks next, and whether people were told Alertmanager cannot be asked: in the status so that a
+   * continue-as-new keeps them (before, a run carried over asked at once and told people again). Absent until the
+   * first question.
+   */
+  lostResolutionCheck?: { nextAskAt: string | null; toldUnreachable: boolean };
   /** What the alert lacked that the playbooks' text names: placeholders stand in (RunPlan.textGaps). */
   textGaps: string[];
   /** Verify steps: whether the metric moved, with the last value measured. */

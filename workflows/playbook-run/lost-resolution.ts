@@ -35,17 +35,20 @@ export async function waitForResolution(ctx: RunContext): Promise<void> {
   const done = () => !ctx.firing() || ctx.historyFull();
   const staleAfterMs = plan.staleAfterMs;
   // A resolution the run inferred before (then a re-fire during the cooldown) no longer explains the next one.
-  if (status.staleness?.endsWith(RESOLVED_BY_THE_RUN)) status.staleness = null;
+  if (status.staleness?.endsWith(RESOLVED_BY_THE_RUN)) {
+    status.staleness = null;
+    delete status.lostResolutionCheck;
+  }
   // Runs planned before the check (or without an Alertmanager to ask) wait as they always did.
   if (staleAfterMs === undefined || done() || !patched('lost-resolution-check')) {
     await waitAdjusting(ctx, done);
     return;
   }
   status.lastNotificationAt ??= new Date().toISOString();
-  let nextAskAt = 0;
-  let toldUnreachable = false;
-  // The next question: a whole interval after the last notification, and not before `nextAskAt`.
-  const dueAt = () => Math.max(Date.parse(status.lastNotificationAt!) + staleAfterMs, nextAskAt);
+  const check = (status.lostResolutionCheck ??= { nextAskAt: null, toldUnreachable: false });
+  // The next question: a whole interval after the last notification, and not before `check.nextAskAt`.
+  const dueAt = () =>
+    Math.max(Date.parse(status.lastNotificationAt!) + staleAfterMs, check.nextAskAt ? Date.parse(check.nextAskAt) : 0);
   for (;;) {
     if (await waitAdjusting(ctx, done, Math.max(1, dueAt() - Date.now()))) return;
     // A notification came meanwhile: the alert is alive, and the question moves with it.
@@ -57,13 +60,13 @@ export async function waitForResolution(ctx: RunContext): Promise<void> {
       ({ active } = await askAlertmanager['alerts.stillActive']({ fingerprints: firing.map(([id]) => id) }));
     } catch (error) {
       if (isCancellation(error)) throw error;
-      nextAskAt = Date.now() + staleAfterMs / RETRY_FRACTION;
-      status.staleness = `${silence}; Alertmanager could not be asked (${failureMessage(error)}): the changes stay, asking again at ${new Date(nextAskAt).toISOString()}`;
+      check.nextAskAt = new Date(Date.now() + staleAfterMs / RETRY_FRACTION).toISOString();
+      status.staleness = `${silence}; Alertmanager could not be asked (${failureMessage(error)}): the changes stay, asking again at ${check.nextAskAt}`;
       log.warn('lost-resolution check: Alertmanager unreachable', { staleness: status.staleness });
       ctx.summarize();
       const to = peopleOf(ctx);
-      if (!toldUnreachable && to.length > 0) {
-        toldUnreachable = true;
+      if (!check.toldUnreachable && to.length > 0) {
+        check.toldUnreachable = true;
         const message = `${plan.playbook.name} on ${plan.target.key}: ${status.staleness}.`;
         await tellPeople('tell that Alertmanager cannot be asked', () =>
           tell['notify.send']({ to, message, run: ctx.run }),
@@ -71,8 +74,8 @@ export async function waitForResolution(ctx: RunContext): Promise<void> {
       }
       continue;
     }
-    toldUnreachable = false;
-    nextAskAt = Date.now() + staleAfterMs;
+    check.toldUnreachable = false;
+    check.nextAskAt = new Date(Date.now() + staleAfterMs).toISOString();
     if (active.length > 0) {
       status.staleness = `${silence}; Alertmanager still holds ${active.length} of the run's alert(s): the changes stay`;
       ctx.summarize();

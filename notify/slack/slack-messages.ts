@@ -87,7 +87,8 @@ const AUTOMATICALLY_PARSED = /@(?:here|channel|everyone)|#[\p{L}\p{N}_-]|:\/\/|w
  * own markup in a verbatim object.
  */
 function markdown(text: string, limit = SECTION_LIMIT) {
-  const shown = cut(text, limit);
+  // Slack refuses an empty text object, and an alert's annotation may be empty.
+  const shown = cut(text, limit) || '(empty)';
   const plain = shown.replace(/<[^<>]*>/g, '');
   return AUTOMATICALLY_PARSED.test(plain)
     ? { type: 'mrkdwn' as const, text: shown, verbatim: true }

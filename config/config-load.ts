@@ -70,8 +70,8 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
 ];
 
 /**
- * Secrets may instead be read from a file: `<field>File` in YAML or `<VARIABLE>_FILE`.
- * Precedence: the variable, then its _FILE, then the YAML value, then the YAML file.
+ * Secrets come from the environment or from files, never from the configuration file itself: the variable,
+ * `<VARIABLE>_FILE`, or a file named by `<field>File` in YAML, in that order of precedence.
  */
 const SECRET_VARIABLES = new Set([
   'TEMPORAL_API_KEY',
@@ -80,6 +80,7 @@ const SECRET_VARIABLES = new Set([
   'FINOPS_SOAR_GATEWAY_TOKEN',
   'FINOPS_SOAR_PROMETHEUS_TOKEN',
   'FINOPS_SOAR_KUBE_TOKEN',
+  'FINOPS_SOAR_OPA_TOKEN',
   'FINOPS_SOAR_SLACK_TOKEN',
   'FINOPS_SOAR_SLACK_SIGNING_SECRET',
   'FINOPS_SOAR_OPERATOR_TOKENS',
@@ -154,6 +155,11 @@ export function loadConfig({ env = process.env, file }: LoadConfigOptions = {}):
     if (!SECRET_VARIABLES.has(variable) || !fileName) continue;
     const fileKey = `${fieldPath[fieldPath.length - 1]}File`;
     const parent = getPath(raw, fieldPath.slice(0, -1));
+    // A configuration file is copied, diffed, committed and pasted into tickets; a secret in it goes along.
+    if (isTree(parent) && parent[fieldPath[fieldPath.length - 1]!] !== undefined)
+      throw new ConfigError(
+        `${fileName}: ${formatPath(fieldPath)}: a secret written in the configuration file is refused. Put it in a file and name that file in ${formatPath([...fieldPath.slice(0, -1), fileKey])}, or set ${variable} (or ${variable}_FILE).`,
+      );
     if (!isTree(parent) || !(fileKey in parent)) continue;
     const secretFile = parent[fileKey];
     delete parent[fileKey];

@@ -473,25 +473,64 @@ describe('secrets', () => {
     expect(config.gateway.token).toBe('gw-token');
   });
 
-  test('precedence: the variable, then its _FILE, then the YAML value, then the YAML file', () => {
+  test('precedence: the variable, then its _FILE, then the YAML file', () => {
     const { dir } = configDir('', { env: 'from-env-file-0123456789', yaml: 'from-yaml-file-0123456789' });
     const variable = 'from-variable-0123456789';
-    const yamlValue = 'from-yaml-value-0123456789';
     const token = (yaml: string, env: Record<string, string>) =>
       loadConfig({ file: configFile(yaml), env }).ingress.token;
-    const withBoth = `ingress:\n  token: ${yamlValue}\n  tokenFile: ${join(dir, 'yaml')}\n`;
+    const withFile = `ingress:\n  tokenFile: ${join(dir, 'yaml')}\n`;
     expect(
-      token(withBoth, { FINOPS_SOAR_INGRESS_TOKEN: variable, FINOPS_SOAR_INGRESS_TOKEN_FILE: join(dir, 'env') }),
+      token(withFile, { FINOPS_SOAR_INGRESS_TOKEN: variable, FINOPS_SOAR_INGRESS_TOKEN_FILE: join(dir, 'env') }),
     ).toBe(variable);
-    expect(token(withBoth, { FINOPS_SOAR_INGRESS_TOKEN_FILE: join(dir, 'env') })).toBe('from-env-file-0123456789');
-    expect(token(withBoth, {})).toBe(yamlValue);
-    expect(token(`ingress:\n  tokenFile: ${join(dir, 'yaml')}\n`, {})).toBe('from-yaml-file-0123456789');
+    expect(token(withFile, { FINOPS_SOAR_INGRESS_TOKEN_FILE: join(dir, 'env') })).toBe('from-env-file-0123456789');
+    expect(token(withFile, {})).toBe('from-yaml-file-0123456789');
   });
 
-  test('a YAML value wins over a *File that does not exist (the file is not read)', () => {
-    const file = configFile(`ingress:\n  token: ${TOKEN}\n  tokenFile: does-not-exist\n`);
-    expect(loadConfig({ file, env: {} }).ingress.token).toBe(TOKEN);
-  });
+  test.each([
+    [
+      'ingress:\n  token: a-token-in-the-file-0123\n',
+      'ingress.token',
+      'ingress.tokenFile',
+      'FINOPS_SOAR_INGRESS_TOKEN',
+    ],
+    [
+      'ingress:\n  basicAuth:\n    username: am\n    password: a-password-in-the-file\n',
+      'ingress.basicAuth.password',
+      'ingress.basicAuth.passwordFile',
+      'FINOPS_SOAR_INGRESS_PASSWORD',
+    ],
+    [
+      'slack:\n  signingSecret: a-secret-in-the-file\n',
+      'slack.signingSecret',
+      'slack.signingSecretFile',
+      'FINOPS_SOAR_SLACK_SIGNING_SECRET',
+    ],
+    [
+      'policy:\n  opaToken: an-opa-token-in-the-file\n',
+      'policy.opaToken',
+      'policy.opaTokenFile',
+      'FINOPS_SOAR_OPA_TOKEN',
+    ],
+    [
+      'approvals:\n  operatorTokens:\n    U0ALICE: alice-token-0123456789\n',
+      'approvals.operatorTokens',
+      'approvals.operatorTokensFile',
+      'FINOPS_SOAR_OPERATOR_TOKENS',
+    ],
+  ])(
+    'a secret written in the YAML itself is refused, naming the field and where it may come from (%#)',
+    (yaml, field, fileField, variable) => {
+      const file = configFile(yaml);
+      // Even with the variable set: the file should not hold it at all.
+      for (const env of [{}, { [variable]: 'from-variable-0123456789' }]) {
+        const message = errorOf(() => loadConfig({ file, env }));
+        expect(message).toBe(
+          `${file}: ${field}: a secret written in the configuration file is refused. Put it in a file and name that file in ${fileField}, or set ${variable} (or ${variable}_FILE).`,
+        );
+        expect(message).not.toMatch(/in-the-file|alice-token/);
+      }
+    },
+  );
 
   test('the variable wins over a YAML *File that does not exist (the file is not needed)', () => {
     const file = configFile('ingress:\n  tokenFile: does-not-exist\n');

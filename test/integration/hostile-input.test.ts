@@ -20,8 +20,7 @@ import { statusQuery, type RunStatus } from '../../workflows/playbook-run/defini
 import { playbookRunId } from '../../workflows/ids';
 import { keywordValue, MAX_KEYWORD_BYTES, SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { alert, payload } from '../helpers/alerts';
-import { INGRESS_TOKEN, TEST_APPROVERS, TEST_OPERATOR_TOKENS, TEST_PLAYBOOKS } from '../helpers/ingress';
-import { silentLogger } from '../helpers/simulator';
+import { INGRESS_TOKEN, TEST_OPERATOR_TOKENS, TEST_PLAYBOOKS, testIngressOptions } from '../helpers/ingress';
 import {
   blockActionsPayload,
   interactivityFormBody,
@@ -84,28 +83,21 @@ let pendingRun: string;
 const started = new Set<string>();
 
 function ingress(taskQueue: string, overrides: Partial<IngressOptions> = {}): FastifyInstance {
-  return buildIngressApp({
-    client: new Client({
-      connection: harness.env.connection,
-      namespace: harness.env.namespace ?? 'default',
-      interceptors: { workflow: [temporal.interceptor] },
-    }),
-    taskQueue,
-    playbooks: TEST_PLAYBOOKS,
-    credentials: { token: INGRESS_TOKEN },
-    runDefaults: { cooldownMs: 300 },
-    // Generous: these properties are about what the ingress answers to its input. With the default deadline a
-    // dev server slowed by the suites beside it made a valid start a 503 (right for Alertmanager, wrong here).
-    temporalTimeoutMs: 60_000,
-    // Thousands of cases a minute: the rates are request-limits.test.ts's concern.
-    rateLimits: { webhook: 1e6, runs: 1e6, slack: 1e6, probes: 1e6 },
-    maxInFlight: 64,
-    approvers: TEST_APPROVERS,
-    operatorTokens: TEST_OPERATOR_TOKENS,
-    slackSigningSecret: SLACK_SIGNING_SECRET,
-    logger: silentLogger(),
-    ...overrides,
+  const client = new Client({
+    connection: harness.env.connection,
+    namespace: harness.env.namespace ?? 'default',
+    interceptors: { workflow: [temporal.interceptor] },
   });
+  return buildIngressApp(
+    testIngressOptions(client, {
+      taskQueue,
+      // Generous: these properties are about what the ingress answers to its input. With the default deadline a
+      // dev server slowed by the suites beside it made a valid start a 503 (right for Alertmanager, wrong here).
+      temporalTimeoutMs: 60_000,
+      slackSigningSecret: SLACK_SIGNING_SECRET,
+      ...overrides,
+    }),
+  );
 }
 
 interface Answer {

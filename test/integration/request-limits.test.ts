@@ -7,8 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { buildIngressApp } from '../../ingress/app';
 import { BODY_LIMIT_BYTES, type RateLimits } from '../../ingress/request-limits';
-import { INGRESS_TOKEN, TEST_APPROVERS, TEST_OPERATOR_TOKENS, TEST_PLAYBOOKS } from '../helpers/ingress';
-import { silentLogger } from '../helpers/simulator';
+import { INGRESS_TOKEN, testIngressOptions } from '../helpers/ingress';
 import { SLACK_SIGNING_SECRET } from '../helpers/slack-api-server';
 
 const connection = Connection.lazy({ address: '127.0.0.1:1' });
@@ -20,21 +19,15 @@ afterAll(async () => {
 
 /** An ingress whose rates count over a minute, so that a test's requests all fall into one window. */
 function ingress(rateLimits: RateLimits): FastifyInstance {
-  const app = buildIngressApp({
-    client: new Client({ connection }),
-    taskQueue: 'request-limits',
-    playbooks: TEST_PLAYBOOKS,
-    credentials: { token: INGRESS_TOKEN },
-    runDefaults: { cooldownMs: 300 },
-    temporalTimeoutMs: 1_000,
-    maxInFlight: 64,
-    approvers: TEST_APPROVERS,
-    operatorTokens: TEST_OPERATOR_TOKENS,
-    slackSigningSecret: SLACK_SIGNING_SECRET,
-    logger: silentLogger(),
-    rateLimits,
-    rateWindowMs: 60_000,
-  });
+  const app = buildIngressApp(
+    testIngressOptions(new Client({ connection }), {
+      taskQueue: 'request-limits',
+      temporalTimeoutMs: 1_000,
+      slackSigningSecret: SLACK_SIGNING_SECRET,
+      rateLimits,
+      rateWindowMs: 60_000,
+    }),
+  );
   apps.push(app);
   return app;
 }

@@ -22,6 +22,8 @@ export interface RateFaultOptions {
   slowMs?: number;
   /** The Retry-After of a 429, in seconds. */
   retryAfterSeconds?: number;
+  /** The most faults to inject; later requests are served (and still logged). Default: no limit. */
+  limit?: number;
 }
 
 /** What a server does with one request. 'slow' serves it after the delay; every other kind refuses it unapplied. */
@@ -65,7 +67,7 @@ export class RateFaults {
     const nth = (this.seen.get(key) ?? 0) + 1;
     this.seen.set(key, nth);
     const random = mulberry32(hashSeed(seed, key, nth));
-    if (random() >= rate) {
+    if (random() >= rate || this.injected >= (this.options.limit ?? Infinity)) {
       this.log.push({ atMs: Date.now(), key, fault: null });
       return undefined;
     }

@@ -113,6 +113,7 @@ test(`30 % of calls failing transiently (seed ${SEED}): every run completes, eac
   const posted = stack.slack.messages(SLACK_CHANNEL).map((message) => message.text ?? '');
   for (const tenant of TENANTS) expect(posted.filter((text) => text.includes(`${ROUTE}/${tenant}:`))).toHaveLength(1);
   for (const name of DEPLOYMENTS) expect(posted.filter((text) => text.includes(`inference/${name}:`))).toHaveLength(1);
+  for (const bucket of BUCKETS) expect(posted.filter((text) => text.includes(`bucket ${bucket}:`))).toHaveLength(1);
 
   // Faults were drawn (which servers got how many is in the report: a seed may spare a server that got few calls).
   expect(injected() - before).toBeGreaterThan(0);

@@ -14,6 +14,7 @@ import { authorize } from '../approvals/approvers';
 import type { ManualStart } from '../alerts/manual';
 import { decide } from '../approvals/decisions';
 import { startManualRun, type RunsApiOptions } from './runs-api';
+import { escapeText } from '../notify/slack/slack-messages';
 
 export interface SlackEndpointsOptions extends RunsApiOptions {
   signingSecret: string;
@@ -105,7 +106,8 @@ export function registerSlackEndpoints(app: FastifyInstance, options: SlackEndpo
         );
         return reply.send({
           response_type: 'in_channel',
-          text: `<@${user}> started ${start.playbook} on ${result.target}${result.dryRun ? ' (dry run)' : ''}: ${start.reason}. Run: ${result.workflowId}`,
+          // The target and reason are the command's text: escaped, so that they mention and link no one.
+          text: `<@${user}> started ${escapeText(start.playbook)} on ${escapeText(result.target)}${result.dryRun ? ' (dry run)' : ''}: ${escapeText(start.reason)}. Run: ${escapeText(result.workflowId)}`,
         });
       } catch (error) {
         request.log.error({ err: error, playbook: start.playbook }, 'could not start a run from Slack');

@@ -5,7 +5,6 @@
 // cannot answer.
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { formatMatcher } from '../alerts/matchers';
 import { TARGET_KIND_NAMES, type Target } from '../alerts/target';
 import { budgetPace, budgetSpend, type BudgetSpec } from '../finops/budget-rules';
 import type { GatewayAdapter } from '../gateway/adapter';
@@ -23,6 +22,7 @@ import { parseParams, type CheckActivity } from '../activities/action-contract';
 import { budgetNamed, spendValue } from '../finops/finops-activities';
 import { callGateway, describeScope, scopeOf } from '../gateway/gateway-activities';
 import { instantSamples, instantValue, type PrometheusQuery } from '../prometheus/prometheus-activities';
+import { promqlMatcher } from '../prometheus/promql';
 
 const severitySchema = z.enum(['S1', 'S2', 'S3'] satisfies Severity[]);
 
@@ -82,8 +82,8 @@ function effectiveParams(action: string, { labels }: Target, params: unknown, gu
   return { ...params, policy: withFailMode(routeName, policy, guardrails) };
 }
 
-/** A PromQL label matcher `name="value"`, escaped as the alert matchers are. */
-const labelIs = (name: string, value: string) => formatMatcher({ name, operator: '=', value });
+/** A PromQL label matcher `name="value"`: the value a PromQL string literal (JSON's escapes differ, e.g. for U+FFFD). */
+const labelIs = promqlMatcher;
 
 /**
  * A tenant's tokens since midnight UTC (from Prometheus) and its daily token quota (from the

@@ -1167,7 +1167,13 @@ describe('Slack', () => {
         expect(['ephemeral', 'in_channel']).toContain(reply.response_type);
         if (reply.response_type === 'in_channel') {
           expect(user).toBe('U0SRE');
-          const id = reply.text.slice(reply.text.lastIndexOf('Run: ') + 'Run: '.length);
+          // Slack shows &lt; &gt; &amp; as the characters: the id as a person reads it.
+          const id = reply.text
+            .slice(reply.text.lastIndexOf('Run: ') + 'Run: '.length)
+            .replace(/&lt;/g, '<')
+            .replace(/&gt;/g, '>')
+            .replace(/&amp;/g, '&');
+          expect(reply.text.slice(0, reply.text.lastIndexOf('Run: '))).not.toMatch(/<(?!@U0SRE>)/);
           expect(utf8Bytes(id)).toBeLessThanOrEqual(MAX_WORKFLOW_ID_BYTES);
           started.add(id);
         } else expect(reply.text).toMatch(/^(Not started|Usage|Say why)/);

@@ -75,7 +75,8 @@ function buildWorker(outDir: string): string {
 
 export interface Restartable {
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops it (Temporal: with `signal`, default SIGTERM) and waits until it is gone. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export interface WorkerProcess {
@@ -161,8 +162,8 @@ async function assemble(
         }
       });
     },
-    async stop() {
-      await devServer?.child.stop('SIGTERM');
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      await devServer?.child.stop(signal);
       devServer = undefined;
     },
   };

@@ -151,8 +151,9 @@ async function assemble(
     async start() {
       devServer = await spawnDevServer({ port: temporalPort, dbFilename });
       const server = devServer;
-      await waitFor('the Temporal dev server to answer', async () => {
-        if (server.child.gone) throw new Error(`the Temporal dev server stopped: ${server.child.gone}`);
+      // Gone is an answer too (its output, in the test's logs, says why): waiting longer cannot help.
+      const answered = await waitFor('the Temporal dev server to answer', async () => {
+        if (server.child.gone) return server.child.gone;
         const probe = await Connection.connect({ address: temporal.address, connectTimeout: 1_000 });
         try {
           await probe.workflowService.getSystemInfo({});
@@ -161,6 +162,7 @@ async function assemble(
           await probe.close();
         }
       });
+      if (answered !== true) throw new Error(`the Temporal dev server stopped before it answered: ${answered}`);
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       await devServer?.child.stop(signal);

@@ -5,6 +5,7 @@ import type { Target } from '../alerts/target';
 import { formatIssues } from '../validation/issues';
 import { isDestructive, objectsOf, stepSpec, type ActionName, type CheckName } from './step-registry';
 import type { Condition, Playbook, PlaybookSpec, PlaybookStep, Severity } from './playbook-schema';
+import { promqlStringContent, regexMatchingExactly, stringLiteralAt } from '../prometheus/promql';
 
 interface PlannedStepBase {
   id: string;
@@ -129,13 +130,38 @@ export function renderTemplates(
   return value;
 }
 
+/**
+ * A PromQL query's template: a value goes in escaped for the string literal it stands in (and as an exact regular
+ * expression after `=~` or `!~`), so no label can close its matcher and rewrite what the run measures
+ * (`x"} or vector(1) or {a="`). An expression outside a string literal, or in a raw one, has no escape: refused.
+ */
+function renderQuery(query: string, alert: Pick<Alert, 'labels' | 'annotations'>): string {
+  const rendered = renderTemplates(query, alert);
+  if (rendered === query) return query;
+  return query.replace(EXPRESSION, (match, _expression: string, offset: number) => {
+    const literal = stringLiteralAt(query, offset);
+    if (!literal || literal.quote === '`')
+      throw new Error(
+        `${match} stands outside a quoted string in the query, where no value can be escaped; write it inside one, e.g. route="${match}"`,
+      );
+    const value = renderTemplates(match, alert) as string;
+    const isRegex = /[=!]~\s*$/.test(query.slice(0, literal.opensAt));
+    return promqlStringContent(isRegex ? regexMatchingExactly(value) : value, literal.quote);
+  });
+}
+
 export type PlanResult = { ok: true; plan: RunPlan } | { ok: false; problem: string };
 
 type Alertish = Pick<Alert, 'labels' | 'annotations'>;
 
 function validParams(name: ActionName | CheckName, params: unknown, alert: Alertish): unknown {
   const schema = stepSpec(name).params;
-  const parsed = schema.safeParse(renderTemplates(params ?? {}, alert));
+  const query = (params as { query?: unknown } | undefined)?.query;
+  const rendered =
+    name === 'prometheus.query' && typeof query === 'string'
+      ? { ...(renderTemplates(params, alert) as object), query: renderQuery(query, alert) }
+      : renderTemplates(params ?? {}, alert);
+  const parsed = schema.safeParse(rendered);
   if (!parsed.success)
     throw new Error(
       formatIssues(parsed.error, schema)

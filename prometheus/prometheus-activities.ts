@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { PrometheusError, type PrometheusClient, type Sample } from './prometheus-client';
 import { parseParams, type CheckActivity } from '../activities/action-contract';
 import type { Labels } from '../alerts/alertmanager';
-import { promqlStringContent } from './promql';
+import { promqlStringContent, stringLiteralAt } from './promql';
 
 export type PrometheusQuery = Pick<PrometheusClient, 'query'>;
 
@@ -45,27 +45,53 @@ export async function instantSamples(prometheus: PrometheusQuery, query: string)
 
 /**
  * Refuses a query that holds, as it is, a target label's value that PromQL would read as syntax (a ", a \\, a
- * newline…). A playbook's query is a template into which the plan pastes label values unescaped
- * (playbook/plan.ts renderTemplates), so such a value there may have closed its matcher and changed what the query
- * measures (x"} or vector(1) or {a="): the step fails saying so rather than act on a number the alert chose.
+ * newline…): such a value may have closed its matcher and changed what the query measures (x"} or vector(1) or
+ * {a="), so the step fails saying so rather than act on a number the alert chose. The plan escapes values in a
+ * query's string literals (playbook/plan.ts renderQuery); this catches what plans made before that still carry.
  */
 export function refuseRawLabelValues(step: string, query: string, labels: Labels): void {
   for (const [name, value] of Object.entries(labels)) {
-    if (value === '' || !query.includes(value)) continue;
-    let content: string;
-    try {
-      content = promqlStringContent(value);
-    } catch {
-      content = '';
-    }
-    if (content === value) continue;
+    if (value === '' || !query.includes(value) || !rawSomewhere(query, value)) continue;
     const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
     throw ApplicationFailure.nonRetryable(
-      `${step}: the alert's label ${name} ${shown} holds characters PromQL reads as syntax and the query holds it unescaped (playbook templates paste label values as they are); refused rather than run a query the label may have rewritten`,
+      `${step}: the alert's label ${name} ${shown} holds characters PromQL reads as syntax and the query holds it unescaped (planned before query templates were escaped, or written outside a quoted string); refused rather than run a query the label may have rewritten`,
       'InvalidParams',
     );
   }
 }
+
+/**
+ * Whether `value` stands in `query` somewhere unescaped for where it stands, so that PromQL would read it as syntax.
+ * A value the query's own text contains (a lone `"`, say) cannot be told from it, and counts as unescaped.
+ */
+function rawSomewhere(query: string, value: string): boolean {
+  let forms: Record<'"' | "'", string>;
+  try {
+    forms = { '"': promqlStringContent(value, '"'), "'": promqlStringContent(value, "'") };
+  } catch {
+    return true;
+  }
+  // Nothing in it any literal would escape: it can be syntax nowhere.
+  if (forms['"'] === value && forms["'"] === value && !value.includes('`')) return false;
+  // Where the value stands escaped (a form that differs from it), the raw text inside is not the value.
+  const escapedSpans = [...new Set(Object.values(forms))]
+    .filter((form) => form !== value)
+    .flatMap((form) => occurrences(query, form).map((at) => [at, at + form.length] as const));
+  for (const at of occurrences(query, value)) {
+    if (escapedSpans.some(([start, end]) => start <= at && at + value.length <= end)) continue;
+    const literal = stringLiteralAt(query, at);
+    // Raw in a quoted literal where it needs no escape, or outside any with nothing a literal would escape: fine.
+    if (literal ? literal.quote !== '`' && forms[literal.quote] === value : forms['"'] === value) continue;
+    return true;
+  }
+  return false;
+}
+
+const occurrences = (text: string, part: string): number[] => {
+  const found: number[] = [];
+  for (let at = text.indexOf(part); at !== -1; at = text.indexOf(part, at + 1)) found.push(at);
+  return found;
+};
 
 export function createPrometheusActivities(prometheus: PrometheusQuery): PrometheusActivities {
   return {

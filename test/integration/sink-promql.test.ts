@@ -6,6 +6,8 @@
 // - pasted raw, as a playbook template does, such a value does rewrite the query (why the check below exists);
 // - the prometheus.query check refuses a query holding, unescaped, a target label value PromQL reads as syntax,
 //   rendered from a shipped-style template by the plan's own renderTemplates; a plain value runs as before;
+// - a playbook's query template planned with any such value (planRun escapes it for the string literal it stands
+//   in, and as an exact regular expression after =~) selects exactly that series, through the check (1,000 cases);
 // - a budget named by a label (cost-s1's policy.tier: budget "{{ labels.tenant }}") finds only configured budgets,
 //   never Object's members, whose selector would build the spend query.
 import type { ApplicationFailure } from '@temporalio/common';
@@ -13,7 +15,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import fc from 'fast-check';
 import { targetOf, type Target } from '../../alerts/target';
 import { budgetNamed } from '../../finops/finops-activities';
-import { renderTemplates } from '../../playbook/plan';
+import { parsePlaybook } from '../../playbook/playbook-load';
+import { planRun, renderTemplates } from '../../playbook/plan';
 import { createPrometheusActivities } from '../../prometheus/prometheus-activities';
 import { PrometheusClient } from '../../prometheus/prometheus-client';
 import { promqlString } from '../../prometheus/promql';
@@ -109,6 +112,87 @@ describe('the prometheus.query check on a query rendered from a template', () =>
     await expect(check(routeTarget(plain), query)).resolves.toEqual({ value: expected });
     await expect(check(routeTarget(INJECTION), 'sum(hostile_series{v="\\\\"})')).resolves.toEqual({
       value: SERVED.indexOf('\\'),
+    });
+  });
+});
+
+describe('a playbook query template, planned', () => {
+  const { playbook } = parsePlaybook(
+    'playbooks/measure.yaml',
+    `name: measure
+description: Measure the route the alert names.
+severity: S2
+match: [alertname="HostileRoute"]
+target: route
+steps:
+  - id: exact
+    check: prometheus.query
+    params:
+      query: sum(hostile_series{v="{{ labels.route }}"})
+  - id: regex
+    check: prometheus.query
+    params:
+      query: sum(hostile_series{v=~'{{ labels.route }}'})
+`,
+  );
+  const plannedQueries = (route: string) => {
+    const labels = { alertname: 'HostileRoute', route };
+    const target = targetOf('route', labels);
+    if (!target.ok) throw new Error(`no target for route ${route}`);
+    const alert = { status: 'firing' as const, labels, annotations: {}, startsAt: '', endsAt: '', generatorURL: '' };
+    const planned = planRun(playbook!, { ...alert, fingerprint: 'fp' }, target.target, { cooldownMs: 0 });
+    if (!planned.ok) throw new Error(planned.problem);
+    return {
+      target: target.target,
+      queries: planned.plan.steps.map((step) => (step as { params: { query: string } }).params.query),
+    };
+  };
+
+  test('selects exactly the series the label names, with = and with =~, through the check', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.constantFrom(...SERVED), hostileValue), async (route) => {
+        // A value the query's own text holds (a lone ", say) cannot be told from it there: the check refuses it.
+        fc.pre(
+          !["sum(hostile_series{v='", "'})", 'sum(hostile_series{v="', '"})'].some((text) => text.includes(route)),
+        );
+        const { target, queries } = plannedQueries(route);
+        const index = SERVED.indexOf(route);
+        for (const query of queries)
+          await expect(
+            new MockActivityEnvironment().run(createPrometheusActivities(client)['prometheus.query'], {
+              target,
+              params: { query },
+            }),
+          ).resolves.toEqual({ value: index === -1 ? null : index });
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  test('a template outside a quoted string is refused when planned, saying where to put it', () => {
+    const { playbook: bare } = parsePlaybook(
+      'playbooks/bare.yaml',
+      `name: bare
+description: A query with a bare template.
+severity: S2
+match: [alertname="HostileRoute"]
+target: route
+steps:
+  - id: bare
+    check: prometheus.query
+    params:
+      query: sum(hostile_series) > {{ labels.route }}
+`,
+    );
+    const labels = { alertname: 'HostileRoute', route: '0 or vector(1)' };
+    const target = targetOf('route', labels);
+    if (!target.ok) throw new Error('no target');
+    const alert = { status: 'firing' as const, labels, annotations: {}, startsAt: '', endsAt: '', generatorURL: '' };
+    expect(planRun(bare!, { ...alert, fingerprint: 'fp' }, target.target, { cooldownMs: 0 })).toEqual({
+      ok: false,
+      problem: expect.stringContaining(
+        '{{ labels.route }} stands outside a quoted string in the query, where no value can be escaped',
+      ) as unknown,
     });
   });
 });

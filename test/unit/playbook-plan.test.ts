@@ -515,3 +515,43 @@ describe('four eyes', () => {
     expect(neededFor(later)).toBe(1);
   });
 });
+
+describe('query templates (prometheus.query), escaped for where each value stands', () => {
+  const planned = (query: string, route: string) => {
+    const result = planRun(
+      playbook(
+        `${header()}  - id: measure\n    check: prometheus.query\n    params:\n      query: ${JSON.stringify(query)}\n`,
+      ),
+      { ...ALERT, labels: { ...ALERT.labels, route } },
+      TARGET,
+      DEFAULTS,
+    );
+    return result.ok ? (result.plan.steps[0] as { params: { query: string } }).params.query : result.problem;
+  };
+
+  test.each([
+    [
+      'in a double-quoted matcher',
+      'x{route="{{ labels.route }}"}',
+      'a"} or vector(1)\\',
+      'x{route="a\\"} or vector(1)\\\\"}',
+    ],
+    ['in a single-quoted matcher', "x{route='{{ labels.route }}'}", "it's\n", "x{route='it\\'s\\u000a'}"],
+    [
+      'after =~, as an exact regular expression',
+      'x{route=~"{{ labels.route }}"}',
+      'a.b|c',
+      'x{route=~"a\\\\.b\\\\|c"}',
+    ],
+    ['a plain value, unchanged', 'x{route="{{ labels.route }}"}', 'chat', 'x{route="chat"}'],
+  ])('%s', (_where, query, route, expected) => {
+    expect(planned(query, route)).toBe(expected);
+  });
+
+  test('outside a quoted string, or in a raw one, a template is refused saying where to put it', () => {
+    for (const query of ['x > {{ labels.cap }}', 'x{route=`{{ labels.route }}`}', 'x # "\n > {{ labels.cap }}'])
+      expect(planned(query, 'chat')).toMatch(
+        /stands outside a quoted string in the query, where no value can be escaped; write it inside one, e.g. route="{{ labels\.(cap|route) }}"$/,
+      );
+  });
+});

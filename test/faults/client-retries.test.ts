@@ -1,20 +1,24 @@
 // The retries the fault matrix asked of the gateway and Kubernetes clients (issue 13, case 4), on the wire: a 429
 // is tried again no sooner than its Retry-After, a 5xx after a backoff, a permanent refusal never, and the worker's
-// three tries are the most. The servers are the simulator's, with faults drawn for every request (rate 1).
+// three tries are the most; and Slack's client, which already waited and retried. The servers are the simulator's
+// and the tests' Slack server, with faults drawn for every request (rate 1).
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { ControlApiClient } from '../../gateway/control-api-client';
 import { createKubernetesAdapter, type KubernetesAdapter } from '../../kubernetes/kubernetes-client';
+import { SlackApi } from '../../notify/slack/slack-api';
 import { RateFaults, ServerFaults, type FaultKind } from '../../simulator/faults';
 import { KubeApiServer } from '../../simulator/kubernetes-api';
 import { buildSimulatorApp } from '../../simulator/server';
 import { GATEWAY_TOKEN, silentLogger } from '../helpers/simulator';
+import { SLACK_BOT_TOKEN, SlackApiServer } from '../helpers/slack-api-server';
 
 let app: FastifyInstance;
 let url: string;
 const gatewayFaults = new ServerFaults();
 let kube: KubeApiServer;
 let kubernetes: KubernetesAdapter;
+const slack = new SlackApiServer();
 
 beforeAll(async () => {
   app = buildSimulatorApp({ token: GATEWAY_TOKEN, logger: silentLogger(), faults: gatewayFaults });
@@ -27,11 +31,14 @@ beforeAll(async () => {
     requestTimeoutMs: 2_000,
     attempts: 3,
   });
+  await slack.start();
+  slack.addChannel({ id: 'C0RETRY', name: 'retries' });
 });
 
 afterAll(async () => {
   await app?.close();
   await kube?.close();
+  await slack.close();
 });
 
 /** A fault of `kind` for each of the first `count` requests (rate 1 draws one for every request), then none. */
@@ -84,4 +91,20 @@ test('the Kubernetes client waits out a 429 for its Retry-After, and tries a 5xx
   });
   expect(failing.counts.error).toBe(3);
   kube.rateFaults.rate = undefined;
+});
+
+test('the Slack client waits out a 429 within its timeout and retries a 5xx, posting the message once', async () => {
+  const api = new SlackApi({ token: SLACK_BOT_TOKEN, apiUrl: slack.apiUrl, timeout: 2_000 }, silentLogger());
+  const post = (text: string) =>
+    api.call('chat.postMessage', { doing: 'testing retries' }, (client) =>
+      client.chat.postMessage({ channel: 'C0RETRY', text }),
+    );
+  const throttled = faultsFor(slack.rateFaults, 'throttle', 1);
+  await post('after a 429');
+  expect(throttled.log.map((event) => event.fault)).toEqual(['throttle', null]);
+  expect(gaps(throttled).filter((gap) => gap < 995)).toEqual([]);
+  faultsFor(slack.rateFaults, 'error', 2);
+  await post('after two 5xx');
+  slack.rateFaults.rate = undefined;
+  expect(slack.messages('C0RETRY').map((message) => message.text)).toEqual(['after a 429', 'after two 5xx']);
 });

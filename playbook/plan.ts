@@ -154,14 +154,46 @@ export type PlanResult = { ok: true; plan: RunPlan } | { ok: false; problem: str
 
 type Alertish = Pick<Alert, 'labels' | 'annotations'>;
 
+// A Kubernetes label value: 63 characters at most, letters, digits, '-', '_' and '.', a letter or digit at each end.
+const KUBERNETES_LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/**
+ * A label selector's template: a value must be a Kubernetes label value, since one holding `,`, `=`, `!` or a space
+ * (`batch,team!=x`) would widen the selector to objects the alert never named. Selectors have no escapes: refused.
+ */
+function renderSelector(selector: string, alert: Alertish): string {
+  return selector.replace(EXPRESSION, (match) => {
+    const value = renderTemplates(match, alert) as string;
+    if (!KUBERNETES_LABEL_VALUE.test(value))
+      throw new Error(
+        `${match} is ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)}, not a Kubernetes label value (63 characters at most of letters, digits, -, _ and ., a letter or digit at each end): in a label selector it could pick other objects`,
+      );
+    return value;
+  });
+}
+
+/** Params whose templates need more than text: each value escaped, or checked, for the language it lands in. */
+const TEMPLATED_IN: Partial<
+  Record<ActionName | CheckName, Record<string, (template: string, alert: Alertish) => string>>
+> = {
+  'prometheus.query': { query: renderQuery },
+  'kubernetes.suspendBatch': { selector: renderSelector },
+};
+
+function renderParams(name: ActionName | CheckName, params: unknown, alert: Alertish): unknown {
+  const rendered = renderTemplates(params ?? {}, alert);
+  const special = TEMPLATED_IN[name];
+  if (!special || typeof params !== 'object' || params === null) return rendered;
+  const own = params as Record<string, unknown>;
+  const overrides = Object.entries(special).flatMap(([key, render]) =>
+    typeof own[key] === 'string' ? [[key, render(own[key], alert)] as const] : [],
+  );
+  return { ...(rendered as object), ...Object.fromEntries(overrides) };
+}
+
 function validParams(name: ActionName | CheckName, params: unknown, alert: Alertish): unknown {
   const schema = stepSpec(name).params;
-  const query = (params as { query?: unknown } | undefined)?.query;
-  const rendered =
-    name === 'prometheus.query' && typeof query === 'string'
-      ? { ...(renderTemplates(params, alert) as object), query: renderQuery(query, alert) }
-      : renderTemplates(params ?? {}, alert);
-  const parsed = schema.safeParse(rendered);
+  const parsed = schema.safeParse(renderParams(name, params, alert));
   if (!parsed.success)
     throw new Error(
       formatIssues(parsed.error, schema)

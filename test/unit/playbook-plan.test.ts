@@ -555,3 +555,33 @@ describe('query templates (prometheus.query), escaped for where each value stand
       );
   });
 });
+
+describe('label selector templates (kubernetes.suspendBatch)', () => {
+  const DEPLOYMENT: Target = {
+    kind: 'deployment',
+    key: 'deployment=vllm,namespace=inference',
+    labels: { deployment: 'vllm', namespace: 'inference' },
+  };
+  const planned = (team: string) => {
+    const result = planRun(
+      playbook(
+        `name: defer\ndescription: Defer a team's batch.\nseverity: S2\nmatch: [alertname="LLMSpendBurnRateHigh"]\ntarget: deployment\nsteps:\n  - id: defer\n    action: kubernetes.suspendBatch\n    params: { selector: "workload=batch,team={{ labels.team }}" }\n`,
+      ),
+      { ...ALERT, labels: { ...ALERT.labels, team } },
+      DEPLOYMENT,
+      DEFAULTS,
+    );
+    return result.ok ? (result.plan.steps[0] as { params: { selector: string } }).params.selector : result.problem;
+  };
+
+  test('a Kubernetes label value goes in as it is', () => {
+    expect(planned('ml-platform.v2')).toBe('workload=batch,team=ml-platform.v2');
+  });
+
+  test.each(['a,team!=x', 'a b', 'x=y', '-leading', 'x'.repeat(64), 'é'])(
+    'a value that could change what the selector picks (%j) refuses to plan, naming the template',
+    (team) => {
+      expect(planned(team)).toMatch(/\{\{ labels\.team \}\} is ".*", not a Kubernetes label value/);
+    },
+  );
+});

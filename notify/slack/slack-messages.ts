@@ -1,6 +1,6 @@
 // The Slack messages a run posts, as Block Kit: pure functions of the request, so tests can read them.
-// Text from alerts is escaped (Slack treats <, > and & as markup) and cut to Block Kit's field limits; every
-// mrkdwn text object is verbatim, so Slack does not turn plain text (a #channel name, a bare URL) into a link.
+// Text from alerts is escaped (Slack treats <, > and & as markup) and cut to Block Kit's field limits; a mrkdwn
+// text object holding what Slack would parse on its own (a #channel name, a bare URL) is verbatim, so it stays text.
 import type { ChatPostMessageArguments } from '@slack/web-api';
 import type {
   ApprovalDecisionRecord,

@@ -27,6 +27,11 @@ export interface ControlApiClientOptions {
   backoffMs?: number;
   /** A Retry-After up to this is waited out here; a longer one fails the call, for the activity to retry. Default 5 s. */
   maxRetryAfterMs?: number;
+  /**
+   * No try starts that could end (wait plus timeout) past this long after the first began: the caller's own deadline
+   * (the activity's start-to-close timeout) stays ahead of the call's. Default: no bound but `attempts`.
+   */
+  budgetMs?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -72,6 +77,8 @@ export class ControlApiClient implements GatewayAdapter {
   private readonly attempts: number;
   private readonly backoffMs: number;
   private readonly maxRetryAfterMs: number;
+  private readonly budgetMs: number;
+  private readonly timeoutMs: number;
 
   constructor({
     baseUrl,
@@ -80,11 +87,14 @@ export class ControlApiClient implements GatewayAdapter {
     attempts = 1,
     backoffMs = 250,
     maxRetryAfterMs = 5_000,
+    budgetMs = Infinity,
   }: ControlApiClientOptions) {
     this.http = axios.create({ baseURL: baseUrl, timeout: timeoutMs, headers: { Authorization: `Bearer ${token}` } });
     this.attempts = attempts;
     this.backoffMs = backoffMs;
     this.maxRetryAfterMs = maxRetryAfterMs;
+    this.budgetMs = budgetMs;
+    this.timeoutMs = timeoutMs;
   }
 
   /**
@@ -93,6 +103,7 @@ export class ControlApiClient implements GatewayAdapter {
    * of hitting a recovering gateway together. Writes are safe to repeat: they carry an Idempotency-Key.
    */
   private async send<Result>(what: string, request: () => Promise<{ data: Result }>): Promise<Result> {
+    const started = Date.now();
     for (let attempt = 1; ; attempt += 1) {
       try {
         return (await request()).data;
@@ -102,7 +113,9 @@ export class ControlApiClient implements GatewayAdapter {
         if (!failure.retryable || attempt >= this.attempts || (asked ?? 0) > this.maxRetryAfterMs) throw failure;
         const jitter = Math.random() * this.backoffMs * 2 ** (attempt - 1);
         // A Retry-After is a floor: waited in full, plus a little jitter so the callers it throttled do not return together.
-        await sleep(asked === undefined ? jitter : asked + jitter / 4);
+        const wait = asked === undefined ? jitter : asked + jitter / 4;
+        if (Date.now() - started + wait + this.timeoutMs > this.budgetMs) throw failure;
+        await sleep(wait);
       }
     }
   }

@@ -106,6 +106,11 @@ export interface KubernetesConnectionOptions {
    * the Retry-After the server asked for or a jittered exponential backoff; the worker asks for 3. Default 1.
    */
   attempts?: number | undefined;
+  /**
+   * No try starts that could end (wait plus timeout) past this long after the first began, so the caller's own
+   * deadline (the activity's start-to-close timeout) stays ahead of the call's. Default: no bound but `attempts`.
+   */
+  budgetMs?: number | undefined;
 }
 
 /** A Retry-After up to this is waited out in the call; a longer one fails it, for the activity to retry. */
@@ -195,7 +200,13 @@ export function unconfiguredKubernetes(reason: string): KubernetesAdapter {
 export async function createKubernetesAdapter(options: KubernetesConnectionOptions): Promise<KubernetesAdapter> {
   const lib = await import('@kubernetes/client-node');
   const config = loadKubeConfig(lib, options);
-  return new ClientNodeAdapter(lib, config, options.requestTimeoutMs, options.attempts ?? 1);
+  return new ClientNodeAdapter(
+    lib,
+    config,
+    options.requestTimeoutMs,
+    options.attempts ?? 1,
+    options.budgetMs ?? Infinity,
+  );
 }
 
 const RESOURCES = {
@@ -305,6 +316,7 @@ class ClientNodeAdapter implements KubernetesAdapter {
     config: KubeConfig,
     private readonly timeoutMs: number,
     private readonly attempts: number,
+    private readonly budgetMs: number,
   ) {
     this.apps = config.makeApiClient(lib.AppsV1Api);
     this.autoscaling = config.makeApiClient(lib.AutoscalingV2Api);
@@ -336,6 +348,7 @@ class ClientNodeAdapter implements KubernetesAdapter {
    */
   private async call<T>(call: Call, send: () => Promise<T>): Promise<T> {
     refuseInvalidNames(call);
+    const started = Date.now();
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await send();
@@ -344,7 +357,9 @@ class ClientNodeAdapter implements KubernetesAdapter {
         const asked = retryAfterMs(error, this.lib);
         if (!failure.retryable || attempt >= this.attempts || (asked ?? 0) > MAX_RETRY_AFTER_MS) throw failure;
         const jitter = Math.random() * BACKOFF_MS * 2 ** (attempt - 1);
-        await sleep(asked === undefined ? jitter : asked + jitter / 4);
+        const wait = asked === undefined ? jitter : asked + jitter / 4;
+        if (Date.now() - started + wait + this.timeoutMs > this.budgetMs) throw failure;
+        await sleep(wait);
       }
     }
   }

@@ -24,11 +24,13 @@ import { BUDGET_WATCH_WORKFLOW_ID, type budgetWatch } from '../workflows/budget-
 import { exitOnStartupError, startProcess } from './startup';
 
 /**
- * Tries of one call to the gateway or Kubernetes before the activity sees the failure (and retries it). Three tries
- * at the default 5 s timeouts, with two waits of at most 5 s (Retry-After) between them, fit in the apply
- * activity's 30 s start-to-close timeout.
+ * Tries of one call to the gateway or Kubernetes before the activity sees the failure (and retries it), and the time
+ * they may take together: no try starts that could end past it, so the call fails (and the activity retries, its
+ * idempotency key answering a change already made) before the apply activity's 30 s start-to-close timeout would
+ * cut it off mid-request.
  */
 const WIRE_ATTEMPTS = 3;
+const WIRE_BUDGET_MS = 25_000;
 
 const SDK_LEVEL: Record<string, LogLevel> = {
   fatal: 'ERROR',
@@ -63,6 +65,7 @@ async function kubernetesFrom(
       context,
       requestTimeoutMs: timeout,
       attempts: WIRE_ATTEMPTS,
+      budgetMs: WIRE_BUDGET_MS,
     });
   const reason =
     'set kubernetes.kubeconfig (FINOPS_SOAR_KUBECONFIG) or kubernetes.server and token, or run the worker in the cluster';
@@ -108,6 +111,7 @@ async function main() {
     // Transient faults (5xx, 429, timeouts) tried again in the call, with jittered backoff and Retry-After honoured:
     // the activity's retries have neither jitter nor Retry-After (issue 13, test/faults).
     attempts: WIRE_ATTEMPTS,
+    budgetMs: WIRE_BUDGET_MS,
   });
   const kubernetes = await kubernetesFrom(config.kubernetes, logger);
   const metrics = new EngineMetrics();

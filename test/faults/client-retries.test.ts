@@ -64,13 +64,23 @@ test('the gateway client waits out a 429 for its Retry-After, then succeeds in t
   expect(gaps(rate).filter((gap) => gap < 995)).toEqual([]);
 });
 
-test('the gateway client tries a 5xx three times at most, and a 4xx once', async () => {
+test('the gateway client tries a 5xx three times at most and within its budget, and a 4xx once', async () => {
   const rate = faultsFor(gatewayFaults, 'error', 5);
   await expect(client(3).getRoutePolicy({ route: 'chat' })).rejects.toMatchObject({ retryable: true });
   expect(rate.counts.error).toBe(3);
+  // A try that could end past the call's budget is not started: the caller's deadline stays ahead of the call's.
+  const bounded = new ControlApiClient({
+    baseUrl: url,
+    token: GATEWAY_TOKEN,
+    timeoutMs: 2_000,
+    attempts: 3,
+    budgetMs: 1_000,
+  });
+  await expect(bounded.getRoutePolicy({ route: 'chat' })).rejects.toMatchObject({ retryable: true });
+  expect(rate.counts.error).toBe(4);
   // The default, for callers that retry on their own: one try.
   await expect(client().getRoutePolicy({ route: 'chat' })).rejects.toMatchObject({ retryable: true });
-  expect(rate.counts.error).toBe(4);
+  expect(rate.counts.error).toBe(5);
   gatewayFaults.rate = undefined;
   await expect(client(3).getRoutePolicy({ route: 'no-such-route' })).rejects.toMatchObject({
     retryable: false,

@@ -1,34 +1,24 @@
 // End to end with the real Alertmanager (Debian's prometheus-alertmanager 0.25): an alert posted to
 // Alertmanager reaches the ingress through its webhook receiver with bearer auth, the playbook
 // changes the gateway, and Alertmanager's resolved notification rolls the change back.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { playbookRunId } from '../../workflows/ids';
 import { statusQuery } from '../../workflows/playbook-run/definitions';
 import type { playbookRun } from '../../workflows/playbook-run/playbook-run';
-import { INGRESS_TOKEN, startIngress } from '../helpers/ingress';
-import { supervise, type SupervisedChild } from '../helpers/output';
+import { startAlertmanager, type RunningAlertmanager } from '../helpers/alertmanager';
+import { startIngress } from '../helpers/ingress';
 import { freePort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
 import { startHarness, type Harness } from '../helpers/workflow-harness';
-
-const ALERTMANAGER = 'prometheus-alertmanager';
 
 let harness: Harness;
 let ingress: FastifyInstance;
 let askingIngress: FastifyInstance;
 const LOST_QUEUE = 'lost-resolution';
-let alertmanager: SupervisedChild | undefined;
+let alertmanager: RunningAlertmanager | undefined;
 let alertmanagerUrl: string;
-const workDir = mkdtempSync(join(tmpdir(), 'finops-soar-am-'));
 
 beforeAll(async () => {
-  if (spawnSync(ALERTMANAGER, ['--version']).error) {
-    throw new Error(`${ALERTMANAGER} is not installed: apt-get install prometheus-alertmanager (bash .ci/run does it)`);
-  }
   harness = await startHarness();
   const port = await freePort();
   alertmanagerUrl = `http://127.0.0.1:${port}`;
@@ -49,10 +39,9 @@ beforeAll(async () => {
   askingIngress = asking.app;
 
   // group_wait/group_interval of 1s so notifications (and the resolution) flow within the test.
-  writeFileSync(join(workDir, 'token'), INGRESS_TOKEN);
-  writeFileSync(
-    join(workDir, 'alertmanager.yml'),
-    `route:
+  alertmanager = await startAlertmanager(
+    port,
+    (tokenFile) => `route:
   receiver: finops-soar
   group_by: [alertname, route, tenant]
   group_wait: 1s
@@ -74,7 +63,7 @@ receivers:
         http_config:
           authorization:
             type: Bearer
-            credentials_file: ${join(workDir, 'token')}
+            credentials_file: ${tokenFile}
   - name: finops-soar-no-resolved
     webhook_configs:
       - url: ${asking.url}
@@ -82,7 +71,7 @@ receivers:
         http_config:
           authorization:
             type: Bearer
-            credentials_file: ${join(workDir, 'token')}
+            credentials_file: ${tokenFile}
   - name: finops-soar-truncated
     webhook_configs:
       - url: ${ingressUrl}
@@ -90,23 +79,9 @@ receivers:
         http_config:
           authorization:
             type: Bearer
-            credentials_file: ${join(workDir, 'token')}
+            credentials_file: ${tokenFile}
 `,
   );
-  const child = spawn(
-    ALERTMANAGER,
-    [
-      `--config.file=${join(workDir, 'alertmanager.yml')}`,
-      `--storage.path=${join(workDir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      `--web.external-url=http://127.0.0.1:${port}`,
-      '--cluster.listen-address=',
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  alertmanager = supervise('alertmanager', child);
-  await waitFor('Alertmanager to be ready', async () => (await fetch(`${alertmanagerUrl}/-/ready`)).ok || undefined);
 });
 
 afterAll(async () => {
@@ -115,24 +90,18 @@ afterAll(async () => {
   await ingress?.close();
   await askingIngress?.close();
   await harness?.close();
-  rmSync(workDir, { recursive: true, force: true });
 });
 
 async function postAlerts(targets: Array<{ route: string; tenant: string }>, endsAt?: string) {
-  const response = await fetch(`${alertmanagerUrl}/api/v2/alerts`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(
-      targets.map(({ route, tenant }) => ({
-        labels: { alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2', route, tenant, model: 'llama-3-70b' },
-        annotations: { summary: `Input tokens per request on ${route}/${tenant} are 3.4x the baseline` },
-        startsAt: '2026-11-28T10:00:00Z',
-        ...(endsAt ? { endsAt } : {}),
-        generatorURL: 'http://prometheus.test:9090/graph',
-      })),
-    ),
-  });
-  expect(response.status).toBe(200);
+  await alertmanager!.postAlerts(
+    targets.map(({ route, tenant }) => ({
+      labels: { alertname: 'LLMInputTokensPerRequestHigh', severity: 'S2', route, tenant, model: 'llama-3-70b' },
+      annotations: { summary: `Input tokens per request on ${route}/${tenant} are 3.4x the baseline` },
+      startsAt: '2026-11-28T10:00:00Z',
+      ...(endsAt ? { endsAt } : {}),
+      generatorURL: 'http://prometheus.test:9090/graph',
+    })),
+  );
 }
 
 const tenantPolicy = (route: string, tenant: string) => harness.simulator.store.get({ route, tenant }).policy;

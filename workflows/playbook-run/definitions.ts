@@ -159,6 +159,11 @@ export interface RunStatus {
 }
 
 export const alertNotificationSignal = defineSignal<[AlertNotification]>('alertNotification');
+/**
+ * Every alert of one Alertmanager notification that shares this run's target, in the notification's order: one
+ * Temporal call (and one workflow task) for the lot, where one signal each cost a call and a task per alert.
+ */
+export const alertNotificationsSignal = defineSignal<[AlertNotification[]]>('alertNotifications');
 export const statusQuery = defineQuery<RunStatus>('status');
 /**
  * Approve or reject the pending approval step. A decision the run cannot take (nothing pending,

@@ -13,11 +13,11 @@ import {
   patched,
   setHandler,
 } from '@temporalio/workflow';
-import { recordNotification } from '../../alerts/tracker';
+import { recordNotification, type AlertNotification } from '../../alerts/tracker';
 import { limits } from './activity-proxies';
 import { upsertRunAttributes } from './audit';
 import { handleDecisions } from './decision-handlers';
-import { alertNotificationSignal, statusQuery, type PlaybookRunInput } from './definitions';
+import { alertNotificationSignal, alertNotificationsSignal, statusQuery, type PlaybookRunInput } from './definitions';
 import { escalateIfStillFiring } from './escalation';
 import { rollback } from './rollback';
 import { RunContext, seconds, type RunSummary } from './run-context';
@@ -33,13 +33,15 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   const { status, plan, compensations, workflowId } = ctx;
 
   setHandler(statusQuery, () => status);
-  setHandler(alertNotificationSignal, (notification) => {
+  const onNotification = (notification: AlertNotification) => {
     status.notifications.received++;
     status.lastNotificationAt = new Date().toISOString();
     const effect = recordNotification(status.alerts, notification);
     if (effect === 'repeated' || effect === 'stale') status.notifications[effect]++;
     else log.info('alert notification', { fingerprint: notification.fingerprint, effect });
-  });
+  };
+  setHandler(alertNotificationSignal, onNotification);
+  setHandler(alertNotificationsSignal, (notifications) => notifications.forEach(onNotification));
   handleDecisions(ctx);
 
   upsertRunAttributes(ctx);

@@ -13,6 +13,8 @@ import { createGatewayActivities } from '../gateway/gateway-activities';
 import { createFinopsActivities, type FinopsActivities, type FinopsSettings } from '../finops/finops-activities';
 import { createKubernetesActivities } from '../kubernetes/kubernetes-activities';
 import { createLimitsActivities, type LimitsActivities, type LimitsDeps } from './limits-activities';
+import { createShardedLimitsActivities, type ShardedLimitsActivities } from './sharded-limits';
+import { DEFAULT_LIMIT_SHARDS } from '../workflows/limits/protocol';
 import { createMetricsActivities, type MetricsActivities } from '../observability/metrics-activities';
 import { createNotifyActivities, type NotifyActivities } from '../notify/notify-activities';
 import { createPolicyActivities, type PolicyActivities } from '../policy/policy-activities';
@@ -42,6 +44,7 @@ export type Activities = Record<ActionName, ActionActivity> &
   Record<CheckName, CheckActivity> &
   NotifyActivities &
   LimitsActivities &
+  ShardedLimitsActivities &
   MetricsActivities &
   PolicyActivities &
   FinopsActivities &
@@ -69,6 +72,7 @@ export function createActivities({
     ...createStorageActivities(storage),
     ...createNotifyActivities(notifier, runUrl),
     ...createLimitsActivities(limits),
+    ...createShardedLimitsActivities({ ...limits, shards: limits.shards ?? DEFAULT_LIMIT_SHARDS, guardrails }),
     ...createMetricsActivities(metrics),
     ...createPolicyActivities({ opa, guardrails, prometheus, gateway, budgets: finops.budgets }),
     ...createAlertActivities(alertmanager),

@@ -1,4 +1,5 @@
-// The engine's limits, asked of the engineLimits workflow: how many runs may be active at once,
+// The engine's limits as runs started before issue 14 ask them, of the single engineLimits workflow (newer runs ask
+// the shards: sharded-limits.ts): how many runs may be active at once,
 // how many actions one target may take per hour, and which run holds each shared object. A
 // refusal is an answer, not a failure.
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -15,6 +16,12 @@ import {
 export interface Limits {
   maxConcurrentRuns: number;
   maxActionsPerTargetPerHour: number;
+  /** How many shard workflows hold the limits (engine.limitShards); default DEFAULT_LIMIT_SHARDS. */
+  shards?: number;
+  /** How often a saturated shard looks for slots held by runs that ended without releasing (tests: short). */
+  sweepEveryMs?: number;
+  /** How often the waitlist tells waiting runs their new place (tests: short). */
+  reportEveryMs?: number;
 }
 
 export interface LimitsDeps extends Limits {

@@ -1,10 +1,16 @@
 // Makes sure the namespace knows the run's search attributes before any run upserts them; a run
 // that upserts an unknown attribute would fail its workflow task over and over.
 import type { Connection } from '@temporalio/client';
+import { SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
-const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+const { IndexedValueType } = temporal.api.enums.v1;
+const INDEXED_TYPE: Record<string, temporal.api.enums.v1.IndexedValueType> = {
+  [SearchAttributeType.KEYWORD]: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  [SearchAttributeType.INT]: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+};
+const typeOf = (name: string) => Object.values(SEARCH_ATTRIBUTES).find((key) => key.name === name)!.type;
 
 /** Creates the missing ones; returns their names. Throws an actionable error when not allowed. */
 export async function ensureSearchAttributes(
@@ -19,12 +25,13 @@ export async function ensureSearchAttributes(
     if (missing.length === 0) return [];
     await connection.operatorService.addSearchAttributes({
       namespace,
-      searchAttributes: Object.fromEntries(missing.map((name) => [name, KEYWORD])),
+      searchAttributes: Object.fromEntries(missing.map((name) => [name, INDEXED_TYPE[typeOf(name)]!])),
     });
   } catch (error) {
     const commands = names
       .map(
-        (name) => `  temporal operator search-attribute create --namespace ${namespace} --name ${name} --type Keyword`,
+        (name) =>
+          `  temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${TypedSearchAttributes.toMetadataType(typeOf(name))}`,
       )
       .join('\n');
     throw new Error(

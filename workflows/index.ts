@@ -2,3 +2,5 @@
 export { budgetWatch } from './budget-watch';
 export { engineLimits } from './engine-limits';
 export { playbookRun } from './playbook-run/playbook-run';
+export { limitShard } from './limits/limit-shard';
+export { admissionWaitlist } from './limits/admission-waitlist';

@@ -1,7 +1,7 @@
 // Typed search attributes every run sets, so the Temporal UI and `temporal workflow list --query`
 // answer "what ran, on what, which version, in what state". The dev server registers them at
 // start; an existing cluster needs them created once (see README).
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 
 export const SEARCH_ATTRIBUTES = {
   playbook: defineSearchAttributeKey('FinopsPlaybook', SearchAttributeType.KEYWORD),
@@ -12,10 +12,14 @@ export const SEARCH_ATTRIBUTES = {
   model: defineSearchAttributeKey('FinopsModel', SearchAttributeType.KEYWORD),
   target: defineSearchAttributeKey('FinopsTarget', SearchAttributeType.KEYWORD),
   state: defineSearchAttributeKey('FinopsState', SearchAttributeType.KEYWORD),
+  /** While a run waits to be admitted: what for, and its place in the line (1 is next). */
+  waitingFor: defineSearchAttributeKey('FinopsWaitingFor', SearchAttributeType.KEYWORD),
+  waitPosition: defineSearchAttributeKey('FinopsWaitPosition', SearchAttributeType.INT),
 } as const;
 
 /** `Name=Keyword` pairs, as `temporal server start-dev --search-attribute` takes them. */
-export const searchAttributeFlags = () => Object.values(SEARCH_ATTRIBUTES).map(({ name }) => `${name}=Keyword`);
+export const searchAttributeFlags = () =>
+  Object.values(SEARCH_ATTRIBUTES).map(({ name, type }) => `${name}=${TypedSearchAttributes.toMetadataType(type)}`);
 
 /**
  * Temporal refuses a search attribute value over 2 KiB (the server's limit.searchAttributes.sizeOfValue, see

@@ -6,7 +6,7 @@ import { patched, upsertSearchAttributes } from '@temporalio/workflow';
 import { keywordValue, SEARCH_ATTRIBUTES } from '../search-attributes';
 import type { RunContext } from './run-context';
 
-type AttributeKey = (typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES];
+type AttributeKey = (typeof SEARCH_ATTRIBUTES)['playbook'];
 
 export function upsertRunAttributes({ plan, alert, status }: RunContext): void {
   const labels = { ...alert.labels, ...plan.target.labels };

@@ -58,13 +58,17 @@ export async function applyChange(
     }
   }
   if (!status.dryRun) {
-    const reservation = await limits['limits.reserveAction']({
-      workflowId: ctx.workflowId,
-      target: plan.target.key,
-      key: request.idempotencyKey,
-      objects,
-    });
-    if (!reservation.granted) return { refused: reservation.reason, by: 'limits' };
+    const reserve = { workflowId: ctx.workflowId, target: plan.target.key, key: request.idempotencyKey, objects };
+    // A run admitted by the limits' shards reserves there; one from before them, at the engineLimits workflow.
+    const admission = status.admission;
+    if (admission) {
+      const reservation = await limits['limits.reserve'](reserve);
+      if (!reservation.granted) return { refused: reservation.reason, by: 'limits' };
+      for (const shard of reservation.shards) if (!admission.shards.includes(shard)) admission.shards.push(shard);
+    } else {
+      const reservation = await limits['limits.reserveAction'](reserve);
+      if (!reservation.granted) return { refused: reservation.reason, by: 'limits' };
+    }
   }
   const costBefore = await sampleCost(ctx);
   try {

@@ -37,7 +37,24 @@ export type RunState =
   | 'rolled-back'
   | 'rollback-failed'
   | 'failed'
-  | 'refused';
+  | 'refused'
+  /** Every run slot is taken (engine.maxConcurrentRuns): the run waits its turn (RunStatus.admission). */
+  | 'waiting'
+  /** The alert resolved (or the run was aborted) before a slot freed: nothing was changed. */
+  | 'ended-waiting';
+
+/** Where the run stands with the engine's limits (workflows/limits/protocol.ts); absent from runs before issue 14. */
+export interface Admission {
+  /** Why the run waits (null once admitted), its place in the line (1 is next), and among how many. */
+  waitingFor: string | null;
+  position: number | null;
+  waiting: number | null;
+  since: string;
+  admittedAt: string | null;
+  /** The shard holding the run's slot, and every shard where it reserved actions or objects: told when it ends. */
+  shard: number | null;
+  shards: number[];
+}
 
 export interface AppliedChange {
   stepId: string;
@@ -154,6 +171,7 @@ export interface RunStatus {
   lostResolutionCheck?: { nextAskAt: string | null; toldUnreachable: boolean };
   /** What the alert lacked that the playbooks' text names: placeholders stand in (RunPlan.textGaps). */
   textGaps: string[];
+  admission?: Admission;
   /** Verify steps: whether the metric moved, with the last value measured. */
   verifications: Array<{ stepId: string; moved: boolean; value: number | null; at: string; reason: string }>;
 }

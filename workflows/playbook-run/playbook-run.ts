@@ -15,6 +15,7 @@ import {
 } from '@temporalio/workflow';
 import { recordNotification, type AlertNotification } from '../../alerts/tracker';
 import { limits } from './activity-proxies';
+import { admit, handleAdmission, releaseAdmission } from './admission';
 import { upsertRunAttributes } from './audit';
 import { handleDecisions } from './decision-handlers';
 import { alertNotificationSignal, alertNotificationsSignal, statusQuery, type PlaybookRunInput } from './definitions';
@@ -49,7 +50,14 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   // A run continued as new keeps its war-room current, as the run before it did.
   if (status.warRoom && patched('war-room-status')) keepWarRoomPosted(ctx, status.warRoom.message);
 
-  if (!ctx.carried) {
+  handleAdmission(ctx);
+  // Runs since issue 14 take their slot from the limits' shards, and wait for one when all are taken.
+  if (!ctx.carried && patched('sharded-limits')) {
+    if (!(await admit(ctx))) {
+      await releaseAdmission(ctx);
+      return ctx.summary();
+    }
+  } else if (!ctx.carried) {
     const slot = await limits['limits.acquireRun']({ workflowId });
     if (!slot.granted) {
       for (const step of plan.steps) ctx.skip(step.id, `not run: ${slot.reason}`);
@@ -94,10 +102,15 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
     if (!ctx.abortReason) throw error;
   } finally {
     // The slot goes with the run's last execution, however it ends.
-    if (!ctx.continuing) await CancellationScope.nonCancellable(() => limits['limits.releaseRun']({ workflowId }));
+    if (ctx.continuing) {
+      // The next execution holds it.
+    } else if (status.admission) await releaseAdmission(ctx);
+    else await CancellationScope.nonCancellable(() => limits['limits.releaseRun']({ workflowId }));
   }
 
   await condition(ctx.warRoomPosted);
   await condition(allHandlersFinished);
+  // A slot assigned while the run was ending (signals crossed) goes back too.
+  await releaseAdmission(ctx);
   return ctx.summary();
 }

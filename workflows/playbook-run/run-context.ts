@@ -114,6 +114,8 @@ export class RunContext {
   abortReason: string | undefined;
   /** Set once the run continues as new: the limits slot stays with the next execution. */
   continuing = false;
+  /** The shards already told that the run ended (admission.ts). */
+  releasedShards: number[] = [];
   // Every change to the status bumps its version; the war-room's status message follows it.
   statusVersion = 0;
   postedVersion = 0;
@@ -155,8 +157,12 @@ export class RunContext {
   summarize(): void {
     const { plan, alert, status } = this;
     this.statusVersion++;
+    const waiting = status.admission?.waitingFor
+      ? `waits for a run slot${status.admission.position ? ` at position ${status.admission.position} of ${status.admission.waiting}` : ''}: ${status.admission.waitingFor}`
+      : null;
     upsertMemo({
-      summary: `${plan.playbook.name} (${status.severity}${status.dryRun ? ', dry run' : ''}) on ${plan.target.key}: ${status.state}`,
+      summary: `${plan.playbook.name} (${status.severity}${status.dryRun ? ', dry run' : ''}) on ${plan.target.key}: ${waiting ?? status.state}`,
+      ...(status.admission && { waiting }),
       alert: alert.labels.alertname ?? null,
       changes: status.applied.map(
         (change) => `${change.stepId}: ${change.summary}${change.undoneAt ? ' (undone)' : ''}`,

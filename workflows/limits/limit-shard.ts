@@ -1,0 +1,193 @@
+// One shard of the engine's limits (protocol.ts says how they fit together): the runs holding its share of the
+// slots, the hourly actions of the targets that hash to it, and the owners of the shared objects that do.
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ShardedLimitsActivities } from '../../activities/sharded-limits';
+import {
+  admissionSignal,
+  admitUpdate,
+  assignSignal,
+  offerSignal,
+  releaseSignal,
+  reserveUpdate,
+  returnSlotsSignal,
+  shardQuery,
+  shareOf,
+  unreserveSignal,
+  waitersSignal,
+  waitlistWorkflowId,
+  type ShardState,
+} from './protocol';
+
+const { 'limits.closedRuns': closedRuns } = proxyActivities<ShardedLimitsActivities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
+
+// Continue as new well before Temporal's history limits, and before its 2,000 updates per run.
+const MAX_HISTORY_EVENTS = 5_000;
+const MAX_UPDATES = 1_500;
+/** While runs wait, how often the shard looks for holders that ended without releasing (terminated, timed out). */
+export const SWEEP_EVERY_MS = 120_000;
+
+export interface LimitShardInput {
+  taskQueue: string;
+  shard: number;
+  /** Default SWEEP_EVERY_MS; tests make it short. */
+  sweepEveryMs?: number;
+  carried?: ShardState;
+}
+
+export async function limitShard(input: LimitShardInput): Promise<void> {
+  const { taskQueue, shard, carried, sweepEveryMs = SWEEP_EVERY_MS } = input;
+  const state: ShardState = carried ?? {
+    runs: {},
+    offered: 0,
+    waiters: { exist: false, seq: 0 },
+    capacity: 0,
+    shards: 1,
+    actions: {},
+    owners: {},
+  };
+  let toOffer = 0;
+  let toAdmit: string[] = [];
+  let updates = 0;
+  const used = () => Object.keys(state.runs).length + state.offered;
+  const free = () => Math.max(0, state.capacity - used());
+  /** While runs wait, every slot that frees goes to the waitlist, which gives it to the first of them. */
+  const offerFree = () => {
+    if (!state.waiters.exist) return;
+    const count = free();
+    state.offered += count;
+    toOffer += count;
+  };
+
+  setHandler(shardQuery, () => state);
+  setHandler(admitUpdate, ({ workflowId, max, shards }) => {
+    updates++;
+    state.capacity = shareOf(shard, shards, max);
+    state.shards = shards;
+    if (state.runs[workflowId]) return { granted: true, shard };
+    if (state.waiters.exist) return { granted: false, saturated: true };
+    if (free() === 0) return { granted: false, saturated: false };
+    state.runs[workflowId] = new Date().toISOString();
+    return { granted: true, shard };
+  });
+  setHandler(releaseSignal, ({ workflowIds }) => {
+    for (const id of workflowIds) delete state.runs[id];
+    for (const [object, owner] of Object.entries(state.owners))
+      if (workflowIds.includes(owner)) delete state.owners[object];
+    offerFree();
+  });
+  setHandler(waitersSignal, ({ exist, seq, shards }) => {
+    if (seq <= state.waiters.seq) return;
+    state.waiters = { exist, seq };
+    state.shards = shards;
+    offerFree();
+  });
+  setHandler(assignSignal, ({ workflowId }) => {
+    state.offered = Math.max(0, state.offered - 1);
+    state.runs[workflowId] ??= new Date().toISOString();
+    toAdmit.push(workflowId);
+  });
+  setHandler(returnSlotsSignal, ({ count }) => {
+    state.offered = Math.max(0, state.offered - count);
+    offerFree();
+  });
+
+  setHandler(reserveUpdate, ({ workflowId, key, target, objects }) => {
+    updates++;
+    const held = objects.filter((object) => state.owners[object] !== undefined && state.owners[object] !== workflowId);
+    const recent = target ? (state.actions[target.key] ?? []).filter((a) => a.at > Date.now() - target.windowMs) : [];
+    if (target) state.actions[target.key] = recent;
+    // Asked again (a retried activity): the same answer.
+    if (target && recent.some((action) => action.key === key)) return { granted: true, owned: [] };
+    if (held.length > 0) {
+      const holders = [...new Set(held.map((object) => state.owners[object]!))];
+      return {
+        granted: false,
+        reason: `${held.join(', ')} ${held.length === 1 ? 'is' : 'are'} held by run ${holders.join(', ')} until it ends`,
+        holders,
+      };
+    }
+    if (target && recent.length >= target.max) {
+      return {
+        granted: false,
+        reason: `${target.key} already took ${recent.length} actions in the last ${target.windowMs / 60_000} minutes (engine.maxActionsPerTargetPerHour is ${target.max})`,
+      };
+    }
+    if (target) recent.push({ key, at: Date.now() });
+    const owned = objects.filter((object) => state.owners[object] === undefined);
+    for (const object of owned) state.owners[object] = workflowId;
+    return { granted: true, owned };
+  });
+  setHandler(unreserveSignal, ({ workflowId, key, objects }) => {
+    for (const [target, actions] of Object.entries(state.actions))
+      state.actions[target] = actions.filter((action) => action.key !== key);
+    for (const object of objects) if (state.owners[object] === workflowId) delete state.owners[object];
+  });
+
+  const waitlist = getExternalWorkflowHandle(waitlistWorkflowId(taskQueue));
+  /** Admits the runs the waitlist assigned; a run that has ended since gives its slot straight back. */
+  const admit = (workflowId: string) =>
+    getExternalWorkflowHandle(workflowId)
+      .signal(admissionSignal, { admittedBy: shard })
+      .catch(() => {
+        delete state.runs[workflowId];
+        offerFree();
+      });
+  const offer = (count: number) =>
+    waitlist.signal(offerSignal, { shard, count }).catch(() => {
+      // No waitlist to take them (terminated by hand): the slots are free, and nobody is known to wait.
+      state.offered = Math.max(0, state.offered - count);
+      state.waiters = { exist: false, seq: state.waiters.seq };
+    });
+  const sweep = async () => {
+    const closed = await closedRuns({ workflowIds: Object.keys(state.runs) });
+    for (const id of closed) delete state.runs[id];
+    for (const [object, owner] of Object.entries(state.owners)) if (closed.includes(owner)) delete state.owners[object];
+    offerFree();
+  };
+
+  const historyFull = () =>
+    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS || updates > MAX_UPDATES;
+  const saturated = () => state.waiters.exist && free() === 0 && Object.keys(state.runs).length > 0;
+  let lastSweep = Date.now();
+  for (;;) {
+    const work = () => toOffer > 0 || toAdmit.length > 0;
+    // A timer only while saturated (for the sweep): an idle shard adds nothing to its history.
+    const wasSaturated = saturated();
+    const wake = () => work() || historyFull() || saturated() !== wasSaturated;
+    if (wasSaturated) await condition(wake, Math.max(1, lastSweep + sweepEveryMs - Date.now()));
+    else await condition(wake);
+    if (work()) {
+      const offering = toOffer;
+      const admitting = toAdmit;
+      toOffer = 0;
+      toAdmit = [];
+      await Promise.all([...(offering > 0 ? [offer(offering)] : []), ...admitting.map(admit)]);
+    } else if (historyFull()) {
+      await condition(allHandlersFinished);
+      if (!work()) break;
+    } else if (saturated() && Date.now() - lastSweep >= sweepEveryMs) {
+      lastSweep = Date.now();
+      await sweep();
+    } else if (!wasSaturated) {
+      lastSweep = Date.now();
+    }
+  }
+  // No limit looks back further than a day: older actions need not travel to the next history.
+  for (const [target, actions] of Object.entries(state.actions)) {
+    const recent = actions.filter((action) => action.at > Date.now() - 86_400_000);
+    if (recent.length > 0) state.actions[target] = recent;
+    else delete state.actions[target];
+  }
+  await continueAsNew<typeof limitShard>({ ...input, carried: state });
+}

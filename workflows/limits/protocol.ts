@@ -1,0 +1,123 @@
+// The engine's limits, held by a few shard workflows and one waitlist instead of one workflow on every run's path
+// (issue 14): what they are called, how a key finds its shard, and the messages between runs, shards and the
+// waitlist. Pure: runs, the shard and waitlist workflows and the limits activities all import it.
+//
+// - A run asks the shard of its target for a slot (an update, through the limits.admit activity). Each shard holds
+//   its share of engine.maxConcurrentRuns; a full shard sends the run on to the next, so a run waits only when every
+//   slot is taken.
+// - Then it joins the waitlist (a signal), which orders waiting runs by severity, route class and arrival. While it
+//   has waiters, the shards hand every slot that frees to it (offer) instead of to whoever asks next; it assigns
+//   each to the first waiter, and the shard admits that run (a signal to the run). The waitlist sees traffic only
+//   while the engine is saturated.
+// - Actions reserve their target's hourly budget at the target's shard and each shared object at the object's.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+/** Shards by default: measured best on 2 cores (docs/scale.md); more spread updates thinner. */
+export const DEFAULT_LIMIT_SHARDS = 4;
+
+export const shardWorkflowId = (taskQueue: string, shard: number) => `finops-soar/limits/${taskQueue}/shard-${shard}`;
+export const waitlistWorkflowId = (taskQueue: string) => `finops-soar/limits/${taskQueue}/waitlist`;
+
+/** FNV-1a of the key, modulo the shard count: the same key finds the same shard in every process. */
+export function shardOf(key: string, shards: number): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < key.length; index++) {
+    hash ^= key.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shards;
+}
+
+/** Shard `shard`'s part of `max` slots: the shares add up to `max` exactly. */
+export const shareOf = (shard: number, shards: number, max: number) =>
+  Math.floor(max / shards) + (shard < max % shards ? 1 : 0);
+
+/** Admission order: the most severe first, then protected routes, then sensitive ones, then the first to arrive. */
+export type RouteClass = 'protected' | 'sensitive' | 'standard';
+export const ROUTE_CLASS_RANK: Record<RouteClass, number> = { protected: 0, sensitive: 1, standard: 2 };
+
+export interface Waiter {
+  workflowId: string;
+  /** S1 is the most severe. */
+  severity: string;
+  routeClass: RouteClass;
+  /** When the run asked (ISO), so a run that re-joins keeps its place. */
+  since: string;
+}
+
+export type AdmitAnswer =
+  | { granted: true; shard: number }
+  /** `saturated`: the waitlist has waiters, so no shard grants a slot to a newcomer. */
+  | { granted: false; saturated: boolean };
+
+export interface ReserveRequest {
+  workflowId: string;
+  /** The change's idempotency key: asking again answers the same. */
+  key: string;
+  /** The target's hourly budget of actions, when this shard holds the target. */
+  target?: { key: string; max: number; windowMs: number };
+  /** The shared objects this shard holds that the change touches. */
+  objects: string[];
+}
+export type ReserveAnswer = { granted: true; owned: string[] } | { granted: false; reason: string; holders?: string[] };
+
+export interface ShardState {
+  /** Runs holding a slot here, by workflow id, with when they took it. */
+  runs: Record<string, string>;
+  /** Slots handed to the waitlist and not yet assigned or returned. */
+  offered: number;
+  /** The waitlist's last word on whether runs wait, and its sequence number (signals may cross). */
+  waiters: { exist: boolean; seq: number };
+  /** This shard's share of engine.maxConcurrentRuns, as the last run asking said it. */
+  capacity: number;
+  shards: number;
+  /** Per target key: the reservation keys and times of its actions inside the window. */
+  actions: Record<string, Array<{ key: string; at: number }>>;
+  /** The run that changed each shared object, until it ends. */
+  owners: Record<string, string>;
+}
+
+export interface WaitlistState {
+  waiters: Array<Waiter & { arrival: number }>;
+  arrivals: number;
+  shards: number;
+  /** Slots offered per shard, not yet assigned. */
+  offers: Record<number, number>;
+  /** The flag the shards were last told, and its sequence number. */
+  told: { exist: boolean; seq: number };
+  /** The position each waiter was last told. */
+  reported: Record<string, number>;
+}
+
+// On a shard.
+export const admitUpdate = defineUpdate<AdmitAnswer, [{ workflowId: string; max: number; shards: number }]>('admit');
+export const reserveUpdate = defineUpdate<ReserveAnswer, [ReserveRequest]>('reserve');
+/** A run ended (or never used its slot): its slot and the objects it owns come back. */
+export const releaseSignal = defineSignal<[{ workflowIds: string[] }]>('release');
+/** A change reserved here was refused by another shard: its action and objects come back. */
+export const unreserveSignal = defineSignal<[{ workflowId: string; key: string; objects: string[] }]>('unreserve');
+export const waitersSignal = defineSignal<[{ exist: boolean; seq: number; shards: number }]>('waiters');
+/** From the waitlist: one offered slot goes to this run. */
+export const assignSignal = defineSignal<[{ workflowId: string }]>('assign');
+/** From the waitlist: offered slots nobody waits for any more. */
+export const returnSlotsSignal = defineSignal<[{ count: number }]>('returnSlots');
+export const shardQuery = defineQuery<ShardState>('shard');
+
+// On the waitlist.
+export const joinSignal = defineSignal<[Waiter & { shards: number }]>('join');
+export const withdrawSignal = defineSignal<[{ workflowId: string }]>('withdraw');
+export const offerSignal = defineSignal<[{ shard: number; count: number }]>('offer');
+export const waitlistQuery = defineQuery<WaitlistState>('waitlist');
+
+/** On a waiting run: admitted by a shard, or its place in the line. */
+export const admissionSignal =
+  defineSignal<[{ admittedBy: number } | { position: number; waiting: number }]>('admission');
+
+/** Whether `a` goes before `b`. */
+export function admittedBefore(a: Waiter & { arrival: number }, b: Waiter & { arrival: number }): boolean {
+  if (a.severity !== b.severity) return a.severity < b.severity;
+  const classes = ROUTE_CLASS_RANK[a.routeClass] - ROUTE_CLASS_RANK[b.routeClass];
+  if (classes !== 0) return classes < 0;
+  if (a.since !== b.since) return a.since < b.since;
+  return a.arrival < b.arrival;
+}

@@ -34,6 +34,10 @@ test('recorded histories are present', () => {
       'capacity-s1.before-approval-messages.json',
       'war-room.before-approval-messages.json',
       'engine-limits.json',
+      // The limits since issue 14: a shard, the waitlist, and a run that waited for its slot.
+      'limit-shard.json',
+      'admission-waitlist.json',
+      'limits-waited.json',
       'savings-attributed.json',
       'verify-moved.json',
       'verify-escalated.json',

@@ -30,6 +30,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['FINOPS_SOAR_INGRESS_USERNAME', ['ingress', 'basicAuth', 'username']],
   ['FINOPS_SOAR_INGRESS_PASSWORD', ['ingress', 'basicAuth', 'password']],
   ['FINOPS_SOAR_ALERTMANAGER_URL', ['ingress', 'alertmanagerUrl']],
+  ['FINOPS_SOAR_REPEAT_WINDOW', ['ingress', 'repeatWindow']],
   ['FINOPS_SOAR_GATEWAY_URL', ['gateway', 'url']],
   ['FINOPS_SOAR_GATEWAY_TOKEN', ['gateway', 'token']],
   ['FINOPS_SOAR_KUBECONFIG', ['kubernetes', 'kubeconfig']],
@@ -66,6 +67,13 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['FINOPS_SOAR_PROTECTED_TENANTS', ['engine', 'protectedTenants']],
   ['FINOPS_SOAR_MAX_CONCURRENT_RUNS', ['engine', 'maxConcurrentRuns']],
   ['FINOPS_SOAR_MAX_ACTIONS_PER_TARGET_PER_HOUR', ['engine', 'maxActionsPerTargetPerHour']],
+  ['FINOPS_SOAR_WORKER_MAX_CACHED_WORKFLOWS', ['worker', 'maxCachedWorkflows']],
+  ['FINOPS_SOAR_WORKER_WORKFLOW_TASK_SLOTS', ['worker', 'workflowTaskSlots']],
+  ['FINOPS_SOAR_WORKER_ACTIVITY_TASK_SLOTS', ['worker', 'activityTaskSlots']],
+  ['FINOPS_SOAR_WORKER_LOCAL_ACTIVITY_SLOTS', ['worker', 'localActivitySlots']],
+  ['FINOPS_SOAR_WORKER_WORKFLOW_TASK_POLLERS', ['worker', 'workflowTaskPollers']],
+  ['FINOPS_SOAR_WORKER_ACTIVITY_TASK_POLLERS', ['worker', 'activityTaskPollers']],
+  ['FINOPS_SOAR_WORKER_WORKFLOW_BUNDLE', ['worker', 'workflowBundle']],
   ['LOG_LEVEL', ['log', 'level']],
 ];
 

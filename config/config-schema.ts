@@ -83,8 +83,54 @@ const bearerTokenSchema = z
 
 const perSecond = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
+/**
+ * How long an alert Temporal accepted absorbs its unchanged repeats (ingress/repeat-cache.ts). A minute spans the
+ * repeats that cluster (a second HA peer, group_interval's re-sends of an unchanged group) and is far below what a
+ * run reads liveness from (engine.staleAlertAfter, hours): the run still hears from each alert once a window.
+ */
+export const DEFAULT_REPEAT_WINDOW_MS = 60_000;
+const MAX_REPEAT_WINDOW_MS = 900_000;
+
 /** Requests a second each kind of ingress endpoint takes (ingress/request-limits.ts counts them). */
 export const DEFAULT_RATE_LIMITS = { webhook: 100, runs: 20, slack: 20, probes: 20 } as const;
+
+const slots = (fallback: number, what: string) =>
+  z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(fallback)
+    .describe(`how many ${what} one worker runs at once, e.g. ${fallback}`);
+// A number: at most that many polls open at once; auto: as many as the server's feedback asks for (1 to 100).
+const pollers = (fallback: number, what: string) =>
+  z
+    .union([z.literal('auto'), z.coerce.number().int().min(2)])
+    .default(fallback)
+    .describe(
+      `how many polls for ${what} one worker keeps open: a number (at least 2), or auto to let the server scale them`,
+    );
+
+/**
+ * The worker's defaults, for 5,000 live runs in at most 1 GiB of worker RSS and a storm of 2,000 runs at once.
+ * - Cache: a run waiting for its resolution needs no cached isolate; an evicted run replays its short history (tens of
+ *   events; continue-as-new keeps it under engine limits) on its next task, milliseconds. The SDK's default is sized
+ *   from the V8 heap limit (600 runs per GiB above 200 MB: ~2,300 on a machine with a 4 GiB heap limit), at ~1 MB a
+ *   run by the SDK's own reference figure: 2.3 GB for an idle fleet. 1,000 bounds the cache near 0.5 GB whatever the
+ *   number of live runs (the issue-14 storm measured 758 MB RSS with ~2,000 runs cached), and still holds every run
+ *   of a 1,000-run storm wave warm.
+ * - Workflow task slots and pollers: the SDK's (40, 10); workflow tasks are CPU on one thread (reuseV8Context), so
+ *   more slots on two cores only queue.
+ * - Activity slots: 200, twice the SDK's 100: our activities are HTTP calls that mostly wait (gateway, Kubernetes,
+ *   Prometheus, OPA), and a storm's first steps all want one at once; pollers 20 to fill them.
+ */
+export const DEFAULT_WORKER_TUNING = {
+  maxCachedWorkflows: 1_000,
+  workflowTaskSlots: 40,
+  activityTaskSlots: 200,
+  localActivitySlots: 100,
+  workflowTaskPollers: 10,
+  activityTaskPollers: 20,
+} as const;
 
 export const configSchema = z
   .object({
@@ -130,6 +176,12 @@ export const configSchema = z
         temporalTimeout: durationSchema
           .default(5_000)
           .describe('how long a webhook waits for Temporal before answering 503, e.g. 5s'),
+        repeatWindow: durationSchema
+          .default(DEFAULT_REPEAT_WINDOW_MS)
+          .refine((ms) => ms <= MAX_REPEAT_WINDOW_MS, 'at most 15m: a run must keep hearing from a firing alert')
+          .describe(
+            "how long an alert Temporal accepted makes an unchanged repeat of it (Alertmanager's re-sends, HA peers) cost no Temporal call, e.g. 60s; 0s absorbs nothing",
+          ),
         rateLimits: z
           .object({
             webhook: perSecond(DEFAULT_RATE_LIMITS.webhook).describe(
@@ -404,6 +456,47 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    worker: z
+      .object({
+        maxCachedWorkflows: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .default(DEFAULT_WORKER_TUNING.maxCachedWorkflows)
+          .describe(
+            "how many runs one worker keeps in memory between their tasks, e.g. 1000 (0: none; an uncached run replays its history); about 0.5 MB each, so size it to the worker's memory, not to the number of live runs",
+          ),
+        workflowTaskSlots: slots(DEFAULT_WORKER_TUNING.workflowTaskSlots, 'workflow tasks'),
+        activityTaskSlots: slots(
+          DEFAULT_WORKER_TUNING.activityTaskSlots,
+          'activities (gateway, Kubernetes, Prometheus calls)',
+        ),
+        localActivitySlots: slots(DEFAULT_WORKER_TUNING.localActivitySlots, 'local activities'),
+        workflowTaskPollers: pollers(DEFAULT_WORKER_TUNING.workflowTaskPollers, 'workflow tasks'),
+        activityTaskPollers: pollers(DEFAULT_WORKER_TUNING.activityTaskPollers, 'activities'),
+        workflowBundle: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'a workflow bundle built beforehand (node dist/workers/worker.js --write-bundle FILE, with the same @temporalio/worker), so that a worker starts without bundling (unset: bundled once at start)',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .refine((w) => w.maxCachedWorkflows === 0 || w.workflowTaskSlots >= 2, {
+        message: 'with a workflow cache, at least 2 workflow task slots (a Temporal SDK rule)',
+        path: ['workflowTaskSlots'],
+      })
+      .refine((w) => w.workflowTaskPollers === 'auto' || w.workflowTaskPollers <= w.workflowTaskSlots, {
+        message: 'no more workflow task pollers than workflow task slots (a Temporal SDK rule)',
+        path: ['workflowTaskPollers'],
+      })
+      .refine((w) => w.activityTaskPollers === 'auto' || w.activityTaskPollers <= w.activityTaskSlots, {
+        message: 'no more activity pollers than activity slots (a Temporal SDK rule)',
+        path: ['activityTaskPollers'],
+      })
+      .describe("the Temporal worker's cache, slots, pollers and workflow bundle"),
     log: z
       .object({
         level: z

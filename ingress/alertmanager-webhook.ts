@@ -1,24 +1,21 @@
 // POST /alerts/alertmanager: turns one Alertmanager notification into playbook runs.
 // Alertmanager retries only on 5xx and transport errors and drops 4xx, so: 400 for a payload that
-// can never work, 2xx only once Temporal has accepted every signal, and 5xx (503 when Temporal is
-// unreachable or we are overloaded) whenever a retry can succeed. Every run has a deterministic id
-// and absorbs repeats, so a retried or duplicated notification never applies anything twice.
+// can never work, 2xx only once Temporal has accepted every signal (or, for an unchanged repeat, had
+// accepted it within ingress.repeatWindow), and 5xx (503 when Temporal is unreachable or we are
+// overloaded) whenever a retry can succeed. Every run has a deterministic id and absorbs repeats, so a
+// retried or duplicated notification never applies anything twice. One Temporal call per run, not per
+// alert: notification-dispatch.ts.
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { webhookPayloadSchema, type Alert, type WebhookPayload } from '../alerts/alertmanager';
 import { completeTruncatedAlerts } from '../alerts/alertmanager-api';
-import { routeAlerts, type RoutingDecision, type RunDefaults } from '../alerts/routing';
+import { routeAlerts, type RunDefaults } from '../alerts/routing';
 import type { Playbook } from '../playbook/playbook-schema';
 import { formatIssues } from '../validation/issues';
+import { DEFAULT_REPEAT_WINDOW_MS } from '../config/config-schema';
 import type { IngressMetrics } from '../observability/ingress-metrics';
-import {
-  isRetryable,
-  notificationOf,
-  runStartProblem,
-  signalResolution,
-  startOrSignalRun,
-  workflowIdProblem,
-} from './run-dispatch';
+import { dispatchNotification } from './notification-dispatch';
+import { RepeatCache } from './repeat-cache';
 
 export interface WebhookOptions {
   client: Client;
@@ -31,52 +28,11 @@ export interface WebhookOptions {
   alertmanagerUrls?: readonly string[] | undefined;
   /** Counts what became of each alert. */
   metrics: IngressMetrics;
-}
-
-type Outcome =
-  | {
-      outcome: 'started-or-signalled' | 'resolution-signalled' | 'no-active-run';
-      fingerprint: string;
-      playbook: string;
-      workflowId: string;
-      /** Values the alert lacks that only the playbook's text names (placeholders stand in). */
-      textGaps?: string[];
-    }
-  | { outcome: 'unrouted'; fingerprint: string }
-  | { outcome: 'rejected'; fingerprint: string; playbook: string; reason: string }
-  | { outcome: 'failed'; fingerprint: string; playbook: string; workflowId: string; error: string; retryable: boolean };
-
-async function dispatch(decision: RoutingDecision, { client, taskQueue }: WebhookOptions): Promise<Outcome> {
-  const { alert } = decision;
-  if (decision.outcome === 'unrouted') return { outcome: 'unrouted', fingerprint: alert.fingerprint };
-  if (decision.outcome === 'rejected')
-    return {
-      outcome: 'rejected',
-      fingerprint: alert.fingerprint,
-      playbook: decision.playbook,
-      reason: decision.reason,
-    };
-
-  const { workflowId, plan } = decision;
-  // Refused as an alert that cannot run: a 5xx would have Alertmanager retry, in vain, for as long as it fires.
-  const problem =
-    alert.status === 'firing'
-      ? runStartProblem(workflowId, plan, alert)
-      : workflowIdProblem(workflowId, { ofTarget: true });
-  if (problem)
-    return { outcome: 'rejected', fingerprint: alert.fingerprint, playbook: plan.playbook.name, reason: problem };
-  const base = { fingerprint: alert.fingerprint, playbook: plan.playbook.name, workflowId };
-  try {
-    if (alert.status === 'firing') {
-      await startOrSignalRun(client, taskQueue, workflowId, plan, alert);
-      const textGaps = [...(plan.textGaps ?? []), ...(plan.escalation?.plan.textGaps ?? [])];
-      return { outcome: 'started-or-signalled', ...base, ...(textGaps.length > 0 && { textGaps }) };
-    }
-    const resolution = await signalResolution(client, workflowId, notificationOf(alert));
-    return { outcome: resolution === 'signalled' ? 'resolution-signalled' : 'no-active-run', ...base };
-  } catch (error) {
-    return { outcome: 'failed', ...base, error: (error as Error).message, retryable: isRetryable(error) };
-  }
+  /**
+   * How long what Temporal accepted absorbs an unchanged repeat of it (ingress.repeatWindow; 0: never). Default
+   * DEFAULT_REPEAT_WINDOW_MS, as the configuration's.
+   */
+  repeatWindowMs?: number | undefined;
 }
 
 /** The notification's alerts, read in full from the configured Alertmanager when it was truncated (max_alerts). */
@@ -110,6 +66,9 @@ async function allAlerts(
 }
 
 export function registerAlertmanagerWebhook(app: FastifyInstance, options: WebhookOptions): void {
+  // One per ingress process: replicas each absorb what they accepted themselves, and a restart forgets (costing a signal).
+  const repeats = new RepeatCache(options.repeatWindowMs ?? DEFAULT_REPEAT_WINDOW_MS);
+  const dispatchOptions = { client: options.client, taskQueue: options.taskQueue, repeats };
   app.post('/alerts/alertmanager', async (request, reply) => {
     const parsed = webhookPayloadSchema.safeParse(request.body);
     if (!parsed.success) {
@@ -125,7 +84,7 @@ export function registerAlertmanagerWebhook(app: FastifyInstance, options: Webho
 
     const decisions = routeAlerts(alerts, options.playbooks, options.runDefaults);
     const outcomes = await options.client.withDeadline(Date.now() + options.temporalTimeoutMs, () =>
-      Promise.all(decisions.map((decision) => dispatch(decision, options))),
+      dispatchNotification(decisions, dispatchOptions),
     );
 
     for (const outcome of outcomes) {

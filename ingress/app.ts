@@ -40,6 +40,8 @@ export interface IngressOptions {
   slackSigningSecret?: string | undefined;
   /** Requests in progress beyond this are answered 503, which Alertmanager retries later. */
   maxInFlight: number;
+  /** How long an alert Temporal accepted absorbs its unchanged repeats (ingress.repeatWindow); 0: never. */
+  repeatWindowMs?: number | undefined;
   /** Requests a second each kind of endpoint takes (request-limits.ts); default DEFAULT_RATE_LIMITS. */
   rateLimits?: RateLimits | undefined;
   /** What the ingress counts, served on GET /metrics; a registry of its own by default. */

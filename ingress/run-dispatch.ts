@@ -4,7 +4,11 @@ import { isGrpcServiceError, WorkflowNotFoundError, type Client } from '@tempora
 import type { Alert } from '../alerts/alertmanager';
 import type { AlertNotification } from '../alerts/tracker';
 import type { RunPlan } from '../playbook/plan';
-import { alertNotificationSignal, type PlaybookRunInput } from '../workflows/playbook-run/definitions';
+import {
+  alertNotificationSignal,
+  alertNotificationsSignal,
+  type PlaybookRunInput,
+} from '../workflows/playbook-run/definitions';
 import type { playbookRun } from '../workflows/playbook-run/playbook-run';
 
 export const notificationOf = ({ fingerprint, status, startsAt, endsAt }: Alert): AlertNotification => ({
@@ -93,6 +97,41 @@ export async function startOrSignalRun(
     signal: alertNotificationSignal,
     signalArgs: [notificationOf(alert)],
   });
+}
+
+/**
+ * Starts the run with `input`, or signals the run already open for its target, with every notification for it in one
+ * call: one signalWithStart (and one workflow task) however many alerts of a notification share the target.
+ */
+export async function startOrSignalRunWith(
+  client: Client,
+  taskQueue: string,
+  workflowId: string,
+  input: PlaybookRunInput,
+  notifications: AlertNotification[],
+): Promise<void> {
+  await client.workflow.signalWithStart<typeof playbookRun, [AlertNotification[]]>('playbookRun', {
+    workflowId,
+    taskQueue,
+    args: [input],
+    signal: alertNotificationsSignal,
+    signalArgs: [notifications],
+  });
+}
+
+/** Tells an open run of several notifications at once (resolutions: never starts a run), in one signal. */
+export async function signalNotifications(
+  client: Client,
+  workflowId: string,
+  notifications: AlertNotification[],
+): Promise<'signalled' | 'no-active-run'> {
+  try {
+    await client.workflow.getHandle(workflowId).signal(alertNotificationsSignal, notifications);
+    return 'signalled';
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return 'no-active-run';
+    throw error;
+  }
 }
 
 /** Tells an open run that an alert resolved; a resolution never starts a run, since nothing ran that needs undoing. */

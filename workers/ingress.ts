@@ -58,6 +58,7 @@ async function main() {
     temporalTimeoutMs: config.ingress.temporalTimeout,
     alertmanagerUrls: config.ingress.alertmanagerUrl,
     maxInFlight: config.ingress.maxInFlight,
+    repeatWindowMs: config.ingress.repeatWindow,
     rateLimits: config.ingress.rateLimits,
     approvers: config.approvals.approvers,
     operatorTokens: config.approvals.operatorTokens,

@@ -1,6 +1,15 @@
 // Process entry point: the Temporal worker that runs playbook workflows and their activities.
+import { existsSync, writeFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { ConfigError } from '../config/config-load';
 import type { Config } from '../config/config-schema';
@@ -73,7 +82,49 @@ async function kubernetesFrom(
   return unconfiguredKubernetes(reason);
 }
 
+const WORKFLOWS_PATH = require.resolve('../workflows');
+
+const pollerBehavior = (pollers: number | 'auto'): NonNullable<WorkerOptions['workflowTaskPollerBehavior']> =>
+  pollers === 'auto' ? { type: 'autoscaling' } : { type: 'simple-maximum', maximum: pollers };
+
+/**
+ * The worker's cache, slots and pollers (config worker.*; the defaults' reasons are at DEFAULT_WORKER_TUNING), and its
+ * workflow code: a bundle built beforehand (--write-bundle, e.g. when the image is built), so a worker starts without
+ * running webpack, or else bundled here, once, at start.
+ */
+function tuning(worker: Config['worker']): Partial<WorkerOptions> {
+  if (worker.workflowBundle && !existsSync(worker.workflowBundle))
+    throw new ConfigError(
+      `worker.workflowBundle: ${worker.workflowBundle} does not exist. Build it with node dist/workers/worker.js --write-bundle ${worker.workflowBundle}, or unset it to bundle at start.`,
+    );
+  return {
+    ...(worker.workflowBundle
+      ? { workflowBundle: { codePath: worker.workflowBundle } }
+      : { workflowsPath: WORKFLOWS_PATH }),
+    maxCachedWorkflows: worker.maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: worker.workflowTaskSlots,
+    maxConcurrentActivityTaskExecutions: worker.activityTaskSlots,
+    maxConcurrentLocalActivityExecutions: worker.localActivitySlots,
+    workflowTaskPollerBehavior: pollerBehavior(worker.workflowTaskPollers),
+    activityTaskPollerBehavior: pollerBehavior(worker.activityTaskPollers),
+  };
+}
+
+/** `--write-bundle FILE`: writes the workflow bundle for worker.workflowBundle, with this @temporalio/worker. */
+async function writeBundle(file: string): Promise<void> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+  writeFileSync(file, code);
+  console.log(`worker: wrote the workflow bundle to ${file} (${code.length} bytes)`);
+}
+
 async function main() {
+  const bundleFlag = process.argv.indexOf('--write-bundle');
+  if (bundleFlag >= 0) {
+    const file = process.argv[bundleFlag + 1];
+    if (!file)
+      throw new ConfigError('--write-bundle needs the file to write, e.g. --write-bundle dist/workflow-bundle.js');
+    return writeBundle(file);
+  }
   const { config, logger } = startProcess('worker');
   if (!config.gateway.token)
     throw new ConfigError(
@@ -135,7 +186,7 @@ async function main() {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    workflowsPath: require.resolve('../workflows'),
+    ...tuning(config.worker),
     activities: createActivities({
       gateway,
       kubernetes,

@@ -52,6 +52,7 @@ describe('defaults', () => {
         port: 8088,
         maxInFlight: 64,
         temporalTimeout: 5_000,
+        repeatWindow: 60_000,
         rateLimits: { webhook: 100, runs: 20, slack: 20, probes: 20 },
       },
       gateway: { url: 'http://127.0.0.1:8090', timeout: 5_000 },
@@ -75,6 +76,14 @@ describe('defaults', () => {
       log: { level: 'info' },
       metrics: { host: '127.0.0.1', port: 9464 },
       policy: { timeout: 2000 },
+      worker: {
+        maxCachedWorkflows: 1_000,
+        workflowTaskSlots: 40,
+        activityTaskSlots: 200,
+        localActivitySlots: 100,
+        workflowTaskPollers: 10,
+        activityTaskPollers: 20,
+      },
     });
     expect(config.temporal.address).toBeUndefined();
     expect(config.ingress.token).toBeUndefined();
@@ -281,6 +290,14 @@ describe('environment overrides', () => {
       FINOPS_SOAR_PROTECTED_TENANTS: 'internal',
       FINOPS_SOAR_MAX_CONCURRENT_RUNS: '7',
       FINOPS_SOAR_MAX_ACTIONS_PER_TARGET_PER_HOUR: '3',
+      FINOPS_SOAR_REPEAT_WINDOW: '30s',
+      FINOPS_SOAR_WORKER_MAX_CACHED_WORKFLOWS: '500',
+      FINOPS_SOAR_WORKER_WORKFLOW_TASK_SLOTS: '60',
+      FINOPS_SOAR_WORKER_ACTIVITY_TASK_SLOTS: '300',
+      FINOPS_SOAR_WORKER_LOCAL_ACTIVITY_SLOTS: '50',
+      FINOPS_SOAR_WORKER_WORKFLOW_TASK_POLLERS: 'auto',
+      FINOPS_SOAR_WORKER_ACTIVITY_TASK_POLLERS: '30',
+      FINOPS_SOAR_WORKER_WORKFLOW_BUNDLE: '/app/dist/workflow-bundle.js',
       LOG_LEVEL: 'warn',
     };
     expect(ENV_OVERRIDES.map(([variable]) => variable)).toEqual(expect.arrayContaining(Object.keys(env)));
@@ -308,6 +325,7 @@ describe('environment overrides', () => {
         alertmanagerUrl: ['http://alertmanager-0:9093', 'http://alertmanager-1:9093'],
         maxInFlight: 64,
         temporalTimeout: 5_000,
+        repeatWindow: 30_000,
         rateLimits: { webhook: 100, runs: 20, slack: 20, probes: 20 },
       },
       gateway: { url: 'http://gateway-admin:8090', token: 'gw-token', timeout: 5_000 },
@@ -340,6 +358,15 @@ describe('environment overrides', () => {
       log: { level: 'warn' },
       metrics: { host: '0.0.0.0', port: 9500 },
       policy: { opaUrl: 'http://opa:8181', opaToken: 'opa-token', timeout: 2000 },
+      worker: {
+        maxCachedWorkflows: 500,
+        workflowTaskSlots: 60,
+        activityTaskSlots: 300,
+        localActivitySlots: 50,
+        workflowTaskPollers: 'auto',
+        activityTaskPollers: 30,
+        workflowBundle: '/app/dist/workflow-bundle.js',
+      },
     });
   });
 
@@ -663,5 +690,84 @@ describe('secrets', () => {
       expect(message.startsWith(`${file}: invalid YAML:`)).toBe(true);
       expectNoSecret(message);
     });
+  });
+});
+
+describe('ingress.repeatWindow and the worker tuning (worker.*)', () => {
+  test('from the file: durations, numbers, auto pollers and a bundle path', () => {
+    const config = loadConfig({
+      file: configFile(
+        'ingress:\n  repeatWindow: 0s\nworker:\n  maxCachedWorkflows: 0\n  workflowTaskPollers: auto\n  activityTaskPollers: auto\n  workflowBundle: dist/workflow-bundle.js\n',
+      ),
+      env: {},
+    });
+    expect(config.ingress.repeatWindow).toBe(0);
+    expect(config.worker).toEqual({
+      maxCachedWorkflows: 0,
+      workflowTaskSlots: 40,
+      activityTaskSlots: 200,
+      localActivitySlots: 100,
+      workflowTaskPollers: 'auto',
+      activityTaskPollers: 'auto',
+      workflowBundle: 'dist/workflow-bundle.js',
+    });
+  });
+
+  test.each([
+    [
+      'FINOPS_SOAR_REPEAT_WINDOW',
+      'a minute',
+      /^ {2}environment variable FINOPS_SOAR_REPEAT_WINDOW: ingress\.repeatWindow: "a minute" is not a duration\. Expected: how long an alert Temporal accepted/,
+    ],
+    [
+      'FINOPS_SOAR_REPEAT_WINDOW',
+      '1h',
+      /ingress\.repeatWindow: at most 15m: a run must keep hearing from a firing alert/,
+    ],
+    [
+      'FINOPS_SOAR_WORKER_MAX_CACHED_WORKFLOWS',
+      '-1',
+      /FINOPS_SOAR_WORKER_MAX_CACHED_WORKFLOWS: worker\.maxCachedWorkflows: Too small: expected number to be >=0\. Expected: how many runs one worker keeps in memory/,
+    ],
+    [
+      'FINOPS_SOAR_WORKER_ACTIVITY_TASK_SLOTS',
+      'many',
+      /FINOPS_SOAR_WORKER_ACTIVITY_TASK_SLOTS: worker\.activityTaskSlots: Invalid input: expected number, received NaN\. Expected: how many activities/,
+    ],
+    [
+      'FINOPS_SOAR_WORKER_WORKFLOW_TASK_POLLERS',
+      '1',
+      /FINOPS_SOAR_WORKER_WORKFLOW_TASK_POLLERS: worker\.workflowTaskPollers: .*Expected: how many polls for workflow tasks one worker keeps open: a number \(at least 2\), or auto/,
+    ],
+    [
+      'FINOPS_SOAR_WORKER_WORKFLOW_TASK_POLLERS',
+      'lots',
+      /worker\.workflowTaskPollers: .*a number \(at least 2\), or auto/,
+    ],
+  ])('%s=%s is refused, naming the variable and the field', (variable, value, problem) => {
+    expect(errorOf(() => loadConfig({ file: configFile(''), env: { [variable]: value } }))).toMatch(
+      new RegExp(problem.source, 'm'),
+    );
+  });
+
+  test('the SDK rules between slots and pollers are checked when the configuration loads, naming the field', () => {
+    const message = errorOf(() =>
+      loadConfig({ file: configFile('worker:\n  workflowTaskSlots: 4\n  workflowTaskPollers: 8\n'), env: {} }),
+    );
+    expect(message).toMatch(/worker\.workflowTaskPollers: no more workflow task pollers than workflow task slots/);
+    expect(errorOf(() => loadConfig({ file: configFile('worker:\n  activityTaskSlots: 5\n'), env: {} }))).toMatch(
+      /worker\.activityTaskPollers: no more activity pollers than activity slots/,
+    );
+    expect(
+      errorOf(() =>
+        loadConfig({ file: configFile('worker:\n  workflowTaskSlots: 1\n  workflowTaskPollers: auto\n'), env: {} }),
+      ),
+    ).toMatch(/worker\.workflowTaskSlots: with a workflow cache, at least 2 workflow task slots/);
+  });
+
+  test('an unknown worker key is refused, naming it', () => {
+    expect(errorOf(() => loadConfig({ file: configFile('worker:\n  cacheSize: 10\n'), env: {} }))).toMatch(
+      /worker.*cacheSize/,
+    );
   });
 });

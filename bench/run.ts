@@ -1,6 +1,7 @@
 // npm run bench: the figures of issue 14 item 4, measured in one run on this machine, as one table.
 // Phase A (one stack, engine.maxConcurrentRuns 1,000): rows 1-4. Phase B (a fresh stack,
 // engine.maxConcurrentRuns 10,000): row 5. What each row measures: bench/README.md.
+import { availableParallelism, loadavg } from 'node:os';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { account } from './accounting';
 import { burstRow, floorRow, oneAtATimeRow } from './latency';
@@ -20,6 +21,8 @@ async function main() {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const rows: Row[] = [];
   const began = Date.now();
+  // Other work on this machine skews every figure: the load averages are printed with the table.
+  const loadBefore = loadavg()[1]!;
 
   const a = await startStack('a', STORM_MAX_RUNS);
   let ingressRss: { before: number; peak: number; after: number };
@@ -125,12 +128,11 @@ async function main() {
     target: { text: 'flat (after ≤ before + 10 %)', met: ingressRss.after <= ingressRss.before * 1.1 },
   });
 
+  const minutes = (Date.now() - began) / 60_000;
+  const load = `load average (5 min) ${loadBefore.toFixed(1)} before, ${loadavg()[1]!.toFixed(1)} after`;
   printTable(
     rows,
-    `finops-soar bench, ${new Date().toISOString().slice(0, 16)}Z, node ${process.version}, ${(
-      (Date.now() - began) /
-      60_000
-    ).toFixed(1)} min; floor and latencies in ms`,
+    `finops-soar bench, ${new Date().toISOString().slice(0, 16)}Z, node ${process.version}, ${minutes.toFixed(1)} min, ${load} on ${availableParallelism()} cores; latencies in ms`,
   );
 }
 

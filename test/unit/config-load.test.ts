@@ -77,7 +77,7 @@ describe('defaults', () => {
       metrics: { host: '127.0.0.1', port: 9464 },
       policy: { timeout: 2000 },
       worker: {
-        maxCachedWorkflows: 1_000,
+        maxCachedWorkflows: 2_000,
         workflowTaskSlots: 40,
         activityTaskSlots: 200,
         localActivitySlots: 100,

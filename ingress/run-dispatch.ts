@@ -100,8 +100,31 @@ export async function startOrSignalRun(
 }
 
 /**
+ * The most one batch signal carries. Each notification is small (a fingerprint and two timestamps, ~120 bytes), but a
+ * webhook body may be 8 MiB and Temporal refuses a payload over 2 MiB on every retry: a target's alerts beyond this
+ * go in further signals, in order (about 2,000 real alerts fit in one).
+ */
+export const MAX_SIGNAL_BATCH_BYTES = 256 * 1024;
+
+/** `notifications` in order, in batches of at most MAX_SIGNAL_BATCH_BYTES (a single larger one alone). */
+export function signalBatches(notifications: AlertNotification[]): AlertNotification[][] {
+  const batches: AlertNotification[][] = [];
+  let bytes = Infinity;
+  for (const notification of notifications) {
+    const size = utf8Bytes(JSON.stringify(notification)) + 1;
+    if (bytes + size > MAX_SIGNAL_BATCH_BYTES) {
+      batches.push([]);
+      bytes = 0;
+    }
+    batches[batches.length - 1]!.push(notification);
+    bytes += size;
+  }
+  return batches;
+}
+
+/**
  * Starts the run with `input`, or signals the run already open for its target, with every notification for it in one
- * call: one signalWithStart (and one workflow task) however many alerts of a notification share the target.
+ * call a batch: one signalWithStart (and one workflow task) however many alerts of a notification share the target.
  */
 export async function startOrSignalRunWith(
   client: Client,
@@ -110,25 +133,28 @@ export async function startOrSignalRunWith(
   input: PlaybookRunInput,
   notifications: AlertNotification[],
 ): Promise<void> {
-  await client.workflow.signalWithStart<typeof playbookRun, [AlertNotification[]]>('playbookRun', {
-    workflowId,
-    taskQueue,
-    args: [input],
-    signal: alertNotificationsSignal,
-    signalArgs: [notifications],
-  });
+  for (const batch of signalBatches(notifications))
+    await client.workflow.signalWithStart<typeof playbookRun, [AlertNotification[]]>('playbookRun', {
+      workflowId,
+      taskQueue,
+      args: [input],
+      signal: alertNotificationsSignal,
+      signalArgs: [batch],
+    });
 }
 
-/** Tells an open run of several notifications at once (resolutions: never starts a run), in one signal. */
+/** Tells an open run of several notifications at once (resolutions: never starts a run), in one signal a batch. */
 export async function signalNotifications(
   client: Client,
   workflowId: string,
   notifications: AlertNotification[],
 ): Promise<'signalled' | 'no-active-run'> {
   try {
-    await client.workflow.getHandle(workflowId).signal(alertNotificationsSignal, notifications);
+    for (const batch of signalBatches(notifications))
+      await client.workflow.getHandle(workflowId).signal(alertNotificationsSignal, batch);
     return 'signalled';
   } catch (error) {
+    // Also when the run ended between two batches: what it was told before no longer matters, and nothing is remembered.
     if (error instanceof WorkflowNotFoundError) return 'no-active-run';
     throw error;
   }

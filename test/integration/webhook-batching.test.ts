@@ -142,6 +142,18 @@ test('a notification of 7 alerts over 3 targets makes 3 Temporal calls, and each
   }
 });
 
+test("a target's alerts beyond one signal's budget (256 KiB) go in further signals, in order, all to the same run", async () => {
+  // Fingerprints of 100 KiB: two fit in a batch, the third starts the next.
+  const alerts = [1, 2, 3].map((n) => alertOf('large', n, { fingerprint: `${n}`.repeat(100 * 1024) }));
+  const { result: answer, calls } = await temporal.during(() => post(webhook, alerts));
+  expect(answer.status).toBe(200);
+  expect(calls).toEqual([
+    { kind: 'signalWithStart', workflowId: runOf('large') },
+    { kind: 'signalWithStart', workflowId: runOf('large') },
+  ]);
+  await waitFor('the three alerts in the run', async () => Object.keys((await statusOf('large')).alerts).length === 3);
+});
+
 test('a fire and a resolve for the same target in one notification: one signalWithStart carrying both, in order', async () => {
   const firing = alertOf('mixed', 1);
   const gone = resolved(alertOf('mixed', 2));

@@ -7,6 +7,7 @@
 // its lost-resolution check (engine.staleAlertAfter, hours) keeps its liveness; and a repeat matches only the latest
 // thing accepted for that alert and run: a resolve is absorbed only after the same resolve, a new episode (another
 // startsAt) or a status the run has not been told never is.
+import { createHash } from 'node:crypto';
 import type { AlertNotification } from '../alerts/tracker';
 
 /** Entries kept at most: the oldest acceptance is forgotten first (a forgotten entry costs one signal, no more). */
@@ -69,6 +70,11 @@ export class RepeatCache {
   }
 }
 
-// Fingerprints are free text in a payload: the id's length in front keeps two different pairs from meeting.
-const keyOf = (workflowId: string, { fingerprint }: Pick<AlertNotification, 'fingerprint'>) =>
-  `${workflowId.length}:${workflowId}${fingerprint}`;
+/** Keys longer than this are kept as their SHA-256: a fingerprint is free text, and the cache holds 100k of them. */
+const MAX_PLAIN_KEY = 256;
+
+// The id's length in front keeps two different pairs from meeting.
+function keyOf(workflowId: string, { fingerprint }: Pick<AlertNotification, 'fingerprint'>): string {
+  const key = `${workflowId.length}:${workflowId}${fingerprint}`;
+  return key.length <= MAX_PLAIN_KEY ? key : `sha256:${createHash('sha256').update(key).digest('base64')}`;
+}

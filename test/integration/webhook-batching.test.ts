@@ -276,6 +276,15 @@ describe('the repeat cache (a clock of its own)', () => {
     expect(repeats.allRepeats('run-', [firing('10')])).toBe(false);
   });
 
+  test('long keys (kept as their hash) still match only themselves', () => {
+    const repeats = cache();
+    const long = 'f'.repeat(10_000);
+    repeats.record('run', [firing(long)]);
+    expect(repeats.allRepeats('run', [firing(long)])).toBe(true);
+    expect(repeats.allRepeats('run', [firing(`${long}g`)])).toBe(false);
+    expect(repeats.allRepeats('run', [firing(long, '2026-12-01T11:00:00Z')])).toBe(false);
+  });
+
   test('bounded: the oldest acceptance is forgotten first', () => {
     const repeats = cache(60_000, 2);
     repeats.record('run', [firing('a')]);

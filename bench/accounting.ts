@@ -36,9 +36,8 @@ export async function account(stack: Stack, plan: StormPlan, acted: ReadonlySet<
       executions.push({ workflowId: run.workflowId, runId: run.runId, tenant, open: run.status.name === 'RUNNING' });
   }
   const statuses = new Map<string, Status[]>();
-  let queryFailures = 0;
   const unanswered = new Set<string>();
-  await pool(executions, 32, async ({ workflowId, runId, tenant, open }) => {
+  const ask = async ({ workflowId, runId, tenant, open }: (typeof executions)[number]) => {
     try {
       const status = (await stack.env.client.workflow.getHandle(workflowId, runId).query(statusQuery)) as Status;
       // The open run first: it is the one that says what the target does now.
@@ -46,10 +45,21 @@ export async function account(stack: Stack, plan: StormPlan, acted: ReadonlySet<
       if (open) list.unshift(status);
       else list.push(status);
       statuses.set(tenant, list);
+      return true;
     } catch {
-      queryFailures++;
-      unanswered.add(tenant);
+      return false;
     }
+  };
+  const failed: typeof executions = [];
+  await pool(executions, 32, async (execution) => {
+    if (!(await ask(execution))) failed.push(execution);
+  });
+  // A busy worker lets queries time out: each failed one is asked once more, a few at a time.
+  let queryFailures = 0;
+  await pool(failed, 4, async (execution) => {
+    if (await ask(execution)) return;
+    queryFailures++;
+    unanswered.add(execution.tenant);
   });
 
   const result: Accounting = {

@@ -143,6 +143,8 @@ export async function startStack(name: string, maxConcurrentRuns: number): Promi
   };
   const worker = spawnLogged('worker');
   const ingress = spawnLogged('ingress');
+  // Should the bench itself die, the children go with it.
+  process.once('exit', () => [worker.child, ingress.child].forEach((child) => child.kill('SIGKILL')));
   await waitForHttp(`http://127.0.0.1:${metricsPort}/readyz`, worker.child, 'worker', worker.log);
   await waitForHttp(`http://127.0.0.1:${ingressPort}/readyz`, ingress.child, 'ingress', ingress.log);
   console.error(`[bench] ${name}: stack up (logs in ${dir})`);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { approversSchema } from '../approvals/approvers';
 import { slackSettingsSchema } from '../notify/slack/slack-settings';
 import { durationSchema } from '../validation/duration';
+import { DEFAULT_LIMIT_SHARDS } from '../workflows/limits/protocol';
 
 const port = (what: string) => z.coerce.number().int().min(1).max(65535).describe(`a TCP port (1-65535) for ${what}`);
 
@@ -448,7 +449,9 @@ export const configSchema = z
           .int()
           .min(1)
           .default(50)
-          .describe('how many playbook runs may be active at once; a run beyond it is refused and recorded'),
+          .describe(
+            'how many playbook runs may be active at once; a run beyond it waits its turn, visibly, and is admitted when a slot frees',
+          ),
         maxActionsPerTargetPerHour: z.coerce
           .number()
           .int()
@@ -456,6 +459,15 @@ export const configSchema = z
           .default(20)
           .describe(
             'how many changes one target may receive in an hour, across runs; a step beyond it is refused and recorded',
+          ),
+        limitShards: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .default(DEFAULT_LIMIT_SHARDS)
+          .describe(
+            'how many workflows hold the limits (docs/scale.md): each takes its share of the slots and of the targets; 4 measured best on 2 cores',
           ),
       })
       .strict()

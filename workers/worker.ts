@@ -152,7 +152,7 @@ async function main() {
   const created = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (created.length > 0) logger.info({ created }, 'registered search attributes');
 
-  // Activities ask the engineLimits workflow through a client of their own.
+  // Activities ask the limits' workflows through a client of their own.
   const clientConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const gateway = new ControlApiClient({
@@ -209,6 +209,7 @@ async function main() {
         taskQueue: config.temporal.taskQueue,
         maxConcurrentRuns: config.engine.maxConcurrentRuns,
         maxActionsPerTargetPerHour: config.engine.maxActionsPerTargetPerHour,
+        shards: config.engine.limitShards,
       },
       metrics,
       alertmanager: { urls: config.ingress.alertmanagerUrl ?? [], timeoutMs: config.ingress.temporalTimeout },

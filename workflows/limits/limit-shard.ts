@@ -12,17 +12,22 @@ import {
 import type { ShardedLimitsActivities } from '../../activities/sharded-limits';
 import {
   admissionSignal,
-  admitUpdate,
+  admitSignal,
   assignSignal,
+  limitsReplySignal,
   offerSignal,
   releaseSignal,
-  reserveUpdate,
+  reserveSignal,
   returnSlotsSignal,
   shardQuery,
   shareOf,
   unreserveSignal,
   waitersSignal,
   waitlistWorkflowId,
+  type AdmitAnswer,
+  type LimitsReply,
+  type ReserveAnswer,
+  type ReserveRequest,
   type ShardState,
 } from './protocol';
 
@@ -31,9 +36,10 @@ const { 'limits.closedRuns': closedRuns } = proxyActivities<ShardedLimitsActivit
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
-// Continue as new well before Temporal's history limits, and before its 2,000 updates per run.
+// Continue as new well before Temporal's history limits.
 const MAX_HISTORY_EVENTS = 5_000;
-const MAX_UPDATES = 1_500;
+/** Answers sent per workflow task, so that one task never carries thousands of commands. */
+const BATCH = 200;
 /** While runs wait, how often the shard looks for holders that ended without releasing (terminated, timed out). */
 export const SWEEP_EVERY_MS = 120_000;
 
@@ -58,7 +64,7 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
   };
   let toOffer = 0;
   let toAdmit: string[] = [];
-  let updates = 0;
+  const toReply: Array<{ replyTo: string; reply: LimitsReply }> = [];
   const used = () => Object.keys(state.runs).length + state.offered;
   const free = () => Math.max(0, state.capacity - used());
   /** While runs wait, every slot that frees goes to the waitlist, which gives it to the first of them. */
@@ -70,8 +76,7 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
   };
 
   setHandler(shardQuery, () => state);
-  setHandler(admitUpdate, ({ workflowId, max, shards }) => {
-    updates++;
+  const admitAnswer = (workflowId: string, max: number, shards: number): AdmitAnswer => {
     state.capacity = shareOf(shard, shards, max);
     state.shards = shards;
     if (state.runs[workflowId]) return { granted: true, shard };
@@ -79,6 +84,9 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
     if (free() === 0) return { granted: false, saturated: false };
     state.runs[workflowId] = new Date().toISOString();
     return { granted: true, shard };
+  };
+  setHandler(admitSignal, ({ replyTo, requestId, workflowId, max, shards }) => {
+    toReply.push({ replyTo, reply: { requestId, kind: 'admit', answer: admitAnswer(workflowId, max, shards) } });
   });
   setHandler(releaseSignal, ({ workflowIds }) => {
     for (const id of workflowIds) delete state.runs[id];
@@ -102,12 +110,11 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
     offerFree();
   });
 
-  setHandler(reserveUpdate, ({ workflowId, key, target, objects }) => {
-    updates++;
+  const reserveAnswer = ({ workflowId, key, target, objects }: ReserveRequest): ReserveAnswer => {
     const held = objects.filter((object) => state.owners[object] !== undefined && state.owners[object] !== workflowId);
     const recent = target ? (state.actions[target.key] ?? []).filter((a) => a.at > Date.now() - target.windowMs) : [];
     if (target) state.actions[target.key] = recent;
-    // Asked again (a retried activity): the same answer.
+    // Asked again (a request delivered twice): the same answer.
     if (target && recent.some((action) => action.key === key)) return { granted: true, owned: [] };
     if (held.length > 0) {
       const holders = [...new Set(held.map((object) => state.owners[object]!))];
@@ -127,6 +134,9 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
     const owned = objects.filter((object) => state.owners[object] === undefined);
     for (const object of owned) state.owners[object] = workflowId;
     return { granted: true, owned };
+  };
+  setHandler(reserveSignal, ({ replyTo, requestId, ...request }) => {
+    toReply.push({ replyTo, reply: { requestId, kind: 'reserve', answer: reserveAnswer(request) } });
   });
   setHandler(unreserveSignal, ({ workflowId, key, objects }) => {
     for (const [target, actions] of Object.entries(state.actions))
@@ -135,6 +145,11 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
   });
 
   const waitlist = getExternalWorkflowHandle(waitlistWorkflowId(taskQueue));
+  // A run that has ended since it asked needs no answer.
+  const reply = ({ replyTo, reply: message }: (typeof toReply)[number]) =>
+    getExternalWorkflowHandle(replyTo)
+      .signal(limitsReplySignal, message)
+      .catch(() => undefined);
   /** Admits the runs the waitlist assigned; a run that has ended since gives its slot straight back. */
   const admit = (workflowId: string) =>
     getExternalWorkflowHandle(workflowId)
@@ -156,12 +171,11 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
     offerFree();
   };
 
-  const historyFull = () =>
-    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS || updates > MAX_UPDATES;
+  const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
   const saturated = () => state.waiters.exist && free() === 0 && Object.keys(state.runs).length > 0;
   let lastSweep = Date.now();
   for (;;) {
-    const work = () => toOffer > 0 || toAdmit.length > 0;
+    const work = () => toOffer > 0 || toAdmit.length > 0 || toReply.length > 0;
     // A timer only while saturated (for the sweep): an idle shard adds nothing to its history.
     const wasSaturated = saturated();
     const wake = () => work() || historyFull() || saturated() !== wasSaturated;
@@ -170,9 +184,10 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
     if (work()) {
       const offering = toOffer;
       const admitting = toAdmit;
+      const replying = toReply.splice(0, BATCH);
       toOffer = 0;
       toAdmit = [];
-      await Promise.all([...(offering > 0 ? [offer(offering)] : []), ...admitting.map(admit)]);
+      await Promise.all([...(offering > 0 ? [offer(offering)] : []), ...admitting.map(admit), ...replying.map(reply)]);
     } else if (historyFull()) {
       await condition(allHandlersFinished);
       if (!work()) break;

@@ -2,21 +2,26 @@
 // (issue 14): what they are called, how a key finds its shard, and the messages between runs, shards and the
 // waitlist. Pure: runs, the shard and waitlist workflows and the limits activities all import it.
 //
-// - A run asks the shard of its target for a slot (an update, through the limits.admit activity). Each shard holds
-//   its share of engine.maxConcurrentRuns; a full shard sends the run on to the next, so a run waits only when every
-//   slot is taken.
+// - Every message is a signal, answered by a signal: Temporal batches the signals that arrive while a workflow task
+//   runs into the next one, where updates have a workflow task each and at most ten in flight per workflow (measured
+//   in docs/scale.md: updates collapsed under a storm).
+// - A run asks the shard of its target for a slot. Each shard holds its share of engine.maxConcurrentRuns; a full
+//   shard sends the run on to the next, so a run waits only when every slot is taken.
 // - Then it joins the waitlist (a signal), which orders waiting runs by severity, route class and arrival. While it
 //   has waiters, the shards hand every slot that frees to it (offer) instead of to whoever asks next; it assigns
 //   each to the first waiter, and the shard admits that run (a signal to the run). The waitlist sees traffic only
 //   while the engine is saturated.
 // - Actions reserve their target's hourly budget at the target's shard and each shared object at the object's.
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 /** Shards by default: measured best on 2 cores (docs/scale.md); more spread updates thinner. */
 export const DEFAULT_LIMIT_SHARDS = 4;
 
-export const shardWorkflowId = (taskQueue: string, shard: number) => `finops-soar/limits/${taskQueue}/shard-${shard}`;
-export const waitlistWorkflowId = (taskQueue: string) => `finops-soar/limits/${taskQueue}/waitlist`;
+/** Every limits workflow's id starts so: one set of shards and one waitlist per engine (task queue). */
+export const LIMITS_WORKFLOW_PREFIX = 'finops-soar/limits/';
+export const shardWorkflowId = (taskQueue: string, shard: number) =>
+  `${LIMITS_WORKFLOW_PREFIX}${taskQueue}/shard-${shard}`;
+export const waitlistWorkflowId = (taskQueue: string) => `${LIMITS_WORKFLOW_PREFIX}${taskQueue}/waitlist`;
 
 /** FNV-1a of the key, modulo the shard count: the same key finds the same shard in every process. */
 export function shardOf(key: string, shards: number): number {
@@ -89,9 +94,18 @@ export interface WaitlistState {
   reported: Record<string, number>;
 }
 
+/** Every request carries who asks and a number of its own, which the answer repeats. */
+export interface Asking {
+  replyTo: string;
+  requestId: string;
+}
+export type LimitsReply = { requestId: string } & (
+  { kind: 'admit'; answer: AdmitAnswer } | { kind: 'reserve'; answer: ReserveAnswer }
+);
+
 // On a shard.
-export const admitUpdate = defineUpdate<AdmitAnswer, [{ workflowId: string; max: number; shards: number }]>('admit');
-export const reserveUpdate = defineUpdate<ReserveAnswer, [ReserveRequest]>('reserve');
+export const admitSignal = defineSignal<[Asking & { workflowId: string; max: number; shards: number }]>('admit');
+export const reserveSignal = defineSignal<[Asking & ReserveRequest]>('reserve');
 /** A run ended (or never used its slot): its slot and the objects it owns come back. */
 export const releaseSignal = defineSignal<[{ workflowIds: string[] }]>('release');
 /** A change reserved here was refused by another shard: its action and objects come back. */
@@ -109,6 +123,8 @@ export const withdrawSignal = defineSignal<[{ workflowId: string }]>('withdraw')
 export const offerSignal = defineSignal<[{ shard: number; count: number }]>('offer');
 export const waitlistQuery = defineQuery<WaitlistState>('waitlist');
 
+/** On a run: a shard's answer to its request. */
+export const limitsReplySignal = defineSignal<[LimitsReply]>('limitsReply');
 /** On a waiting run: admitted by a shard, or its place in the line. */
 export const admissionSignal =
   defineSignal<[{ admittedBy: number } | { position: number; waiting: number }]>('admission');

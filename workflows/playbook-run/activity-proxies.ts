@@ -31,6 +31,11 @@ export const askPolicy = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: doubling('500ms', '5s', 5),
 });
+// The limits as the worker is configured: read from the worker's memory, no round trip through the server.
+export const limitSettings = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '5s',
+  retry: doubling('200ms', '5s'),
+});
 // A run never goes ahead without the limits' answer: asking retries until it gets one.
 export const limits = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: doubling('1s', '30s') });
 

@@ -1,24 +1,12 @@
 // A run's place within the engine's limits (workflows/limits/protocol.ts): it takes a slot, or waits its turn,
 // visibly, until a shard admits it; and when it ends, every shard that holds something of it is told.
-import {
-  CancellationScope,
-  condition,
-  getExternalWorkflowHandle,
-  log,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import {
-  admissionSignal,
-  releaseSignal,
-  shardWorkflowId,
-  waitlistWorkflowId,
-  withdrawSignal,
-} from '../limits/protocol';
+import { CancellationScope, condition, log, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { admissionSignal, joinSignal, releaseSignal, shardOf, withdrawSignal } from '../limits/protocol';
 import { SEARCH_ATTRIBUTES } from '../search-attributes';
-import { limits } from './activity-proxies';
+import { askAdmit, limitsSettings, tell } from './limits-requests';
 import type { RunContext } from './run-context';
+
+const ASK_AGAIN_EVERY = '10m';
 
 /** Listens for the waitlist and the shards: registered at the start, since their word may come at any time. */
 export function handleAdmission(ctx: RunContext): void {
@@ -52,23 +40,33 @@ export async function admit(ctx: RunContext): Promise<boolean> {
     shard: null,
     shards: [],
   };
-  const answer = await limits['limits.admit']({
-    workflowId,
-    target: plan.target.key,
-    severity: status.severity,
-    route: plan.target.labels.route,
-    since,
-  });
   const admission = status.admission;
-  if (answer.granted) {
-    admission.shard ??= answer.shard;
-    if (!admission.shards.includes(answer.shard)) admission.shards.push(answer.shard);
-  } else if (admission.shard === null) {
+  const { maxConcurrentRuns: max, shards, routeClass } = await limitsSettings(ctx);
+  /** A slot at the target's shard, or the next one with a free slot; none while others wait. */
+  const ask = async (): Promise<{ granted: boolean; reason: string }> => {
+    const home = shardOf(plan.target.key, shards);
+    for (let offset = 0; offset < shards && admission.shard === null; offset++) {
+      const shard = (home + offset) % shards;
+      const answer = await askAdmit(ctx, shard, { workflowId, max, shards });
+      if (answer.granted) {
+        admission.shard ??= answer.shard;
+        if (!admission.shards.includes(answer.shard)) admission.shards.push(answer.shard);
+      } else if (answer.saturated) break;
+    }
+    if (admission.shard !== null) return { granted: true, reason: '' };
+    await tell('waitlist', joinSignal, { workflowId, severity: status.severity, routeClass, since, shards });
+    return { granted: false, reason: `all ${max} run slots are taken (engine.maxConcurrentRuns is ${max})` };
+  };
+  const answer = await ask();
+  if (!answer.granted && admission.shard === null) {
     admission.waitingFor = answer.reason;
     ctx.setState('waiting');
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.waitingFor, value: 'run slot' }]);
     log.info('waiting for a run slot', { reason: answer.reason });
-    await condition(() => admission.shard !== null || !ctx.firing() || ctx.abortReason !== undefined);
+    const over = () => admission.shard !== null || !ctx.firing() || ctx.abortReason !== undefined;
+    // Asked again now and then (it keeps its place: same arrival time), so that a waitlist restarted by hand, or
+    // a word lost with it, cannot leave the run waiting for ever.
+    while (!(await condition(over, ASK_AGAIN_EVERY))) await ask();
     upsertSearchAttributes([
       { key: SEARCH_ATTRIBUTES.waitingFor, value: null },
       { key: SEARCH_ATTRIBUTES.waitPosition, value: null },
@@ -76,9 +74,7 @@ export async function admit(ctx: RunContext): Promise<boolean> {
   }
   if (admission.shard === null) {
     const why = ctx.abortReason ?? 'the alert resolved';
-    await getExternalWorkflowHandle(waitlistWorkflowId(workflowInfo().taskQueue))
-      .signal(withdrawSignal, { workflowId })
-      .catch(() => undefined);
+    await tell('waitlist', withdrawSignal, { workflowId });
     for (const step of plan.steps) ctx.skip(step.id, `not run: ${why} while the run waited for a slot`);
     admission.waitingFor = null;
     ctx.setState('ended-waiting');
@@ -97,16 +93,13 @@ export async function releaseAdmission(ctx: RunContext): Promise<void> {
   if (!admission) return;
   const shards = [...new Set([...(admission.shard === null ? [] : [admission.shard]), ...admission.shards])];
   const released = new Set(ctx.releasedShards);
-  const { taskQueue } = workflowInfo();
   await CancellationScope.nonCancellable(() =>
     Promise.all(
       shards
         .filter((shard) => !released.has(shard))
         .map(async (shard) => {
           ctx.releasedShards.push(shard);
-          await getExternalWorkflowHandle(shardWorkflowId(taskQueue, shard)).signal(releaseSignal, {
-            workflowIds: [ctx.workflowId],
-          });
+          await tell(shard, releaseSignal, { workflowIds: [ctx.workflowId] });
         }),
     ),
   );

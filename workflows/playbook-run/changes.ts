@@ -11,6 +11,7 @@ import { REFUSED_BY_GUARDRAILS } from '../../policy/guardrails';
 import { failureMessage, failureType } from '../failures';
 import { apply, askPolicy, limits } from './activity-proxies';
 import type { PolicyRecord } from './definitions';
+import { reserve as reserveChange } from './limits-requests';
 import { rollback } from './rollback';
 import type { RunContext } from './run-context';
 import { sampleCost } from './savings-sampling';
@@ -62,7 +63,7 @@ export async function applyChange(
     // A run admitted by the limits' shards reserves there; one from before them, at the engineLimits workflow.
     const admission = status.admission;
     if (admission) {
-      const reservation = await limits['limits.reserve'](reserve);
+      const reservation = await reserveChange(ctx, request.idempotencyKey, objects);
       if (!reservation.granted) return { refused: reservation.reason, by: 'limits' };
       for (const shard of reservation.shards) if (!admission.shards.includes(shard)) admission.shards.push(shard);
     } else {

@@ -16,6 +16,7 @@ import {
 import { recordNotification, type AlertNotification } from '../../alerts/tracker';
 import { limits } from './activity-proxies';
 import { admit, handleAdmission, releaseAdmission } from './admission';
+import { handleLimitsReplies } from './limits-requests';
 import { upsertRunAttributes } from './audit';
 import { handleDecisions } from './decision-handlers';
 import { alertNotificationSignal, alertNotificationsSignal, statusQuery, type PlaybookRunInput } from './definitions';
@@ -51,6 +52,7 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
   if (status.warRoom && patched('war-room-status')) keepWarRoomPosted(ctx, status.warRoom.message);
 
   handleAdmission(ctx);
+  handleLimitsReplies(ctx);
   // Runs since issue 14 take their slot from the limits' shards, and wait for one when all are taken.
   if (!ctx.carried && patched('sharded-limits')) {
     if (!(await admit(ctx))) {

@@ -19,6 +19,7 @@ import { stepIdempotencyKey } from '../ids';
 import { SEARCH_ATTRIBUTES } from '../search-attributes';
 import type { Compensation, PlaybookRunInput, RecordedDecision, RunState, RunStatus } from './definitions';
 import type { playbookRun } from './playbook-run';
+import { LimitsConversation } from './limits-requests';
 
 // Far below Temporal's 51,200 events and 10,000 signals per execution: a run that absorbs
 // Alertmanager's repeats for days continues as new with its state before it gets near them.
@@ -116,6 +117,7 @@ export class RunContext {
   continuing = false;
   /** The shards already told that the run ended (admission.ts). */
   releasedShards: number[] = [];
+  readonly limitsConversation = new LimitsConversation();
   // Every change to the status bumps its version; the war-room's status message follows it.
   statusVersion = 0;
   postedVersion = 0;

@@ -1,0 +1,123 @@
+// How a run asks the limits' shards and waitlist (workflows/limits/protocol.ts): a signal out, a signal back with
+// the same request number. A limits workflow that is not running yet is started by an activity that delivers the
+// same signal.
+import {
+  condition,
+  getExternalWorkflowHandle,
+  setHandler,
+  workflowInfo,
+  type SignalDefinition,
+} from '@temporalio/workflow';
+import type { LimitSettings } from '../../activities/sharded-limits';
+import {
+  admitSignal,
+  limitsReplySignal,
+  releaseSignal,
+  reserveSignal,
+  shardOf,
+  shardWorkflowId,
+  unreserveSignal,
+  waitlistWorkflowId,
+  type AdmitAnswer,
+  type LimitsReply,
+  type ReserveAnswer,
+  type ReserveRequest,
+} from '../limits/protocol';
+import { limits, limitSettings } from './activity-proxies';
+import type { RunContext } from './run-context';
+
+const HOUR_MS = 3_600_000;
+
+/** A run's side of the conversation: the answers that came back, by request number, until they are read. */
+export class LimitsConversation {
+  readonly replies = new Map<string, LimitsReply>();
+  requests = 0;
+  settings: LimitSettings | undefined;
+}
+
+export function handleLimitsReplies({ limitsConversation: { replies } }: RunContext): void {
+  setHandler(limitsReplySignal, (reply) => void replies.set(reply.requestId, reply));
+}
+
+/** The limits as the worker is configured (a local activity, asked once per execution). */
+export async function limitsSettings(ctx: RunContext): Promise<LimitSettings> {
+  const conversation = ctx.limitsConversation;
+  conversation.settings ??= await limitSettings['limits.settings']({ route: ctx.plan.target.labels.route });
+  return conversation.settings;
+}
+
+/** Signals a shard or the waitlist; one not running yet is started with the signal. */
+export async function tell<Arg>(to: number | 'waitlist', signal: SignalDefinition<[Arg]>, arg: Arg): Promise<void> {
+  const { taskQueue } = workflowInfo();
+  const workflowId = to === 'waitlist' ? waitlistWorkflowId(taskQueue) : shardWorkflowId(taskQueue, to);
+  try {
+    await getExternalWorkflowHandle(workflowId).signal(signal, arg);
+  } catch {
+    await limits['limits.deliver']({ to, signal: signal.name, arg });
+  }
+}
+
+/** Sends a request to a shard and waits for its answer. */
+async function ask<Arg>(ctx: RunContext, shard: number, signal: SignalDefinition<[Arg]>, request: object) {
+  const conversation = ctx.limitsConversation;
+  const requestId = `${++conversation.requests}`;
+  await tell(shard, signal, { ...request, replyTo: ctx.workflowId, requestId } as Arg);
+  await condition(() => conversation.replies.has(requestId));
+  const { answer } = conversation.replies.get(requestId)!;
+  conversation.replies.delete(requestId);
+  return answer;
+}
+
+/** A slot at this shard, if it has one free and nobody waits. */
+export const askAdmit = (
+  ctx: RunContext,
+  shard: number,
+  request: { workflowId: string; max: number; shards: number },
+) => ask(ctx, shard, admitSignal, request) as Promise<AdmitAnswer>;
+
+const askReserve = (ctx: RunContext, shard: number, request: ReserveRequest) =>
+  ask(ctx, shard, reserveSignal, request) as Promise<ReserveAnswer>;
+
+/**
+ * Reserves a change within its target's hourly budget (at the target's shard) and the shared objects it touches
+ * (each at its own shard), in shard order so that two runs after one object meet at the first shard they share. A
+ * refusal at one shard gives back what the others granted. Answers the shards that now hold something of the run.
+ */
+export async function reserve(
+  ctx: RunContext,
+  key: string,
+  objects: string[],
+): Promise<{ granted: true; shards: number[] } | { granted: false; reason: string }> {
+  const { shards, maxActionsPerTargetPerHour } = await limitsSettings(ctx);
+  const target = ctx.plan.target.key;
+  const targetShard = shardOf(target, shards);
+  const byShard = new Map<number, string[]>([[targetShard, []]]);
+  for (const object of objects)
+    byShard.set(shardOf(object, shards), [...(byShard.get(shardOf(object, shards)) ?? []), object]);
+
+  const granted: Array<{ shard: number; owned: string[] }> = [];
+  for (const shard of [...byShard.keys()].sort((a, b) => a - b)) {
+    const request = {
+      workflowId: ctx.workflowId,
+      key,
+      objects: byShard.get(shard)!,
+      ...(shard === targetShard && { target: { key: target, max: maxActionsPerTargetPerHour, windowMs: HOUR_MS } }),
+    };
+    let answer = await askReserve(ctx, shard, request);
+    // A holder that ended without releasing (terminated) gives its objects back, and the shard is asked again.
+    if (!answer.granted && answer.holders) {
+      const closed = await limits['limits.closedRuns']({ workflowIds: answer.holders });
+      if (closed.length > 0) {
+        await tell(shard, releaseSignal, { workflowIds: closed });
+        answer = await askReserve(ctx, shard, request);
+      }
+    }
+    if (!answer.granted) {
+      for (const { shard: at, owned } of granted)
+        await tell(at, unreserveSignal, { workflowId: ctx.workflowId, key, objects: owned });
+      return { granted: false, reason: answer.reason };
+    }
+    granted.push({ shard, owned: answer.owned });
+  }
+  return { granted: true, shards: granted.map(({ shard }) => shard) };
+}

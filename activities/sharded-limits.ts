@@ -3,7 +3,7 @@
 // limits workflow that is not running yet, and find holders that ended without releasing.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Guardrails } from '../policy/guardrails';
-import { shardWorkflowId, waitlistWorkflowId, type RouteClass } from '../workflows/limits/protocol';
+import { limitsTaskQueue, shardWorkflowId, waitlistWorkflowId, type RouteClass } from '../workflows/limits/protocol';
 
 export interface ShardedLimitsDeps {
   client: Client;
@@ -54,7 +54,7 @@ export function createShardedLimitsActivities(deps: ShardedLimitsDeps): ShardedL
       }),
 
     async 'limits.deliver'({ to, signal, arg }) {
-      const options = { taskQueue, signal, signalArgs: [arg] };
+      const options = { taskQueue: limitsTaskQueue(taskQueue), signal, signalArgs: [arg] };
       if (to === 'waitlist') {
         await client.workflow.signalWithStart('admissionWaitlist', {
           ...options,

@@ -30,6 +30,7 @@ import { temporalConnectionOptions, temporalRunUrl } from '../temporal/connectio
 import { notPolling } from '../temporal/readiness';
 import { ensureSearchAttributes } from '../temporal/register-search-attributes';
 import { BUDGET_WATCH_WORKFLOW_ID, type budgetWatch } from '../workflows/budget-watch';
+import { createLimitsWorker } from './limits-worker';
 import { exitOnStartupError, startProcess } from './startup';
 
 /**
@@ -93,14 +94,7 @@ const pollerBehavior = (pollers: number | 'auto'): NonNullable<WorkerOptions['wo
  * running webpack, or else bundled here, once, at start.
  */
 function tuning(worker: Config['worker']): Partial<WorkerOptions> {
-  if (worker.workflowBundle && !existsSync(worker.workflowBundle))
-    throw new ConfigError(
-      `worker.workflowBundle: ${worker.workflowBundle} does not exist. Build it with node dist/workers/worker.js --write-bundle ${worker.workflowBundle}, or unset it to bundle at start.`,
-    );
   return {
-    ...(worker.workflowBundle
-      ? { workflowBundle: { codePath: worker.workflowBundle } }
-      : { workflowsPath: WORKFLOWS_PATH }),
     maxCachedWorkflows: worker.maxCachedWorkflows,
     maxConcurrentWorkflowTaskExecutions: worker.workflowTaskSlots,
     maxConcurrentActivityTaskExecutions: worker.activityTaskSlots,
@@ -108,6 +102,16 @@ function tuning(worker: Config['worker']): Partial<WorkerOptions> {
     workflowTaskPollerBehavior: pollerBehavior(worker.workflowTaskPollers),
     activityTaskPollerBehavior: pollerBehavior(worker.activityTaskPollers),
   };
+}
+
+/** The pre-built bundle, or one bundled now: once, for the runs' worker and the limits' worker both. */
+async function workflowCode(worker: Config['worker']): Promise<NonNullable<WorkerOptions['workflowBundle']>> {
+  if (!worker.workflowBundle) return { code: (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH })).code };
+  if (!existsSync(worker.workflowBundle))
+    throw new ConfigError(
+      `worker.workflowBundle: ${worker.workflowBundle} does not exist. Build it with node dist/workers/worker.js --write-bundle ${worker.workflowBundle}, or unset it to bundle at start.`,
+    );
+  return { codePath: worker.workflowBundle };
 }
 
 /** `--write-bundle FILE`: writes the workflow bundle for worker.workflowBundle, with this @temporalio/worker. */
@@ -182,41 +186,51 @@ async function main() {
     },
   });
   logger.info({ url: metricsServer.url }, 'engine metrics served');
+  const workflowBundle = await workflowCode(config.worker);
+  const activities = createActivities({
+    gateway,
+    kubernetes,
+    prometheus: new PrometheusClient({
+      baseUrl: config.prometheus.url,
+      token: config.prometheus.token,
+      timeoutMs: config.prometheus.timeout,
+    }),
+    finops: config.finops,
+    storage: new S3BucketLifecycle(config.storage.s3),
+    notifier: notifierFrom(config, logger.child({ component: 'notifications' })),
+    runUrl: temporalRunUrl(config.temporal),
+    guardrails: {
+      protectedRoutes: config.engine.protectedRoutes,
+      sensitiveRoutes: config.engine.sensitiveRoutes,
+      protectedTenants: config.engine.protectedTenants,
+    },
+    limits: {
+      client,
+      taskQueue: config.temporal.taskQueue,
+      maxConcurrentRuns: config.engine.maxConcurrentRuns,
+      maxActionsPerTargetPerHour: config.engine.maxActionsPerTargetPerHour,
+      shards: config.engine.limitShards,
+    },
+    metrics,
+    alertmanager: { urls: config.ingress.alertmanagerUrl ?? [], timeoutMs: config.ingress.temporalTimeout },
+    opa: config.policy.opaUrl
+      ? { url: config.policy.opaUrl, token: config.policy.opaToken, timeoutMs: config.policy.timeout }
+      : undefined,
+  });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     ...tuning(config.worker),
-    activities: createActivities({
-      gateway,
-      kubernetes,
-      prometheus: new PrometheusClient({
-        baseUrl: config.prometheus.url,
-        token: config.prometheus.token,
-        timeoutMs: config.prometheus.timeout,
-      }),
-      finops: config.finops,
-      storage: new S3BucketLifecycle(config.storage.s3),
-      notifier: notifierFrom(config, logger.child({ component: 'notifications' })),
-      runUrl: temporalRunUrl(config.temporal),
-      guardrails: {
-        protectedRoutes: config.engine.protectedRoutes,
-        sensitiveRoutes: config.engine.sensitiveRoutes,
-        protectedTenants: config.engine.protectedTenants,
-      },
-      limits: {
-        client,
-        taskQueue: config.temporal.taskQueue,
-        maxConcurrentRuns: config.engine.maxConcurrentRuns,
-        maxActionsPerTargetPerHour: config.engine.maxActionsPerTargetPerHour,
-        shards: config.engine.limitShards,
-      },
-      metrics,
-      alertmanager: { urls: config.ingress.alertmanagerUrl ?? [], timeoutMs: config.ingress.temporalTimeout },
-      opa: config.policy.opaUrl
-        ? { url: config.policy.opaUrl, token: config.policy.opaToken, timeoutMs: config.policy.timeout }
-        : undefined,
-    }),
+    workflowBundle,
+    activities,
+  });
+  const limitsWorker = await createLimitsWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowBundle,
+    activities,
   });
   if (Object.keys(config.finops.budgets).length > 0) {
     // One watch per namespace; a worker that finds it running leaves it be.
@@ -229,7 +243,7 @@ async function main() {
   }
   started.worker = worker;
   // The worker stops polling on SIGINT/SIGTERM and finishes the tasks in hand before run() resolves.
-  await worker.run();
+  await Promise.all([worker.run(), limitsWorker.run()]);
   metricsServer.server.close();
   await clientConnection.close();
   await connection.close();

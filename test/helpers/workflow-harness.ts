@@ -14,6 +14,7 @@ import type { GatewayAdapter } from '../../gateway/adapter';
 import type { EngineMetrics } from '../../observability/engine-metrics';
 import type { Notifier } from '../../notify/notifier';
 import { createKubernetesAdapter } from '../../kubernetes/kubernetes-client';
+import { createLimitsWorker } from '../../workers/limits-worker';
 import { parsePlaybook } from '../../playbook/playbook-load';
 import {
   alertNotificationSignal,
@@ -126,7 +127,14 @@ export async function startHarness(): Promise<Harness> {
       workflowBundle: await workflowBundle(),
       activities,
     });
-    workers.push({ worker, running: worker.run() });
+    // The limits' workflows have a worker of their own, as in workers/worker.ts.
+    const limitsWorker = await createLimitsWorker({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities,
+    });
+    workers.push({ worker, running: worker.run() }, { worker: limitsWorker, running: limitsWorker.run() });
   };
   await startWorker(TASK_QUEUE);
 

@@ -23,7 +23,8 @@ import {
   type WaitlistState,
 } from './protocol';
 
-const MAX_HISTORY_EVENTS = 5_000;
+// Short histories: a shard (or the waitlist) that leaves the cache replays all of its history at its next task.
+const MAX_HISTORY_EVENTS = 2_000;
 /** How often waiters hear that their place changed: telling each of thousands at every admission would cost more. */
 export const REPORT_EVERY_MS = 30_000;
 /** Signals sent per workflow task, so that one task never carries thousands of commands. */

@@ -37,7 +37,8 @@ const { 'limits.closedRuns': closedRuns } = proxyActivities<ShardedLimitsActivit
 });
 
 // Continue as new well before Temporal's history limits.
-const MAX_HISTORY_EVENTS = 5_000;
+// Short histories: a shard (or the waitlist) that leaves the cache replays all of its history at its next task.
+const MAX_HISTORY_EVENTS = 2_000;
 /** Answers sent per workflow task, so that one task never carries thousands of commands. */
 const BATCH = 200;
 /** While runs wait, how often the shard looks for holders that ended without releasing (terminated, timed out). */

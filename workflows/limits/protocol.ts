@@ -5,12 +5,11 @@
 // - Every message is a signal, answered by a signal: Temporal batches the signals that arrive while a workflow task
 //   runs into the next one, where updates have a workflow task each and at most ten in flight per workflow (measured
 //   in docs/scale.md: updates collapsed under a storm).
-// - A run asks the shard of its target for a slot. Each shard holds its share of engine.maxConcurrentRuns; a full
-//   shard sends the run on to the next, so a run waits only when every slot is taken.
-// - Then it joins the waitlist (a signal), which orders waiting runs by severity, route class and arrival. While it
-//   has waiters, the shards hand every slot that frees to it (offer) instead of to whoever asks next; it assigns
-//   each to the first waiter, and the shard admits that run (a signal to the run). The waitlist sees traffic only
-//   while the engine is saturated.
+// - A run asks the shard of its target for a slot. Each shard holds its share of engine.maxConcurrentRuns.
+// - A full shard sends it to the waitlist (a signal), which orders waiting runs by severity, route class and
+//   arrival. While it has waiters, every shard hands its free slots, and each slot that frees, to it (offer) instead
+//   of to whoever asks next; it assigns each to the first waiter, and the shard admits that run (a signal to the
+//   run). So a run never waits while a slot is free anywhere, and the waitlist sees traffic only under load.
 // - Actions reserve their target's hourly budget at the target's shard and each shared object at the object's.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 
@@ -22,6 +21,12 @@ export const LIMITS_WORKFLOW_PREFIX = 'finops-soar/limits/';
 export const shardWorkflowId = (taskQueue: string, shard: number) =>
   `${LIMITS_WORKFLOW_PREFIX}${taskQueue}/shard-${shard}`;
 export const waitlistWorkflowId = (taskQueue: string) => `${LIMITS_WORKFLOW_PREFIX}${taskQueue}/waitlist`;
+/**
+ * The limits workflows' own task queue, served by a worker of their own beside the runs' (workers/limits-worker.ts):
+ * in a storm their tasks do not queue behind thousands of runs' tasks, and thousands of cached runs never evict
+ * them (a shard evicted replays its whole history at every task).
+ */
+export const limitsTaskQueue = (taskQueue: string) => `${taskQueue}-limits`;
 
 /** FNV-1a of the key, modulo the shard count: the same key finds the same shard in every process. */
 export function shardOf(key: string, shards: number): number {

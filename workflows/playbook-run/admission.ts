@@ -42,16 +42,18 @@ export async function admit(ctx: RunContext): Promise<boolean> {
   };
   const admission = status.admission;
   const { maxConcurrentRuns: max, shards, routeClass } = await limitsSettings(ctx);
-  /** A slot at the target's shard, or the next one with a free slot; none while others wait. */
+  /**
+   * A slot at the target's shard, or else a place in line. A full shard does not send the run on to the others: the
+   * line's first waiter makes every shard hand its free slots to the waitlist, which gives them out in order, so a
+   * run never waits while a slot is free, and a storm's runs make one request each, not one per shard.
+   */
   const ask = async (): Promise<{ granted: boolean; reason: string }> => {
-    const home = shardOf(plan.target.key, shards);
-    for (let offset = 0; offset < shards && admission.shard === null; offset++) {
-      const shard = (home + offset) % shards;
-      const answer = await askAdmit(ctx, shard, { workflowId, max, shards });
+    if (admission.shard === null) {
+      const answer = await askAdmit(ctx, shardOf(plan.target.key, shards), { workflowId, max, shards });
       if (answer.granted) {
         admission.shard ??= answer.shard;
         if (!admission.shards.includes(answer.shard)) admission.shards.push(answer.shard);
-      } else if (answer.saturated) break;
+      }
     }
     if (admission.shard !== null) return { granted: true, reason: '' };
     await tell('waitlist', joinSignal, { workflowId, severity: status.severity, routeClass, since, shards });

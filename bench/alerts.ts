@@ -1,6 +1,7 @@
 // The alerts the bench sends, and posting them to the ingress as Alertmanager would.
 import type { Alert } from '../alerts/alertmanager';
 import { TOKEN } from './stack';
+import { mulberry32 } from '../simulator/platform/random';
 
 const STARTS_AT = '2026-11-28T10:00:00Z';
 
@@ -68,17 +69,8 @@ export async function post(url: string, alerts: Alert[]): Promise<Delivery> {
   }
 }
 
-/** A small seeded PRNG (mulberry32), so every run sends the same storm. */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (the simulator's mulberry32), so every run sends the same storm. */
+export const random = mulberry32;
 
 /** Runs `task` over `items` with at most `limit` in flight. */
 export async function pool<T>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<void>) {

@@ -12,6 +12,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 
+import { actionsRefusal, heldRefusal } from './limits/protocol';
+
 export const ENGINE_LIMITS_WORKFLOW_ID = 'finops-soar/engine-limits';
 
 export interface EngineLimitsState {
@@ -74,20 +76,8 @@ export async function engineLimits(carried?: EngineLimitsState): Promise<void> {
     state.actions[target] = recent;
     if (recent.some((action) => action.key === key)) return { granted: true };
     const held = objects.filter((object) => state.owners[object] !== undefined && state.owners[object] !== workflowId);
-    if (held.length > 0) {
-      const holders = [...new Set(held.map((object) => state.owners[object]!))];
-      return {
-        granted: false,
-        reason: `${held.join(', ')} ${held.length === 1 ? 'is' : 'are'} held by run ${holders.join(', ')} until it ends`,
-        holders,
-      };
-    }
-    if (recent.length >= max) {
-      return {
-        granted: false,
-        reason: `${target} already took ${recent.length} actions in the last ${windowMs / 60_000} minutes (engine.maxActionsPerTargetPerHour is ${max})`,
-      };
-    }
+    if (held.length > 0) return heldRefusal(held, state.owners);
+    if (recent.length >= max) return actionsRefusal(target, recent.length, max, windowMs);
     recent.push({ key, at: Date.now() });
     if (workflowId) for (const object of objects) state.owners[object] = workflowId;
     return { granted: true };

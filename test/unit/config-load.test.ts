@@ -72,6 +72,7 @@ describe('defaults', () => {
         protectedTenants: [],
         maxConcurrentRuns: 50,
         maxActionsPerTargetPerHour: 20,
+        limitShards: 4,
       },
       log: { level: 'info' },
       metrics: { host: '127.0.0.1', port: 9464 },
@@ -210,7 +211,7 @@ log:
     ],
     [
       'engine:\n  maxConcurrentRuns: 0\n',
-      'engine.maxConcurrentRuns: Too small: expected number to be >=1. Expected: how many playbook runs may be active at once; a run beyond it is refused and recorded',
+      'engine.maxConcurrentRuns: Too small: expected number to be >=1. Expected: how many playbook runs may be active at once; a run beyond it waits its turn, visibly, and is admitted when a slot frees',
     ],
   ])('a bad value in the file is reported with the file, the field and what is expected: %j', (yaml, line) => {
     const file = configFile(yaml);
@@ -290,6 +291,7 @@ describe('environment overrides', () => {
       FINOPS_SOAR_PROTECTED_TENANTS: 'internal',
       FINOPS_SOAR_MAX_CONCURRENT_RUNS: '7',
       FINOPS_SOAR_MAX_ACTIONS_PER_TARGET_PER_HOUR: '3',
+      FINOPS_SOAR_LIMIT_SHARDS: '8',
       FINOPS_SOAR_REPEAT_WINDOW: '30s',
       FINOPS_SOAR_WORKER_MAX_CACHED_WORKFLOWS: '500',
       FINOPS_SOAR_WORKER_WORKFLOW_TASK_SLOTS: '60',
@@ -354,6 +356,7 @@ describe('environment overrides', () => {
         staleAlertAfter: 7_200_000,
         maxConcurrentRuns: 7,
         maxActionsPerTargetPerHour: 3,
+        limitShards: 8,
       },
       log: { level: 'warn' },
       metrics: { host: '0.0.0.0', port: 9500 },

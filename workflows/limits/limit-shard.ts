@@ -12,8 +12,10 @@ import {
 import type { ShardedLimitsActivities } from '../../activities/sharded-limits';
 import {
   admissionSignal,
+  actionsRefusal,
   admitSignal,
   assignSignal,
+  heldRefusal,
   limitsReplySignal,
   offerSignal,
   releaseSignal,
@@ -117,20 +119,9 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
     if (target) state.actions[target.key] = recent;
     // Asked again (a request delivered twice): the same answer.
     if (target && recent.some((action) => action.key === key)) return { granted: true, owned: [] };
-    if (held.length > 0) {
-      const holders = [...new Set(held.map((object) => state.owners[object]!))];
-      return {
-        granted: false,
-        reason: `${held.join(', ')} ${held.length === 1 ? 'is' : 'are'} held by run ${holders.join(', ')} until it ends`,
-        holders,
-      };
-    }
-    if (target && recent.length >= target.max) {
-      return {
-        granted: false,
-        reason: `${target.key} already took ${recent.length} actions in the last ${target.windowMs / 60_000} minutes (engine.maxActionsPerTargetPerHour is ${target.max})`,
-      };
-    }
+    if (held.length > 0) return heldRefusal(held, state.owners);
+    if (target && recent.length >= target.max)
+      return actionsRefusal(target.key, recent.length, target.max, target.windowMs);
     if (target) recent.push({ key, at: Date.now() });
     const owned = objects.filter((object) => state.owners[object] === undefined);
     for (const object of owned) state.owners[object] = workflowId;

@@ -142,3 +142,19 @@ export function admittedBefore(a: Waiter & { arrival: number }, b: Waiter & { ar
   if (a.since !== b.since) return a.since < b.since;
   return a.arrival < b.arrival;
 }
+
+/** The refusal of a change whose objects other runs hold (the shards and, for older runs, engineLimits). */
+export function heldRefusal(held: string[], owners: Record<string, string>) {
+  const holders = [...new Set(held.map((object) => owners[object]!))];
+  return {
+    granted: false as const,
+    reason: `${held.join(', ')} ${held.length === 1 ? 'is' : 'are'} held by run ${holders.join(', ')} until it ends`,
+    holders,
+  };
+}
+
+/** The refusal of a change beyond its target's hourly budget. */
+export const actionsRefusal = (target: string, taken: number, max: number, windowMs: number) => ({
+  granted: false as const,
+  reason: `${target} already took ${taken} actions in the last ${windowMs / 60_000} minutes (engine.maxActionsPerTargetPerHour is ${max})`,
+});

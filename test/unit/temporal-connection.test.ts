@@ -70,5 +70,7 @@ test('the dev server keeps its SQLite file in the data folder, with WAL and ever
     'FinopsModel=Keyword',
     'FinopsTarget=Keyword',
     'FinopsState=Keyword',
+    'FinopsWaitingFor=Keyword',
+    'FinopsWaitPosition=Int',
   ]);
 });

@@ -1,22 +1,15 @@
 // The limits activities of runs since issue 14. Runs talk to the shard workflows and the waitlist
 // (workflows/limits/protocol.ts) with signals of their own; these activities only tell a run its settings, start a
 // limits workflow that is not running yet, and find holders that ended without releasing.
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Guardrails } from '../policy/guardrails';
+import type { LimitsDeps } from './limits-activities';
 import { limitsTaskQueue, shardWorkflowId, waitlistWorkflowId, type RouteClass } from '../workflows/limits/protocol';
 
-export interface ShardedLimitsDeps {
-  client: Client;
-  taskQueue: string;
-  maxConcurrentRuns: number;
-  maxActionsPerTargetPerHour: number;
+export type ShardedLimitsDeps = LimitsDeps & {
   shards: number;
-  /** How often a saturated shard looks for holders that ended without releasing; default SWEEP_EVERY_MS (2 min). */
-  sweepEveryMs?: number;
-  /** How often the waitlist tells waiters their new place; default REPORT_EVERY_MS (30 s). */
-  reportEveryMs?: number;
   guardrails: Pick<Guardrails, 'protectedRoutes' | 'sensitiveRoutes'>;
-}
+};
 
 export interface LimitSettings {
   maxConcurrentRuns: number;

@@ -98,7 +98,7 @@ export async function admissionWaitlist(input: AdmissionWaitlistInput): Promise<
 
     if (flagWrong()) {
       state.told = { exist: state.waiters.length > 0, seq: state.told.seq + 1 };
-      const told = { ...state.told, shards: state.shards };
+      const { told } = state;
       await send(Array.from({ length: state.shards }, (_, index) => () => shard(index).signal(waitersSignal, told)));
     }
     if (reportDue()) {

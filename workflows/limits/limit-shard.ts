@@ -61,7 +61,6 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
     offered: 0,
     waiters: { exist: false, seq: 0 },
     capacity: 0,
-    shards: 1,
     actions: {},
     owners: {},
   };
@@ -81,7 +80,6 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
   setHandler(shardQuery, () => state);
   const admitAnswer = (workflowId: string, max: number, shards: number): AdmitAnswer => {
     state.capacity = shareOf(shard, shards, max);
-    state.shards = shards;
     if (state.runs[workflowId]) return { granted: true, shard };
     if (state.waiters.exist) return { granted: false, saturated: true };
     if (free() === 0) return { granted: false, saturated: false };
@@ -97,10 +95,9 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
       if (workflowIds.includes(owner)) delete state.owners[object];
     offerFree();
   });
-  setHandler(waitersSignal, ({ exist, seq, shards }) => {
+  setHandler(waitersSignal, ({ exist, seq }) => {
     if (seq <= state.waiters.seq) return;
     state.waiters = { exist, seq };
-    state.shards = shards;
     offerFree();
   });
   setHandler(assignSignal, ({ workflowId }) => {

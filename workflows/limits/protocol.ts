@@ -80,7 +80,6 @@ export interface ShardState {
   waiters: { exist: boolean; seq: number };
   /** This shard's share of engine.maxConcurrentRuns, as the last run asking said it. */
   capacity: number;
-  shards: number;
   /** Per target key: the reservation keys and times of its actions inside the window. */
   actions: Record<string, Array<{ key: string; at: number }>>;
   /** The run that changed each shared object, until it ends. */
@@ -90,6 +89,7 @@ export interface ShardState {
 export interface WaitlistState {
   waiters: Array<Waiter & { arrival: number }>;
   arrivals: number;
+  /** How many shards to tell whether runs wait: the most any waiter said. */
   shards: number;
   /** Slots offered per shard, not yet assigned. */
   offers: Record<number, number>;
@@ -115,7 +115,7 @@ export const reserveSignal = defineSignal<[Asking & ReserveRequest]>('reserve');
 export const releaseSignal = defineSignal<[{ workflowIds: string[] }]>('release');
 /** A change reserved here was refused by another shard: its action and objects come back. */
 export const unreserveSignal = defineSignal<[{ workflowId: string; key: string; objects: string[] }]>('unreserve');
-export const waitersSignal = defineSignal<[{ exist: boolean; seq: number; shards: number }]>('waiters');
+export const waitersSignal = defineSignal<[{ exist: boolean; seq: number }]>('waiters');
 /** From the waitlist: one offered slot goes to this run. */
 export const assignSignal = defineSignal<[{ workflowId: string }]>('assign');
 /** From the waitlist: offered slots nobody waits for any more. */

@@ -59,7 +59,6 @@ export async function applyChange(
     }
   }
   if (!status.dryRun) {
-    const reserve = { workflowId: ctx.workflowId, target: plan.target.key, key: request.idempotencyKey, objects };
     // A run admitted by the limits' shards reserves there; one from before them, at the engineLimits workflow.
     const admission = status.admission;
     if (admission) {
@@ -67,7 +66,12 @@ export async function applyChange(
       if (!reservation.granted) return { refused: reservation.reason, by: 'limits' };
       for (const shard of reservation.shards) if (!admission.shards.includes(shard)) admission.shards.push(shard);
     } else {
-      const reservation = await limits['limits.reserveAction'](reserve);
+      const reservation = await limits['limits.reserveAction']({
+        workflowId: ctx.workflowId,
+        target: plan.target.key,
+        key: request.idempotencyKey,
+        objects,
+      });
       if (!reservation.granted) return { refused: reservation.reason, by: 'limits' };
     }
   }

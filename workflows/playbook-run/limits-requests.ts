@@ -92,8 +92,10 @@ export async function reserve(
   const target = ctx.plan.target.key;
   const targetShard = shardOf(target, shards);
   const byShard = new Map<number, string[]>([[targetShard, []]]);
-  for (const object of objects)
-    byShard.set(shardOf(object, shards), [...(byShard.get(shardOf(object, shards)) ?? []), object]);
+  for (const object of objects) {
+    const shard = shardOf(object, shards);
+    byShard.set(shard, [...(byShard.get(shard) ?? []), object]);
+  }
 
   const granted: Array<{ shard: number; owned: string[] }> = [];
   for (const shard of [...byShard.keys()].sort((a, b) => a - b)) {

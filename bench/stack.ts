@@ -14,6 +14,7 @@ import pino from 'pino';
 import type { PolicyScope, RoutePolicyPatch } from '../gateway/control-api';
 import { PolicyStore, type WriteOptions } from '../simulator/policy-store';
 import { buildSimulatorApp } from '../simulator/server';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../temporal/dev-server';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 export const TOKEN = 'bench-token-0123456789abcdef';
@@ -92,6 +93,7 @@ export async function startStack(name: string, maxConcurrentRuns: number): Promi
       ip: '127.0.0.1',
       port: temporalPort,
       searchAttributes: Object.values(SEARCH_ATTRIBUTES),
+      extraArgs: DEV_SERVER_DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]),
       // Its errors (aborted updates under load) are many; BENCH_TEMPORAL_LOG=error shows them.
       log: { format: 'pretty', level: process.env.BENCH_TEMPORAL_LOG ?? 'never' },
     },

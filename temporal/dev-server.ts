@@ -8,6 +8,14 @@ import { Connection } from '@temporalio/client';
 import type { Config } from '../config/config-schema';
 import { searchAttributeFlags } from '../workflows/search-attributes';
 
+/**
+ * The dev server's dynamic config, in every place it runs (npm start, the tests, the bench, docker-compose): eager
+ * activity execution hands a run's next activity back in the answer to the workflow task that schedules it, sparing
+ * the trip through matching (docs/scale.md). Off by default in Temporal; a cluster turns it on in its own dynamic
+ * config (docs/operations.md).
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG = ['system.enableActivityEagerExecution=true'];
+
 export function devServerArgs(config: Pick<Config, 'dataDir' | 'temporal'>): string[] {
   const { host, port, uiPort } = config.temporal.embedded;
   return [
@@ -31,6 +39,7 @@ export function devServerArgs(config: Pick<Config, 'dataDir' | 'temporal'>): str
     '--log-level',
     'error',
     ...searchAttributeFlags().flatMap((flag) => ['--search-attribute', flag]),
+    ...DEV_SERVER_DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]),
   ];
 }
 

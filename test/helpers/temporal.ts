@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../../temporal/dev-server';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { supervise, type SupervisedChild } from './output';
 import { freePort } from './ports';
@@ -52,7 +53,10 @@ export async function spawnDevServer({ port, dbFilename }: DevServerOptions = {}
       ...['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', address.split(':')[1]!],
       ...(dbFilename ? ['--db-filename', dbFilename] : []),
       ...['--log-format', 'pretty', '--log-level', 'error'],
-      ...['--dynamic-config-value', 'frontend.enableServerVersionCheck=false'],
+      ...['frontend.enableServerVersionCheck=false', ...DEV_SERVER_DYNAMIC_CONFIG].flatMap((value) => [
+        '--dynamic-config-value',
+        value,
+      ]),
       ...Object.values(SEARCH_ATTRIBUTES).flatMap(({ name, type }) => [
         '--search-attribute',
         `${name}=${TypedSearchAttributes.toMetadataType(type)}`,

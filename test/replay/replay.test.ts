@@ -38,6 +38,7 @@ test('recorded histories are present', () => {
       'limit-shard.json',
       'admission-waitlist.json',
       'limits-waited.json',
+      'limits-first-change.json',
       'savings-attributed.json',
       'verify-moved.json',
       'verify-escalated.json',

@@ -1,9 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema } from '../../config/config-schema';
 import { isEmbedded, temporalConnectionOptions } from '../../temporal/connection';
-import { devServerArgs } from '../../temporal/dev-server';
+import { DEV_SERVER_DYNAMIC_CONFIG, devServerArgs } from '../../temporal/dev-server';
+import { searchAttributeFlags } from '../../workflows/search-attributes';
+import { parse } from 'yaml';
 
 const temporalConfig = (temporal: Record<string, unknown>) => configSchema.parse({ temporal }).temporal;
 
@@ -72,5 +74,20 @@ test('the dev server keeps its SQLite file in the data folder, with WAL and ever
     'FinopsState=Keyword',
     'FinopsWaitingFor=Keyword',
     'FinopsWaitPosition=Int',
+  ]);
+});
+
+test('docker-compose starts the dev server as npm start does: every search attribute, eager activities', () => {
+  const compose = parse(readFileSync(join(__dirname, '../../docker-compose.yml'), 'utf8')) as {
+    services: { temporal: { command: string[] } };
+  };
+  const { command } = compose.services.temporal;
+  const values = (flag: string) =>
+    command.filter((arg) => arg.startsWith(`${flag}=`)).map((arg) => arg.slice(flag.length + 1));
+  expect(values('--search-attribute')).toEqual(searchAttributeFlags());
+  expect(values('--dynamic-config-value')).toEqual(DEV_SERVER_DYNAMIC_CONFIG);
+  const args = devServerArgs(configSchema.parse({}));
+  expect(args.filter((_, i) => args[i - 1] === '--dynamic-config-value')).toEqual([
+    'system.enableActivityEagerExecution=true',
   ]);
 });

@@ -1,7 +1,7 @@
 // The engine's limits across runs, held by the shard workflows and the waitlist (workflows/limits/) on a real
 // Temporal dev server: a run beyond engine.maxConcurrentRuns waits, visibly, and is admitted the moment a slot frees,
 // the most severe first; the hourly budget of actions holds across runs.
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { shardQuery, shardWorkflowId, waitlistQuery, waitlistWorkflowId } from '../../workflows/limits/protocol';
 import { alertNotificationSignal, statusQuery, abortUpdate } from '../../workflows/playbook-run/definitions';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
@@ -40,6 +40,25 @@ const waitingAt = async (handle: WorkflowHandle, position: number) => {
 };
 const resolve = (handle: WorkflowHandle, route: string, tenant: string) =>
   handle.signal(alertNotificationSignal, notification(resolved(alert({ route, tenant }))));
+/** What the shards hold of one run: the objects it owns and its reserved actions. */
+const reservedBy = async (taskQueue: string, shards: number, workflowId: string) => {
+  const held: string[] = [];
+  for (let shard = 0; shard < shards; shard++) {
+    const state = await harness.env.client.workflow
+      .getHandle(shardWorkflowId(taskQueue, shard))
+      .query(shardQuery)
+      // A shard nobody has asked yet holds nothing.
+      .catch((error: unknown) => {
+        if (error instanceof WorkflowNotFoundError) return null;
+        throw error;
+      });
+    if (!state) continue;
+    held.push(...Object.entries(state.owners).flatMap(([object, owner]) => (owner === workflowId ? [object] : [])));
+    for (const actions of Object.values(state.actions))
+      held.push(...actions.flatMap(({ key }) => (key.startsWith(`${workflowId}/`) ? [key] : [])));
+  }
+  return held;
+};
 const slotsHeld = async (taskQueue: string, shards: number) => {
   const held: string[] = [];
   for (let shard = 0; shard < shards; shard++) {
@@ -69,6 +88,11 @@ test('beyond maxConcurrentRuns a run waits, says so, and is admitted when a slot
     shard: null,
   });
   expect(harness.changesFor('chat', 'c3')).toHaveLength(0);
+  // It asked for its first change with its admission (first-change.ts), and gave it back to wait: it holds nothing.
+  await waitFor(
+    'the waiting run to hold nothing',
+    async () => (await reservedBy('two-runs', 2, third.workflowId)).length === 0 || undefined,
+  );
   // The Temporal UI and `temporal workflow list` say it too.
   await waitFor('its search attributes and memo', async () => {
     const { typedSearchAttributes, memo } = await third.describe();
@@ -207,4 +231,37 @@ test('beyond maxActionsPerTargetPerHour a step is refused and recorded, across r
   expect((await status(again)).skipped[0]?.reason).toMatch(/^refused: route=chat,tenant=flappy already took 2 actions/);
   expect(harness.changesFor('chat', 'flappy').filter((c) => c.idempotencyKey?.endsWith('/apply'))).toHaveLength(2);
   await again.terminate('test done');
+});
+
+test('a run’s first change goes with its admission: one round of messages to the shards, then the change', async () => {
+  const handle = await harness.fire(
+    playbook('first-change', [cap('cap', 2048)]),
+    alert({ route: 'chat', tenant: 'fc' }),
+    {
+      taskQueue: 'two-actions',
+    },
+  );
+  await waitFor('the run to mitigate', () => harness.stateOf(handle, 'mitigated'));
+  const events = (await handle.fetchHistory()).events ?? [];
+  const kinds = events.map(({ eventType, signalExternalWorkflowExecutionInitiatedEventAttributes: signal }) =>
+    signal ? `signal ${signal.signalName}` : String(eventType),
+  );
+  const asked = kinds.flatMap((kind, index) => (kind.startsWith('signal ') ? [index] : []));
+  const firstApply = events.findIndex(
+    (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'gateway.setRoutePolicy',
+  );
+  // Every question before the change went out in one workflow task: admit, and the reservation at each shard.
+  const beforeChange = asked.filter((index) => index < firstApply);
+  expect(beforeChange.map((index) => kinds[index])).toEqual(expect.arrayContaining(['signal admit', 'signal reserve']));
+  const taskOf = (index: number) =>
+    kinds.slice(0, index).filter((kind) => kind.endsWith('WORKFLOW_TASK_COMPLETED')).length;
+  expect(new Set(beforeChange.map(taskOf)).size).toBe(1);
+  // The policy's answer, asked with the admission, is the change's record; the shards hold the change.
+  expect((await status(handle)).applied[0]?.policy).toMatchObject({ source: 'builtin' });
+  expect(await reservedBy('two-actions', 4, handle.workflowId)).toContain(
+    `${handle.workflowId}/${(await handle.describe()).runId}/cap/apply`,
+  );
+  await resolve(handle, 'chat', 'fc');
+  expect((await handle.result()).state).toBe('rolled-back');
+  recordHistoryIfAsked(harness.env.address, handle, 'limits-first-change');
 });

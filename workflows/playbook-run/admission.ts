@@ -1,9 +1,10 @@
 // A run's place within the engine's limits (workflows/limits/protocol.ts): it takes a slot, or waits its turn,
 // visibly, until a shard admits it; and when it ends, every shard that holds something of it is told.
-import { CancellationScope, condition, log, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { CancellationScope, condition, log, patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { admissionSignal, joinSignal, releaseSignal, shardOf, withdrawSignal } from '../limits/protocol';
 import { SEARCH_ATTRIBUTES } from '../search-attributes';
-import { askAdmit, limitsSettings, tell } from './limits-requests';
+import { prepareFirstChange } from './first-change';
+import { askAdmit, giveBack, limitsSettings, reserveAtOnce, tell } from './limits-requests';
 import type { RunContext } from './run-context';
 
 const ASK_AGAIN_EVERY = '10m';
@@ -41,19 +42,43 @@ export async function admit(ctx: RunContext): Promise<boolean> {
     shards: [],
   };
   const admission = status.admission;
+  // New runs send their first change's reservation with their first request (first-change.ts). Asked before the
+  // local activity below: a patch asked after a local activity may land in the next workflow task's history (the
+  // worker ends a long first task there), where a replay of this task would not see it.
+  const withFirstChange = patched('first-change-with-admission');
   const { maxConcurrentRuns: max, shards, routeClass } = await limitsSettings(ctx);
   /**
    * A slot at the target's shard, or else a place in line. A full shard does not send the run on to the others: the
    * line's first waiter makes every shard hand its free slots to the waitlist, which gives them out in order, so a
    * run never waits while a slot is free, and a storm's runs make one request each, not one per shard.
    */
+  const took = (shard: number) => void (admission.shards.includes(shard) || admission.shards.push(shard));
+  const askForSlot = async () => {
+    const answer = await askAdmit(ctx, shardOf(plan.target.key, shards), { workflowId, max, shards });
+    if (answer.granted) {
+      admission.shard ??= answer.shard;
+      took(answer.shard);
+    }
+  };
+  const first = withFirstChange ? await prepareFirstChange(ctx) : undefined;
+  ctx.firstChange = first;
+  const askWithFirstChange = async (change: NonNullable<typeof first>) => {
+    const [, reservation] = await Promise.all([askForSlot(), reserveAtOnce(ctx, change.key, change.parts)]);
+    if (!reservation.granted) return;
+    if (admission.shard !== null) {
+      change.ready = true;
+      reservation.parts.forEach(({ shard }) => took(shard));
+    } else {
+      // Waiting, the run holds nothing: its turn may come in an hour, and the change is asked for again then.
+      await Promise.all(reservation.parts.map((part) => giveBack(ctx, change.key, part)));
+    }
+  };
+  let asked = 0;
   const ask = async (): Promise<{ granted: boolean; reason: string }> => {
     if (admission.shard === null) {
-      const answer = await askAdmit(ctx, shardOf(plan.target.key, shards), { workflowId, max, shards });
-      if (answer.granted) {
-        admission.shard ??= answer.shard;
-        if (!admission.shards.includes(answer.shard)) admission.shards.push(answer.shard);
-      }
+      if (asked++ === 0 && first && 'policy' in first.policy) await askWithFirstChange(first);
+      else await askForSlot();
+      if (asked === 1 && first && 'refused' in first.policy) first.ready = admission.shard !== null;
     }
     if (admission.shard !== null) return { granted: true, reason: '' };
     await tell('waitlist', joinSignal, { workflowId, severity: status.severity, routeClass, since, shards });

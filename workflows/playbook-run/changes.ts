@@ -2,22 +2,43 @@
 // limits, sample the cost rate before it, apply it once (its idempotency key is the run and step),
 // and push how to undo it on the compensation stack. A refusal skips the step with its reason; a
 // failure rolls back what the run changed so far and fails the run.
-import { ApplicationFailure, CancellationScope, isCancellation, patched } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { ActionOutcome } from '../../activities/action-contract';
 import type { PlannedStep } from '../../playbook/plan';
-import type { Severity } from '../../playbook/playbook-schema';
 import type { ActionName } from '../../playbook/step-registry';
 import { REFUSED_BY_GUARDRAILS } from '../../policy/guardrails';
 import { failureMessage, failureType } from '../failures';
-import { apply, askPolicy, limits } from './activity-proxies';
+import { apply, limits } from './activity-proxies';
 import type { PolicyRecord } from './definitions';
+import { takeFirstChange } from './first-change';
 import { reserve as reserveChange } from './limits-requests';
+import { checkPolicy, type Refused } from './policy-check';
 import { rollback } from './rollback';
 import type { RunContext } from './run-context';
 import { sampleCost } from './savings-sampling';
 
+export type { Refused } from './policy-check';
 export type Applied = { outcome: ActionOutcome; costBefore: number | null; policy: PolicyRecord | null };
-export type Refused = { refused: string; by: 'policy' | 'limits' | 'guardrails' };
+
+/** Reserves a change within the engine's limits: null once reserved, else why not. */
+async function reserveWithinLimits(ctx: RunContext, key: string, objects: string[]): Promise<Refused | null> {
+  const { status, plan } = ctx;
+  // A run admitted by the limits' shards reserves there; one from before them, at the engineLimits workflow.
+  const admission = status.admission;
+  if (admission) {
+    const reservation = await reserveChange(ctx, key, objects);
+    if (!reservation.granted) return { refused: reservation.reason, by: 'limits' };
+    for (const shard of reservation.shards) if (!admission.shards.includes(shard)) admission.shards.push(shard);
+    return null;
+  }
+  const reservation = await limits['limits.reserveAction']({
+    workflowId: ctx.workflowId,
+    target: plan.target.key,
+    key,
+    objects,
+  });
+  return reservation.granted ? null : { refused: reservation.reason, by: 'limits' };
+}
 
 /**
  * Applies one change, within the limits and guardrails: answers its outcome, or why it was refused.
@@ -30,50 +51,15 @@ export async function applyChange(
   params: unknown,
   objects: string[],
 ): Promise<Applied | Refused> {
-  const { status, plan } = ctx;
   const request = ctx.actionRequest(keyId, params, 'apply');
-  // Runs recorded before policies were asked keep their history.
-  let policy: PolicyRecord | null = null;
-  if (patched('policy-check')) {
-    // Runs recorded before the policy was asked locally keep their history.
-    const ask = patched('policy-check-local') ? askPolicy : apply;
-    const decision = await ask['policy.check']({
-      action,
-      target: plan.target,
-      params,
-      severity: status.severity as Severity,
-    });
-    policy = {
-      source: decision.source,
-      reason: decision.reason,
-      ...(decision.decisionId !== undefined && { decisionId: decision.decisionId }),
-    };
-    if (!decision.allowed) {
-      // A guardrail says the same tomorrow; a spent quota or an OPA that cannot answer may not.
-      const permanent =
-        (decision.denials ?? []).length > 0 && decision.denials!.every(({ rule }) => rule !== 'tenant_over_quota');
-      return {
-        refused: `${decision.reason}${decision.decisionId ? ` (OPA decision ${decision.decisionId})` : ''}`,
-        by: permanent ? 'guardrails' : 'policy',
-      };
-    }
-  }
-  if (!status.dryRun) {
-    // A run admitted by the limits' shards reserves there; one from before them, at the engineLimits workflow.
-    const admission = status.admission;
-    if (admission) {
-      const reservation = await reserveChange(ctx, request.idempotencyKey, objects);
-      if (!reservation.granted) return { refused: reservation.reason, by: 'limits' };
-      for (const shard of reservation.shards) if (!admission.shards.includes(shard)) admission.shards.push(shard);
-    } else {
-      const reservation = await limits['limits.reserveAction']({
-        workflowId: ctx.workflowId,
-        target: plan.target.key,
-        key: request.idempotencyKey,
-        objects,
-      });
-      if (!reservation.granted) return { refused: reservation.reason, by: 'limits' };
-    }
+  // The run's first change may have been asked of the policy and reserved with its admission (first-change.ts).
+  const asked = takeFirstChange(ctx, request.idempotencyKey);
+  const decision = asked ?? (await checkPolicy(ctx, action, params));
+  if ('refused' in decision) return decision;
+  const { policy } = decision;
+  if (!asked && !ctx.status.dryRun) {
+    const refusal = await reserveWithinLimits(ctx, request.idempotencyKey, objects);
+    if (refusal) return refusal;
   }
   const costBefore = await sampleCost(ctx);
   try {

@@ -78,16 +78,12 @@ export const askAdmit = (
 const askReserve = (ctx: RunContext, shard: number, request: ReserveRequest) =>
   ask(ctx, shard, reserveSignal, request) as Promise<ReserveAnswer>;
 
-/**
- * Reserves a change within its target's hourly budget (at the target's shard) and the shared objects it touches
- * (each at its own shard), in shard order so that two runs after one object meet at the first shard they share. A
- * refusal at one shard gives back what the others granted. Answers the shards that now hold something of the run.
- */
-export async function reserve(
+/** A change's reservation as each shard holds it: the target's hourly budget at its shard, each object at its own. */
+export async function reservationParts(
   ctx: RunContext,
   key: string,
   objects: string[],
-): Promise<{ granted: true; shards: number[] } | { granted: false; reason: string }> {
+): Promise<Array<{ shard: number; request: ReserveRequest }>> {
   const { shards, maxActionsPerTargetPerHour } = await limitsSettings(ctx);
   const target = ctx.plan.target.key;
   const targetShard = shardOf(target, shards);
@@ -96,15 +92,34 @@ export async function reserve(
     const shard = shardOf(object, shards);
     byShard.set(shard, [...(byShard.get(shard) ?? []), object]);
   }
+  return [...byShard.keys()]
+    .sort((a, b) => a - b)
+    .map((shard) => ({
+      shard,
+      request: {
+        workflowId: ctx.workflowId,
+        key,
+        objects: byShard.get(shard)!,
+        ...(shard === targetShard && { target: { key: target, max: maxActionsPerTargetPerHour, windowMs: HOUR_MS } }),
+      },
+    }));
+}
 
-  const granted: Array<{ shard: number; owned: string[] }> = [];
-  for (const shard of [...byShard.keys()].sort((a, b) => a - b)) {
-    const request = {
-      workflowId: ctx.workflowId,
-      key,
-      objects: byShard.get(shard)!,
-      ...(shard === targetShard && { target: { key: target, max: maxActionsPerTargetPerHour, windowMs: HOUR_MS } }),
-    };
+type Reservation = { granted: true; shards: number[] } | { granted: false; reason: string };
+type Granted = Array<{ shard: number; owned: string[] }>;
+
+/** Gives back what a shard granted of a change. */
+export const giveBack = (ctx: RunContext, key: string, { shard, owned }: Granted[number]) =>
+  tell(shard, unreserveSignal, { workflowId: ctx.workflowId, key, objects: owned });
+
+/**
+ * Reserves a change within its target's hourly budget (at the target's shard) and the shared objects it touches
+ * (each at its own shard), in shard order so that two runs after one object meet at the first shard they share. A
+ * refusal at one shard gives back what the others granted. Answers the shards that now hold something of the run.
+ */
+export async function reserve(ctx: RunContext, key: string, objects: string[]): Promise<Reservation> {
+  const granted: Granted = [];
+  for (const { shard, request } of await reservationParts(ctx, key, objects)) {
     let answer = await askReserve(ctx, shard, request);
     // A holder that ended without releasing (terminated) gives its objects back, and the shard is asked again.
     if (!answer.granted && answer.holders) {
@@ -115,11 +130,35 @@ export async function reserve(
       }
     }
     if (!answer.granted) {
-      for (const { shard: at, owned } of granted)
-        await tell(at, unreserveSignal, { workflowId: ctx.workflowId, key, objects: owned });
+      // One after the other, as runs recorded before first-change.ts did.
+      for (const part of granted) await giveBack(ctx, key, part);
       return { granted: false, reason: answer.reason };
     }
     granted.push({ shard, owned: answer.owned });
   }
   return { granted: true, shards: granted.map(({ shard }) => shard) };
+}
+
+/**
+ * Reserves a change at all its shards at once: one round of messages instead of one per shard, for a run's first
+ * change, asked beside its admission (first-change.ts). Two runs after the same objects at once may then both be
+ * refused where the ordered `reserve` lets one through; whoever is refused here gives back what it got and the
+ * step asks again in order.
+ */
+export async function reserveAtOnce(
+  ctx: RunContext,
+  key: string,
+  parts: Array<{ shard: number; request: ReserveRequest }>,
+): Promise<{ granted: true; parts: Granted } | { granted: false; reason: string }> {
+  const answers = await Promise.all(parts.map(({ shard, request }) => askReserve(ctx, shard, request)));
+  const granted: Granted = parts.flatMap(({ shard }, index) => {
+    const answer = answers[index]!;
+    return answer.granted ? [{ shard, owned: answer.owned }] : [];
+  });
+  const refusal = answers.find((answer) => !answer.granted);
+  if (refusal && !refusal.granted) {
+    await Promise.all(granted.map((part) => giveBack(ctx, key, part)));
+    return { granted: false, reason: refusal.reason };
+  }
+  return { granted: true, parts: granted };
 }

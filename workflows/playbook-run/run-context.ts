@@ -19,6 +19,7 @@ import { stepIdempotencyKey } from '../ids';
 import { SEARCH_ATTRIBUTES } from '../search-attributes';
 import type { Compensation, PlaybookRunInput, RecordedDecision, RunState, RunStatus } from './definitions';
 import type { playbookRun } from './playbook-run';
+import type { FirstChange } from './first-change';
 import { LimitsConversation } from './limits-requests';
 
 // Far below Temporal's 51,200 events and 10,000 signals per execution: a run that absorbs
@@ -118,6 +119,8 @@ export class RunContext {
   /** The shards already told that the run ended (admission.ts). */
   releasedShards: number[] = [];
   readonly limitsConversation = new LimitsConversation();
+  /** The first change, asked for with the admission, until its step takes it (first-change.ts). */
+  firstChange: FirstChange | undefined;
   // Every change to the status bumps its version; the war-room's status message follows it.
   statusVersion = 0;
   postedVersion = 0;

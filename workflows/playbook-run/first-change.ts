@@ -1,0 +1,45 @@
+// A run's first change, asked for beside its admission. A playbook that opens with a change (most do: cap the
+// context, tier the route) would otherwise ask the limits' shards twice, one answer after the other: a slot, then
+// the change's reservation; and each question costs the run two workflow tasks and its shard one (docs/scale.md).
+// So a new run asks the policy first (a local activity, in the same workflow task), then sends its admission and
+// the change's reservation together; admitted at once, with every shard granting, its first step applies at once.
+import { unmetCondition } from '../../playbook/conditions';
+import type { ReserveRequest } from '../limits/protocol';
+import { reservationParts } from './limits-requests';
+import { checkPolicy, type PolicyAnswer } from './policy-check';
+import type { RunContext } from './run-context';
+
+export interface FirstChange {
+  /** The change's idempotency key: it names the change at the shards and in takeFirstChange. */
+  key: string;
+  policy: PolicyAnswer;
+  /** Its reservation, shard by shard; none when the policy refused it. */
+  parts: Array<{ shard: number; request: ReserveRequest }>;
+  /** The run was admitted at its first request, and every shard granted the reservation (or the policy refused). */
+  ready: boolean;
+}
+
+/** The run's first change, asked of the policy and ready to reserve, when its playbook opens with one. */
+export async function prepareFirstChange(ctx: RunContext): Promise<FirstChange | undefined> {
+  const { plan, status, alert } = ctx;
+  const step = plan.steps[0];
+  if (!step || step.kind !== 'action' || status.dryRun) return undefined;
+  // The same test runSteps makes of the first step: nothing has been learned yet that could change its answer.
+  if (unmetCondition(step.when, { labels: alert.labels, severity: plan.playbook.severity, facts: status.facts }))
+    return undefined;
+  const key = ctx.actionRequest(step.id, step.params, 'apply').idempotencyKey;
+  const policy = await checkPolicy(ctx, step.action, step.params, { recent: true });
+  const parts = 'refused' in policy ? [] : await reservationParts(ctx, key, step.objects);
+  return { key, policy, parts, ready: false };
+}
+
+/**
+ * The policy's answer for the change `key`, once, when it is the run's first change and was reserved with the
+ * admission; a run that had to wait asks again when its turn comes (the answer may have changed meanwhile).
+ */
+export function takeFirstChange(ctx: RunContext, key: string): PolicyAnswer | undefined {
+  const first = ctx.firstChange;
+  if (!first || first.key !== key) return undefined;
+  ctx.firstChange = undefined;
+  return first.ready ? first.policy : undefined;
+}

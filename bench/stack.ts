@@ -15,6 +15,7 @@ import type { PolicyScope, RoutePolicyPatch } from '../gateway/control-api';
 import { PolicyStore, type WriteOptions } from '../simulator/policy-store';
 import { buildSimulatorApp } from '../simulator/server';
 import { DEV_SERVER_DYNAMIC_CONFIG } from '../temporal/dev-server';
+import { printProfiles, summarizeServerMetrics } from './profile';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 export const TOKEN = 'bench-token-0123456789abcdef';
@@ -86,14 +87,17 @@ export async function startStack(name: string, maxConcurrentRuns: number): Promi
   const cli = process.env.TEMPORAL_CLI_PATH;
   if (!cli) throw new Error('TEMPORAL_CLI_PATH is not set: run `npm run bench`');
   const dir = mkdtempSync(join(tmpdir(), `finops-soar-bench-${name}-`));
-  const temporalPort = await freePort();
+  const [temporalPort, serverMetricsPort] = [await freePort(), await freePort()];
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: cli },
       ip: '127.0.0.1',
       port: temporalPort,
       searchAttributes: Object.values(SEARCH_ATTRIBUTES),
-      extraArgs: DEV_SERVER_DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]),
+      extraArgs: [
+        ...DEV_SERVER_DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]),
+        ...['--metrics-port', String(serverMetricsPort)],
+      ],
       // Its errors (aborted updates under load) are many; BENCH_TEMPORAL_LOG=error shows them.
       log: { format: 'pretty', level: process.env.BENCH_TEMPORAL_LOG ?? 'never' },
     },
@@ -134,10 +138,13 @@ export async function startStack(name: string, maxConcurrentRuns: number): Promi
     FINOPS_SOAR_MAX_CONCURRENT_RUNS: String(maxConcurrentRuns),
     FINOPS_SOAR_MAX_ACTIONS_PER_TARGET_PER_HOUR: '100',
   };
+  // BENCH_PROFILE=1: each child writes a CPU profile when it exits (bench/profile.ts reads them).
+  const profiles = join(dir, 'profiles');
+  const profiling = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : [];
   const spawnLogged = (script: string) => {
     const log = join(dir, `${script}.log`);
     const fd = openSync(log, 'a');
-    const child = spawn(process.execPath, [join(DIST, 'workers', `${script}.js`)], {
+    const child = spawn(process.execPath, [...profiling, join(DIST, 'workers', `${script}.js`)], {
       env: childEnv,
       stdio: ['ignore', fd, fd],
     });
@@ -157,9 +164,17 @@ export async function startStack(name: string, maxConcurrentRuns: number): Promi
     ingress: ingress.child,
     webhookUrl: `http://127.0.0.1:${ingressPort}/alerts/alertmanager`,
     async stop() {
+      const serverMetrics =
+        profiling.length > 0
+          ? summarizeServerMetrics(name, await (await fetch(`http://127.0.0.1:${serverMetricsPort}/metrics`)).text())
+          : [];
       await Promise.all([stopChild(ingress.child), stopChild(worker.child)]);
       await simulator.close();
       await env.teardown();
+      if (profiling.length > 0) {
+        const names = { [worker.child.pid!]: `worker (${name})`, [ingress.child.pid!]: `ingress (${name})` };
+        printProfiles(profiles, names, serverMetrics);
+      }
     },
   };
 }

@@ -233,7 +233,7 @@ test('beyond maxActionsPerTargetPerHour a step is refused and recorded, across r
   await again.terminate('test done');
 });
 
-test('a run’s first change goes with its admission: one round of messages to the shards, then the change', async () => {
+test('a run’s first change goes with its admission: the target’s shard reserves it with the slot, then the change', async () => {
   const handle = await harness.fire(
     playbook('first-change', [cap('cap', 2048)]),
     alert({ route: 'chat', tenant: 'fc' }),
@@ -243,19 +243,26 @@ test('a run’s first change goes with its admission: one round of messages to t
   );
   await waitFor('the run to mitigate', () => harness.stateOf(handle, 'mitigated'));
   const events = (await handle.fetchHistory()).events ?? [];
-  const kinds = events.map(({ eventType, signalExternalWorkflowExecutionInitiatedEventAttributes: signal }) =>
-    signal ? `signal ${signal.signalName}` : String(eventType),
-  );
-  const asked = kinds.flatMap((kind, index) => (kind.startsWith('signal ') ? [index] : []));
   const firstApply = events.findIndex(
     (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'gateway.setRoutePolicy',
   );
-  // Every question before the change went out in one workflow task: admit, and the reservation at each shard.
-  const beforeChange = asked.filter((index) => index < firstApply);
-  expect(beforeChange.map((index) => kinds[index])).toEqual(expect.arrayContaining(['signal admit', 'signal reserve']));
-  const taskOf = (index: number) =>
-    kinds.slice(0, index).filter((kind) => kind.endsWith('WORKFLOW_TASK_COMPLETED')).length;
-  expect(new Set(beforeChange.map(taskOf)).size).toBe(1);
+  const questions = events.slice(0, firstApply).flatMap((event, index) => {
+    const signal = event.signalExternalWorkflowExecutionInitiatedEventAttributes;
+    if (!signal) return [];
+    const data = signal.input?.payloads?.[0]?.data;
+    const task = events.slice(0, index).filter((e) => e.workflowTaskCompletedEventAttributes).length;
+    return [
+      { name: signal.signalName, task, request: JSON.parse(Buffer.from(data!).toString()) as Record<string, unknown> },
+    ];
+  });
+  // The admission request carries the change's part at the target's shard: the target's hourly budget.
+  expect(questions[0]).toMatchObject({
+    name: 'admit',
+    request: { reserve: { target: { key: 'route=chat,tenant=fc', max: 2 } } },
+  });
+  // Parts at other shards (objects that hash elsewhere) follow together, in one task: two rounds at most.
+  expect(questions.slice(1).every(({ name }) => name === 'reserve')).toBe(true);
+  expect(new Set(questions.map(({ task }) => task)).size).toBeLessThanOrEqual(2);
   // The policy's answer, asked with the admission, is the change's record; the shards hold the change.
   expect((await status(handle)).applied[0]?.policy).toMatchObject({ source: 'builtin' });
   expect(await reservedBy('two-actions', 4, handle.workflowId)).toContain(

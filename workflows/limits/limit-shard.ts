@@ -86,8 +86,12 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
     state.runs[workflowId] = new Date().toISOString();
     return { granted: true, shard };
   };
-  setHandler(admitSignal, ({ replyTo, requestId, workflowId, max, shards }) => {
-    toReply.push({ replyTo, reply: { requestId, kind: 'admit', answer: admitAnswer(workflowId, max, shards) } });
+  // Where it always was (the order handlers are set in decides the order of the signals that came with the start);
+  // reserveAnswer is a function declaration, hoisted, since those signals are handled the moment a handler is set.
+  setHandler(admitSignal, ({ replyTo, requestId, workflowId, max, shards, reserve }) => {
+    const answer = admitAnswer(workflowId, max, shards);
+    const reserved = answer.granted && reserve ? { reserved: reserveAnswer(reserve) } : {};
+    toReply.push({ replyTo, reply: { requestId, kind: 'admit', answer: { ...answer, ...reserved } } });
   });
   setHandler(releaseSignal, ({ workflowIds }) => {
     for (const id of workflowIds) delete state.runs[id];
@@ -110,7 +114,7 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
     offerFree();
   });
 
-  const reserveAnswer = ({ workflowId, key, target, objects }: ReserveRequest): ReserveAnswer => {
+  function reserveAnswer({ workflowId, key, target, objects }: ReserveRequest): ReserveAnswer {
     const held = objects.filter((object) => state.owners[object] !== undefined && state.owners[object] !== workflowId);
     const recent = target ? (state.actions[target.key] ?? []).filter((a) => a.at > Date.now() - target.windowMs) : [];
     if (target) state.actions[target.key] = recent;
@@ -123,7 +127,7 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
     const owned = objects.filter((object) => state.owners[object] === undefined);
     for (const object of owned) state.owners[object] = workflowId;
     return { granted: true, owned };
-  };
+  }
   setHandler(reserveSignal, ({ replyTo, requestId, ...request }) => {
     toReply.push({ replyTo, reply: { requestId, kind: 'reserve', answer: reserveAnswer(request) } });
   });

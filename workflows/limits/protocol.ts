@@ -105,11 +105,22 @@ export interface Asking {
   requestId: string;
 }
 export type LimitsReply = { requestId: string } & (
-  { kind: 'admit'; answer: AdmitAnswer } | { kind: 'reserve'; answer: ReserveAnswer }
+  { kind: 'admit'; answer: AdmitAnswer & { reserved?: ReserveAnswer } } | { kind: 'reserve'; answer: ReserveAnswer }
 );
 
+/**
+ * A slot, and with it (a run's first change, first-change.ts) the part of a change this shard holds: reserved only
+ * if the slot is granted, answered in `reserved`. A shard from before ignores `reserve` and answers none.
+ */
+export interface AdmitRequest {
+  workflowId: string;
+  max: number;
+  shards: number;
+  reserve?: ReserveRequest;
+}
+
 // On a shard.
-export const admitSignal = defineSignal<[Asking & { workflowId: string; max: number; shards: number }]>('admit');
+export const admitSignal = defineSignal<[Asking & AdmitRequest]>('admit');
 export const reserveSignal = defineSignal<[Asking & ReserveRequest]>('reserve');
 /** A run ended (or never used its slot): its slot and the objects it owns come back. */
 export const releaseSignal = defineSignal<[{ workflowIds: string[] }]>('release');

@@ -1,9 +1,16 @@
 // A run's place within the engine's limits (workflows/limits/protocol.ts): it takes a slot, or waits its turn,
 // visibly, until a shard admits it; and when it ends, every shard that holds something of it is told.
 import { CancellationScope, condition, log, patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import { admissionSignal, joinSignal, releaseSignal, shardOf, withdrawSignal } from '../limits/protocol';
+import {
+  admissionSignal,
+  joinSignal,
+  releaseSignal,
+  shardOf,
+  withdrawSignal,
+  type ReserveAnswer,
+} from '../limits/protocol';
 import { SEARCH_ATTRIBUTES } from '../search-attributes';
-import { prepareFirstChange } from './first-change';
+import { prepareFirstChange, type FirstChange } from './first-change';
 import { askAdmit, giveBack, limitsSettings, reserveAtOnce, tell } from './limits-requests';
 import type { RunContext } from './run-context';
 
@@ -46,40 +53,46 @@ export async function admit(ctx: RunContext): Promise<boolean> {
   // local activity below: a patch asked after a local activity may land in the next workflow task's history (the
   // worker ends a long first task there), where a replay of this task would not see it.
   const withFirstChange = patched('first-change-with-admission');
-  const { maxConcurrentRuns: max, shards, routeClass } = await limitsSettings(ctx);
+  // The settings and the first change's policy answer: two local activities, asked at once.
+  const [{ maxConcurrentRuns: max, shards, routeClass }, first] = await Promise.all([
+    limitsSettings(ctx),
+    withFirstChange ? prepareFirstChange(ctx) : undefined,
+  ]);
+  ctx.firstChange = first;
+  const home = shardOf(plan.target.key, shards);
+  const took = (shard: number) => void (admission.shards.includes(shard) || admission.shards.push(shard));
   /**
    * A slot at the target's shard, or else a place in line. A full shard does not send the run on to the others: the
    * line's first waiter makes every shard hand its free slots to the waitlist, which gives them out in order, so a
-   * run never waits while a slot is free, and a storm's runs make one request each, not one per shard.
+   * run never waits while a slot is free, and a storm's runs make one request each, not one per shard. With the
+   * first change, the shard that grants the slot reserves its part of the change too; a run sent to wait holds
+   * nothing, and its change is asked for again when its turn comes.
    */
-  const took = (shard: number) => void (admission.shards.includes(shard) || admission.shards.push(shard));
-  const askForSlot = async () => {
-    const answer = await askAdmit(ctx, shardOf(plan.target.key, shards), { workflowId, max, shards });
-    if (answer.granted) {
-      admission.shard ??= answer.shard;
-      took(answer.shard);
-    }
+  const askForSlot = async (change?: FirstChange) => {
+    const reserve = change?.parts.find(({ shard }) => shard === home)?.request;
+    const answer = await askAdmit(ctx, home, { workflowId, max, shards, ...(reserve && { reserve }) });
+    if (!answer.granted) return;
+    admission.shard ??= answer.shard;
+    took(answer.shard);
+    if (change) await reserveTheRest(change, answer.reserved);
   };
-  const first = withFirstChange ? await prepareFirstChange(ctx) : undefined;
-  ctx.firstChange = first;
-  const askWithFirstChange = async (change: NonNullable<typeof first>) => {
-    const [, reservation] = await Promise.all([askForSlot(), reserveAtOnce(ctx, change.key, change.parts)]);
-    if (!reservation.granted) return;
-    if (admission.shard !== null) {
-      change.ready = true;
-      reservation.parts.forEach(({ shard }) => took(shard));
-    } else {
-      // Waiting, the run holds nothing: its turn may come in an hour, and the change is asked for again then.
-      await Promise.all(reservation.parts.map((part) => giveBack(ctx, change.key, part)));
-    }
+  /** Admitted with its first change's part at the target's shard: the other shards' parts, all at once. */
+  const reserveTheRest = async (change: FirstChange, reserved: ReserveAnswer | undefined) => {
+    if ('refused' in change.policy) return void (change.ready = true);
+    // Refused there, or a shard from before that reserves nothing with a slot: the step asks in order.
+    if (!reserved?.granted) return;
+    const rest = await reserveAtOnce(
+      ctx,
+      change.key,
+      change.parts.filter(({ shard }) => shard !== home),
+    );
+    if (!rest.granted) return giveBack(ctx, change.key, { shard: home, owned: reserved.owned });
+    change.ready = true;
+    rest.parts.forEach(({ shard }) => took(shard));
   };
   let asked = 0;
   const ask = async (): Promise<{ granted: boolean; reason: string }> => {
-    if (admission.shard === null) {
-      if (asked++ === 0 && first && 'policy' in first.policy) await askWithFirstChange(first);
-      else await askForSlot();
-      if (asked === 1 && first && 'refused' in first.policy) first.ready = admission.shard !== null;
-    }
+    if (admission.shard === null) await askForSlot(asked++ === 0 ? first : undefined);
     if (admission.shard !== null) return { granted: true, reason: '' };
     await tell('waitlist', joinSignal, { workflowId, severity: status.severity, routeClass, since, shards });
     return { granted: false, reason: `all ${max} run slots are taken (engine.maxConcurrentRuns is ${max})` };

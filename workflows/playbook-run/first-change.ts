@@ -1,8 +1,10 @@
 // A run's first change, asked for beside its admission. A playbook that opens with a change (most do: cap the
 // context, tier the route) would otherwise ask the limits' shards twice, one answer after the other: a slot, then
 // the change's reservation; and each question costs the run two workflow tasks and its shard one (docs/scale.md).
-// So a new run asks the policy first (a local activity, in the same workflow task), then sends its admission and
-// the change's reservation together; admitted at once, with every shard granting, its first step applies at once.
+// So a new run asks the policy first (a local activity, beside the one that reads the limits), and its admission
+// request carries the change's part at the target's shard, which reserves it only if it grants the slot; the
+// other shards' parts (objects that hash elsewhere) follow at once, together. Admitted at once with every shard
+// granting, its first step applies at once; a run sent to wait holds nothing.
 import { unmetCondition } from '../../playbook/conditions';
 import type { ReserveRequest } from '../limits/protocol';
 import { reservationParts } from './limits-requests';
@@ -15,7 +17,7 @@ export interface FirstChange {
   policy: PolicyAnswer;
   /** Its reservation, shard by shard; none when the policy refused it. */
   parts: Array<{ shard: number; request: ReserveRequest }>;
-  /** The run was admitted at its first request, and every shard granted the reservation (or the policy refused). */
+  /** Admitted at its first request, with every shard granting the reservation (or the policy refused it). */
   ready: boolean;
 }
 
@@ -28,9 +30,11 @@ export async function prepareFirstChange(ctx: RunContext): Promise<FirstChange |
   if (unmetCondition(step.when, { labels: alert.labels, severity: plan.playbook.severity, facts: status.facts }))
     return undefined;
   const key = ctx.actionRequest(step.id, step.params, 'apply').idempotencyKey;
-  const policy = await checkPolicy(ctx, step.action, step.params, { recent: true });
-  const parts = 'refused' in policy ? [] : await reservationParts(ctx, key, step.objects);
-  return { key, policy, parts, ready: false };
+  const [policy, parts] = await Promise.all([
+    checkPolicy(ctx, step.action, step.params, { recent: true }),
+    reservationParts(ctx, key, step.objects),
+  ]);
+  return { key, policy, parts: 'refused' in policy ? [] : parts, ready: false };
 }
 
 /**

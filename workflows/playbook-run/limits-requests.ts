@@ -19,6 +19,7 @@ import {
   unreserveSignal,
   waitlistWorkflowId,
   type AdmitAnswer,
+  type AdmitRequest,
   type LimitsReply,
   type ReserveAnswer,
   type ReserveRequest,
@@ -32,7 +33,8 @@ const HOUR_MS = 3_600_000;
 export class LimitsConversation {
   readonly replies = new Map<string, LimitsReply>();
   requests = 0;
-  settings: LimitSettings | undefined;
+  /** A promise, so that two asking at once in one task share one local activity. */
+  settings: Promise<LimitSettings> | undefined;
 }
 
 export function handleLimitsReplies({ limitsConversation: { replies } }: RunContext): void {
@@ -42,7 +44,7 @@ export function handleLimitsReplies({ limitsConversation: { replies } }: RunCont
 /** The limits as the worker is configured (a local activity, asked once per execution). */
 export async function limitsSettings(ctx: RunContext): Promise<LimitSettings> {
   const conversation = ctx.limitsConversation;
-  conversation.settings ??= await limitSettings['limits.settings']({ route: ctx.plan.target.labels.route });
+  conversation.settings ??= limitSettings['limits.settings']({ route: ctx.plan.target.labels.route });
   return conversation.settings;
 }
 
@@ -69,11 +71,8 @@ async function ask<Arg>(ctx: RunContext, shard: number, signal: SignalDefinition
 }
 
 /** A slot at this shard, if it has one free and nobody waits. */
-export const askAdmit = (
-  ctx: RunContext,
-  shard: number,
-  request: { workflowId: string; max: number; shards: number },
-) => ask(ctx, shard, admitSignal, request) as Promise<AdmitAnswer>;
+export const askAdmit = (ctx: RunContext, shard: number, request: AdmitRequest) =>
+  ask(ctx, shard, admitSignal, request) as Promise<AdmitAnswer & { reserved?: ReserveAnswer }>;
 
 const askReserve = (ctx: RunContext, shard: number, request: ReserveRequest) =>
   ask(ctx, shard, reserveSignal, request) as Promise<ReserveAnswer>;
@@ -140,9 +139,9 @@ export async function reserve(ctx: RunContext, key: string, objects: string[]): 
 }
 
 /**
- * Reserves a change at all its shards at once: one round of messages instead of one per shard, for a run's first
- * change, asked beside its admission (first-change.ts). Two runs after the same objects at once may then both be
- * refused where the ordered `reserve` lets one through; whoever is refused here gives back what it got and the
+ * Reserves a change at several shards at once: one round of messages instead of one per shard, for the parts of a
+ * run's first change beyond its target's shard (first-change.ts). Two runs after the same objects at once may then
+ * both be refused where the ordered `reserve` lets one through; whoever is refused gives back what it got and its
  * step asks again in order.
  */
 export async function reserveAtOnce(

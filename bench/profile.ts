@@ -70,10 +70,12 @@ export function summarize(name: string, profile: CpuProfile, top = 8): string[] 
 export function printProfiles(dir: string, names: Record<number, string>, serverMetrics: string[] = []): void {
   const lines = ['', '### Where the CPU went (BENCH_PROFILE=1)', '', ...serverMetrics];
   for (const file of readdirSync(dir).filter((name) => name.endsWith('.cpuprofile'))) {
-    // Node names them CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile.
-    const pid = Number(file.split('.')[3]);
+    // Node names them CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile; thread 0 is the main one, the others are the
+    // SDK's workflow threads (worker_threads running the workflows' sandbox).
+    const [pid, tid] = file.split('.').slice(3, 5).map(Number);
+    const thread = tid === 0 ? 'main thread' : `workflow thread ${tid}`;
     const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
-    lines.push(...summarize(names[pid] ?? file, profile));
+    lines.push(...summarize(`${names[pid!] ?? `pid ${pid}`}, ${thread}`, profile));
   }
   console.log(lines.join('\n'));
 }

@@ -2,9 +2,11 @@
 // The command line for platform engineers: check playbooks before merging them and preview what an
 // Alertmanager notification would do (validate, plan, schema: these touch nothing), and operate
 // runs through the ingress's runs API (start, status, resolve, abort, approve, reject).
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { renderAlertRules } from '../alert-rules/render-alert-rules';
 import { webhookPayloadSchema } from '../alerts/alertmanager';
 import { routeAlerts, type RoutingDecision } from '../alerts/routing';
 import { loadConfig } from '../config/config-load';
@@ -20,8 +22,9 @@ const USAGE = `usage:
   finops-soar validate [--dir DIR]                 check every playbook in DIR (default: playbooks.dir)
   finops-soar plan PAYLOAD.json [--dir DIR] [--json]  what an Alertmanager notification would run
   finops-soar schema                                the playbook JSON Schema, for editors
-  finops-soar rules                                 Prometheus alert rules for finops.budgets (multi-window burn
-                                                    rates), e.g. > deploy/prometheus/rules/budgets.rules.yml
+  finops-soar rules [--out DIR]                     write every Prometheus rule file from the config (alerts, finops.budgets)
+                                                    into DIR (default deploy/prometheus/rules)
+  finops-soar rules alerts|budgets                  print one of them
   finops-soar start PLAYBOOK --label K=V... --by USER --reason TEXT [--annotation K=V...]
                                                     run a playbook by hand (e.g. war-room)
   finops-soar status RUN_ID                         a run's live status (JSON)
@@ -101,6 +104,7 @@ function formatPlan(decisions: readonly RoutingDecision[]): string {
 
 const OPTIONS = {
   dir: { type: 'string' },
+  out: { type: 'string' },
   json: { type: 'boolean', default: false },
   url: { type: 'string' },
   label: { type: 'string', multiple: true },
@@ -154,9 +158,27 @@ export async function main(argv: string[]): Promise<number> {
     case 'schema':
       console.log(JSON.stringify(playbookJsonSchema(), null, 2));
       return 0;
-    case 'rules':
-      console.log(budgetAlertRules(config!.finops.budgets).trimEnd());
+    case 'rules': {
+      const files = {
+        alerts: ['finops-soar.rules.yml', renderAlertRules(config!.alerts)],
+        budgets: ['budgets.rules.yml', budgetAlertRules(config!.finops.budgets)],
+      } as const;
+      if (file === 'alerts' || file === 'budgets') {
+        console.log(files[file][1].trimEnd());
+        return 0;
+      }
+      if (file !== undefined) {
+        console.error(`rules takes alerts, budgets or nothing, not ${file}\n${USAGE}`);
+        return 2;
+      }
+      const out = values.out ?? join('deploy', 'prometheus', 'rules');
+      mkdirSync(out, { recursive: true });
+      for (const [name, text] of Object.values(files)) {
+        writeFileSync(join(out, name), text);
+        console.log(`wrote ${join(out, name)}`);
+      }
       return 0;
+    }
     case 'start':
     case 'resolve':
     case 'abort': {

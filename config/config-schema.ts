@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { approversSchema } from '../approvals/approvers';
 import { slackSettingsSchema } from '../notify/slack/slack-settings';
+import { alertRulesSchema } from '../alert-rules/alert-rules-schema';
 import { durationSchema } from '../validation/duration';
 import { DEFAULT_LIMIT_SHARDS } from '../workflows/limits/protocol';
 
@@ -328,6 +329,9 @@ export const configSchema = z
       .describe(
         'Slack for notifications, approvals and war-rooms (absent: they go to the log, and approvals to the CLI and runs API)',
       ),
+    alerts: alertRulesSchema
+      .prefault({})
+      .describe('the thresholds of the alert rules `finops-soar rules` renders (docs/alert-rules.md)'),
     finops: z
       .object({
         budgets: z

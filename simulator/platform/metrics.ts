@@ -112,15 +112,12 @@ export function createPlatformMetrics(model: PlatformModel): Registry {
 
   new Gauge({
     name: 'llm_tokens_baseline',
-    help: 'Tokens per second this tenant and route normally send at this time of day (no incident, no policy change).',
-    labelNames: ['tenant', 'route', 'type', 'env'],
+    help: "The route's usual input tokens per request, as the seed defines llm_tokens_baseline (no incident, no policy change).",
+    labelNames: ['route', 'env'],
     registers: [registry],
     collect() {
       this.reset();
-      for (const b of model.tokenBaselines()) {
-        this.set({ tenant: b.tenant, route: b.route, type: 'input', env }, b.inputPerSecond);
-        this.set({ tenant: b.tenant, route: b.route, type: 'output', env }, b.outputPerSecond);
-      }
+      for (const b of model.tokenBaselines()) this.set({ route: b.route, env }, b.inputPerRequest);
     },
   });
 

@@ -513,17 +513,10 @@ export class PlatformModel {
   }
 
   /** Tokens per second a stream normally sees at this time of day: no incidents, no policy. */
-  tokenBaselines(): Array<{ tenant: string; route: string; inputPerSecond: number; outputPerSecond: number }> {
-    const factor = diurnalFactor(this.catalog.seasonality, this.clockMs);
-    return this.catalog.traffic.map(({ tenant, route, requestsPerSecond }) => {
-      const spec = this.catalog.routes[route]!;
-      return {
-        tenant,
-        route,
-        inputPerSecond: requestsPerSecond * factor * meanTokens(spec.input),
-        outputPerSecond: requestsPerSecond * factor * meanTokens(spec.output),
-      };
-    });
+  /** Each route's usual input tokens per request (the seed's llm_tokens_baseline): no incident, no policy change. */
+  tokenBaselines(): Array<{ route: string; inputPerRequest: number }> {
+    const routes = [...new Set(this.catalog.traffic.map(({ route }) => route))];
+    return routes.map((route) => ({ route, inputPerRequest: meanTokens(this.catalog.routes[route]!.input) }));
   }
 
   private reads(): Reads {

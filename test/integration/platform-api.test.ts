@@ -165,17 +165,9 @@ describe('/metrics', () => {
       region: expect.stringMatching(/^(us-east-1|eu-west-1)$/) as unknown,
       env: 'test',
     });
-    expect(samples.filter((s) => s.name === 'llm_tokens_baseline' && s.labels.tenant === 'acme')).toEqual([
-      {
-        name: 'llm_tokens_baseline',
-        labels: { tenant: 'acme', route: 'chat', type: 'input', env: 'test' },
-        value: 10 * 1_200,
-      },
-      {
-        name: 'llm_tokens_baseline',
-        labels: { tenant: 'acme', route: 'chat', type: 'output', env: 'test' },
-        value: 10 * 300,
-      },
+    // The seed's meaning: the route's usual input tokens per request, one series per route.
+    expect(samples.filter((s) => s.name === 'llm_tokens_baseline' && s.labels.route === 'chat')).toEqual([
+      { name: 'llm_tokens_baseline', labels: { route: 'chat', env: 'test' }, value: 1_200 },
     ]);
     expect(samples.find((s) => s.name === 'llm_cache_hit_ratio' && s.labels.tenant === 'acme')).toMatchObject({
       value: 0.25,

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../../config/config-load';
+import { alertRulesSchema } from '../../alert-rules/alert-rules-schema';
+import { renderAlertRules } from '../../alert-rules/render-alert-rules';
 import { budgetAlertRules } from '../../finops/budget-rules';
 import { renderTemplates } from '../../playbook/plan';
 
@@ -63,10 +65,43 @@ describe('deploy/prometheus/rules', () => {
     expect([...alerts].sort()).toEqual([
       'GPUSaturatedQueueGrowing',
       'LLMCacheHitRatioLow',
+      'LLMCacheSavingsOpportunity',
       'LLMInputTokensPerRequestHigh',
       'LLMSpendBurnRateHigh',
     ]);
     expect([...tested].sort()).toEqual([...alerts].sort());
+  });
+});
+
+describe('alert rules rendered from config `alerts`', () => {
+  test('deploy/prometheus/rules/finops-soar.rules.yml is what finops-soar.yaml renders', () => {
+    const { alerts } = loadConfig({ file: join(ROOT, 'finops-soar.yaml'), env: {} });
+    // When this fails after a change to `alerts` or the renderer: npx finops-soar rules
+    expect(readFileSync(join(RULES_DIR, 'finops-soar.rules.yml'), 'utf8')).toBe(renderAlertRules(alerts));
+  });
+
+  test('overrides render as rules of their own that promtool accepts (no duplicate rules)', () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'finops-soar-alert-rules-'));
+    try {
+      const alerts = alertRulesSchema.parse({
+        series: { cost: 'litellm_spend_metric_total{team!=""}' },
+        overrides: [
+          {
+            match: { tenant: 'acme' },
+            spendBurnRate: { S2: { above: 3 } },
+            inputTokensPerRequest: { S2: { for: '1h' } },
+          },
+          { match: { route: 'chat' }, spendBurnRate: { S2: { above: 2.5 }, S1: { for: '5m' } } },
+          { match: { deployment: 'llm-premium-us-east-1' }, gpuSaturation: { S2: { queueGrowthPerMinute: 2 } } },
+        ],
+      });
+      writeFileSync(join(workDir, 'overridden.rules.yml'), renderAlertRules(alerts));
+      expect(run('promtool', ['check', 'rules', join(workDir, 'overridden.rules.yml')])).toContain(
+        'SUCCESS: 20 rules found',
+      );
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -102,10 +102,22 @@ test('plan refuses a file that is not a webhook payload, saying what is wrong', 
   expect(result.stderr).toMatch(/^package\.json: not an Alertmanager webhook payload:\n {2}version: /);
 });
 
-test('rules prints the budget burn-rate alerts for the configured budgets: the committed deploy/ file', async () => {
-  const result = await cli('rules');
+test('rules writes every rule file the config renders; the committed deploy/ files are those', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'finops-soar-rules-'));
+  const result = await cli('rules', '--out', out);
   expect(result.status).toBe(0);
-  expect(`${result.stdout}\n`).toBe(
+  for (const name of ['finops-soar.rules.yml', 'budgets.rules.yml']) {
+    expect(result.stdout).toContain(`wrote ${join(out, name)}`);
+    // When this fails after a config change: npx finops-soar rules (or npm run rules)
+    expect(readFileSync(join(out, name), 'utf8')).toBe(
+      readFileSync(join(ROOT, 'deploy', 'prometheus', 'rules', name), 'utf8'),
+    );
+  }
+  const budgets = await cli('rules', 'budgets');
+  expect(`${budgets.stdout}\n`).toBe(
     readFileSync(join(ROOT, 'deploy', 'prometheus', 'rules', 'budgets.rules.yml'), 'utf8'),
   );
+  const wrong = await cli('rules', 'everything');
+  expect(wrong.status).toBe(2);
+  expect(wrong.stderr).toMatch(/^rules takes alerts, budgets or nothing, not everything/);
 });

@@ -1,6 +1,7 @@
 // loadConfig (config/config-load.ts, validated by the schema in config/config-schema.ts): the defaults, the YAML
 // file, environment overrides, secrets read from files and their precedence, and error messages that
 // name the source, the field and the fix without ever showing a secret.
+import { alertRulesSchema } from '../../alert-rules/alert-rules-schema';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +60,30 @@ describe('defaults', () => {
       kubernetes: { timeout: 10_000 },
       prometheus: { url: 'http://127.0.0.1:9090', timeout: 10_000 },
       approvals: { approvers: {}, operatorTokens: {} },
+      alerts: {
+        series: {
+          cost: 'inference_cost_usd_total',
+          inputTokens: 'llm_tokens_total{type="input"}',
+          requests: 'http_requests_total{code="200"}',
+          tokensPerRequestBaseline: 'llm_tokens_baseline',
+          cacheHitRatio: 'llm_cache_hit_ratio',
+          gpuUtilization: 'gpu_utilization',
+          queueDepth: 'inference_queue_depth',
+        },
+        // The seed's thresholds (DESIGN.md "The seed's alerts").
+        spendBurnRate: { S2: { above: 2, for: '30m' }, S1: { above: 4, for: '15m' } },
+        inputTokensPerRequest: { S2: { above: 1.5, for: '15m' } },
+        gpuSaturation: {
+          S2: { utilization: 0.9, window: '10m', queueGrowthPerMinute: 0.5, for: '5m' },
+          S1: { utilization: 0.9, window: '30m', queueGrowthPerMinute: 0.5, for: '5m' },
+        },
+        cacheHitRatio: {
+          drop: { belowShareOfUsual: 0.5, minPoints: 0.05, for: '15m' },
+          savingsOpportunity: { below: 0.3, for: '5m' },
+          minRequestsPerSecond: 0.2,
+        },
+        overrides: [],
+      },
       finops: { budgets: {}, gpuHourlyUsd: 2.5, headroom: 0.1, watch: { every: 900_000, notify: ['finops'] } },
       storage: { s3: { region: 'us-east-1', forcePathStyle: false } },
       simulator: { host: '127.0.0.1', port: 8090, kubernetesPort: 8091, s3Port: 8092, seed: 1 },
@@ -343,6 +368,7 @@ describe('environment overrides', () => {
         approvers: {},
         operatorTokens: { U0ALICE: 'alice-operator-token-0123', U0BOB: 'bob-operator-token-01234' },
       },
+      alerts: alertRulesSchema.parse({}),
       finops: { budgets: {}, gpuHourlyUsd: 3.1, headroom: 0.2, watch: { every: 900_000, notify: ['finops'] } },
       storage: { s3: { region: 'eu-west-1', endpoint: 'http://minio:9000', forcePathStyle: true } },
       simulator: { host: '0.0.0.0', port: 18090, kubernetesPort: 18091, s3Port: 18092, seed: 42 },

@@ -1,0 +1,162 @@
+// The thresholds of the alert rules that start the playbooks (config `alerts`), and the series they read. The
+// defaults are the seed's (DESIGN.md "The seed's alerts"): spend above 2x the tenant's 14-day average on a route,
+// input tokens per request above 1.5x the route's baseline, GPUs at 90 % or more while the queue keeps growing, a
+// cache hit ratio under 30 % over an hour with traffic. `finops-soar rules` renders the rule files from them.
+import { z } from 'zod';
+
+const promDuration = z
+  .string()
+  .regex(/^([0-9]+(ms|s|m|h|d|w|y))+$/, 'a Prometheus duration, e.g. 15m or 2h')
+  .describe('a Prometheus duration, e.g. 15m');
+const seriesSelector = z
+  .string()
+  .regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^{}]*\})?$/, 'a metric name, with label matchers in braces if any')
+  .describe('a metric name with optional label matchers, e.g. llm_tokens_total{type="input"}');
+
+const above = (ratio: number, description: string) => z.number().gt(1).default(ratio).describe(description);
+
+const spendLevel = (ratio: number, duration: string) =>
+  z
+    .object({
+      above: above(ratio, "how many times the tenant's 14-day average spend on the route, e.g. 2"),
+      for: promDuration.default(duration),
+    })
+    .strict();
+const tokensLevel = (ratio: number, duration: string) =>
+  z
+    .object({
+      above: above(ratio, "how many times the route's input tokens per request baseline, e.g. 1.5"),
+      for: promDuration.default(duration),
+    })
+    .strict();
+const gpuLevel = (window: string) =>
+  z
+    .object({
+      utilization: z
+        .number()
+        .gt(0)
+        .max(1)
+        .default(0.9)
+        .describe('the lowest GPU utilisation over the window, e.g. 0.9'),
+      window: promDuration.default(window).describe('how long GPUs stay saturated and the queue keeps growing'),
+      queueGrowthPerMinute: z
+        .number()
+        .positive()
+        .default(0.5)
+        .describe('the least-squares growth of the queue over the window, in requests a minute, e.g. 0.5'),
+      for: promDuration.default('5m'),
+    })
+    .strict();
+const cacheSettings = z
+  .object({
+    drop: z
+      .object({
+        belowShareOfUsual: z
+          .number()
+          .gt(0)
+          .lt(1)
+          .default(0.5)
+          .describe("the hit ratio as a share of the route's usual one (the previous day), e.g. 0.5"),
+        minPoints: z.number().min(0).lt(1).default(0.05).describe('and at least this much lower, e.g. 0.05'),
+        for: promDuration.default('15m'),
+      })
+      .strict()
+      .prefault({}),
+    savingsOpportunity: z
+      .object({
+        below: z.number().gt(0).lt(1).default(0.3).describe('a hit ratio over the last hour under this, e.g. 0.3'),
+        for: promDuration.default('5m'),
+      })
+      .strict()
+      .prefault({}),
+    minRequestsPerSecond: z
+      .number()
+      .min(0)
+      .default(0.2)
+      .describe('real traffic: a ratio over a handful of requests means nothing'),
+  })
+  .strict();
+
+/** Per-level overrides: any field left out keeps the default. */
+const partialLevels = <T extends z.ZodObject>(level: T, levels: readonly string[]) =>
+  z.object(Object.fromEntries(levels.map((name) => [name, level.partial().optional()]))).strict();
+
+const labelMatch = z
+  .record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'a label name'), z.string().min(1))
+  .refine((match) => Object.keys(match).length > 0, 'name at least one label, e.g. {tenant: acme}');
+
+export const ROUTE_LABELS = ['env', 'tenant', 'route'] as const;
+export const DEPLOYMENT_LABELS = ['env', 'namespace', 'deployment'] as const;
+
+const overrideSchema = z
+  .object({
+    match: labelMatch.describe(
+      'the labels the override applies to: env, tenant, route (cost alerts) or env, namespace, deployment (GPU), e.g. {tenant: acme}',
+    ),
+    spendBurnRate: partialLevels(spendLevel(2, '30m'), ['S1', 'S2']).optional(),
+    inputTokensPerRequest: partialLevels(tokensLevel(1.5, '15m'), ['S2']).optional(),
+    gpuSaturation: partialLevels(gpuLevel('10m'), ['S1', 'S2']).optional(),
+  })
+  .strict()
+  .superRefine((override, ctx) => {
+    const labels = Object.keys(override.match);
+    const check = (field: string, allowed: readonly string[]) => {
+      const wrong = labels.filter((label) => !allowed.includes(label));
+      if (field in override && wrong.length > 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['match'],
+          message: `${field} is per ${allowed.join(', ')}: match on those labels, not ${wrong.join(', ')}`,
+        });
+    };
+    check('spendBurnRate', ROUTE_LABELS);
+    check('inputTokensPerRequest', ROUTE_LABELS);
+    check('gpuSaturation', DEPLOYMENT_LABELS);
+  });
+
+export const alertRulesSchema = z
+  .object({
+    series: z
+      .object({
+        cost: seriesSelector.default('inference_cost_usd_total').describe('spend in US dollars, a counter'),
+        inputTokens: seriesSelector.default('llm_tokens_total{type="input"}').describe('input tokens, a counter'),
+        requests: seriesSelector.default('http_requests_total{code="200"}').describe('requests served, a counter'),
+        tokensPerRequestBaseline: seriesSelector
+          .default('llm_tokens_baseline')
+          .describe(
+            "the route's usual input tokens per request, a gauge; where the platform exports none, the 7-day average",
+          ),
+        cacheHitRatio: seriesSelector.default('llm_cache_hit_ratio').describe('the response cache hit ratio, 0-1'),
+        gpuUtilization: seriesSelector.default('gpu_utilization').describe('GPU utilisation, 0-1, a gauge'),
+        queueDepth: seriesSelector.default('inference_queue_depth').describe('requests queued, a gauge'),
+      })
+      .strict()
+      .prefault({})
+      .describe('the series the rules read'),
+    spendBurnRate: z
+      .object({ S2: spendLevel(2, '30m').prefault({}), S1: spendLevel(4, '15m').prefault({}) })
+      .strict()
+      .prefault({})
+      .describe("LLMSpendBurnRateHigh: spend over 10 minutes against the tenant's 14-day average on the route"),
+    inputTokensPerRequest: z
+      .object({ S2: tokensLevel(1.5, '15m').prefault({}) })
+      .strict()
+      .prefault({})
+      .describe("LLMInputTokensPerRequestHigh: input tokens per request against the route's baseline"),
+    gpuSaturation: z
+      .object({ S2: gpuLevel('10m').prefault({}), S1: gpuLevel('30m').prefault({}) })
+      .strict()
+      .prefault({})
+      .describe('GPUSaturatedQueueGrowing: saturated GPUs while the queue keeps growing'),
+    cacheHitRatio: cacheSettings
+      .prefault({})
+      .describe('LLMCacheHitRatioLow (S2, a drop) and LLMCacheSavingsOpportunity (S3, tells FinOps, no playbook)'),
+    overrides: z
+      .array(overrideSchema)
+      .default([])
+      .describe('thresholds of their own for some routes, tenants or deployments; the first that matches wins'),
+  })
+  .strict();
+
+export type AlertRulesConfig = z.infer<typeof alertRulesSchema>;
+export type AlertOverride = AlertRulesConfig['overrides'][number];

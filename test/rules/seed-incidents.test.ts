@@ -122,9 +122,9 @@ describe('LLMSpendBurnRateHigh: 2x the 14-day average (S2), 4x (S1)', () => {
 });
 
 describe('LLMInputTokensPerRequestHigh: 1.5x the route’s tokens-per-request baseline', () => {
-  // Nine days, every 5 minutes: the derived baseline needs a week.
-  const timeline = { step: 5 * MINUTE, until: 9 * DAY };
-  const incident = 8 * DAY + 13 * HOUR;
+  // Fifteen days, every 5 minutes (the derived baseline needs a week).
+  const timeline = { step: 5 * MINUTE, until: 15 * DAY };
+  const incident = 14 * DAY + 13 * HOUR;
   const labels = (tenant: string, route: string) => `env="prod",${SCRAPE},tenant="${tenant}",route="${route}"`;
   /** A tenant's requests (the daily curve) and input tokens (`perRequest(t)` each, 5 % jitter). */
   const traffic = (
@@ -163,9 +163,12 @@ describe('LLMInputTokensPerRequestHigh: 1.5x the route’s tokens-per-request ba
 
   test('fires on 2x for 40 minutes, with the exported baseline or the derived one, and on nothing else', () => {
     const tests = [
-      ...[0, 6, 12].map((hour) => firing('LLMInputTokensPerRequestHigh', 8 * DAY + hour * HOUR, [])),
+      // Every three hours of the two weeks before: silent.
+      ...Array.from({ length: 14 * 8 + 4 }, (_, index) =>
+        firing('LLMInputTokensPerRequestHigh', index * 3 * HOUR + 30 * MINUTE, []),
+      ),
       ...[15, 18, 21].map((hour) =>
-        firing('LLMInputTokensPerRequestHigh', 8 * DAY + hour * HOUR, [], 'tenant="globex"'),
+        firing('LLMInputTokensPerRequestHigh', 14 * DAY + hour * HOUR, [], 'tenant="globex"'),
       ),
       // The platform's baseline for chat; the 7-day average (800 a request, give or take the jitter) for summarize.
       {
@@ -190,9 +193,9 @@ describe('LLMInputTokensPerRequestHigh: 1.5x the route’s tokens-per-request ba
 });
 
 describe('GPUSaturatedQueueGrowing: 90 % or more with a queue that keeps growing', () => {
-  // Five hours, every minute.
-  const timeline = { step: MINUTE, until: 5 * HOUR };
-  const incident = 2 * HOUR;
+  // Two weeks and five hours, every minute; the GPUs follow the daily curve (33 % at night, 83 % in the afternoon).
+  const timeline = { step: MINUTE, until: 14 * DAY + 5 * HOUR };
+  const incident = 14 * DAY + 2 * HOUR;
   const deployment = (name: string) =>
     `env="prod",${SCRAPE},namespace="inference",deployment="${name}",model="llama-3.1-70b-instruct",region="us-east-1"`;
   const gpu = (
@@ -211,7 +214,7 @@ describe('GPUSaturatedQueueGrowing: 90 % or more with a queue that keeps growing
       ],
     ] as Array<[string, string]>;
   };
-  const busy = () => 0.75;
+  const busy = (t: number) => 0.55 * dailyCurve(t);
   const saturated = () => 0.95;
   const steady = (depth: number) => () => depth;
   // The seed's incident: the queue grows steadily from 5 to 100 over an hour (about 1.6 a minute).
@@ -247,7 +250,10 @@ describe('GPUSaturatedQueueGrowing: 90 % or more with a queue that keeps growing
 
   test('fires on an hour of saturation with the queue growing 1.6 a minute (S2, then S1), and on nothing else', () => {
     const tests = [
-      firing('GPUSaturatedQueueGrowing', incident - 10 * MINUTE, []),
+      // Every hour of the two weeks before: silent.
+      ...Array.from({ length: 14 * 24 + 1 }, (_, hour) =>
+        firing('GPUSaturatedQueueGrowing', hour * HOUR + 30 * MINUTE, []),
+      ),
       // 10 minutes of window, then 5 of `for:`.
       firing('GPUSaturatedQueueGrowing', incident + 20 * MINUTE, [alert('S2')], 'deployment="chat-a"'),
       // 30 minutes of window, then 5 of `for:`.
@@ -267,9 +273,9 @@ describe('GPUSaturatedQueueGrowing: 90 % or more with a queue that keeps growing
 });
 
 describe('LLMCacheHitRatioLow (S2, half the usual) and LLMCacheSavingsOpportunity (S3, under 30 % for an hour)', () => {
-  // Two days and 20 hours, every 5 minutes: the usual ratio is the previous day's.
-  const timeline = { step: 5 * MINUTE, until: 2 * DAY + 20 * HOUR };
-  const incident = 2 * DAY + 13 * HOUR;
+  // Two weeks and 20 hours, every 5 minutes (the usual ratio is the previous day's).
+  const timeline = { step: 5 * MINUTE, until: 14 * DAY + 20 * HOUR };
+  const incident = 14 * DAY + 13 * HOUR;
   const labels = (tenant: string, route: string) => `env="prod",${SCRAPE},tenant="${tenant}",route="${route}"`;
   const route = (tenant: string, name: string, ratio: (t: number) => number, rps: number, seed: number, from = 0) => {
     const noise = jitter(seed);
@@ -308,6 +314,10 @@ describe('LLMCacheHitRatioLow (S2, half the usual) and LLMCacheSavingsOpportunit
 
   test('the drop fires for acme, the opportunity for the routes under 30 % with traffic for an hour', () => {
     const tests = [
+      // Every three hours of the two weeks before the flush: no drop anywhere.
+      ...Array.from({ length: 14 * 8 + 4 }, (_, index) =>
+        firing('LLMCacheHitRatioLow', index * 3 * HOUR + 30 * MINUTE, []),
+      ),
       // Before the flush: globex's poor cache is an opportunity; nothing else.
       firing('LLMCacheHitRatioLow', incident - HOUR, []),
       firing('LLMCacheSavingsOpportunity', incident - HOUR, [alert('globex', 'S3')]),

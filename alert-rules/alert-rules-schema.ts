@@ -13,38 +13,37 @@ const seriesSelector = z
   .regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^{}]*\})?$/, 'a metric name, with label matchers in braces if any')
   .describe('a metric name with optional label matchers, e.g. llm_tokens_total{type="input"}');
 
-const above = (ratio: number, description: string) => z.number().gt(1).default(ratio).describe(description);
+// Each level's fields, without defaults: the defaults are set once, below; an override's fields stay unset unless
+// it names them, so that it inherits the configured level, not the built-in one.
+const spendFields = {
+  above: z.number().gt(1).describe("how many times the tenant's 14-day average spend on the route, e.g. 2"),
+  for: promDuration,
+};
+const tokensFields = {
+  above: z.number().gt(1).describe("how many times the route's input tokens per request baseline, e.g. 1.5"),
+  for: promDuration,
+};
+const gpuFields = {
+  utilization: z.number().gt(0).max(1).describe('the lowest GPU utilisation over the window, e.g. 0.9'),
+  window: promDuration.describe('how long GPUs stay saturated and the queue keeps growing'),
+  queueGrowthPerMinute: z
+    .number()
+    .positive()
+    .describe('the least-squares growth of the queue over the window, in requests a minute, e.g. 0.5'),
+  for: promDuration,
+};
 
-const spendLevel = (ratio: number, duration: string) =>
-  z
-    .object({
-      above: above(ratio, "how many times the tenant's 14-day average spend on the route, e.g. 2"),
-      for: promDuration.default(duration),
-    })
-    .strict();
-const tokensLevel = (ratio: number, duration: string) =>
-  z
-    .object({
-      above: above(ratio, "how many times the route's input tokens per request baseline, e.g. 1.5"),
-      for: promDuration.default(duration),
-    })
-    .strict();
+const spendLevel = (above: number, duration: string) =>
+  z.object({ above: spendFields.above.default(above), for: spendFields.for.default(duration) }).strict();
+const tokensLevel = (above: number, duration: string) =>
+  z.object({ above: tokensFields.above.default(above), for: tokensFields.for.default(duration) }).strict();
 const gpuLevel = (window: string) =>
   z
     .object({
-      utilization: z
-        .number()
-        .gt(0)
-        .max(1)
-        .default(0.9)
-        .describe('the lowest GPU utilisation over the window, e.g. 0.9'),
-      window: promDuration.default(window).describe('how long GPUs stay saturated and the queue keeps growing'),
-      queueGrowthPerMinute: z
-        .number()
-        .positive()
-        .default(0.5)
-        .describe('the least-squares growth of the queue over the window, in requests a minute, e.g. 0.5'),
-      for: promDuration.default('5m'),
+      utilization: gpuFields.utilization.default(0.9),
+      window: gpuFields.window.default(window),
+      queueGrowthPerMinute: gpuFields.queueGrowthPerMinute.default(0.5),
+      for: gpuFields.for.default('5m'),
     })
     .strict();
 const cacheSettings = z
@@ -77,9 +76,9 @@ const cacheSettings = z
   })
   .strict();
 
-/** Per-level overrides: any field left out keeps the default. */
-const partialLevels = <T extends z.ZodObject>(level: T, levels: readonly string[]) =>
-  z.object(Object.fromEntries(levels.map((name) => [name, level.partial().optional()]))).strict();
+/** Per-level overrides: a field left out keeps the configured level's. */
+const partialLevels = (fields: z.ZodRawShape, levels: readonly string[]) =>
+  z.object(Object.fromEntries(levels.map((name) => [name, z.object(fields).partial().strict().optional()]))).strict();
 
 const labelMatch = z
   .record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'a label name'), z.string().min(1))
@@ -93,9 +92,9 @@ const overrideSchema = z
     match: labelMatch.describe(
       'the labels the override applies to: env, tenant, route (cost alerts) or env, namespace, deployment (GPU), e.g. {tenant: acme}',
     ),
-    spendBurnRate: partialLevels(spendLevel(2, '30m'), ['S1', 'S2']).optional(),
-    inputTokensPerRequest: partialLevels(tokensLevel(1.5, '15m'), ['S2']).optional(),
-    gpuSaturation: partialLevels(gpuLevel('10m'), ['S1', 'S2']).optional(),
+    spendBurnRate: partialLevels(spendFields, ['S1', 'S2']).optional(),
+    inputTokensPerRequest: partialLevels(tokensFields, ['S2']).optional(),
+    gpuSaturation: partialLevels(gpuFields, ['S1', 'S2']).optional(),
   })
   .strict()
   .superRefine((override, ctx) => {

@@ -118,3 +118,17 @@ test.each([
   expect(parsed.success).toBe(false);
   expect(parsed.error?.issues[0]).toMatchObject({ path, message });
 });
+
+test('an override inherits the configured level for what it does not name, not the built-in default', () => {
+  const s1 = alertsOf(
+    {
+      spendBurnRate: { S1: { above: 5, for: '20m' } },
+      overrides: [{ match: { tenant: 'acme' }, spendBurnRate: { S1: { above: 8 } } }],
+    },
+    'LLMSpendBurnRateHigh',
+  ).filter((rule) => rule.labels?.severity === 'S1');
+  expect(s1.map((rule) => [rule.labels?.thresholds, rule.expr.match(/> (\d+)/)?.[1], rule.for])).toEqual([
+    ['tenant=acme', '8', '20m'],
+    [undefined, '5', '20m'],
+  ]);
+});

@@ -1,6 +1,7 @@
-// A run's first change, asked for beside its admission. A playbook that opens with a change (most do: cap the
-// context, tier the route) would otherwise ask the limits' shards twice, one answer after the other: a slot, then
-// the change's reservation; and each question costs the run two workflow tasks and its shard one (docs/scale.md).
+// A run's first change, asked for beside its admission. A playbook that opens with a change (a cap, a quota; the
+// shipped ones open with a check, whose facts their first change's `when` reads, so they cannot) would otherwise
+// ask the limits' shards twice, one answer after the other: a slot, then the change's reservation; and each
+// question costs the run two workflow tasks and its shard one (docs/scale.md).
 // So a new run asks the policy first (a local activity, beside the one that reads the limits), and its admission
 // request carries the change's part at the target's shard, which reserves it only if it grants the slot; the
 // other shards' parts (objects that hash elsewhere) follow at once, together. Admitted at once with every shard

@@ -23,9 +23,9 @@ export function withMatchers(series: string, matchers: string): string {
   return open < 0 ? `${series}{${matchers}}` : `${series.slice(0, -1)}, ${matchers}}`;
 }
 
+const sortedLabels = (match: Record<string, string>) => Object.entries(match).sort(([a], [b]) => (a < b ? -1 : 1));
 const matchersOf = (match: Record<string, string>) =>
-  Object.entries(match)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
+  sortedLabels(match)
     .map(([label, value]) => `${label}=${JSON.stringify(value)}`)
     .join(', ');
 
@@ -33,7 +33,7 @@ const matchersOf = (match: Record<string, string>) =>
  * One rule per override of `kind` at `level` (its own matchers, minus those of earlier overrides) and the default
  * rule minus every override: the first override that matches a series decides its threshold.
  */
-function perOverride<Level>(
+function perOverride<Level extends { for: string }>(
   config: AlertRulesConfig,
   kind: Kind,
   level: 'S1' | 'S2',
@@ -41,20 +41,28 @@ function perOverride<Level>(
   render: (level: Level, matchers: string) => string,
   /** The series whose labels say whether an override applies, and the labels to match on. */
   scope: { series: string; on: string },
-): Array<{ expr: string; level: Level; override?: AlertOverride }> {
+  alert: { name: string; annotations: (level: Level, override?: AlertOverride) => Record<string, string> },
+): Rule[] {
   const overrides = config.overrides.filter((override) => override[kind]?.[level] !== undefined);
   const except = (earlier: AlertOverride[]) =>
     earlier.map((o) => `\n  unless on (${scope.on}) ${withMatchers(scope.series, matchersOf(o.match))}`).join('');
+  const rule = (expr: string, merged: Level, override?: AlertOverride): Rule => ({
+    alert: alert.name,
+    expr,
+    for: merged.for,
+    labels: { severity: level, ...thresholdsLabel(override) },
+    annotations: alert.annotations(merged, override),
+  });
   return [
     ...overrides.map((override, index) => {
       const merged = { ...defaults, ...override[kind]![level] } as Level;
-      return {
-        expr: `${render(merged, matchersOf(override.match))}${except(overrides.slice(0, index))}`,
-        level: merged,
+      return rule(
+        `${render(merged, matchersOf(override.match))}${except(overrides.slice(0, index))}`,
+        merged,
         override,
-      };
+      );
     }),
-    { expr: `${render(defaults, '')}${except(overrides)}`, level: defaults },
+    rule(`${render(defaults, '')}${except(overrides)}`, defaults),
   ];
 }
 
@@ -62,8 +70,7 @@ function perOverride<Level>(
 const thresholdsLabel = (override?: AlertOverride) =>
   override
     ? {
-        thresholds: Object.entries(override.match)
-          .sort(([a], [b]) => (a < b ? -1 : 1))
+        thresholds: sortedLabels(override.match)
           .map(([label, value]) => `${label}=${value}`)
           .join(','),
       }
@@ -134,20 +141,19 @@ function spendAlerts(config: AlertRulesConfig): Rule[] {
       ({ above }, m) =>
         `${withMatchers('tenant_route:inference_cost_usd:rate10m', m)} / ${withMatchers('tenant_route:inference_cost_usd:rate14d', m)} > ${above}`,
       { series: 'tenant_route:inference_cost_usd:rate10m', on: ROUTE },
-    ).map(({ expr, level, override }) => ({
-      alert: 'LLMSpendBurnRateHigh',
-      expr,
-      for: level.for,
-      labels: { severity, ...thresholdsLabel(override) },
-      annotations: {
-        summary: '{{ $labels.tenant }} spends {{ $value | printf "%.1f" }}x its 14-day average on {{ $labels.route }}',
-        description:
-          'Spend of tenant {{ $labels.tenant }} on route {{ $labels.route }} ({{ $labels.env }}) over the last 10 minutes is ' +
-          `{{ $value | printf "%.1f" }} times its 14-day average, above ${level.above}x for ${level.for}${overrideNote(override)}. ` +
-          `${SPEND_PLAYBOOK[severity]}. Look for a new client, a retry loop or a batch job on the interactive route, and ` +
-          'whether traffic or the cost per request rose: tenant_route:llm_requests_served:rate10m, tenant_route:llm_input_tokens_per_request:ratio_rate10m.',
+      {
+        name: 'LLMSpendBurnRateHigh',
+        annotations: (level, override) => ({
+          summary:
+            '{{ $labels.tenant }} spends {{ $value | printf "%.1f" }}x its 14-day average on {{ $labels.route }}',
+          description:
+            'Spend of tenant {{ $labels.tenant }} on route {{ $labels.route }} ({{ $labels.env }}) over the last 10 minutes is ' +
+            `{{ $value | printf "%.1f" }} times its 14-day average, above ${level.above}x for ${level.for}${overrideNote(override)}. ` +
+            `${SPEND_PLAYBOOK[severity]}. Look for a new client, a retry loop or a batch job on the interactive route, and ` +
+            'whether traffic or the cost per request rose: tenant_route:llm_requests_served:rate10m, tenant_route:llm_input_tokens_per_request:ratio_rate10m.',
+        }),
       },
-    })),
+    ),
   );
 }
 
@@ -164,21 +170,19 @@ function tokenAlerts(config: AlertRulesConfig): Rule[] {
       // A tenant new on the route an hour ago has no habits to depart from.
       `  and on (${ROUTE}) group by (${ROUTE}) (present_over_time(${series.inputTokens}[10m] offset 1h))`,
     { series: 'tenant_route:llm_input_tokens_per_request:ratio_rate10m', on: ROUTE },
-  ).map(({ expr, level, override }) => ({
-    alert: 'LLMInputTokensPerRequestHigh',
-    expr,
-    for: level.for,
-    labels: { severity: 'S2', ...thresholdsLabel(override) },
-    annotations: {
-      summary:
-        '{{ $labels.tenant }}\'s requests carry {{ $value | printf "%.1f" }}x the route\'s usual input tokens on {{ $labels.route }}',
-      description:
-        'Requests of tenant {{ $labels.tenant }} on route {{ $labels.route }} ({{ $labels.env }}) carry {{ $value | printf "%.1f" }} times ' +
-        `the route's baseline of input tokens per request, above ${level.above}x for ${level.for}${overrideNote(override)}: prompts are ballooning ` +
-        '(context stuffing, a RAG change, conversation history never trimmed). finops-soar runs cost-s2 (context cap, compression). ' +
-        'Compare tenant_route:llm_input_tokens_per_request:ratio_rate10m with route:llm_input_tokens_per_request:baseline.',
+    {
+      name: 'LLMInputTokensPerRequestHigh',
+      annotations: (level, override) => ({
+        summary:
+          '{{ $labels.tenant }}\'s requests carry {{ $value | printf "%.1f" }}x the route\'s usual input tokens on {{ $labels.route }}',
+        description:
+          'Requests of tenant {{ $labels.tenant }} on route {{ $labels.route }} ({{ $labels.env }}) carry {{ $value | printf "%.1f" }} times ' +
+          `the route's baseline of input tokens per request, above ${level.above}x for ${level.for}${overrideNote(override)}: prompts are ballooning ` +
+          '(context stuffing, a RAG change, conversation history never trimmed). finops-soar runs cost-s2 (context cap, compression). ' +
+          'Compare tenant_route:llm_input_tokens_per_request:ratio_rate10m with route:llm_input_tokens_per_request:baseline.',
+      }),
     },
-  }));
+  );
 }
 
 function cacheAlerts({ cacheHitRatio: cache, series }: AlertRulesConfig): Rule[] {
@@ -244,20 +248,18 @@ function gpuAlerts(config: AlertRulesConfig): Rule[] {
         // A deployment younger than the window has too few samples to say either.
         `  and on (${DEPLOYMENT}) group by (${DEPLOYMENT}) (present_over_time(${withMatchers(series.gpuUtilization, m)}[1m] offset ${window}))`,
       { series: series.gpuUtilization, on: DEPLOYMENT },
-    ).map(({ expr, level, override }) => ({
-      alert: 'GPUSaturatedQueueGrowing',
-      expr,
-      for: level.for,
-      labels: { severity, ...thresholdsLabel(override) },
-      annotations: {
-        summary: `{{ $labels.deployment }} GPUs saturated with the queue growing for ${level.window}`,
-        description:
-          'Deployment {{ $labels.namespace }}/{{ $labels.deployment }} ({{ $labels.model }}, {{ $labels.region }}) has run at ' +
-          `${level.utilization * 100}% GPU utilisation or more for ${level.window} while its queue grew by more than ` +
-          `${level.queueGrowthPerMinute} requests a minute${overrideNote(override)}: latency degrades on every route it serves. ` +
-          `${GPU_PLAYBOOK[severity]}. Check replicas, the HPA ceiling and a stuck node.`,
+      {
+        name: 'GPUSaturatedQueueGrowing',
+        annotations: (level, override) => ({
+          summary: `{{ $labels.deployment }} GPUs saturated with the queue growing for ${level.window}`,
+          description:
+            'Deployment {{ $labels.namespace }}/{{ $labels.deployment }} ({{ $labels.model }}, {{ $labels.region }}) has run at ' +
+            `${level.utilization * 100}% GPU utilisation or more for ${level.window} while its queue grew by more than ` +
+            `${level.queueGrowthPerMinute} requests a minute${overrideNote(override)}: latency degrades on every route it serves. ` +
+            `${GPU_PLAYBOOK[severity]}. Check replicas, the HPA ceiling and a stuck node.`,
+        }),
       },
-    })),
+    ),
   );
 }
 

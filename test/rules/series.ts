@@ -2,21 +2,16 @@
 // incidents on top of it, series that start late. promtool reads a space-separated list of values per series, `_`
 // for no sample (https://prometheus.io/docs/prometheus/latest/configuration/unit_testing_rules/).
 
+import { mulberry32 } from '../../simulator/platform/random';
+
 export const MINUTE = 60;
 export const HOUR = 3_600;
 export const DAY = 86_400;
 
-/** A seeded PRNG (mulberry32): the same jitter every run. */
+/** A factor within 1 ± spread, seeded (the simulator's mulberry32): the same jitter every run. */
 export function jitter(seed: number): (spread: number) => number {
-  let state = seed >>> 0;
-  return (spread) => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const unit = ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-    return 1 + spread * (2 * unit - 1);
-  };
+  const random = mulberry32(seed);
+  return (spread) => 1 + spread * (2 * random() - 1);
 }
 
 /**

@@ -40,33 +40,31 @@ const waitingAt = async (handle: WorkflowHandle, position: number) => {
 };
 const resolve = (handle: WorkflowHandle, route: string, tenant: string) =>
   handle.signal(alertNotificationSignal, notification(resolved(alert({ route, tenant }))));
+/** Every shard's state; a shard nobody has asked yet holds nothing. */
+const shardStates = async (taskQueue: string, shards: number) => {
+  const states = await Promise.all(
+    Array.from({ length: shards }, (_, shard) =>
+      harness.env.client.workflow
+        .getHandle(shardWorkflowId(taskQueue, shard))
+        .query(shardQuery)
+        .catch((error: unknown) => {
+          if (error instanceof WorkflowNotFoundError) return null;
+          throw error;
+        }),
+    ),
+  );
+  return states.filter((state) => state !== null);
+};
 /** What the shards hold of one run: the objects it owns and its reserved actions. */
-const reservedBy = async (taskQueue: string, shards: number, workflowId: string) => {
-  const held: string[] = [];
-  for (let shard = 0; shard < shards; shard++) {
-    const state = await harness.env.client.workflow
-      .getHandle(shardWorkflowId(taskQueue, shard))
-      .query(shardQuery)
-      // A shard nobody has asked yet holds nothing.
-      .catch((error: unknown) => {
-        if (error instanceof WorkflowNotFoundError) return null;
-        throw error;
-      });
-    if (!state) continue;
-    held.push(...Object.entries(state.owners).flatMap(([object, owner]) => (owner === workflowId ? [object] : [])));
-    for (const actions of Object.values(state.actions))
-      held.push(...actions.flatMap(({ key }) => (key.startsWith(`${workflowId}/`) ? [key] : [])));
-  }
-  return held;
-};
-const slotsHeld = async (taskQueue: string, shards: number) => {
-  const held: string[] = [];
-  for (let shard = 0; shard < shards; shard++) {
-    const state = await harness.env.client.workflow.getHandle(shardWorkflowId(taskQueue, shard)).query(shardQuery);
-    held.push(...Object.keys(state.runs));
-  }
-  return held.sort();
-};
+const reservedBy = async (taskQueue: string, shards: number, workflowId: string) =>
+  (await shardStates(taskQueue, shards)).flatMap((state) => [
+    ...Object.entries(state.owners).flatMap(([object, owner]) => (owner === workflowId ? [object] : [])),
+    ...Object.values(state.actions).flatMap((actions) =>
+      actions.flatMap(({ key }) => (key.startsWith(`${workflowId}/`) ? [key] : [])),
+    ),
+  ]);
+const slotsHeld = async (taskQueue: string, shards: number) =>
+  (await shardStates(taskQueue, shards)).flatMap((state) => Object.keys(state.runs)).sort();
 
 test('beyond maxConcurrentRuns a run waits, says so, and is admitted when a slot frees, even a terminated holder’s', async () => {
   const yaml = playbook('concurrency', [cap('cap', 8192)]);

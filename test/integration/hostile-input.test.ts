@@ -134,6 +134,20 @@ function expectRefused(answer: Answer, status: number | number[]) {
   expect((error as string).length).toBeGreaterThan(0);
 }
 
+/**
+ * Whether a parsed body carries a key the JSON parser refuses outright (400, before any schema): `__proto__`, or a
+ * `constructor` holding a `prototype` (fastify's onProtoPoisoning and onConstructorPoisoning, both `error` by default;
+ * the check is secure-json-parse's). fast-check's strings include `__proto__` on purpose, so generated keys meet it.
+ */
+function poisonsPrototypes(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const own = (object: object, key: string) => Object.prototype.hasOwnProperty.call(object, key);
+  if (own(value, '__proto__')) return true;
+  const constructor = own(value, 'constructor') ? (value as { constructor: unknown }).constructor : undefined;
+  if (constructor !== null && typeof constructor === 'object' && own(constructor, 'prototype')) return true;
+  return Object.values(value).some(poisonsPrototypes);
+}
+
 /** Runs `act` and asserts it made no call to Temporal at all. */
 async function withoutTemporal<T>(act: () => Promise<T>): Promise<T> {
   const before = temporal.calls.length;
@@ -779,7 +793,7 @@ describe('the runs API', () => {
             payload: JSON.stringify(body),
           });
           expect(answer.status).toBeLessThan(500);
-          if (kind === 'invalid') expectRefused(answer, 422);
+          if (kind === 'invalid') expectRefused(answer, poisonsPrototypes(body) ? 400 : 422);
           if (kind === 'unknown') expectRefused(answer, 404);
           if (kind !== 'hostile' || answer.status !== 202) {
             if (kind === 'hostile') expectRefused(answer, 422);
@@ -791,7 +805,13 @@ describe('the runs API', () => {
           started.add(id);
         },
       ),
-      { numRuns: 800 },
+      {
+        numRuns: 800,
+        // A generated key can be `__proto__`: the parser's 400, not the schema's 422. Always tried, not only by chance.
+        examples: [
+          [{ kind: 'invalid' as const, body: { ...manualStart({ route: 'x' }), ['__proto__']: { polluted: 'yes' } } }],
+        ],
+      },
     );
   });
 

@@ -26,6 +26,11 @@ export interface ActionOutcome {
   previous: unknown;
   /** The action that restores `previous`; null when nothing changed (or in a dry run). */
   undo: { action: ActionName; params: unknown } | null;
+  /**
+   * What the change set, as params of its undo action, for actions that can come back part of the way
+   * (ActionSpec.stepBack): a staged rollback steps from here toward `undo.params`, and re-applies it on a breach.
+   */
+  applied?: unknown;
 }
 
 export interface CheckRequest {

@@ -12,6 +12,7 @@ import {
   type engineLimits,
   type LimitAnswer,
 } from '../workflows/engine-limits';
+import type { FlapMemorySettings } from '../workflows/limits/protocol';
 
 export interface Limits {
   maxConcurrentRuns: number;
@@ -22,6 +23,8 @@ export interface Limits {
   sweepEveryMs?: number;
   /** How often the waitlist tells waiting runs their new place (tests: short). */
   reportEveryMs?: number;
+  /** engine.flapMemory: how long a target's rollback is remembered, and how much longer its next run holds. */
+  flapMemory?: FlapMemorySettings;
 }
 
 export interface LimitsDeps extends Limits {

@@ -4,7 +4,13 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Guardrails } from '../policy/guardrails';
 import type { LimitsDeps } from './limits-activities';
-import { limitsTaskQueue, shardWorkflowId, waitlistWorkflowId, type RouteClass } from '../workflows/limits/protocol';
+import {
+  limitsTaskQueue,
+  shardWorkflowId,
+  waitlistWorkflowId,
+  type FlapMemorySettings,
+  type RouteClass,
+} from '../workflows/limits/protocol';
 
 export type ShardedLimitsDeps = LimitsDeps & {
   shards: number;
@@ -17,6 +23,8 @@ export interface LimitSettings {
   shards: number;
   /** Where the run's route stands in the admission order. */
   routeClass: RouteClass;
+  /** engine.flapMemory; absent from workers before it. */
+  flapMemory?: FlapMemorySettings;
 }
 
 export interface ShardedLimitsActivities {
@@ -44,6 +52,7 @@ export function createShardedLimitsActivities(deps: ShardedLimitsDeps): ShardedL
         maxActionsPerTargetPerHour: deps.maxActionsPerTargetPerHour,
         shards: deps.shards,
         routeClass: routeClass(route),
+        ...(deps.flapMemory && { flapMemory: deps.flapMemory }),
       }),
 
     async 'limits.deliver'({ to, signal, arg }) {

@@ -68,6 +68,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['FINOPS_SOAR_MAX_CONCURRENT_RUNS', ['engine', 'maxConcurrentRuns']],
   ['FINOPS_SOAR_MAX_ACTIONS_PER_TARGET_PER_HOUR', ['engine', 'maxActionsPerTargetPerHour']],
   ['FINOPS_SOAR_LIMIT_SHARDS', ['engine', 'limitShards']],
+  ['FINOPS_SOAR_FLAP_MEMORY', ['engine', 'flapMemory', 'within']],
   ['FINOPS_SOAR_WORKER_MAX_CACHED_WORKFLOWS', ['worker', 'maxCachedWorkflows']],
   ['FINOPS_SOAR_WORKER_WORKFLOW_TASK_SLOTS', ['worker', 'workflowTaskSlots']],
   ['FINOPS_SOAR_WORKER_ACTIVITY_TASK_SLOTS', ['worker', 'activityTaskSlots']],

@@ -464,6 +464,27 @@ export const configSchema = z
           .describe(
             'how many changes one target may receive in an hour, across runs; a step beyond it is refused and recorded',
           ),
+        flapMemory: z
+          .object({
+            within: durationSchema
+              .default(7_200_000)
+              .describe(
+                "a target whose alert fires again this soon after its last rollback flapped: its next run holds its changes longer, e.g. 2h (0: no memory)",
+              ),
+            factor: z.coerce
+              .number()
+              .min(1)
+              .default(2)
+              .describe('each flap in a row multiplies the cooldown and the stabilisation windows by this, e.g. 2'),
+            maxFactor: z.coerce
+              .number()
+              .min(1)
+              .default(8)
+              .describe('the most they are multiplied by, however many flaps, e.g. 8'),
+          })
+          .strict()
+          .prefault({})
+          .describe("how long the limits' shards remember a target's rollback, and how much longer its next run holds"),
         limitShards: z.coerce
           .number()
           .int()

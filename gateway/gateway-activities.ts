@@ -175,6 +175,7 @@ export function createGatewayActivities(gateway: GatewayAdapter, guardrails: Gua
           action: 'gateway.setRegionWeights',
           params: { weights: change.previous.weights, ...(named !== undefined && { route }) },
         },
+        applied: { weights: change.weights, ...(named !== undefined && { route }) },
       };
     },
 

@@ -191,6 +191,7 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
         summary: `${object}: replicas ${previous} → ${next.replicas}${note(next.capped)}`,
         previous: { replicas: previous },
         undo: { action: 'kubernetes.scaleDeployment', params: { replicas: previous } },
+        applied: { replicas: next.replicas },
       };
     },
 
@@ -247,7 +248,12 @@ export function createKubernetesActivities(kubernetes: KubernetesAdapter): Kuber
           kubernetes.patchHpa(hpa, { ...change, annotations: changeAnnotation(idempotencyKey, previous) }),
         );
       }
-      return { summary: describe(previous), previous, undo: { action: 'kubernetes.setHpaBounds', params: previous } };
+      return {
+        summary: describe(previous),
+        previous,
+        undo: { action: 'kubernetes.setHpaBounds', params: previous },
+        applied: { hpa: hpa.name, ...Object.fromEntries(fields.map((field) => [field, bounds[field]])) },
+      };
     },
 
     async 'kubernetes.suspendBatch'({ target, params, idempotencyKey, dryRun }) {

@@ -81,8 +81,24 @@ export interface RunPlan {
    * configured), it waits for the resolution however long it takes.
    */
   staleAfterMs?: number | undefined;
+  /** How the changes come back in stages (playbook/rollback-schema.ts); absent: all at once. */
+  rollback?: StagedRollback | undefined;
   /** The more severe playbook of the same family, planned for the same alert, and when it takes over. */
   escalation?: { afterMs: number; plan: RunPlan } | undefined;
+}
+
+/** A playbook's staged rollback, planned: its guard's params rendered for the alert. */
+export interface StagedRollback {
+  stages: Array<{ undo: string[]; by: number }>;
+  stabiliseMs: number;
+  guard: {
+    measure: Measure;
+    breaksAbove?: number | undefined;
+    breaksBelow?: number | undefined;
+    everyMs: number;
+  } | null;
+  holdMs: number;
+  maxHoldMs: number;
 }
 
 const EXPRESSION = /\{\{\s*([^}]*?)\s*\}\}/g;
@@ -335,6 +351,24 @@ export function planRun(
       return { ok: false, problem: `savings.costRate: ${(error as Error).message}` };
     }
   }
+  let rollback: StagedRollback | undefined;
+  if (spec.rollback) {
+    const { stages, stabilise, guard, hold, maxHold } = spec.rollback;
+    let plannedGuard: StagedRollback['guard'] = null;
+    if (guard) {
+      try {
+        plannedGuard = {
+          measure: planMeasure(guard.measure, alert),
+          breaksAbove: guard.breaksAbove,
+          breaksBelow: guard.breaksBelow,
+          everyMs: guard.every,
+        };
+      } catch (error) {
+        return { ok: false, problem: `rollback.guard.measure: ${(error as Error).message}` };
+      }
+    }
+    rollback = { stages, stabiliseMs: stabilise, guard: plannedGuard, holdMs: hold, maxHoldMs: maxHold };
+  }
   return {
     ok: true,
     plan: {
@@ -350,6 +384,7 @@ export function planRun(
       cooldownMs: spec.cooldown ?? defaults.cooldownMs,
       steps,
       ...(savings ? { savings } : {}),
+      ...(rollback ? { rollback } : {}),
       ...(textGaps.length > 0 ? { textGaps } : {}),
       ...(defaults.staleAfterMs !== undefined ? { staleAfterMs: defaults.staleAfterMs } : {}),
     },

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { formatIssues, formatPath } from '../validation/issues';
-import { stepSpec, type ActionName, type CheckName } from './step-registry';
+import { ACTION_NAMES, stepsBack, stepSpec, type ActionName, type CheckName } from './step-registry';
 import { approvalsNeededBySteps, onTimeoutOf } from './plan';
 import { playbookSchema, type Playbook, type PlaybookSpec, type PlaybookStep } from './playbook-schema';
 
@@ -167,6 +167,63 @@ function semanticProblems(spec: PlaybookSpec): Problem[] {
   });
 }
 
+/**
+ * A staged rollback's stages must name change steps of this playbook, take each further back stage by stage and all
+ * the way in the end, and step part of the way only with actions that can (ActionSpec.stepBack).
+ */
+function rollbackProblems(spec: PlaybookSpec): Problem[] {
+  if (!spec.rollback) return [];
+  const { stages, guard, hold, maxHold } = spec.rollback;
+  const problems: Problem[] = [];
+  const steps = new Map(spec.steps.map((step) => [step.id, step]));
+  const partly = ACTION_NAMES.filter(stepsBack).join(', ');
+  const lastBy = new Map<string, { by: number; stage: number; path: PropertyKey[] }>();
+  stages.forEach(({ undo, by }, stageIndex) => {
+    undo.forEach((id, index) => {
+      const path = ['rollback', 'stages', stageIndex, 'undo', index];
+      const step = steps.get(id);
+      if (!step) return problems.push({ path, message: `"${id}" is not a step of this playbook` });
+      if (!step.action && !step.adapt)
+        return problems.push({ path, message: `"${id}" changes nothing (only action and adapt steps come back)` });
+      if (by < 1 && (step.adapt || !stepsBack(step.action!)))
+        problems.push({
+          path: ['rollback', 'stages', stageIndex, 'by'],
+          message: `"${id}" (${step.action ?? 'an adapt step'}) comes back all at once; only ${partly} come back part of the way: leave by out, or name only those here`,
+        });
+      const before = lastBy.get(id);
+      if (before && before.by >= by)
+        problems.push({
+          path: ['rollback', 'stages', stageIndex, 'by'],
+          message: `"${id}" came back by ${before.by} at stage ${before.stage + 1} already; a later stage must take it further (a larger by)`,
+        });
+      lastBy.set(id, { by, stage: stageIndex, path });
+    });
+  });
+  for (const [id, { by, path }] of lastBy) {
+    if (by < 1)
+      problems.push({
+        path,
+        message: `"${id}" only comes back ${by} of the way; add a later stage that undoes it with by: 1`,
+      });
+  }
+  if (hold > maxHold)
+    problems.push({
+      path: ['rollback', 'hold'],
+      message: 'is longer than rollback.maxHold; the hold only grows up to maxHold',
+    });
+  if (guard) {
+    const at = ['rollback', 'guard', 'measure'];
+    const use = {
+      name: guard.measure.check,
+      params: guard.measure.params,
+      namePath: [...at, 'check'],
+      paramsPath: [...at, 'params'],
+    };
+    problems.push(...useProblems(use, spec.target));
+  }
+  return problems;
+}
+
 /** Escalation must name a more severe playbook of the same family that acts on the same kind of target. */
 function escalationProblems(playbooks: readonly Playbook[]): string[] {
   const byName = new Map(playbooks.map((playbook) => [playbook.spec.name, playbook]));
@@ -201,7 +258,7 @@ export function parsePlaybook(file: string, text: string): { playbook?: Playbook
       problems: parsed.error.issues.map((issue, i) => `${locate(file, document, lines, issue.path)}: ${messages[i]}`),
     };
   }
-  const problems = semanticProblems(parsed.data).map(
+  const problems = [...semanticProblems(parsed.data), ...rollbackProblems(parsed.data)].map(
     ({ path, message }) => `${locate(file, document, lines, path)}: ${formatPath(path)}: ${message}`,
   );
   if (problems.length > 0) return { problems };

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseMatcher } from '../alerts/matchers';
 import { TARGET_KIND_NAMES } from '../alerts/target';
 import { durationSchema } from '../validation/duration';
+import { rollbackSchema } from './rollback-schema';
 import { ACTION_NAMES, CHECK_NAMES } from './step-registry';
 
 const slug = z
@@ -296,6 +297,11 @@ export const playbookSchema = z
       .optional()
       .describe(
         "attribute savings: the target's cost rate before the first change, sampled while changes are in force, and the dollars saved",
+      ),
+    rollback: rollbackSchema
+      .optional()
+      .describe(
+        'how the changes come back once the alert stayed resolved for the cooldown: in stages watched against a guard metric (absent: all at once, newest first)',
       ),
     steps: z
       .array(stepSchema)

@@ -28,4 +28,13 @@ export interface ActionSpec extends StepSpec {
    * people.
    */
   destructive?(params: never): boolean;
+  /**
+   * For an action that sets a number (replicas, bounds, weights) and undoes itself: the params that take a change
+   * `by` (0 to 1) of the way back from `applied` (what it set) to `undo` (what was there), both its own params. A
+   * staged rollback steps with it; an action without it comes back all at once.
+   */
+  stepBack?(undo: never, applied: never, by: number): unknown;
 }
+
+/** `by` (0 to 1) of the way back from `applied` to `undo`. */
+export const partWay = (applied: number, undo: number, by: number) => applied + (undo - applied) * by;

@@ -210,6 +210,11 @@ async function main() {
       maxConcurrentRuns: config.engine.maxConcurrentRuns,
       maxActionsPerTargetPerHour: config.engine.maxActionsPerTargetPerHour,
       shards: config.engine.limitShards,
+      flapMemory: {
+        withinMs: config.engine.flapMemory.within,
+        factor: config.engine.flapMemory.factor,
+        maxFactor: config.engine.flapMemory.maxFactor,
+      },
     },
     metrics,
     alertmanager: { urls: config.ingress.alertmanagerUrl ?? [], timeoutMs: config.ingress.temporalTimeout },

@@ -193,6 +193,7 @@ describe('gateway.setRegionWeights', () => {
       summary: 'region weights of route chat: us-east-1 0.6 → 0, eu-west-1 0.4 → 1',
       previous: { weights: { 'us-east-1': 0.6, 'eu-west-1': 0.4 } },
       undo: { action: 'gateway.setRegionWeights', params: { weights: { 'us-east-1': 0.6, 'eu-west-1': 0.4 } } },
+      applied: { weights: { 'us-east-1': 0, 'eu-west-1': 1 } },
     });
     await undo(outcome, chat);
     expect(simulator.store.getRegionWeights('chat')).toEqual({

@@ -155,6 +155,8 @@ describe('outcomes', () => {
       summary: 'deployment llm/vllm-chat: replicas 4 → 6 (ceiling maxReplicas 6)',
       previous: { replicas: 4 },
       undo: { action: 'kubernetes.scaleDeployment', params: { replicas: 4 } },
+      // What a staged rollback steps back from.
+      applied: { replicas: 6 },
     });
     const mutations = server.mutations;
     expect(

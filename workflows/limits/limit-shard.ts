@@ -64,6 +64,8 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
     actions: {},
     owners: {},
   };
+  // A shard from before flap memory carries none.
+  const rollbacks = (state.rollbacks ??= {});
   let toOffer = 0;
   let toAdmit: string[] = [];
   const toReply: Array<{ replyTo: string; reply: LimitsReply }> = [];
@@ -88,12 +90,20 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
   };
   // Where it always was (the order handlers are set in decides the order of the signals that came with the start);
   // reserveAnswer is a function declaration, hoisted, since those signals are handled the moment a handler is set.
-  setHandler(admitSignal, ({ replyTo, requestId, workflowId, max, shards, reserve }) => {
+  setHandler(admitSignal, ({ replyTo, requestId, workflowId, max, shards, reserve, flap }) => {
     const answer = admitAnswer(workflowId, max, shards);
     const reserved = answer.granted && reserve ? { reserved: reserveAnswer(reserve) } : {};
-    toReply.push({ replyTo, reply: { requestId, kind: 'admit', answer: { ...answer, ...reserved } } });
+    // The target's last rollback, if recent enough to make this run a flap.
+    const last = flap && rollbacks[flap.target];
+    const recent = last !== undefined && Date.now() - Date.parse(last.at) < flap!.withinMs;
+    const remembered = recent ? { lastRollback: last } : {};
+    toReply.push({ replyTo, reply: { requestId, kind: 'admit', answer: { ...answer, ...reserved, ...remembered } } });
   });
-  setHandler(releaseSignal, ({ workflowIds }) => {
+  setHandler(releaseSignal, ({ workflowIds, rolledBack }) => {
+    if (rolledBack) {
+      const { target, ...memory } = rolledBack;
+      rollbacks[target] = memory;
+    }
     for (const id of workflowIds) delete state.runs[id];
     for (const [object, owner] of Object.entries(state.owners))
       if (workflowIds.includes(owner)) delete state.owners[object];
@@ -191,7 +201,9 @@ export async function limitShard(input: LimitShardInput): Promise<void> {
       lastSweep = Date.now();
     }
   }
-  // No limit looks back further than a day: older actions need not travel to the next history.
+  // No limit looks back further than a day: older actions and rollbacks need not travel to the next history.
+  for (const [target, { at }] of Object.entries(rollbacks))
+    if (Date.parse(at) < Date.now() - 86_400_000) delete rollbacks[target];
   for (const [target, actions] of Object.entries(state.actions)) {
     const recent = actions.filter((action) => action.at > Date.now() - 86_400_000);
     if (recent.length > 0) state.actions[target] = recent;

@@ -55,10 +55,33 @@ export interface Waiter {
   since: string;
 }
 
-export type AdmitAnswer =
+export type AdmitAnswer = (
   | { granted: true; shard: number }
   /** `saturated`: the waitlist has waiters, so no shard grants a slot to a newcomer. */
-  | { granted: false; saturated: boolean };
+  | { granted: false; saturated: boolean }
+) & {
+  /** The target's last rollback, when the request asked (`flap`) and it ended within the time asked. */
+  lastRollback?: TargetRollback;
+};
+
+/** engine.flapMemory, as the limits settings tell a run. */
+export interface FlapMemorySettings {
+  /** A rollback this recent makes the target's next run a flap (0: no memory). */
+  withinMs: number;
+  /** Each flap in a row multiplies the run's cooldown and stabilisation by this, up to maxFactor. */
+  factor: number;
+  maxFactor: number;
+}
+
+/** A target's last rollback after its alert resolved, as its shard remembers it (flap memory). */
+export interface TargetRollback {
+  /** The run that rolled back (its workflow id and first execution's run id). */
+  workflowId: string;
+  runId: string;
+  /** When the rollback ended (ISO), and how many flaps in a row the run that rolled back had itself. */
+  at: string;
+  flaps: number;
+}
 
 export interface ReserveRequest {
   workflowId: string;
@@ -84,6 +107,8 @@ export interface ShardState {
   actions: Record<string, Array<{ key: string; at: number }>>;
   /** The run that changed each shared object, until it ends. */
   owners: Record<string, string>;
+  /** Per target key that hashes here: its last rollback after a resolution (absent from shards before it). */
+  rollbacks?: Record<string, TargetRollback>;
 }
 
 export interface WaitlistState {
@@ -117,13 +142,19 @@ export interface AdmitRequest {
   max: number;
   shards: number;
   reserve?: ReserveRequest;
+  /** The run's target, and how far back its last rollback counts as a flap: answered in `lastRollback`. */
+  flap?: { target: string; withinMs: number };
 }
 
 // On a shard.
 export const admitSignal = defineSignal<[Asking & AdmitRequest]>('admit');
 export const reserveSignal = defineSignal<[Asking & ReserveRequest]>('reserve');
-/** A run ended (or never used its slot): its slot and the objects it owns come back. */
-export const releaseSignal = defineSignal<[{ workflowIds: string[] }]>('release');
+/**
+ * A run ended (or never used its slot): its slot and the objects it owns come back. A run that rolled back after its
+ * alert resolved tells its target's shard (`rolledBack`), which remembers it for the target's next run.
+ */
+export const releaseSignal =
+  defineSignal<[{ workflowIds: string[]; rolledBack?: TargetRollback & { target: string } }]>('release');
 /** A change reserved here was refused by another shard: its action and objects come back. */
 export const unreserveSignal = defineSignal<[{ workflowId: string; key: string; objects: string[] }]>('unreserve');
 export const waitersSignal = defineSignal<[{ exist: boolean; seq: number }]>('waiters');

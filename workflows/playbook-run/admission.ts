@@ -11,6 +11,7 @@ import {
 } from '../limits/protocol';
 import { SEARCH_ATTRIBUTES } from '../search-attributes';
 import { prepareFirstChange, type FirstChange } from './first-change';
+import { describeFlap, flapFrom } from './flap-memory';
 import { askAdmit, giveBack, limitsSettings, reserveAtOnce, tell } from './limits-requests';
 import type { RunContext } from './run-context';
 
@@ -53,13 +54,20 @@ export async function admit(ctx: RunContext): Promise<boolean> {
   // local activity below: a patch asked after a local activity may land in the next workflow task's history (the
   // worker ends a long first task there), where a replay of this task would not see it.
   const withFirstChange = patched('first-change-with-admission');
+  // Runs since flap memory ask the target's shard for its last rollback, and tell it theirs (flap-memory.ts).
+  const remembers = patched('flap-memory');
   // The settings and the first change's policy answer: two local activities, asked at once.
-  const [{ maxConcurrentRuns: max, shards, routeClass }, first] = await Promise.all([
+  const [{ maxConcurrentRuns: max, shards, routeClass, flapMemory }, first] = await Promise.all([
     limitsSettings(ctx),
     withFirstChange ? prepareFirstChange(ctx) : undefined,
   ]);
   ctx.firstChange = first;
   const home = shardOf(plan.target.key, shards);
+  if (remembers) admission.home = home;
+  const flap =
+    remembers && flapMemory && flapMemory.withinMs > 0
+      ? { target: plan.target.key, withinMs: flapMemory.withinMs }
+      : undefined;
   const took = (shard: number) => void (admission.shards.includes(shard) || admission.shards.push(shard));
   /**
    * A slot at the target's shard, or else a place in line. A full shard does not send the run on to the others: the
@@ -70,7 +78,18 @@ export async function admit(ctx: RunContext): Promise<boolean> {
    */
   const askForSlot = async (change?: FirstChange) => {
     const reserve = change?.parts.find(({ shard }) => shard === home)?.request;
-    const answer = await askAdmit(ctx, home, { workflowId, max, shards, ...(reserve && { reserve }) });
+    const answer = await askAdmit(ctx, home, {
+      workflowId,
+      max,
+      shards,
+      ...(reserve && { reserve }),
+      ...(flap && { flap }),
+    });
+    if (answer.lastRollback && flapMemory && !status.flap) {
+      status.flap = flapFrom(answer.lastRollback, flapMemory);
+      log.warn('the target flapped', { flap: describeFlap(status.flap, plan.cooldownMs) });
+      ctx.summarize();
+    }
     if (!answer.granted) return;
     admission.shard ??= answer.shard;
     took(answer.shard);
@@ -127,11 +146,35 @@ export async function admit(ctx: RunContext): Promise<boolean> {
   return true;
 }
 
-/** Tells every shard that holds something of the run (its slot, its objects) that it has ended. Idempotent. */
+/**
+ * Tells every shard that holds something of the run (its slot, its objects) that it has ended. Idempotent. A run
+ * that rolled back after its alert resolved tells its target's shard so, for the target's next run (flap memory).
+ */
 export async function releaseAdmission(ctx: RunContext): Promise<void> {
-  const admission = ctx.status.admission;
+  const { status } = ctx;
+  const admission = status.admission;
   if (!admission) return;
-  const shards = [...new Set([...(admission.shard === null ? [] : [admission.shard]), ...admission.shards])];
+  const home = admission.home;
+  const rolledBack =
+    home !== undefined &&
+    ctx.rolledBackOnResolution &&
+    status.state === 'rolled-back' &&
+    status.applied.some((change) => !change.dryRun && change.undoneAt !== null)
+      ? {
+          target: ctx.plan.target.key,
+          workflowId: ctx.workflowId,
+          runId: ctx.firstExecutionRunId,
+          at: new Date().toISOString(),
+          flaps: status.flap?.flaps ?? 0,
+        }
+      : undefined;
+  const shards = [
+    ...new Set([
+      ...(admission.shard === null ? [] : [admission.shard]),
+      ...admission.shards,
+      ...(rolledBack ? [home!] : []),
+    ]),
+  ];
   const released = new Set(ctx.releasedShards);
   await CancellationScope.nonCancellable(() =>
     Promise.all(
@@ -139,7 +182,8 @@ export async function releaseAdmission(ctx: RunContext): Promise<void> {
         .filter((shard) => !released.has(shard))
         .map(async (shard) => {
           ctx.releasedShards.push(shard);
-          await tell(shard, releaseSignal, { workflowIds: [ctx.workflowId] });
+          const memory = rolledBack && shard === home ? { rolledBack } : {};
+          await tell(shard, releaseSignal, { workflowIds: [ctx.workflowId], ...memory });
         }),
     ),
   );

@@ -105,6 +105,7 @@ export function recordChange(
       stepId,
       action: outcome.undo.action,
       request: ctx.actionRequest(keyId, outcome.undo.params, 'undo'),
+      ...(outcome.applied !== undefined && { applied: outcome.applied }),
     });
   }
   if (status.savings && !status.savings.nextAt && plan.savings) {

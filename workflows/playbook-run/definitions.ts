@@ -11,6 +11,8 @@ export interface Compensation {
   stepId: string;
   action: ActionName;
   request: ActionRequest;
+  /** What the change set, as params of `action` (ActionOutcome.applied): a staged rollback steps back from it. */
+  applied?: unknown;
 }
 
 export interface PlaybookRunInput {
@@ -34,6 +36,8 @@ export type RunState =
   | 'mitigated'
   | 'cooldown'
   | 'rolling-back'
+  /** A staged rollback met a breach or a re-fire: it put the last stage back and holds (RunStatus.rollback). */
+  | 'holding'
   | 'rolled-back'
   | 'rollback-failed'
   | 'failed'
@@ -54,6 +58,42 @@ export interface Admission {
   /** The shard holding the run's slot, and every shard where it reserved actions or objects: told when it ends. */
   shard: number | null;
   shards: number[];
+  /** The target's shard, which remembers its rollbacks (flap memory); absent from runs before it. */
+  home?: number;
+}
+
+/** Where a staged rollback stands (staged-rollback.ts). */
+export interface RollbackProgress {
+  /** The stages: the plan's, after a first one for the changes no stage names. */
+  stages: Array<{ undo: string[]; by: number }>;
+  /** The stage being undone or watched next (stages.length: every stage done). */
+  stage: number;
+  /** How far back each step has come (0 to 1). */
+  back: Record<string, number>;
+  /** The undos of changes a stage took all the way back, kept to put them back on a breach. */
+  undone: Compensation[];
+  /** Tries after a breach so far (each stage's undo has its own idempotency key per try), and holds so far. */
+  attempt: number;
+  holds: number;
+  /** The last hold's length: the cooldown after a re-fire lasts at least this long. */
+  lastHoldMs: number;
+  /** Why the rollback holds, and until when (null while it goes on). */
+  heldBecause: string | null;
+  holdUntil: string | null;
+  /** Whether the savings ledger took its closing sample before the first stage. */
+  sampled: boolean;
+  /** The audit: every stage undone, watched, breached, put back and resumed, with when. */
+  events: Array<{ at: string; stage: number; event: string }>;
+}
+
+/** What the limits' shard of the target remembers of its last rollback (workflows/limits/protocol.ts). */
+export interface FlapMemory {
+  /** The run that rolled back, when its rollback ended, and how many flaps it had itself. */
+  previousRun: string;
+  rolledBackAt: string;
+  flaps: number;
+  /** What this run does about it: cooldown and stabilisation multiplied by this. */
+  holdFactor: number;
 }
 
 export interface AppliedChange {
@@ -172,6 +212,10 @@ export interface RunStatus {
   /** What the alert lacked that the playbooks' text names: placeholders stand in (RunPlan.textGaps). */
   textGaps: string[];
   admission?: Admission;
+  /** A staged rollback's progress (plan.rollback): absent until it starts. */
+  rollback?: RollbackProgress;
+  /** The target rolled back recently and fired again: this run holds its changes longer (flap memory). */
+  flap?: FlapMemory;
   /** Verify steps: whether the metric moved, with the last value measured. */
   verifications: Array<{ stepId: string; moved: boolean; value: number | null; at: string; reason: string }>;
 }

@@ -22,6 +22,7 @@ import { handleDecisions } from './decision-handlers';
 import { alertNotificationSignal, alertNotificationsSignal, statusQuery, type PlaybookRunInput } from './definitions';
 import { escalateIfStillFiring } from './escalation';
 import { rollback } from './rollback';
+import { rollBackInStages } from './staged-rollback';
 import { RunContext, seconds, type RunSummary } from './run-context';
 import { runSteps } from './steps';
 import { waitUntil } from './waiting';
@@ -78,23 +79,32 @@ export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> 
       if (status.state === 'applying') ctx.setState('mitigated');
 
       // Roll back only once the alert has stayed resolved for the whole cooldown; a re-fire during
-      // the cooldown cancels the rollback and the run keeps its changes.
+      // the cooldown cancels the rollback and the run keeps its changes. A staged rollback that meets
+      // a re-fire puts its last stage back, and the run waits for the resolution and the cooldown again.
       for (;;) {
         await waitForResolution(ctx);
         if (ctx.firing()) await ctx.continueWithFreshHistory();
         if (compensations.length === 0) break;
         ctx.setState('cooldown');
-        if (!(await waitUntil(ctx, ctx.firing, plan.cooldownMs))) break;
-        log.info('alert fired again during the cooldown; rollback cancelled');
+        if (await waitUntil(ctx, ctx.firing, ctx.cooldownMs())) {
+          log.info('alert fired again during the cooldown; rollback cancelled');
+          ctx.setState('mitigated');
+          continue;
+        }
+        if (!plan.rollback) break;
+        if ((await rollBackInStages(ctx, plan.rollback)) !== 'fired') break;
         ctx.setState('mitigated');
       }
     });
     if (compensations.length > 0 || status.state !== 'rolled-back') {
       // A resolution the run inferred (the lost-resolution check) says so in the reason.
       const resolved = status.staleness?.endsWith(RESOLVED_BY_THE_RUN) ? status.staleness : 'alert resolved';
+      const stages = status.rollback ? `, in ${status.rollback.stages.length} stages` : '';
+      ctx.rolledBackOnResolution = !status.rollbackReason;
       await rollback(
         ctx,
-        status.rollbackReason ?? `${resolved} and stayed resolved for the ${seconds(plan.cooldownMs)} cooldown`,
+        status.rollbackReason ??
+          `${resolved} and stayed resolved for the ${seconds(ctx.cooldownMs())} cooldown${stages}`,
       );
     }
   } catch (error) {

@@ -16,8 +16,9 @@ export const rollback = (ctx: RunContext, reason: string) =>
     ctx.setState('rolling-back');
     let failed = false;
     status.adapting = [];
-    // The last sample closes the savings: the rate with every change still in force.
-    if (status.savings && ctx.changesInForce()) await sampleCost(ctx);
+    // The last sample closes the savings: the rate with every change still in force (a staged rollback took it
+    // before its first stage).
+    if (status.savings && ctx.changesInForce() && !status.rollback?.sampled) await sampleCost(ctx);
     for (const { stepId, action, request } of compensations.reverse()) {
       // An adapt step's changes all go back with its one compensation.
       const changes = status.applied.filter((applied) => applied.stepId === stepId && applied.undoneAt === null);

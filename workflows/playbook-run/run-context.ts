@@ -21,6 +21,8 @@ import type { Compensation, PlaybookRunInput, RecordedDecision, RunState, RunSta
 import type { playbookRun } from './playbook-run';
 import type { FirstChange } from './first-change';
 import { LimitsConversation } from './limits-requests';
+import { describeFlap } from './flap-memory';
+import { describeRollback } from './staged-rollback';
 
 // Far below Temporal's 51,200 events and 10,000 signals per execution: a run that absorbs
 // Alertmanager's repeats for days continues as new with its state before it gets near them.
@@ -116,6 +118,8 @@ export class RunContext {
   abortReason: string | undefined;
   /** Set once the run continues as new: the limits slot stays with the next execution. */
   continuing = false;
+  /** Set when the run rolls back because its alert resolved and stayed so: its shard remembers (flap-memory.ts). */
+  rolledBackOnResolution = false;
   /** The shards already told that the run ended (admission.ts). */
   releasedShards: number[] = [];
   readonly limitsConversation = new LimitsConversation();
@@ -151,6 +155,12 @@ export class RunContext {
 
   firing = () => isFiring(this.status.alerts);
 
+  /** How much longer than planned the run holds its changes: after a flap, its cooldown and stabilisation grow. */
+  holdFactor = () => this.status.flap?.holdFactor ?? 1;
+
+  /** How long the alert must stay resolved before the rollback: longer after a flap, and at least the last hold. */
+  cooldownMs = () => Math.max(this.plan.cooldownMs * this.holdFactor(), this.status.rollback?.lastHoldMs ?? 0);
+
   changesInForce = () => this.status.applied.some((change) => change.undoneAt === null && !change.dryRun);
 
   historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= this.historyLimit;
@@ -174,6 +184,8 @@ export class RunContext {
       ),
       skipped: status.skipped.map(({ stepId, reason }) => `${stepId}: ${reason}`),
       savings: status.savings && describeSavings(status.savings),
+      ...(status.rollback && { rollback: describeRollback(status.rollback) }),
+      ...(status.flap && { flap: describeFlap(status.flap, plan.cooldownMs) }),
     });
   }
 

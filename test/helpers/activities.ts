@@ -84,7 +84,15 @@ export const testActivities = ({
     notifier,
     runUrl: (workflowId) => `http://temporal-ui.test/namespaces/default/workflows/${encodeURIComponent(workflowId)}`,
     guardrails: TEST_GUARDRAILS,
-    limits: { client, taskQueue, maxConcurrentRuns: 1_000, maxActionsPerTargetPerHour: 1_000, ...limits },
+    limits: {
+      client,
+      taskQueue,
+      maxConcurrentRuns: 1_000,
+      maxActionsPerTargetPerHour: 1_000,
+      // The engine's defaults: a target that fires again within 2 h of its rollback flapped.
+      flapMemory: { withinMs: 7_200_000, factor: 2, maxFactor: 8 },
+      ...limits,
+    },
     metrics,
     opa: opaUrl ? { url: opaUrl, timeoutMs: 2_000 } : undefined,
     alertmanager: { urls: alertmanagerUrls, timeoutMs: 2_000 },

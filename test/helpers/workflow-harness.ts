@@ -75,6 +75,8 @@ export interface Harness {
       cooldownOverrideMs?: number;
       /** Shortens the playbook's escalation delay, for the seed playbooks. */
       escalationOverrideMs?: number;
+      /** Shortens a staged rollback's windows and holds, and how often its guard measures, for the seed playbooks. */
+      rollbackOverride?: { stabiliseMs: number; holdMs: number; maxHoldMs: number; guardEveryMs: number };
       historyLimit?: number;
     },
   ): Promise<WorkflowHandle<typeof playbookRun>>;
@@ -155,6 +157,7 @@ export async function startHarness(): Promise<Harness> {
         staleAfterMs,
         cooldownOverrideMs,
         escalationOverrideMs,
+        rollbackOverride,
         historyLimit,
       } = {},
     ) {
@@ -170,6 +173,12 @@ export async function startHarness(): Promise<Harness> {
       if (cooldownOverrideMs !== undefined) decision.plan.cooldownMs = cooldownOverrideMs;
       if (escalationOverrideMs !== undefined && decision.plan.escalation)
         decision.plan.escalation.afterMs = escalationOverrideMs;
+      const staged = decision.plan.rollback;
+      if (rollbackOverride && staged) {
+        const { guardEveryMs, ...windows } = rollbackOverride;
+        Object.assign(staged, windows);
+        if (staged.guard) staged.guard.everyMs = guardEveryMs;
+      }
       const input: PlaybookRunInput = {
         plan: decision.plan,
         alert: { ...notification(firing), labels: firing.labels, annotations: firing.annotations },

@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import { PrometheusClient } from '../../prometheus/prometheus-client';
 import { DEFAULT_CATALOG } from '../../simulator/platform/catalog';
 import { seedCluster } from '../../simulator/simulated-platform';
-import { alertNotificationSignal, decideUpdate, statusQuery } from '../../workflows/playbook-run/definitions';
+import {
+  alertNotificationSignal,
+  decideUpdate,
+  statusQuery,
+  type RunStatus,
+} from '../../workflows/playbook-run/definitions';
 import { TEST_FINOPS } from '../helpers/activities';
 import { alert, resolved } from '../helpers/alerts';
 import { recordHistoryIfAsked } from '../helpers/histories';
@@ -19,14 +24,14 @@ import { notification, startHarness, type Harness } from '../helpers/workflow-ha
 // platform budget, one under a budget the scale-out alone would break.
 const AMPLE = 'capacity-ample-budget';
 const TIGHT = 'capacity-tight-budget';
+// Limits (and so flap memory) of its own: what other tests rolled back on the same target is not remembered there.
+const FLAPS = 'capacity-flaps';
 let harness: Harness;
 let prometheus: RunningPrometheus;
 beforeAll(async () => {
   harness = await startHarness();
   seedCluster(harness.kube, DEFAULT_CATALOG);
-  prometheus = await startPrometheus(
-    '# TYPE inference_cost_usd_total counter\ninference_cost_usd_total{tenant="acme",route="chat"} 125000\n',
-  );
+  prometheus = await startPrometheus(exposition());
   // increase() needs two scrapes; before them the budget check has no answer, and no scale-out.
   await waitFor('two scrapes of the spend', async () => {
     const samples = await new PrometheusClient({ baseUrl: prometheus.url, timeoutMs: 2_000 }).query(
@@ -35,6 +40,7 @@ beforeAll(async () => {
     return samples.length > 0 || undefined;
   });
   await harness.startWorker(AMPLE, { prometheusUrl: prometheus.url });
+  await harness.startWorker(FLAPS, { prometheusUrl: prometheus.url });
   await harness.startWorker(TIGHT, {
     prometheusUrl: prometheus.url,
     finops: { ...TEST_FINOPS, budgets: { platform: { monthlyUsd: 50, selector: '' } } },
@@ -44,6 +50,35 @@ afterAll(async () => {
   await harness?.close();
   await prometheus?.close();
 });
+
+// What the exporter serves: the spend the budget checks read, and the GPU utilisation capacity-s2's staged rollback
+// watches as its guard (every deployment at 0.5 unless a test sets it).
+const SPEND = '# TYPE inference_cost_usd_total counter\ninference_cost_usd_total{tenant="acme",route="chat"} 125000\n';
+const utilization = new Map<string, number>();
+const DEPLOYMENTS = [
+  'llm-premium-us-east-1',
+  'llm-premium-eu-west-1',
+  'llm-standard-us-east-1',
+  'llm-standard-eu-west-1',
+];
+function exposition() {
+  const gpus = DEPLOYMENTS.map(
+    (name) => `gpu_utilization{namespace="inference",deployment="${name}"} ${utilization.get(name) ?? 0.5}`,
+  );
+  return `${SPEND}# TYPE gpu_utilization gauge\n${gpus.join('\n')}\n`;
+}
+/** Sets a deployment's GPU utilisation and waits until Prometheus answers it. */
+async function setUtilization(deployment: string, value: number) {
+  utilization.set(deployment, value);
+  prometheus.metrics.text = exposition();
+  const client = new PrometheusClient({ baseUrl: prometheus.url, timeoutMs: 2_000 });
+  await waitFor(`Prometheus to read ${deployment} at ${value}`, async () => {
+    const [sample] = await client.query(`gpu_utilization{deployment="${deployment}"}`);
+    return sample?.value === value || undefined;
+  });
+}
+// capacity-s2's staged rollback in a test's time: windows of 300 ms, the guard every 100 ms, holds from 1 s.
+const STAGED = { stabiliseMs: 300, holdMs: 1_000, maxHoldMs: 4_000, guardEveryMs: 100 };
 
 const seed = (name: string) => readFileSync(join(__dirname, '..', '..', 'playbooks', `${name}.yaml`), 'utf8');
 const saturated = (deployment: string, region: string, severity = 'S2') =>
@@ -85,6 +120,7 @@ test('capacity-s2: replicas up under a raised ceiling, batch deferred, chat move
   const handle = await harness.fire([seed('capacity-s2'), seed('capacity-s1')], firing, {
     taskQueue: AMPLE,
     cooldownOverrideMs: 300,
+    rollbackOverride: STAGED,
   });
   await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'));
   expect(clusterState('llm-premium-us-east-1')).toEqual({
@@ -119,7 +155,111 @@ test('capacity-s2: replicas up under a raised ceiling, batch deferred, chat move
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
   expect((await handle.result()).state).toBe('rolled-back');
   expect(clusterState('llm-premium-us-east-1')).toEqual(before);
+  // In stages, each watched against the GPUs (at 0.5 here, so none stops): traffic home half way and all the way,
+  // then the replicas and the ceiling, then the batch jobs.
+  const rollback = (await handle.query(statusQuery)).rollback!;
+  expect(stagesUndone(rollback)).toEqual([
+    [1, 'shift-chat-to-eu back by 0.5: region weights of route chat: us-east-1 0.3 → 0.45, eu-west-1 0.7 → 0.55'],
+    [2, 'shift-chat-to-eu back all the way: region weights of route chat: us-east-1 0.45 → 0.6, eu-west-1 0.55 → 0.4'],
+    [3, 'scale-out back by 0.5: deployment inference/llm-premium-us-east-1: replicas 14 → 12'],
+    [
+      3,
+      'raise-autoscaler-ceiling back by 0.5: horizontalpodautoscaler inference/llm-premium-us-east-1: maxReplicas 24 → 22',
+    ],
+    [4, 'scale-out back all the way: deployment inference/llm-premium-us-east-1: replicas 12 → 10'],
+    [
+      4,
+      'raise-autoscaler-ceiling back all the way: horizontalpodautoscaler inference/llm-premium-us-east-1: maxReplicas 22 → 20',
+    ],
+    [5, expect.stringMatching(/^defer-batch back all the way: /)],
+  ]);
+  expect(rollback.events.filter(({ event }) => event === 'held through the window')).toHaveLength(5);
+  expect(rollback).toMatchObject({ stage: 5, holds: 0, attempt: 0 });
   recordHistoryIfAsked(harness.env.address, handle, 'capacity-s2');
+});
+
+/** The stages' undos, in order, as the run's audit says them. */
+const stagesUndone = ({ events }: NonNullable<RunStatus['rollback']>) =>
+  events.filter(({ event }) => / back (all the way|by [\d.]+): /.test(event)).map(({ stage, event }) => [stage, event]);
+
+test('capacity-s2: GPUs hot again during the rollback put the stage back and hold; a re-fire keeps the changes; the rollback then completes; the next alert on the target is a flap and holds longer', async () => {
+  const deployment = 'llm-premium-eu-west-1';
+  const before = clusterState(deployment);
+  const firing = saturated(deployment, 'eu-west-1');
+  const fire = () =>
+    harness.fire([seed('capacity-s2'), seed('capacity-s1')], firing, {
+      taskQueue: FLAPS,
+      cooldownOverrideMs: 300,
+      rollbackOverride: STAGED,
+    });
+  const handle = await fire();
+  await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'));
+  const mitigated = clusterState(deployment);
+  expect(mitigated).toMatchObject({
+    replicas: before.replicas! + 4,
+    chatWeights: { 'us-east-1': 0.9, 'eu-west-1': 0.1 },
+  });
+
+  // The GPUs are hot again: the first stage's traffic shift goes back, and the rollback holds.
+  await setUtilization(deployment, 0.97);
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  await waitFor('the hold', () => harness.stateOf(handle, 'holding'));
+  let status = await handle.query(statusQuery);
+  expect(clusterState(deployment)).toEqual(mitigated);
+  expect(status.rollback).toMatchObject({
+    stage: 0,
+    holds: 1,
+    attempt: 1,
+    heldBecause: 'stage 1 of 5: value is 0.97, above 0.9',
+  });
+  expect(status.rollback!.events.map(({ event }) => event)).toEqual(
+    expect.arrayContaining([
+      'shift-chat-to-us back by 0.5: region weights of route chat: us-east-1 0.9 → 0.75, eu-west-1 0.1 → 0.25',
+      'stopped: value is 0.97, above 0.9',
+      'shift-chat-to-us put back: region weights of route chat: us-east-1 0.75 → 0.9, eu-west-1 0.25 → 0.1',
+      'held for 1s: value is 0.97, above 0.9',
+    ]),
+  );
+  // The put-back is a change of its own, in the audit, through the policy like any change.
+  expect(status.applied.at(-1)).toMatchObject({
+    stepId: 'shift-chat-to-us',
+    undoneAt: null,
+    policy: expect.anything(),
+  });
+
+  // The alert fires again while the rollback holds: the run keeps every change until it resolves again.
+  // (Alertmanager sends a new alert: the same fingerprint, a later start.)
+  const refired = { ...firing, startsAt: new Date().toISOString() };
+  await handle.signal(alertNotificationSignal, notification(refired));
+  await waitFor('the run mitigated again', () => harness.stateOf(handle, 'mitigated'));
+  expect(clusterState(deployment)).toEqual(mitigated);
+
+  // The incident is over: the GPUs cool down, the alert resolves, and every stage comes back.
+  await setUtilization(deployment, 0.5);
+  await handle.signal(alertNotificationSignal, notification(resolved(refired, new Date().toISOString())));
+  expect((await handle.result()).state).toBe('rolled-back');
+  expect(clusterState(deployment)).toEqual(before);
+  status = await handle.query(statusQuery);
+  expect(stagesUndone(status.rollback!).map(([stage]) => stage)).toEqual([1, 1, 2, 3, 3, 4, 4, 5]);
+  expect(status.rollback).toMatchObject({ stage: 5, holds: 1 });
+
+  // Fired again soon after: the target's shard remembers the rollback, and the new run holds twice as long.
+  const next = await fire();
+  await waitFor('the second mitigation', () => harness.stateOf(next, 'mitigated'));
+  const flapped = await next.query(statusQuery);
+  expect(flapped.flap).toEqual({
+    previousRun: expect.stringContaining(handle.workflowId),
+    rolledBackAt: expect.any(String),
+    flaps: 1,
+    holdFactor: 2,
+  });
+  const memo = (await next.describe()).memo as { flap?: string };
+  expect(memo.flap).toContain('flap 1 in a row): holds its changes 2× longer');
+  await next.signal(alertNotificationSignal, notification(resolved(firing)));
+  const ended = await next.result();
+  expect(ended.state).toBe('rolled-back');
+  expect(ended.rollbackReason).toBe('alert resolved and stayed resolved for the 0.6s cooldown, in 5 stages');
+  expect(clusterState(deployment)).toEqual(before);
 });
 
 test('capacity-s2 escalates to capacity-s1: war-room, core/risk/fraud first, approved breakers with the fail mode the route needs; all undone', async () => {
@@ -127,6 +267,7 @@ test('capacity-s2 escalates to capacity-s1: war-room, core/risk/fraud first, app
   const handle = await harness.fire([seed('capacity-s2'), seed('capacity-s1')], firing, {
     taskQueue: AMPLE,
     cooldownOverrideMs: 300,
+    rollbackOverride: STAGED,
     escalationOverrideMs: 200,
   });
   await waitFor('the S1 approval', async () =>
@@ -188,9 +329,17 @@ test('capacity-s2 escalates to capacity-s1: war-room, core/risk/fraud first, app
 test("two runs never stack changes on one object: the second run's region shift is refused while the first holds it, and each rollback restores only its own", async () => {
   const first = saturated('llm-premium-us-east-1', 'us-east-1');
   const second = saturated('llm-standard-us-east-1', 'us-east-1');
-  const firstRun = await harness.fire(seed('capacity-s2'), first, { taskQueue: AMPLE, cooldownOverrideMs: 300 });
+  const firstRun = await harness.fire(seed('capacity-s2'), first, {
+    taskQueue: AMPLE,
+    cooldownOverrideMs: 300,
+    rollbackOverride: STAGED,
+  });
   await waitFor('the first mitigation', () => harness.stateOf(firstRun, 'mitigated'));
-  const secondRun = await harness.fire(seed('capacity-s2'), second, { taskQueue: AMPLE, cooldownOverrideMs: 300 });
+  const secondRun = await harness.fire(seed('capacity-s2'), second, {
+    taskQueue: AMPLE,
+    cooldownOverrideMs: 300,
+    rollbackOverride: STAGED,
+  });
   await waitFor('the second mitigation', () => harness.stateOf(secondRun, 'mitigated'));
 
   const secondStatus = await secondRun.query(statusQuery);
@@ -219,7 +368,11 @@ test("two runs never stack changes on one object: the second run's region shift 
 
 test('capacity-s2 over budget: no scale-out, the reason in the run; batch deferral and the region shift still happen', async () => {
   const firing = saturated('llm-standard-eu-west-1', 'eu-west-1');
-  const handle = await harness.fire(seed('capacity-s2'), firing, { taskQueue: TIGHT, cooldownOverrideMs: 300 });
+  const handle = await harness.fire(seed('capacity-s2'), firing, {
+    taskQueue: TIGHT,
+    cooldownOverrideMs: 300,
+    rollbackOverride: STAGED,
+  });
   await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'));
   const status = await handle.query(statusQuery);
   expect(status.facts.budget).toMatchObject({ allowed: false, scaleOutUsd: 60, limitUsd: 45 });

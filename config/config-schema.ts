@@ -469,7 +469,7 @@ export const configSchema = z
             within: durationSchema
               .default(7_200_000)
               .describe(
-                "a target whose alert fires again this soon after its last rollback flapped: its next run holds its changes longer, e.g. 2h (0: no memory)",
+                'a target whose alert fires again this soon after its last rollback flapped: its next run holds its changes longer, e.g. 2h (0: no memory)',
               ),
             factor: z.coerce
               .number()

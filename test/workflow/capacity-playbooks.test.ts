@@ -196,7 +196,7 @@ test('capacity-s2: GPUs hot again during the rollback put the stage back and hol
   await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'));
   const mitigated = clusterState(deployment);
   expect(mitigated).toMatchObject({
-    replicas: before.replicas! + 4,
+    replicas: (before.replicas as number) + 4,
     chatWeights: { 'us-east-1': 0.9, 'eu-west-1': 0.1 },
   });
 
@@ -224,7 +224,7 @@ test('capacity-s2: GPUs hot again during the rollback put the stage back and hol
   expect(status.applied.at(-1)).toMatchObject({
     stepId: 'shift-chat-to-us',
     undoneAt: null,
-    policy: expect.anything(),
+    policy: expect.anything() as unknown,
   });
 
   // The alert fires again while the rollback holds: the run keeps every change until it resolves again.
@@ -248,8 +248,8 @@ test('capacity-s2: GPUs hot again during the rollback put the stage back and hol
   await waitFor('the second mitigation', () => harness.stateOf(next, 'mitigated'));
   const flapped = await next.query(statusQuery);
   expect(flapped.flap).toEqual({
-    previousRun: expect.stringContaining(handle.workflowId),
-    rolledBackAt: expect.any(String),
+    previousRun: expect.stringContaining(handle.workflowId) as unknown,
+    rolledBackAt: expect.any(String) as unknown,
     flaps: 1,
     holdFactor: 2,
   });

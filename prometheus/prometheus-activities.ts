@@ -78,7 +78,9 @@ function rawSomewhere(query: string, value: string): boolean {
     .filter((form) => form !== value)
     .flatMap((form) => occurrences(query, form).map((at) => [at, at + form.length] as const));
   for (const at of occurrences(query, value)) {
-    if (escapedSpans.some(([start, end]) => start <= at && at + value.length <= end)) continue;
+    // Touching an escaped form, the raw text is made of that form and its literal's quotes (`""` in v="\"\""): a
+    // value put in raw leaves no escaped form to touch.
+    if (escapedSpans.some(([start, end]) => at < end && at + value.length > start)) continue;
     const literal = stringLiteralAt(query, at);
     // Raw in a quoted literal where it needs no escape, or outside any with nothing a literal would escape: fine.
     if (literal ? literal.quote !== '`' && forms[literal.quote] === value : forms['"'] === value) continue;

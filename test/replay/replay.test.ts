@@ -39,6 +39,10 @@ test('recorded histories are present', () => {
       'admission-waitlist.json',
       'limits-waited.json',
       'limits-first-change.json',
+      // Staged rollback: five stages; a breach, holds and a re-fire; the target's next run, a flap.
+      'capacity-s2-staged.json',
+      'capacity-s2-staged-held.json',
+      'capacity-s2-flap.json',
       'savings-attributed.json',
       'verify-moved.json',
       'verify-escalated.json',

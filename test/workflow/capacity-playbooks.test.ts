@@ -175,7 +175,8 @@ test('capacity-s2: replicas up under a raised ceiling, batch deferred, chat move
   ]);
   expect(rollback.events.filter(({ event }) => event === 'held through the window')).toHaveLength(5);
   expect(rollback).toMatchObject({ stage: 5, holds: 0, attempt: 0 });
-  recordHistoryIfAsked(harness.env.address, handle, 'capacity-s2');
+  // capacity-s2.json is the history of the runs before staged rollback: kept, it replays as it was.
+  recordHistoryIfAsked(harness.env.address, handle, 'capacity-s2-staged');
 });
 
 /** The stages' undos, in order, as the run's audit says them. */
@@ -242,6 +243,7 @@ test('capacity-s2: GPUs hot again during the rollback put the stage back and hol
   status = await handle.query(statusQuery);
   expect(stagesUndone(status.rollback!).map(([stage]) => stage)).toEqual([1, 1, 2, 3, 3, 4, 4, 5]);
   expect(status.rollback).toMatchObject({ stage: 5, holds: 1 });
+  recordHistoryIfAsked(harness.env.address, handle, 'capacity-s2-staged-held');
 
   // Fired again soon after: the target's shard remembers the rollback, and the new run holds twice as long.
   const next = await fire();
@@ -260,6 +262,7 @@ test('capacity-s2: GPUs hot again during the rollback put the stage back and hol
   expect(ended.state).toBe('rolled-back');
   expect(ended.rollbackReason).toBe('alert resolved and stayed resolved for the 0.6s cooldown, in 5 stages');
   expect(clusterState(deployment)).toEqual(before);
+  recordHistoryIfAsked(harness.env.address, next, 'capacity-s2-flap');
 });
 
 test('capacity-s2 escalates to capacity-s1: war-room, core/risk/fraud first, approved breakers with the fail mode the route needs; all undone', async () => {

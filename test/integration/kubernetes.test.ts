@@ -80,6 +80,7 @@ describe('kubernetes.scaleDeployment', () => {
     expect(outcome).toEqual({
       summary: 'deployment llm/vllm-chat: replicas 4 → 6',
       previous: { replicas: 4 },
+      applied: { replicas: 6 },
       undo: { action: 'kubernetes.scaleDeployment', params: { replicas: 4 } },
     });
     expect(wire(server.requests)).toEqual([
@@ -154,6 +155,7 @@ describe('kubernetes.setHpaBounds', () => {
     expect(outcome).toEqual({
       summary: 'horizontalpodautoscaler llm/vllm-chat: minReplicas 2 → 6, maxReplicas 10 → 12',
       previous,
+      applied: { hpa: 'vllm-chat', minReplicas: 6, maxReplicas: 12 },
       undo: { action: 'kubernetes.setHpaBounds', params: previous },
     });
     expect(wire(server.requests)).toEqual([

@@ -1,7 +1,8 @@
 // FinOps checks: budget questions answered from Prometheus (spend) and Kubernetes (GPUs per replica).
 import { ApplicationFailure } from '@temporalio/common';
 import { forecastMonthUsd, monthWindow, RECENT_DAYS, scaleOutDecision, type BudgetReport } from './budget';
-import { budgetSpend, type BudgetSpec } from './budget-rules';
+import { budgetPace, budgetSpend, type BudgetSpec } from './budget-rules';
+import { parseDuration } from '../validation/duration';
 import type { EngineMetrics } from '../observability/engine-metrics';
 import type { KubernetesAdapter } from '../kubernetes/kubernetes-client';
 import { parseParams, type CheckActivity } from '../activities/action-contract';
@@ -18,6 +19,8 @@ export interface FinopsSettings {
 
 export interface FinopsActivities {
   'finops.scaleOutBudget': CheckActivity;
+  'finops.burnRate': CheckActivity;
+  'finops.gpuCostRate': CheckActivity;
   /** The configured budgets, read each round so a config change reaches a running watch. */
   'finops.budgetNames': () => Promise<string[]>;
   /** One budget's standing, also set as the engine's budget gauges. */
@@ -43,6 +46,29 @@ export async function spendValue(
     );
   }
   return value;
+}
+
+/**
+ * A budget's burn rate over the window, as the budget alerts measure it (its spend rate over the
+ * pace that spends it in 30 days), or over the part of the window Prometheus has data for: rate()
+ * divides by the whole window, so a Prometheus or a budget minutes old would read as burning
+ * slowly. The data's age comes from a subquery in 1,800 steps of at least 100 ms.
+ */
+export async function measureBurnRate(
+  prometheus: PrometheusQuery,
+  { budgetName, budget, window, step }: { budgetName: string; budget: BudgetSpec; window: string; step: string },
+): Promise<number> {
+  const context = { step, budget: budgetName };
+  const windowSeconds = (parseDuration(window) ?? 0) / 1000;
+  const spend = budgetSpend(budget);
+  const stepMs = Math.max(100, Math.round((windowSeconds * 1000) / 1800));
+  const age = await spendValue(
+    prometheus,
+    `time() - min(min_over_time(timestamp(${spend})[${window}:${stepMs}ms]))`,
+    context,
+  );
+  const range = age >= windowSeconds ? window : `${Math.max(1, Math.floor(age))}s`;
+  return spendValue(prometheus, `sum(rate(${spend}[${range}])) / ${budgetPace(budget)}`, context);
 }
 
 /** Spend so far this month under a budget, the recent spend and the month-end forecast, from Prometheus. */
@@ -107,6 +133,29 @@ export function createFinopsActivities({
         forecastUsd: cents(forecastUsd),
         scaleOutUsd: cents(scaleOutUsd),
         reason: decision.reason,
+      };
+    },
+
+    async 'finops.burnRate'({ params }) {
+      const step = 'finops.burnRate';
+      const { budget: budgetName, window } = parseParams(step, params);
+      const budget = budgetNamed(settings.budgets, step, budgetName);
+      const burnRate = await measureBurnRate(prometheus, { budgetName, budget, window, step });
+      return { burnRate: Math.round(burnRate * 100) / 100 };
+    },
+
+    // spec.replicas rather than the ready pods: a GPU node is paid for once the scale-out asks for it, ready or not.
+    async 'finops.gpuCostRate'({ target, params }) {
+      const step = 'finops.gpuCostRate';
+      parseParams(step, params ?? {});
+      const { replicas, gpusPerReplica } = await callKubernetes(() =>
+        kubernetes.readDeployment(deploymentOf(step, target)),
+      );
+      return {
+        usdPerHour: cents(replicas * gpusPerReplica * settings.gpuHourlyUsd),
+        replicas,
+        gpusPerReplica,
+        gpuHourlyUsd: settings.gpuHourlyUsd,
       };
     },
 

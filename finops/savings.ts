@@ -18,7 +18,7 @@ export interface CostSample {
 }
 
 export interface SavingsLedger {
-  /** PromQL giving the target's cost in US dollars per hour. */
+  /** PromQL giving the target's cost in US dollars per hour, or the check and fact that give it. */
   query: string;
   /** The rate just before the run's first change; null until then. */
   baseline: CostSample | null;
@@ -34,6 +34,11 @@ export interface SavingsLedger {
   nextAt: string | null;
   /** Why the last measurement gave nothing, or null. */
   note: string | null;
+  /**
+   * A staged rollback's first sample, with every change still in force: the rate the report names, since the newest
+   * sample is then the rate the last stage left. Absent otherwise (the newest sample is the one before the rollback).
+   */
+  inForce?: CostSample | null;
 }
 
 export const emptyLedger = (query: string): SavingsLedger => ({
@@ -75,11 +80,15 @@ const usd = (value: number) => {
 
 /** The ledger in a sentence, for summaries, approvals and war-rooms; null before there is a baseline. */
 export function describeSavings(ledger: SavingsLedger): string | null {
-  const { baseline, latest, savedUsdPerHour, savedUsd } = ledger;
-  if (!baseline || !latest || savedUsdPerHour === null) return null;
+  const { baseline, latest, savedUsd, inForce } = ledger;
+  if (!baseline || !latest || ledger.savedUsdPerHour === null) return null;
+  const rate = inForce ?? latest;
+  const savedUsdPerHour = cents(baseline.usdPerHour - rate.usdPerHour);
   const direction = savedUsdPerHour >= 0 ? 'saving' : 'costing';
-  const total = savedUsd >= 0 ? `${usd(savedUsd)} saved so far` : `${usd(savedUsd)} more spent so far`;
-  return `cost rate ${usd(latest.usdPerHour)}/h against ${usd(baseline.usdPerHour)}/h before the first change: ${direction} ${usd(savedUsdPerHour)}/h, ${total}`;
+  const sofar = inForce ? 'in all' : 'so far';
+  const total = savedUsd >= 0 ? `${usd(savedUsd)} saved ${sofar}` : `${usd(savedUsd)} more spent ${sofar}`;
+  const when = inForce ? ' with every change in force' : '';
+  return `cost rate ${usd(rate.usdPerHour)}/h${when} against ${usd(baseline.usdPerHour)}/h before the first change: ${direction} ${usd(savedUsdPerHour)}/h, ${total}`;
 }
 
 /**

@@ -71,8 +71,11 @@ export interface RunPlan {
   target: Target;
   cooldownMs: number;
   steps: PlannedStep[];
-  /** How the run attributes savings: the target's cost rate query ($/hour), sampled every `everyMs`. */
-  savings?: { query: string; everyMs: number; reportTo: string[] } | undefined;
+  /**
+   * How the run attributes savings: the target's cost rate ($/hour), sampled every `everyMs`, from the PromQL `query`
+   * or, when `measure` is set, from that check's fact (`query` then names the check and fact, for the status).
+   */
+  savings?: { query: string; measure?: Measure; everyMs: number; reportTo: string[] } | undefined;
   /** What the alert lacked that a step's text names: rendered as a placeholder (placeholderFor), listed here. */
   textGaps?: string[] | undefined;
   /**
@@ -344,11 +347,17 @@ export function planRun(
   }
   let savings: RunPlan['savings'];
   if (spec.savings) {
+    const { costRate, measure, every: everyMs, reportTo } = spec.savings;
     try {
-      const { query } = validParams('prometheus.query', { query: spec.savings.costRate }, alert) as { query: string };
-      savings = { query, everyMs: spec.savings.every, reportTo: spec.savings.reportTo };
+      if (measure) {
+        const planned = planMeasure(measure, alert);
+        savings = { query: `${planned.check} ${planned.fact}`, measure: planned, everyMs, reportTo };
+      } else {
+        const { query } = validParams('prometheus.query', { query: costRate }, alert) as { query: string };
+        savings = { query, everyMs, reportTo };
+      }
     } catch (error) {
-      return { ok: false, problem: `savings.costRate: ${(error as Error).message}` };
+      return { ok: false, problem: `savings.${measure ? 'measure' : 'costRate'}: ${(error as Error).message}` };
     }
   }
   let rollback: StagedRollback | undefined;

@@ -224,6 +224,15 @@ function rollbackProblems(spec: PlaybookSpec): Problem[] {
   return problems;
 }
 
+/** A savings measure is a check like any other: it must fit the target and take its params. */
+function savingsProblems(spec: PlaybookSpec): Problem[] {
+  const measure = spec.savings?.measure;
+  if (!measure) return [];
+  const at = ['savings', 'measure'];
+  const use = { name: measure.check, params: measure.params, namePath: [...at, 'check'], paramsPath: [...at, 'params'] };
+  return useProblems(use, spec.target);
+}
+
 /** Escalation must name a more severe playbook of the same family that acts on the same kind of target. */
 function escalationProblems(playbooks: readonly Playbook[]): string[] {
   const byName = new Map(playbooks.map((playbook) => [playbook.spec.name, playbook]));
@@ -258,7 +267,11 @@ export function parsePlaybook(file: string, text: string): { playbook?: Playbook
       problems: parsed.error.issues.map((issue, i) => `${locate(file, document, lines, issue.path)}: ${messages[i]}`),
     };
   }
-  const problems = [...semanticProblems(parsed.data), ...rollbackProblems(parsed.data)].map(
+  const problems = [
+    ...semanticProblems(parsed.data),
+    ...rollbackProblems(parsed.data),
+    ...savingsProblems(parsed.data),
+  ].map(
     ({ path, message }) => `${locate(file, document, lines, path)}: ${formatPath(path)}: ${message}`,
   );
   if (problems.length > 0) return { problems };

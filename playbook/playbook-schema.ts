@@ -284,7 +284,12 @@ export const playbookSchema = z
       .object({
         costRate: templated(
           'PromQL giving the target\'s cost in US dollars per hour, e.g. sum(rate(inference_cost_usd_total{route="{{ labels.route }}"}[5m])) * 3600',
-        ),
+        ).optional(),
+        measure: measureSchema
+          .optional()
+          .describe(
+            "instead of costRate, a check giving the target's cost in US dollars per hour, e.g. {check: finops.gpuCostRate, fact: usdPerHour} for a deployment's GPUs",
+          ),
         every: durationSchema
           .prefault('5m')
           .describe('how often to sample it while changes are in force (default: 5m; at least the rate window)'),
@@ -294,9 +299,12 @@ export const playbookSchema = z
           .describe('who to tell what the run saved when it rolls back: notify names, e.g. finops'),
       })
       .strict()
+      .refine((savings) => (savings.costRate === undefined) !== (savings.measure === undefined), {
+        message: 'give exactly one of costRate (PromQL) or measure (a check)',
+      })
       .optional()
       .describe(
-        "attribute savings: the target's cost rate before the first change, sampled while changes are in force, and the dollars saved",
+        "attribute savings: the target's cost rate before the first change, sampled while changes are in force, and the dollars saved (negative: added, e.g. by a scale-out)",
       ),
     rollback: rollbackSchema
       .optional()

@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { TARGET_KIND_NAMES, type Target } from '../alerts/target';
-import { budgetPace, budgetSpend, type BudgetSpec } from '../finops/budget-rules';
+import type { BudgetSpec } from '../finops/budget-rules';
 import type { GatewayAdapter } from '../gateway/adapter';
 import type { PolicyScope } from '../gateway/control-api';
 import { ACTION_NAMES } from '../playbook/step-registry';
@@ -16,10 +16,9 @@ import { sustainsTraffic, type TenantUsage } from './builtin-rules';
 import { decide, type PolicyDecision } from './decide';
 import { OpaClient, type OpaClientOptions } from './opa-client';
 import { withFailMode, type Guardrails } from './guardrails';
-import { parseDuration } from '../validation/duration';
 import { formatIssues } from '../validation/issues';
 import { parseParams, type CheckActivity } from '../activities/action-contract';
-import { budgetNamed, spendValue } from '../finops/finops-activities';
+import { budgetNamed, measureBurnRate } from '../finops/finops-activities';
 import { callGateway, describeScope, scopeOf } from '../gateway/gateway-activities';
 import { instantSamples, instantValue, type PrometheusQuery } from '../prometheus/prometheus-activities';
 import { promqlMatcher } from '../prometheus/promql';
@@ -123,31 +122,6 @@ async function tenantUsage(
 const LATENCY_BUCKETS = 'llm_request_duration_seconds_bucket';
 const MODEL_INFO = 'llm_model_info';
 
-/**
- * A budget's burn rate over the window, as the budget alerts measure it (its spend rate over the
- * pace that spends it in 30 days), or over the part of the window Prometheus has data for: rate()
- * divides by the whole window, so a Prometheus or a budget minutes old would read as burning
- * slowly. The data's age comes from a subquery in 1,800 steps of at least 100 ms.
- */
-async function measureBurnRate(
-  prometheus: PrometheusQuery,
-  budgetName: string,
-  budget: BudgetSpec,
-  window: string,
-): Promise<number> {
-  const context = { step: 'policy.tier', budget: budgetName };
-  const windowSeconds = (parseDuration(window) ?? 0) / 1000;
-  const spend = budgetSpend(budget);
-  const stepMs = Math.max(100, Math.round((windowSeconds * 1000) / 1800));
-  const age = await spendValue(
-    prometheus,
-    `time() - min(min_over_time(timestamp(${spend})[${window}:${stepMs}ms]))`,
-    context,
-  );
-  const range = age >= windowSeconds ? window : `${Math.max(1, Math.floor(age))}s`;
-  return spendValue(prometheus, `sum(rate(${spend}[${range}])) / ${budgetPace(budget)}`, context);
-}
-
 const scopeSelector = ({ route, tenant }: PolicyScope) =>
   [labelIs('route', route), ...(tenant ? [labelIs('tenant', tenant)] : [])].join(',');
 const milliseconds = (seconds: number) => Math.round(seconds * 1000);
@@ -197,7 +171,7 @@ export function createPolicyActivities({
       const latencyQuery = `histogram_quantile(0.95, sum by (le) (rate(${LATENCY_BUCKETS}{${scopeSelector(scope)}}[${window}])))`;
       const [document, burnRate, p95Seconds, byTier] = await Promise.all([
         callGateway(() => gateway.getRoutePolicy(scope)),
-        measureBurnRate(prometheus, budgetName, budget, window),
+        measureBurnRate(prometheus, { budgetName, budget, window, step }),
         instantValue(prometheus, latencyQuery, step),
         instantSamples(
           prometheus,

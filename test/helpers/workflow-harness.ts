@@ -77,6 +77,8 @@ export interface Harness {
       escalationOverrideMs?: number;
       /** Shortens a staged rollback's windows and holds, and how often its guard measures, for the seed playbooks. */
       rollbackOverride?: { stabiliseMs: number; holdMs: number; maxHoldMs: number; guardEveryMs: number };
+      /** Shortens every verify step's window and how often it measures, for the seed playbooks. */
+      verifyOverride?: { withinMs: number; everyMs: number };
       historyLimit?: number;
     },
   ): Promise<WorkflowHandle<typeof playbookRun>>;
@@ -158,6 +160,7 @@ export async function startHarness(): Promise<Harness> {
         cooldownOverrideMs,
         escalationOverrideMs,
         rollbackOverride,
+        verifyOverride,
         historyLimit,
       } = {},
     ) {
@@ -178,6 +181,11 @@ export async function startHarness(): Promise<Harness> {
         const { guardEveryMs, ...windows } = rollbackOverride;
         Object.assign(staged, windows);
         if (staged.guard) staged.guard.everyMs = guardEveryMs;
+      }
+      if (verifyOverride) {
+        const escalated = decision.plan.escalation?.plan.steps ?? [];
+        for (const step of [...decision.plan.steps, ...escalated])
+          if (step.kind === 'verify') Object.assign(step, verifyOverride);
       }
       const input: PlaybookRunInput = {
         plan: decision.plan,

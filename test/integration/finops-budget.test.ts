@@ -150,3 +150,39 @@ test("a budget report: the month's spend, the daily pace and the forecast, also 
     type: 'NoSpendData',
   });
 });
+
+test("a deployment's GPU cost rate: replicas × GPUs per pod × the GPU-hour price, read when asked", async () => {
+  const cost = () => env.run(finops(1)['finops.gpuCostRate'], { target, params: {} });
+  // 10 replicas × 8 GPUs × $2.50.
+  expect(await cost()).toEqual({ usdPerHour: 200, replicas: 10, gpusPerReplica: 8, gpuHourlyUsd: 2.5 });
+  const deployment = { namespace: 'inference', name: 'llm-premium-us-east-1' };
+  await kubernetes.setScale(deployment, 14);
+  try {
+    expect(await cost()).toMatchObject({ usdPerHour: 280, replicas: 14 });
+  } finally {
+    await kubernetes.setScale(deployment, 10);
+  }
+});
+
+test("a budget's burn rate: its spend rate over the pace that spends it in 30 days; a budget nobody spends burns 0", async () => {
+  const burn = (budget: string, monthlyUsd: number): Promise<Facts> =>
+    env.run(finops(monthlyUsd)['finops.burnRate'], { target, params: { budget, window: '10s' } });
+  // acme spends about $400 a second (less when the exporter's timer runs late): on pace for a budget of that times 30
+  // days. Its first seconds in Prometheus grow slower (the exporter starts counting after Prometheus starts).
+  const onPace = 400 * 30 * 86_400;
+  const client = new PrometheusClient({ baseUrl: prometheus.url, timeoutMs: 2_000 });
+  await waitFor('15 s of acme spend in Prometheus', async () => {
+    const [age] = await client.query(
+      'time() - min_over_time(timestamp(inference_cost_usd_total{tenant="acme"})[1m:100ms])',
+    );
+    return (age?.value ?? 0) >= 15 || undefined;
+  });
+  const acme = (await burn('acme', onPace)).burnRate as number;
+  expect(acme).toBeGreaterThan(0.5);
+  expect(acme).toBeLessThan(1.2);
+  expect(await burn('globex', onPace)).toEqual({ burnRate: 0 });
+  await expect(burn('marketing', onPace)).rejects.toMatchObject({
+    nonRetryable: true,
+    message: expect.stringMatching(/^finops\.burnRate: no budget named marketing/) as unknown,
+  });
+});

@@ -89,6 +89,8 @@ test('plan --json prints the decisions as data', async () => {
     'current-quota',
     'cap-daily-tokens',
     'tell-finops',
+    'burn-now',
+    'burn-eased',
     'which-tier',
     'approve-cheaper-tier',
     'tier-standard',

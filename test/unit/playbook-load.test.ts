@@ -383,6 +383,20 @@ describe('parsePlaybook: problems name file:line:column, the field path and a va
     expect(problemsOf(checkFirst)).toEqual([]);
   });
 
+  test('savings come from exactly one of costRate or measure, and a measure must fit the target', () => {
+    const withSavings = (savings: string) => VALID.replace('cooldown: 10m\n', `cooldown: 10m\nsavings:\n${savings}`);
+    expect(problemsOf(withSavings('  costRate: sum(rate(inference_cost_usd_total[5m])) * 3600\n'))).toEqual([]);
+    expect(problemsOf(withSavings('  every: 5m\n'))).toEqual([
+      expect.stringMatching(/^playbooks\/test\.yaml:9:3: savings: give exactly one of costRate \(PromQL\) or measure/),
+    ]);
+    const both = '  costRate: x\n  measure: { check: prometheus.query, params: { query: x } }\n';
+    expect(problemsOf(withSavings(both))).toEqual([expect.stringMatching(/savings: give exactly one of/)]);
+    // A deployment's GPU cost on a route target: refused at load, naming the field.
+    expect(problemsOf(withSavings('  measure: { check: finops.gpuCostRate, fact: usdPerHour }\n'))).toEqual([
+      expect.stringMatching(/^playbooks\/test\.yaml:9:21: savings\.measure\.check: finops\.gpuCostRate .*deployment/),
+    ]);
+  });
+
   test('several problems are all reported, each with its own line', () => {
     const problems = problemsOf(VALID.replace('severity: S2', 'severity: S9').replace('10m', 'soon'));
     expect(problems).toEqual([

@@ -44,6 +44,22 @@ describe('the savings ledger', () => {
     );
     expect(describeSavings(emptyLedger('q'))).toBeNull();
   });
+
+  test('a scale-out rolled back in stages: the report names the rate with every change in force, and the total counts the stages', () => {
+    // $200/h before, $280/h for an hour with 4 more replicas, half way back ($240/h) for 30 minutes, then home.
+    let ledger = addSample(emptyLedger('finops.gpuCostRate usdPerHour'), { at: at(0), usdPerHour: 200 });
+    ledger = addSample(ledger, { at: at(1), usdPerHour: 280 });
+    ledger = addSample(ledger, { at: at(60), usdPerHour: 280 });
+    ledger = { ...ledger, inForce: ledger.latest };
+    ledger = addSample(ledger, { at: at(61), usdPerHour: 240 });
+    ledger = addSample(ledger, { at: at(90), usdPerHour: 240 });
+    ledger = addSample(ledger, { at: at(91), usdPerHour: 200 });
+    // Minute ramps (trapezoids) between the samples: $0.67 + $78.67 + $1 + $19.33 + $0.33.
+    expect(ledger.savedUsd).toBe(-100);
+    expect(describeSavings(ledger)).toBe(
+      'cost rate $280/h with every change in force against $200/h before the first change: costing $80/h, $100 more spent in all',
+    );
+  });
 });
 
 describe('the engine metrics of savings', () => {

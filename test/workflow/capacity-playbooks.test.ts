@@ -79,6 +79,8 @@ async function setUtilization(deployment: string, value: number) {
 }
 // capacity-s2's staged rollback in a test's time: windows of 300 ms, the guard every 100 ms, holds from 1 s.
 const STAGED = { stabiliseMs: 300, holdMs: 1_000, maxHoldMs: 4_000, guardEveryMs: 100 };
+// Its verify step (are the GPUs under 90 % after the replicas?) in a test's time: 500 ms, every 100 ms.
+const VERIFY = { withinMs: 500, everyMs: 100 };
 
 const seed = (name: string) => readFileSync(join(__dirname, '..', '..', 'playbooks', `${name}.yaml`), 'utf8');
 const saturated = (deployment: string, region: string, severity = 'S2') =>
@@ -116,11 +118,14 @@ test('capacity-s2: replicas up under a raised ceiling, batch deferred, chat move
     chatWeights: { 'us-east-1': 0.6, 'eu-west-1': 0.4 },
   });
 
+  // The replicas do not cool the GPUs (the exporter keeps them at 97 %): the verify step sees it, and traffic moves.
+  await setUtilization('llm-premium-us-east-1', 0.97);
   const firing = saturated('llm-premium-us-east-1', 'us-east-1');
   const handle = await harness.fire([seed('capacity-s2'), seed('capacity-s1')], firing, {
     taskQueue: AMPLE,
     cooldownOverrideMs: 300,
     rollbackOverride: STAGED,
+    verifyOverride: VERIFY,
   });
   await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'));
   expect(clusterState('llm-premium-us-east-1')).toEqual({
@@ -151,10 +156,45 @@ test('capacity-s2: replicas up under a raised ceiling, batch deferred, chat move
   expect(status.skipped).toEqual([
     { stepId: 'shift-chat-to-us', reason: expect.stringContaining('region') as unknown },
   ]);
+  expect(status.verifications).toEqual([
+    {
+      stepId: 'gpus-below-90',
+      moved: false,
+      value: 0.97,
+      at: expect.any(String) as unknown,
+      reason: 'not below 0.9 within 0.5s: value is still 0.97',
+    },
+  ]);
+  // What the run costs: 10 replicas × 8 GPUs × $2.50 before the first change, 14 after the scale-out.
+  expect(status.savings).toMatchObject({
+    query: 'finops.gpuCostRate usdPerHour',
+    baseline: { usdPerHour: 200 },
+    latest: { usdPerHour: 280 },
+    savedUsdPerHour: -80,
+  });
 
+  await setUtilization('llm-premium-us-east-1', 0.5);
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
-  expect((await handle.result()).state).toBe('rolled-back');
+  const ended = await handle.result();
+  expect(ended.state).toBe('rolled-back');
   expect(clusterState('llm-premium-us-east-1')).toEqual(before);
+  // Sampled around each stage: $280/h in force, $240/h half way, $200/h home; the money added is in the total.
+  expect(ended.savings).toMatchObject({
+    inForce: { usdPerHour: 280 },
+    latest: { usdPerHour: 200 },
+    savedUsdPerHour: 0,
+  });
+  expect(ended.savings!.savedUsd).toBeLessThanOrEqual(0);
+  const report = harness.notifierLog.find(
+    (line) =>
+      (line.notification as { message?: string } | undefined)?.message?.startsWith(
+        'capacity-s2 on namespace=inference,deployment=llm-premium-us-east-1 rolled back',
+      ) ?? false,
+  );
+  expect((report?.notification as { to: string[]; message: string }).to).toEqual(['finops']);
+  expect((report?.notification as { message: string }).message).toMatch(
+    /rolled back after [\d.]+ h of changes: cost rate \$280\/h with every change in force against \$200\/h before the first change: costing \$80\/h, \$[\d.]+ more spent in all\.$/,
+  );
   // In stages, each watched against the GPUs (at 0.5 here, so none stops): traffic home half way and all the way,
   // then the replicas and the ceiling, then the batch jobs.
   const rollback = (await handle.query(statusQuery)).rollback!;
@@ -192,7 +232,9 @@ test('capacity-s2: GPUs hot again during the rollback put the stage back and hol
       taskQueue: FLAPS,
       cooldownOverrideMs: 300,
       rollbackOverride: STAGED,
+      verifyOverride: VERIFY,
     });
+  await setUtilization(deployment, 0.97);
   const handle = await fire();
   await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'));
   const mitigated = clusterState(deployment);
@@ -201,8 +243,7 @@ test('capacity-s2: GPUs hot again during the rollback put the stage back and hol
     chatWeights: { 'us-east-1': 0.9, 'eu-west-1': 0.1 },
   });
 
-  // The GPUs are hot again: the first stage's traffic shift goes back, and the rollback holds.
-  await setUtilization(deployment, 0.97);
+  // The GPUs are still hot when the alert resolves: the first stage's traffic shift goes back, and the rollback holds.
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
   await waitFor('the hold', () => harness.stateOf(handle, 'holding'));
   let status = await handle.query(statusQuery);
@@ -246,8 +287,10 @@ test('capacity-s2: GPUs hot again during the rollback put the stage back and hol
   recordHistoryIfAsked(harness.env.address, handle, 'capacity-s2-staged-held');
 
   // Fired again soon after: the target's shard remembers the rollback, and the new run holds twice as long.
+  await setUtilization(deployment, 0.97);
   const next = await fire();
   await waitFor('the second mitigation', () => harness.stateOf(next, 'mitigated'));
+  await setUtilization(deployment, 0.5);
   const flapped = await next.query(statusQuery);
   expect(flapped.flap).toEqual({
     previousRun: expect.stringContaining(handle.workflowId) as unknown,
@@ -266,11 +309,13 @@ test('capacity-s2: GPUs hot again during the rollback put the stage back and hol
 });
 
 test('capacity-s2 escalates to capacity-s1: war-room, core/risk/fraud first, approved breakers with the fail mode the route needs; all undone', async () => {
+  await setUtilization('llm-premium-eu-west-1', 0.97);
   const firing = saturated('llm-premium-eu-west-1', 'eu-west-1');
   const handle = await harness.fire([seed('capacity-s2'), seed('capacity-s1')], firing, {
     taskQueue: AMPLE,
     cooldownOverrideMs: 300,
     rollbackOverride: STAGED,
+    verifyOverride: VERIFY,
     escalationOverrideMs: 200,
   });
   await waitFor('the S1 approval', async () =>
@@ -312,6 +357,7 @@ test('capacity-s2 escalates to capacity-s1: war-room, core/risk/fraud first, app
     chatWeights: { 'us-east-1': 0.9, 'eu-west-1': 0.1 },
   });
 
+  await setUtilization('llm-premium-eu-west-1', 0.5);
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
   const summary = await handle.result();
   expect(summary.state).toBe('rolled-back');
@@ -332,17 +378,12 @@ test('capacity-s2 escalates to capacity-s1: war-room, core/risk/fraud first, app
 test("two runs never stack changes on one object: the second run's region shift is refused while the first holds it, and each rollback restores only its own", async () => {
   const first = saturated('llm-premium-us-east-1', 'us-east-1');
   const second = saturated('llm-standard-us-east-1', 'us-east-1');
-  const firstRun = await harness.fire(seed('capacity-s2'), first, {
-    taskQueue: AMPLE,
-    cooldownOverrideMs: 300,
-    rollbackOverride: STAGED,
-  });
+  await setUtilization('llm-premium-us-east-1', 0.97);
+  await setUtilization('llm-standard-us-east-1', 0.97);
+  const options = { taskQueue: AMPLE, cooldownOverrideMs: 300, rollbackOverride: STAGED, verifyOverride: VERIFY };
+  const firstRun = await harness.fire(seed('capacity-s2'), first, options);
   await waitFor('the first mitigation', () => harness.stateOf(firstRun, 'mitigated'));
-  const secondRun = await harness.fire(seed('capacity-s2'), second, {
-    taskQueue: AMPLE,
-    cooldownOverrideMs: 300,
-    rollbackOverride: STAGED,
-  });
+  const secondRun = await harness.fire(seed('capacity-s2'), second, options);
   await waitFor('the second mitigation', () => harness.stateOf(secondRun, 'mitigated'));
 
   const secondStatus = await secondRun.query(statusQuery);
@@ -356,6 +397,8 @@ test("two runs never stack changes on one object: the second run's region shift 
     chatWeights: { 'us-east-1': 0.3, 'eu-west-1': 0.7 },
   });
 
+  await setUtilization('llm-premium-us-east-1', 0.5);
+  await setUtilization('llm-standard-us-east-1', 0.5);
   await firstRun.signal(alertNotificationSignal, notification(resolved(first)));
   expect((await firstRun.result()).state).toBe('rolled-back');
   expect(harness.simulator.store.regionWeights('chat')).toEqual({ 'us-east-1': 0.6, 'eu-west-1': 0.4 });
@@ -370,11 +413,13 @@ test("two runs never stack changes on one object: the second run's region shift 
 });
 
 test('capacity-s2 over budget: no scale-out, the reason in the run; batch deferral and the region shift still happen', async () => {
+  await setUtilization('llm-standard-eu-west-1', 0.97);
   const firing = saturated('llm-standard-eu-west-1', 'eu-west-1');
   const handle = await harness.fire(seed('capacity-s2'), firing, {
     taskQueue: TIGHT,
     cooldownOverrideMs: 300,
     rollbackOverride: STAGED,
+    verifyOverride: VERIFY,
   });
   await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'));
   const status = await handle.query(statusQuery);
@@ -387,10 +432,54 @@ test('capacity-s2 over budget: no scale-out, the reason in the run; batch deferr
   );
   expect(status.applied.map(({ stepId }) => stepId)).toEqual(['defer-batch', 'shift-chat-to-us']);
   expect(clusterState('llm-standard-eu-west-1')).toMatchObject({ replicas: 2, hpa: { min: 2, max: 4 } });
+  // No scale-out, no GPU cost added: the ledger says so.
+  expect(status.savings).toMatchObject({ baseline: { usdPerHour: 5 }, latest: { usdPerHour: 5 }, savedUsdPerHour: 0 });
 
+  await setUtilization('llm-standard-eu-west-1', 0.5);
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
   expect((await handle.result()).state).toBe('rolled-back');
   expect(clusterState('llm-standard-eu-west-1').suspended).toEqual([]);
+});
+
+test('capacity-s2 whose replicas cool the GPUs: the verify step sees them under 90 %, and the traffic stays where it is', async () => {
+  const deployment = 'llm-standard-eu-west-1';
+  await setUtilization(deployment, 0.5);
+  const firing = saturated(deployment, 'eu-west-1');
+  const handle = await harness.fire(seed('capacity-s2'), firing, {
+    taskQueue: AMPLE,
+    cooldownOverrideMs: 300,
+    rollbackOverride: STAGED,
+    verifyOverride: VERIFY,
+  });
+  await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'));
+  const status = await handle.query(statusQuery);
+  expect(status.applied.map(({ stepId }) => stepId)).toEqual(['raise-autoscaler-ceiling', 'scale-out', 'defer-batch']);
+  expect(status.verifications).toEqual([
+    {
+      stepId: 'gpus-below-90',
+      moved: true,
+      value: 0.5,
+      at: expect.any(String) as unknown,
+      reason: 'value is 0.5, below 0.9',
+    },
+  ]);
+  const notNeeded = 'not needed: gpus-below-90 verified value is 0.5, below 0.9';
+  expect(status.skipped).toEqual([
+    { stepId: 'shift-chat-to-eu', reason: notNeeded },
+    { stepId: 'shift-chat-to-us', reason: notNeeded },
+    { stepId: 'tell-traffic-moved', reason: notNeeded },
+  ]);
+  expect(clusterState(deployment)).toMatchObject({ replicas: 6, chatWeights: { 'us-east-1': 0.6, 'eu-west-1': 0.4 } });
+  // 2 → 6 replicas of one GPU each at $2.50.
+  expect(status.savings).toMatchObject({
+    baseline: { usdPerHour: 5 },
+    latest: { usdPerHour: 15 },
+    savedUsdPerHour: -10,
+  });
+
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  expect((await handle.result()).state).toBe('rolled-back');
+  expect(clusterState(deployment)).toMatchObject({ replicas: 2, suspended: [] });
 });
 
 test('capacity-s1 rejected: the breakers stay closed; what was applied before the approval is still rolled back', async () => {

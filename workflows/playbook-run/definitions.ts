@@ -80,7 +80,7 @@ export interface RollbackProgress {
   /** Why the rollback holds, and until when (null while it goes on). */
   heldBecause: string | null;
   holdUntil: string | null;
-  /** Whether the savings ledger took its closing sample before the first stage. */
+  /** Whether the rollback took the savings ledger's closing sample (with every change in force) before the stages. */
   sampled: boolean;
   /** The audit: every stage undone, watched, breached, put back and resumed, with when. */
   events: Array<{ at: string; stage: number; event: string }>;

@@ -19,9 +19,14 @@ export async function sampleCost(ctx: RunContext): Promise<number | null> {
   if (!ledger) return null;
   const everyMs = plan.savings?.everyMs ?? 0;
   ledger.nextAt = null;
+  const measure = plan.savings?.measure;
   let value: unknown;
+  let answered = false;
   try {
-    value = (await sample['prometheus.query']({ target: plan.target, params: { query: ledger.query } })).value;
+    value = measure
+      ? (await sample[measure.check]({ target: plan.target, params: measure.params }))[measure.fact]
+      : (await sample['prometheus.query']({ target: plan.target, params: { query: ledger.query } })).value;
+    answered = true;
   } catch (error) {
     if (isCancellation(error)) throw error;
     ledger.note = `measuring the cost rate failed: ${failureMessage(error)}`;
@@ -30,8 +35,8 @@ export async function sampleCost(ctx: RunContext): Promise<number | null> {
     const taken = { at: new Date().toISOString(), usdPerHour: value };
     status.savings = recordCostSample(ledger, taken, ctx.changesInForce());
     attributeAfterRates(status.applied, taken, everyMs);
-  } else if (value !== undefined) {
-    ledger.note = 'the cost rate query gave no series';
+  } else if (answered) {
+    ledger.note = measure ? `${measure.check} gave no number for ${measure.fact}` : 'the cost rate query gave no series';
   }
   if (ctx.changesInForce() && status.state !== 'rolling-back') {
     status.savings!.nextAt = new Date(Date.now() + everyMs).toISOString();

@@ -221,17 +221,25 @@ async function hold(ctx: RunContext, spec: StagedRollback, progress: RollbackPro
 export async function rollBackInStages(ctx: RunContext, spec: StagedRollback): Promise<StagedEnd> {
   const { status } = ctx;
   const progress = (status.rollback ??= startProgress(ctx, spec));
-  // The savings close with every change still in force, before the first stage.
+  // The cost rate is sampled just before and just after each stage (and each put-back), so the savings ledger's
+  // total follows the rate as the stages step it down: what the half-way replicas cost for their window counts.
+  // The first sample is the rate with every change in force, which the report names. (sampleCost does nothing for
+  // a playbook without savings.)
+  let sampledNow = false;
   if (!progress.sampled) {
     progress.sampled = true;
-    if (status.savings && ctx.changesInForce()) await sampleCost(ctx);
+    if (ctx.changesInForce()) sampledNow = (await sampleCost(ctx)) !== null;
+    if (status.savings) status.savings.inForce = status.savings.latest;
   }
   while (progress.stage < progress.stages.length) {
     progress.heldBecause = null;
     ctx.setState('rolling-back');
     const from = { ...progress.back };
+    if (!sampledNow && ctx.changesInForce()) await sampleCost(ctx);
+    sampledNow = false;
     const moved = await undoStage(ctx, progress);
     if (moved === 'failed') return 'failed';
+    if (moved.length > 0) await sampleCost(ctx);
     const breach = moved.length > 0 ? await watch(ctx, spec, progress) : null;
     if (breach === null) {
       if (moved.length > 0) note(ctx, progress, 'held through the window');
@@ -239,7 +247,9 @@ export async function rollBackInStages(ctx: RunContext, spec: StagedRollback): P
       continue;
     }
     note(ctx, progress, `stopped: ${breach}`);
+    await sampleCost(ctx);
     await putBack(ctx, progress, moved, from);
+    await sampleCost(ctx);
     progress.attempt++;
     if (await hold(ctx, spec, progress, breach)) return 'fired';
   }

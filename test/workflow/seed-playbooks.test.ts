@@ -58,8 +58,19 @@ test("cost-s2 on the simulated platform: cheaper requests and a daily token cap 
   const handle = await harness.fire([shortTierWindow(seed('cost-s2')), seed('cost-s1')], firing, {
     taskQueue: ON_LIVE_PLATFORM,
     cooldownOverrideMs: 300,
+    verifyOverride: { withinMs: 3_000, everyMs: 1_000 },
   });
   await waitFor('the approval request', () => harness.stateOf(handle, 'awaiting-approval'));
+  // acme's budget burns far faster than its pace, before and after the cheaper requests: the tier question is asked.
+  const verified = await handle.query(statusQuery);
+  expect((verified.facts['burn-now'] as { burnRate: number }).burnRate).toBeGreaterThan(1);
+  expect(verified.verifications).toEqual([
+    expect.objectContaining({
+      stepId: 'burn-eased',
+      moved: false,
+      reason: expect.stringMatching(/^not below 1 within 3s: burnRate is still [\d.]+$/) as unknown,
+    }),
+  ]);
   expect(livePolicy('chat', 'acme')).toEqual({
     maxInputTokens: 8192,
     cacheMode: 'aggressive',
@@ -118,6 +129,52 @@ test("cost-s2 on the simulated platform: cheaper requests and a daily token cap 
   expect(live.platform.store.tenantQuota('acme').tokensPerDay).toBe(16_000_000_000);
   // cost-s2.json holds the run from before the playbook asked the tier policy.
   recordHistoryIfAsked(harness.env.address, handle, 'cost-s2-policy-tier');
+});
+
+test("cost-s2 whose cheaper requests bring the tenant's burn under its budget's pace: the verify step sees it, and the tenant keeps its model tier", async () => {
+  // A budget for acme's chat spend whose pace is 80 % of what it spends now (the hour of the day sets that): it burns
+  // at about 1.25 before the run, and the cheaper requests (about half the cost per request, measured on the model)
+  // bring it to about 0.7.
+  const spend = 'sum(rate(inference_cost_usd_total{tenant="acme",route="chat"}[10s]))';
+  const prometheusClient = new PrometheusClient({ baseUrl: live.prometheusUrl, timeoutMs: 2_000 });
+  const [now] = await prometheusClient.query(spend);
+  const monthlyUsd = now!.value * 0.8 * 30 * 86_400;
+  const queue = 'seed-on-live-platform-paced';
+  await harness.startWorker(queue, {
+    gateway: live.gateway,
+    prometheusUrl: live.prometheusUrl,
+    finops: { ...TEST_FINOPS, budgets: { acme: { monthlyUsd, selector: 'tenant="acme",route="chat"' } } },
+  });
+  const tenSeconds = (playbook: string) => playbook.replaceAll('window: 5m }', 'window: 10s }');
+  const firing = alert({ route: 'chat', tenant: 'acme', alertname: 'LLMSpendBurnRateHigh', severity: 'S2' });
+  const handle = await harness.fire([tenSeconds(seed('cost-s2')), seed('cost-s1')], firing, {
+    taskQueue: queue,
+    cooldownOverrideMs: 300,
+    verifyOverride: { withinMs: 60_000, everyMs: 1_000 },
+  });
+  await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'), 90_000);
+  const status = await handle.query(statusQuery);
+  expect((status.facts['burn-now'] as { burnRate: number }).burnRate).toBeGreaterThan(1);
+  expect(status.verifications).toEqual([
+    expect.objectContaining({
+      stepId: 'burn-eased',
+      moved: true,
+      reason: expect.stringMatching(/^burnRate is 0\.\d+, below 1$/) as unknown,
+    }),
+  ]);
+  const notNeeded = expect.stringMatching(/^not needed: burn-eased verified burnRate is 0\.\d+, below 1$/) as unknown;
+  expect(status.skipped.filter(({ reason }) => reason.startsWith('not needed'))).toEqual(
+    ['which-tier', 'approve-cheaper-tier', 'tier-standard', 'tier-distilled'].map((stepId) => ({
+      stepId,
+      reason: notNeeded,
+    })),
+  );
+  expect(livePolicy('chat', 'acme').modelTier).toBeUndefined();
+
+  await handle.signal(alertNotificationSignal, notification(resolved(firing)));
+  expect((await handle.result()).state).toBe('rolled-back');
+  expect(livePolicy('chat', 'acme')).toEqual({});
+  recordHistoryIfAsked(harness.env.address, handle, 'cost-s2-burn-eased');
 });
 
 test("cost-s1 on the simulated platform: the cost cut, the policy's tier and a stricter token cap at once; a rejected throttle is never applied; all undone after the cooldown", async () => {

@@ -13,7 +13,7 @@ import type { Limits } from '../../activities/limits-activities';
 import type { GatewayAdapter } from '../../gateway/adapter';
 import type { EngineMetrics } from '../../observability/engine-metrics';
 import type { Notifier } from '../../notify/notifier';
-import { createKubernetesAdapter } from '../../kubernetes/kubernetes-client';
+import { createKubernetesAdapter, type KubernetesAdapter } from '../../kubernetes/kubernetes-client';
 import { createLimitsWorker } from '../../workers/limits-worker';
 import { parsePlaybook } from '../../playbook/playbook-load';
 import {
@@ -56,6 +56,8 @@ export interface Harness {
     taskQueue: string,
     options?: {
       gateway?: GatewayAdapter;
+      /** Default: the harness's own Kubernetes API server. */
+      kubernetes?: KubernetesAdapter;
       limits?: Partial<Limits>;
       prometheusUrl?: string;
       finops?: FinopsSettings;
@@ -108,7 +110,17 @@ export async function startHarness(): Promise<Harness> {
   const workers: Array<{ worker: Worker; running: Promise<void> }> = [];
   const startWorker: Harness['startWorker'] = async (
     taskQueue,
-    { gateway = simulator.client, limits, prometheusUrl, finops, notifier, metrics, opaUrl, alertmanagerUrls } = {},
+    {
+      gateway = simulator.client,
+      kubernetes: workerKubernetes = kubernetes,
+      limits,
+      prometheusUrl,
+      finops,
+      notifier,
+      metrics,
+      opaUrl,
+      alertmanagerUrls,
+    } = {},
   ) => {
     const activities = testActivities({
       gateway,
@@ -116,7 +128,7 @@ export async function startHarness(): Promise<Harness> {
       taskQueue,
       logger,
       limits,
-      kubernetes,
+      kubernetes: workerKubernetes,
       storage: testS3(s3.url),
       prometheusUrl,
       finops,

@@ -43,6 +43,11 @@ test('recorded histories are present', () => {
       'capacity-s2-staged.json',
       'capacity-s2-staged-held.json',
       'capacity-s2-flap.json',
+      // Capacity runs' GPU cost, sampled around each stage; the verify step before traffic moves (both ways).
+      'capacity-s2-costed.json',
+      'capacity-s2-gpus-cooled.json',
+      // cost-s2's verify step: the cheaper requests brought the burn under the budget's pace.
+      'cost-s2-burn-eased.json',
       'savings-attributed.json',
       'verify-moved.json',
       'verify-escalated.json',

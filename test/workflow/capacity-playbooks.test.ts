@@ -215,8 +215,9 @@ test('capacity-s2: replicas up under a raised ceiling, batch deferred, chat move
   ]);
   expect(rollback.events.filter(({ event }) => event === 'held through the window')).toHaveLength(5);
   expect(rollback).toMatchObject({ stage: 5, holds: 0, attempt: 0 });
-  // capacity-s2.json is the history of the runs before staged rollback: kept, it replays as it was.
-  recordHistoryIfAsked(harness.env.address, handle, 'capacity-s2-staged');
+  // capacity-s2.json is the history of the runs before staged rollback, capacity-s2-staged.json before the GPU cost
+  // and the verify step: kept, they replay as they were.
+  recordHistoryIfAsked(harness.env.address, handle, 'capacity-s2-costed');
 });
 
 /** The stages' undos, in order, as the run's audit says them. */
@@ -480,6 +481,7 @@ test('capacity-s2 whose replicas cool the GPUs: the verify step sees them under 
   await handle.signal(alertNotificationSignal, notification(resolved(firing)));
   expect((await handle.result()).state).toBe('rolled-back');
   expect(clusterState(deployment)).toMatchObject({ replicas: 2, suspended: [] });
+  recordHistoryIfAsked(harness.env.address, handle, 'capacity-s2-gpus-cooled');
 });
 
 test('capacity-s1 rejected: the breakers stay closed; what was applied before the approval is still rolled back', async () => {

@@ -356,7 +356,9 @@ export const configSchema = z
           .number()
           .positive()
           .default(2.5)
-          .describe('what one GPU costs per hour, for scale-out estimates and what a capacity run adds (finops.gpuCostRate), e.g. 2.5'),
+          .describe(
+            'what one GPU costs per hour, for scale-out estimates and what a capacity run adds (finops.gpuCostRate), e.g. 2.5',
+          ),
         headroom: z.coerce
           .number()
           .min(0)

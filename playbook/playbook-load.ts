@@ -229,7 +229,12 @@ function savingsProblems(spec: PlaybookSpec): Problem[] {
   const measure = spec.savings?.measure;
   if (!measure) return [];
   const at = ['savings', 'measure'];
-  const use = { name: measure.check, params: measure.params, namePath: [...at, 'check'], paramsPath: [...at, 'params'] };
+  const use = {
+    name: measure.check,
+    params: measure.params,
+    namePath: [...at, 'check'],
+    paramsPath: [...at, 'params'],
+  };
   return useProblems(use, spec.target);
 }
 
@@ -271,9 +276,7 @@ export function parsePlaybook(file: string, text: string): { playbook?: Playbook
     ...semanticProblems(parsed.data),
     ...rollbackProblems(parsed.data),
     ...savingsProblems(parsed.data),
-  ].map(
-    ({ path, message }) => `${locate(file, document, lines, path)}: ${formatPath(path)}: ${message}`,
-  );
+  ].map(({ path, message }) => `${locate(file, document, lines, path)}: ${formatPath(path)}: ${message}`);
   if (problems.length > 0) return { problems };
   return { playbook: { file, digest: playbookDigest(parsed.data), spec: parsed.data }, problems: [] };
 }

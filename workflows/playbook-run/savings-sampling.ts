@@ -36,7 +36,9 @@ export async function sampleCost(ctx: RunContext): Promise<number | null> {
     status.savings = recordCostSample(ledger, taken, ctx.changesInForce());
     attributeAfterRates(status.applied, taken, everyMs);
   } else if (answered) {
-    ledger.note = measure ? `${measure.check} gave no number for ${measure.fact}` : 'the cost rate query gave no series';
+    ledger.note = measure
+      ? `${measure.check} gave no number for ${measure.fact}`
+      : 'the cost rate query gave no series';
   }
   if (ctx.changesInForce() && status.state !== 'rolling-back') {
     status.savings!.nextAt = new Date(Date.now() + everyMs).toISOString();

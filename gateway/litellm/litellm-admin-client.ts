@@ -166,8 +166,8 @@ export class LiteLlmAdminClient {
     } catch (error) {
       // 404 {"detail": {"error": "No general fallbacks configured for model 'x'"}} (get_fallback); any other 404
       // (an old proxy without the route) is an error.
-      const message = isAxiosError(error) ? liteLlmErrorMessage(error.response?.data) : undefined;
-      if (isAxiosError(error) && error.response?.status === 404 && /^No \w+ fallbacks configured/.test(message ?? ''))
+      const response = isAxiosError(error) ? error.response : undefined;
+      if (response?.status === 404 && /^No \w+ fallbacks configured/.test(liteLlmErrorMessage(response.data) ?? ''))
         return null;
       throw toGatewayError(error, `GET /fallback/${model}`);
     }

@@ -110,32 +110,16 @@ export async function startHarness(): Promise<Harness> {
   const workers: Array<{ worker: Worker; running: Promise<void> }> = [];
   const startWorker: Harness['startWorker'] = async (
     taskQueue,
-    {
-      gateway = simulator.client,
-      kubernetes: workerKubernetes = kubernetes,
-      limits,
-      prometheusUrl,
-      finops,
-      notifier,
-      metrics,
-      opaUrl,
-      alertmanagerUrls,
-    } = {},
+    { gateway = simulator.client, kubernetes: workerKubernetes = kubernetes, ...options } = {},
   ) => {
     const activities = testActivities({
+      ...options,
       gateway,
+      kubernetes: workerKubernetes,
       client: env.client,
       taskQueue,
       logger,
-      limits,
-      kubernetes: workerKubernetes,
       storage: testS3(s3.url),
-      prometheusUrl,
-      finops,
-      notifier,
-      metrics,
-      opaUrl,
-      alertmanagerUrls,
     });
     const worker = await Worker.create({
       connection: env.nativeConnection,

@@ -57,10 +57,16 @@ beforeAll(async () => {
   );
   expect(await stack.post([deploymentAlert(BEFORE), gatewayAlert(APPLYING), deploymentAlert(DEPLOYMENT)])).toBe(200);
   expect(await stack.post([resolved(gatewayAlert(ROLLBACK))])).toBe(200);
-  await waitFor('every run held at its point', () => {
-    const held = [...stack.gateway.faults.hold.held, ...stack.kube.rateFaults.hold.held];
-    return held.length === 4 || undefined;
-  });
+  await waitFor(
+    'every run held at its point',
+    () => {
+      const held = [...stack.gateway.faults.hold.held, ...stack.kube.rateFaults.hold.held];
+      return held.length === 4 || undefined;
+      // Four runs reach their points, one of them through its cooldown into the rollback: under a loaded CI machine
+      // that has taken more than the default 30 s.
+    },
+    90_000,
+  );
   // What the held answers stand for is in the servers' state already (or not at all, for the first).
   expect(kubeEffects(stack, BEFORE)).toEqual([]);
   expect(gatewayEffects(stack, APPLYING)).toEqual([GATEWAY_EFFECTS[0]]);
@@ -73,7 +79,7 @@ beforeAll(async () => {
   stack.gateway.faults.hold.release();
   stack.kube.rateFaults.hold.release();
   await stack.worker.start();
-});
+}, 240_000);
 
 afterAll(async () => {
   await stack?.close();

@@ -6,6 +6,7 @@ import { playbookRunId } from '../workflows/ids';
 import type { Alert } from './alertmanager';
 import { matchesAll } from './matchers';
 import { targetOf } from './target';
+import type { GatewayKind } from '../gateway/gateway-knobs';
 
 export type RoutingDecision =
   | { outcome: 'unrouted'; alert: Alert }
@@ -17,6 +18,8 @@ export interface RunDefaults {
   dryRun?: boolean;
   /** After this long without a notification, a run asks Alertmanager whether its alert is still active. */
   staleAfterMs?: number | undefined;
+  /** The configured gateway: steps it cannot do are skipped (`unsupported: skip`) or refused. */
+  gateway?: GatewayKind | undefined;
 }
 
 /**

@@ -128,10 +128,11 @@ export async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'validate': {
-      const playbooks = loadPlaybooks(dir);
+      const gateway = config!.gateway.kind;
+      const playbooks = loadPlaybooks(dir, { gateway });
       for (const { file: path, spec, digest } of playbooks)
         console.log(`ok  ${path}  ${spec.name} (${spec.severity}, ${spec.steps.length} steps)  ${digest}`);
-      console.log(`${playbooks.length} playbooks valid`);
+      console.log(`${playbooks.length} playbooks valid for a ${gateway} gateway (gateway.kind)`);
       return 0;
     }
     case 'plan': {
@@ -148,9 +149,11 @@ export async function main(argv: string[]): Promise<number> {
         );
         return 1;
       }
-      const decisions = routeAlerts(parsed.data.alerts, loadPlaybooks(dir), {
+      const gateway = config!.gateway.kind;
+      const decisions = routeAlerts(parsed.data.alerts, loadPlaybooks(dir, { gateway }), {
         cooldownMs: config!.engine.cooldown,
         dryRun: config!.engine.dryRun,
+        gateway,
       });
       console.log(values.json ? JSON.stringify(decisions, null, 2) : formatPlan(decisions));
       return 0;

@@ -31,6 +31,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['FINOPS_SOAR_INGRESS_PASSWORD', ['ingress', 'basicAuth', 'password']],
   ['FINOPS_SOAR_ALERTMANAGER_URL', ['ingress', 'alertmanagerUrl']],
   ['FINOPS_SOAR_REPEAT_WINDOW', ['ingress', 'repeatWindow']],
+  ['FINOPS_SOAR_GATEWAY_KIND', ['gateway', 'kind']],
   ['FINOPS_SOAR_GATEWAY_URL', ['gateway', 'url']],
   ['FINOPS_SOAR_GATEWAY_TOKEN', ['gateway', 'token']],
   ['FINOPS_SOAR_KUBECONFIG', ['kubernetes', 'kubeconfig']],

@@ -6,6 +6,7 @@ import { slackSettingsSchema } from '../notify/slack/slack-settings';
 import { alertRulesSchema } from '../alert-rules/alert-rules-schema';
 import { durationSchema } from '../validation/duration';
 import { DEFAULT_LIMIT_SHARDS } from '../workflows/limits/protocol';
+import { GATEWAY_KINDS } from '../gateway/gateway-knobs';
 
 const port = (what: string) => z.coerce.number().int().min(1).max(65535).describe(`a TCP port (1-65535) for ${what}`);
 
@@ -211,16 +212,38 @@ export const configSchema = z
       .prefault({}),
     gateway: z
       .object({
+        kind: z
+          .enum(GATEWAY_KINDS)
+          .default('control-api')
+          .describe(
+            "the gateway the engine changes: control-api (the Gateway Control API, the simulator's) or litellm (a LiteLLM proxy's admin API); docs/gateways.md",
+          ),
         url: z
           .url()
           .default('http://127.0.0.1:8090')
-          .describe("the base URL of the gateway's Control API, e.g. http://gateway-admin:8090"),
+          .describe("the gateway's admin base URL, e.g. http://gateway-admin:8090 or http://litellm:4000"),
         token: z
           .string()
           .min(1)
           .optional()
-          .describe('the Control API bearer token (set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile)'),
-        timeout: durationSchema.default(5_000).describe('the timeout of one Control API request, e.g. 5s'),
+          .describe(
+            "the gateway's admin credential: the Control API bearer token, or LiteLLM's master key (set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile)",
+          ),
+        timeout: durationSchema.default(5_000).describe('the timeout of one gateway request, e.g. 5s'),
+        litellm: z
+          .object({
+            tiers: z
+              .record(z.string().min(1), z.string().min(1))
+              .default({ premium: '{route}', standard: '{route}-standard', distilled: '{route}-distilled' })
+              .describe(
+                'the model group that serves each model tier, {route} standing for the route (the model group a team asks for), e.g. {premium: "{route}", distilled: "{route}-distilled"}',
+              ),
+          })
+          .strict()
+          .prefault({})
+          .describe(
+            'how the engine maps its knobs onto LiteLLM (gateway.kind litellm): tenants are teams, routes model groups',
+          ),
       })
       .strict()
       .prefault({}),

@@ -6,11 +6,14 @@ import { formatIssues } from '../validation/issues';
 import { isDestructive, objectsOf, stepSpec, type ActionName, type CheckName } from './step-registry';
 import type { Condition, Playbook, PlaybookSpec, PlaybookStep, Severity } from './playbook-schema';
 import { promqlStringContent, regexMatchingExactly, stringLiteralAt } from '../prometheus/promql';
+import { lackedKnobs, type GatewayKind } from '../gateway/gateway-knobs';
 
 interface PlannedStepBase {
   id: string;
   description?: string | undefined;
   when?: Condition | undefined;
+  /** Skipped whatever happens, and why: a change the configured gateway cannot make (`unsupported: skip`). */
+  skip?: string | undefined;
 }
 
 /** A step with its templates resolved against the alert: what the workflow runs. */
@@ -227,14 +230,34 @@ const planMeasure = (
   alert: Alertish,
 ): Measure => ({ check, params: validParams(check, params, alert), fact });
 
+/**
+ * Why the configured gateway cannot make the step's change for this target, when it cannot: the plan skips a step that
+ * says `unsupported: skip` and refuses any other (the loader, given the same gateway, refuses it sooner).
+ */
+function beyondGateway(step: PlaybookStep, target: Target, gateway: GatewayKind | undefined): string | undefined {
+  if (!gateway) return undefined;
+  const uses = step.action
+    ? [{ action: step.action, params: step.params }]
+    : (step.adapt?.levels.map(({ params }) => ({ action: step.adapt!.action, params })) ?? []);
+  const lacked = uses.flatMap(({ action, params }) =>
+    lackedKnobs(gateway, action, params, target.labels.tenant ?? null),
+  );
+  if (lacked.length === 0) return undefined;
+  const reason = `the ${gateway} gateway cannot ${[...new Set(lacked.map(({ knob, why }) => `set ${knob} (${why})`))].join(', nor ')}`;
+  if (step.unsupported === 'skip') return reason;
+  throw new Error(`${reason}; give the step unsupported: skip, or remove it`);
+}
+
 function planStep(
   step: PlaybookStep,
   alert: Alertish,
   target: Target,
   severity: Severity,
   textGaps: TextGaps,
+  gateway?: GatewayKind,
 ): PlannedStep {
-  const base = { id: step.id, description: step.description, when: step.when };
+  const skip = beyondGateway(step, target, gateway);
+  const base = { id: step.id, description: step.description, when: step.when, ...(skip && { skip }) };
   // Text never stops a run: what the alert lacks reads as a placeholder and is noted in the plan.
   const text = (template: string) => {
     const gaps: TextGaps = [];
@@ -329,14 +352,19 @@ export function planRun(
   playbook: Playbook,
   alert: Alert,
   target: Target,
-  defaults: { cooldownMs: number; dryRun?: boolean; staleAfterMs?: number | undefined },
+  defaults: {
+    cooldownMs: number;
+    dryRun?: boolean;
+    staleAfterMs?: number | undefined;
+    gateway?: GatewayKind | undefined;
+  },
 ): PlanResult {
   const { spec } = playbook;
   const steps: PlannedStep[] = [];
   const textGaps: TextGaps = [];
   for (const step of spec.steps) {
     try {
-      steps.push(planStep(step, alert, target, spec.severity, textGaps));
+      steps.push(planStep(step, alert, target, spec.severity, textGaps, defaults.gateway));
     } catch (error) {
       return { ok: false, problem: `step ${step.id}: ${(error as Error).message}` };
     }

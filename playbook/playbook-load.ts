@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { formatIssues, formatPath } from '../validation/issues';
+import { lackedKnobs, type GatewayKind } from '../gateway/gateway-knobs';
 import { ACTION_NAMES, stepsBack, stepSpec, type ActionName, type CheckName } from './step-registry';
 import { approvalsNeededBySteps, onTimeoutOf } from './plan';
 import { playbookSchema, type Playbook, type PlaybookSpec, type PlaybookStep } from './playbook-schema';
@@ -238,6 +239,23 @@ function savingsProblems(spec: PlaybookSpec): Problem[] {
   return useProblems(use, spec.target);
 }
 
+/**
+ * Changes the configured gateway cannot make (gateway/gateway-knobs.ts), found now rather than at 3 a.m.: each knob a
+ * step needs and the gateway lacks, unless the step says `unsupported: skip` (the plan then skips it, saying why).
+ */
+function gatewayProblems(spec: PlaybookSpec, gateway: GatewayKind | undefined): Problem[] {
+  if (!gateway) return [];
+  return spec.steps.flatMap((step, index) => {
+    if (step.unsupported === 'skip') return [];
+    return usesOf(step, index).flatMap(({ name, params, paramsPath }) =>
+      lackedKnobs(gateway, name, params).map(({ knob, why }) => ({
+        path: [...paramsPath, ...knob.split('.')],
+        message: `step ${step.id}: the ${gateway} gateway (gateway.kind) cannot do this: ${why}. Remove the step, or give it unsupported: skip to skip it on this gateway (docs/gateways.md)`,
+      })),
+    );
+  });
+}
+
 /** Escalation must name a more severe playbook of the same family that acts on the same kind of target. */
 function escalationProblems(playbooks: readonly Playbook[]): string[] {
   const byName = new Map(playbooks.map((playbook) => [playbook.spec.name, playbook]));
@@ -258,8 +276,17 @@ function escalationProblems(playbooks: readonly Playbook[]): string[] {
   });
 }
 
+export interface LoadOptions {
+  /** The configured gateway (gateway.kind): a step that needs a change it cannot make is a problem. */
+  gateway?: GatewayKind | undefined;
+}
+
 /** Parses one playbook file's text; `file` is only used in messages. */
-export function parsePlaybook(file: string, text: string): { playbook?: Playbook; problems: string[] } {
+export function parsePlaybook(
+  file: string,
+  text: string,
+  options: LoadOptions = {},
+): { playbook?: Playbook; problems: string[] } {
   const lines = new LineCounter();
   const document = parseDocument(text, { lineCounter: lines, prettyErrors: true });
   if (document.errors.length > 0)
@@ -276,13 +303,14 @@ export function parsePlaybook(file: string, text: string): { playbook?: Playbook
     ...semanticProblems(parsed.data),
     ...rollbackProblems(parsed.data),
     ...savingsProblems(parsed.data),
+    ...gatewayProblems(parsed.data, options.gateway),
   ].map(({ path, message }) => `${locate(file, document, lines, path)}: ${formatPath(path)}: ${message}`);
   if (problems.length > 0) return { problems };
   return { playbook: { file, digest: playbookDigest(parsed.data), spec: parsed.data }, problems: [] };
 }
 
 /** Loads every `*.yaml`/`*.yml` file in `dir`; throws a PlaybookError listing every problem found. */
-export function loadPlaybooks(dir: string): Playbook[] {
+export function loadPlaybooks(dir: string, options: LoadOptions = {}): Playbook[] {
   let files: string[];
   try {
     files = readdirSync(dir)
@@ -297,7 +325,7 @@ export function loadPlaybooks(dir: string): Playbook[] {
   const problems: string[] = [];
   for (const name of files) {
     const path = join(dir, name);
-    const result = parsePlaybook(relative(process.cwd(), path) || path, readFileSync(path, 'utf8'));
+    const result = parsePlaybook(relative(process.cwd(), path) || path, readFileSync(path, 'utf8'), options);
     problems.push(...result.problems);
     if (result.playbook) playbooks.push(result.playbook);
   }

@@ -228,6 +228,12 @@ const stepSchema = z
     verify: verifySchema
       .optional()
       .describe('check that the steps before moved the metric; if not, go on (and escalate after the last step)'),
+    unsupported: z
+      .literal('skip')
+      .optional()
+      .describe(
+        'skip: on a gateway that cannot make this change (docs/gateways.md) the run skips the step and says why; without it, validate and start-up refuse the playbook on such a gateway',
+      ),
   })
   .strict()
   .superRefine((step, ctx) => {
@@ -240,6 +246,13 @@ const stepSchema = z
     }
     if (step.params !== undefined && step.action === undefined && step.check === undefined) {
       ctx.addIssue({ code: 'custom', path: ['params'], message: 'params belong to an action or a check step' });
+    }
+    if (step.unsupported !== undefined && step.action === undefined && step.adapt === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['unsupported'],
+        message: 'belongs to a step that changes something (action or adapt): only changes can be beyond a gateway',
+      });
     }
   });
 

@@ -39,7 +39,8 @@ async function main() {
       'ingress.token: no webhook credentials, and the ingress refuses to run unauthenticated. Set FINOPS_SOAR_INGRESS_TOKEN (or ingress.tokenFile), or ingress.basicAuth.',
     );
   }
-  const playbooks = loadPlaybooks(config.playbooks.dir);
+  // Refused here, not at 3 a.m.: a step the configured gateway cannot do (gateway/gateway-knobs.ts).
+  const playbooks = loadPlaybooks(config.playbooks.dir, { gateway: config.gateway.kind });
   warnAboutApprovers(config, logger);
   // Lazy: the ingress starts while Temporal is down and answers 503 until it is back.
   const connection = Connection.lazy(temporalConnectionOptions(config.temporal));
@@ -54,6 +55,7 @@ async function main() {
       dryRun: config.engine.dryRun,
       // Without an Alertmanager to ask, a run cannot check for a lost resolution.
       staleAfterMs: config.ingress.alertmanagerUrl ? config.engine.staleAlertAfter : undefined,
+      gateway: config.gateway.kind,
     },
     temporalTimeoutMs: config.ingress.temporalTimeout,
     alertmanagerUrls: config.ingress.alertmanagerUrl,

@@ -31,7 +31,7 @@ test('validate lists every playbook with its digest', async () => {
   const result = await cli('validate');
   expect(result.status).toBe(0);
   expect(result.stdout).toMatch(/^ok {2}playbooks\/cost-s1\.yaml {2}cost-s1 \(S1, 11 steps\) {2}sha256:[0-9a-f]{64}$/m);
-  expect(result.stdout).toMatch(/^\d+ playbooks valid$/m);
+  expect(result.stdout).toMatch(/^\d+ playbooks valid for a control-api gateway \(gateway.kind\)$/m);
 });
 
 test('validate names the file, line, field and fix, and fails', async () => {
@@ -122,4 +122,33 @@ test('rules writes every rule file the config renders; the committed deploy/ fil
   const wrong = await cli('rules', 'everything');
   expect(wrong.status).toBe(2);
   expect(wrong.stderr).toMatch(/^rules takes alerts, budgets or nothing, not everything/);
+});
+
+test('validate for a LiteLLM gateway names each step whose change LiteLLM cannot make, and fails', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'finops-soar-cli-'));
+  writeFileSync(
+    join(dir, 'cache.yaml'),
+    [
+      'name: cache-harder',
+      'description: Cache harder.',
+      'severity: S2',
+      'target: route',
+      'steps:',
+      '  - id: aggressive-cache',
+      '    action: gateway.setRoutePolicy',
+      '    params: { policy: { cacheMode: aggressive } }',
+      '',
+    ].join('\n'),
+  );
+  const previous = process.env.FINOPS_SOAR_GATEWAY_KIND;
+  process.env.FINOPS_SOAR_GATEWAY_KIND = 'litellm';
+  try {
+    await expect(cli('validate', '--dir', dir)).rejects.toThrow(
+      `cache.yaml:8:36: steps[0].params.policy.cacheMode: step aggressive-cache: the litellm gateway (gateway.kind) cannot do this: LiteLLM switches its response cache for the whole proxy only (/cache/settings). Remove the step, or give it unsupported: skip to skip it on this gateway (docs/gateways.md)`,
+    );
+    expect((await cli('validate')).stdout).toMatch(/^6 playbooks valid for a litellm gateway \(gateway.kind\)$/m);
+  } finally {
+    if (previous === undefined) delete process.env.FINOPS_SOAR_GATEWAY_KIND;
+    else process.env.FINOPS_SOAR_GATEWAY_KIND = previous;
+  }
 });

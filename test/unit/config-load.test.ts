@@ -56,7 +56,12 @@ describe('defaults', () => {
         repeatWindow: 60_000,
         rateLimits: { webhook: 100, runs: 20, slack: 20, probes: 20 },
       },
-      gateway: { url: 'http://127.0.0.1:8090', timeout: 5_000 },
+      gateway: {
+        kind: 'control-api',
+        litellm: { tiers: { premium: '{route}', standard: '{route}-standard', distilled: '{route}-distilled' } },
+        url: 'http://127.0.0.1:8090',
+        timeout: 5_000,
+      },
       kubernetes: { timeout: 10_000 },
       prometheus: { url: 'http://127.0.0.1:9090', timeout: 10_000 },
       approvals: { approvers: {}, operatorTokens: {} },
@@ -225,7 +230,7 @@ log:
     ['log:\n  level: verbose\n', 'log.level: Invalid option. Expected: one of fatal, error, warn, info, debug, trace'],
     [
       'gateway:\n  url: not a url\n',
-      "gateway.url: Invalid URL. Expected: the base URL of the gateway's Control API, e.g. http://gateway-admin:8090",
+      "gateway.url: Invalid URL. Expected: the gateway's admin base URL, e.g. http://gateway-admin:8090 or http://litellm:4000",
     ],
     [
       'temporal:\n  address: localhost\n',
@@ -285,6 +290,7 @@ describe('environment overrides', () => {
       FINOPS_SOAR_INGRESS_USERNAME: 'alertmanager',
       FINOPS_SOAR_INGRESS_PASSWORD: PASSWORD,
       FINOPS_SOAR_ALERTMANAGER_URL: 'http://alertmanager-0:9093, http://alertmanager-1:9093',
+      FINOPS_SOAR_GATEWAY_KIND: 'litellm',
       FINOPS_SOAR_GATEWAY_URL: 'http://gateway-admin:8090',
       FINOPS_SOAR_GATEWAY_TOKEN: 'gw-token',
       FINOPS_SOAR_SIMULATOR_HOST: '0.0.0.0',
@@ -357,7 +363,13 @@ describe('environment overrides', () => {
         repeatWindow: 30_000,
         rateLimits: { webhook: 100, runs: 20, slack: 20, probes: 20 },
       },
-      gateway: { url: 'http://gateway-admin:8090', token: 'gw-token', timeout: 5_000 },
+      gateway: {
+        kind: 'litellm',
+        litellm: { tiers: { premium: '{route}', standard: '{route}-standard', distilled: '{route}-distilled' } },
+        url: 'http://gateway-admin:8090',
+        token: 'gw-token',
+        timeout: 5_000,
+      },
       kubernetes: {
         kubeconfig: '/etc/finops-soar/kubeconfig',
         context: 'prod-gpu',
@@ -466,7 +478,7 @@ describe('environment overrides', () => {
     [
       'FINOPS_SOAR_GATEWAY_URL',
       'gateway-admin',
-      "gateway.url: Invalid URL. Expected: the base URL of the gateway's Control API, e.g. http://gateway-admin:8090",
+      "gateway.url: Invalid URL. Expected: the gateway's admin base URL, e.g. http://gateway-admin:8090 or http://litellm:4000",
     ],
   ])('an invalid %s=%j names the variable, the field and what is expected', (variable, value, line) => {
     const file = configFile('ingress:\n  port: 9000\n');

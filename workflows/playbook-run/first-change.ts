@@ -26,7 +26,7 @@ export interface FirstChange {
 export async function prepareFirstChange(ctx: RunContext): Promise<FirstChange | undefined> {
   const { plan, status, alert } = ctx;
   const step = plan.steps[0];
-  if (!step || step.kind !== 'action' || status.dryRun) return undefined;
+  if (!step || step.kind !== 'action' || step.skip || status.dryRun) return undefined;
   // The same test runSteps makes of the first step: nothing has been learned yet that could change its answer.
   if (unmetCondition(step.when, { labels: alert.labels, severity: plan.playbook.severity, facts: status.facts }))
     return undefined;

@@ -1,0 +1,113 @@
+// What each kind of gateway can change, knob by knob: the one table that `finops-soar validate`, the ingress's
+// start-up and the plan read (a step that needs a knob the configured gateway lacks is refused at load, or skipped
+// by the plan when the step says `unsupported: skip`), and that docs/gateways.md prints. Pure: the plan uses it.
+import type { RoutePolicyField, TenantQuotaField } from './control-api';
+
+export const GATEWAY_KINDS = ['control-api', 'litellm'] as const;
+export type GatewayKind = (typeof GATEWAY_KINDS)[number];
+
+/** A route's policy is set for the whole route, or for one tenant on it. */
+export type KnobScope = 'route' | 'tenant';
+
+export type Knob = `policy.${RoutePolicyField}` | `quota.${TenantQuotaField}` | 'regionWeights';
+
+/** How a gateway does a knob in each scope it can (in words, for the docs), and why not where it cannot. */
+export type KnobSupport = Partial<Record<KnobScope, string>> & { lacks?: string };
+
+const CONTROL_API = (how: string): KnobSupport => ({ route: how, tenant: how });
+
+export const GATEWAY_KNOBS: Record<GatewayKind, Record<Knob, KnobSupport>> = {
+  'control-api': {
+    'policy.maxInputTokens': CONTROL_API('PATCH /v1/routes/{route}[/tenants/{tenant}]/policy'),
+    'policy.cacheMode': CONTROL_API('the same PATCH'),
+    'policy.modelTier': CONTROL_API('the same PATCH'),
+    'policy.fallbackModel': CONTROL_API('the same PATCH'),
+    'policy.rateLimitRps': CONTROL_API('the same PATCH'),
+    'policy.circuit': CONTROL_API('the same PATCH'),
+    'policy.priority': CONTROL_API('the same PATCH'),
+    'policy.promptCompression': CONTROL_API('the same PATCH'),
+    'quota.tokensPerDay': { tenant: 'PATCH /v1/tenants/{tenant}/quota' },
+    'quota.requestsPerSecond': { tenant: 'the same PATCH' },
+    'quota.costPerDayUsd': { tenant: 'the same PATCH' },
+    regionWeights: { route: 'PUT /v1/routes/{route}/regions' },
+  },
+  // A tenant is a LiteLLM team (team_id = the tenant label), a route a model group (model_name = the route label).
+  litellm: {
+    'policy.maxInputTokens': {
+      route: "model_info.max_input_tokens on each of the model group's deployments (PATCH /model/{id}/update)",
+      lacks: 'per tenant: LiteLLM caps input tokens per deployment, for every team alike',
+    },
+    'policy.cacheMode': { lacks: 'LiteLLM switches its response cache for the whole proxy only (/cache/settings)' },
+    'policy.modelTier': {
+      tenant: "the team's model_aliases: the route's name points at the tier's model group (POST /team/update)",
+      lacks: 'for a whole route: LiteLLM aliases models per team or key',
+    },
+    'policy.fallbackModel': {
+      route: 'the model group fallbacks (POST /fallback, DELETE /fallback/{model})',
+      tenant:
+        "checked, not written: LiteLLM's fallbacks belong to a model group, so the tier's group must fall back to this tier's group",
+    },
+    'policy.rateLimitRps': {
+      tenant: "the team's model_rpm_limit for the route's model group, in requests per minute (POST /team/update)",
+      lacks: 'for a whole route: LiteLLM limits requests per key, team or deployment',
+    },
+    'policy.circuit': {
+      tenant: "the route's model group taken out of the team's models (POST /team/update), fail-closed",
+      lacks: 'for a whole route: LiteLLM has no switch that refuses a model group to everyone',
+    },
+    'policy.priority': { lacks: 'LiteLLM has no per-route or per-tenant scheduling priority' },
+    'policy.promptCompression': { lacks: 'LiteLLM does not compress prompts' },
+    'quota.tokensPerDay': { lacks: "LiteLLM limits tokens per minute (tpm_limit), not per day; use a team's budget" },
+    'quota.requestsPerSecond': { tenant: "the team's rpm_limit, in requests per minute (POST /team/update)" },
+    'quota.costPerDayUsd': { tenant: "the team's max_budget with budget_duration 1d (POST /team/update)" },
+    regionWeights: {
+      route: "each deployment's litellm_params.weight, by its region_name (PATCH /model/{id}/update)",
+    },
+  },
+};
+
+/** Why `kind` cannot do `knob` in `scope`, or undefined when it can. */
+export function knobLacking(kind: GatewayKind, knob: Knob, scope: KnobScope): string | undefined {
+  const support: KnobSupport | undefined = GATEWAY_KNOBS[kind][knob];
+  // A field no gateway knows is the params schema's to refuse, not this table's.
+  if (!support || support[scope]) return undefined;
+  return support.lacks ?? `${kind} cannot change ${knob} for a ${scope === 'tenant' ? 'tenant' : 'whole route'}`;
+}
+
+/** The knobs a gateway step's params change (none for steps that only read). */
+export function knobsOf(action: string, params: unknown): Knob[] {
+  const object = (value: unknown) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : [];
+  const given = (params ?? {}) as Record<string, unknown>;
+  if (action === 'gateway.setRoutePolicy') return object(given.policy).map((field) => `policy.${field}` as Knob);
+  if (action === 'gateway.setTenantQuota') return object(given.quota).map((field) => `quota.${field}` as Knob);
+  if (action === 'gateway.setRegionWeights') return ['regionWeights'];
+  return [];
+}
+
+/**
+ * The scopes a step may act in. A named route (params.route) is the whole route; otherwise a route target's tenant
+ * when its alert has a tenant label, the whole route when not: `tenant` undefined means not known yet (at load), so
+ * both. Quotas are always a tenant's; region weights always a route's.
+ */
+export function scopesOf(action: string, params: unknown, tenant: string | undefined | null): KnobScope[] {
+  if (action === 'gateway.setTenantQuota') return ['tenant'];
+  if (action === 'gateway.setRegionWeights') return ['route'];
+  if ((params as { route?: unknown } | undefined)?.route !== undefined) return ['route'];
+  if (tenant === undefined) return ['tenant', 'route'];
+  return tenant ? ['tenant'] : ['route'];
+}
+
+/** Each knob the step needs that `kind` lacks, with why: empty when the gateway can do all of it. */
+export function lackedKnobs(
+  kind: GatewayKind,
+  action: string,
+  params: unknown,
+  tenant?: string | null,
+): Array<{ knob: Knob; why: string }> {
+  const scopes = scopesOf(action, params, tenant);
+  return knobsOf(action, params).flatMap((knob) => {
+    const why = scopes.map((scope) => knobLacking(kind, knob, scope)).find((reason) => reason !== undefined);
+    return why ? [{ knob, why }] : [];
+  });
+}

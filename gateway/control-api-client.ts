@@ -1,6 +1,7 @@
 // GatewayAdapter over the Gateway Control API (gateway/openapi.yaml), spoken with axios.
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import { GatewayError, type GatewayAdapter } from './adapter';
+import { withWireRetries, type WireRetries } from './wire-retries';
 import type {
   PolicyChange,
   PolicyDocument,
@@ -14,37 +15,10 @@ import type {
   TenantQuotaPatch,
 } from './control-api';
 
-export interface ControlApiClientOptions {
+export interface ControlApiClientOptions extends WireRetries {
   baseUrl: string;
   token: string;
   timeoutMs: number;
-  /**
-   * Tries of one call before its failure goes to the caller; the worker asks for 3, under the activity's own retries.
-   * Default 1: every failure goes straight to the caller.
-   */
-  attempts?: number;
-  /** The first backoff; each try doubles it, and a random share of it is waited (full jitter). Default 250 ms. */
-  backoffMs?: number;
-  /** A Retry-After up to this is waited out here; a longer one fails the call, for the activity to retry. Default 5 s. */
-  maxRetryAfterMs?: number;
-  /**
-   * No try starts that could end (wait plus timeout) past this long after the first began: the caller's own deadline
-   * (the activity's start-to-close timeout) stays ahead of the call's. Default: no bound but `attempts`.
-   */
-  budgetMs?: number;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Retry-After in seconds or as an HTTP date (RFC 9110), in ms from now; undefined when absent or unreadable. */
-function retryAfterMs(error: unknown): number | undefined {
-  if (!isAxiosError(error)) return undefined;
-  const header: unknown = error.response?.headers?.['retry-after'];
-  if (typeof header !== 'string' || header.trim() === '') return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1_000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 // Statuses where the same request can succeed later: timeouts, conflicts, throttling, server faults.
@@ -74,50 +48,23 @@ const CONTENT_TYPES = { PATCH: 'application/merge-patch+json', PUT: 'application
 
 export class ControlApiClient implements GatewayAdapter {
   private readonly http: AxiosInstance;
-  private readonly attempts: number;
-  private readonly backoffMs: number;
-  private readonly maxRetryAfterMs: number;
-  private readonly budgetMs: number;
+  private readonly retries: WireRetries;
   private readonly timeoutMs: number;
 
-  constructor({
-    baseUrl,
-    token,
-    timeoutMs,
-    attempts = 1,
-    backoffMs = 250,
-    maxRetryAfterMs = 5_000,
-    budgetMs = Infinity,
-  }: ControlApiClientOptions) {
+  constructor({ baseUrl, token, timeoutMs, ...retries }: ControlApiClientOptions) {
     this.http = axios.create({ baseURL: baseUrl, timeout: timeoutMs, headers: { Authorization: `Bearer ${token}` } });
-    this.attempts = attempts;
-    this.backoffMs = backoffMs;
-    this.maxRetryAfterMs = maxRetryAfterMs;
-    this.budgetMs = budgetMs;
+    this.retries = retries;
     this.timeoutMs = timeoutMs;
   }
 
-  /**
-   * One call, tried again on a retryable failure (5xx, 429, a timeout): after the Retry-After the gateway asked
-   * for, else after an exponential backoff with full jitter, so that many runs retrying at once spread out instead
-   * of hitting a recovering gateway together. Writes are safe to repeat: they carry an Idempotency-Key.
-   */
+  /** One call, tried again on a retryable failure (wire-retries.ts). Writes are safe to repeat: they carry an Idempotency-Key. */
   private async send<Result>(what: string, request: () => Promise<{ data: Result }>): Promise<Result> {
-    const started = Date.now();
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return (await request()).data;
-      } catch (error) {
-        const failure = toGatewayError(error, what);
-        const asked = retryAfterMs(error);
-        if (!failure.retryable || attempt >= this.attempts || (asked ?? 0) > this.maxRetryAfterMs) throw failure;
-        const jitter = Math.random() * this.backoffMs * 2 ** (attempt - 1);
-        // A Retry-After is a floor: waited in full, plus a little jitter so the callers it throttled do not return together.
-        const wait = asked === undefined ? jitter : asked + jitter / 4;
-        if (Date.now() - started + wait + this.timeoutMs > this.budgetMs) throw failure;
-        await sleep(wait);
-      }
-    }
+    return withWireRetries(
+      this.retries,
+      this.timeoutMs,
+      async () => (await request()).data,
+      (error) => toGatewayError(error, what),
+    );
   }
 
   getRoutePolicy(scope: PolicyScope): Promise<PolicyDocument> {

@@ -34,7 +34,8 @@ export const GATEWAY_KNOBS: Record<GatewayKind, Record<Knob, KnobSupport>> = {
   // A tenant is a LiteLLM team (team_id = the tenant label), a route a model group (model_name = the route label).
   litellm: {
     'policy.maxInputTokens': {
-      route: "model_info.max_input_tokens on each of the model group's deployments (PATCH /model/{id}/update)",
+      route:
+        "model_info.max_input_tokens on each of the model group's deployments, where each has one already (PATCH /model/{id}/update); enforced with router_settings.enable_pre_call_checks",
       lacks: 'per tenant: LiteLLM caps input tokens per deployment, for every team alike',
     },
     'policy.cacheMode': { lacks: 'LiteLLM switches its response cache for the whole proxy only (/cache/settings)' },
@@ -48,12 +49,13 @@ export const GATEWAY_KNOBS: Record<GatewayKind, Record<Knob, KnobSupport>> = {
         "checked, not written: LiteLLM's fallbacks belong to a model group, so the tier's group must fall back to this tier's group",
     },
     'policy.rateLimitRps': {
-      tenant: "the team's model_rpm_limit for the route's model group, in requests per minute (POST /team/update)",
+      tenant:
+        "the team's metadata.model_rpm_limit for each of the route's model groups, in requests per minute (POST /team/update)",
       lacks: 'for a whole route: LiteLLM limits requests per key, team or deployment',
     },
     'policy.circuit': {
-      tenant: "the route's model group taken out of the team's models (POST /team/update), fail-closed",
-      lacks: 'for a whole route: LiteLLM has no switch that refuses a model group to everyone',
+      lacks:
+        "a team's models can be narrowed, but a model alias passes LiteLLM's access check regardless (auth_checks.py), and nothing refuses a model group to everyone",
     },
     'policy.priority': { lacks: 'LiteLLM has no per-route or per-tenant scheduling priority' },
     'policy.promptCompression': { lacks: 'LiteLLM does not compress prompts' },
@@ -61,7 +63,8 @@ export const GATEWAY_KNOBS: Record<GatewayKind, Record<Knob, KnobSupport>> = {
     'quota.requestsPerSecond': { tenant: "the team's rpm_limit, in requests per minute (POST /team/update)" },
     'quota.costPerDayUsd': { tenant: "the team's max_budget with budget_duration 1d (POST /team/update)" },
     regionWeights: {
-      route: "each deployment's litellm_params.weight, by its region_name (PATCH /model/{id}/update)",
+      route:
+        "each deployment's litellm_params.weight, by its litellm_params.region_name, where each has a weight already (PATCH /model/{id}/update)",
     },
   },
 };

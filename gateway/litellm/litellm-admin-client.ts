@@ -3,8 +3,9 @@
 // are stable across the versions read). Only the fields the engine reads or writes are typed; the proxy answers more.
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import { GatewayError } from '../adapter';
+import { withWireRetries, type WireRetries } from '../wire-retries';
 
-export interface LiteLlmAdminOptions {
+export interface LiteLlmAdminOptions extends WireRetries {
   baseUrl: string;
   /** The proxy's master key (or an admin key): sent as `Authorization: Bearer <key>`. */
   masterKey: string;
@@ -22,14 +23,22 @@ export interface LiteLlmTeam {
   budget_duration: string | null;
   blocked: boolean;
   metadata: Record<string, unknown>;
-  /** Request model name → the model group that serves it, e.g. {"chat": "chat-distilled"}. */
-  model_aliases?: Record<string, string> | null;
 }
 
-/** The team fields the engine changes (UpdateTeamRequest); an explicit null clears a field. */
+/**
+ * The team fields the engine changes (UpdateTeamRequest). An explicit null clears max_budget, budget_duration,
+ * rpm_limit and tpm_limit only; metadata is replaced whole (send all of it), and model_aliases, a map kept in a table
+ * of its own, is replaced whole too ({} clears it, null changes nothing): team_endpoints.py, update_team.
+ */
 export type LiteLlmTeamUpdate = Partial<
-  Pick<LiteLlmTeam, 'models' | 'tpm_limit' | 'rpm_limit' | 'max_budget' | 'budget_duration' | 'blocked' | 'metadata'>
-> & { model_rpm_limit?: Record<string, number> | null; model_tpm_limit?: Record<string, number> | null };
+  Pick<LiteLlmTeam, 'tpm_limit' | 'rpm_limit' | 'max_budget' | 'budget_duration' | 'metadata'>
+> & { model_aliases?: Record<string, string> };
+
+/** What /team/update answers in `data`: the team row, with its alias table included (update_team's `include`). */
+export type LiteLlmUpdatedTeam = LiteLlmTeam & {
+  /** Request model name → the model group that serves it, e.g. {"chat": "chat-distilled"}. */
+  litellm_model_table?: { model_aliases?: Record<string, string> | null } | null;
+};
 
 /** One deployment of a model group, as GET /model/info lists it. */
 export interface LiteLlmDeployment {
@@ -87,8 +96,12 @@ function toGatewayError(error: unknown, what: string): GatewayError {
 
 export class LiteLlmAdminClient {
   private readonly http: AxiosInstance;
+  private readonly retries: WireRetries;
+  private readonly timeoutMs: number;
 
-  constructor({ baseUrl, masterKey, timeoutMs }: LiteLlmAdminOptions) {
+  constructor({ baseUrl, masterKey, timeoutMs, ...retries }: LiteLlmAdminOptions) {
+    this.retries = retries;
+    this.timeoutMs = timeoutMs;
     this.http = axios.create({
       baseURL: baseUrl.replace(/\/+$/, ''),
       timeout: timeoutMs,
@@ -97,12 +110,17 @@ export class LiteLlmAdminClient {
     });
   }
 
-  private async call<T>(what: string, request: () => Promise<{ data: T }>): Promise<T> {
-    try {
-      return (await request()).data;
-    } catch (error) {
-      throw toGatewayError(error, what);
-    }
+  /**
+   * One call, tried again on a retryable failure (wire-retries.ts). Every request here is safe to repeat: reads, and
+   * writes that set whole values (never increments).
+   */
+  private call<T>(what: string, request: () => Promise<{ data: T }>): Promise<T> {
+    return withWireRetries(
+      this.retries,
+      this.timeoutMs,
+      async () => (await request()).data,
+      (error) => toGatewayError(error, what),
+    );
   }
 
   /**
@@ -121,11 +139,21 @@ export class LiteLlmAdminClient {
    * (team_endpoints.py, update_team: `data.json(exclude_unset=True)`). Unknown fields are dropped silently, so only
    * declared ones are sent.
    */
-  async updateTeam(teamId: string, update: LiteLlmTeamUpdate): Promise<LiteLlmTeam> {
-    const body = await this.call<{ data: LiteLlmTeam }>(`POST /team/update for team ${teamId}`, () =>
+  async updateTeam(teamId: string, update: LiteLlmTeamUpdate): Promise<LiteLlmUpdatedTeam> {
+    const body = await this.call<{ data: LiteLlmUpdatedTeam }>(`POST /team/update for team ${teamId}`, () =>
       this.http.post('/team/update', { team_id: teamId, ...update }),
     );
     return body.data;
+  }
+
+  /**
+   * The team's model aliases. /team/info does not answer them (team_info loads the team without its
+   * litellm_model_table), but /team/update does, so they are read with an update that names no field and so changes
+   * nothing (update_team writes only the fields sent: `exclude_unset=True`).
+   */
+  async teamModelAliases(teamId: string): Promise<Record<string, string>> {
+    const team = await this.updateTeam(teamId, {});
+    return { ...team.litellm_model_table?.model_aliases };
   }
 
   /**

@@ -25,9 +25,9 @@ const TEAM_UPDATE_FIELDS = [
   'budget_duration',
   'blocked',
   'metadata',
-  'model_rpm_limit',
-  'model_tpm_limit',
 ] as const;
+// LiteLLM_ManagementEndpoint_MetadataFields (_types.py): moved into metadata by common_utils.py, _update_metadata_field.
+const METADATA_FIELDS = ['model_rpm_limit', 'model_tpm_limit'] as const;
 
 const proxyException = (reply: FastifyReply, status: number, message: string, type: string, param: string | null) =>
   reply.code(status).send({ error: { message, type, param, code: String(status) } });
@@ -36,6 +36,10 @@ const httpException = (reply: FastifyReply, status: number, detail: unknown) => 
 export class LiteLlmProxyServer {
   readonly requests: RecordedRequest[] = [];
   readonly teams = new Map<string, LiteLlmTeam>();
+  /** LiteLLM_ModelTable's `aliases`, by team (schema.prisma: the team row links it by model_id). */
+  readonly aliases = new Map<string, Record<string, string>>();
+  /** Runs once, after the next GET /team/info answers: someone else's change between the engine's read and write. */
+  afterNextTeamRead: (() => void) | undefined;
   readonly deployments: LiteLlmDeployment[] = [];
   /** router_settings.fallbacks: model group → its fallbacks. */
   readonly fallbacks = new Map<string, string[]>();
@@ -79,15 +83,23 @@ export class LiteLlmProxyServer {
     });
 
     // team_endpoints.py, team_info: {team_id, team_info, keys, team_memberships}; unknown team → 404 ProxyException.
+    // The team is loaded without its litellm_model_table, so the aliases are not in the answer.
     app.get<{ Querystring: { team_id?: string } }>('/team/info', (request, reply) => {
       const teamId = request.query.team_id;
       if (!teamId) return proxyException(reply, 422, 'Malformed request. No team id passed in.', 'auth_error', 'None');
       const team = this.teams.get(teamId);
       if (!team) return proxyException(reply, 404, `Team not found, passed team id: ${teamId}.`, 'auth_error', 'None');
-      return { team_id: teamId, team_info: team, keys: [], team_memberships: [] };
+      const answer = { team_id: teamId, team_info: { ...structuredClone(team), litellm_model_table: null }, keys: [] };
+      const after = this.afterNextTeamRead;
+      this.afterNextTeamRead = undefined;
+      after?.();
+      return { ...answer, team_memberships: [] };
     });
 
     // team_endpoints.py, update_team: exclude_unset (null clears), unknown fields dropped, HTTPException unconverted.
+    // metadata is replaced whole; a metadata field sent beside it goes into the metadata sent, or becomes the whole
+    // metadata (_update_metadata_field); model_aliases replaces the team's alias table, null leaving it as it is
+    // (_update_model_table); the answer includes the alias table.
     app.post<{ Body: Record<string, unknown> }>('/team/update', (request, reply) => {
       const body = request.body ?? {};
       if (typeof body.team_id !== 'string')
@@ -95,15 +107,22 @@ export class LiteLlmProxyServer {
       const team = this.teams.get(body.team_id);
       if (!team) return httpException(reply, 404, { error: `Team not found, passed team_id=${body.team_id}` });
       const updated: Record<string, unknown> = { ...team };
-      for (const field of TEAM_UPDATE_FIELDS) {
+      for (const field of TEAM_UPDATE_FIELDS) if (field in body) updated[field] = body[field];
+      for (const field of METADATA_FIELDS) {
         if (!(field in body)) continue;
-        // model_rpm_limit / model_tpm_limit live in metadata (LiteLLM_ManagementEndpoint_MetadataFields).
-        if (field === 'model_rpm_limit' || field === 'model_tpm_limit')
-          updated.metadata = { ...(updated.metadata as object), [field]: body[field] };
-        else updated[field] = body[field];
+        updated.metadata =
+          'metadata' in body && body.metadata !== null
+            ? { ...(body.metadata as object), [field]: body[field] }
+            : { [field]: body[field] };
       }
+      if (body.model_aliases !== null && typeof body.model_aliases === 'object')
+        this.aliases.set(body.team_id, structuredClone(body.model_aliases as Record<string, string>));
       this.teams.set(body.team_id, updated as unknown as LiteLlmTeam);
-      return { team_id: body.team_id, data: updated };
+      const aliases = this.aliases.get(body.team_id);
+      return {
+        team_id: body.team_id,
+        data: { ...structuredClone(updated), litellm_model_table: aliases ? { model_aliases: aliases } : null },
+      };
     });
 
     // proxy_this.py, model_info_v1: one entry per deployment.

@@ -60,8 +60,9 @@ const failure = async (promise: Promise<unknown>): Promise<GatewayError> => {
 };
 
 test('a team is read from team_info, and an update sends exactly the fields it changes with the master key', async () => {
-  expect(await client.teamInfo('acme')).toEqual(TEAM);
-  const updated = await client.updateTeam('acme', { rpm_limit: 120, model_rpm_limit: { chat: 60 }, max_budget: null });
+  expect(await client.teamInfo('acme')).toEqual({ ...TEAM, litellm_model_table: null });
+  const update = { rpm_limit: 120, metadata: { owner: 'finops', model_rpm_limit: { chat: 60 } }, max_budget: null };
+  const updated = await client.updateTeam('acme', update);
   expect(updated).toMatchObject({
     rpm_limit: 120,
     max_budget: null,
@@ -73,7 +74,7 @@ test('a team is read from team_info, and an update sends exactly the fields it c
       method: 'POST',
       url: '/team/update',
       authorization: `Bearer ${LITELLM_MASTER_KEY}`,
-      body: { team_id: 'acme', rpm_limit: 120, model_rpm_limit: { chat: 60 }, max_budget: null },
+      body: { team_id: 'acme', ...update },
     },
   ]);
 });

@@ -114,3 +114,38 @@ export function lackedKnobs(
     return why ? [{ knob, why }] : [];
   });
 }
+
+const KNOB_WORDS: Record<Knob, string> = {
+  'policy.maxInputTokens': 'cap the prompt (maxInputTokens)',
+  'policy.cacheMode': 'response caching (cacheMode)',
+  'policy.modelTier': 'a cheaper model tier (modelTier)',
+  'policy.fallbackModel': 'a fallback model (fallbackModel)',
+  'policy.rateLimitRps': 'a request rate limit (rateLimitRps)',
+  'policy.circuit': 'open the circuit (circuit)',
+  'policy.priority': 'scheduling priority (priority)',
+  'policy.promptCompression': 'prompt compression (promptCompression)',
+  'quota.tokensPerDay': 'tokens per day (quota)',
+  'quota.requestsPerSecond': 'requests per second (quota)',
+  'quota.costPerDayUsd': 'cost per day (quota)',
+  regionWeights: 'split a route across regions (region weights)',
+};
+
+/** The table docs/gateways.md prints (a unit test keeps the two the same): each knob, per gateway and scope. */
+export function knobTable(): string {
+  // A quota is always a tenant's and a split always a whole route's: the other scope does not apply.
+  const applies = (knob: Knob, scope: KnobScope) =>
+    scope === 'route' ? !knob.startsWith('quota.') : knob !== 'regionWeights';
+  const cell = (knob: Knob, support: KnobSupport, scope: KnobScope) =>
+    !applies(knob, scope) ? '—' : (support[scope] ?? `no: ${support.lacks ?? 'not supported'}`);
+  const columns = GATEWAY_KINDS.flatMap((kind) => [`${kind}: whole route`, `${kind}: one tenant`]);
+  const rows = (Object.keys(KNOB_WORDS) as Knob[]).map((knob) => [
+    KNOB_WORDS[knob],
+    ...GATEWAY_KINDS.flatMap((kind) => [
+      cell(knob, GATEWAY_KNOBS[kind][knob], 'route'),
+      cell(knob, GATEWAY_KNOBS[kind][knob], 'tenant'),
+    ]),
+  ]);
+  return [['knob', ...columns], columns.map(() => '---').concat('---'), ...rows]
+    .map((row) => `| ${row.join(' | ')} |`)
+    .join('\n');
+}

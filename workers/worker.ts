@@ -13,7 +13,7 @@ import {
 import { createActivities } from '../activities';
 import { ConfigError } from '../config/config-load';
 import type { Config } from '../config/config-schema';
-import { ControlApiClient } from '../gateway/control-api-client';
+import { gatewayFrom } from '../gateway/gateway-from-config';
 import {
   createKubernetesAdapter,
   unconfiguredKubernetes,
@@ -132,7 +132,7 @@ async function main() {
   const { config, logger } = startProcess('worker');
   if (!config.gateway.token)
     throw new ConfigError(
-      'gateway.token: the worker needs the gateway Control API token. Set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile.',
+      `gateway.token: the worker needs the gateway's admin credential (${config.gateway.kind === 'litellm' ? "LiteLLM's master key" : 'the Control API token'}). Set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile.`,
     );
 
   // Must run before anything creates the SDK runtime, once per process.
@@ -159,15 +159,15 @@ async function main() {
   // Activities ask the limits' workflows through a client of their own.
   const clientConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-  const gateway = new ControlApiClient({
-    baseUrl: config.gateway.url,
-    token: config.gateway.token,
-    timeoutMs: config.gateway.timeout,
-    // Transient faults (5xx, 429, timeouts) tried again in the call, with jittered backoff and Retry-After honoured:
-    // the activity's retries have neither jitter nor Retry-After (issue 13, test/faults).
-    attempts: WIRE_ATTEMPTS,
-    budgetMs: WIRE_BUDGET_MS,
-  });
+  // Transient faults (5xx, 429, timeouts) tried again in the call, with jittered backoff and Retry-After honoured:
+  // the activity's retries have neither jitter nor Retry-After (issue 13, test/faults).
+  const gateway = gatewayFrom(
+    { ...config.gateway, token: config.gateway.token },
+    {
+      attempts: WIRE_ATTEMPTS,
+      budgetMs: WIRE_BUDGET_MS,
+    },
+  );
   const kubernetes = await kubernetesFrom(config.kubernetes, logger);
   const metrics = new EngineMetrics();
   // Ready once Temporal lists this worker among its task queue's pollers (it is created just below).

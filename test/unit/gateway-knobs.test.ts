@@ -3,7 +3,8 @@
 // and the plan skips it for the alerts it cannot serve, saying why. The shipped playbooks load on every gateway kind.
 import type { Alert } from '../../alerts/alertmanager';
 import { routeAlerts } from '../../alerts/routing';
-import { GATEWAY_KINDS, GATEWAY_KNOBS, lackedKnobs } from '../../gateway/gateway-knobs';
+import { readFileSync } from 'node:fs';
+import { GATEWAY_KINDS, GATEWAY_KNOBS, knobTable, lackedKnobs } from '../../gateway/gateway-knobs';
 import { loadPlaybooks, parsePlaybook } from '../../playbook/playbook-load';
 
 const FILE = 'playbooks/cache.yaml';
@@ -127,4 +128,8 @@ describe('gateway knobs at load', () => {
     expect(perTenant?.why).toContain('per tenant');
     expect(lackedKnobs('litellm', 'kubernetes.scaleDeployment', { replicas: 3 })).toEqual([]);
   });
+});
+
+test('docs/gateways.md prints the knob table the code holds', () => {
+  expect(readFileSync('docs/gateways.md', 'utf8')).toContain(knobTable());
 });

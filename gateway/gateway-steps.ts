@@ -1,7 +1,8 @@
 // The gateway's actions and checks a playbook step may name (gateway/gateway-activities.ts implements them).
 import { z } from 'zod';
 import type { Target } from '../alerts/target';
-import { partWay, type ActionSpec, type StepSpec } from '../playbook/step-spec';
+import { STEP_BACK } from '../playbook/step-back';
+import type { ActionSpec, StepSpec } from '../playbook/step-spec';
 import {
   regionWeightsUpdateSchema,
   routePolicyPatchSchema,
@@ -63,33 +64,9 @@ export const GATEWAY_ACTIONS = {
     namedBy: namedByRoute,
     params: regionWeightsUpdateSchema.extend({ route: routeParam }),
     objects: (target: Target, { route }: { route?: string }) => [`gateway/regions/${routeOf(target, route)}`],
-    stepBack: (undo: RegionWeightsParams, applied: RegionWeightsParams, by: number) => ({
-      ...undo,
-      weights: weightsPartWay(applied.weights, undo.weights, by),
-    }),
+    stepBack: STEP_BACK['gateway.setRegionWeights'],
   },
 } as const satisfies Record<string, ActionSpec>;
-
-type RegionWeightsParams = { route?: string; weights: Record<string, number> };
-
-/**
- * Each region's share part of the way back, to four decimals; the largest share takes the rounding, so the shares
- * still add up to 1 (the Control API refuses weights off by more than WEIGHT_SUM_TOLERANCE).
- */
-function weightsPartWay(applied: Record<string, number>, undo: Record<string, number>, by: number) {
-  const regions = [...new Set([...Object.keys(applied), ...Object.keys(undo)])].sort();
-  const shares = regions.map(
-    (region) => [region, Math.round(partWay(applied[region] ?? 0, undo[region] ?? 0, by) * 10_000) / 10_000] as const,
-  );
-  const [largest] = [...shares].sort(([, a], [, b]) => b - a);
-  const others = shares.reduce((sum, [region, share]) => (region === largest![0] ? sum : sum + share), 0);
-  return Object.fromEntries(
-    shares.map(([region, share]) => [
-      region,
-      region === largest![0] ? Math.round((1 - others) * 10_000) / 10_000 : share,
-    ]),
-  );
-}
 
 export const GATEWAY_CHECKS = {
   'gateway.getRoutePolicy': {

@@ -1,8 +1,9 @@
 // The Kubernetes actions and checks a playbook step may name (kubernetes/kubernetes-activities.ts implements
-// them). Imports only zod and types: workflow code reaches this module through playbook/step-registry.ts.
+// them). Workflow code must not import this module (playbook/step-back.ts says why).
 import { z } from 'zod';
 import type { Target } from '../alerts/target';
-import { partWay, type ActionSpec, type StepSpec } from '../playbook/step-spec';
+import { STEP_BACK } from '../playbook/step-back';
+import type { ActionSpec, StepSpec } from '../playbook/step-spec';
 
 export const BATCH_KINDS = ['cronjobs', 'jobs'] as const;
 
@@ -53,17 +54,12 @@ const batchObjectState = z
   })
   .strict();
 
-type HpaBounds = { hpa?: string; minReplicas?: number; maxReplicas?: number };
-
 export const KUBERNETES_ACTIONS = {
   'kubernetes.scaleDeployment': {
     objects: deploymentObject,
     // Scaled to zero, the deployment serves nothing.
     destructive: ({ replicas }: { replicas?: number }) => replicas === 0,
-    // Scaled in a few replicas at a time, as the HPA does (14 → 12 → 10).
-    stepBack: (undo: { replicas: number }, applied: { replicas: number }, by: number) => ({
-      replicas: Math.round(partWay(applied.replicas, undo.replicas, by)),
-    }),
+    stepBack: STEP_BACK['kubernetes.scaleDeployment'],
     description:
       "Set the target deployment's replica count through the scale subresource; undone by restoring the previous count",
     targets: ['deployment'],
@@ -86,15 +82,7 @@ export const KUBERNETES_ACTIONS = {
     objects: ({ labels }: Target, { hpa }: { hpa?: string }) => [
       `kubernetes/hpa/${labels.namespace ?? ''}/${hpa ?? labels.deployment ?? ''}`,
     ],
-    // Each bound part of the way back; rounding both the same way keeps minReplicas ≤ maxReplicas.
-    stepBack: (undo: HpaBounds, applied: HpaBounds, by: number) => ({
-      ...undo,
-      ...Object.fromEntries(
-        (['minReplicas', 'maxReplicas'] as const)
-          .filter((field) => undo[field] !== undefined && applied[field] !== undefined)
-          .map((field) => [field, Math.round(partWay(applied[field]!, undo[field]!, by))]),
-      ),
-    }),
+    stepBack: STEP_BACK['kubernetes.setHpaBounds'],
     description:
       "Set the minReplicas/maxReplicas of the deployment's HorizontalPodAutoscaler (an HPA overrides a manual scale, so scale-out raises its floor); undone by restoring the previous bounds",
     targets: ['deployment'],

@@ -39,17 +39,8 @@ export const objectsOf = (action: ActionName, target: Target, params: unknown): 
 export const isDestructive = (action: ActionName, params: unknown): boolean =>
   (ACTIONS[action] as ActionSpec as { destructive?(params: unknown): boolean }).destructive?.(params) ?? false;
 
-/** Whether a change undone by `action` can come back part of the way (ActionSpec.stepBack). */
-export const stepsBack = (action: ActionName): boolean =>
-  (ACTIONS[action] as ActionSpec as { stepBack?: unknown }).stepBack !== undefined;
-
-/** The params of `action` (an undo) that take a change `by` of the way back from `applied` to `undo`. */
-export const stepBackParams = (action: ActionName, undo: unknown, applied: unknown, by: number): unknown =>
-  (ACTIONS[action] as ActionSpec as { stepBack(undo: unknown, applied: unknown, by: number): unknown }).stepBack(
-    undo,
-    applied,
-    by,
-  );
+// Whether and how a change comes back part of the way: playbook/step-back.ts, which workflow code imports.
+export { stepBackParams, stepsBack } from './step-back';
 
 /** The spec of the action or check a step names. */
 export const stepSpec = (name: ActionName | CheckName): StepSpec =>

@@ -35,6 +35,3 @@ export interface ActionSpec extends StepSpec {
    */
   stepBack?(undo: never, applied: never, by: number): unknown;
 }
-
-/** `by` (0 to 1) of the way back from `applied` to `undo`. */
-export const partWay = (applied: number, undo: number, by: number) => applied + (undo - applied) * by;

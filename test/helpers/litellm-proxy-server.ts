@@ -40,6 +40,8 @@ export class LiteLlmProxyServer {
   readonly aliases = new Map<string, Record<string, string>>();
   /** Runs once, after the next GET /team/info answers: someone else's change between the engine's read and write. */
   afterNextTeamRead: (() => void) | undefined;
+  /** Faults on the next request a predicate matches: refused before it runs, or run and its answer lost. */
+  private faults: Array<{ match: (request: RecordedRequest) => boolean; status: number; lose: boolean }> = [];
   readonly deployments: LiteLlmDeployment[] = [];
   /** router_settings.fallbacks: model group → its fallbacks. */
   readonly fallbacks = new Map<string, string[]>();
@@ -72,14 +74,39 @@ export class LiteLlmProxyServer {
       }
       done();
     });
-    app.addHook('preHandler', (request, _reply, done) => {
-      this.requests.push({
+    const faultFor = (recorded: RecordedRequest, lose: boolean) => {
+      const index = this.faults.findIndex((fault) => fault.lose === lose && fault.match(recorded));
+      return index < 0 ? undefined : this.faults.splice(index, 1)[0];
+    };
+    app.addHook('preHandler', (request, reply, done) => {
+      const recorded = {
         method: request.method,
         url: request.url,
         authorization: request.headers.authorization,
         body: request.body ?? null,
-      });
+      };
+      this.requests.push(recorded);
+      const refuse = faultFor(recorded, false);
+      if (refuse) {
+        void proxyException(reply, refuse.status, 'Internal server error', 'internal_server_error', null);
+        return;
+      }
       done();
+    });
+    // The change is made, and its answer lost (a proxy that died before answering, a timeout): the caller sees a 5xx.
+    app.addHook('onSend', (request, reply, payload, done) => {
+      const recorded = [...this.requests]
+        .reverse()
+        .find(({ method, url }) => method === request.method && url === request.url);
+      const lose = recorded && reply.statusCode < 400 ? faultFor(recorded, true) : undefined;
+      if (!lose) return done(null, payload);
+      reply.code(lose.status);
+      done(
+        null,
+        JSON.stringify({
+          error: { message: 'upstream connect error', type: 'None', param: null, code: String(lose.status) },
+        }),
+      );
     });
 
     // team_endpoints.py, team_info: {team_id, team_info, keys, team_memberships}; unknown team → 404 ProxyException.
@@ -186,6 +213,11 @@ export class LiteLlmProxyServer {
         message: 'Fallback configuration deleted successfully',
       };
     });
+  }
+
+  /** The next request `match` accepts answers `status` without running (lose: false), or runs and answers it (lose: true). */
+  faultOn(match: (request: RecordedRequest) => boolean, status: number, { lose }: { lose: boolean }): void {
+    this.faults.push({ match, status, lose });
   }
 
   /** The next requests answer these statuses (as an unhandled error does), before any route runs. */

@@ -158,14 +158,15 @@ export async function startHarness(): Promise<Harness> {
         rollbackOverride,
         verifyOverride,
         historyLimit,
+        gateway,
       } = {},
     ) {
       const playbooks = [yamls].flat().map((yaml) => {
-        const { playbook, problems } = parsePlaybook('test.yaml', yaml);
+        const { playbook, problems } = parsePlaybook('test.yaml', yaml, { gateway });
         if (!playbook) throw new Error(problems.join('\n'));
         return playbook;
       });
-      const decision = routeAlert(firing, playbooks, { cooldownMs, dryRun, staleAfterMs }).find(
+      const decision = routeAlert(firing, playbooks, { cooldownMs, dryRun, staleAfterMs, gateway }).find(
         (d) => d.outcome !== 'routed' || d.plan.playbook.name === playbooks[0]!.spec.name,
       );
       if (decision?.outcome !== 'routed') throw new Error(`not routed: ${JSON.stringify(decision)}`);

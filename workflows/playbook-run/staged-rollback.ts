@@ -6,7 +6,8 @@
 // before it replay unchanged.
 import { CancellationScope, isCancellation, log } from '@temporalio/workflow';
 import type { PlannedStep, StagedRollback } from '../../playbook/plan';
-import { stepBackParams, type ActionName } from '../../playbook/step-registry';
+import { stepBackParams } from '../../playbook/step-back';
+import type { ActionName } from '../../playbook/step-registry';
 import { failureMessage } from '../failures';
 import { undo } from './activity-proxies';
 import { applyChange, recordChange } from './changes';

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { matches } from '../alerts/matchers';
 import { formatIssues, formatPath } from '../validation/issues';
 import { lackedKnobs, type GatewayKind } from '../gateway/gateway-knobs';
 import { ACTION_NAMES, stepsBack, stepSpec, type ActionName, type CheckName } from './step-registry';
@@ -245,12 +246,15 @@ function savingsProblems(spec: PlaybookSpec): Problem[] {
  */
 function gatewayProblems(spec: PlaybookSpec, gateway: GatewayKind | undefined): Problem[] {
   if (!gateway) return [];
+  // A route step acts for the alert's tenant, or for the whole route when the alert has none: both, unless the
+  // playbook matches only alerts with a tenant label (tenant=~".+").
+  const tenantAlways = (spec.match ?? []).some((matcher) => matcher.name === 'tenant' && !matches(matcher, {}));
   return spec.steps.flatMap((step, index) => {
     if (step.unsupported === 'skip') return [];
     return usesOf(step, index).flatMap(({ name, params, paramsPath }) =>
-      lackedKnobs(gateway, name, params).map(({ knob, why }) => ({
+      lackedKnobs(gateway, name, params, tenantAlways ? 'a tenant' : undefined).map(({ knob, why }) => ({
         path: [...paramsPath, ...knob.split('.')],
-        message: `step ${step.id}: the ${gateway} gateway (gateway.kind) cannot do this: ${why}. Remove the step, or give it unsupported: skip to skip it on this gateway (docs/gateways.md)`,
+        message: `step ${step.id}: the ${gateway} gateway (gateway.kind) cannot do this: ${why}. Remove the step, or give it unsupported: skip to skip it on this gateway${why.startsWith('for a whole route') ? ', or match only alerts with a tenant label (tenant=~".+")' : ''} (docs/gateways.md)`,
       })),
     );
   });

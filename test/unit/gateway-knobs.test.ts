@@ -43,7 +43,17 @@ describe('gateway knobs at load', () => {
     expect(parsePlaybook(FILE, playbook(), { gateway: 'litellm' }).problems).toEqual([
       'playbooks/cache.yaml:13:28: steps[1].params.policy.cacheMode: step aggressive-cache: the litellm gateway (gateway.kind) cannot do this: LiteLLM switches its response cache for the whole proxy only (/cache/settings). Remove the step, or give it unsupported: skip to skip it on this gateway (docs/gateways.md)',
       // A route target's change is the tenant's when the alert names one, else the whole route's: both must work.
-      'playbooks/cache.yaml:17:28: steps[2].params.policy.modelTier: step tier-down: the litellm gateway (gateway.kind) cannot do this: for a whole route: LiteLLM aliases models per team or key. Remove the step, or give it unsupported: skip to skip it on this gateway (docs/gateways.md)',
+      'playbooks/cache.yaml:17:28: steps[2].params.policy.modelTier: step tier-down: the litellm gateway (gateway.kind) cannot do this: for a whole route: LiteLLM aliases models per team or key. Remove the step, or give it unsupported: skip to skip it on this gateway, or match only alerts with a tenant label (tenant=~".+") (docs/gateways.md)',
+    ]);
+  });
+
+  test('a playbook that matches only alerts with a tenant label acts for the tenant: its tier step loads', () => {
+    const forTenants = playbook().replace(
+      'alertname="LLMCacheHitRatioLow"',
+      'alertname="LLMCacheHitRatioLow"\n  - tenant=~".+"',
+    );
+    expect(parsePlaybook(FILE, forTenants, { gateway: 'litellm' }).problems).toEqual([
+      expect.stringContaining('steps[1].params.policy.cacheMode: step aggressive-cache'),
     ]);
   });
 

@@ -14,7 +14,8 @@ const PLAYBOOK = `
 name: cheaper-chat
 description: Make a tenant's chat cheaper on LiteLLM.
 severity: S2
-match: [alertname="LLMSpendBurnRateHigh"]
+# Only alerts that name a tenant: every route step then acts for the tenant, which LiteLLM can do.
+match: [alertname="LLMSpendBurnRateHigh", tenant=~".+"]
 target: route
 steps:
   - id: current-policy
@@ -107,7 +108,7 @@ test('a run on LiteLLM skips what it cannot do, saying why, changes the team, an
   expect(status.applied.map(({ stepId, summary }) => [stepId, summary])).toEqual([
     ['tier-down', 'route chat (tenant acme): modelTier unset → "distilled", fallbackModel unset → "premium"'],
     ['slow-down', 'route chat (tenant acme): rateLimitRps unset → 2'],
-    ['daily-spend', 'quota of tenant acme: costPerDayUsd unlimited → 500, requestsPerSecond 10 → 5'],
+    ['daily-spend', 'quota of tenant acme: requestsPerSecond 10 → 5, costPerDayUsd unlimited → 500'],
   ]);
   expect(teamView()).toEqual({
     ...before,

@@ -72,10 +72,12 @@ export class LiteLlmTeamChanges {
     const what = `LiteLLM team ${tenant}`;
     const team = await this.admin.teamInfo(tenant);
     const aliases = await this.admin.teamModelAliases(tenant);
-    const recorded = recordedAnswer<PolicyChange['previous']>(recordOf(team.metadata), key);
+    const record = recordOf(team.metadata);
+    const recorded = recordedAnswer<PolicyChange['previous']>(record, key);
     if (recorded) return { ...(await this.document(route, tenant, team, aliases)), previous: recorded };
 
     const before = await this.document(route, tenant, team, aliases);
+    const held = { ...record.before };
     const previous: PolicyChange['previous'] = {};
     const update: LiteLlmTeamUpdate = {};
     const limits = { ...(team.metadata.model_rpm_limit as Record<string, number> | undefined) };
@@ -95,14 +97,14 @@ export class LiteLlmTeamChanges {
     }
     if (patch.rateLimitRps !== undefined) {
       previous.rateLimitRps = before.policy.rateLimitRps ?? null;
-      // Keyed by the model asked for after the alias is applied (parallel_request_limiter_v3.py): every group of the route.
-      for (const group of this.tiers.groupsOf(route)) {
-        if (patch.rateLimitRps === null) delete limits[group];
-        else limits[group] = perMinute(patch.rateLimitRps, `${what}, route ${route}`);
-      }
+      Object.assign(held, this.limitRate(route, patch.rateLimitRps, limits, held, what));
     }
     // The whole metadata goes back: LiteLLM replaces it (update_team), and a null model_rpm_limit would not clear it.
-    const metadata: Metadata = { ...team.metadata, [RECORD_KEY]: withChange(recordOf(team.metadata), key, previous) };
+    const changed = withChange({ changes: record.changes }, key, previous);
+    const metadata: Metadata = {
+      ...team.metadata,
+      [RECORD_KEY]: Object.keys(held).length > 0 ? { ...changed, before: held } : changed,
+    };
     if (Object.keys(limits).length > 0) metadata.model_rpm_limit = limits;
     else delete metadata.model_rpm_limit;
     const written = await this.write(tenant, team, { ...update, metadata });
@@ -111,6 +113,40 @@ export class LiteLlmTeamChanges {
         `${what}: LiteLLM did not keep the model aliases the engine wrote (${JSON.stringify(update.model_aliases)})`,
       );
     return { ...(await this.document(route, tenant, written, update.model_aliases ?? aliases)), previous };
+  }
+
+  /**
+   * Sets the team's limit on each of the route's model groups (the limit is keyed by the model asked for after the
+   * alias: parallel_request_limiter_v3.py), in `limits`. The limits the groups had before the engine's first change are
+   * held, and put back exactly when the engine sets the route's rate back to what it found; answers what to hold.
+   */
+  private limitRate(
+    route: string,
+    rps: number | null,
+    limits: Record<string, number>,
+    held: Record<string, unknown>,
+    what: string,
+  ): Record<string, unknown> {
+    const rpm = rps === null ? null : perMinute(rps, `${what}, route ${route}`);
+    const byRoute = { ...(held.model_rpm_limit as Record<string, Record<string, number | null>> | undefined) };
+    const found = byRoute[route];
+    const groups = this.tiers.groupsOf(route);
+    if (found && (found[route] ?? null) === rpm) {
+      for (const [group, limit] of Object.entries(found)) {
+        if (limit === null) delete limits[group];
+        else limits[group] = limit;
+      }
+      delete byRoute[route];
+    } else {
+      byRoute[route] = found ?? Object.fromEntries(groups.map((group) => [group, limits[group] ?? null]));
+      for (const group of groups) {
+        if (rpm === null) delete limits[group];
+        else limits[group] = rpm;
+      }
+    }
+    if (Object.keys(byRoute).length > 0) return { model_rpm_limit: byRoute };
+    delete held.model_rpm_limit;
+    return {};
   }
 
   /**

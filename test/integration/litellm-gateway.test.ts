@@ -206,6 +206,24 @@ describe("a tenant's request rate on a route and its quotas", () => {
     expect(teamView('acme')).toEqual(before);
   });
 
+  test('a limit someone set on one group of the route is put back exactly by the undo', async () => {
+    proxy.teams.get('acme')!.metadata.model_rpm_limit = { 'chat-distilled': 30, summarize: 10 };
+    const before = teamView('acme');
+    const scope = { route: 'chat', tenant: 'acme' };
+    const change = await gateway.patchRoutePolicy(scope, { rateLimitRps: 2 }, { idempotencyKey: 'r2' });
+    expect(proxy.teams.get('acme')!.metadata.model_rpm_limit).toEqual({
+      chat: 120,
+      'chat-standard': 120,
+      'chat-distilled': 120,
+      summarize: 10,
+    });
+    // A later level of an adapt step, then the undo the engine sends (the previous value it was told).
+    await gateway.patchRoutePolicy(scope, { rateLimitRps: 1 }, { idempotencyKey: 'r3' });
+    await gateway.patchRoutePolicy(scope, change.previous, { idempotencyKey: 'r2-undo' });
+    expect(teamView('acme')).toEqual(before);
+    expect(proxy.teams.get('acme')!.metadata.finops_soar).not.toHaveProperty('before');
+  });
+
   test('requestsPerSecond is rpm_limit, costPerDayUsd a daily max_budget; the undo restores both exactly', async () => {
     const before = teamView('acme');
     const change = await gateway.patchTenantQuota(

@@ -219,7 +219,11 @@ describe("a tenant's request rate on a route and its quotas", () => {
     });
     // A later level of an adapt step, then the undo the engine sends (the previous value it was told).
     await gateway.patchRoutePolicy(scope, { rateLimitRps: 1 }, { idempotencyKey: 'r3' });
-    await gateway.patchRoutePolicy(scope, change.previous, { idempotencyKey: 'r2-undo' });
+    await gateway.patchRoutePolicy(
+      scope,
+      { rateLimitRps: change.previous.rateLimitRps as number | null },
+      { idempotencyKey: 'r2-undo' },
+    );
     expect(teamView('acme')).toEqual(before);
     expect(proxy.teams.get('acme')!.metadata.finops_soar).not.toHaveProperty('before');
   });

@@ -56,12 +56,12 @@ export class LiteLlmRouteChanges {
     const deployments = await this.group(route);
     const [home] = deployments;
     const record = recordOf(home.model_info);
-    const recorded = recordedAnswer<PolicyChange['previous']>(record, key);
-    if (recorded) return { ...(await this.policy(route)), previous: recorded };
-
     const before = await this.policy(route);
-    const previous: PolicyChange['previous'] = {};
-    if (patch.maxInputTokens !== undefined) {
+    // A try that failed after its record was written is retried with the same key: it finds the record, keeps the
+    // previous values it holds, and makes the writes again (each sets a value, so making one twice changes nothing).
+    const recorded = recordedAnswer<PolicyChange['previous']>(record, key);
+    const previous: PolicyChange['previous'] = { ...recorded };
+    if (patch.maxInputTokens !== undefined && !recorded) {
       const caps = new Set(deployments.map(({ model_info }) => model_info.max_input_tokens ?? null));
       // patch_model drops nulls: a cap LiteLLM never held could not be taken away again.
       if (patch.maxInputTokens === null || caps.has(null) || caps.size > 1)
@@ -70,9 +70,10 @@ export class LiteLlmRouteChanges {
         );
       previous.maxInputTokens = before.policy.maxInputTokens ?? null;
     }
-    if (patch.fallbackModel !== undefined) previous.fallbackModel = before.policy.fallbackModel ?? null;
-    // The record first: a try that fails after it is retried with the same key and finds it, with the previous values.
-    await this.admin.patchDeployment(home.model_info.id, { model_info: recordOn(record, key, previous) });
+    if (patch.fallbackModel !== undefined && !recorded) previous.fallbackModel = before.policy.fallbackModel ?? null;
+    // The record first, so that a retry knows the values from before its first try.
+    if (!recorded)
+      await this.admin.patchDeployment(home.model_info.id, { model_info: recordOn(record, key, previous) });
     if (patch.maxInputTokens != null)
       for (const { model_info } of deployments)
         await this.admin.patchDeployment(model_info.id, { model_info: { max_input_tokens: patch.maxInputTokens } });
@@ -97,8 +98,12 @@ export class LiteLlmRouteChanges {
     const deployments = await this.group(route);
     const [home] = deployments;
     const record = recordOf(home.model_info);
-    const recorded = recordedAnswer<RegionWeightsChange['previous']>(record, key);
-    if (recorded) return { ...(await this.weights(route)), previous: recorded };
+    // A retry after a try that wrote its record writes the weights that try meant to (see patchPolicy).
+    const recorded = recordedAnswer<{ weights: RegionWeights; next: Record<string, number> }>(record, key);
+    if (recorded) {
+      await this.writeWeights(deployments, recorded.next);
+      return { ...(await this.weights(route)), previous: { weights: recorded.weights } };
+    }
 
     const unweighted = deployments.filter(({ litellm_params }) => typeof litellm_params.weight !== 'number');
     if (unweighted.length > 0)
@@ -132,10 +137,14 @@ export class LiteLlmRouteChanges {
       changes: record.changes,
       ...(before && { before: { ...record.before, weights: before } }),
     };
-    await this.admin.patchDeployment(home.model_info.id, { model_info: recordOn(kept, key, previous) });
-    for (const { model_info } of deployments)
-      await this.admin.patchDeployment(model_info.id, { litellm_params: { weight: next[model_info.id] } });
+    await this.admin.patchDeployment(home.model_info.id, { model_info: recordOn(kept, key, { ...previous, next }) });
+    await this.writeWeights(deployments, next);
     return { ...(await this.weights(route)), previous };
+  }
+
+  private async writeWeights(deployments: LiteLlmDeployment[], weights: Record<string, number>): Promise<void> {
+    for (const { model_info } of deployments)
+      await this.admin.patchDeployment(model_info.id, { litellm_params: { weight: weights[model_info.id] } });
   }
 }
 

@@ -288,6 +288,27 @@ describe("a whole route: its deployments' cap and weights, its group's fallback"
     ).toEqual([32_768, 32_768]);
   });
 
+  test('a try that fails after its record is retried: the writes are made, with the values from before the first try', async () => {
+    const capping = ({ method, body }: { method: string; body: unknown }) =>
+      method === 'PATCH' && JSON.stringify(body) === '{"model_info":{"max_input_tokens":4096}}';
+    proxy.faultOn(capping, 503, { lose: false });
+    const key = { idempotencyKey: 'm3' };
+    const error = await failure(gateway.patchRoutePolicy({ route: 'chat' }, { maxInputTokens: 4096 }, key));
+    expect(error.retryable).toBe(true);
+    const change = await gateway.patchRoutePolicy({ route: 'chat' }, { maxInputTokens: 4096 }, key);
+    expect(change.previous).toEqual({ maxInputTokens: 32_768 });
+    expect(change.policy.maxInputTokens).toBe(4096);
+
+    const weighting = ({ method, body }: { method: string; body: unknown }) =>
+      method === 'PATCH' && JSON.stringify(body).startsWith('{"litellm_params":{"weight"');
+    proxy.faultOn(weighting, 503, { lose: true });
+    const split = { weights: { 'us-east-1': 0.5, 'eu-west-1': 0.5 } };
+    await failure(gateway.setRegionWeights('chat', split, { idempotencyKey: 'w3' }));
+    const moved = await gateway.setRegionWeights('chat', split, { idempotencyKey: 'w3' });
+    expect(moved.previous).toEqual({ weights: { 'us-east-1': 0.75, 'eu-west-1': 0.25 } });
+    expect(moved.weights).toEqual({ 'us-east-1': 0.5, 'eu-west-1': 0.5 });
+  });
+
   test('a cap LiteLLM could not take back (a deployment without one) is refused', async () => {
     const error = await failure(
       gateway.patchRoutePolicy({ route: 'chat-standard' }, { maxInputTokens: 4096 }, { idempotencyKey: 'm2' }),

@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { loadConfig } from '../../config/config-load';
 import { alertRulesSchema } from '../../alert-rules/alert-rules-schema';
 import { renderAlertRules } from '../../alert-rules/render-alert-rules';
+import { renderLiteLlmRules } from '../../alert-rules/render-litellm-rules';
 import { budgetAlertRules } from '../../finops/budget-rules';
 import { renderTemplates } from '../../playbook/plan';
 
@@ -102,6 +103,16 @@ describe('alert rules rendered from config `alerts`', () => {
     } finally {
       rmSync(workDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('deploy/prometheus/litellm', () => {
+  const file = join(ROOT, 'deploy/prometheus/litellm/litellm.rules.yml');
+  test('litellm.rules.yml is what the default gateway.litellm.tiers render, and promtool accepts it', () => {
+    const { gateway } = loadConfig({ file: join(ROOT, 'finops-soar.yaml'), env: {} });
+    // When this fails after a change to the renderer: FINOPS_SOAR_GATEWAY_KIND=litellm npx finops-soar rules litellm
+    expect(readFileSync(file, 'utf8')).toBe(renderLiteLlmRules(gateway.litellm.tiers));
+    expect(run('promtool', ['check', 'rules', file])).toContain('SUCCESS: 5 rules found');
   });
 });
 

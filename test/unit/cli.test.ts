@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, playbookJsonSchema } from '../../cli/finops-soar';
@@ -119,9 +119,26 @@ test('rules writes every rule file the config renders; the committed deploy/ fil
   expect(`${budgets.stdout}\n`).toBe(
     readFileSync(join(ROOT, 'deploy', 'prometheus', 'rules', 'budgets.rules.yml'), 'utf8'),
   );
+  expect(readdirSync(out).sort()).toEqual(['budgets.rules.yml', 'finops-soar.rules.yml']);
   const wrong = await cli('rules', 'everything');
   expect(wrong.status).toBe(2);
-  expect(wrong.stderr).toMatch(/^rules takes alerts, budgets or nothing, not everything/);
+  expect(wrong.stderr).toMatch(/^rules takes alerts, budgets, litellm or nothing, not everything/);
+});
+
+test('for a LiteLLM gateway, rules also writes the mapping of its metrics (deploy/prometheus/litellm)', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'finops-soar-rules-'));
+  const previous = process.env.FINOPS_SOAR_GATEWAY_KIND;
+  process.env.FINOPS_SOAR_GATEWAY_KIND = 'litellm';
+  try {
+    expect((await cli('rules', '--out', out)).status).toBe(0);
+  } finally {
+    if (previous === undefined) delete process.env.FINOPS_SOAR_GATEWAY_KIND;
+    else process.env.FINOPS_SOAR_GATEWAY_KIND = previous;
+  }
+  expect(readdirSync(out).sort()).toEqual(['budgets.rules.yml', 'finops-soar.rules.yml', 'litellm.rules.yml']);
+  expect(readFileSync(join(out, 'litellm.rules.yml'), 'utf8')).toBe(
+    readFileSync(join(ROOT, 'deploy', 'prometheus', 'litellm', 'litellm.rules.yml'), 'utf8'),
+  );
 });
 
 test('validate for a LiteLLM gateway names each step whose change LiteLLM cannot make, and fails', async () => {

@@ -26,11 +26,9 @@ export class LiteLlmRouteChanges {
     private readonly tiers: LiteLlmTiers,
   ) {}
 
-  /** The group's deployments, first by id: the record's home. */
+  /** The group's deployments, in LiteLLM's order (the regions are listed in it). */
   private async group(route: string): Promise<[LiteLlmDeployment, ...LiteLlmDeployment[]]> {
-    const deployments = (await this.admin.deploymentsOf(route)).sort((a, b) =>
-      a.model_info.id.localeCompare(b.model_info.id),
-    );
+    const deployments = await this.admin.deploymentsOf(route);
     if (deployments.length === 0)
       throw refused(
         `no LiteLLM deployment serves model group ${route} (GET /model/info): the route names no model group`,
@@ -54,7 +52,7 @@ export class LiteLlmRouteChanges {
   async patchPolicy(route: string, patch: RoutePolicyPatch, key: string): Promise<PolicyChange> {
     refuseLacking(policyKnobs(patch), 'route');
     const deployments = await this.group(route);
-    const [home] = deployments;
+    const home = homeOf(deployments);
     const record = recordOf(home.model_info);
     const before = await this.policy(route);
     // A try that failed after its record was written is retried with the same key: it finds the record, keeps the
@@ -96,7 +94,7 @@ export class LiteLlmRouteChanges {
    */
   async setWeights(route: string, { weights }: RegionWeightsUpdate, key: string): Promise<RegionWeightsChange> {
     const deployments = await this.group(route);
-    const [home] = deployments;
+    const home = homeOf(deployments);
     const record = recordOf(home.model_info);
     // A retry after a try that wrote its record writes the weights that try meant to (see patchPolicy).
     const recorded = recordedAnswer<{ weights: RegionWeights; next: Record<string, number> }>(record, key);
@@ -147,6 +145,10 @@ export class LiteLlmRouteChanges {
       await this.admin.patchDeployment(model_info.id, { litellm_params: { weight: weights[model_info.id] } });
   }
 }
+
+/** The deployment that holds the group's record: the first by id, wherever LiteLLM lists it. */
+const homeOf = (deployments: LiteLlmDeployment[]) =>
+  [...deployments].sort((a, b) => a.model_info.id.localeCompare(b.model_info.id))[0]!;
 
 const recordOn = (record: ObjectRecord, key: string, answer: unknown) => ({
   [RECORD_KEY]: withChange({ changes: record.changes, ...(record.before && { before: record.before }) }, key, answer),

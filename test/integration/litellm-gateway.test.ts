@@ -277,8 +277,8 @@ describe("a whole route: its deployments' cap and weights, its group's fallback"
           },
         },
       ],
-      ['PATCH', '/model/chat-eu/update', { model_info: { max_input_tokens: 4096 } }],
       ['PATCH', '/model/chat-us/update', { model_info: { max_input_tokens: 4096 } }],
+      ['PATCH', '/model/chat-eu/update', { model_info: { max_input_tokens: 4096 } }],
     ]);
     await gateway.patchRoutePolicy({ route: 'chat' }, { maxInputTokens: 32_768 }, { idempotencyKey: 'm1-undo' });
     expect(

@@ -135,12 +135,12 @@ export class LiteLlmProxyServer {
       if (!team) return httpException(reply, 404, { error: `Team not found, passed team_id=${body.team_id}` });
       const updated: Record<string, unknown> = { ...team };
       for (const field of TEAM_UPDATE_FIELDS) if (field in body) updated[field] = body[field];
+      // As _update_metadata_field does: into the metadata being written, or as the whole of it when none is.
+      let written = 'metadata' in body && body.metadata !== null ? { ...(body.metadata as object) } : undefined;
       for (const field of METADATA_FIELDS) {
         if (!(field in body)) continue;
-        updated.metadata =
-          'metadata' in body && body.metadata !== null
-            ? { ...(body.metadata as object), [field]: body[field] }
-            : { [field]: body[field] };
+        written = { ...written, [field]: body[field] };
+        updated.metadata = written;
       }
       if (body.model_aliases !== null && typeof body.model_aliases === 'object')
         this.aliases.set(body.team_id, structuredClone(body.model_aliases as Record<string, string>));

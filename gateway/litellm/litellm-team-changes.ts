@@ -197,13 +197,13 @@ export class LiteLlmTeamChanges {
         update.budget_duration = 'budget_duration' in before ? (before.budget_duration as string | null) : null;
         delete before.budget_duration;
       } else {
-        if (team.budget_duration !== DAILY && !('budget_duration' in before))
-          before.budget_duration = team.budget_duration;
+        // The period a team without a budget had (none, or one without a sum), to put back when the budget goes.
+        if (team.max_budget === null && !('budget_duration' in before)) before.budget_duration = team.budget_duration;
         update.max_budget = asked.costPerDayUsd;
         update.budget_duration = DAILY;
       }
     }
-    const changed = withChange(record, key, previous);
+    const changed = withChange({ changes: record.changes }, key, previous);
     const metadata = {
       ...team.metadata,
       [RECORD_KEY]: Object.keys(before).length > 0 ? { ...changed, before } : changed,

@@ -244,6 +244,15 @@ describe("a tenant's request rate on a route and its quotas", () => {
     expect(teamView('acme')).toEqual(before);
   });
 
+  test('a team with a budget period but no budget gets it back when the daily budget goes, and keeps no record of it', async () => {
+    Object.assign(proxy.teams.get('acme')!, { budget_duration: '1d' });
+    const before = teamView('acme');
+    const change = await gateway.patchTenantQuota('acme', { costPerDayUsd: 80 }, { idempotencyKey: 'q4' });
+    await gateway.patchTenantQuota('acme', change.previous, { idempotencyKey: 'q4-undo' });
+    expect(teamView('acme')).toEqual(before);
+    expect(proxy.teams.get('acme')!.metadata.finops_soar).not.toHaveProperty('before');
+  });
+
   test('a team with a budget of another period is not turned into a daily one; a daily token quota is refused', async () => {
     const monthly = await failure(gateway.patchTenantQuota('globex', { costPerDayUsd: 50 }, { idempotencyKey: 'q2' }));
     expect(monthly.message).toBe(

@@ -216,18 +216,20 @@ export const configSchema = z
           .enum(GATEWAY_KINDS)
           .default('control-api')
           .describe(
-            "the gateway the engine changes: control-api (the Gateway Control API, the simulator's) or litellm (a LiteLLM proxy's admin API); docs/gateways.md",
+            "the gateway the engine changes: control-api (the Gateway Control API, the simulator's), litellm (a LiteLLM proxy's admin API) or kong (Kong's Admin API, AI plugins); docs/gateways.md",
           ),
         url: z
           .url()
           .default('http://127.0.0.1:8090')
-          .describe("the gateway's admin base URL, e.g. http://gateway-admin:8090 or http://litellm:4000"),
+          .describe(
+            "the gateway's admin base URL, e.g. http://gateway-admin:8090, http://litellm:4000 or http://kong:8001",
+          ),
         token: z
           .string()
           .min(1)
           .optional()
           .describe(
-            "the gateway's admin credential: the Control API bearer token, or LiteLLM's master key (set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile)",
+            "the gateway's admin credential: the Control API bearer token, LiteLLM's master key, or Kong's Admin API token (Kong-Admin-Token) (set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile)",
           ),
         timeout: durationSchema.default(5_000).describe('the timeout of one gateway request, e.g. 5s'),
         litellm: z

@@ -3,7 +3,7 @@
 // by the plan when the step says `unsupported: skip`), and that docs/gateways.md prints. Pure: the plan uses it.
 import type { RoutePolicyField, TenantQuotaField } from './control-api';
 
-export const GATEWAY_KINDS = ['control-api', 'litellm'] as const;
+export const GATEWAY_KINDS = ['control-api', 'litellm', 'kong'] as const;
 export type GatewayKind = (typeof GATEWAY_KINDS)[number];
 
 /** A route's policy is set for the whole route, or for one tenant on it. */
@@ -65,6 +65,61 @@ export const GATEWAY_KNOBS: Record<GatewayKind, Record<Knob, KnobSupport>> = {
     regionWeights: {
       route:
         "each deployment's litellm_params.weight, by its litellm_params.region_name, where each has a weight already (PATCH /model/{id}/update)",
+    },
+  },
+  // A tenant is a Kong consumer (username = the tenant label), a route a Kong route (name = the route label); a tenant's
+  // policy on a route is a plugin on the route and the consumer together, which Kong prefers over the route's own.
+  kong: {
+    'policy.maxInputTokens': {
+      lacks:
+        "Kong caps request bodies in bytes (request-size-limiting, ai-prompt-guard's max_request_body_size), not prompts in tokens; ai-proxy's max_tokens caps the answer",
+    },
+    'policy.cacheMode': {
+      route:
+        "the route's ai-semantic-cache plugin, where it has one already, switched on (standard and aggressive alike) or off (PATCH /plugins/{id} enabled)",
+      tenant:
+        'the ai-semantic-cache plugin on the route and the consumer, where there is one already, switched the same way',
+    },
+    'policy.modelTier': {
+      lacks:
+        "Kong picks the model from an ai-proxy-advanced plugin's targets, which carry the provider credentials; the engine does not copy them into new targets or plugins",
+    },
+    'policy.fallbackModel': {
+      lacks:
+        "Kong fails over between an ai-proxy-advanced plugin's targets (balancer.failover_criteria), not to a named model",
+    },
+    'policy.rateLimitRps': {
+      route:
+        'a rate-limiting plugin on the route, config.second with limit_by service (made by the engine where none is; POST /routes/{route}/plugins, PATCH /plugins/{id})',
+      tenant:
+        'a rate-limiting plugin on the route and the consumer, config.second with limit_by consumer (the same calls)',
+    },
+    'policy.circuit': {
+      route:
+        'a request-termination plugin on the route answering 503 (made by the engine, deleted when it closes the circuit)',
+      tenant: 'a request-termination plugin on the route and the consumer (the same)',
+    },
+    'policy.priority': { lacks: 'Kong has no per-route or per-consumer scheduling priority' },
+    'policy.promptCompression': {
+      route:
+        "the route's ai-prompt-compressor plugin, where it has one already, switched on or off (PATCH /plugins/{id} enabled)",
+      tenant: 'the ai-prompt-compressor plugin on the route and the consumer, where there is one already',
+    },
+    'quota.tokensPerDay': {
+      tenant:
+        "the one-day window (window_size 86400) of the consumer's ai-rate-limiting-advanced plugin counting total_tokens, where it has one already (PATCH /plugins/{id})",
+    },
+    'quota.requestsPerSecond': {
+      tenant:
+        "the consumer's own rate-limiting plugin, config.second with limit_by consumer (made by the engine where none is)",
+    },
+    'quota.costPerDayUsd': {
+      tenant:
+        "the one-day window of the consumer's ai-rate-limiting-advanced plugin counting cost (tokens_count_strategy cost), where it has one already",
+    },
+    regionWeights: {
+      route:
+        "the weights of the route's ai-proxy-advanced targets, each target's region in its description (PATCH /plugins/{id}, targets sent whole)",
     },
   },
 };

@@ -14,6 +14,7 @@ import { createActivities } from '../activities';
 import { ConfigError } from '../config/config-load';
 import type { Config } from '../config/config-schema';
 import { gatewayFrom } from '../gateway/gateway-from-config';
+import type { GatewayKind } from '../gateway/gateway-knobs';
 import {
   createKubernetesAdapter,
   unconfiguredKubernetes,
@@ -121,6 +122,13 @@ async function writeBundle(file: string): Promise<void> {
   console.log(`worker: wrote the workflow bundle to ${file} (${code.length} bytes)`);
 }
 
+/** What gateway.token is for each gateway kind. */
+const GATEWAY_CREDENTIAL: Record<GatewayKind, string> = {
+  'control-api': 'the Control API token',
+  litellm: "LiteLLM's master key",
+  kong: "Kong's Admin API token, sent as the Kong-Admin-Token header",
+};
+
 async function main() {
   const bundleFlag = process.argv.indexOf('--write-bundle');
   if (bundleFlag >= 0) {
@@ -132,7 +140,7 @@ async function main() {
   const { config, logger } = startProcess('worker');
   if (!config.gateway.token)
     throw new ConfigError(
-      `gateway.token: the worker needs the gateway's admin credential (${config.gateway.kind === 'litellm' ? "LiteLLM's master key" : 'the Control API token'}). Set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile.`,
+      `gateway.token: the worker needs the gateway's admin credential (${GATEWAY_CREDENTIAL[config.gateway.kind]}). Set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile.`,
     );
 
   // Must run before anything creates the SDK runtime, once per process.

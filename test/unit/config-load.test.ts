@@ -230,7 +230,7 @@ log:
     ['log:\n  level: verbose\n', 'log.level: Invalid option. Expected: one of fatal, error, warn, info, debug, trace'],
     [
       'gateway:\n  url: not a url\n',
-      "gateway.url: Invalid URL. Expected: the gateway's admin base URL, e.g. http://gateway-admin:8090 or http://litellm:4000",
+      "gateway.url: Invalid URL. Expected: the gateway's admin base URL, e.g. http://gateway-admin:8090, http://litellm:4000 or http://kong:8001",
     ],
     [
       'temporal:\n  address: localhost\n',
@@ -478,7 +478,7 @@ describe('environment overrides', () => {
     [
       'FINOPS_SOAR_GATEWAY_URL',
       'gateway-admin',
-      "gateway.url: Invalid URL. Expected: the gateway's admin base URL, e.g. http://gateway-admin:8090 or http://litellm:4000",
+      "gateway.url: Invalid URL. Expected: the gateway's admin base URL, e.g. http://gateway-admin:8090, http://litellm:4000 or http://kong:8001",
     ],
   ])('an invalid %s=%j names the variable, the field and what is expected', (variable, value, line) => {
     const file = configFile('ingress:\n  port: 9000\n');

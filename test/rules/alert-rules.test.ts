@@ -112,7 +112,7 @@ describe('deploy/prometheus/litellm', () => {
     const { gateway } = loadConfig({ file: join(ROOT, 'finops-soar.yaml'), env: {} });
     // When this fails after a change to the renderer: FINOPS_SOAR_GATEWAY_KIND=litellm npx finops-soar rules litellm
     expect(readFileSync(file, 'utf8')).toBe(renderLiteLlmRules(gateway.litellm.tiers));
-    expect(run('promtool', ['check', 'rules', file])).toContain('SUCCESS: 5 rules found');
+    expect(run('promtool', ['check', 'rules', file])).toContain('SUCCESS: 9 rules found');
   });
 });
 

@@ -6,7 +6,7 @@
 import type { KongPlugin } from './kong-admin-client';
 import type { KongScope, PluginAction } from './kong-plugins';
 import { describeScope } from './kong-plugins';
-import { createdByEngine, refused } from './kong-records';
+import { CREATED_TAG, createdByEngine, refused } from './kong-records';
 
 export interface KongKnob {
   plugin: string;
@@ -17,6 +17,38 @@ export interface KongKnob {
 }
 
 const NONE: PluginAction = { kind: 'none' };
+
+/** The rate-limiting periods (kong/plugins/rate-limiting/schema.lua); the engine sets only `second`. */
+const PERIODS = ['second', 'minute', 'hour', 'day', 'month', 'year'];
+/** The message of the request-termination plugins the engine makes. */
+const CIRCUIT_MESSAGE = 'circuit open (finops-soar)';
+
+const othersTags = (plugin: KongPlugin) => (plugin.tags ?? []).filter((tag) => !tag.startsWith('finops-soar'));
+/** The plugin's tags without the mark of the engine's making: it is someone's now, and no later undo deletes it. */
+const adopted = (plugin: KongPlugin) => (plugin.tags ?? []).filter((tag) => tag !== CREATED_TAG);
+const shown = (value: unknown) => JSON.stringify(value);
+
+/**
+ * What someone else made of a plugin the engine created: the fields a person sets to make it theirs, which the engine
+ * never writes (Kong's defaults for them are null, false or absent in every release). The engine's own fields (a rate
+ * limit's `second`, a circuit's `enabled`) are not in it: they are the engine's to set back.
+ */
+function othersWork(plugin: KongPlugin, own: Record<string, unknown>, unset: string[]): string[] {
+  const config = plugin.config;
+  return [
+    ...Object.entries(own)
+      .filter(([field, value]) => config[field] !== value)
+      .map(([field]) => `config.${field} ${shown(config[field])}`),
+    ...unset
+      .filter((field) => config[field] != null && config[field] !== false)
+      .map((field) => `config.${field} ${shown(config[field])}`),
+    ...othersTags(plugin).map((tag) => `tag ${tag}`),
+  ];
+}
+
+/** Why the engine keeps a plugin it made, which someone else has changed since. */
+const kept = (plugin: KongPlugin, scope: KongScope, changes: string[]) =>
+  `${describeScope(scope)}: the ${plugin.name} plugin the engine made (${plugin.id}) was changed since by someone else (${changes.join(', ')})`;
 
 /**
  * A request rate as rate-limiting's `config.second` (kong/plugins/rate-limiting/schema.lua). Counters are keyed by the
@@ -40,7 +72,17 @@ export const requestRate: KongKnob = {
         kind: 'create',
         config: { second: rps, limit_by: scope.consumer ? 'consumer' : 'service', policy: 'local' },
       };
-    if (rps === null && createdByEngine(plugin.tags)) return { kind: 'delete' };
+    if (rps === null && createdByEngine(plugin.tags)) {
+      const own = { limit_by: scope.consumer ? 'consumer' : 'service', policy: 'local' };
+      const changes = othersWork(plugin, own, PERIODS.slice(1));
+      if (changes.length === 0) return { kind: 'delete' };
+      // Someone limits with it too: only the engine's own limit goes, and the plugin is theirs from now on.
+      if (PERIODS.slice(1).some((period) => typeof plugin.config[period] === 'number'))
+        return { kind: 'patch', config: { second: null }, tags: adopted(plugin) };
+      throw refused(
+        `${kept(plugin, scope, changes)}; the engine does not delete their work, and clearing its own config.second would leave the plugin no limit, which Kong refuses: give the plugin a limit of its own (e.g. config.minute), and the engine clears only config.second, or delete it`,
+      );
+    }
     return { kind: 'patch', config: { second: rps } };
   },
 };
@@ -55,10 +97,18 @@ export const circuit: KongKnob = {
   read: (plugin) => ({ state: plugin.enabled ? 'open' : 'closed', failMode: 'closed' }),
   plan(plugin, value) {
     const open = (value as { state: string } | null)?.state === 'open';
-    if (!plugin)
-      return open ? { kind: 'create', config: { status_code: 503, message: 'circuit open (finops-soar)' } } : NONE;
+    if (!plugin) return open ? { kind: 'create', config: { status_code: 503, message: CIRCUIT_MESSAGE } } : NONE;
     if (plugin.enabled === open) return NONE;
-    if (!open && createdByEngine(plugin.tags)) return { kind: 'delete' };
+    if (!open && createdByEngine(plugin.tags)) {
+      const changes = othersWork(plugin, { status_code: 503, message: CIRCUIT_MESSAGE }, [
+        'body',
+        'content_type',
+        'trigger',
+        'echo',
+      ]);
+      // Someone made the breaker theirs (their message, their trigger): the engine closes its circuit and leaves it.
+      return changes.length === 0 ? { kind: 'delete' } : { kind: 'patch', enabled: false, tags: adopted(plugin) };
+    }
     return { kind: 'patch', enabled: open };
   },
 };

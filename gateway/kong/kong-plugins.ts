@@ -14,7 +14,8 @@ export interface KongScope {
 export type PluginAction =
   | { kind: 'none' }
   | { kind: 'create'; config: Record<string, unknown> }
-  | { kind: 'patch'; config?: Record<string, unknown>; enabled?: boolean }
+  /** `tags`: the plugin's tags to write (the change's record is added); default its own. */
+  | { kind: 'patch'; config?: Record<string, unknown>; enabled?: boolean; tags?: string[] }
   | { kind: 'delete' };
 
 export const describeScope = ({ route, consumer }: KongScope) =>
@@ -24,8 +25,32 @@ export const describeScope = ({ route, consumer }: KongScope) =>
 
 const idOf = (ref: { id: string } | null | undefined) => ref?.id ?? null;
 
+/** The answers of the deletions made, by change key: enough for any retry, which follows its first try within minutes. */
+const KEEP_DELETIONS = 1_000;
+
+function remember(deletions: Map<string, Record<string, unknown>>, key: string, answer: unknown): void {
+  deletions.set(key, { ...deletions.get(key), ...(answer as Record<string, unknown>) });
+  for (const oldest of deletions.keys()) {
+    if (deletions.size <= KEEP_DELETIONS) break;
+    deletions.delete(oldest);
+  }
+}
+
 export class KongPlugins {
+  /**
+   * What each deletion this process made answered, by change key. Kong keeps nothing of a deleted plugin, so this is
+   * the only place a retried deletion's first answer survives; a retry in another worker process (after this one died
+   * between the DELETE and its answer) finds the plugin gone and answers the state it finds.
+   */
+  private readonly deletions = new Map<string, Record<string, unknown>>();
+
   constructor(private readonly admin: KongAdminClient) {}
+
+  /** The value `field` had when this process deleted a plugin for the change `key`, if it did. */
+  deletedAnswer(key: string, field: string): { value: unknown } | undefined {
+    const answer = this.deletions.get(key);
+    return answer && field in answer ? { value: answer[field] } : undefined;
+  }
 
   /** The route and consumer the labels name; refused when Kong has neither (the route or tenant label names nothing). */
   async scope(route: string | undefined, tenant: string | undefined): Promise<KongScope> {
@@ -88,11 +113,16 @@ export class KongPlugins {
     }
     const plugin = found!;
     await this.unchanged(plugin, scope);
-    if (action.kind === 'delete') return this.admin.deletePlugin(plugin.id);
+    if (action.kind === 'delete') {
+      // The plugin goes, and its tags with the record: a retry whose DELETE was made but whose answer was lost finds
+      // nothing to read its answer from, so the answer is kept here first (see deletedAnswer).
+      remember(this.deletions, key, answer);
+      return this.admin.deletePlugin(plugin.id);
+    }
     await this.admin.patchPlugin(plugin.id, {
       ...(action.config && { config: action.config }),
       ...(action.enabled !== undefined && { enabled: action.enabled }),
-      tags: withRecord(plugin.tags, key, answer),
+      tags: withRecord(action.tags ?? plugin.tags, key, answer),
     });
   }
 

@@ -57,6 +57,12 @@ export class KongPolicy {
         previous[field as keyof Previous] = recorded[field as keyof Previous];
         continue;
       }
+      // A retry of a deletion that was made: the plugin, and its record, are gone; the first try's answer is not.
+      const deleted = plugin ? undefined : this.plugins.deletedAnswer(key, field);
+      if (deleted) {
+        previous[field as keyof Previous] = deleted.value;
+        continue;
+      }
       const before = plugin ? knob.read(plugin) : knob.absent;
       previous[field as keyof Previous] = before;
       const action = knob.plan(plugin, value, scope);

@@ -49,6 +49,11 @@ export class KongQuota {
         previous[field] = recorded[field];
         continue;
       }
+      const deleted = plugin ? undefined : this.plugins.deletedAnswer(key, field);
+      if (deleted) {
+        previous[field] = deleted.value as number | null;
+        continue;
+      }
       previous[field] = current[field];
       if (field === 'requestsPerSecond') {
         const action = requestRate.plan(plugin, value, scope);

@@ -102,6 +102,11 @@ export class KongAdminServer {
    * engine's read and its write.
    */
   afterNextPluginRead: (() => void) | undefined;
+  /**
+   * Runs once, when the next plugin create arrives, before Kong checks it against the plugins there: someone else
+   * making the same plugin first (the DAO's cache_key 409).
+   */
+  beforeNextCreate: (() => void) | undefined;
   private faults: Array<{ match: (request: RecordedRequest) => boolean; status: number; lose: boolean }> = [];
   private failures: number[] = [];
   private hangs = 0;
@@ -267,6 +272,9 @@ export class KongAdminServer {
     // kong/api/routes/plugins.lua, post_plugin on /routes/:routes/plugins and /consumers/:consumers/plugins: the path's
     // entity is the plugin's foreign key; the DAO validates (400 schema violation) and enforces the cache_key (409).
     const create = (reply: FastifyReply, body: Record<string, unknown>, on: { route?: string; consumer?: string }) => {
+      const before = this.beforeNextCreate;
+      this.beforeNextCreate = undefined;
+      before?.();
       const name = body.name as string;
       const consumerId = on.consumer ?? (body.consumer as { id?: string } | undefined)?.id ?? null;
       const plugin: KongPlugin = {

@@ -168,25 +168,12 @@ describe("a route's request rate and circuit: plugins the engine makes and takes
 
   test('someone making the same plugin first is a 409 (retryable); the retry reads theirs and changes it', async () => {
     // Someone creates the route's rate-limiting plugin between the engine's read and its POST.
-    const { chat } = ids();
-    let made = false;
-    const original = kong.requests.push.bind(kong.requests);
-    kong.requests.push = (...requests) => {
-      if (!made && requests.some(({ method, url }) => method === 'POST' && url === `/routes/${chat}/plugins`)) {
-        made = true;
-        kong.addPlugin({ name: 'rate-limiting', route: 'chat', config: { minute: 100 } });
-      }
-      return original(...requests);
-    };
-    try {
-      const error = await failure(
-        gateway.patchRoutePolicy({ route: 'chat' }, { rateLimitRps: 1 }, { idempotencyKey: 'race' }),
-      );
-      expect([error.status, error.retryable]).toEqual([409, true]);
-      expect(error.message).toContain('unique constraint violation');
-    } finally {
-      kong.requests.push = original;
-    }
+    kong.beforeNextCreate = () => kong.addPlugin({ name: 'rate-limiting', route: 'chat', config: { minute: 100 } });
+    const error = await failure(
+      gateway.patchRoutePolicy({ route: 'chat' }, { rateLimitRps: 1 }, { idempotencyKey: 'race' }),
+    );
+    expect([error.status, error.retryable]).toEqual([409, true]);
+    expect(error.message).toContain('unique constraint violation');
     const retried = await gateway.patchRoutePolicy({ route: 'chat' }, { rateLimitRps: 1 }, { idempotencyKey: 'race' });
     expect(retried.previous).toEqual({ rateLimitRps: null });
     expect(kong.pluginOf('rate-limiting', { route: 'chat' })?.config).toMatchObject({ second: 1, minute: 100 });
@@ -218,6 +205,128 @@ describe("a route's request rate and circuit: plugins the engine makes and takes
       gateway.patchRoutePolicy({ route: 'chat', tenant: 'globex' }, { rateLimitRps: 5 }, { idempotencyKey: 'k5' }),
     );
     expect([error.status, error.retryable]).toEqual([503, true]);
+    expect(view()).toEqual(before);
+  });
+});
+
+describe('the undo of a plugin the engine made', () => {
+  const limitChat = (key: string) =>
+    gateway.patchRoutePolicy({ route: 'chat' }, { rateLimitRps: 20 }, { idempotencyKey: key });
+  const unlimitChat = (key: string) =>
+    gateway.patchRoutePolicy({ route: 'chat' }, { rateLimitRps: null }, { idempotencyKey: key });
+  const writes = () =>
+    traffic().writes.map(({ method, url, body }) => [method, url.replace(/[0-9a-f-]{36}/, '{id}'), body]);
+
+  test("someone limits with the engine's rate-limiting plugin too: the undo clears only its config.second, and the plugin is theirs", async () => {
+    const before = view();
+    await limitChat('own-1');
+    const made = kong.pluginOf('rate-limiting', { route: 'chat' })!;
+    made.config.minute = 100;
+    made.tags = [...made.tags!, 'owner:sre'];
+    traffic();
+    const undo = await unlimitChat('own-1-undo');
+    expect(undo.previous).toEqual({ rateLimitRps: 20 });
+    expect(writes()).toEqual([
+      [
+        'PATCH',
+        '/plugins/{id}',
+        {
+          config: { second: null },
+          // finops-soar:created is gone: no later undo deletes their plugin.
+          tags: [
+            expect.stringMatching(/^finops-soar:[0-9a-f]{16}:/) as unknown,
+            'owner:sre',
+            expect.stringMatching(/^finops-soar:[0-9a-f]{16}:/) as unknown,
+          ],
+        },
+      ],
+    ]);
+    const theirs = kong.pluginOf('rate-limiting', { route: 'chat' })!;
+    expect(theirs.config).toMatchObject({ second: null, minute: 100, limit_by: 'service', policy: 'local' });
+    expect(view()).toEqual([
+      ...before,
+      expect.objectContaining({ name: 'rate-limiting', tags: ['owner:sre'] }) as unknown,
+    ]);
+    // Another run's undo of a limit of the route finds nothing of the engine's there, and writes nothing.
+    await unlimitChat('own-1-undo-again');
+    expect(traffic().writes).toEqual([]);
+  });
+
+  test("someone changed how the engine's plugin counts, but set no limit of their own: the undo refuses, saying why, and writes nothing", async () => {
+    await limitChat('own-2');
+    kong.pluginOf('rate-limiting', { route: 'chat' })!.config.limit_by = 'ip';
+    traffic();
+    const error = await failure(unlimitChat('own-2-undo'));
+    expect(error.retryable).toBe(false);
+    expect(error.message).toMatch(
+      /^route chat: the rate-limiting plugin the engine made \([0-9a-f-]{36}\) was changed since by someone else \(config\.limit_by "ip"\); the engine does not delete their work, and clearing its own config\.second would leave the plugin no limit, which Kong refuses: give the plugin a limit of its own \(e\.g\. config\.minute\), and the engine clears only config\.second, or delete it$/,
+    );
+    expect(traffic().writes).toEqual([]);
+    expect(kong.pluginOf('rate-limiting', { route: 'chat' })!.config).toMatchObject({ second: 20, limit_by: 'ip' });
+  });
+
+  test("someone made the engine's circuit breaker theirs (their message): closing the circuit disables it and leaves it to them", async () => {
+    const before = view();
+    const scope = { route: 'chat', tenant: 'acme' };
+    await gateway.patchRoutePolicy(scope, { circuit: { state: 'open', failMode: 'closed' } }, { idempotencyKey: 'cb' });
+    kong.pluginOf('request-termination', { route: 'chat', consumer: 'acme' })!.config.message =
+      'chat is down for maintenance';
+    traffic();
+    const undo = await gateway.patchRoutePolicy(
+      scope,
+      { circuit: { state: 'closed', failMode: 'closed' } },
+      { idempotencyKey: 'cb-undo' },
+    );
+    expect(undo.previous).toEqual({ circuit: { state: 'open', failMode: 'closed' } });
+    expect(undo.effective.circuit).toEqual({ state: 'closed', failMode: 'closed' });
+    expect(writes()).toEqual([
+      [
+        'PATCH',
+        '/plugins/{id}',
+        {
+          enabled: false,
+          tags: [expect.stringMatching(/^finops-soar:/) as unknown, expect.stringMatching(/^finops-soar:/) as unknown],
+        },
+      ],
+    ]);
+    expect(view()).toEqual([
+      ...before,
+      expect.objectContaining({
+        name: 'request-termination',
+        enabled: false,
+        config: expect.objectContaining({ status_code: 503, message: 'chat is down for maintenance' }) as unknown,
+        tags: [],
+      }) as unknown,
+    ]);
+  });
+
+  test('a plugin the engine made that nobody else touched is deleted, whatever the engine itself set on it since', async () => {
+    const before = view();
+    await limitChat('own-3');
+    await gateway.patchRoutePolicy({ route: 'chat' }, { rateLimitRps: 10 }, { idempotencyKey: 'own-3-level' });
+    traffic();
+    expect((await unlimitChat('own-3-undo')).previous).toEqual({ rateLimitRps: 10 });
+    expect(writes().map(([method]) => method)).toEqual(['DELETE']);
+    expect(view()).toEqual(before);
+  });
+
+  test('a retried undo whose DELETE was made but whose answer was lost answers what the first try did', async () => {
+    const before = view();
+    await limitChat('lost-undo');
+    kong.faultOn(({ method }) => method === 'DELETE', 502, { lose: true });
+    const error = await failure(unlimitChat('lost-undo-undo'));
+    expect([error.status, error.retryable]).toEqual([502, true]);
+    expect(view()).toEqual(before);
+    traffic();
+    const retried = await unlimitChat('lost-undo-undo');
+    expect(retried.previous).toEqual({ rateLimitRps: 20 });
+    expect(traffic().writes).toEqual([]);
+    // The same for a tenant's request rate, the consumer's own plugin.
+    await gateway.patchTenantQuota('acme', { requestsPerSecond: 3 }, { idempotencyKey: 'rps' });
+    kong.faultOn(({ method }) => method === 'DELETE', 502, { lose: true });
+    await failure(gateway.patchTenantQuota('acme', { requestsPerSecond: null }, { idempotencyKey: 'rps-undo' }));
+    const quota = await gateway.patchTenantQuota('acme', { requestsPerSecond: null }, { idempotencyKey: 'rps-undo' });
+    expect(quota.previous).toEqual({ requestsPerSecond: 3 });
     expect(view()).toEqual(before);
   });
 });

@@ -46,6 +46,8 @@ export class LiteLlmProxyServer {
   /** router_settings.fallbacks: model group → its fallbacks. */
   readonly fallbacks = new Map<string, string[]>();
   private failures: number[] = [];
+  /** The Prometheus exposition GET /metrics serves (test/helpers/litellm-traffic.ts writes LiteLLM's metrics there). */
+  metrics: () => string = () => '';
 
   url = '';
 
@@ -61,7 +63,13 @@ export class LiteLlmProxyServer {
 
   private routes(): void {
     const { app } = this;
+    // litellm/proxy/proxy_server.py mounts prometheus_client's ASGI app at /metrics, unauthenticated unless
+    // require_auth_for_metrics_endpoint is set; it is no admin request, so it is neither faulted nor recorded.
+    app.get('/metrics', (_request, reply) =>
+      reply.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8').send(this.metrics()),
+    );
     app.addHook('onRequest', (request, reply, done) => {
+      if (request.url === '/metrics') return done();
       // user_api_key_auth (litellm/proxy/auth/user_api_key_auth.py): a missing or wrong key is a 401 ProxyException.
       if (request.headers.authorization !== `Bearer ${LITELLM_MASTER_KEY}`) {
         void proxyException(reply, 401, 'Authentication Error, invalid user key', 'auth_error', 'None');
@@ -79,6 +87,7 @@ export class LiteLlmProxyServer {
       return index < 0 ? undefined : this.faults.splice(index, 1)[0];
     };
     app.addHook('preHandler', (request, reply, done) => {
+      if (request.url === '/metrics') return done();
       const recorded = {
         method: request.method,
         url: request.url,

@@ -21,11 +21,13 @@ export interface RunningPrometheus {
 export interface PrometheusOptions {
   /** More targets to scrape every second (`host:port`, path /metrics), e.g. ['127.0.0.1:8080']. */
   scrape?: string[];
+  /** Rule files to evaluate every second (absolute paths), e.g. deploy/prometheus/litellm/litellm.rules.yml. */
+  ruleFiles?: string[];
 }
 
 export async function startPrometheus(
   initialMetrics: string,
-  { scrape = [] }: PrometheusOptions = {},
+  { scrape = [], ruleFiles = [] }: PrometheusOptions = {},
 ): Promise<RunningPrometheus> {
   if (spawnSync('prometheus', ['--version']).error)
     throw new Error('prometheus is not installed: apt-get install prometheus (bash .ci/run does it)');
@@ -41,7 +43,7 @@ export async function startPrometheus(
   const workDir = mkdtempSync(join(tmpdir(), 'finops-soar-prom-'));
   writeFileSync(
     join(workDir, 'prometheus.yml'),
-    `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n${job('exporter', [exporterAddress])}${scrape.length > 0 ? job('scraped', scrape) : ''}`,
+    `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n${ruleFiles.length > 0 ? `rule_files: [${ruleFiles.map((file) => `'${file}'`).join(', ')}]\n` : ''}scrape_configs:\n${job('exporter', [exporterAddress])}${scrape.length > 0 ? job('scraped', scrape) : ''}`,
   );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;

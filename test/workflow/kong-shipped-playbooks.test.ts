@@ -4,7 +4,9 @@
 // Gateway operator would have it, real Prometheus servers for the budget, tier and GPU checks, the Kubernetes API server
 // for the capacity steps. Each run: which steps applied (their summaries), which were skipped and the exact reason,
 // the plugins while mitigated, the approvals, then resolve → rolled-back and Kong exactly as before. Also a Kong write
-// refused (503) and one made with its answer lost, retried by Temporal: made once, with its true previous values.
+// refused (503) and one made with its answer lost, retried by Temporal: made once, with its true previous values; and
+// plugins the engine made that someone made theirs while the run held them: closed and left to them, or, where the
+// engine cannot take back only its own field, the rollback refused and the run saying why.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KongPlugin } from '../../gateway/kong/kong-admin-client';
@@ -435,6 +437,49 @@ describe('capacity playbooks on Kong', () => {
     expect(kongState()).toEqual(before);
   });
 
+  test("capacity-s1 where someone makes the summarize breaker theirs while it is open: the rollback deletes code-assist's, and only closes theirs", async () => {
+    const before = kongState();
+    const alerting = saturated('S1');
+    const handle = await fire(seed('capacity-s1'), alerting, {
+      taskQueue: CAPACITY,
+      gateway: 'kong',
+      cooldownOverrideMs: 300,
+    });
+    await waitFor('the approval request', () => harness.stateOf(handle, 'awaiting-approval'), 90_000);
+    for (const by of ['U0SRE', 'U0PRODUCT'])
+      await handle.executeUpdate(decideUpdate, { args: [{ stepId: 'approve-circuit-break', approve: true, by }] });
+    await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'));
+    // The on-call keeps summarize's breaker for a maintenance window: their message, their tag.
+    const theirs = pluginOf('request-termination', { route: 'summarize' });
+    theirs.config.message = 'summarize is down for maintenance until 14:00 UTC';
+    theirs.tags = [...theirs.tags!, 'owner:sre'];
+
+    await handle.signal(alertNotificationSignal, notification(resolved(alerting)));
+    const summary = await handle.result();
+    expect(summary.state).toBe('rolled-back');
+    expect(summary.applied.map(({ stepId, undoneAt, undoError }) => [stepId, undoneAt !== null, undoError])).toEqual([
+      ['break-code-assist', true, null],
+      ['break-summarize', true, null],
+    ]);
+    // Their breaker stays, off (the circuit the engine opened is closed), no longer marked as the engine's to delete.
+    expect(kongState()).toEqual({
+      ...before,
+      plugins: [
+        ...before.plugins,
+        expect.objectContaining({
+          name: 'request-termination',
+          route: { id: before.routes.find(({ name }) => name === 'summarize')!.id },
+          enabled: false,
+          config: expect.objectContaining({
+            status_code: 503,
+            message: 'summarize is down for maintenance until 14:00 UTC',
+          }) as unknown,
+          tags: ['owner:sre'],
+        }) as unknown,
+      ],
+    });
+  });
+
   test("capacity-s2: replicas up, chat moved to eu-west-1 by its ai-proxy-advanced targets' weights; the staged rollback brings the raw weights back exactly", async () => {
     const before = kongState();
     const replicas = () =>
@@ -531,4 +576,31 @@ steps:
       expect(kongState()).toEqual(before);
     },
   );
+
+  test("someone changes how the engine's rate-limiting plugin counts, giving it no limit of their own: the rollback refuses to delete their work, and the run says why", async () => {
+    const alerting = alert(
+      { route: 'chat', tenant: 'acme', alertname: 'TenantRequestBurst' },
+      { fingerprint: 'fp-refused-undo' },
+    );
+    const handle = await fire(THROTTLE, alerting, { taskQueue: COST, gateway: 'kong', cooldownMs: 300 });
+    await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'), 60_000);
+    const limiter = pluginOf('rate-limiting', { route: 'chat', consumer: 'acme' });
+    limiter.config.limit_by = 'ip';
+    await handle.signal(alertNotificationSignal, notification(resolved(alerting)));
+    const summary = await handle.result();
+    expect(summary.state).toBe('rollback-failed');
+    expect(summary.applied.map(({ stepId, undoneAt, undoError }) => ({ stepId, undoneAt, undoError }))).toEqual([
+      {
+        stepId: 'slow-down',
+        undoneAt: null,
+        undoError: `route chat, consumer acme: the rate-limiting plugin the engine made (${limiter.id}) was changed since by someone else (config.limit_by "ip"); the engine does not delete their work, and clearing its own config.second would leave the plugin no limit, which Kong refuses: give the plugin a limit of its own (e.g. config.minute), and the engine clears only config.second, or delete it`,
+      },
+    ]);
+    // Refused, not retried: nothing was written, and the plugin is as they left it.
+    expect(pluginOf('rate-limiting', { route: 'chat', consumer: 'acme' }).config).toMatchObject({
+      second: 2,
+      limit_by: 'ip',
+    });
+    expect(kong.requests.filter(({ method }) => method === 'DELETE' || method === 'PATCH')).toEqual([]);
+  });
 });

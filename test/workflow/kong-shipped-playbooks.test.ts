@@ -290,6 +290,30 @@ describe('cost playbooks on Kong', () => {
     expect(kongState()).toEqual(before);
   });
 
+  test('cost-s2 for a tenant the operator gave no cache of its own (globex): Kong refuses the cache step, saying what to add, and the run fails having changed nothing', async () => {
+    // The route's own cache is everyone's: the engine does not switch it for one tenant. A refusal is not a knob Kong
+    // lacks, so `unsupported: skip` does not cover it: the step fails, and the run with it (the design's failure model).
+    const before = kongState();
+    const alerting = alert({ route: 'chat', tenant: 'globex', alertname: 'LLMSpendBurnRateHigh', severity: 'S2' });
+    const handle = await fire([seed('cost-s2'), seed('cost-s1')], alerting, {
+      taskQueue: COST,
+      gateway: 'kong',
+      cooldownOverrideMs: 300,
+    });
+    const failure = await handle.result().then(
+      () => undefined,
+      (error: unknown) => error as { cause?: { message?: string } },
+    );
+    expect(failure?.cause?.message).toBe(
+      'step aggressive-cache (gateway.setRoutePolicy) failed: route chat, consumer globex has no ai-semantic-cache plugin; it needs configuration the engine cannot make up (its service URLs and credentials): add one there (disabled, if it should start off), and the engine switches it on and off; the earlier changes were rolled back',
+    );
+    const status = await handle.query(statusQuery);
+    expect(status.state).toBe('failed');
+    expect(status.applied).toEqual([]);
+    expect(status.skipped).toEqual([{ stepId: 'cap-context', reason: LACKS.maxInputTokens }]);
+    expect(kongState()).toEqual(before);
+  });
+
   test('cost-s1: the cost cut and a stricter daily cap at once; two different people approve the throttle, which measures no burn yet (no 14 days of spend) and sets no limit; Kong exactly as before', async () => {
     const before = kongState();
     const alerting = firing('S1');

@@ -2,6 +2,7 @@
 // their prices, regions and the GPU deployments behind each model tier. Numbers are realistic in
 // shape (list prices of 2024-era hosted models, lognormal prompt sizes, a diurnal curve) so cost,
 // token and capacity alerts fire on the same orders of magnitude they would in production.
+import { DEFAULT_DATA_DOMAINS, type DataDomainSpec } from './storage';
 
 /** Lognormal token counts per request: half the requests are below `median`; `max` is the model's window. */
 export interface TokenDistribution {
@@ -16,6 +17,11 @@ export interface RouteSpec {
   output: TokenDistribution;
   /** The share of requests the response cache answers, per cache mode (off answers none). */
   cacheHitRatio: { standard: number; aggressive: number };
+  /**
+   * Share of served requests whose prompt the gateway's prompt filter flags (injection attempts, secrets, PII); flagged
+   * requests are still served. Default 0.
+   */
+  promptFilterRate?: number;
 }
 
 export interface ModelSpec {
@@ -43,6 +49,13 @@ export interface DeploymentSpec {
   gpusPerReplica: number;
   /** Requests per second one replica serves before requests start to queue. */
   requestsPerSecondPerReplica: number;
+  /** Memory of one GPU in bytes (default 80 GB, an H100). */
+  gpuMemoryBytes?: number;
+  /**
+   * Share of GPU memory the model's weights hold (default 0.5); the KV cache of the batch in flight fills the rest
+   * with utilisation, up to the serving engine's 92% preallocation.
+   */
+  weightsMemoryShare?: number;
 }
 
 export interface TrafficSpec {
@@ -70,6 +83,8 @@ export interface Catalog {
   promptCompressionRatio: number;
   /** How long the gateway takes to answer from its response cache: no GPU, no queue. */
   cacheHitSeconds: number;
+  /** What the platform stores and sends out per data domain (default: storage.ts's DEFAULT_DATA_DOMAINS). */
+  dataDomains?: DataDomainSpec[];
 }
 
 const REGION_ZONES = { 'us-east-1': 'us-east-1a', 'eu-west-1': 'eu-west-1b' } as const;
@@ -79,6 +94,7 @@ function deploymentsFor(
   perRegion: Record<keyof typeof REGION_ZONES, number>,
   gpusPerReplica: number,
   requestsPerSecondPerReplica: number,
+  weightsMemoryShare: number,
 ): DeploymentSpec[] {
   return Object.entries(perRegion).map(([region, replicas]) => ({
     name: `llm-${tier}-${region}`,
@@ -89,6 +105,8 @@ function deploymentsFor(
     replicas,
     gpusPerReplica,
     requestsPerSecondPerReplica,
+    gpuMemoryBytes: 80e9,
+    weightsMemoryShare,
   }));
 }
 
@@ -103,16 +121,19 @@ export const DEFAULT_CATALOG: Catalog = {
       input: { median: 1_200, sigma: 0.8, max: 128_000 },
       output: { median: 300, sigma: 0.6, max: 4_096 },
       cacheHitRatio: { standard: 0.12, aggressive: 0.35 },
+      promptFilterRate: 0.004,
     },
     summarize: {
       input: { median: 6_000, sigma: 0.7, max: 128_000 },
       output: { median: 400, sigma: 0.4, max: 2_048 },
       cacheHitRatio: { standard: 0.05, aggressive: 0.2 },
+      promptFilterRate: 0.001,
     },
     'code-assist': {
       input: { median: 3_000, sigma: 0.9, max: 128_000 },
       output: { median: 500, sigma: 0.7, max: 4_096 },
       cacheHitRatio: { standard: 0.08, aggressive: 0.25 },
+      promptFilterRate: 0.003,
     },
     embeddings: {
       input: { median: 400, sigma: 0.6, max: 8_192 },
@@ -123,16 +144,19 @@ export const DEFAULT_CATALOG: Catalog = {
       input: { median: 800, sigma: 0.5, max: 32_000 },
       output: { median: 150, sigma: 0.5, max: 1_024 },
       cacheHitRatio: { standard: 0.1, aggressive: 0.3 },
+      promptFilterRate: 0.0005,
     },
     risk: {
       input: { median: 1_500, sigma: 0.5, max: 32_000 },
       output: { median: 200, sigma: 0.4, max: 1_024 },
       cacheHitRatio: { standard: 0.1, aggressive: 0.3 },
+      promptFilterRate: 0.0005,
     },
     fraud: {
       input: { median: 600, sigma: 0.4, max: 16_000 },
       output: { median: 50, sigma: 0.3, max: 256 },
       cacheHitRatio: { standard: 0.02, aggressive: 0.1 },
+      promptFilterRate: 0.0002,
     },
   },
   models: [
@@ -168,9 +192,10 @@ export const DEFAULT_CATALOG: Catalog = {
   ],
   defaultRegionWeights: { 'us-east-1': 0.6, 'eu-west-1': 0.4 },
   deployments: [
-    ...deploymentsFor('premium', { 'us-east-1': 10, 'eu-west-1': 7 }, 8, 8),
-    ...deploymentsFor('standard', { 'us-east-1': 3, 'eu-west-1': 2 }, 1, 20),
-    ...deploymentsFor('distilled', { 'us-east-1': 2, 'eu-west-1': 2 }, 1, 30),
+    // Weights in FP8: 405 GB over eight 80 GB GPUs, 70 GB on one, 8 GB on one.
+    ...deploymentsFor('premium', { 'us-east-1': 10, 'eu-west-1': 7 }, 8, 8, 0.63),
+    ...deploymentsFor('standard', { 'us-east-1': 3, 'eu-west-1': 2 }, 1, 20, 0.875),
+    ...deploymentsFor('distilled', { 'us-east-1': 2, 'eu-west-1': 2 }, 1, 30, 0.1),
   ],
   traffic: [
     { tenant: 'acme', route: 'chat', requestsPerSecond: 12 },
@@ -198,6 +223,7 @@ export const DEFAULT_CATALOG: Catalog = {
   jitter: 0.1,
   promptCompressionRatio: 0.6,
   cacheHitSeconds: 0.02,
+  dataDomains: DEFAULT_DATA_DOMAINS,
 };
 
 /** The load curve's factor at a time: 1 on average over a day. */

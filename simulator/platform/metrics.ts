@@ -3,7 +3,11 @@
 // not a second tally that could drift from it. Its own registry: nothing leaks into prom-client's
 // global one, and two models in one process never share series.
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
-import { LATENCY_BUCKETS_SECONDS, type PlatformModel } from './model';
+import { LATENCY_BUCKETS_SECONDS, queueWaitSeconds, type PlatformModel } from './model';
+import { EGRESS_USD_PER_GB } from './storage';
+
+/** The serving engine preallocates this share of GPU memory; the KV cache fills it as the batch grows. */
+const GPU_MEMORY_CEILING = 0.92;
 
 /** One labelled series of a histogram whose buckets are already counted. */
 interface CountedSeries {
@@ -197,5 +201,103 @@ export function createPlatformMetrics(model: PlatformModel): Registry {
     (d) => d.utilization,
   );
   perDeployment('inference_queue_depth', 'Requests waiting for a GPU on the deployment.', (d) => d.queueDepth);
+  perDeployment(
+    'inference_queue_backlog_seconds',
+    "How long the deployment's queue takes to drain at its current capacity (queue depth / capacity, Little's law), capped at 60 s: the wait a new request sees.",
+    (d) => (d.queueDepth > 0 ? queueWaitSeconds(d) : 0),
+  );
+  perDeployment(
+    'inference_deployment_replicas',
+    "The deployment's replicas (spec.replicas), as the load model reads them.",
+    (d) => d.replicas,
+  );
+  const specs = new Map(model.catalog.deployments.map((spec) => [spec.name, spec]));
+  const gpuMemory = (d: { name: string; gpus: number }) => d.gpus * (specs.get(d.name)?.gpuMemoryBytes ?? 80e9);
+  perDeployment('gpu_memory_total_bytes', "GPU memory of the deployment's replicas (VRAM).", gpuMemory);
+  perDeployment(
+    'gpu_memory_used_bytes',
+    "GPU memory in use: the model weights on every GPU, and the KV cache of the batch in flight, growing with utilisation up to the serving engine's 92% preallocation.",
+    (d) => {
+      const weights = specs.get(d.name)?.weightsMemoryShare ?? 0.5;
+      return gpuMemory(d) * (weights + Math.max(0, GPU_MEMORY_CEILING - weights) * d.utilization);
+    },
+  );
+  perDeployment(
+    'cpu_utilization',
+    "Share of the deployment's host CPUs in use (0-1): tokenisation, batching and sampling, a floor plus a share of the GPU load.",
+    (d) => (d.replicas > 0 ? 0.1 + 0.55 * d.utilization : 0),
+  );
+
+  new Counter({
+    name: 'llm_prompt_filter_hits_total',
+    help: "Served requests whose prompt the gateway's prompt filter flagged (injection attempts, secrets, personal data); flagged requests are still served.",
+    labelNames: ['tenant', 'route', 'region', 'env'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const h of model.promptFilterHits())
+        this.inc({ tenant: h.tenant, route: h.route, region: h.region, env }, h.hits);
+    },
+  });
+
+  new Gauge({
+    name: 'storage_bytes',
+    help: "Bytes the platform keeps in object storage, by bucket, data domain and storage class (STANDARD is hot; older data moves to the cold class at the domain's lifecycle transition).",
+    labelNames: ['bucket', 'data_domain', 'storage_class', 'env'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of model.storage.stored())
+        this.set({ bucket: c.bucket, data_domain: c.domain, storage_class: c.storageClass, env }, c.bytes);
+    },
+  });
+  new Counter({
+    name: 'storage_cost_usd_total',
+    help: "Object storage spend in US dollars: each storage class's GB-month price over what it held, accrued with the model clock.",
+    labelNames: ['bucket', 'data_domain', 'storage_class', 'env'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of model.storage.stored())
+        this.inc({ bucket: c.bucket, data_domain: c.domain, storage_class: c.storageClass, env }, c.costUsd);
+    },
+  });
+  new Counter({
+    name: 'storage_written_bytes_total',
+    help: 'Bytes served requests wrote to object storage, by bucket and data domain.',
+    labelNames: ['bucket', 'data_domain', 'env'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const t of model.storage.totals())
+        if (t.bucket !== null) this.inc({ bucket: t.bucket, data_domain: t.domain, env }, t.writtenBytes);
+    },
+  });
+  const egress = () =>
+    model.storage
+      .totals()
+      .flatMap(({ domain, egressBytes }) =>
+        Object.entries(egressBytes).map(([region, bytes]) => ({ labels: { data_domain: domain, region, env }, bytes })),
+      );
+  new Counter({
+    name: 'network_egress_bytes_total',
+    help: 'Bytes leaving the platform, by data domain and region: answers to clients, request logs shipped to the SIEM.',
+    labelNames: ['data_domain', 'region', 'env'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { labels, bytes } of egress()) this.inc(labels, bytes);
+    },
+  });
+  new Counter({
+    name: 'network_egress_cost_usd_total',
+    help: `Egress spend in US dollars: bytes out at $${EGRESS_USD_PER_GB} per GB.`,
+    labelNames: ['data_domain', 'region', 'env'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { labels, bytes } of egress()) this.inc(labels, (bytes / 1e9) * EGRESS_USD_PER_GB);
+    },
+  });
   return registry;
 }

@@ -64,6 +64,7 @@ import {
 } from './catalog';
 import { covers, IncidentTargetError, isActive, type Incident, type IncidentSpec } from './incidents';
 import { hashSeed, lognormal, mulberry32, type Random } from './random';
+import { DEFAULT_DATA_DOMAINS, StorageModel } from './storage';
 
 export type { TenantQuota };
 
@@ -241,6 +242,10 @@ interface Stream {
   cacheCredit: number[];
   hitRatio: number;
   bucket: Bucket | undefined;
+  /** Error diffusion of the route's prompt filter rate, like the cache's: exactly floor(n·rate) of n served are flagged. */
+  filterCredit: number;
+  /** Served requests the prompt filter flagged, by region index. */
+  filterHits: number[];
   served: Map<ModelSpec, Array<ServedTotals | undefined>>;
   rejected: Map<RejectionReason, Array<RejectedTotals | undefined>>;
 }
@@ -312,6 +317,8 @@ export class PlatformModel {
   private readonly placement = new Map<string, DeploymentLoad[]>();
   private readonly incidentBook = new Map<string, Incident>();
   private incidentCount = 0;
+  /** What the platform stores and sends out, fed by every served request. */
+  readonly storage: StorageModel;
 
   constructor({
     seed,
@@ -329,6 +336,7 @@ export class PlatformModel {
     this.stepMs = stepSeconds * 1000;
     this.env = env;
     this.regions = Object.keys(catalog.defaultRegionWeights);
+    this.storage = new StorageModel(catalog.dataDomains ?? DEFAULT_DATA_DOMAINS, startMs);
     for (const spec of catalog.deployments) {
       const load = {
         spec,
@@ -391,6 +399,7 @@ export class PlatformModel {
       this.handle(stream, reads, cacheKept, Math.max(1, Math.round(rawInput * blowup)), rawOutput);
     }
     this.runDeployments(dtSeconds);
+    this.storage.advance(dtSeconds, this.clockMs);
   }
 
   /** A chat completion through the gateway, at the model's current time. */
@@ -512,7 +521,13 @@ export class PlatformModel {
     return [...this.streams.values()].map(({ tenant, route, hitRatio }) => ({ tenant, route, ratio: hitRatio }));
   }
 
-  /** Tokens per second a stream normally sees at this time of day: no incidents, no policy. */
+  /** Served requests the gateway's prompt filter flagged, per tenant, route and region (zeros included). */
+  promptFilterHits(): Array<{ tenant: string; route: string; region: string; hits: number }> {
+    return [...this.streams.values()].flatMap(({ tenant, route, filterHits }) =>
+      filterHits.map((hits, index) => ({ tenant, route, region: this.regions[index]!, hits })),
+    );
+  }
+
   /** Each route's usual input tokens per request (the seed's llm_tokens_baseline): no incident, no policy change. */
   tokenBaselines(): Array<{ route: string; inputPerRequest: number }> {
     const routes = [...new Set(this.catalog.traffic.map(({ route }) => route))];
@@ -537,6 +552,8 @@ export class PlatformModel {
         cacheCredit: this.regions.map(() => 0),
         hitRatio: 0,
         bucket: undefined,
+        filterCredit: 0,
+        filterHits: this.regions.map(() => 0),
         served: new Map(),
         rejected: new Map(),
       };
@@ -627,6 +644,12 @@ export class PlatformModel {
       ? this.catalog.cacheHitSeconds
       : model.ttftSeconds + outputTokens * model.secondsPerOutputToken + queueWaitSeconds(deployment);
     if (!cacheHit) deployment.pendingArrivals += 1;
+    stream.filterCredit += stream.spec.promptFilterRate ?? 0;
+    if (stream.filterCredit >= 1) {
+      stream.filterCredit -= 1;
+      stream.filterHits[regionIndex]! += 1;
+    }
+    this.storage.recordServed(region, inputTokens, outputTokens);
     usage.tokens += inputTokens + outputTokens;
     usage.costUsd += costUsd;
     let byRegion = stream.served.get(model);
@@ -770,7 +793,10 @@ function streamTotals(stream: Stream): TenantRouteTotals {
 }
 
 /** Little's law: the queue ahead drains at the deployment's capacity; with no capacity it never does. */
-function queueWaitSeconds({ queueDepth, capacityRps }: DeploymentLoad): number {
+export function queueWaitSeconds({
+  queueDepth,
+  capacityRps,
+}: Pick<DeploymentLoad, 'queueDepth' | 'capacityRps'>): number {
   return capacityRps > 0 ? Math.min(MAX_QUEUE_WAIT_SECONDS, queueDepth / capacityRps) : MAX_QUEUE_WAIT_SECONDS;
 }
 

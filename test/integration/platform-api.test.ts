@@ -119,7 +119,24 @@ describe('/metrics', () => {
       llm_model_info: 'gauge',
       gpu_utilization: 'gauge',
       inference_queue_depth: 'gauge',
+      inference_queue_backlog_seconds: 'gauge',
+      inference_deployment_replicas: 'gauge',
+      gpu_memory_total_bytes: 'gauge',
+      gpu_memory_used_bytes: 'gauge',
+      cpu_utilization: 'gauge',
+      llm_prompt_filter_hits_total: 'counter',
+      storage_bytes: 'gauge',
+      storage_cost_usd_total: 'counter',
+      storage_written_bytes_total: 'counter',
+      network_egress_bytes_total: 'counter',
+      network_egress_cost_usd_total: 'counter',
     });
+    expect(sum(samples, 'llm_prompt_filter_hits_total')).toBe(
+      model.promptFilterHits().reduce((total, { hits }) => total + hits, 0),
+    );
+    const written = model.storage.totals().find(({ domain }) => domain === 'request-logs')!.writtenBytes;
+    expect(written).toBeGreaterThan(0);
+    expect(sum(samples, 'storage_written_bytes_total', { data_domain: 'request-logs' })).toBe(written);
 
     const truth = (await call('GET', '/v1/ground-truth')).json() as unknown as {
       byTenantRoute: Array<{

@@ -61,6 +61,8 @@ export const requestRate: KongKnob = {
   read: (plugin) => (plugin.enabled ? (plugin.config.second ?? null) : null),
   plan(plugin, value, scope) {
     const rps = value as number | null;
+    // Taking back a limit of the engine's own plugin: someone switching it off since does not keep it alive.
+    if (plugin && rps === null && createdByEngine(plugin.tags)) return takeBackLimit(plugin, scope);
     if (plugin && !plugin.enabled)
       throw refused(
         `${describeScope(scope)} has a disabled rate-limiting plugin (${plugin.id}); the engine does not re-enable limits someone switched off: enable or delete it first`,
@@ -72,20 +74,22 @@ export const requestRate: KongKnob = {
         kind: 'create',
         config: { second: rps, limit_by: scope.consumer ? 'consumer' : 'service', policy: 'local' },
       };
-    if (rps === null && createdByEngine(plugin.tags)) {
-      const own = { limit_by: scope.consumer ? 'consumer' : 'service', policy: 'local' };
-      const changes = othersWork(plugin, own, PERIODS.slice(1));
-      if (changes.length === 0) return { kind: 'delete' };
-      // Someone limits with it too: only the engine's own limit goes, and the plugin is theirs from now on.
-      if (PERIODS.slice(1).some((period) => typeof plugin.config[period] === 'number'))
-        return { kind: 'patch', config: { second: null }, tags: adopted(plugin) };
-      throw refused(
-        `${kept(plugin, scope, changes)}; the engine does not delete their work, and clearing its own config.second would leave the plugin no limit, which Kong refuses: give the plugin a limit of its own (e.g. config.minute), and the engine clears only config.second, or delete it`,
-      );
-    }
     return { kind: 'patch', config: { second: rps } };
   },
 };
+
+/** The undo of a limit on a rate-limiting plugin the engine made: deleted, unless someone made it theirs since. */
+function takeBackLimit(plugin: KongPlugin, scope: KongScope): PluginAction {
+  const own = { limit_by: scope.consumer ? 'consumer' : 'service', policy: 'local' };
+  const changes = othersWork(plugin, own, PERIODS.slice(1));
+  if (changes.length === 0) return { kind: 'delete' };
+  // Someone limits with it too: only the engine's own limit goes, and the plugin is theirs from now on.
+  if (PERIODS.slice(1).some((period) => typeof plugin.config[period] === 'number'))
+    return { kind: 'patch', config: { second: null }, tags: adopted(plugin) };
+  throw refused(
+    `${kept(plugin, scope, changes)}; the engine does not delete their work, and clearing its own config.second would leave the plugin no limit, which Kong refuses: give the plugin a limit of its own (e.g. config.minute), and the engine clears only config.second, or delete it`,
+  );
+}
 
 /**
  * An open circuit as an enabled request-termination plugin answering 503 (kong/plugins/request-termination/schema.lua).
@@ -98,7 +102,7 @@ export const circuit: KongKnob = {
   plan(plugin, value) {
     const open = (value as { state: string } | null)?.state === 'open';
     if (!plugin) return open ? { kind: 'create', config: { status_code: 503, message: CIRCUIT_MESSAGE } } : NONE;
-    if (plugin.enabled === open) return NONE;
+    // Closing the engine's own breaker, even one someone switched off since: it goes, unless someone made it theirs.
     if (!open && createdByEngine(plugin.tags)) {
       const changes = othersWork(plugin, { status_code: 503, message: CIRCUIT_MESSAGE }, [
         'body',
@@ -106,9 +110,11 @@ export const circuit: KongKnob = {
         'trigger',
         'echo',
       ]);
+      if (changes.length === 0) return { kind: 'delete' };
       // Someone made the breaker theirs (their message, their trigger): the engine closes its circuit and leaves it.
-      return changes.length === 0 ? { kind: 'delete' } : { kind: 'patch', enabled: false, tags: adopted(plugin) };
+      return { kind: 'patch', ...(plugin.enabled && { enabled: false }), tags: adopted(plugin) };
     }
+    if (plugin.enabled === open) return NONE;
     return { kind: 'patch', enabled: open };
   },
 };

@@ -310,6 +310,30 @@ describe('the undo of a plugin the engine made', () => {
     expect(view()).toEqual(before);
   });
 
+  test('a plugin the engine made that someone only switched off is still the engine’s: the undo deletes it', async () => {
+    const before = view();
+    await limitChat('off-1');
+    kong.pluginOf('rate-limiting', { route: 'chat' })!.enabled = false;
+    const scope = { route: 'chat', tenant: 'acme' };
+    await gateway.patchRoutePolicy(
+      scope,
+      { circuit: { state: 'open', failMode: 'closed' } },
+      { idempotencyKey: 'off-2' },
+    );
+    kong.pluginOf('request-termination', { route: 'chat', consumer: 'acme' })!.enabled = false;
+    traffic();
+    // A switched-off limit and circuit read as none and closed: that is what the undos answer they replaced.
+    expect((await unlimitChat('off-1-undo')).previous).toEqual({ rateLimitRps: null });
+    const closed = await gateway.patchRoutePolicy(
+      scope,
+      { circuit: { state: 'closed', failMode: 'closed' } },
+      { idempotencyKey: 'off-2-undo' },
+    );
+    expect(closed.previous).toEqual({ circuit: { state: 'closed', failMode: 'closed' } });
+    expect(writes().map(([method]) => method)).toEqual(['DELETE', 'DELETE']);
+    expect(view()).toEqual(before);
+  });
+
   test('a retried undo whose DELETE was made but whose answer was lost answers what the first try did', async () => {
     const before = view();
     await limitChat('lost-undo');

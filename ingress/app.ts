@@ -97,6 +97,14 @@ export function buildIngressApp(ingressOptions: IngressOptions): FastifyInstance
     reply.raw.once('close', () => inFlight--);
   });
 
+  app.addHook('onResponse', (request, reply, done) => {
+    if (!PROBES.has(request.url)) {
+      const endpoint = request.routeOptions.url ?? 'unmatched';
+      options.metrics.observeRequest(endpoint, reply.statusCode, reply.elapsedTime / 1000);
+    }
+    done();
+  });
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500;
     if (error.code === RATE_LIMITED) request.log.warn({ url: request.url }, error.message);

@@ -7,6 +7,8 @@ import type { Registry } from 'prom-client';
 export interface Probes {
   /** Undefined when the process is ready, else why not. */
   ready: () => Promise<string | undefined>;
+  /** Brings metrics kept elsewhere into the registry before each scrape (the Temporal SDK's buffered metrics). */
+  beforeScrape?: () => void;
 }
 
 const ALWAYS_READY: Probes = { ready: () => Promise.resolve(undefined) };
@@ -35,6 +37,7 @@ export async function serveMetrics(
         .end('not found: metrics are on GET /metrics, probes on GET /healthz and /readyz\n');
       return;
     }
+    probes.beforeScrape?.();
     registry.metrics().then(
       (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
       (error: unknown) =>

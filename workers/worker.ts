@@ -23,6 +23,8 @@ import {
 import type { Logger } from '../observability/logger';
 import { EngineMetrics } from '../observability/engine-metrics';
 import { serveMetrics } from '../observability/metrics-server';
+import { RunStates } from '../observability/run-states';
+import { TemporalMetrics } from '../observability/temporal-metrics';
 import { LogNotifier, type Notifier } from '../notify/notifier';
 import { SlackNotifier } from '../notify/slack/slack-notifier';
 import { PrometheusClient } from '../prometheus/prometheus-client';
@@ -42,6 +44,8 @@ import { exitOnStartupError, startProcess } from './startup';
  */
 const WIRE_ATTEMPTS = 3;
 const WIRE_BUDGET_MS = 25_000;
+// finops_soar_runs{state}: seven visibility counts this often, per replica.
+const RUN_STATES_EVERY_MS = 15_000;
 
 const SDK_LEVEL: Record<string, LogLevel> = {
   fatal: 'ERROR',
@@ -143,8 +147,12 @@ async function main() {
       `gateway.token: the worker needs the gateway's admin credential (${GATEWAY_CREDENTIAL[config.gateway.kind]}). Set FINOPS_SOAR_GATEWAY_TOKEN or gateway.tokenFile.`,
     );
 
+  const metrics = new EngineMetrics();
+  // The SDK's metrics, and the runs' own (workflows/playbook-run/run-metrics.ts), served beside the engine's.
+  const temporalMetrics = new TemporalMetrics(metrics.registry);
   // Must run before anything creates the SDK runtime, once per process.
   Runtime.install({
+    telemetryOptions: temporalMetrics.telemetry,
     logger: new DefaultLogger(SDK_LEVEL[config.log.level], ({ level, message, meta }) => {
       const method =
         level === 'TRACE'
@@ -177,10 +185,13 @@ async function main() {
     },
   );
   const kubernetes = await kubernetesFrom(config.kubernetes, logger);
-  const metrics = new EngineMetrics();
+  temporalMetrics.start();
+  const runStates = new RunStates(metrics.registry, client, logger.child({ component: 'metrics' }));
+  runStates.start(RUN_STATES_EVERY_MS);
   // Ready once Temporal lists this worker among its task queue's pollers (it is created just below).
   const started: { worker?: Worker } = {};
   const metricsServer = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port, {
+    beforeScrape: () => temporalMetrics.drain(),
     ready: async () => {
       const polling = started.worker;
       if (polling?.getState() !== 'RUNNING') return `the worker is ${polling?.getState().toLowerCase() ?? 'starting'}`;
@@ -257,6 +268,8 @@ async function main() {
   started.worker = worker;
   // The worker stops polling on SIGINT/SIGTERM and finishes the tasks in hand before run() resolves.
   await Promise.all([worker.run(), limitsWorker.run()]);
+  runStates.stop();
+  temporalMetrics.stop();
   metricsServer.server.close();
   await clientConnection.close();
   await connection.close();

@@ -89,6 +89,8 @@ export interface WorkerProcess {
   ready(): Promise<boolean>;
   /** Why the last process ended (signal or exit code). */
   readonly gone: string | undefined;
+  /** Its /metrics: the engine's, the runs' and the Temporal SDK's. */
+  readonly metricsUrl: string;
 }
 
 export interface FaultStack {
@@ -253,6 +255,7 @@ async function assemble(
       return child !== undefined && child.gone === undefined;
     },
     ready: async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).ok,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     get gone() {
       return child?.gone ?? lastGone;
     },

@@ -10,6 +10,7 @@ import type { PlannedStep } from '../../playbook/plan';
 import { tell, tellPeople } from './activity-proxies';
 import { rollback } from './rollback';
 import { seconds, type RunContext } from './run-context';
+import { observeApprovalDecision } from './run-metrics';
 import { waitUntil } from './waiting';
 
 /** Steps after a rejected approval do not run; this ends the step loop. */
@@ -72,6 +73,7 @@ export async function runApproval(ctx: RunContext, stepId: string, step: Extract
     firing: ctx.firing(),
     onTimeout: step.onTimeout,
   });
+  observeApprovalDecision(ctx, outcome, (Date.now() - startedAt) / 1000);
   if (outcome === 'timed out: approved' || outcome === 'timed out: rejected') {
     const timedOut = {
       stepId,

@@ -15,6 +15,7 @@ import { reserve as reserveChange } from './limits-requests';
 import { checkPolicy, type Refused } from './policy-check';
 import { rollback } from './rollback';
 import type { RunContext } from './run-context';
+import { countChange } from './run-metrics';
 import { sampleCost } from './savings-sampling';
 
 export type { Refused } from './policy-check';
@@ -55,23 +56,30 @@ export async function applyChange(
   // The run's first change may have been asked of the policy and reserved with its admission (first-change.ts).
   const asked = takeFirstChange(ctx, request.idempotencyKey);
   const decision = asked ?? (await checkPolicy(ctx, action, params));
-  if ('refused' in decision) return decision;
+  if ('refused' in decision) return refusedChange(ctx, action, decision);
   const { policy } = decision;
   if (!asked && !ctx.status.dryRun) {
     const refusal = await reserveWithinLimits(ctx, request.idempotencyKey, objects);
-    if (refusal) return refusal;
+    if (refusal) return refusedChange(ctx, action, refusal);
   }
   const costBefore = await sampleCost(ctx);
   try {
     // A change in flight when the run is aborted finishes and is recorded, so the rollback undoes
     // it too; cancelled half-way, it could be made at the gateway and never undone.
-    return { outcome: await CancellationScope.nonCancellable(() => apply[action](request)), costBefore, policy };
+    const outcome = await CancellationScope.nonCancellable(() => apply[action](request));
+    countChange(ctx, action, ctx.status.dryRun ? 'dry-run' : 'applied');
+    return { outcome, costBefore, policy };
   } catch (error) {
     if (!isCancellation(error) && failureType(error) === REFUSED_BY_GUARDRAILS) {
-      return { refused: failureMessage(error), by: 'guardrails' };
+      return refusedChange(ctx, action, { refused: failureMessage(error), by: 'guardrails' });
     }
     throw error;
   }
+}
+
+function refusedChange(ctx: RunContext, action: ActionName, refusal: Refused): Refused {
+  countChange(ctx, action, 'refused', refusal.by);
+  return refusal;
 }
 
 /**

@@ -6,6 +6,7 @@
 // the workflow SDK, pure modules and types.
 import {
   CancellationScope,
+  ContinueAsNew,
   allHandlersFinished,
   condition,
   isCancellation,
@@ -24,6 +25,7 @@ import { escalateIfStillFiring } from './escalation';
 import { rollback } from './rollback';
 import { rollBackInStages } from './staged-rollback';
 import { RunContext, seconds, type RunSummary } from './run-context';
+import { countRunEnded, countRunStarted } from './run-metrics';
 import { runSteps } from './steps';
 import { waitUntil } from './waiting';
 import { keepWarRoomPosted } from './war-room';
@@ -33,6 +35,19 @@ export type { RunSummary } from './run-context';
 
 export async function playbookRun(input: PlaybookRunInput): Promise<RunSummary> {
   const ctx = new RunContext(input);
+  // A run continued as new is the same run: it was counted when it started, and is when it ends.
+  if (!ctx.carried) countRunStarted(ctx);
+  try {
+    const summary = await runPlaybook(ctx);
+    countRunEnded(ctx, summary.state);
+    return summary;
+  } catch (error) {
+    if (!(error instanceof ContinueAsNew)) countRunEnded(ctx, isCancellation(error) ? 'cancelled' : ctx.status.state);
+    throw error;
+  }
+}
+
+async function runPlaybook(ctx: RunContext): Promise<RunSummary> {
   const { status, plan, compensations, workflowId } = ctx;
 
   setHandler(statusQuery, () => status);

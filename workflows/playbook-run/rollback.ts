@@ -5,6 +5,7 @@ import { CancellationScope, log } from '@temporalio/workflow';
 import { failureMessage } from '../failures';
 import { undo } from './activity-proxies';
 import type { RunContext } from './run-context';
+import { countChange } from './run-metrics';
 import { reportSavings, sampleCost } from './savings-sampling';
 
 /** Undoes every applied change, newest first. Runs to the end even if the run is cancelled. */
@@ -25,8 +26,10 @@ export const rollback = (ctx: RunContext, reason: string) =>
       try {
         await undo[action](request);
         for (const change of changes) change.undoneAt = new Date().toISOString();
+        countChange(ctx, action, 'undone');
       } catch (error) {
         failed = true;
+        countChange(ctx, action, 'undo-failed');
         for (const change of changes) change.undoError = failureMessage(error);
         log.error('undo failed; the change is still in place', { step: stepId, error: failureMessage(error) });
       }

@@ -14,6 +14,7 @@ import { applyChange, recordChange } from './changes';
 import type { Compensation, RollbackProgress } from './definitions';
 import { measureNow } from './measure';
 import { seconds, type RunContext } from './run-context';
+import { countChange } from './run-metrics';
 import { sampleCost } from './savings-sampling';
 import { waitUntil } from './waiting';
 
@@ -84,6 +85,7 @@ async function undoStage(ctx: RunContext, progress: RollbackProgress): Promise<s
       note(ctx, progress, `${stepId} back ${all ? 'all the way' : `by ${by}`}: ${outcome.summary}`);
     } catch (error) {
       if (isCancellation(error)) throw error;
+      countChange(ctx, compensation.action, 'undo-failed');
       for (const change of changes) change.undoError = failureMessage(error);
       note(ctx, progress, `${stepId}: undoing failed, the change is still in place: ${failureMessage(error)}`);
       return 'failed';
@@ -93,6 +95,7 @@ async function undoStage(ctx: RunContext, progress: RollbackProgress): Promise<s
       compensations.splice(compensations.indexOf(compensation), 1);
       progress.undone.push(compensation);
       for (const change of changes) change.undoneAt = now();
+      countChange(ctx, compensation.action, 'undone');
       // An adapt step undone adapts again from nothing if the alert fires again.
       for (const adapting of status.adapting) if (adapting.stepId === stepId) adapting.level = null;
     }

@@ -601,6 +601,25 @@ steps:
     },
   );
 
+  test("the rollback's DELETE of acme's rate-limiting plugin made, and its answer lost: Temporal retries the undo, which deletes nothing twice and ends as before", async () => {
+    const before = kongState();
+    const alerting = alert(
+      { route: 'chat', tenant: 'acme', alertname: 'TenantRequestBurst' },
+      { fingerprint: 'fp-lost-delete' },
+    );
+    const handle = await fire(THROTTLE, alerting, { taskQueue: COST, gateway: 'kong', cooldownMs: 300 });
+    await waitFor('the mitigation', () => harness.stateOf(handle, 'mitigated'), 60_000);
+    const deletes = () => kong.requests.filter(({ method }) => method === 'DELETE');
+    kong.faultOn(({ method }) => method === 'DELETE', 503, { lose: true });
+    await handle.signal(alertNotificationSignal, notification(resolved(alerting)));
+    const summary = await handle.result();
+    expect(summary.state).toBe('rolled-back');
+    expect(summary.applied.map(({ undoneAt, undoError }) => [undoneAt !== null, undoError])).toEqual([[true, null]]);
+    // One DELETE: the retry found the plugin gone and wrote nothing (what it answers: kong-gateway.test.ts).
+    expect(deletes()).toHaveLength(1);
+    expect(kongState()).toEqual(before);
+  });
+
   test("someone changes how the engine's rate-limiting plugin counts, giving it no limit of their own: the rollback refuses to delete their work, and the run says why", async () => {
     const alerting = alert(
       { route: 'chat', tenant: 'acme', alertname: 'TenantRequestBurst' },

@@ -26,6 +26,7 @@ import { exitOnStartupError, startProcess } from './startup';
 const scrapeJobs = (config: Config) => [
   { job: 'simulator', target: `${reachableHost(config.simulator.host)}:${config.simulator.port}` },
   { job: 'finops-soar', target: `${reachableHost(config.metrics.host)}:${config.metrics.port}` },
+  { job: 'finops-soar-ingress', target: `${reachableHost(config.ingress.host)}:${config.ingress.port}` },
 ];
 
 /** Banner rows for Prometheus and Alertmanager: where they answer, or why the stack runs none. */

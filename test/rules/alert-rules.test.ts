@@ -50,12 +50,14 @@ describe('deploy/prometheus/rules', () => {
     expect(run('promtool', ['check', 'rules', join(RULES_DIR, file)])).toContain('SUCCESS');
   });
 
-  test('there is a unit test file for every alert of finops-soar.rules.yml', () => {
+  test('there is a unit test for every alert of finops-soar.rules.yml and engine.rules.yml', () => {
     const alerts = new Set<string>();
-    const rules = parse(readFileSync(join(RULES_DIR, 'finops-soar.rules.yml'), 'utf8')) as {
-      groups: Array<{ rules: Array<{ alert?: string }> }>;
-    };
-    for (const group of rules.groups) for (const rule of group.rules) if (rule.alert) alerts.add(rule.alert);
+    for (const file of ['finops-soar.rules.yml', 'engine.rules.yml']) {
+      const rules = parse(readFileSync(join(RULES_DIR, file), 'utf8')) as {
+        groups: Array<{ rules: Array<{ alert?: string }> }>;
+      };
+      for (const group of rules.groups) for (const rule of group.rules) if (rule.alert) alerts.add(rule.alert);
+    }
     const tested = new Set<string>();
     for (const file of yamlFiles(TESTS_DIR)) {
       const suite = parse(readFileSync(join(TESTS_DIR, file), 'utf8')) as {
@@ -64,6 +66,14 @@ describe('deploy/prometheus/rules', () => {
       for (const group of suite.tests) for (const check of group.alert_rule_test ?? []) tested.add(check.alertname);
     }
     expect([...alerts].sort()).toEqual([
+      'FinopsSoarAlertsRejected',
+      'FinopsSoarIngressAbsent',
+      'FinopsSoarRollbackFailing',
+      'FinopsSoarRunsStuckRollingBack',
+      'FinopsSoarRunsWaitingLong',
+      'FinopsSoarWebhookErrors',
+      'FinopsSoarWorkerAbsent',
+      'FinopsSoarWorkflowTasksFailing',
       'GPUSaturatedQueueGrowing',
       'LLMCacheHitRatioLow',
       'LLMCacheSavingsOpportunity',

@@ -1,0 +1,162 @@
+// Executive: what inference costs, where it goes, and how the month will end against the budget.
+import { buildDashboard, filter } from './shared';
+
+const tenant = filter('tenant');
+
+export const executive = () =>
+  buildDashboard({
+    name: 'executive',
+    title: 'finops-soar / Executive',
+    description:
+      'Inference spend per day, the month-end forecast against the budget, who and what spends, unit costs and the budget burn rate.',
+    runbook: 'finops-and-policies.md',
+    filters: [{ label: 'tenant', metric: 'inference_cost_usd_total' }],
+    panels: [
+      {
+        kind: 'stat',
+        title: 'Spend, last 24 hours',
+        description: 'Inference spend of the selected tenants over the last 24 hours.',
+        unit: 'currencyUSD',
+        width: 6,
+        height: 5,
+        queries: [{ expr: `sum(increase(inference_cost_usd_total{${tenant}}[1d]))`, legend: 'spend', instant: true }],
+      },
+      {
+        kind: 'stat',
+        title: 'Month-end forecast',
+        description:
+          "The engine's month-end spend forecast per budget (finops_soar_budget_forecast_usd), from the spend so far this month and its pace.",
+        unit: 'currencyUSD',
+        width: 6,
+        height: 5,
+        queries: [{ expr: 'max by (budget) (finops_soar_budget_forecast_usd)', legend: '{{budget}}', instant: true }],
+      },
+      {
+        kind: 'stat',
+        title: 'Forecast against budget',
+        description: 'The month-end forecast over the monthly budget: above 100% the month ends over budget.',
+        unit: 'percentunit',
+        width: 6,
+        height: 5,
+        queries: [
+          {
+            expr: 'max by (budget) (finops_soar_budget_forecast_usd) / max by (budget) (finops_soar_budget_usd)',
+            legend: '{{budget}}',
+            instant: true,
+          },
+        ],
+      },
+      {
+        kind: 'stat',
+        title: 'Budget consumed this month',
+        description: 'Spend so far this calendar month (UTC) over the monthly budget.',
+        unit: 'percentunit',
+        width: 6,
+        height: 5,
+        queries: [{ expr: 'max by (budget) (finops_soar_budget_consumed_ratio)', legend: '{{budget}}', instant: true }],
+      },
+      {
+        kind: 'timeseries',
+        title: 'Spend per day by tenant',
+        description: 'Inference spend per UTC day, one bar a day per tenant.',
+        unit: 'currencyUSD',
+        style: 'bars',
+        interval: '1d',
+        queries: [
+          { expr: `sum by (tenant) (increase(inference_cost_usd_total{${tenant}}[1d]))`, legend: '{{tenant}}' },
+        ],
+      },
+      {
+        kind: 'timeseries',
+        title: 'Spend pace against budget',
+        description:
+          "The last hour's spend rate over 30 days, against each monthly budget: a line above its budget ends the month over it.",
+        unit: 'currencyUSD',
+        queries: [
+          {
+            expr: `sum(rate(inference_cost_usd_total{${tenant}}[1h])) * 86400 * 30`,
+            legend: 'spend at this pace, 30 days',
+          },
+          { expr: 'max by (budget) (finops_soar_budget_usd)', legend: 'budget {{budget}}' },
+        ],
+      },
+      {
+        kind: 'table',
+        title: 'Top tenants, last 24 hours',
+        description: 'The ten tenants that spent most over the last 24 hours.',
+        unit: 'currencyUSD',
+        width: 8,
+        queries: [
+          {
+            expr: `topk(10, sum by (tenant) (increase(inference_cost_usd_total{${tenant}}[1d])))`,
+            legend: '{{tenant}}',
+            instant: true,
+          },
+        ],
+      },
+      {
+        kind: 'table',
+        title: 'Top routes, last 24 hours',
+        description: 'The ten routes that cost most over the last 24 hours.',
+        unit: 'currencyUSD',
+        width: 8,
+        queries: [
+          {
+            expr: `topk(10, sum by (route) (increase(inference_cost_usd_total{${tenant}}[1d])))`,
+            legend: '{{route}}',
+            instant: true,
+          },
+        ],
+      },
+      {
+        kind: 'table',
+        title: 'Top tenants and routes, last 24 hours',
+        description: 'The ten tenant and route pairs that cost most: where a playbook would act first.',
+        unit: 'currencyUSD',
+        width: 8,
+        queries: [
+          {
+            expr: `topk(10, sum by (tenant, route) (increase(inference_cost_usd_total{${tenant}}[1d])))`,
+            legend: '{{tenant}} {{route}}',
+            instant: true,
+          },
+        ],
+      },
+      {
+        kind: 'timeseries',
+        title: 'Cost per 1k requests by route',
+        description: 'Dollars per thousand served requests (cache hits included: they cost nothing).',
+        unit: 'currencyUSD',
+        queries: [
+          {
+            expr: `sum by (route) (rate(inference_cost_usd_total{${tenant}}[$__rate_interval])) / sum by (route) (rate(http_requests_total{code="200", ${tenant}}[$__rate_interval])) * 1000`,
+            legend: '{{route}}',
+          },
+        ],
+      },
+      {
+        kind: 'timeseries',
+        title: 'Cost per 1k tokens by route',
+        description: 'Dollars per thousand tokens, input and output together: the model tier and the cache move it.',
+        unit: 'currencyUSD',
+        queries: [
+          {
+            expr: `sum by (route) (rate(inference_cost_usd_total{${tenant}}[$__rate_interval])) / sum by (route) (rate(llm_tokens_total{${tenant}}[$__rate_interval])) * 1000`,
+            legend: '{{route}}',
+          },
+        ],
+      },
+      {
+        kind: 'timeseries',
+        title: 'Budget burn rate',
+        description:
+          'Spend rate over the budget pace (1 spends the monthly budget in exactly 30 days), over 1 and 6 hours, from budgets.rules.yml. The alerts page at 14.4x (1h) and 6x (6h).',
+        unit: 'x',
+        width: 24,
+        queries: [
+          { expr: 'budget:inference_cost_usd:burn_rate1h', legend: '{{budget}} 1h' },
+          { expr: 'budget:inference_cost_usd:burn_rate6h', legend: '{{budget}} 6h' },
+        ],
+      },
+    ],
+  });

@@ -24,19 +24,20 @@ export const engine = () =>
       {
         kind: 'timeseries',
         title: 'Webhook latency',
-        description: "The webhook's answer time: Alertmanager waits on it, and retries what takes too long.",
+        description:
+          "The webhook's answer time (finops_soar_http_request_duration_seconds on /alerts/alertmanager): Alertmanager waits on it, and retries what takes too long.",
         unit: 's',
         queries: [
           {
-            expr: 'histogram_quantile(0.5, sum by (le) (rate(finops_soar_webhook_duration_seconds_bucket[$__rate_interval])))',
+            expr: 'histogram_quantile(0.5, sum by (le) (rate(finops_soar_http_request_duration_seconds_bucket{endpoint="/alerts/alertmanager"}[$__rate_interval])))',
             legend: 'p50',
           },
           {
-            expr: 'histogram_quantile(0.95, sum by (le) (rate(finops_soar_webhook_duration_seconds_bucket[$__rate_interval])))',
+            expr: 'histogram_quantile(0.95, sum by (le) (rate(finops_soar_http_request_duration_seconds_bucket{endpoint="/alerts/alertmanager"}[$__rate_interval])))',
             legend: 'p95',
           },
           {
-            expr: 'histogram_quantile(0.99, sum by (le) (rate(finops_soar_webhook_duration_seconds_bucket[$__rate_interval])))',
+            expr: 'histogram_quantile(0.99, sum by (le) (rate(finops_soar_http_request_duration_seconds_bucket{endpoint="/alerts/alertmanager"}[$__rate_interval])))',
             legend: 'p99',
           },
         ],

@@ -32,7 +32,6 @@ const RULES_DIR = join(ROOT, 'deploy', 'prometheus', 'rules');
 
 /** Engine metrics not served yet: the engine dashboard's queries on them are checked to parse, not for data. */
 const PENDING_ENGINE_METRICS = [
-  'finops_soar_webhook_duration_seconds_bucket',
   'finops_soar_runs_started_total',
   'finops_soar_runs_ended_total',
   'finops_soar_runs',

@@ -36,14 +36,22 @@ export interface GatewayAdapter {
   ): Promise<RegionWeightsChange>;
 }
 
-/** A failed gateway call; `retryable` says whether trying again can help. */
+/**
+ * A failed gateway call; `retryable` says whether trying again can help. `notSetUp` marks a change the gateway can
+ * make in general but not on this object, because something only its operator can add is missing (a plugin, a
+ * deployment's weight, a fallback): a step with `unsupported: skip` is then skipped, saying what to add.
+ */
 export class GatewayError extends Error {
   override name = 'GatewayError';
   constructor(
     message: string,
     readonly retryable: boolean,
     readonly status?: number,
+    readonly notSetUp = false,
   ) {
     super(message);
   }
 }
+
+/** A change this gateway object is not set up for (see GatewayError.notSetUp). */
+export const notSetUp = (message: string) => new GatewayError(message, false, undefined, true);

@@ -18,6 +18,7 @@ import {
   type Guardrails,
 } from '../policy/guardrails';
 import { parseParams, type ActionActivity, type CheckActivity } from '../activities/action-contract';
+import { GATEWAY_NOT_SET_UP } from './gateway-failures';
 
 /** The route a step names in params.route (all of it), else the target's route and tenant. */
 export function scopeOf({ key, labels }: Target, route?: string): PolicyScope {
@@ -58,6 +59,7 @@ export async function callGateway<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (error) {
     if (error instanceof GatewayError) {
+      if (error.notSetUp) throw ApplicationFailure.nonRetryable(error.message, GATEWAY_NOT_SET_UP);
       throw error.retryable
         ? ApplicationFailure.retryable(error.message, 'GatewayUnavailable')
         : ApplicationFailure.nonRetryable(error.message, 'GatewayRejected', { status: error.status });

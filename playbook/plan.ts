@@ -23,6 +23,11 @@ export type PlannedStep = PlannedStepBase &
         kind: 'action';
         action: ActionName;
         params: unknown;
+        /**
+         * `unsupported: skip`: the step is skipped, not failed, where the gateway object is not set up for its change
+         * (a plugin or a deployment's weight missing: GatewayError.notSetUp), as where the gateway lacks the knob.
+         */
+        skipWhereNotSetUp?: true;
         /** The shared objects the change touches (see ActionSpec): one run holds each at a time. */
         objects: string[];
       }
@@ -267,7 +272,14 @@ function planStep(
   };
   if (step.action) {
     const params = validParams(step.action, step.params, alert);
-    return { ...base, kind: 'action', action: step.action, params, objects: objectsOf(step.action, target, params) };
+    return {
+      ...base,
+      kind: 'action',
+      action: step.action,
+      params,
+      objects: objectsOf(step.action, target, params),
+      ...(step.unsupported === 'skip' && { skipWhereNotSetUp: true as const }),
+    };
   }
   if (step.check)
     return { ...base, kind: 'check', check: step.check, params: validParams(step.check, step.params, alert) };

@@ -3,6 +3,7 @@
 // request-termination) the engine may create and later delete; one that needs secrets or service URLs
 // (ai-semantic-cache, ai-prompt-compressor, ai-rate-limiting-advanced) must exist already, and the engine switches it
 // on and off or edits its numbers. What Kong cannot do at all is gateway/gateway-knobs.ts's table.
+import { notSetUp } from '../adapter';
 import type { KongPlugin } from './kong-admin-client';
 import type { KongScope, PluginAction } from './kong-plugins';
 import { describeScope } from './kong-plugins';
@@ -129,7 +130,7 @@ function toggled(plugin: string, on: (value: unknown) => boolean, read: (enabled
       const wanted = on(value);
       if (!found) {
         if (!wanted) return NONE;
-        throw refused(
+        throw notSetUp(
           `${describeScope(scope)} has no ${plugin} plugin; it needs configuration the engine cannot make up (its service URLs and credentials): add one there (disabled, if it should start off), and the engine switches it on and off`,
         );
       }

@@ -2,8 +2,9 @@
 // consumer on a route (the tenant label is the consumer's username), or a consumer on every route (its quotas). Kong
 // keeps one instance of a plugin per scope (cache_key name, route, service, consumer) and PATCH is last-writer-wins,
 // so every write here reads the plugin again just before it and fails, retryably, when someone changed it meanwhile.
+import { notSetUp } from '../adapter';
 import type { KongAdminClient, KongConsumer, KongPlugin, KongRoute } from './kong-admin-client';
-import { changedMeanwhile, CREATED_TAG, refused, withRecord } from './kong-records';
+import { changedMeanwhile, CREATED_TAG, withRecord } from './kong-records';
 
 export interface KongScope {
   route?: KongRoute;
@@ -59,9 +60,9 @@ export class KongPlugins {
       tenant === undefined ? undefined : this.admin.consumer(tenant),
     ]);
     if (found === null)
-      throw refused(`Kong has no route named ${route} (GET /routes/${route}): the route label names no Kong route`);
+      throw notSetUp(`Kong has no route named ${route} (GET /routes/${route}): the route label names no Kong route`);
     if (consumer === null)
-      throw refused(
+      throw notSetUp(
         `Kong has no consumer ${tenant} (GET /consumers/${tenant}): the tenant label names no Kong consumer`,
       );
     return { ...(found && { route: found }), ...(consumer && { consumer }) };

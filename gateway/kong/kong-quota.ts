@@ -2,6 +2,7 @@
 // plugin's `second`, and tokens or dollars per day as the one-day window of its ai-rate-limiting-advanced plugin, whose
 // `tokens_count_strategy` says which it counts (total_tokens or cost). That plugin needs its providers named, so the
 // engine only changes a day window the consumer's plugin has already.
+import { notSetUp } from '../adapter';
 import type { QuotaChange, QuotaDocument, TenantQuota, TenantQuotaPatch } from '../control-api';
 import type { KongPlugin } from './kong-admin-client';
 import { requestRate } from './kong-knobs';
@@ -76,7 +77,7 @@ export class KongQuota {
     const strategy = STRATEGY[field];
     const who = `consumer ${scope.consumer!.username ?? scope.consumer!.id}`;
     if (!plugin || dailyLimit(plugin, strategy) === null)
-      throw refused(
+      throw notSetUp(
         `${who} has no enabled ai-rate-limiting-advanced plugin of its own counting ${strategy} with a one-day window (window_size ${DAY}) for every provider; the engine changes such a window's limit but does not make one up (it names the providers): add it with the consumer's current daily limit`,
       );
     if (value === null)

@@ -3,6 +3,7 @@
 // region is its `description` (read by Kong only with the semantic balancer, which the engine therefore refuses).
 // Targets are an array PATCH replaces whole, so the engine sends them back as read with only the weights changed; the
 // raw weights from before its first change are held in a tag, and put back exactly when the engine restores that split.
+import { notSetUp } from '../adapter';
 import type { RegionWeights, RegionWeightsChange, RegionWeightsDocument, RegionWeightsUpdate } from '../control-api';
 import type { KongPlugin } from './kong-admin-client';
 import type { KongPlugins, KongScope } from './kong-plugins';
@@ -26,16 +27,16 @@ export class KongWeights {
   private async proxy(route: string): Promise<{ scope: KongScope; plugin: KongPlugin; targets: Target[] }> {
     const scope = await this.plugins.scope(route, undefined);
     const plugin = (await this.plugins.inScope(scope)).find(({ name }) => name === PROXY);
-    if (!plugin) throw refused(`Kong route ${route} has no ${PROXY} plugin of its own: there are no targets to weigh`);
+    if (!plugin) throw notSetUp(`Kong route ${route} has no ${PROXY} plugin of its own: there are no targets to weigh`);
     const balancer = plugin.config.balancer as { algorithm?: string } | undefined;
     if (balancer?.algorithm === 'semantic')
-      throw refused(
+      throw notSetUp(
         `Kong route ${route}: ${PROXY} balances by semantic similarity, which matches prompts against the targets' descriptions; the engine reads regions from them, so it splits only weighted balancers`,
       );
     const targets = (plugin.config.targets ?? []) as Target[];
     const unnamed = targets.filter(({ description }) => typeof description !== 'string' || description === '');
     if (targets.length === 0 || unnamed.length > 0)
-      throw refused(
+      throw notSetUp(
         `Kong route ${route}: every target of its ${PROXY} plugin must name its region in its description (e.g. "us-east-1"); ${unnamed.length} of ${targets.length} do not`,
       );
     return { scope, plugin, targets };

@@ -2,6 +2,7 @@
 // cap (model_info.max_input_tokens on each deployment), its fallback (the group's fallbacks), its split across
 // regions (each deployment's litellm_params.weight, grouped by litellm_params.region_name). The record of each change
 // goes on the group's first deployment (by id) before anything else is written.
+import { notSetUp } from '../adapter';
 import type { PolicyChange, PolicyDocument, RegionWeights, RegionWeightsChange, RoutePolicy } from '../control-api';
 import type { RegionWeightsDocument, RegionWeightsUpdate, RoutePolicyPatch } from '../control-api';
 import type { LiteLlmAdminClient, LiteLlmDeployment } from './litellm-admin-client';
@@ -30,7 +31,7 @@ export class LiteLlmRouteChanges {
   private async group(route: string): Promise<[LiteLlmDeployment, ...LiteLlmDeployment[]]> {
     const deployments = await this.admin.deploymentsOf(route);
     if (deployments.length === 0)
-      throw refused(
+      throw notSetUp(
         `no LiteLLM deployment serves model group ${route} (GET /model/info): the route names no model group`,
       );
     return deployments as [LiteLlmDeployment, ...LiteLlmDeployment[]];
@@ -63,7 +64,7 @@ export class LiteLlmRouteChanges {
       const caps = new Set(deployments.map(({ model_info }) => model_info.max_input_tokens ?? null));
       // patch_model drops nulls: a cap LiteLLM never held could not be taken away again.
       if (patch.maxInputTokens === null || caps.has(null) || caps.size > 1)
-        throw refused(
+        throw notSetUp(
           `model group ${route}: the engine changes max_input_tokens only where every deployment already has the same one (now ${[...caps].join(', ')}), since LiteLLM cannot remove one it adds; set each deployment's model_info.max_input_tokens to its context window first`,
         );
       previous.maxInputTokens = before.policy.maxInputTokens ?? null;
@@ -105,7 +106,7 @@ export class LiteLlmRouteChanges {
 
     const unweighted = deployments.filter(({ litellm_params }) => typeof litellm_params.weight !== 'number');
     if (unweighted.length > 0)
-      throw refused(
+      throw notSetUp(
         `model group ${route}: deployment ${unweighted.map(({ model_info }) => model_info.id).join(', ')} has no litellm_params.weight; give every deployment a weight (e.g. 1) first, since LiteLLM cannot remove one the engine adds`,
       );
     const current = sharesOf(deployments);
@@ -161,7 +162,7 @@ const recordOn = (record: ObjectRecord, key: string, answer: unknown) => ({
 function sharesOf(deployments: LiteLlmDeployment[], raw?: Record<string, number>): RegionWeights {
   const missing = deployments.filter(({ litellm_params }) => typeof litellm_params.region_name !== 'string');
   if (missing.length > 0)
-    throw refused(
+    throw notSetUp(
       `deployment ${missing.map(({ model_info }) => model_info.id).join(', ')} of model group ${deployments[0]!.model_name} has no litellm_params.region_name; give each deployment its region`,
     );
   const weightOf = ({ litellm_params, model_info }: LiteLlmDeployment) =>

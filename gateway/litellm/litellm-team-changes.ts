@@ -1,6 +1,7 @@
 // A tenant's changes on LiteLLM, where a tenant is a team (team_id = the tenant label): its tier on a route (the
 // team's model alias), its request rate on a route (metadata.model_rpm_limit), its quotas (rpm_limit; max_budget with
 // budget_duration 1d). Every change reads the team, records itself in the team's metadata, and writes the team once.
+import { notSetUp } from '../adapter';
 import type { PolicyChange, PolicyDocument, QuotaChange, QuotaDocument, RoutePolicy } from '../control-api';
 import type { RoutePolicyPatch, TenantQuota, TenantQuotaPatch } from '../control-api';
 import type { LiteLlmAdminClient, LiteLlmTeam, LiteLlmTeamUpdate } from './litellm-admin-client';
@@ -158,7 +159,7 @@ export class LiteLlmTeamChanges {
     const wanted = this.tiers.groupOf(route, tier);
     const fallback = await this.admin.fallback(group);
     if (fallback?.fallback_models[0] !== wanted)
-      throw refused(
+      throw notSetUp(
         `LiteLLM's fallbacks belong to a model group, and ${group} falls back to ${fallback ? fallback.fallback_models.join(', ') : 'nothing'}, not ${wanted} (tier ${tier}): configure it once (router_settings.fallbacks, or POST /fallback {"model": "${group}", "fallback_models": ["${wanted}"]}), or leave fallbackModel out of the step`,
       );
   }
@@ -187,7 +188,7 @@ export class LiteLlmTeamChanges {
     }
     if (asked.costPerDayUsd !== undefined) {
       if (team.max_budget !== null && team.budget_duration !== DAILY)
-        throw refused(
+        throw notSetUp(
           `${what} has a budget of $${team.max_budget} per ${team.budget_duration ?? 'lifetime'}; the engine will not turn it into a daily one. Set a daily budget by hand, or leave costPerDayUsd out of the step`,
         );
       previous.costPerDayUsd = current.costPerDayUsd;

@@ -1,7 +1,7 @@
 // The engine's model tiers on LiteLLM: each tier is served by a model group named after the route
 // (gateway.litellm.tiers, e.g. distilled → "{route}-distilled"); a team is tiered down by aliasing the route's name
 // to that group (litellm_pre_call_utils.py, _update_model_if_team_alias_exists, rewrites the request's model).
-import { refused } from './litellm-records';
+import { notSetUp } from '../adapter';
 
 export class LiteLlmTiers {
   constructor(private readonly templates: Record<string, string>) {}
@@ -27,7 +27,7 @@ export class LiteLlmTiers {
   servedGroup(route: string, tier: string, served: ReadonlySet<string>): string {
     const group = this.groupOf(route, tier);
     if (!served.has(group))
-      throw refused(
+      throw notSetUp(
         `no LiteLLM deployment serves model group ${group} (tier ${tier} of route ${route}, gateway.litellm.tiers): add the model group, or map the tier to one that exists`,
       );
     return group;

@@ -6,6 +6,7 @@ import { ApplicationFailure, CancellationScope, isCancellation } from '@temporal
 import type { ActionOutcome } from '../../activities/action-contract';
 import type { PlannedStep } from '../../playbook/plan';
 import type { ActionName } from '../../playbook/step-registry';
+import { GATEWAY_NOT_SET_UP } from '../../gateway/gateway-failures';
 import { REFUSED_BY_GUARDRAILS } from '../../policy/guardrails';
 import { failureMessage, failureType } from '../failures';
 import { apply, limits } from './activity-proxies';
@@ -129,6 +130,11 @@ export async function runAction(ctx: RunContext, stepId: string, step: Extract<P
     result = await applyChange(ctx, stepId, step.action, step.params, step.objects);
   } catch (error) {
     if (isCancellation(error)) throw error;
+    // A failure type no recorded run holds: runs from before it replay unchanged.
+    if (step.skipWhereNotSetUp && failureType(error) === GATEWAY_NOT_SET_UP) {
+      countChange(ctx, step.action, 'refused', 'gateway');
+      return ctx.skip(stepId, `the gateway is not set up for it: ${failureMessage(error)}`);
+    }
     const reason = `step ${stepId} (${step.action}) failed: ${failureMessage(error)}`;
     await rollback(ctx, reason);
     if (ctx.status.state === 'rolled-back') ctx.setState('failed');

@@ -78,6 +78,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [variable: string, path: read
   ['FINOPS_SOAR_WORKER_ACTIVITY_TASK_POLLERS', ['worker', 'activityTaskPollers']],
   ['FINOPS_SOAR_WORKER_WORKFLOW_BUNDLE', ['worker', 'workflowBundle']],
   ['LOG_LEVEL', ['log', 'level']],
+  ['LOG_FORMAT', ['log', 'format']],
 ];
 
 /**

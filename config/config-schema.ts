@@ -571,6 +571,10 @@ export const configSchema = z
           .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
           .default('info')
           .describe('one of fatal, error, warn, info, debug, trace'),
+        format: z
+          .enum(['auto', 'json', 'pretty'])
+          .default('auto')
+          .describe('json (one object a line, for collectors), pretty (a readable line) or auto: pretty in a terminal'),
       })
       .strict()
       .prefault({}),

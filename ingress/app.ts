@@ -1,7 +1,7 @@
 // The ingress HTTP server: the Alertmanager webhook and the operators' runs API, with the
 // authentication, load shedding and error answers they share.
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { isAuthorized, type Credentials } from './credentials';
 import type { Logger } from '../observability/logger';
 import type { RunDefaults } from '../alerts/routing';
@@ -63,6 +63,8 @@ export function buildIngressApp(ingressOptions: IngressOptions): FastifyInstance
   // e.g. a route and a tenant of 40 characters each; any id Temporal takes (1000 bytes) fits, even percent-encoded.
   const app = Fastify({
     loggerInstance,
+    // A line for each probe and scrape (every few seconds, from kubelets and Prometheus) would bury the rest.
+    logController: new LogController({ disableRequestLogging: (request) => PROBES.has(request.url ?? '') }),
     bodyLimit: BODY_LIMIT_BYTES.webhook,
     routerOptions: { maxParamLength: 3 * MAX_WORKFLOW_ID_BYTES },
   });

@@ -1,6 +1,12 @@
 // The bundled gateway simulator's HTTP server: the Gateway Control API (gateway/openapi.yaml)
 // over a PolicyStore, so the whole loop runs on one machine.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { z } from 'zod';
 import { isAuthorized } from '../ingress/credentials';
 import {
@@ -76,7 +82,8 @@ export function buildSimulatorApp({
   faults = new ServerFaults(),
 }: SimulatorOptions): FastifyInstance {
   const loggerInstance: FastifyBaseLogger = logger;
-  const app = Fastify({ loggerInstance });
+  // The simulator's own traffic and Prometheus's scrapes: a log line per request would drown the engine's.
+  const app = Fastify({ loggerInstance, logController: new LogController({ disableRequestLogging: true }) });
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, (_request, body, done) => {
     try {
       done(null, JSON.parse(body as string));

@@ -10,7 +10,7 @@ const EXIT_CONFIG = 78;
 export function startProcess(name: string): { config: Config; logger: Logger } {
   try {
     const config = loadConfig();
-    return { config, logger: createLogger(name, config.log.level) };
+    return { config, logger: createLogger(name, config.log.level, undefined, config.log.format) };
   } catch (error) {
     exitOnStartupError(name, error);
   }

@@ -110,8 +110,22 @@ function tuning(worker: Config['worker']): Partial<WorkerOptions> {
 }
 
 /** The pre-built bundle, or one bundled now: once, for the runs' worker and the limits' worker both. */
-async function workflowCode(worker: Config['worker']): Promise<NonNullable<WorkerOptions['workflowBundle']>> {
-  if (!worker.workflowBundle) return { code: (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH })).code };
+/** The bundler's report (webpack's module list, at info) is for debugging the bundle: it goes to debug. */
+const bundlerLogger = (logger: Logger) =>
+  new DefaultLogger('TRACE', ({ level, message, meta }) => {
+    const method = level === 'ERROR' ? 'error' : level === 'WARN' ? 'warn' : 'debug';
+    logger[method](meta ?? {}, message);
+  });
+
+async function workflowCode(
+  worker: Config['worker'],
+  logger: Logger,
+): Promise<NonNullable<WorkerOptions['workflowBundle']>> {
+  if (!worker.workflowBundle) {
+    const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: bundlerLogger(logger) });
+    logger.info({ bytes: code.length }, 'workflow bundle built');
+    return { code };
+  }
   if (!existsSync(worker.workflowBundle))
     throw new ConfigError(
       `worker.workflowBundle: ${worker.workflowBundle} does not exist. Build it with node dist/workers/worker.js --write-bundle ${worker.workflowBundle}, or unset it to bundle at start.`,
@@ -205,7 +219,7 @@ async function main() {
     },
   });
   logger.info({ url: metricsServer.url }, 'engine metrics served');
-  const workflowBundle = await workflowCode(config.worker);
+  const workflowBundle = await workflowCode(config.worker, logger);
   const activities = createActivities({
     gateway,
     kubernetes,

@@ -105,7 +105,7 @@ describe('defaults', () => {
         flapMemory: { within: 7_200_000, factor: 2, maxFactor: 8 },
         limitShards: 4,
       },
-      log: { level: 'info' },
+      log: { level: 'info', format: 'auto' },
       metrics: { host: '127.0.0.1', port: 9464 },
       policy: { timeout: 2000 },
       worker: {
@@ -399,7 +399,7 @@ describe('environment overrides', () => {
         flapMemory: { within: 1_800_000, factor: 2, maxFactor: 8 },
         limitShards: 8,
       },
-      log: { level: 'warn' },
+      log: { level: 'warn', format: 'auto' },
       metrics: { host: '0.0.0.0', port: 9500 },
       policy: { opaUrl: 'http://opa:8181', opaToken: 'opa-token', timeout: 2000 },
       worker: {

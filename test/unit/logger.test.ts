@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
-import { createLogger } from '../../observability/logger';
+import { createLogger, isPretty } from '../../observability/logger';
 
-function capture() {
+function capture(format: 'json' | 'pretty' = 'json') {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -9,7 +9,7 @@ function capture() {
       done();
     },
   });
-  return { lines, logger: createLogger('test', 'info', stream) };
+  return { lines, logger: createLogger('test', 'info', stream, format) };
 }
 
 test('secrets are redacted wherever they sit in a log line', () => {
@@ -39,4 +39,18 @@ test('log lines are JSON with level, time and name', () => {
     msg: 'truncated',
     time: expect.any(Number) as number,
   });
+});
+
+test('in a terminal a line reads as time, level, process and message, then the fields; secrets redacted there too', () => {
+  const { lines, logger } = capture('pretty');
+  logger.warn({ route: 'chat', token: 'secret-token-6' }, 'gateway slow');
+  const [line] = lines.join('').split('\n');
+  expect(line).toMatch(
+    /^\[\d{2}:\d{2}:\d{2}\.\d{3}\] WARN \(test\): gateway slow \{"route":"chat","token":"\[redacted\]"\}$/,
+  );
+});
+
+test('auto is pretty in a terminal and JSON elsewhere (a pipe, a file, a container log); json and pretty are what they say', () => {
+  expect([isPretty('auto', true), isPretty('auto', false)]).toEqual([true, false]);
+  expect([isPretty('json', true), isPretty('pretty', false)]).toEqual([false, true]);
 });

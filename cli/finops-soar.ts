@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { renderAlertRules } from '../alert-rules/render-alert-rules';
+import { renderKongRules } from '../alert-rules/render-kong-rules';
 import { renderLiteLlmRules } from '../alert-rules/render-litellm-rules';
 import { webhookPayloadSchema } from '../alerts/alertmanager';
 import { routeAlerts, type RoutingDecision } from '../alerts/routing';
@@ -24,9 +25,9 @@ const USAGE = `usage:
   finops-soar plan PAYLOAD.json [--dir DIR] [--json]  what an Alertmanager notification would run
   finops-soar schema                                the playbook JSON Schema, for editors
   finops-soar rules [--out DIR]                     write every Prometheus rule file from the config (alerts, finops.budgets,
-                                                    and for gateway.kind litellm its metrics' mapping) into DIR
+                                                    and for gateway.kind litellm or kong its metrics' mapping) into DIR
                                                     (default deploy/prometheus/rules)
-  finops-soar rules alerts|budgets|litellm          print one of them
+  finops-soar rules alerts|budgets|litellm|kong     print one of them
   finops-soar start PLAYBOOK --label K=V... --by USER --reason TEXT [--annotation K=V...]
                                                     run a playbook by hand (e.g. war-room)
   finops-soar status RUN_ID                         a run's live status (JSON)
@@ -169,18 +170,21 @@ export async function main(argv: string[]): Promise<number> {
         budgets: ['budgets.rules.yml', budgetAlertRules(config!.finops.budgets)],
         // LiteLLM's metrics as the series the rules read: only for a LiteLLM gateway (the simulator exports them).
         litellm: ['litellm.rules.yml', renderLiteLlmRules(config!.gateway.litellm.tiers)],
+        // Kong's metrics as the same series, as far as Kong labels them by consumer and route: only for a Kong gateway.
+        kong: ['kong.rules.yml', renderKongRules()],
       } as const;
-      if (file === 'alerts' || file === 'budgets' || file === 'litellm') {
+      if (file === 'alerts' || file === 'budgets' || file === 'litellm' || file === 'kong') {
         console.log(files[file][1].trimEnd());
         return 0;
       }
       if (file !== undefined) {
-        console.error(`rules takes alerts, budgets, litellm or nothing, not ${file}\n${USAGE}`);
+        console.error(`rules takes alerts, budgets, litellm, kong or nothing, not ${file}\n${USAGE}`);
         return 2;
       }
       const out = values.out ?? join('deploy', 'prometheus', 'rules');
       mkdirSync(out, { recursive: true });
-      const written = config!.gateway.kind === 'litellm' ? Object.values(files) : [files.alerts, files.budgets];
+      const { kind } = config!.gateway;
+      const written = [files.alerts, files.budgets, ...(kind === 'litellm' || kind === 'kong' ? [files[kind]] : [])];
       for (const [name, text] of written) {
         writeFileSync(join(out, name), text);
         console.log(`wrote ${join(out, name)}`);

@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { loadConfig } from '../../config/config-load';
 import { alertRulesSchema } from '../../alert-rules/alert-rules-schema';
 import { renderAlertRules } from '../../alert-rules/render-alert-rules';
+import { renderKongRules } from '../../alert-rules/render-kong-rules';
 import { renderLiteLlmRules } from '../../alert-rules/render-litellm-rules';
 import { budgetAlertRules } from '../../finops/budget-rules';
 import { renderTemplates } from '../../playbook/plan';
@@ -123,6 +124,15 @@ describe('deploy/prometheus/litellm', () => {
     // When this fails after a change to the renderer: FINOPS_SOAR_GATEWAY_KIND=litellm npx finops-soar rules litellm
     expect(readFileSync(file, 'utf8')).toBe(renderLiteLlmRules(gateway.litellm.tiers));
     expect(run('promtool', ['check', 'rules', file])).toContain('SUCCESS: 9 rules found');
+  });
+});
+
+describe('deploy/prometheus/kong', () => {
+  const file = join(ROOT, 'deploy/prometheus/kong/kong.rules.yml');
+  test('kong.rules.yml is the rendering, and promtool accepts it', () => {
+    // When this fails after a change to the renderer: npx finops-soar rules kong > deploy/prometheus/kong/kong.rules.yml
+    expect(readFileSync(file, 'utf8')).toBe(renderKongRules());
+    expect(run('promtool', ['check', 'rules', file])).toContain('SUCCESS: 2 rules found');
   });
 });
 

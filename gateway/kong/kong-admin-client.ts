@@ -92,7 +92,21 @@ export function toKongError(error: unknown, what: string): GatewayError {
   );
 }
 
-const path = (...parts: string[]) => parts.map((part) => encodeURIComponent(part)).join('/');
+/**
+ * Path segments from labels, escaped; `.` and `..` pass encodeURIComponent unchanged and the URL parser would resolve
+ * them (GET /consumers/.. is GET /), so a label that is one names no Kong entity.
+ */
+const path = (...parts: string[]) =>
+  parts
+    .map((part) => {
+      if (part === '.' || part === '..')
+        throw new GatewayError(
+          `"${part}" names no Kong entity (a route or consumer name cannot be a dot segment)`,
+          false,
+        );
+      return encodeURIComponent(part);
+    })
+    .join('/');
 
 export class KongAdminClient {
   private readonly http: AxiosInstance;

@@ -116,6 +116,14 @@ export const circuit: KongKnob = {
       return { kind: 'patch', ...(plugin.enabled && { enabled: false }), tags: adopted(plugin) };
     }
     if (plugin.enabled === open) return NONE;
+    // Someone's switched-off terminator is a breaker only if it refuses every request with a 5xx: one with a trigger
+    // answers only the requests carrying it, and a 2xx or an echo answers for the upstream; switching it on would
+    // report an open circuit while traffic flows, or answer clients something else.
+    const status = (plugin.config.status_code as number | null | undefined) ?? 503;
+    if (open && (plugin.config.trigger || plugin.config.echo || status < 500))
+      throw notSetUp(
+        `the request-termination plugin ${plugin.id} there is not a plain breaker (status ${status}${plugin.config.trigger ? `, trigger ${JSON.stringify(plugin.config.trigger)}` : ''}${plugin.config.echo ? ', echo' : ''}): the engine opens a circuit only with a terminator answering every request with a 5xx; change or delete it`,
+      );
     return { kind: 'patch', enabled: open };
   },
 };

@@ -2,6 +2,7 @@
 // consumer on a route (the tenant label is the consumer's username), or a consumer on every route (its quotas). Kong
 // keeps one instance of a plugin per scope (cache_key name, route, service, consumer) and PATCH is last-writer-wins,
 // so every write here reads the plugin again just before it and fails, retryably, when someone changed it meanwhile.
+import { isDeepStrictEqual } from 'node:util';
 import { notSetUp } from '../adapter';
 import type { KongAdminClient, KongConsumer, KongPlugin, KongRoute } from './kong-admin-client';
 import { changedMeanwhile, CREATED_TAG, withRecord } from './kong-records';
@@ -133,10 +134,14 @@ export class KongPlugins {
     await this.admin.patchPlugin(plugin.id, patch);
   }
 
-  /** Fails (retryable) when the plugin is not as the engine read it. Kong has no revision to write against. */
+  /**
+   * Fails (retryable) when the plugin is not as the engine read it. Kong has no revision to write against, so a write in
+   * the milliseconds between this read and the engine's still wins. Compared field by field, not as text: the listing
+   * and GET /plugins/{id} are two encodings of the same row, whose keys Kong's JSON encoder does not order.
+   */
   private async unchanged(read: KongPlugin, scope: KongScope): Promise<void> {
     const now = await this.admin.plugin(read.id);
-    if (JSON.stringify(now) !== JSON.stringify(read))
+    if (!isDeepStrictEqual(now, read))
       throw changedMeanwhile(`Kong plugin ${read.name} ${read.id} (${describeScope(scope)})`);
   }
 }

@@ -48,6 +48,9 @@ export class KongPolicy {
     const scope = await this.plugins.scope(route, tenant);
     const own = await this.plugins.inScope(scope);
     const previous: Previous = {};
+    // Every field is planned before any is written: one Kong cannot make (a plugin missing, someone's plugin in the
+    // way) refuses the whole step, with nothing written, so no part of it is left in force without its undo.
+    const writes: Array<() => Promise<unknown>> = [];
     for (const [field, value] of Object.entries(patch)) {
       const knob = POLICY_KNOBS[field]!;
       const plugin = byName(own, knob.plugin);
@@ -66,8 +69,9 @@ export class KongPolicy {
       const before = plugin ? knob.read(plugin) : knob.absent;
       previous[field as keyof Previous] = before;
       const action = knob.plan(plugin, value, scope);
-      await this.plugins.apply(scope, knob.plugin, plugin, action, key, { [field]: before });
+      writes.push(() => this.plugins.apply(scope, knob.plugin, plugin, action, key, { [field]: before }));
     }
+    for (const write of writes) await write();
     return { ...(await this.document(route, tenant, scope)), previous };
   }
 }

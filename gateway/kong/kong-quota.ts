@@ -43,6 +43,8 @@ export class KongQuota {
     const own = await this.plugins.inScope(scope);
     const current = quotaOf(own);
     const previous: Previous = {};
+    // Every field is planned before any is written (as in kong-policy.ts): a refusal leaves nothing half made.
+    const writes: Array<() => Promise<unknown>> = [];
     for (const [field, value] of Object.entries(patch) as Array<[keyof TenantQuota, number | null]>) {
       const plugin = own.find(({ name }) => name === (field === 'requestsPerSecond' ? requestRate.plugin : AI_LIMITS));
       const recorded = plugin && recordedAnswer<Previous>(plugin.tags, key);
@@ -58,22 +60,31 @@ export class KongQuota {
       previous[field] = current[field];
       if (field === 'requestsPerSecond') {
         const action = requestRate.plan(plugin, value, scope);
-        await this.plugins.apply(scope, requestRate.plugin, plugin, action, key, { [field]: current[field] });
-      } else await this.daily(scope, plugin, field, value, key, current[field]);
+        writes.push(() =>
+          this.plugins.apply(scope, requestRate.plugin, plugin, action, key, { [field]: current[field] }),
+        );
+      } else {
+        const write = this.daily(scope, plugin, field, value, key, current[field]);
+        if (write) writes.push(write);
+      }
     }
+    for (const write of writes) await write();
     return { tenant, quota: quotaOf(await this.plugins.inScope(scope)), revision: 0, previous };
   }
 
-  /** Sets the one-day window's limit of every provider (llm_providers is replaced whole, so all of it is sent). */
-  private async daily(
+  /**
+   * The write that sets the one-day window's limit of every provider (llm_providers is replaced whole, so all of it is
+   * sent), or none when the limit is already the value; refused here, before any write, when it cannot be made.
+   */
+  private daily(
     scope: KongScope,
     plugin: KongPlugin | undefined,
     field: 'tokensPerDay' | 'costPerDayUsd',
     value: number | null,
     key: string,
     before: number | null,
-  ): Promise<void> {
-    if (value === before) return;
+  ): (() => Promise<unknown>) | undefined {
+    if (value === before) return undefined;
     const strategy = STRATEGY[field];
     const who = `consumer ${scope.consumer!.username ?? scope.consumer!.id}`;
     if (!plugin || dailyLimit(plugin, strategy) === null)
@@ -88,10 +99,11 @@ export class KongQuota {
       ...provider,
       limit: provider.limit.map((limit, index) => (provider.window_size[index] === DAY ? value : limit)),
     }));
-    await this.plugins.replace(plugin, scope, {
-      config: { llm_providers: providers },
-      tags: withRecord(plugin.tags, key, { [field]: before }),
-    });
+    return () =>
+      this.plugins.replace(plugin, scope, {
+        config: { llm_providers: providers },
+        tags: withRecord(plugin.tags, key, { [field]: before }),
+      });
   }
 }
 

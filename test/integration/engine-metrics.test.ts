@@ -103,7 +103,11 @@ test('the ingress times every request by endpoint and status, its refusals too, 
   });
   expect(invalid.status).toBe(401);
 
-  const after = await ingressMetrics();
+  // Timed in fastify's onResponse hook, which runs once the answer is sent: wait for both to be counted.
+  const after = await waitFor('the two requests timed', async () => {
+    const text = await ingressMetrics();
+    return answered(text, '401') > answered(before, '401') ? text : undefined;
+  });
   expect(answered(after, '200') - answered(before, '200')).toBe(1);
   expect(answered(after, '401') - answered(before, '401')).toBe(1);
   // A run id never becomes a label: the runs API is counted by its route's template.

@@ -382,6 +382,42 @@ describe('plugins that must exist: cache and prompt compression', () => {
     );
     expect(traffic().writes).toEqual([]);
   });
+
+  test('a step of two fields, one of which Kong is not set up for, writes neither: nothing is left without its undo', async () => {
+    const before = view();
+    const error = await failure(
+      gateway.patchRoutePolicy(
+        { route: 'chat' },
+        { cacheMode: 'aggressive', promptCompression: true },
+        { idempotencyKey: 'both' },
+      ),
+    );
+    expect([error.retryable, error.notSetUp]).toEqual([false, true]);
+    expect(error.message).toMatch(/^route chat has no ai-prompt-compressor plugin/);
+    expect(traffic().writes).toEqual([]);
+    expect(view()).toEqual(before);
+  });
+});
+
+describe("someone's request-termination plugin", () => {
+  test('a switched-off terminator with a trigger, or answering 200, is not a breaker: opening the circuit is refused, nothing written', async () => {
+    for (const config of [{ status_code: 503, trigger: 'x-drain' }, { status_code: 200, body: 'ok' }, { echo: true }]) {
+      kong.seed(structuredClone(SEED));
+      kong.addPlugin({ name: 'request-termination', route: 'summarize', enabled: false, config });
+      const error = await failure(
+        gateway.patchRoutePolicy(
+          { route: 'summarize' },
+          { circuit: { state: 'open', failMode: 'closed' } },
+          { idempotencyKey: `breaker-${JSON.stringify(config)}` },
+        ),
+      );
+      expect([error.notSetUp, error.message]).toEqual([
+        true,
+        expect.stringMatching(/^the request-termination plugin .* is not a plain breaker/) as unknown,
+      ]);
+      expect(traffic().writes).toEqual([]);
+    }
+  });
 });
 
 describe("a tenant's quotas", () => {
@@ -497,5 +533,13 @@ describe('what Kong lacks', () => {
       'Kong has no route named nope (GET /routes/nope): the route label names no Kong route',
     );
     expect((await failure(gateway.getTenantQuota('initech'))).message).toMatch(/^Kong has no consumer initech/);
+  });
+
+  test('a label that is a dot segment never becomes a path: refused before any request', async () => {
+    for (const label of ['.', '..'])
+      expect((await failure(gateway.getTenantQuota(label))).message).toBe(
+        `"${label}" names no Kong entity (a route or consumer name cannot be a dot segment)`,
+      );
+    expect(traffic().calls).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 // scripts/bootstrap.mjs is what makes `npm start` and `npm test` work on a fresh clone.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -123,7 +123,8 @@ test('without a command it prints its usage', () => {
 // must run under a supported Node all the same. Node 24 is taken from the cache where an earlier run put it (seeded
 // here with the Node this test runs on), so no download is needed.
 test('the command runs under Node 22 or 24 whatever Node started the bootstrap', () => {
-  const machineNode = '/usr/bin/node';
+  // Debian's Node where there is one (20 on these machines: the re-run under Node 24), else this one (run as it is).
+  const machineNode = existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath;
   const cacheHome = join(home, 'node-cache');
   const cachedBin = join(cacheHome, 'finops-soar', 'node-v24.22.3', 'bin');
   mkdirSync(cachedBin, { recursive: true });
@@ -145,4 +146,13 @@ test('the command runs under Node 22 or 24 whatever Node started the bootstrap',
   );
   expect(['22', '24']).toContain(result.stdout.trim().split('.')[0]);
   expect(result.status).toBe(5);
+});
+
+test('a command ended by a signal exits as a shell reports it (128 + the signal), so callers see why', () => {
+  const temporal = program(join(home, 'signal-tests', 'temporal'));
+  const result = bootstrap([process.execPath, '-e', "process.kill(process.pid, 'SIGTERM')"], {
+    TEMPORAL_CLI_PATH: temporal,
+    OPA_PATH: program(join(home, 'signal-tests', 'opa')),
+  });
+  expect(result.status).toBe(143);
 });

@@ -12,6 +12,7 @@ import type {
   RoutePolicyPatch,
   TenantQuotaPatch,
 } from './control-api';
+import { knobLacking, type GatewayKind, type Knob, type KnobScope } from './gateway-knobs';
 
 /**
  * Every change answers with the values it replaced (`previous`, shaped as the request that undoes
@@ -55,3 +56,25 @@ export class GatewayError extends Error {
 
 /** A change this gateway object is not set up for (see GatewayError.notSetUp). */
 export const notSetUp = (message: string) => new GatewayError(message, false, undefined, true);
+
+/** A change the gateway refused or could not make as asked: trying again cannot help. */
+export const refused = (message: string) => new GatewayError(message, false);
+
+/** Another writer changed the object between the engine's read and its write: reading again and retrying can help. */
+export const changedMeanwhile = (what: string) =>
+  new GatewayError(
+    `${what} changed while the engine was changing it (someone else wrote it between the engine's read and its write); the engine reads it again and retries`,
+    true,
+    409,
+  );
+
+/**
+ * Refuses, before any call, a change the gateway cannot make (the loader refuses such steps first: gateway-knobs.ts);
+ * `title` is how the gateway is named to people, e.g. LiteLLM.
+ */
+export function refuseLacking(kind: GatewayKind, title: string, knobs: Knob[], scope: KnobScope): void {
+  for (const knob of knobs) {
+    const why = knobLacking(kind, knob, scope);
+    if (why) throw new GatewayError(`${title} cannot set ${knob}: ${why} (docs/gateways.md)`, false);
+  }
+}

@@ -4,8 +4,8 @@
 // that finds its key answers what the first try did and writes nothing. A plugin the engine made carries a tag saying
 // so, and is deleted when the engine takes back what it set.
 import { createHash } from 'node:crypto';
-import { GatewayError } from '../adapter';
-import { knobLacking, type Knob, type KnobScope } from '../gateway-knobs';
+import { refuseLacking as refuseLackingOn } from '../adapter';
+import type { Knob, KnobScope } from '../gateway-knobs';
 
 const PREFIX = 'finops-soar:';
 /** On a plugin the engine created: the undo deletes it rather than editing it. */
@@ -51,21 +51,7 @@ export function withHeld(tags: readonly string[], name: string, value: string | 
 
 export const createdByEngine = (tags: readonly string[] | null) => tags?.includes(CREATED_TAG) ?? false;
 
-/** Refuses, before any call, a change Kong cannot make (the loader refuses such steps first: gateway-knobs.ts). */
-export function refuseLacking(knobs: Knob[], scope: KnobScope): void {
-  for (const knob of knobs) {
-    const why = knobLacking('kong', knob, scope);
-    if (why) throw new GatewayError(`Kong cannot set ${knob}: ${why} (docs/gateways.md)`, false);
-  }
-}
+/** Refuses, before any call, a change Kong cannot make. */
+export const refuseLacking = (knobs: Knob[], scope: KnobScope) => refuseLackingOn('kong', 'Kong', knobs, scope);
 
-/** A change Kong refused or could not make as asked: trying again cannot help. */
-export const refused = (message: string) => new GatewayError(message, false);
-
-/** Another writer changed the plugin between the engine's read and its write: reading again and retrying can help. */
-export const changedMeanwhile = (what: string) =>
-  new GatewayError(
-    `${what} changed while the engine was changing it (someone else wrote it between the engine's read and its write); the engine reads it again and retries`,
-    true,
-    409,
-  );
+export { changedMeanwhile, refused } from '../adapter';

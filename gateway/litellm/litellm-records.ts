@@ -3,9 +3,9 @@
 // deployment's model_info), as the Kubernetes actuator records its annotation; a retry that finds its key answers the
 // recorded result and writes nothing. Values LiteLLM cannot take back (a PATCH drops nulls, so a key it once held
 // cannot be removed) are kept beside, to be put back exactly when the engine restores the field.
-import { GatewayError } from '../adapter';
+import { refuseLacking as refuseLackingOn } from '../adapter';
 import type { GatewayKind } from '../gateway-knobs';
-import { knobLacking, type Knob, type KnobScope } from '../gateway-knobs';
+import type { Knob, KnobScope } from '../gateway-knobs';
 
 /** The key under a team's metadata and a deployment's model_info that holds the engine's records. */
 export const RECORD_KEY = 'finops_soar';
@@ -41,21 +41,7 @@ const LITELLM: GatewayKind = 'litellm';
 /** The knobs a policy patch sets. */
 export const policyKnobs = (patch: object) => Object.keys(patch).map((field) => `policy.${field}` as Knob);
 
-/** Refuses, before any call, a change LiteLLM cannot make (the loader refuses such steps first: gateway-knobs.ts). */
-export function refuseLacking(knobs: Knob[], scope: KnobScope): void {
-  for (const knob of knobs) {
-    const why = knobLacking(LITELLM, knob, scope);
-    if (why) throw new GatewayError(`LiteLLM cannot set ${knob}: ${why} (docs/gateways.md)`, false);
-  }
-}
+/** Refuses, before any call, a change LiteLLM cannot make. */
+export const refuseLacking = (knobs: Knob[], scope: KnobScope) => refuseLackingOn(LITELLM, 'LiteLLM', knobs, scope);
 
-/** A change LiteLLM refused or could not make as asked: trying again cannot help. */
-export const refused = (message: string) => new GatewayError(message, false);
-
-/** Another writer changed the object between the engine's read and its write: reading again and retrying can help. */
-export const changedMeanwhile = (what: string) =>
-  new GatewayError(
-    `${what} changed while the engine was changing it (someone else wrote it between the engine's read and its write); the engine reads it again and retries`,
-    true,
-    409,
-  );
+export { changedMeanwhile, refused } from '../adapter';

@@ -1,9 +1,9 @@
 // The Kong Admin API client (gateway/kong/kong-admin-client.ts) through its real HTTP code against a local server that
 // speaks Kong's Admin API as its source defines it (test/helpers/kong-admin-server.ts): the exact requests, pages
 // followed, and each of Kong's error shapes turned into a GatewayError that says what failed and whether a retry helps.
-import { GatewayError } from '../../gateway/adapter';
 import { KongAdminClient, kongErrorMessage } from '../../gateway/kong/kong-admin-client';
 import { KONG_ADMIN_TOKEN, KongAdminServer } from '../helpers/kong-admin-server';
+import { gatewayFailure as failure } from '../helpers/gateway-failure';
 
 let kong: KongAdminServer;
 let client: KongAdminClient;
@@ -21,15 +21,6 @@ beforeEach(() => {
     plugins: [{ name: 'rate-limiting', route: 'chat', config: { minute: 600 }, tags: ['owner:platform'] }],
   });
 });
-
-const failure = async (promise: Promise<unknown>): Promise<GatewayError> => {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(GatewayError);
-  return error as GatewayError;
-};
 
 test('routes and consumers are read by name; a plugin is created, patched and deleted with the exact requests', async () => {
   const route = (await client.route('chat'))!;

@@ -2,11 +2,11 @@
 // API as its source defines it (test/helpers/kong-admin-server.ts): the exact requests of each change, the undo the
 // engine sends putting the plugins back as they were, a retry with the same key writing nothing, someone else's write
 // between the adapter's read and its write, a create race, 5xx faults, and the knobs Kong lacks.
-import { GatewayError } from '../../gateway/adapter';
 import { lackedKnobs } from '../../gateway/gateway-knobs';
 import type { KongPlugin } from '../../gateway/kong/kong-admin-client';
 import { KongGateway } from '../../gateway/kong/kong-gateway';
 import { KONG_ADMIN_TOKEN, KongAdminServer, type KongSeed } from '../helpers/kong-admin-server';
+import { gatewayFailure as failure } from '../helpers/gateway-failure';
 
 let kong: KongAdminServer;
 let gateway: KongGateway;
@@ -48,15 +48,6 @@ const traffic = () => {
     calls: requests.map(({ method, url }) => `${method} ${url}`),
     writes: requests.filter(({ method }) => method !== 'GET'),
   };
-};
-
-const failure = async (promise: Promise<unknown>): Promise<GatewayError> => {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(GatewayError);
-  return error as GatewayError;
 };
 
 /** The plugins as an operator sees them: every field but the engine's records and the update time. */

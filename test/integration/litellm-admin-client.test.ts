@@ -2,9 +2,9 @@
 // server that speaks LiteLLM's admin API as its source defines it (test/helpers/litellm-proxy-server.ts): the exact
 // requests, and each of LiteLLM's error shapes turned into a GatewayError that says what failed and whether a retry
 // can help.
-import { GatewayError } from '../../gateway/adapter';
 import { LiteLlmAdminClient, liteLlmErrorMessage } from '../../gateway/litellm/litellm-admin-client';
 import { LITELLM_MASTER_KEY, LiteLlmProxyServer } from '../helpers/litellm-proxy-server';
+import { gatewayFailure as failure } from '../helpers/gateway-failure';
 
 let proxy: LiteLlmProxyServer;
 let client: LiteLlmAdminClient;
@@ -49,15 +49,6 @@ beforeEach(() => {
   );
   proxy.fallbacks.clear();
 });
-
-const failure = async (promise: Promise<unknown>): Promise<GatewayError> => {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(GatewayError);
-  return error as GatewayError;
-};
 
 test('a team is read from team_info, and an update sends exactly the fields it changes with the master key', async () => {
   expect(await client.teamInfo('acme')).toEqual({ ...TEAM, litellm_model_table: null });

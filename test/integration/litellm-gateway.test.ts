@@ -2,12 +2,12 @@
 // LiteLLM's admin API as its source defines it (test/helpers/litellm-proxy-server.ts): the exact requests of each
 // change, the undo the engine sends putting the object back as it was, a retry with the same key writing nothing,
 // someone else's write between the adapter's read and its write, 5xx faults, and the changes LiteLLM cannot make.
-import { GatewayError } from '../../gateway/adapter';
 import { createGatewayActivities } from '../../gateway/gateway-activities';
 import { LiteLlmGateway } from '../../gateway/litellm/litellm-gateway';
 import type { LiteLlmDeployment, LiteLlmTeam } from '../../gateway/litellm/litellm-admin-client';
 import type { ActionRequest } from '../../activities/action-contract';
 import { LITELLM_MASTER_KEY, LiteLlmProxyServer } from '../helpers/litellm-proxy-server';
+import { gatewayFailure as failure } from '../helpers/gateway-failure';
 
 let proxy: LiteLlmProxyServer;
 let gateway: LiteLlmGateway;
@@ -62,15 +62,6 @@ const traffic = () => {
     calls: requests.map(({ method, url }) => `${method} ${url}`),
     writes: requests.filter(({ method, body }) => method !== 'GET' && JSON.stringify(body) !== '{"team_id":"acme"}'),
   };
-};
-
-const failure = async (promise: Promise<unknown>): Promise<GatewayError> => {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(GatewayError);
-  return error as GatewayError;
 };
 
 /** The team as an operator sees it: every field, the aliases, and its metadata without the engine's record. */

@@ -119,6 +119,9 @@ export const alertRulesSchema = z
       .object({
         cost: seriesSelector.default('inference_cost_usd_total').describe('spend in US dollars, a counter'),
         inputTokens: seriesSelector.default('llm_tokens_total{type="input"}').describe('input tokens, a counter'),
+        tokens: seriesSelector
+          .default('llm_tokens_total')
+          .describe('every token, in and out, a counter (unit costs per 1k tokens, tokens per request)'),
         requests: seriesSelector.default('http_requests_total{code="200"}').describe('requests served, a counter'),
         tokensPerRequestBaseline: seriesSelector
           .default('llm_tokens_baseline')

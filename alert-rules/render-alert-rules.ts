@@ -101,6 +101,30 @@ function recordingRules({ series }: AlertRulesConfig): Rule[] {
   ];
 }
 
+/**
+ * Unit costs (seed §3.1) over the last hour, for the executive dashboard and the reviews: dollars per 1k requests
+ * served and per 1k tokens, and tokens per request. Per model only per 1k tokens: the seed's request counter carries
+ * no model label.
+ */
+function unitCostRules({ series }: AlertRulesConfig): Rule[] {
+  const rate = (selector: string, by: string) => `sum by (${by}) (rate(${selector}[1h]))`;
+  const MODEL = `${ROUTE}, model`;
+  return [
+    {
+      record: 'tenant_route:inference_cost_usd_per_1k_requests:ratio_rate1h',
+      expr: `1000 * ${rate(series.cost, ROUTE)} / ${rate(series.requests, ROUTE)}`,
+    },
+    {
+      record: 'tenant_route_model:inference_cost_usd_per_1k_tokens:ratio_rate1h',
+      expr: `1000 * ${rate(series.cost, MODEL)} / ${rate(series.tokens, MODEL)}`,
+    },
+    {
+      record: 'tenant_route:llm_tokens_per_request:ratio_rate1h',
+      expr: `${rate(series.tokens, ROUTE)} / ${rate(series.requests, ROUTE)}`,
+    },
+  ];
+}
+
 function baselineRules({ series }: AlertRulesConfig): Rule[] {
   return [
     {
@@ -271,6 +295,7 @@ export function renderAlertRules(config: AlertRulesConfig): string {
       // Long windows over raw samples are costly and move slowly: every 2 minutes is enough (not 5: a recorded
       // sample must stay within the 5-minute lookback of the rules reading it).
       { name: 'finops-soar-baselines', interval: '2m', rules: baselineRules(config) },
+      { name: 'finops-soar-unit-costs', interval: '1m', rules: unitCostRules(config) },
       {
         name: 'finops-soar-alerts',
         rules: [...spendAlerts(config), ...tokenAlerts(config), ...cacheAlerts(config), ...gpuAlerts(config)],

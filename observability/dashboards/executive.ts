@@ -147,6 +147,40 @@ export const executive = () =>
         ],
       },
       {
+        kind: 'table',
+        title: 'Unit costs by tenant, route and model, last hour',
+        description:
+          'Dollars per 1k tokens by model, from the recorded unit costs (finops-soar.rules.yml): which model makes a tenant expensive. Per 1k requests and tokens per request are by tenant and route (requests carry no model).',
+        unit: 'currencyUSD',
+        width: 12,
+        queries: [
+          {
+            expr: `sort_desc(tenant_route_model:inference_cost_usd_per_1k_tokens:ratio_rate1h{${tenant}})`,
+            legend: '{{tenant}} {{route}} {{model}}',
+            instant: true,
+          },
+        ],
+      },
+      {
+        kind: 'table',
+        title: 'Cost per 1k requests and tokens per request, last hour',
+        description: 'By tenant and route, from the recorded unit costs: a request that grew costs more.',
+        unit: 'short',
+        width: 12,
+        queries: [
+          {
+            expr: `sort_desc(tenant_route:inference_cost_usd_per_1k_requests:ratio_rate1h{${tenant}})`,
+            legend: '$ per 1k requests {{tenant}} {{route}}',
+            instant: true,
+          },
+          {
+            expr: `sort_desc(tenant_route:llm_tokens_per_request:ratio_rate1h{${tenant}})`,
+            legend: 'tokens per request {{tenant}} {{route}}',
+            instant: true,
+          },
+        ],
+      },
+      {
         kind: 'timeseries',
         title: 'Budget burn rate',
         description:

@@ -69,6 +69,7 @@ describe('defaults', () => {
         series: {
           cost: 'inference_cost_usd_total',
           inputTokens: 'llm_tokens_total{type="input"}',
+          tokens: 'llm_tokens_total',
           requests: 'http_requests_total{code="200"}',
           tokensPerRequestBaseline: 'llm_tokens_baseline',
           cacheHitRatio: 'llm_cache_hit_ratio',

@@ -63,6 +63,11 @@ export interface TrafficSpec {
   route: string;
   /** Mean over a day; the diurnal curve moves the instantaneous rate around it. */
   requestsPerSecond: number;
+  /**
+   * Growth of the stream's rate per day since the model clock's start, as a share of requestsPerSecond: 0.02 adds 2%
+   * of it each day (a tenant whose usage trends up). Default 0.
+   */
+  growthPerDay?: number;
 }
 
 export interface Catalog {
@@ -77,6 +82,8 @@ export interface Catalog {
    * later.
    */
   seasonality: { amplitude: number; peakHourUtc: number };
+  /** The weekly curve: every stream's rate × weekendFactor on Saturdays and Sundays (UTC). Absent: no weekly curve. */
+  weekly?: { weekendFactor: number };
   /** Each tick, a stream's rate is scaled by a uniform draw in [1 − jitter, 1 + jitter]. */
   jitter: number;
   /** Input tokens kept by prompt compression. */
@@ -231,6 +238,16 @@ export function diurnalFactor(seasonality: Catalog['seasonality'], atMs: number)
   const hourUtc = (atMs / 3_600_000) % 24;
   return 1 + seasonality.amplitude * Math.sin((2 * Math.PI * (hourUtc - seasonality.peakHourUtc + 6)) / 24);
 }
+
+/** The weekly curve's factor at a time: weekendFactor on a UTC Saturday or Sunday, else 1 (and 1 without a curve). */
+export function weeklyFactor(weekly: Catalog['weekly'], atMs: number): number {
+  const weekday = new Date(atMs).getUTCDay();
+  return weekly !== undefined && (weekday === 0 || weekday === 6) ? weekly.weekendFactor : 1;
+}
+
+/** A stream's trend factor `days` after the model clock's start: 1 + growthPerDay × days (1 without growth). */
+export const growthFactor = ({ growthPerDay }: TrafficSpec, days: number) =>
+  growthPerDay === undefined ? 1 : 1 + growthPerDay * days;
 
 /** The mean of a lognormal: what a route's requests average before any policy or incident. */
 export const meanTokens = ({ median, sigma }: TokenDistribution) => median * Math.exp((sigma * sigma) / 2);

@@ -55,7 +55,9 @@ import {
   checkCatalog,
   DEFAULT_CATALOG,
   diurnalFactor,
+  growthFactor,
   meanTokens,
+  weeklyFactor,
   type Catalog,
   type DeploymentSpec,
   type ModelSpec,
@@ -309,6 +311,8 @@ export class PlatformModel {
   private readonly stepMs: number;
   private readonly regions: string[];
   private clockMs: number;
+  /** The model clock at construction: a stream's growth counts days from it. */
+  private readonly startMs: number;
   private readonly streams = new Map<string, Stream>();
   private readonly tenantBuckets = new Map<string, Bucket>();
   private readonly usage = new Map<string, DailyUsage>();
@@ -333,6 +337,7 @@ export class PlatformModel {
     this.seed = seed;
     this.view = controlPlane;
     this.clockMs = startMs;
+    this.startMs = startMs;
     this.stepMs = stepSeconds * 1000;
     this.env = env;
     this.regions = Object.keys(catalog.defaultRegionWeights);
@@ -377,17 +382,20 @@ export class PlatformModel {
     const reads = this.reads();
     const incidents = this.activeIncidents(startMs);
     this.updateCapacity(incidents);
-    const seasonal = diurnalFactor(this.catalog.seasonality, startMs);
+    const seasonal = diurnalFactor(this.catalog.seasonality, startMs) * weeklyFactor(this.catalog.weekly, startMs);
+    const days = (startMs - this.startMs) / 86_400_000;
     // Every stream's arrivals are spread evenly over the interval and merged in time order, so a
     // tenant quota shared by routes refuses each route in proportion, not whichever comes first.
     const arrivals: Array<{ at: number; stream: Stream; blowup: number; cacheKept: number }> = [];
-    for (const { tenant, route, requestsPerSecond } of this.catalog.traffic) {
+    for (const traffic of this.catalog.traffic) {
+      const { tenant, route, requestsPerSecond } = traffic;
       const stream = this.stream(tenant, route);
       const spike = product(incidents, 'spend_spike', tenant, route);
       const blowup = product(incidents, 'context_blowup', tenant, route);
       const cacheKept = cacheKeptBy(incidents, tenant, route);
       const jitter = 1 + this.catalog.jitter * (2 * stream.random() - 1);
-      stream.arrivalCarry += requestsPerSecond * seasonal * jitter * spike * dtSeconds;
+      const rate = requestsPerSecond * seasonal * growthFactor(traffic, days);
+      stream.arrivalCarry += rate * jitter * spike * dtSeconds;
       const count = Math.floor(stream.arrivalCarry);
       stream.arrivalCarry -= count;
       for (let k = 0; k < count; k++) arrivals.push({ at: (k + 0.5) / count, stream, blowup, cacheKept });

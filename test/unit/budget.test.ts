@@ -9,6 +9,7 @@ import {
   RECENT_DAYS,
   scaleOutDecision,
 } from '../../finops/budget';
+import { seasonalNaiveForecast, type MonthSpend } from '../../finops/forecast';
 
 describe('monthWindow', () => {
   test('counts elapsed and remaining days in the UTC calendar month', () => {
@@ -131,5 +132,120 @@ describe('budget thresholds', () => {
     expect(
       budgetMessage({ ...report, forecastUsd: 96_000, dailyUsd: { ...report.dailyUsd, lastWeek: null } }, 0.75),
     ).toMatch(/this month\. Month-end forecast \$96,000, within it by \$4,000\.$/);
+  });
+});
+
+describe('seasonalNaiveForecast', () => {
+  const flatMonth = (usd: number, day: number, before = 28): MonthSpend => ({
+    before: Array<number>(before).fill(usd),
+    days: Array<number>(day - 1).fill(usd),
+    today: { usd: 0, elapsed: 0 },
+    daysInMonth: 30,
+  });
+  /** Day i of a history: weekends (i % 7 in 5, 6) at 60%, growing by `growth` a day. */
+  const weekly = (i: number, growth = 0) => (i % 7 >= 5 ? 600 : 1_000) + growth * i;
+
+  test('a flat series forecasts flat, with no width', () => {
+    expect(seasonalNaiveForecast(flatMonth(1_000, 11))).toEqual({
+      forecastUsd: 30_000,
+      lowUsd: 30_000,
+      highUsd: 30_000,
+    });
+  });
+
+  test('a weekly curve with a trend is forecast exactly', () => {
+    const history = Array.from({ length: 28 + 12 }, (_, i) => weekly(i, 5));
+    const forecast = seasonalNaiveForecast({
+      before: history.slice(0, 28),
+      days: history.slice(28),
+      today: { usd: 0, elapsed: 0 },
+      daysInMonth: 30,
+    });
+    const actual = Array.from({ length: 30 }, (_, d) => weekly(28 + d, 5)).reduce((a, b) => a + b, 0);
+    expect(forecast.forecastUsd).toBeCloseTo(actual, 6);
+  });
+
+  test('a two-day spike is outvoted by the other weeks, and widens the interval', () => {
+    const history = Array.from({ length: 28 + 14 }, (_, i) => weekly(i));
+    const spiked = history.map((usd, i) => (i === 36 || i === 37 ? usd * 3 : usd));
+    const on = (h: number[]) =>
+      seasonalNaiveForecast({
+        before: h.slice(0, 28),
+        days: h.slice(28),
+        today: { usd: 0, elapsed: 0 },
+        daysInMonth: 30,
+      });
+    const [calm, spike] = [on(history), on(spiked)];
+    // The spike's own days count once, in the spend so far; the days to come are forecast as without it.
+    const spikeUsd = spiked.reduce((a, b) => a + b, 0) - history.reduce((a, b) => a + b, 0);
+    expect(spike.forecastUsd).toBeCloseTo(calm.forecastUsd + spikeUsd, 6);
+    expect(spike.highUsd - spike.forecastUsd).toBeGreaterThan(calm.highUsd - calm.forecastUsd);
+  });
+
+  test('before a week of history, the month’s own pace stands in', () => {
+    const forecast = seasonalNaiveForecast({
+      before: [],
+      days: [1_000, 1_000, 1_000],
+      today: { usd: 500, elapsed: 0.5 },
+      daysInMonth: 30,
+    });
+    expect(forecast.forecastUsd).toBeCloseTo(30_000);
+    expect(forecast.lowUsd).toBeLessThan(forecast.forecastUsd);
+  });
+
+  const spend = fc
+    .record({
+      before: fc.array(fc.double({ min: 0, max: 1e6, noNaN: true }), { maxLength: 35 }),
+      days: fc.array(fc.double({ min: 0, max: 1e6, noNaN: true }), { maxLength: 30 }),
+      today: fc.record({
+        usd: fc.double({ min: 0, max: 1e6, noNaN: true }),
+        elapsed: fc.double({ min: 0, max: 0.999, noNaN: true }),
+      }),
+      daysInMonth: fc.integer({ min: 28, max: 31 }),
+    })
+    .filter(({ days, daysInMonth }) => days.length < daysInMonth);
+
+  test('property: high ≥ forecast ≥ low ≥ the month to date', () => {
+    fc.assert(
+      fc.property(spend, (s) => {
+        const { forecastUsd, lowUsd, highUsd } = seasonalNaiveForecast(s);
+        const spent = s.days.reduce((a, b) => a + b, 0) + s.today.usd;
+        expect(highUsd).toBeGreaterThanOrEqual(forecastUsd);
+        expect(forecastUsd).toBeGreaterThanOrEqual(lowUsd);
+        expect(lowUsd).toBeGreaterThanOrEqual(spent * (1 - 1e-12));
+      }),
+    );
+  });
+
+  test('property: scaling the series scales the forecast and its interval', () => {
+    fc.assert(
+      fc.property(spend, fc.double({ min: 0.01, max: 100, noNaN: true }), (s, k) => {
+        const scale = (values: number[]) => values.map((value) => value * k);
+        const base = seasonalNaiveForecast(s);
+        const scaled = seasonalNaiveForecast({
+          ...s,
+          before: scale(s.before),
+          days: scale(s.days),
+          today: { ...s.today, usd: s.today.usd * k },
+        });
+        for (const key of ['forecastUsd', 'lowUsd', 'highUsd'] as const)
+          expect(Math.abs(scaled[key] - base[key] * k)).toBeLessThanOrEqual(1e-6 * Math.max(1, base[key] * k));
+      }),
+    );
+  });
+
+  test('property: a flat series forecasts flat, whatever the day', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 1e6, noNaN: true }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 0, max: 35 }),
+        (usd, day, before) => {
+          fc.pre(before + day - 1 > 0); // a whole day to go by
+          const forecast = seasonalNaiveForecast(flatMonth(usd, day, before));
+          expect(forecast.forecastUsd).toBeCloseTo(usd * 30, 4);
+        },
+      ),
+    );
   });
 });

@@ -1,11 +1,12 @@
 // Month-end spend forecasts and the scale-out budget decision. Pure, so the method is tested
 // directly (property tests in test/unit/budget.test.ts) and the activity only gathers numbers.
 //
-// The forecast: month-to-date spend plus the recent daily spend times the days left. The recent
-// daily spend is the last 7 days' average: whole days, so the diurnal curve averages out, and a
-// week, so a spike earlier in the month no longer counts once it is a week old, while a spike in
-// progress raises the forecast (the cautious side for a scale-out). Before the 8th of the month
-// the month so far is the only history there is, and its average stands in.
+// The forecast is finops/forecast.ts's (seasonal naive with a trend, chosen by `npm run
+// bench:forecast`): an expected month-end spend and an interval around it. Every decision takes the
+// cautious, high side of the interval: a scale-out must fit under the budget with it, and the
+// budget announcements say how far over it would go.
+
+import type { Forecast } from './forecast';
 
 const DAY_SECONDS = 86_400;
 
@@ -28,23 +29,12 @@ export function monthWindow(now: Date): MonthWindow {
   };
 }
 
-/** How many days of history stand for "recent": a whole week once the month has one. */
+/** How many days of history stand for "recent" in a budget report's pace: a whole week once the month has one. */
 export const RECENT_DAYS = 7;
 
-export interface SpendHistory {
-  monthToDateUsd: number;
-  /** Spend over the last RECENT_DAYS days, or null before the month has that many. */
-  recentUsd: number | null;
-}
-
-export function forecastMonthUsd({ monthToDateUsd, recentUsd }: SpendHistory, window: MonthWindow): number {
-  // At least an hour of history, so the first minutes of a month do not divide by almost nothing.
-  const dailyUsd = recentUsd === null ? monthToDateUsd / Math.max(window.elapsedDays, 1 / 24) : recentUsd / RECENT_DAYS;
-  return monthToDateUsd + dailyUsd * window.remainingDays;
-}
-
 export interface ScaleOutQuestion {
-  forecastUsd: number;
+  /** The month-end forecast: its high side is what must fit. */
+  forecast: Forecast;
   /** Extra replicas × GPUs each × $ per GPU-hour × expected hours. */
   scaleOutUsd: number;
   budgetUsd: number;
@@ -54,23 +44,18 @@ export interface ScaleOutQuestion {
 
 export interface ScaleOutDecision {
   allowed: boolean;
-  /** The budget less its headroom: forecast plus scale-out must stay within it. */
+  /** The budget less its headroom: the forecast's high side plus the scale-out must stay within it. */
   limitUsd: number;
   reason: string;
 }
 
 const usd = (value: number) => `$${value.toLocaleString('en-US', { maximumFractionDigits: 0 })}`;
 
-export function scaleOutDecision({
-  forecastUsd,
-  scaleOutUsd,
-  budgetUsd,
-  headroom,
-}: ScaleOutQuestion): ScaleOutDecision {
+export function scaleOutDecision({ forecast, scaleOutUsd, budgetUsd, headroom }: ScaleOutQuestion): ScaleOutDecision {
   const limitUsd = budgetUsd * (1 - headroom);
-  const total = forecastUsd + scaleOutUsd;
+  const total = forecast.highUsd + scaleOutUsd;
   const allowed = total <= limitUsd;
-  const comparison = `forecast ${usd(forecastUsd)} + scale-out ${usd(scaleOutUsd)} = ${usd(total)} ${allowed ? 'within' : 'over'} ${usd(limitUsd)} (budget ${usd(budgetUsd)} less ${Math.round(headroom * 100)}% headroom)`;
+  const comparison = `forecast up to ${usd(forecast.highUsd)} (expected ${usd(forecast.forecastUsd)}) + scale-out ${usd(scaleOutUsd)} = ${usd(total)} ${allowed ? 'within' : 'over'} ${usd(limitUsd)} (budget ${usd(budgetUsd)} less ${Math.round(headroom * 100)}% headroom)`;
   return { allowed, limitUsd, reason: comparison };
 }
 
@@ -89,20 +74,28 @@ export interface BudgetReport {
   monthlyUsd: number;
   spentUsd: number;
   forecastUsd: number;
+  /** The forecast's interval; absent from reports made before it had one (recorded histories). */
+  forecastLowUsd?: number;
+  forecastHighUsd?: number;
   /** Spend per day over the last day, the last 7 days (null before the month has them) and the month so far. */
   dailyUsd: { lastDay: number; lastWeek: number | null; monthToDate: number };
 }
 
-/** The announcement of crossing `threshold`, with what the numbers mean. */
+/** The announcement of crossing `threshold`, with what the numbers mean: against the budget, the forecast's high side. */
 export function budgetMessage(report: BudgetReport, threshold: number): string {
+  const high = report.forecastHighUsd ?? report.forecastUsd;
+  const against =
+    high > report.monthlyUsd
+      ? `over by ${usd(high - report.monthlyUsd)}`
+      : `within it by ${usd(report.monthlyUsd - high)}`;
   const forecast =
-    report.forecastUsd > report.monthlyUsd
-      ? `over by ${usd(report.forecastUsd - report.monthlyUsd)}`
-      : `within it by ${usd(report.monthlyUsd - report.forecastUsd)}`;
+    report.forecastHighUsd === undefined
+      ? `${usd(report.forecastUsd)}, ${against}`
+      : `${usd(report.forecastUsd)}, up to ${usd(high)}: ${against}`;
   const week = report.dailyUsd.lastWeek === null ? '' : `, ${usd(report.dailyUsd.lastWeek)}/day over the last week`;
   return (
     `Budget ${report.budget} has reached ${Math.round(threshold * 100)}% for ${report.month}: ${usd(report.spentUsd)} of ${usd(report.monthlyUsd)} spent. ` +
     `Spending ${usd(report.dailyUsd.lastDay)}/day over the last day${week}, ${usd(report.dailyUsd.monthToDate)}/day this month. ` +
-    `Month-end forecast ${usd(report.forecastUsd)}, ${forecast}.`
+    `Month-end forecast ${forecast}.`
   );
 }

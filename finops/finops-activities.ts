@@ -1,13 +1,14 @@
 // FinOps checks: budget questions answered from Prometheus (spend) and Kubernetes (GPUs per replica).
 import { ApplicationFailure } from '@temporalio/common';
-import { forecastMonthUsd, monthWindow, RECENT_DAYS, scaleOutDecision, type BudgetReport } from './budget';
+import { monthWindow, RECENT_DAYS, scaleOutDecision, type BudgetReport } from './budget';
+import { seasonalNaiveForecast, SEASON_WEEKS, type MonthSpend } from './forecast';
 import { budgetPace, budgetSpend, type BudgetSpec } from './budget-rules';
 import { parseDuration } from '../validation/duration';
 import type { EngineMetrics } from '../observability/engine-metrics';
 import type { KubernetesAdapter } from '../kubernetes/kubernetes-client';
 import { parseParams, type CheckActivity } from '../activities/action-contract';
 import { callKubernetes, deploymentOf } from '../kubernetes/kubernetes-activities';
-import { instantValue, type PrometheusQuery } from '../prometheus/prometheus-activities';
+import { instantSamples, instantValue, type PrometheusQuery } from '../prometheus/prometheus-activities';
 
 export interface FinopsSettings {
   budgets: Record<string, BudgetSpec>;
@@ -71,20 +72,57 @@ export async function measureBurnRate(
   return spendValue(prometheus, `sum(rate(${spend}[${range}])) / ${budgetPace(budget)}`, context);
 }
 
-/** Spend so far this month under a budget, the recent spend and the month-end forecast, from Prometheus. */
+/** The whole days the forecast looks back at: its weeks, and one more week for the trend. */
+const HISTORY_DAYS = (SEASON_WEEKS + 1) * 7;
+
+/**
+ * The spend of each whole UTC day before `midnight`, the newest `count` of them, in one instant query:
+ * one `increase(…[1d] @ midnight offset Nd)` per day, each labelled with its N. A day Prometheus has nothing for
+ * is absent; the days before the first one with spend are left out, a gap after it counts as $0.
+ */
+export async function dailySpend(
+  prometheus: PrometheusQuery,
+  spend: string,
+  midnight: Date,
+  count: number,
+): Promise<number[]> {
+  if (count === 0) return [];
+  // No `offset 0d`: Prometheus before 2.47 refuses a zero offset.
+  const day = (n: number) =>
+    `label_replace(sum(increase(${spend}[1d] @ ${midnight.getTime() / 1000}${n > 0 ? ` offset ${n}d` : ''})), "days_ago", "${n}", "", "")`;
+  const query = Array.from({ length: count }, (_, n) => day(n)).join(' or ');
+  const byDaysAgo = new Map<number, number>();
+  for (const sample of await instantSamples(prometheus, query))
+    byDaysAgo.set(Number(sample.labels.days_ago), sample.value);
+  const oldest = Math.max(-1, ...byDaysAgo.keys());
+  return Array.from({ length: oldest + 1 }, (_, k) => byDaysAgo.get(oldest - k) ?? 0);
+}
+
+/**
+ * Spend so far this month under a budget, the recent spend and the month-end forecast with its
+ * interval, from Prometheus: the month to date, and the whole days of the month and the four weeks
+ * before it in one query (finops/forecast.ts).
+ */
 async function monthSpend(prometheus: PrometheusQuery, name: string, budget: BudgetSpec, step: string, now: Date) {
   const window = monthWindow(now);
   const spend = (range: string) => `sum(increase(${budgetSpend(budget)}[${range}]))`;
   const spent = (range: string) => spendValue(prometheus, spend(range), { step, budget: name });
   const monthToDateUsd = await spent(`${window.elapsedSeconds}s`);
   const recentUsd = window.elapsedDays >= RECENT_DAYS ? await spent(`${RECENT_DAYS}d`) : null;
-  return {
-    window,
-    monthToDateUsd,
-    recentUsd,
-    forecastUsd: forecastMonthUsd({ monthToDateUsd, recentUsd }, window),
-    spent,
+  const wholeDays = Math.floor(window.elapsedDays);
+  const midnight = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  const history = await dailySpend(prometheus, budgetSpend(budget), midnight, Math.max(wholeDays, HISTORY_DAYS));
+  const days = history.slice(Math.max(0, history.length - wholeDays));
+  const input: MonthSpend = {
+    before: history.slice(0, history.length - days.length),
+    days,
+    today: {
+      usd: Math.max(0, monthToDateUsd - days.reduce((a, b) => a + b, 0)),
+      elapsed: window.elapsedDays - wholeDays,
+    },
+    daysInMonth: Math.round(window.elapsedDays + window.remainingDays),
   };
+  return { window, monthToDateUsd, recentUsd, forecast: seasonalNaiveForecast(input), spent };
 }
 
 /** The budget a step names, or an error saying which budgets the config defines. */
@@ -117,10 +155,10 @@ export function createFinopsActivities({
       const { budget: name, addReplicas, expectedHours } = parseParams(step, params);
       const budget = budgetNamed(settings.budgets, step, name);
       const { gpusPerReplica } = await callKubernetes(() => kubernetes.readDeployment(deploymentOf(step, target)));
-      const { monthToDateUsd, forecastUsd } = await monthSpend(prometheus, name, budget, step, new Date());
+      const { monthToDateUsd, forecast } = await monthSpend(prometheus, name, budget, step, new Date());
       const scaleOutUsd = addReplicas * gpusPerReplica * settings.gpuHourlyUsd * expectedHours;
       const decision = scaleOutDecision({
-        forecastUsd,
+        forecast,
         scaleOutUsd,
         budgetUsd: budget.monthlyUsd,
         headroom: settings.headroom,
@@ -130,7 +168,9 @@ export function createFinopsActivities({
         budgetUsd: budget.monthlyUsd,
         limitUsd: cents(decision.limitUsd),
         monthToDateUsd: cents(monthToDateUsd),
-        forecastUsd: cents(forecastUsd),
+        forecastUsd: cents(forecast.forecastUsd),
+        forecastLowUsd: cents(forecast.lowUsd),
+        forecastHighUsd: cents(forecast.highUsd),
         scaleOutUsd: cents(scaleOutUsd),
         reason: decision.reason,
       };
@@ -165,7 +205,7 @@ export function createFinopsActivities({
       const step = 'finops.budgetReport';
       const budget = budgetNamed(settings.budgets, step, name);
       const now = new Date();
-      const { window, monthToDateUsd, recentUsd, forecastUsd, spent } = await monthSpend(
+      const { window, monthToDateUsd, recentUsd, forecast, spent } = await monthSpend(
         prometheus,
         name,
         budget,
@@ -174,13 +214,19 @@ export function createFinopsActivities({
       );
       const lastDayUsd =
         window.elapsedDays >= 1 ? await spent('1d') : monthToDateUsd / Math.max(window.elapsedDays, 1 / 24);
-      metrics.recordBudget(name, { budgetUsd: budget.monthlyUsd, spentUsd: monthToDateUsd, forecastUsd });
+      metrics.recordBudget(name, {
+        budgetUsd: budget.monthlyUsd,
+        spentUsd: monthToDateUsd,
+        forecastUsd: forecast.forecastUsd,
+      });
       return {
         budget: name,
         month: now.toISOString().slice(0, 7),
         monthlyUsd: budget.monthlyUsd,
         spentUsd: cents(monthToDateUsd),
-        forecastUsd: cents(forecastUsd),
+        forecastUsd: cents(forecast.forecastUsd),
+        forecastLowUsd: cents(forecast.lowUsd),
+        forecastHighUsd: cents(forecast.highUsd),
         dailyUsd: {
           lastDay: cents(lastDayUsd),
           lastWeek: recentUsd === null ? null : cents(recentUsd / RECENT_DAYS),

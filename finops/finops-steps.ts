@@ -6,7 +6,7 @@ import type { StepSpec } from '../playbook/step-spec';
 export const FINOPS_CHECKS = {
   'finops.scaleOutBudget': {
     description:
-      "Whether the budget allows adding replicas to the target deployment: the month-end spend forecast plus the scale-out's GPU cost against the budget less its headroom; facts <step id>.allowed, .forecastUsd, .scaleOutUsd, .limitUsd, .reason",
+      "Whether the budget allows adding replicas to the target deployment: the month-end spend forecast's high side plus the scale-out's GPU cost against the budget less its headroom; facts <step id>.allowed, .forecastUsd, .forecastLowUsd, .forecastHighUsd, .scaleOutUsd, .limitUsd, .reason",
     targets: ['deployment'],
     params: z
       .object({

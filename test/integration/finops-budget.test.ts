@@ -72,7 +72,7 @@ test('ample budget: allowed, with the scale-out priced from the pod template’s
   expect(facts).toMatchObject({ allowed: true, budgetUsd: 10_000_000, limitUsd: 9_000_000, scaleOutUsd: 480 });
   expect(facts.forecastUsd).toBeGreaterThanOrEqual(facts.monthToDateUsd as number);
   expect(facts.reason).toMatch(
-    /^forecast \$[\d,]+ \+ scale-out \$480 = \$[\d,]+ within \$9,000,000 \(budget \$10,000,000 less 10% headroom\)$/,
+    /^forecast up to \$[\d,]+ \(expected \$[\d,]+\) \+ scale-out \$480 = \$[\d,]+ within \$9,000,000 \(budget \$10,000,000 less 10% headroom\)$/,
   );
 });
 

@@ -1,11 +1,14 @@
 // The benchmark's predict_linear (bench/forecast-methods.ts) is Prometheus's: a month of cumulative
 // spend, backfilled into a real Prometheus with promtool, answers predict_linear at day boundaries
 // with the numbers the TypeScript computes. So the forecast comparison in bench/README.md is honest.
+// The same Prometheus answers the budget activities' one query for the spend of each whole day.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cumulativeSamples, predictLinear, stepSeries } from '../../bench/forecast-methods';
+import { cumulativeSamples, dailyUsd, predictLinear, stepSeries } from '../../bench/forecast-methods';
+import { dailySpend } from '../../finops/finops-activities';
+import { PrometheusClient } from '../../prometheus/prometheus-client';
 import { supervise, type SupervisedChild } from '../helpers/output';
 import { freePort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
@@ -85,3 +88,14 @@ test.each([2, 5, 10, 12, 15, 20, 25, 30])(
     expect(Math.abs(ours - theirs) / Math.abs(theirs)).toBeLessThan(1e-9);
   },
 );
+
+test('the spend of each whole UTC day, in one query: the days with data, oldest first', async () => {
+  const day15 = new Date(series.monthStartMs + 14 * DAY_MS);
+  const client = new PrometheusClient({ baseUrl: url, timeoutMs: 10_000 });
+  const days = await dailySpend(client, 'budget_spend_usd', day15, 20);
+  // Nothing before the month: those days are left out.
+  expect(days).toHaveLength(14);
+  const actual = dailyUsd(series).slice(series.beforeDays, series.beforeDays + 14);
+  // increase() extrapolates the day's 23 hours between its first and last samples to 24.
+  days.forEach((usd, d) => expect(Math.abs(usd - actual[d]!) / actual[d]!).toBeLessThan(0.1));
+});

@@ -1,14 +1,9 @@
-// The month-end forecast and the scale-out decision, including property tests: the decision never
-// allows a scale-out the forecast says breaks the budget, and always allows one with ample room.
+// The month-end forecast and the scale-out decision, including property tests: the forecast's
+// interval holds it and the spend so far, it scales with the spend and is flat for flat spend; the
+// decision never allows a scale-out the forecast's high side says breaks the budget, and always
+// allows one with ample room.
 import fc from 'fast-check';
-import {
-  budgetMessage,
-  forecastMonthUsd,
-  monthWindow,
-  newlyCrossed,
-  RECENT_DAYS,
-  scaleOutDecision,
-} from '../../finops/budget';
+import { budgetMessage, monthWindow, newlyCrossed, scaleOutDecision } from '../../finops/budget';
 import { seasonalNaiveForecast, type MonthSpend } from '../../finops/forecast';
 
 describe('monthWindow', () => {
@@ -22,68 +17,30 @@ describe('monthWindow', () => {
   });
 });
 
-describe('forecastMonthUsd', () => {
-  test('adds the last week’s daily average for each day left, once the month has a week', () => {
-    // $10k a day for 20 days, then a week averaging $14k a day: 10 days left at $14k.
-    expect(
-      forecastMonthUsd({ monthToDateUsd: 200_000, recentUsd: 98_000 }, monthWindow(new Date('2026-11-21T00:00:00Z'))),
-    ).toBeCloseTo(340_000);
-  });
-
-  test('before the 8th, the month so far stands in for the recent days', () => {
-    expect(
-      forecastMonthUsd({ monthToDateUsd: 30_000, recentUsd: null }, monthWindow(new Date('2026-11-04T00:00:00Z'))),
-    ).toBeCloseTo(30_000 + 10_000 * 27);
-  });
-
-  test('a spike more than a week old no longer counts; one in progress raises the forecast', () => {
-    const window = monthWindow(new Date('2026-11-21T00:00:00Z'));
-    const calmWeek = forecastMonthUsd({ monthToDateUsd: 400_000, recentUsd: 70_000 }, window);
-    const spikeThisWeek = forecastMonthUsd({ monthToDateUsd: 400_000, recentUsd: 140_000 }, window);
-    expect(calmWeek).toBeCloseTo(400_000 + 10_000 * 10);
-    expect(spikeThisWeek).toBeGreaterThan(calmWeek);
-  });
-
-  test('the first minutes of a month do not explode the forecast', () => {
-    const forecast = forecastMonthUsd(
-      { monthToDateUsd: 50, recentUsd: null },
-      monthWindow(new Date('2026-12-01T00:01:00Z')),
-    );
-    expect(forecast).toBeCloseTo(50 + 50 * 24 * (31 - 1 / 1440), 0);
-  });
-
-  const instant = fc.date({
-    min: new Date('2026-01-01T00:00:00Z'),
-    max: new Date('2030-12-31T23:59:59Z'),
-    noInvalidDate: true,
-  });
-  const dollars = fc.double({ min: 0, max: 1e9, noNaN: true });
-
-  test('property: never below the month to date, and exactly it at the month’s last instant', () => {
-    fc.assert(
-      fc.property(instant, dollars, fc.option(dollars), (now, monthToDateUsd, recentUsd) => {
-        const window = monthWindow(now);
-        const history = { monthToDateUsd, recentUsd: window.elapsedDays >= RECENT_DAYS ? recentUsd : null };
-        expect(forecastMonthUsd(history, window)).toBeGreaterThanOrEqual(monthToDateUsd);
-        expect(forecastMonthUsd(history, { ...window, remainingDays: 0 })).toBe(monthToDateUsd);
-      }),
-    );
-  });
-});
-
 describe('scaleOutDecision', () => {
+  const forecast = fc
+    .tuple(
+      fc.double({ min: 0, max: 1e8, noNaN: true }),
+      fc.double({ min: 0, max: 1e7, noNaN: true }),
+      fc.double({ min: 0, max: 1e7, noNaN: true }),
+    )
+    .map(([forecastUsd, below, above]) => ({
+      forecastUsd,
+      lowUsd: Math.max(0, forecastUsd - below),
+      highUsd: forecastUsd + above,
+    }));
   const question = fc.record({
-    forecastUsd: fc.double({ min: 0, max: 1e8, noNaN: true }),
+    forecast,
     scaleOutUsd: fc.double({ min: 0, max: 1e6, noNaN: true }),
     budgetUsd: fc.double({ min: 1, max: 1e8, noNaN: true }),
     headroom: fc.double({ min: 0, max: 0.9, noNaN: true }),
   });
 
-  test('property: never allows a scale-out that the forecast says breaks the budget less headroom', () => {
+  test('property: never allows a scale-out that the forecast’s high side says breaks the budget less headroom', () => {
     fc.assert(
       fc.property(question, (q) => {
         if (scaleOutDecision(q).allowed)
-          expect(q.forecastUsd + q.scaleOutUsd).toBeLessThanOrEqual(q.budgetUsd * (1 - q.headroom));
+          expect(q.forecast.highUsd + q.scaleOutUsd).toBeLessThanOrEqual(q.budgetUsd * (1 - q.headroom));
       }),
     );
   });
@@ -91,20 +48,25 @@ describe('scaleOutDecision', () => {
   test('property: always allows one with ample room', () => {
     fc.assert(
       fc.property(question, fc.double({ min: 1, max: 100, noNaN: true }), (q, room) => {
-        const budgetUsd = ((q.forecastUsd + q.scaleOutUsd) * (1 + room)) / (1 - q.headroom) + 1;
+        const budgetUsd = ((q.forecast.highUsd + q.scaleOutUsd) * (1 + room)) / (1 - q.headroom) + 1;
         expect(scaleOutDecision({ ...q, budgetUsd }).allowed).toBe(true);
       }),
     );
   });
 
-  test('says why, with the numbers', () => {
+  test('says why, with the numbers: the expected forecast fits, its high side does not', () => {
     expect(
-      scaleOutDecision({ forecastUsd: 4_200_000, scaleOutUsd: 1_920, budgetUsd: 4_500_000, headroom: 0.1 }),
+      scaleOutDecision({
+        forecast: { forecastUsd: 4_000_000, lowUsd: 3_800_000, highUsd: 4_200_000 },
+        scaleOutUsd: 1_920,
+        budgetUsd: 4_500_000,
+        headroom: 0.1,
+      }),
     ).toEqual({
       allowed: false,
       limitUsd: 4_050_000,
       reason:
-        'forecast $4,200,000 + scale-out $1,920 = $4,201,920 over $4,050,000 (budget $4,500,000 less 10% headroom)',
+        'forecast up to $4,200,000 (expected $4,000,000) + scale-out $1,920 = $4,201,920 over $4,050,000 (budget $4,500,000 less 10% headroom)',
     });
   });
 });
@@ -132,6 +94,23 @@ describe('budget thresholds', () => {
     expect(
       budgetMessage({ ...report, forecastUsd: 96_000, dailyUsd: { ...report.dailyUsd, lastWeek: null } }, 0.75),
     ).toMatch(/this month\. Month-end forecast \$96,000, within it by \$4,000\.$/);
+  });
+
+  test('with an interval, the announcement measures the budget against the forecast’s high side', () => {
+    const report = {
+      budget: 'acme',
+      month: '2026-11',
+      monthlyUsd: 100_000,
+      spentUsd: 50_000,
+      forecastUsd: 96_000,
+      forecastLowUsd: 92_000,
+      forecastHighUsd: 103_000,
+      dailyUsd: { lastDay: 3_300, lastWeek: 3_200, monthToDate: 3_300 },
+    };
+    expect(budgetMessage(report, 0.5)).toMatch(/Month-end forecast \$96,000, up to \$103,000: over by \$3,000\.$/);
+    expect(budgetMessage({ ...report, forecastHighUsd: 99_000 }, 0.5)).toMatch(
+      /Month-end forecast \$96,000, up to \$99,000: within it by \$1,000\.$/,
+    );
   });
 });
 

@@ -66,7 +66,7 @@ test('each threshold of a budget is announced once a month, with the spend, the 
   expect(percents.at(-1)).toBe(100);
   expect(announced.every((notification) => notification!.to.join() === 'finops')).toBe(true);
   expect(announced.at(-1)!.message).toMatch(
-    /^Budget acme has reached 100% for \d{4}-\d{2}: \$\d+ of \$40 spent\. Spending \$[\d,.]+\/day over the last day(, \$[\d,.]+\/day over the last week)?, \$[\d,.]+\/day this month\. Month-end forecast \$[\d,]+, over by \$[\d,]+\.$/,
+    /^Budget acme has reached 100% for \d{4}-\d{2}: \$\d+ of \$40 spent\. Spending \$[\d,.]+\/day over the last day(, \$[\d,.]+\/day over the last week)?, \$[\d,.]+\/day this month\. Month-end forecast \$[\d,]+, up to \$[\d,]+: over by \$[\d,]+\.$/,
   );
 
   // More rounds, more spend: nothing more to announce this month.

@@ -4,6 +4,7 @@
 // allows one with ample room.
 import fc from 'fast-check';
 import { budgetMessage, monthWindow, newlyCrossed, scaleOutDecision } from '../../finops/budget';
+import { dailySpend } from '../../finops/finops-activities';
 import { seasonalNaiveForecast, type MonthSpend } from '../../finops/forecast';
 
 describe('monthWindow', () => {
@@ -226,5 +227,30 @@ describe('seasonalNaiveForecast', () => {
         },
       ),
     );
+  });
+});
+
+describe('dailySpend', () => {
+  test('one query for every day; oldest first, from the first day with spend, a gap after it as $0', async () => {
+    const queries: string[] = [];
+    const prometheus = {
+      query: (promql: string) => {
+        queries.push(promql);
+        return Promise.resolve(
+          [
+            [0, 30],
+            [1, 20],
+            [3, 10],
+          ].map(([daysAgo, value]) => ({ labels: { days_ago: String(daysAgo) }, time: 0, value: value! })),
+        );
+      },
+    };
+    const midnight = new Date('2026-11-16T00:00:00Z');
+    expect(await dailySpend(prometheus, 'inference_cost_usd_total', midnight, 6)).toEqual([10, 0, 20, 30]);
+    expect(queries).toHaveLength(1);
+    expect(queries[0]).toContain(
+      'label_replace(sum(increase(inference_cost_usd_total[1d] @ 1794787200)), "days_ago", "0", "", "") or ',
+    );
+    expect(queries[0]).toContain('[1d] @ 1794787200 offset 5d)), "days_ago", "5"');
   });
 });

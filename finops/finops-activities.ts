@@ -218,6 +218,8 @@ export function createFinopsActivities({
         budgetUsd: budget.monthlyUsd,
         spentUsd: monthToDateUsd,
         forecastUsd: forecast.forecastUsd,
+        forecastLowUsd: forecast.lowUsd,
+        forecastHighUsd: forecast.highUsd,
       });
       return {
         budget: name,

@@ -29,7 +29,12 @@ export class EngineMetrics {
   private readonly budgetGauges = {
     budget: this.budgetGauge('finops_soar_budget_usd', 'The monthly budget, from the config.'),
     spent: this.budgetGauge('finops_soar_budget_spent_usd', 'Spend so far this calendar month (UTC).'),
-    forecast: this.budgetGauge('finops_soar_budget_forecast_usd', 'The month-end spend forecast.'),
+    forecast: this.budgetGauge('finops_soar_budget_forecast_usd', 'The month-end spend forecast (expected).'),
+    forecastLow: this.budgetGauge('finops_soar_budget_forecast_low_usd', "The low side of the forecast's interval."),
+    forecastHigh: this.budgetGauge(
+      'finops_soar_budget_forecast_high_usd',
+      "The high side of the forecast's interval: what the budget announcements and the scale-out decision read.",
+    ),
     consumed: this.budgetGauge(
       'finops_soar_budget_consumed_ratio',
       'Spend so far this month over the budget (1 = all of it).',
@@ -62,11 +67,19 @@ export class EngineMetrics {
 
   recordBudget(
     budget: string,
-    { budgetUsd, spentUsd, forecastUsd }: { budgetUsd: number; spentUsd: number; forecastUsd: number },
+    {
+      budgetUsd,
+      spentUsd,
+      forecastUsd,
+      forecastLowUsd = forecastUsd,
+      forecastHighUsd = forecastUsd,
+    }: { budgetUsd: number; spentUsd: number; forecastUsd: number; forecastLowUsd?: number; forecastHighUsd?: number },
   ): void {
     this.budgetGauges.budget.set({ budget }, budgetUsd);
     this.budgetGauges.spent.set({ budget }, spentUsd);
     this.budgetGauges.forecast.set({ budget }, forecastUsd);
+    this.budgetGauges.forecastLow.set({ budget }, forecastLowUsd);
+    this.budgetGauges.forecastHigh.set({ budget }, forecastHighUsd);
     this.budgetGauges.consumed.set({ budget }, spentUsd / budgetUsd);
   }
 

@@ -25,22 +25,26 @@ export const executive = () =>
         kind: 'stat',
         title: 'Month-end forecast',
         description:
-          "The engine's month-end spend forecast per budget (finops_soar_budget_forecast_usd), from the spend so far this month and its pace.",
+          "The engine's month-end spend forecast per budget (finops_soar_budget_forecast_usd, seasonal naive with a trend) and the high side of its interval, which the budget announcements and the scale-out decision read.",
         unit: 'currencyUSD',
         width: 6,
         height: 5,
-        queries: [{ expr: 'max by (budget) (finops_soar_budget_forecast_usd)', legend: '{{budget}}', instant: true }],
+        queries: [
+          { expr: 'max by (budget) (finops_soar_budget_forecast_usd)', legend: '{{budget}}', instant: true },
+          { expr: 'max by (budget) (finops_soar_budget_forecast_high_usd)', legend: '{{budget}} up to', instant: true },
+        ],
       },
       {
         kind: 'stat',
         title: 'Forecast against budget',
-        description: 'The month-end forecast over the monthly budget: above 100% the month ends over budget.',
+        description:
+          'The high side of the month-end forecast over the monthly budget: above 100% the month may end over budget.',
         unit: 'percentunit',
         width: 6,
         height: 5,
         queries: [
           {
-            expr: 'max by (budget) (finops_soar_budget_forecast_usd) / max by (budget) (finops_soar_budget_usd)',
+            expr: 'max by (budget) (finops_soar_budget_forecast_high_usd) / max by (budget) (finops_soar_budget_usd)',
             legend: '{{budget}}',
             instant: true,
           },

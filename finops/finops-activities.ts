@@ -99,7 +99,7 @@ export async function dailySpend(
 }
 
 /**
- * Spend so far this month under a budget, the recent spend and the month-end forecast with its
+ * Spend so far this month under a budget and the month-end forecast with its
  * interval, from Prometheus: the month to date, and the whole days of the month and the four weeks
  * before it in one query (finops/forecast.ts).
  */
@@ -108,7 +108,6 @@ async function monthSpend(prometheus: PrometheusQuery, name: string, budget: Bud
   const spend = (range: string) => `sum(increase(${budgetSpend(budget)}[${range}]))`;
   const spent = (range: string) => spendValue(prometheus, spend(range), { step, budget: name });
   const monthToDateUsd = await spent(`${window.elapsedSeconds}s`);
-  const recentUsd = window.elapsedDays >= RECENT_DAYS ? await spent(`${RECENT_DAYS}d`) : null;
   const wholeDays = Math.floor(window.elapsedDays);
   const midnight = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
   const history = await dailySpend(prometheus, budgetSpend(budget), midnight, Math.max(wholeDays, HISTORY_DAYS));
@@ -122,7 +121,7 @@ async function monthSpend(prometheus: PrometheusQuery, name: string, budget: Bud
     },
     daysInMonth: Math.round(window.elapsedDays + window.remainingDays),
   };
-  return { window, monthToDateUsd, recentUsd, forecast: seasonalNaiveForecast(input), spent };
+  return { window, monthToDateUsd, forecast: seasonalNaiveForecast(input), spent };
 }
 
 /** The budget a step names, or an error saying which budgets the config defines. */
@@ -205,15 +204,11 @@ export function createFinopsActivities({
       const step = 'finops.budgetReport';
       const budget = budgetNamed(settings.budgets, step, name);
       const now = new Date();
-      const { window, monthToDateUsd, recentUsd, forecast, spent } = await monthSpend(
-        prometheus,
-        name,
-        budget,
-        step,
-        now,
-      );
+      const { window, monthToDateUsd, forecast, spent } = await monthSpend(prometheus, name, budget, step, now);
       const lastDayUsd =
         window.elapsedDays >= 1 ? await spent('1d') : monthToDateUsd / Math.max(window.elapsedDays, 1 / 24);
+      // The week's pace is the report's alone: the scale-out check reads only the forecast.
+      const recentUsd = window.elapsedDays >= RECENT_DAYS ? await spent(`${RECENT_DAYS}d`) : null;
       metrics.recordBudget(name, {
         budgetUsd: budget.monthlyUsd,
         spentUsd: monthToDateUsd,

@@ -20,6 +20,7 @@ import { createNotifyActivities, type NotifyActivities } from '../notify/notify-
 import { createPolicyActivities, type PolicyActivities } from '../policy/policy-activities';
 import { createPrometheusActivities, type PrometheusQuery } from '../prometheus/prometheus-activities';
 import { createStorageActivities } from '../storage/lifecycle-activities';
+import { createCapaActivities, type CapaActivities } from '../capa/capa-activities';
 
 export interface ActivityDeps {
   gateway: GatewayAdapter;
@@ -48,7 +49,8 @@ export type Activities = Record<ActionName, ActionActivity> &
   MetricsActivities &
   PolicyActivities &
   FinopsActivities &
-  AlertActivities;
+  AlertActivities &
+  CapaActivities;
 
 export function createActivities({
   gateway,
@@ -76,5 +78,6 @@ export function createActivities({
     ...createMetricsActivities(metrics),
     ...createPolicyActivities({ opa, guardrails, prometheus, gateway, budgets: finops.budgets }),
     ...createAlertActivities(alertmanager),
+    ...createCapaActivities(notifier, runUrl),
   };
 }

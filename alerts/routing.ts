@@ -1,7 +1,7 @@
 // Routes each alert of a notification to the playbooks whose matchers it satisfies, and names the
 // run (playbook × target) it belongs to. Pure: no Temporal calls happen here.
 import type { Playbook } from '../playbook/playbook-schema';
-import { planRun, type RunPlan } from '../playbook/plan';
+import { planRun, type CapaDefaults, type RunPlan } from '../playbook/plan';
 import { playbookRunId } from '../workflows/ids';
 import type { Alert } from './alertmanager';
 import { matchesAll } from './matchers';
@@ -20,6 +20,8 @@ export interface RunDefaults {
   staleAfterMs?: number | undefined;
   /** The configured gateway: steps it cannot do are skipped (`unsupported: skip`) or refused. */
   gateway?: GatewayKind | undefined;
+  /** finops.capa: the families whose runs open a CAPA; absent, none does. */
+  capa?: CapaDefaults | undefined;
 }
 
 /**

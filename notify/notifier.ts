@@ -1,6 +1,7 @@
 // How runs tell people what they do. Without Slack configured, notifications go to the log as
 // structured JSON, so the embedded stack works end to end.
 import type { Logger } from '../observability/logger';
+import { capaTitle, missingForClose, type CapaStatus } from '../workflows/capa/definitions';
 
 export interface RunReference {
   workflowId: string;
@@ -45,6 +46,17 @@ export interface ApprovalRequest {
 /** Where an approval request was posted, to update it later; null where nothing was posted (the log). */
 export type MessageRef = { channel: string; ts: string } | null;
 
+/** A scheduled review (reviews/): a title, a summary up front, sections of facts, and where the whole report is kept. */
+export interface ReportPost {
+  /** Notify names, e.g. finops. */
+  to: string[];
+  title: string;
+  summary: string;
+  sections: Array<{ title: string; lines: string[] }>;
+  /** Where the Markdown report and its chart were written. */
+  files: string[];
+}
+
 export interface ApprovalDecisionRecord {
   by: string;
   approve: boolean;
@@ -80,8 +92,22 @@ export interface WarRoomStatus {
   savings?: string | null;
 }
 
+/** A CAPA as people are shown it, with the links the activity adds. */
+export interface CapaNotice {
+  status: CapaStatus;
+  /** The CAPA's and its run's pages in the Temporal UI. */
+  links: { capa: string; run: string };
+}
+
+/** A reminder of an open CAPA: to its owner when it has one, else to the people it was posted to. */
+export interface CapaReminder {
+  overdue: boolean;
+}
+
 export interface Notifier {
   notify(notification: Notification): Promise<void>;
+  /** Posts a scheduled review's digest (reviews/): in Slack as Block Kit sections, else to the log. */
+  postReport(report: ReportPost): Promise<void>;
   /** Opens (or finds, if it exists) the war-room named `name`; answers where people meet and its status message. */
   openWarRoom(request: WarRoomRequest): Promise<{ location: string; statusMessage: MessageRef }>;
   /** Replaces the war-room's status message with the run's current status. */
@@ -91,6 +117,11 @@ export interface Notifier {
   /** Replaces the request's buttons with the outcome: who, when, what. */
   settleApproval(ref: MessageRef, request: ApprovalRequest, outcome: ApprovalOutcome): Promise<void>;
   nudgeApproval(ref: MessageRef, request: ApprovalRequest, nudge: ApprovalNudge): Promise<void>;
+  /** Posts a CAPA where its run's people are (in Slack with Fill in and Close buttons). */
+  postCapa(notice: CapaNotice): Promise<MessageRef>;
+  /** Replaces the CAPA's message with its current state (a closed one without buttons). */
+  updateCapa(ref: MessageRef, notice: CapaNotice): Promise<void>;
+  remindCapa(ref: MessageRef, notice: CapaNotice, reminder: CapaReminder): Promise<void>;
 }
 
 export class LogNotifier implements Notifier {
@@ -98,6 +129,11 @@ export class LogNotifier implements Notifier {
 
   notify({ to, message, run }: Notification): Promise<void> {
     this.logger.info({ notification: { to, message }, run }, `notify ${to.join(', ')}: ${message}`);
+    return Promise.resolve();
+  }
+
+  postReport({ to, title, summary, sections, files }: ReportPost): Promise<void> {
+    this.logger.info({ report: { to, title, summary, sections, files } }, `${title}: ${summary} (${files.join(', ')})`);
     return Promise.resolve();
   }
 
@@ -141,6 +177,31 @@ export class LogNotifier implements Notifier {
     this.logger.warn(
       { approval: { stepId, deadline, kind, mention }, run },
       `${kind}: ${stepId} of ${run.workflowId} still waits for a decision (until ${deadline})`,
+    );
+    return Promise.resolve();
+  }
+
+  postCapa({ status, links }: CapaNotice): Promise<MessageRef> {
+    const { capaId, opening } = status;
+    this.logger.warn(
+      { capa: { capaId, alert: opening.alert, run: opening.run, link: links.capa }, to: opening.notifyTo },
+      `CAPA opened for ${opening.run.workflowId}: ${capaTitle(opening)} (fill it with: finops-soar capa fill ${capaId} …)`,
+    );
+    return Promise.resolve(null);
+  }
+
+  updateCapa(_ref: MessageRef, { status }: CapaNotice): Promise<void> {
+    const { capaId, state, fields, closed } = status;
+    this.logger.info({ capa: { capaId, state, fields, closed } }, `CAPA ${capaId} is ${state}`);
+    return Promise.resolve();
+  }
+
+  remindCapa(_ref: MessageRef, { status }: CapaNotice, { overdue }: CapaReminder): Promise<void> {
+    const { capaId, fields, opening } = status;
+    const who = fields.owner ?? opening.notifyTo.join(', ');
+    this.logger.warn(
+      { capa: { capaId, owner: fields.owner ?? null, dueDate: fields.dueDate ?? null, overdue } },
+      `${who}: CAPA ${capaId} is still open${overdue ? `, overdue since ${fields.dueDate}` : ''}; missing ${missingForClose(fields).join(', ') || 'nothing: close it'}`,
     );
     return Promise.resolve();
   }

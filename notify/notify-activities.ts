@@ -35,7 +35,7 @@ export interface NotifyActivities {
  * A notifier's failure as Temporal should see it: errors that say trying again cannot help (a
  * missing channel, a bad token) are not retried.
  */
-async function told<T>(call: () => Promise<T>): Promise<T> {
+export async function told<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {

@@ -96,6 +96,19 @@ export interface RunPlan {
   rollback?: StagedRollback | undefined;
   /** The more severe playbook of the same family, planned for the same alert, and when it takes over. */
   escalation?: { afterMs: number; plan: RunPlan } | undefined;
+  /** The run opens a CAPA for the anomaly (its playbook's family is in finops.capa.families); absent: none. */
+  capa?: CapaPlan | undefined;
+}
+
+/** Where a run's CAPA is posted and how often its owner is reminded (finops.capa). */
+export interface CapaPlan {
+  notifyTo: string[];
+  remindEveryMs: number;
+}
+
+/** finops.capa as planning reads it: the families whose runs open one. */
+export interface CapaDefaults extends CapaPlan {
+  families: string[];
 }
 
 /** A playbook's staged rollback, planned: its guard's params rendered for the alert. */
@@ -369,6 +382,7 @@ export function planRun(
     dryRun?: boolean;
     staleAfterMs?: number | undefined;
     gateway?: GatewayKind | undefined;
+    capa?: CapaDefaults | undefined;
   },
 ): PlanResult {
   const { spec } = playbook;
@@ -436,6 +450,9 @@ export function planRun(
       ...(rollback ? { rollback } : {}),
       ...(textGaps.length > 0 ? { textGaps } : {}),
       ...(defaults.staleAfterMs !== undefined ? { staleAfterMs: defaults.staleAfterMs } : {}),
+      ...(defaults.capa && spec.family && defaults.capa.families.includes(spec.family)
+        ? { capa: { notifyTo: defaults.capa.notifyTo, remindEveryMs: defaults.capa.remindEveryMs } }
+        : {}),
     },
   };
 }

@@ -9,6 +9,7 @@ const { IndexedValueType } = temporal.api.enums.v1;
 const INDEXED_TYPE: Record<string, temporal.api.enums.v1.IndexedValueType> = {
   [SearchAttributeType.KEYWORD]: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   [SearchAttributeType.INT]: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+  [SearchAttributeType.DATETIME]: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
 };
 const typeOf = (name: string) => Object.values(SEARCH_ATTRIBUTES).find((key) => key.name === name)!.type;
 

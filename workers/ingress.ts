@@ -56,6 +56,11 @@ async function main() {
       // Without an Alertmanager to ask, a run cannot check for a lost resolution.
       staleAfterMs: config.ingress.alertmanagerUrl ? config.engine.staleAlertAfter : undefined,
       gateway: config.gateway.kind,
+      capa: {
+        families: config.finops.capa.families,
+        notifyTo: config.finops.capa.notify,
+        remindEveryMs: config.finops.capa.remindEvery,
+      },
     },
     temporalTimeoutMs: config.ingress.temporalTimeout,
     alertmanagerUrls: config.ingress.alertmanagerUrl,

@@ -4,3 +4,4 @@ export { engineLimits } from './engine-limits';
 export { playbookRun } from './playbook-run/playbook-run';
 export { limitShard } from './limits/limit-shard';
 export { admissionWaitlist } from './limits/admission-waitlist';
+export { capa } from './capa/capa';

@@ -15,6 +15,13 @@ export const SEARCH_ATTRIBUTES = {
   /** While a run waits to be admitted: what for, and its place in the line (1 is next). */
   waitingFor: defineSearchAttributeKey('FinopsWaitingFor', SearchAttributeType.KEYWORD),
   waitPosition: defineSearchAttributeKey('FinopsWaitPosition', SearchAttributeType.INT),
+  /**
+   * A CAPA's owner and due date (capa/), to find one's own and the overdue ones. A CAPA's open or closed is in
+   * FinopsState: SQL visibility (the dev server, PostgreSQL, MySQL) takes at most 10 Keyword attributes and this is
+   * the tenth, so it is spent on the owner, which no other attribute can say.
+   */
+  capaOwner: defineSearchAttributeKey('FinopsCapaOwner', SearchAttributeType.KEYWORD),
+  capaDue: defineSearchAttributeKey('FinopsCapaDue', SearchAttributeType.DATETIME),
 } as const;
 
 /** `Name=Keyword` pairs, as `temporal server start-dev --search-attribute` takes them. */

@@ -8,6 +8,7 @@ import type {
   ApprovalOutcome,
   ApprovalRequest,
   Notification,
+  ReportPost,
   RunReference,
   WarRoomStatus,
 } from '../notifier';
@@ -23,9 +24,9 @@ export interface SlackMessage {
 
 // Block Kit's limits (https://docs.slack.dev/reference/block-kit/blocks): Slack refuses a message over them, so
 // longer text is cut, visibly, rather than failing the notification.
-const HEADER_LIMIT = 150;
+export const HEADER_LIMIT = 150;
 const SECTION_LIMIT = 3_000;
-const FIELD_LIMIT = 2_000;
+export const FIELD_LIMIT = 2_000;
 /** Alert text quoted inside a line of ours (a summary in a pointer or a reminder, a target). */
 const QUOTE_LIMIT = 1_000;
 
@@ -50,7 +51,7 @@ export function cut(text: string, limit: number): string {
 }
 
 /** Alert text, escaped and cut to `limit`: what goes inside a line of ours. */
-const quote = (text: string, limit = QUOTE_LIMIT) => cut(escapeText(text), limit);
+export const quote = (text: string, limit = QUOTE_LIMIT) => cut(escapeText(text), limit);
 
 // The longest address linked: a link is never cut (half a link is markup Slack shows raw), and it fits a context
 // element (FIELD_LIMIT) with its label. A run's address holds its id, which a long label makes long.
@@ -86,7 +87,7 @@ const AUTOMATICALLY_PARSED = /@(?:here|channel|everyone)|#[\p{L}\p{N}_-]|:\/\/|w
  * something Slack would parse on its own, so an alert's "@here" or "evil.example" stays text. Slack still reads our
  * own markup in a verbatim object.
  */
-function markdown(text: string, limit = SECTION_LIMIT) {
+export function markdown(text: string, limit = SECTION_LIMIT) {
   // Slack refuses an empty text object, and an alert's annotation may be empty.
   const shown = cut(text, limit) || '(empty)';
   const plain = shown.replace(/<[^<>]*>/g, '');
@@ -95,7 +96,7 @@ function markdown(text: string, limit = SECTION_LIMIT) {
     : { type: 'mrkdwn' as const, text: shown };
 }
 
-const section = (text: string): SlackBlock => ({ type: 'section', text: markdown(text) });
+export const section = (text: string): SlackBlock => ({ type: 'section', text: markdown(text) });
 
 const runLine = (run: RunReference) => `*${quote(run.playbook)}* on \`${quote(run.target)}\` · ${quote(run.severity)}`;
 
@@ -103,6 +104,29 @@ function runContext(run: RunReference, runUrl: string | null): SlackBlock {
   const elements = [markdown(runLine(run), FIELD_LIMIT)];
   if (runUrl !== null) elements.push(markdown(link(runUrl, 'the run'), FIELD_LIMIT));
   return { type: 'context', elements };
+}
+
+/**
+ * A scheduled review's digest (reviews/): a header, the summary, one section per part of the review with its lines as
+ * bullets, and where the whole report is kept. Its lines hold tenant and route names from metric labels: plain text,
+ * escaped. At most 1 + 1 + 45 + 1 blocks, under Block Kit's 50.
+ */
+export function reportMessage({ title, summary, sections, files }: ReportPost): SlackMessage {
+  const parts = sections.slice(0, 45).map(({ title: heading, lines }) =>
+    section([`*${escapeText(heading)}*`, ...lines.map((line) => `• ${escapeText(line)}`)].join('\n')),
+  );
+  return {
+    text: cut(escapeText(`${title}: ${summary}`), SECTION_LIMIT),
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: cut(title, HEADER_LIMIT) } },
+      section(escapeText(summary)),
+      ...parts,
+      {
+        type: 'context',
+        elements: [markdown(`The full report: ${files.map((file) => `\`${escapeText(file)}\``).join(', ')}`, FIELD_LIMIT)],
+      },
+    ],
+  };
 }
 
 export function notificationMessage({ message, run }: Notification, runUrl: string | null): SlackMessage {

@@ -6,13 +6,17 @@ import type {
   ApprovalNudge,
   ApprovalOutcome,
   ApprovalRequest,
+  CapaNotice,
+  CapaReminder,
   MessageRef,
   Notification,
   Notifier,
+  ReportPost,
   RunReference,
   WarRoomRequest,
   WarRoomStatus,
 } from '../notifier';
+import { capaMessage, capaReminderText } from './capa-message';
 import { SlackApi, SlackError } from './slack-api';
 import { SlackDirectory, userGroupOf } from './slack-directory';
 import {
@@ -22,6 +26,7 @@ import {
   groupMention,
   nudgeText,
   notificationMessage,
+  reportMessage,
   warRoomMessage,
   warRoomStatusMessage,
   type SlackMessage,
@@ -117,6 +122,11 @@ export class SlackNotifier implements Notifier {
     const message = notificationMessage(notification, this.runUrl(notification.run));
     for (const channel of this.channelsFor(notification.to))
       await this.post(channel, 'posting a notification', message);
+  }
+
+  async postReport(report: ReportPost): Promise<void> {
+    const message = reportMessage(report);
+    for (const channel of this.channelsFor(report.to)) await this.post(channel, 'posting a review', message);
   }
 
   /** The channels of these notify names, each once, in order. */
@@ -332,6 +342,41 @@ export class SlackNotifier implements Notifier {
       'chat.update',
       { doing: `updating the war-room status of ${run.workflowId} (${ref.channel} ${ref.ts})`, channel },
       (client) => client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks }),
+    );
+  }
+
+  /** The CAPA, with its buttons, goes to the first notify name's channel; reminders go to its thread. */
+  async postCapa(notice: CapaNotice): Promise<MessageRef> {
+    const [home = this.channelFor(undefined)] = this.channelsFor(notice.status.opening.notifyTo);
+    return this.post(home, `posting the CAPA ${notice.status.capaId}`, capaMessage(notice));
+  }
+
+  async updateCapa(ref: MessageRef, notice: CapaNotice): Promise<void> {
+    if (ref === null) return;
+    const { text, blocks } = capaMessage(notice);
+    const channel = { id: ref.channel, setting: `the CAPA's channel` };
+    await this.api.call(
+      'chat.update',
+      { doing: `updating the CAPA ${notice.status.capaId} (${ref.channel} ${ref.ts})`, channel },
+      (client) => client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks }),
+    );
+  }
+
+  /** In the CAPA's thread, shown in the channel too once it is overdue; the owner mentioned, else the groups. */
+  async remindCapa(ref: MessageRef, notice: CapaNotice, { overdue }: CapaReminder): Promise<void> {
+    const { owner } = notice.status.fields;
+    const mention = owner
+      ? SLACK_USER_ID.test(owner)
+        ? `<@${owner}>`
+        : escapeText(owner)
+      : this.mentions(notice.status.opening.notifyTo).join(' ');
+    const channel =
+      ref === null ? this.channelFor(notice.status.opening.notifyTo[0]) : { id: ref.channel, setting: `the CAPA's channel` };
+    await this.post(
+      channel,
+      `reminding of the CAPA ${notice.status.capaId}`,
+      { text: capaReminderText(notice, overdue, mention) },
+      ref === null ? undefined : { thread_ts: ref.ts, reply_broadcast: overdue },
     );
   }
 }

@@ -74,6 +74,8 @@ test('the dev server keeps its SQLite file in the data folder, with WAL and ever
     'FinopsState=Keyword',
     'FinopsWaitingFor=Keyword',
     'FinopsWaitPosition=Int',
+    'FinopsCapaOwner=Keyword',
+    'FinopsCapaDue=Datetime',
   ]);
 });
 

@@ -218,6 +218,8 @@ export interface RunStatus {
   flap?: FlapMemory;
   /** Verify steps: whether the metric moved, with the last value measured. */
   verifications: Array<{ stepId: string; moved: boolean; value: number | null; at: string; reason: string }>;
+  /** The CAPA the run opened (plan.capa): its workflow id. Absent: none. */
+  capa?: { capaId: string };
 }
 
 export const alertNotificationSignal = defineSignal<[AlertNotification]>('alertNotification');

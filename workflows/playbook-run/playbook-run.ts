@@ -30,6 +30,7 @@ import { runSteps } from './steps';
 import { waitUntil } from './waiting';
 import { keepWarRoomPosted } from './war-room';
 import { RESOLVED_BY_THE_RUN, waitForResolution } from './lost-resolution';
+import { openCapa, tellCapaTheRunEnded } from './capa-opening';
 
 export type { RunSummary } from './run-context';
 
@@ -84,6 +85,9 @@ async function runPlaybook(ctx: RunContext): Promise<RunSummary> {
     }
   }
 
+  // Runs since issue 18 open a CAPA for a cost anomaly (plan.capa), once admitted.
+  if (!ctx.carried && plan.capa && patched('capa-for-cost-runs')) await openCapa(ctx);
+
   try {
     await ctx.main.run(async () => {
       if (!ctx.carried) {
@@ -135,6 +139,7 @@ async function runPlaybook(ctx: RunContext): Promise<RunSummary> {
     else await CancellationScope.nonCancellable(() => limits['limits.releaseRun']({ workflowId }));
   }
 
+  await tellCapaTheRunEnded(ctx);
   await condition(ctx.warRoomPosted);
   await condition(allHandlersFinished);
   // A slot assigned while the run was ending (signals crossed) goes back too.

@@ -48,15 +48,24 @@ export async function authorize(
       ok: false,
       reason: `nobody may approve ${severity} steps of ${playbook}: set approvals.approvers.${playbook}.${severity} (or .default.${severity})`,
     };
-  if (entries.includes('*') || entries.includes(user)) return { ok: true };
-  const groups = entries.filter((entry) => !isUserId(entry));
-  if (groups.length > 0 && directory) {
-    for (const group of groups) if ((await directory.membersOf(group)).includes(user)) return { ok: true };
-  }
-  const unchecked =
-    groups.length > 0 && !directory ? ` (groups ${groups.join(', ')} cannot be checked without Slack)` : '';
+  if (await isAmong(user, entries, directory)) return { ok: true };
   return {
     ok: false,
-    reason: `${user} may not approve ${severity} steps of ${playbook}; approvers: ${entries.join(', ')}${unchecked}`,
+    reason: `${user} may not approve ${severity} steps of ${playbook}; approvers: ${entries.join(', ')}${uncheckedGroups(entries, directory)}`,
   };
+}
+
+/** Whether `user` is one of `entries`: named, in a named group (with Slack), or `*`. */
+export async function isAmong(user: string, entries: readonly string[], directory?: Directory): Promise<boolean> {
+  if (entries.includes('*') || entries.includes(user)) return true;
+  if (!directory) return false;
+  for (const group of entries.filter((entry) => !isUserId(entry)))
+    if ((await directory.membersOf(group)).includes(user)) return true;
+  return false;
+}
+
+/** What a refusal adds when groups could not be checked: they need Slack. */
+export function uncheckedGroups(entries: readonly string[], directory?: Directory): string {
+  const groups = entries.filter((entry) => entry !== '*' && !isUserId(entry));
+  return groups.length > 0 && !directory ? ` (groups ${groups.join(', ')} cannot be checked without Slack)` : '';
 }

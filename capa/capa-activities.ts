@@ -19,6 +19,7 @@ export function createCapaActivities(notifier: Notifier, runUrl: (workflowId: st
   return {
     'capa.post': (status) => told(() => notifier.postCapa(notice(status))),
     'capa.update': (status) => told(() => notifier.updateCapa(status.message, notice(status))),
-    'capa.remind': ({ status, overdue }) => told(() => notifier.remindCapa(status.message, notice(status), { overdue })),
+    'capa.remind': ({ status, overdue }) =>
+      told(() => notifier.remindCapa(status.message, notice(status), { overdue })),
   };
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { renderAlertRules } from '../alert-rules/render-alert-rules';
+import { REVIEW_OPTIONS, REVIEW_USAGE, reviewCommand } from '../reviews/review-cli';
 import { renderKongRules } from '../alert-rules/render-kong-rules';
 import { renderLiteLlmRules } from '../alert-rules/render-litellm-rules';
 import { webhookPayloadSchema } from '../alerts/alertmanager';
@@ -19,11 +20,13 @@ import { playbookSchema } from '../playbook/playbook-schema';
 import { formatIssues } from '../validation/issues';
 import { exitOnStartupError } from '../workers/startup';
 import { callRunsApi, keyValues, runPath, runsApiTarget } from './runs';
+import { CAPA_OPTIONS, CAPA_USAGE, capaCommand } from '../capa/capa-cli';
 
 const USAGE = `usage:
   finops-soar validate [--dir DIR]                 check every playbook in DIR (default: playbooks.dir)
   finops-soar plan PAYLOAD.json [--dir DIR] [--json]  what an Alertmanager notification would run
   finops-soar schema                                the playbook JSON Schema, for editors
+${REVIEW_USAGE}
   finops-soar rules [--out DIR]                     write every Prometheus rule file from the config (alerts, finops.budgets,
                                                     and for gateway.kind litellm or kong its metrics' mapping) into DIR
                                                     (default deploy/prometheus/rules)
@@ -36,7 +39,8 @@ const USAGE = `usage:
   finops-soar approve|reject RUN_ID STEP_ID [--reason TEXT]
                                                     decide a pending approval as the operator whose token
                                                     FINOPS_SOAR_OPERATOR_TOKEN holds (npm start: local-operator)
-  start, status, resolve, abort, approve and reject talk to the ingress (--url, default ingress.host:port) with its token.`;
+${CAPA_USAGE}
+  start, status, resolve, abort, approve, reject, capas and capa talk to the ingress (--url, default ingress.host:port) with its token.`;
 
 /** The playbook format as JSON Schema (draft 2020-12), as written in YAML (durations and matchers as text). */
 export const playbookJsonSchema = () => z.toJSONSchema(playbookSchema, { io: 'input', unrepresentable: 'any' });
@@ -107,6 +111,7 @@ function formatPlan(decisions: readonly RoutingDecision[]): string {
 
 const OPTIONS = {
   dir: { type: 'string' },
+  ...REVIEW_OPTIONS,
   out: { type: 'string' },
   json: { type: 'boolean', default: false },
   url: { type: 'string' },
@@ -114,6 +119,7 @@ const OPTIONS = {
   annotation: { type: 'string', multiple: true },
   by: { type: 'string' },
   reason: { type: 'string' },
+  ...CAPA_OPTIONS,
 } as const;
 
 /** Prints the runs API's answer; a 2xx is success. */
@@ -130,6 +136,9 @@ export async function main(argv: string[]): Promise<number> {
   const dir = values.dir ?? config?.playbooks.dir ?? 'playbooks';
 
   switch (command) {
+    case 'reviews':
+    case 'review':
+      return reviewCommand(command, positionals.slice(1), values, config!, USAGE);
     case 'validate': {
       const gateway = config!.gateway.kind;
       const playbooks = loadPlaybooks(dir, { gateway });
@@ -227,6 +236,9 @@ export async function main(argv: string[]): Promise<number> {
       };
       return report(await callRunsApi(runsApiTarget(config!, values.url), 'POST', `${runPath(file)}/decide`, decision));
     }
+    case 'capas':
+    case 'capa':
+      return capaCommand(command, positionals.slice(1), values, config!);
     case 'status':
       if (!file) {
         console.error(USAGE);

@@ -9,6 +9,7 @@ import type { Approvers, Directory } from '../approvals/approvers';
 import type { Playbook } from '../playbook/playbook-schema';
 import { registerAlertmanagerWebhook } from './alertmanager-webhook';
 import { registerRunsApi } from './runs-api';
+import { registerCapaApi } from './capa-api';
 import { MAX_WORKFLOW_ID_BYTES } from './run-dispatch';
 import { registerSlackEndpoints } from './slack-routes';
 import {
@@ -36,6 +37,8 @@ export interface IngressOptions {
   directory?: Directory | undefined;
   /** Operator id → token, for decisions over the runs API. */
   operatorTokens: Record<string, string>;
+  /** Who may close a CAPA (finops.capa.closers); absent, its playbook's approvers. */
+  capaClosers?: readonly string[] | undefined;
   /** With Slack configured: the signing secret its interactivity requests are checked against. */
   slackSigningSecret?: string | undefined;
   /** Requests in progress beyond this are answered 503, which Alertmanager retries later. */
@@ -140,6 +143,7 @@ export function buildIngressApp(ingressOptions: IngressOptions): FastifyInstance
     });
     registerAlertmanagerWebhook(routes, options);
     registerRunsApi(routes, options);
+    registerCapaApi(routes, options);
     if (options.slackSigningSecret)
       registerSlackEndpoints(routes, { ...options, signingSecret: options.slackSigningSecret });
     done();

@@ -63,7 +63,7 @@ interface RunParams {
   workflowId: string;
 }
 
-function invalid(reply: FastifyReply, what: string, error: z.ZodError, schema: z.ZodType) {
+export function invalid(reply: FastifyReply, what: string, error: z.ZodError, schema: z.ZodType) {
   return reply.code(422).send({ error: `invalid ${what}`, problems: formatIssues(error, schema) });
 }
 
@@ -77,7 +77,7 @@ const illFormed = (texts: Record<string, string>) =>
   Object.entries(texts).find(([name, value]) => /\p{Cs}/u.test(name) || /\p{Cs}/u.test(value))?.[0];
 
 /** The operator a token belongs to, compared in constant time against every configured token. */
-function operatorOf(header: string | string[] | undefined, operatorTokens: Record<string, string>): string | undefined {
+export function operatorOf(header: string | string[] | undefined, operatorTokens: Record<string, string>): string | undefined {
   if (typeof header !== 'string') return undefined;
   return Object.entries(operatorTokens).find(([, token]) => safeEqual(header, token))?.[0];
 }
@@ -86,7 +86,7 @@ function operatorOf(header: string | string[] | undefined, operatorTokens: Recor
  * Temporal's answer as HTTP: 404 for no such run, 409 when the run refused, 503 when trying again can help, else 500.
  * `run` names it for people.
  */
-function temporalFailure(reply: FastifyReply, run: string, error: unknown) {
+export function temporalFailure(reply: FastifyReply, run: string, error: unknown) {
   if (error instanceof WorkflowNotFoundError) return reply.code(404).send({ error: `no open run ${run}` });
   if (error instanceof WorkflowUpdateFailedError)
     return reply.code(409).send({ error: `run ${run} refused: ${error.cause?.message ?? error.message}` });

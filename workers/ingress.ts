@@ -69,6 +69,7 @@ async function main() {
     rateLimits: config.ingress.rateLimits,
     approvers: config.approvals.approvers,
     operatorTokens: config.approvals.operatorTokens,
+    capaClosers: config.finops.capa.closers,
     ...(config.slack && {
       slackSigningSecret: config.slack.signingSecret,
       directory: new SlackDirectory(new SlackApi(config.slack, logger), config.slack.groups),

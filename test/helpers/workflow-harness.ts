@@ -159,6 +159,7 @@ export async function startHarness(): Promise<Harness> {
         verifyOverride,
         historyLimit,
         gateway,
+        capa,
       } = {},
     ) {
       const playbooks = [yamls].flat().map((yaml) => {
@@ -166,7 +167,7 @@ export async function startHarness(): Promise<Harness> {
         if (!playbook) throw new Error(problems.join('\n'));
         return playbook;
       });
-      const decision = routeAlert(firing, playbooks, { cooldownMs, dryRun, staleAfterMs, gateway }).find(
+      const decision = routeAlert(firing, playbooks, { cooldownMs, dryRun, staleAfterMs, gateway, capa }).find(
         (d) => d.outcome !== 'routed' || d.plan.playbook.name === playbooks[0]!.spec.name,
       );
       if (decision?.outcome !== 'routed') throw new Error(`not routed: ${JSON.stringify(decision)}`);

@@ -58,6 +58,9 @@ test('recorded histories are present', () => {
       'budget-watch.json',
       'budget-watch-retry.json',
       'lost-resolution-unreachable.json',
+      // A cost run that opened a CAPA (patched: capa-for-cost-runs), and the CAPA: reminded, refused, filled, closed.
+      'capa-cost-run.json',
+      'capa.json',
     ]),
   );
 });

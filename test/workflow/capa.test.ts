@@ -9,6 +9,7 @@ import { capaStatusQuery, capaWorkflowId, type CapaStatus } from '../../workflow
 import { alertNotificationSignal, statusQuery } from '../../workflows/playbook-run/definitions';
 import { alert, resolved } from '../helpers/alerts';
 import { INGRESS_TOKEN, startIngress, TEST_OPERATOR_TOKENS } from '../helpers/ingress';
+import { recordHistoryIfAsked } from '../helpers/histories';
 import { waitFor } from '../helpers/wait';
 import { notification, startHarness, type Harness } from '../helpers/workflow-harness';
 
@@ -184,6 +185,8 @@ test('a cost run opens its CAPA, tells it what it did when it ends, and the CAPA
   expect(again).toEqual({ status: 409, body: { error: `CAPA ${capaId} is closed`, capaId } });
   // Its record stays readable.
   expect((await call('GET', capaPath(capaId))).body).toMatchObject({ state: 'closed', closed: { by: 'U0SRE' } });
+  recordHistoryIfAsked(harness.env.address, run, 'capa-cost-run');
+  recordHistoryIfAsked(harness.env.address, capa, 'capa');
 });
 
 test('bad requests are answered with what is wrong, and change nothing', async () => {

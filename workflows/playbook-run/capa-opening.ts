@@ -6,12 +6,14 @@ import { getExternalWorkflowHandle, log, ParentClosePolicy, startChild } from '@
 import type { capa } from '../capa/capa';
 import { capaRunEndedSignal, capaWorkflowId, type CapaRunOutcome } from '../capa/definitions';
 import { failureMessage } from '../failures';
+import { playbookRunId } from '../ids';
 import type { RunContext } from './run-context';
 
 export async function openCapa(ctx: RunContext): Promise<void> {
   const { plan, alert, status, workflowId, firstExecutionRunId } = ctx;
   if (!plan.capa) return;
-  const capaId = capaWorkflowId(workflowId, firstExecutionRunId);
+  // From the plan, not workflowInfo(): the same id in a replay of a recorded history, whatever id the replay runs it under.
+  const capaId = capaWorkflowId(playbookRunId(plan.playbook.name, plan.target.key), firstExecutionRunId);
   const { labels } = plan.target;
   try {
     await startChild<typeof capa>('capa', {
@@ -58,7 +60,12 @@ function outcomeOf({ status }: RunContext): CapaRunOutcome {
   return {
     state: status.state,
     endedAt: new Date().toISOString(),
-    changes: status.applied.map(({ stepId, summary, appliedAt, undoneAt }) => ({ stepId, summary, appliedAt, undoneAt })),
+    changes: status.applied.map(({ stepId, summary, appliedAt, undoneAt }) => ({
+      stepId,
+      summary,
+      appliedAt,
+      undoneAt,
+    })),
     costBeforeUsdPerHour: savings?.baseline?.usdPerHour ?? null,
     costAfterUsdPerHour: (savings?.inForce ?? savings?.latest)?.usdPerHour ?? null,
     savedUsd: savings ? savings.savedUsd : null,

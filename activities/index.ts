@@ -11,6 +11,12 @@ import type { BucketLifecycle } from '../storage/lifecycle-client';
 import type { ActionActivity, CheckActivity } from './action-contract';
 import { createGatewayActivities } from '../gateway/gateway-activities';
 import { createFinopsActivities, type FinopsActivities, type FinopsSettings } from '../finops/finops-activities';
+import {
+  createReviewActivities,
+  unconfiguredReviewActivities,
+  type ReviewActivities,
+  type ReviewDeps,
+} from '../reviews/review-activities';
 import { createKubernetesActivities } from '../kubernetes/kubernetes-activities';
 import { createLimitsActivities, type LimitsActivities, type LimitsDeps } from './limits-activities';
 import { createShardedLimitsActivities, type ShardedLimitsActivities } from './sharded-limits';
@@ -38,6 +44,8 @@ export interface ActivityDeps {
   opa?: OpaClientOptions | undefined;
   /** Where runs ask whether an alert that stopped repeating is still active; absent, none is configured. */
   alertmanager?: AlertmanagerDeps | undefined;
+  /** What the scheduled reviews read and where they write (reviews/); absent, their activities fail saying so. */
+  reviews?: ReviewDeps | undefined;
 }
 
 /** Every registered action and check has an activity of the same name (checked by the type). */
@@ -65,10 +73,12 @@ export function createActivities({
   metrics,
   opa,
   alertmanager = { urls: [], timeoutMs: 10_000 },
-}: ActivityDeps): Activities {
+  reviews,
+}: ActivityDeps): Activities & ReviewActivities {
   return {
     ...createGatewayActivities(gateway, guardrails),
     ...createKubernetesActivities(kubernetes),
+    ...(reviews ? createReviewActivities(reviews) : unconfiguredReviewActivities()),
     ...createPrometheusActivities(prometheus),
     ...createFinopsActivities({ prometheus, kubernetes, settings: finops, metrics }),
     ...createStorageActivities(storage),

@@ -7,6 +7,8 @@ import { alertRulesSchema } from '../alert-rules/alert-rules-schema';
 import { durationSchema } from '../validation/duration';
 import { DEFAULT_LIMIT_SHARDS } from '../workflows/limits/protocol';
 import { GATEWAY_KINDS } from '../gateway/gateway-knobs';
+import { capaSettingsSchema } from '../capa/capa-settings';
+import { budgetReviewSchema, lifecycleReviewSchema, reviewsSchema } from '../reviews/review-settings';
 
 const port = (what: string) => z.coerce.number().int().min(1).max(65535).describe(`a TCP port (1-65535) for ${what}`);
 
@@ -372,6 +374,7 @@ export const configSchema = z
                   .describe(
                     'PromQL label matchers choosing the spend that counts, e.g. tenant="acme" (default: all spend)',
                   ),
+                review: budgetReviewSchema.optional(),
               })
               .strict(),
           )
@@ -402,6 +405,8 @@ export const configSchema = z
           .strict()
           .prefault({})
           .describe('the budget watch the worker starts when budgets are configured'),
+        capa: capaSettingsSchema.prefault({}),
+        reviews: reviewsSchema.optional(),
       })
       .strict()
       .prefault({}),
@@ -424,6 +429,7 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        review: lifecycleReviewSchema.optional(),
       })
       .strict()
       .prefault({}),

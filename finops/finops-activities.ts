@@ -103,7 +103,13 @@ export async function dailySpend(
  * interval, from Prometheus: the month to date, and the whole days of the month and the four weeks
  * before it in one query (finops/forecast.ts).
  */
-async function monthSpend(prometheus: PrometheusQuery, name: string, budget: BudgetSpec, step: string, now: Date) {
+export async function monthSpend(
+  prometheus: PrometheusQuery,
+  name: string,
+  budget: BudgetSpec,
+  step: string,
+  now: Date,
+) {
   const window = monthWindow(now);
   const spend = (range: string) => `sum(increase(${budgetSpend(budget)}[${range}]))`;
   const spent = (range: string) => spendValue(prometheus, spend(range), { step, budget: name });

@@ -24,6 +24,15 @@ export interface S3Request {
   body: string;
 }
 
+/** An object as ListObjectsV2 lists it: the simulator keeps no contents, only what a listing shows. */
+export interface SeededObject {
+  key: string;
+  size: number;
+  /** Default STANDARD. */
+  storageClass?: string;
+  lastModified: Date;
+}
+
 export interface StoredLifecycle {
   /** Each `<Rule>…</Rule>` element as the client sent it. */
   rules: string[];
@@ -49,6 +58,10 @@ export interface S3LifecycleServer {
   readonly faults: ServerFaults;
   /** The PUT and DELETE requests that were applied, in order. */
   readonly applied: ReadonlyArray<{ method: string; bucket: string }>;
+  /** The objects ListObjectsV2 lists, per existing bucket (a test or the simulator seeds them). */
+  objects: Map<string, SeededObject[]>;
+  /** Adds objects to an existing bucket's listing. */
+  putObjects(bucket: string, objects: SeededObject[]): void;
   /** Forgets the request log and the mutation count (after a test has set a bucket up). */
   resetLog(): void;
   close(): Promise<void>;
@@ -167,6 +180,7 @@ export async function startS3LifecycleServer(
   const serverFaults = new ServerFaults();
   const applied: Array<{ method: string; bucket: string }> = [];
   let mutations = 0;
+  const objects = new Map<string, SeededObject[]>();
 
   const send = (response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
     response.writeHead(status, {
@@ -187,6 +201,8 @@ export async function startS3LifecycleServer(
   function handle(request: IncomingMessage, body: Buffer, response: ServerResponse) {
     const url = new URL(request.url ?? '/', 'http://s3.test');
     const bucket = decodeURIComponent(url.pathname.replace(/^\/|\/$/g, ''));
+    if (request.method === 'GET' && url.searchParams.get('list-type') === '2' && bucket !== '' && !bucket.includes('/'))
+      return listObjectsV2(request, url, bucket, response);
     if (!url.searchParams.has('lifecycle') || bucket === '' || bucket.includes('/')) {
       throw new S3Failure(
         501,
@@ -249,6 +265,50 @@ export async function startS3LifecycleServer(
     }
   }
 
+  /**
+   * ListObjectsV2, as https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html describes it: GET
+   * /{bucket}?list-type=2 with prefix, start-after, continuation-token and max-keys (at most 1,000, S3's default and
+   * ceiling); keys in UTF-8 binary order; a truncated page says IsTruncated and a NextContinuationToken (opaque to
+   * the client: here the last key listed, base64). No delimiter (CommonPrefixes): the reviews list whole buckets.
+   */
+  function listObjectsV2(request: IncomingMessage, url: URL, bucket: string, response: ServerResponse) {
+    const credential = /Credential=([^/]+)\//.exec(request.headers.authorization ?? '')?.[1];
+    if (credential !== SIMULATOR_S3_CREDENTIALS.accessKeyId)
+      throw new S3Failure(
+        403,
+        'InvalidAccessKeyId',
+        'The AWS Access Key Id you provided does not exist in our records.',
+      );
+    if (!buckets.has(bucket)) throw new S3Failure(404, 'NoSuchBucket', 'The specified bucket does not exist', bucket);
+    const prefix = url.searchParams.get('prefix') ?? '';
+    const startAfter = url.searchParams.get('start-after') ?? '';
+    const token = url.searchParams.get('continuation-token');
+    const maxKeys = Math.min(1_000, Math.max(0, Number(url.searchParams.get('max-keys') ?? 1_000) || 0));
+    const after = token === null ? startAfter : Buffer.from(token, 'base64').toString('utf8');
+    const byKey = (a: SeededObject, b: SeededObject) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key));
+    const matching = (objects.get(bucket) ?? [])
+      .filter(
+        (object) => object.key.startsWith(prefix) && Buffer.compare(Buffer.from(object.key), Buffer.from(after)) > 0,
+      )
+      .sort(byKey);
+    const page = matching.slice(0, maxKeys);
+    const truncated = matching.length > page.length;
+    const contents = page
+      .map(
+        (object) =>
+          `<Contents><Key>${escapeXml(object.key)}</Key><LastModified>${object.lastModified.toISOString()}</LastModified><ETag>&quot;${createHash('md5').update(object.key).digest('hex')}&quot;</ETag><Size>${object.size}</Size><StorageClass>${object.storageClass ?? 'STANDARD'}</StorageClass></Contents>`,
+      )
+      .join('');
+    const next = truncated
+      ? `<NextContinuationToken>${Buffer.from(page.at(-1)!.key).toString('base64')}</NextContinuationToken>`
+      : '';
+    return send(
+      response,
+      200,
+      `${XML_DECLARATION}<ListBucketResult xmlns="${NAMESPACE}"><Name>${escapeXml(bucket)}</Name><Prefix>${escapeXml(prefix)}</Prefix>${token === null ? '' : `<ContinuationToken>${escapeXml(token)}</ContinuationToken>`}${startAfter ? `<StartAfter>${escapeXml(startAfter)}</StartAfter>` : ''}<KeyCount>${page.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${contents}${next}</ListBucketResult>`,
+    );
+  }
+
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -299,6 +359,11 @@ export async function startS3LifecycleServer(
     },
     faults: serverFaults,
     applied,
+    objects,
+    putObjects(bucket, seeded) {
+      if (!buckets.has(bucket)) throw new Error(`no bucket ${bucket}: start the server with it`);
+      objects.set(bucket, [...(objects.get(bucket) ?? []), ...seeded]);
+    },
     failNext(count, fault) {
       for (let index = 0; index < count; index += 1) faults.push(fault);
     },

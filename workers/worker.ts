@@ -34,6 +34,7 @@ import { notPolling } from '../temporal/readiness';
 import { ensureSearchAttributes } from '../temporal/register-search-attributes';
 import { BUDGET_WATCH_WORKFLOW_ID, type budgetWatch } from '../workflows/budget-watch';
 import { createLimitsWorker } from './limits-worker';
+import { ensureReviewSchedulesAtStart, reviewDepsFrom } from '../reviews/review-worker';
 import { exitOnStartupError, startProcess } from './startup';
 
 /**
@@ -254,6 +255,11 @@ async function main() {
     opa: config.policy.opaUrl
       ? { url: config.policy.opaUrl, token: config.policy.opaToken, timeoutMs: config.policy.timeout }
       : undefined,
+    reviews: reviewDepsFrom(config, {
+      client,
+      gateway,
+      notifier: notifierFrom(config, logger.child({ component: 'reviews' })),
+    }),
   });
   const worker = await Worker.create({
     connection,
@@ -279,6 +285,8 @@ async function main() {
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
   }
+  // After the workers exist, so a review a schedule starts right away has a worker to run on.
+  await ensureReviewSchedulesAtStart(client, config, logger.child({ component: 'reviews' }));
   started.worker = worker;
   // The worker stops polling on SIGINT/SIGTERM and finishes the tasks in hand before run() resolves.
   await Promise.all([worker.run(), limitsWorker.run()]);

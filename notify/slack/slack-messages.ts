@@ -112,9 +112,11 @@ function runContext(run: RunReference, runUrl: string | null): SlackBlock {
  * escaped. At most 1 + 1 + 45 + 1 blocks, under Block Kit's 50.
  */
 export function reportMessage({ title, summary, sections, files }: ReportPost): SlackMessage {
-  const parts = sections.slice(0, 45).map(({ title: heading, lines }) =>
-    section([`*${escapeText(heading)}*`, ...lines.map((line) => `• ${escapeText(line)}`)].join('\n')),
-  );
+  const parts = sections
+    .slice(0, 45)
+    .map(({ title: heading, lines }) =>
+      section([`*${escapeText(heading)}*`, ...lines.map((line) => `• ${escapeText(line)}`)].join('\n')),
+    );
   return {
     text: cut(escapeText(`${title}: ${summary}`), SECTION_LIMIT),
     blocks: [
@@ -123,7 +125,9 @@ export function reportMessage({ title, summary, sections, files }: ReportPost): 
       ...parts,
       {
         type: 'context',
-        elements: [markdown(`The full report: ${files.map((file) => `\`${escapeText(file)}\``).join(', ')}`, FIELD_LIMIT)],
+        elements: [
+          markdown(`The full report: ${files.map((file) => `\`${escapeText(file)}\``).join(', ')}`, FIELD_LIMIT),
+        ],
       },
     ],
   };

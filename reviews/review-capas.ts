@@ -1,18 +1,8 @@
 // The weekly review's open and overdue CAPAs (issue 18 §4), as capa/capa-query.ts's openCapas answers them.
-// The shape is that function's contract (CapaSummary), so the review renders them without reaching into capa/.
+// The shape is that function's contract (CapaSummary), without its state: every CAPA it lists is open.
+import type { CapaSummary } from '../capa/capa-query';
 
-export interface CapaSummaryLike {
-  capaId: string;
-  title: string;
-  playbook: string;
-  target: string;
-  tenant?: string;
-  route?: string;
-  owner: string | null;
-  dueAt: string | null;
-  overdue: boolean;
-  openedAt: string;
-}
+export type CapaSummaryLike = Omit<CapaSummary, 'state'>;
 
 /** One line per CAPA, the overdue ones first, then the oldest. */
 export function capaLines(capas: CapaSummaryLike[]): string[] {

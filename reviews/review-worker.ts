@@ -1,6 +1,7 @@
 // What the worker (workers/worker.ts) needs for the reviews: their activities' clients, built from the config, and
 // the schedules ensured at start.
 import type { Client } from '@temporalio/client';
+import { openCapas } from '../capa/capa-query';
 import type { Config } from '../config/config-schema';
 import type { Notifier } from '../notify/notifier';
 import type { Logger } from '../observability/logger';
@@ -24,6 +25,7 @@ export function reviewDepsFrom(
     series: { requests: config.alerts.series.requests, tokens: config.alerts.series.tokens },
     gateway,
     client,
+    openCapas,
     storage: new S3BucketLifecycle(config.storage.s3),
     objects: new S3BucketObjects(config.storage.s3),
     dataDir: config.dataDir,

@@ -7,6 +7,10 @@ import type { QuotaUse, WeeklyFigures } from './weekly-figures';
 export const usd = (value: number) =>
   `${value < 0 ? '-' : ''}$${Math.abs(value).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
+/** Unit costs are small numbers: up to four decimals, so $0.0243 per 1k tokens does not read as $0.02. */
+const unitUsd = (value: number) =>
+  `$${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4 })}`;
+
 const change = (now: number, before: number) => {
   const delta = now - before;
   const sign = delta >= 0 ? '+' : '-';
@@ -87,11 +91,11 @@ export function weeklySections(f: WeeklyFigures): Array<{ title: string; lines: 
         [
           ...f.unitCosts.map(
             (u) =>
-              `${u.tenant} on ${u.route}: ${u.usdPer1kRequests === null ? 'no requests served' : `${usd(u.usdPer1kRequests)} per 1k requests`}${u.tokensPerRequest === null ? '' : `, ${u.tokensPerRequest.toLocaleString('en-US')} tokens/request`}`,
+              `${u.tenant} on ${u.route}: ${u.usdPer1kRequests === null ? 'no requests served' : `${unitUsd(u.usdPer1kRequests)} per 1k requests`}${u.tokensPerRequest === null ? '' : `, ${u.tokensPerRequest.toLocaleString('en-US')} tokens/request`}`,
           ),
           ...f.modelUnitCosts
             .filter((m) => m.usdPer1kTokens !== null)
-            .map((m) => `${m.tenant} on ${m.route} with ${m.model}: ${usd(m.usdPer1kTokens!)} per 1k tokens`),
+            .map((m) => `${m.tenant} on ${m.route} with ${m.model}: ${unitUsd(m.usdPer1kTokens!)} per 1k tokens`),
         ],
         'no traffic this week',
       ),

@@ -37,7 +37,8 @@ function closersOf(
   return { entries, setting: `approvals.approvers.${playbook}.${severity} (or finops.capa.closers)` };
 }
 
-async function authorised(
+/** Why `by` may not `what` this CAPA, or null when they may. */
+export async function authorised(
   context: CapaContext,
   status: CapaStatus,
   by: string,
@@ -50,6 +51,12 @@ async function authorised(
   const owner = what === 'fill' ? ` and its owner${status.fields.owner ? ` (${status.fields.owner})` : ''}` : '';
   return `${by} may not ${what} CAPA ${status.capaId}: ${setting} names ${who}${owner}${uncheckedGroups(entries, context.directory)}`;
 }
+
+/** Keeps a refused attempt in the CAPA's history. */
+export const recordRefusal = (context: CapaContext, capaId: string, by: string, what: string, refusal: string) =>
+  context.client.workflow
+    .getHandle(capaId)
+    .signal(capaRefusedSignal, { by, what, refusal, at: new Date().toISOString() });
 
 async function act(
   context: CapaContext,
@@ -64,7 +71,7 @@ async function act(
     return { outcome: 'refused', refusal: `CAPA ${capaId} is closed`, unauthorised: false };
   const refusal = await authorised(context, status, by, what);
   if (refusal) {
-    await handle.signal(capaRefusedSignal, { by, what, refusal, at: new Date().toISOString() });
+    await recordRefusal(context, capaId, by, what, refusal);
     return { outcome: 'refused', refusal, unauthorised: true };
   }
   return { outcome: 'done', status: await send(handle) };

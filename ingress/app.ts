@@ -12,6 +12,7 @@ import { registerRunsApi } from './runs-api';
 import { registerCapaApi } from './capa-api';
 import { MAX_WORKFLOW_ID_BYTES } from './run-dispatch';
 import { registerSlackEndpoints } from './slack-routes';
+import type { SlackViews } from './slack-capa';
 import {
   BODY_LIMIT_BYTES,
   DEFAULT_RATE_LIMITS,
@@ -39,6 +40,8 @@ export interface IngressOptions {
   operatorTokens: Record<string, string>;
   /** Who may close a CAPA (finops.capa.closers); absent, its playbook's approvers. */
   capaClosers?: readonly string[] | undefined;
+  /** With Slack configured: opens the CAPA form (views.open). */
+  slackViews?: SlackViews | undefined;
   /** With Slack configured: the signing secret its interactivity requests are checked against. */
   slackSigningSecret?: string | undefined;
   /** Requests in progress beyond this are answered 503, which Alertmanager retries later. */

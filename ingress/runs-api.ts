@@ -77,7 +77,10 @@ const illFormed = (texts: Record<string, string>) =>
   Object.entries(texts).find(([name, value]) => /\p{Cs}/u.test(name) || /\p{Cs}/u.test(value))?.[0];
 
 /** The operator a token belongs to, compared in constant time against every configured token. */
-export function operatorOf(header: string | string[] | undefined, operatorTokens: Record<string, string>): string | undefined {
+export function operatorOf(
+  header: string | string[] | undefined,
+  operatorTokens: Record<string, string>,
+): string | undefined {
   if (typeof header !== 'string') return undefined;
   return Object.entries(operatorTokens).find(([, token]) => safeEqual(header, token))?.[0];
 }

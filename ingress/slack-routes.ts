@@ -8,33 +8,29 @@
 //     starts a playbook by hand for an approver of it, who cannot then approve its steps.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { parseApprovalClick, type ApprovalClick } from '../notify/slack/interactivity';
+import { parseApprovalClick } from '../notify/slack/interactivity';
 import { verifySlackRequest } from '../notify/slack/signature';
 import { authorize } from '../approvals/approvers';
 import type { ManualStart } from '../alerts/manual';
 import { decide } from '../approvals/decisions';
 import { startManualRun, type RunsApiOptions } from './runs-api';
 import { escapeText } from '../notify/slack/slack-messages';
+import { parseCapaInteraction } from '../notify/slack/capa-interactivity';
+import { answerCapaInteraction, type SlackViews } from './slack-capa';
+import { replyTo } from './slack-replies';
 
 export interface SlackEndpointsOptions extends RunsApiOptions {
   signingSecret: string;
+  /** Opens the CAPA's Fill in modal; absent, the button answers that the CLI or API fills it. */
+  slackViews?: SlackViews | undefined;
+  /** finops.capa.closers; absent, the CAPA's playbook's approvers close. */
+  capaClosers?: readonly string[] | undefined;
 }
 
 // A slash command is answered synchronously, so its start must fit Slack's 3 seconds.
 const SLASH_COMMAND_TIMEOUT_MS = 2_500;
 const SLASH_USAGE =
   'Usage: `/finops-soar start PLAYBOOK [label=value …] REASON`, e.g. `/finops-soar start war-room route=chat p99 latency doubled`';
-
-/** An ephemeral reply to the clicker through the click's response_url. */
-async function replyTo(click: ApprovalClick, text: string): Promise<void> {
-  const response = await fetch(click.responseUrl, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
-    signal: AbortSignal.timeout(5_000),
-  });
-  if (!response.ok) throw new Error(`Slack's response_url answered ${response.status}`);
-}
 
 function answerFor(result: Awaited<ReturnType<typeof decide>>): string | undefined {
   if (result.outcome === 'refused') return `Not recorded: ${result.refusal}`;
@@ -127,6 +123,8 @@ export function registerSlackEndpoints(app: FastifyInstance, options: SlackEndpo
 
     slack.post('/slack/interactivity', async (request, reply) => {
       const rawBody = request.body as string;
+      const capa = parseCapaInteraction(rawBody);
+      if (capa) return answerCapaInteraction(capa, options, request, reply);
       const parsed = parseApprovalClick(rawBody);
       if (!parsed.ok) return reply.code(400).send({ error: parsed.reason });
       const { click } = parsed;
@@ -140,7 +138,7 @@ export function registerSlackEndpoints(app: FastifyInstance, options: SlackEndpo
           );
           request.log.info({ workflowId: click.workflowId, ...decision, outcome: result.outcome }, 'Slack decision');
           const answer = answerFor(result);
-          if (answer) await replyTo(click, answer);
+          if (answer) await replyTo(click.responseUrl, answer);
         } catch (error) {
           request.log.error(
             { err: error, workflowId: click.workflowId, ...decision },
@@ -150,7 +148,7 @@ export function registerSlackEndpoints(app: FastifyInstance, options: SlackEndpo
             error instanceof WorkflowNotFoundError
               ? 'the run has ended; nothing waits for this decision'
               : `${(error as Error).message}. Try again`;
-          await replyTo(click, `Not recorded: ${why}.`).catch((replyError: unknown) =>
+          await replyTo(click.responseUrl, `Not recorded: ${why}.`).catch((replyError: unknown) =>
             request.log.error({ err: replyError }, 'could not tell the clicker either'),
           );
         }

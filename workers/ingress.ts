@@ -8,6 +8,7 @@ import { buildIngressApp } from '../ingress/app';
 import { loadPlaybooks } from '../playbook/playbook-load';
 import { SlackApi } from '../notify/slack/slack-api';
 import { SlackDirectory } from '../notify/slack/slack-directory';
+import { slackViews } from '../ingress/slack-capa';
 import { temporalConnectionOptions } from '../temporal/connection';
 import { exitOnStartupError, onShutdown, startProcess } from './startup';
 
@@ -44,6 +45,7 @@ async function main() {
   warnAboutApprovers(config, logger);
   // Lazy: the ingress starts while Temporal is down and answers 503 until it is back.
   const connection = Connection.lazy(temporalConnectionOptions(config.temporal));
+  const slack = config.slack && { settings: config.slack, api: new SlackApi(config.slack, logger) };
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const app = buildIngressApp({
     client,
@@ -70,9 +72,10 @@ async function main() {
     approvers: config.approvals.approvers,
     operatorTokens: config.approvals.operatorTokens,
     capaClosers: config.finops.capa.closers,
-    ...(config.slack && {
-      slackSigningSecret: config.slack.signingSecret,
-      directory: new SlackDirectory(new SlackApi(config.slack, logger), config.slack.groups),
+    ...(slack && {
+      slackSigningSecret: slack.settings.signingSecret,
+      directory: new SlackDirectory(slack.api, slack.settings.groups),
+      slackViews: slackViews(slack.api),
     }),
     logger,
   });

@@ -2,7 +2,13 @@
 // Close buttons while it is open), the reminder in its thread, and the modal the Fill in button opens. Pure, so tests
 // read them; the buttons and the modal carry the CAPA's id, which the interactivity endpoint reads back.
 import type { CapaNotice } from '../notifier';
-import { CAPA_FIELDS, capaTitle, missingForClose, type CapaFields } from '../../workflows/capa/definitions';
+import {
+  CAPA_FIELDS,
+  capaTitle,
+  missingForClose,
+  type CapaFields,
+  type CapaStatus,
+} from '../../workflows/capa/definitions';
 import { cut, escapeText, HEADER_LIMIT, link, markdown, person, quote, section, slackTime } from './slack-messages';
 import type { SlackBlock, SlackMessage } from './slack-messages';
 
@@ -81,7 +87,12 @@ export function capaMessage(notice: CapaNotice): SlackMessage {
           text: { type: 'plain_text', text: 'Fill in' },
           value: status.capaId,
         },
-        { type: 'button', action_id: CAPA_CLOSE_ACTION_ID, text: { type: 'plain_text', text: 'Close' }, value: status.capaId },
+        {
+          type: 'button',
+          action_id: CAPA_CLOSE_ACTION_ID,
+          text: { type: 'plain_text', text: 'Close' },
+          value: status.capaId,
+        },
       ],
     });
   } else {
@@ -98,13 +109,15 @@ export function capaReminderText({ status }: CapaNotice, overdue: boolean, menti
       ? ` It was due on ${escapeText(status.fields.dueDate)}: it is overdue.`
       : ` It is due on ${escapeText(status.fields.dueDate)}.`
     : '';
-  const todo = missing.length > 0 ? `Still to fill: ${missing.map((name) => FIELD_LABELS[name]).join(', ')}.` : 'Everything is filled: close it.';
+  const todo =
+    missing.length > 0
+      ? `Still to fill: ${missing.map((name) => FIELD_LABELS[name]).join(', ')}.`
+      : 'Everything is filled: close it.';
   return `${mention} this CAPA is still open.${due} ${todo}`;
 }
 
 /** The Fill in modal (views.open), its inputs holding what is filled so far. */
-export function capaModal(notice: CapaNotice) {
-  const { status } = notice;
+export function capaModal(status: CapaStatus) {
   const text = (name: 'rootCause' | 'correctiveAction' | 'preventiveAction') => ({
     type: 'input' as const,
     block_id: name,

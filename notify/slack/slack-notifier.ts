@@ -371,7 +371,9 @@ export class SlackNotifier implements Notifier {
         : escapeText(owner)
       : this.mentions(notice.status.opening.notifyTo).join(' ');
     const channel =
-      ref === null ? this.channelFor(notice.status.opening.notifyTo[0]) : { id: ref.channel, setting: `the CAPA's channel` };
+      ref === null
+        ? this.channelFor(notice.status.opening.notifyTo[0])
+        : { id: ref.channel, setting: `the CAPA's channel` };
     await this.post(
       channel,
       `reminding of the CAPA ${notice.status.capaId}`,

@@ -1,7 +1,8 @@
 // A local server speaking Slack's Web API for the methods finops-soar calls (POST /api/<method>, form or JSON
 // bodies, bearer token, {ok:true,…} / {ok:false,error} answers, 429 with Retry-After on demand), keeping
 // channels, messages, user groups and members, and logging every call as received. It also answers POSTs to
-// response_url paths (/actions/…), recording them, for the interactivity endpoint's ephemeral replies.
+// response_url paths (/actions/…), recording them, for the interactivity endpoint's ephemeral replies, and records
+// the modals views.open opens.
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -51,7 +52,7 @@ export type SlackFault = { error: string; needed?: string } | { status: number; 
 type Answer = Record<string, unknown>;
 const failure = (error: string, extra: Answer = {}): Answer => ({ ok: false, error, ...extra });
 
-const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata']);
+const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata', 'view']);
 const CHANNEL_NAME = /^[a-z0-9_-]{1,80}$/;
 
 function readBody(request: IncomingMessage): Promise<string> {
@@ -76,6 +77,8 @@ const flag = (value: unknown) => value === true || value === 'true';
 
 export class SlackApiServer {
   readonly calls: SlackCall[] = [];
+  /** Modals opened with views.open, in order. */
+  readonly views: Array<{ triggerId: string; view: Record<string, unknown> }> = [];
   readonly responseUrlPosts: ResponseUrlPost[] = [];
   /** Faults on a rate (the fault tests): answered before the method does its work. */
   readonly rateFaults = new ServerFaults();
@@ -222,6 +225,14 @@ export class SlackApiServer {
         return this.join(body);
       case 'conversations.invite':
         return this.invite(body);
+      // https://docs.slack.dev/reference/methods/views.open: a trigger_id (from an interaction, valid 3 s) and a view.
+      case 'views.open': {
+        const triggerId = text(body['trigger_id']);
+        const view = body['view'] as Record<string, unknown> | undefined;
+        if (!triggerId || typeof view !== 'object' || view === null) return failure('invalid_arguments');
+        this.views.push({ triggerId, view });
+        return { ok: true, view: { id: `V${String(this.views.length).padStart(8, '0')}`, ...view } };
+      }
       case 'usergroups.users.list': {
         const users = this.userGroups.get(text(body['usergroup']) ?? '');
         return users ? { ok: true, users } : failure('no_such_subteam');
@@ -419,3 +430,39 @@ export function blockActionsPayload({
 /** The form body Slack POSTs to the interactivity endpoint: one field, payload, holding the JSON. */
 export const interactivityFormBody = (payload: unknown) =>
   new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+
+/**
+ * A view_submission payload as Slack sends it when someone submits a modal views.open opened: each input block's
+ * element state under its block_id and action_id (`value` here), typed as the element is
+ * (https://docs.slack.dev/reference/interaction-payloads/view-interactions-payload).
+ */
+export function viewSubmissionPayload(
+  user: string,
+  opened: { view: Record<string, unknown> },
+  values: Record<string, { value?: string; selected_user?: string; selected_date?: string }>,
+  viewId = 'V00000001',
+) {
+  const blocks = opened.view['blocks'] as Array<{ type: string; block_id?: string; element?: { type: string } }>;
+  const state = Object.fromEntries(
+    blocks
+      .filter((block) => block.type === 'input' && block.block_id !== undefined)
+      .map((block) => [block.block_id!, { value: { type: block.element!.type, ...values[block.block_id!] } }]),
+  );
+  return {
+    type: 'view_submission',
+    team: { id: 'T0TEST', domain: 'finops-test' },
+    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0TEST' },
+    api_app_id: 'A0FINOPS',
+    token: 'deprecated-verification-token',
+    trigger_id: '1234.5678.submitted',
+    view: {
+      id: viewId,
+      type: 'modal',
+      callback_id: opened.view['callback_id'],
+      private_metadata: opened.view['private_metadata'],
+      state: { values: state },
+      hash: '1700000200.abcdef',
+    },
+    response_urls: [],
+  };
+}

@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { listCapas } from '../../capa/capa-query';
+import { main as cli } from '../../cli/finops-soar';
 import { capaStatusQuery, capaWorkflowId, type CapaStatus } from '../../workflows/capa/definitions';
 import { alertNotificationSignal, statusQuery } from '../../workflows/playbook-run/definitions';
 import { alert, resolved } from '../helpers/alerts';
@@ -209,4 +210,50 @@ test('a run of a playbook of another family opens no CAPA', async () => {
   const run = await harness.fire(CAPACITY_PLAYBOOK, firing, { capa: CAPA });
   await waitFor('the run to mitigate', () => harness.stateOf(run, 'mitigated'));
   expect((await run.query(statusQuery)).capa).toBeUndefined();
+});
+
+test('the CLI lists, shows, fills and closes a CAPA through the API, as the operator of its token', async () => {
+  const { capaId } = await openedCapa('hooli');
+  process.env.FINOPS_SOAR_INGRESS_TOKEN = INGRESS_TOKEN;
+  process.env.FINOPS_SOAR_OPERATOR_TOKEN = TEST_OPERATOR_TOKENS.U0SRE;
+  const printed: string[] = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
+  const error = jest.spyOn(console, 'error').mockImplementation((line: string) => void printed.push(line));
+  try {
+    await waitFor('the CAPA listed', async () => {
+      expect(await cli(['capas', '--url', api])).toBe(0);
+      const { capas } = JSON.parse(printed.pop()!) as { capas: Array<{ capaId: string }> };
+      return capas.some((listed) => listed.capaId === capaId) || undefined;
+    });
+    expect(await cli(['capa', 'show', capaId, '--url', api])).toBe(0);
+    expect(JSON.parse(printed.pop()!)).toMatchObject({ capaId, state: 'open', fields: {} });
+
+    expect(await cli(['capa', 'fill', capaId, '--url', api])).toBe(2);
+    expect(printed.pop()).toMatch(/^capa fill needs at least one of --root-cause/);
+    expect(await cli(['capa', 'fill', capaId, '--due', '21/12/2026', '--url', api])).toBe(1);
+    expect(printed.pop()).toMatch(/^HTTP 422: .*dueDate.*YYYY-MM-DD/);
+
+    const fill = [
+      ...['--root-cause', 'batch evals ran on the premium tier', '--corrective', 'moved them to distilled'],
+      ...['--preventive', 'evals default to distilled', '--owner', 'U0SRE', '--due', '2099-03-01'],
+    ];
+    expect(await cli(['capa', 'fill', capaId, ...fill, '--url', api])).toBe(0);
+    expect(JSON.parse(printed.pop()!)).toMatchObject({
+      fields: {
+        rootCause: 'batch evals ran on the premium tier',
+        correctiveAction: 'moved them to distilled',
+        preventiveAction: 'evals default to distilled',
+        owner: 'U0SRE',
+        dueDate: '2099-03-01',
+      },
+    });
+    expect(await cli(['capa', 'close', capaId, '--note', 'evals moved', '--url', api])).toBe(0);
+    expect(JSON.parse(printed.pop()!)).toMatchObject({ state: 'closed', closed: { by: 'U0SRE', note: 'evals moved' } });
+    expect(await cli(['capa', 'reopen', capaId, '--url', api])).toBe(2);
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+    delete process.env.FINOPS_SOAR_INGRESS_TOKEN;
+    delete process.env.FINOPS_SOAR_OPERATOR_TOKEN;
+  }
 });

@@ -107,9 +107,8 @@ export const fillCapaUpdate = defineUpdate<CapaStatus, [CapaFill]>('fillCapa');
 export const closeCapaUpdate = defineUpdate<CapaStatus, [CapaClose]>('closeCapa');
 export const capaRunEndedSignal = defineSignal<[CapaRunOutcome]>('capaRunEnded');
 /** An attempt the ingress refused (not allowed to close): recorded in the CAPA's history, changes nothing. */
-export const capaRefusedSignal = defineSignal<[{ by: string; what: string; refusal: string; at: string }]>(
-  'capaRefused',
-);
+export const capaRefusedSignal =
+  defineSignal<[{ by: string; what: string; refusal: string; at: string }]>('capaRefused');
 
 const MAX_TEXT_CHARS = 4_000;
 const USER_ID = /^[A-Za-z0-9._@-]{1,128}$/;

@@ -90,7 +90,13 @@ describe('defaults', () => {
         },
         overrides: [],
       },
-      finops: { budgets: {}, gpuHourlyUsd: 2.5, headroom: 0.1, watch: { every: 900_000, notify: ['finops'] } },
+      finops: {
+        budgets: {},
+        gpuHourlyUsd: 2.5,
+        headroom: 0.1,
+        watch: { every: 900_000, notify: ['finops'] },
+        capa: { families: ['cost'], notify: ['finops'], remindEvery: 86_400_000 },
+      },
       storage: { s3: { region: 'us-east-1', forcePathStyle: false } },
       simulator: { host: '127.0.0.1', port: 8090, kubernetesPort: 8091, s3Port: 8092, seed: 1 },
       playbooks: { dir: 'playbooks' },
@@ -384,7 +390,13 @@ describe('environment overrides', () => {
         operatorTokens: { U0ALICE: 'alice-operator-token-0123', U0BOB: 'bob-operator-token-01234' },
       },
       alerts: alertRulesSchema.parse({}),
-      finops: { budgets: {}, gpuHourlyUsd: 3.1, headroom: 0.2, watch: { every: 900_000, notify: ['finops'] } },
+      finops: {
+        budgets: {},
+        gpuHourlyUsd: 3.1,
+        headroom: 0.2,
+        watch: { every: 900_000, notify: ['finops'] },
+        capa: { families: ['cost'], notify: ['finops'], remindEvery: 86_400_000 },
+      },
       storage: { s3: { region: 'eu-west-1', endpoint: 'http://minio:9000', forcePathStyle: true } },
       simulator: { host: '0.0.0.0', port: 18090, kubernetesPort: 18091, s3Port: 18092, seed: 42 },
       playbooks: { dir: '/etc/finops-soar/playbooks' },
@@ -814,5 +826,29 @@ describe('ingress.repeatWindow and the worker tuning (worker.*)', () => {
     expect(errorOf(() => loadConfig({ file: configFile('worker:\n  cacheSize: 10\n'), env: {} }))).toMatch(
       /worker.*cacheSize/,
     );
+  });
+});
+
+describe('finops.capa', () => {
+  test('reminders, families and closers as written, durations as text', () => {
+    const config = loadConfig({
+      file: configFile(
+        'finops:\n  capa:\n    families: [cost, storage]\n    remindEvery: 4h\n    closers: [U0LEAD, finops-leads]\n',
+      ),
+      env: {},
+    });
+    expect(config.finops.capa).toEqual({
+      families: ['cost', 'storage'],
+      notify: ['finops'],
+      remindEvery: 14_400_000,
+      closers: ['U0LEAD', 'finops-leads'],
+    });
+  });
+
+  test('a reminder every few seconds, an empty closers list or an unknown key is refused, naming the field', () => {
+    const error = (yaml: string) => errorOf(() => loadConfig({ file: configFile(yaml), env: {} }));
+    expect(error('finops:\n  capa:\n    remindEvery: 10s\n')).toMatch(/finops\.capa\.remindEvery.*at least 1m/);
+    expect(error('finops:\n  capa:\n    closers: []\n')).toMatch(/finops\.capa\.closers/);
+    expect(error('finops:\n  capa:\n    owner: U0A\n')).toMatch(/finops\.capa.*owner/);
   });
 });

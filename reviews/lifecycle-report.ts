@@ -11,7 +11,7 @@ export interface LifecycleFigures {
 
 const gib = (bytes: number) => `${(bytes / GIB).toLocaleString('en-US', { maximumFractionDigits: 2 })} GiB`;
 const tally = ({ objects, bytes }: Tally) =>
-  `${objects.toLocaleString('en-US')} objects, ${bytes.toLocaleString('en-US')} bytes (${gib(bytes)})`;
+  `${objects.toLocaleString('en-US')} ${objects === 1 ? 'object' : 'objects'}, ${bytes.toLocaleString('en-US')} bytes (${gib(bytes)})`;
 
 export function bucketSection(b: BucketFigures): { title: string; lines: string[] } {
   if (b.problem) return { title: `Bucket ${b.bucket}`, lines: [`could not be read: ${b.problem}`] };
@@ -52,7 +52,7 @@ export function lifecycleMarkdown(f: LifecycleFigures): string {
   for (const b of f.buckets) {
     const { title, lines } = bucketSection(b);
     out.push(`## ${title}`, '', ...lines.map((line) => `- ${line}`), '');
-    if (b.problem) continue;
+    if (b.problem || b.total.objects === 0) continue;
     const classes = Object.keys(b.byClass).sort();
     out.push(
       `| age | ${classes.join(' | ')} |`,

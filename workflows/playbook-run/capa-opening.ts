@@ -19,6 +19,8 @@ export async function openCapa(ctx: RunContext): Promise<void> {
     await startChild<typeof capa>('capa', {
       workflowId: capaId,
       parentClosePolicy: ParentClosePolicy.ABANDON,
+      // A run reset in Temporal keeps its first run id: its CAPA, closed since, is not opened a second time.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
       args: [
         {
           opening: {
@@ -45,7 +47,7 @@ export async function openCapa(ctx: RunContext): Promise<void> {
       ],
     });
   } catch (error) {
-    // The same first run id cannot open two: this is a retried start whose first try went through.
+    // Already opened for this first run id (a reset run): it keeps that one.
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) {
       log.warn('could not open the CAPA; the run goes on', { capaId, error: failureMessage(error) });
       return;

@@ -25,6 +25,7 @@ import {
   type S3LifecycleServer,
 } from '../../simulator/s3-lifecycle-api';
 import { testS3 } from '../helpers/activities';
+import { recordHistoryIfAsked } from '../helpers/histories';
 import { startSimulator, type RunningSimulator } from '../helpers/simulator';
 import { startTemporal, workflowBundle } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
@@ -259,6 +260,7 @@ test('the quarterly review, triggered by hand on its schedule: the buckets as S3
     action.action.workflow.firstExecutionRunId,
   );
   const result = (await handle.result()) as LifecycleReviewResult;
+  recordHistoryIfAsked(env.address, handle, 'lifecycle-review');
   expectLifecycleFigures(result);
   // Each bucket's lifecycle read once, and llm-request-logs listed in two pages, the second from the first's token.
   const lists = s3.requests.filter((request) => request.path.includes('list-type=2'));

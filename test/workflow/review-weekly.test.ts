@@ -19,6 +19,7 @@ import { runReviewNow } from '../../reviews/review-schedules';
 import type { WeeklyReviewResult } from '../../reviews/review-workflows';
 import { SIMULATOR_S3_CREDENTIALS } from '../../simulator/s3-lifecycle-api';
 import { testS3 } from '../helpers/activities';
+import { recordHistoryIfAsked } from '../helpers/histories';
 import { supervise, type SupervisedChild } from '../helpers/output';
 import { freePort } from '../helpers/ports';
 import { silentLogger, startSimulator, type RunningSimulator } from '../helpers/simulator';
@@ -212,6 +213,7 @@ test('the review of budget platform as of Monday 16 March 2026, 00:00 UTC, run b
     'finops-soar/review/weekly/platform/manual/2026-03-16T00:00:00.000Z',
   ]);
   review = runs[0]!.results[0] as WeeklyReviewResult;
+  recordHistoryIfAsked(env.address, env.client.workflow.getHandle(runs[0]!.workflowId), 'weekly-review');
   const f = review.figures;
   expect(f.asOf).toBe('2026-03-16T00:00:00.000Z');
   expect(f.weekStart).toBe('2026-03-09T00:00:00.000Z');

@@ -95,9 +95,9 @@ test('the reminder says what is missing, and that it is overdue', () => {
 test('the modal carries the CAPA id and holds what is filled', () => {
   const modal = capaModal(status({ fields: { rootCause: 'a template', owner: 'U0A', dueDate: '2026-12-21' } }));
   expect(modal).toMatchObject({ callback_id: 'capa_fill_modal', private_metadata: status().capaId });
-  const byBlock: Record<string, unknown> = Object.fromEntries(
-    modal.blocks.map((block) => ['block_id' in block ? block.block_id : '', block]),
-  );
+  // After the title section, the inputs.
+  const inputs = modal.blocks.slice(1) as Array<{ block_id: string }>;
+  const byBlock = Object.fromEntries(inputs.map((block) => [block.block_id, block as unknown]));
   expect(byBlock.rootCause).toMatchObject({ element: { initial_value: 'a template' } });
   expect(byBlock.owner).toMatchObject({ element: { initial_user: 'U0A' } });
   expect(byBlock.dueDate).toMatchObject({ element: { initial_date: '2026-12-21' } });

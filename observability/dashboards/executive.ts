@@ -185,6 +185,19 @@ export const executive = () =>
         ],
       },
       {
+        kind: 'stat',
+        title: 'CAPAs open and overdue',
+        description:
+          'Corrective and preventive actions opened by cost runs and not yet closed, and those past their due date (docs/capa.md): `finops-soar capas --overdue` lists them.',
+        unit: 'short',
+        width: 24,
+        height: 4,
+        queries: [
+          { expr: 'max(finops_soar_capas{state="open"})', legend: 'open', instant: true },
+          { expr: 'max(finops_soar_capas{state="overdue"})', legend: 'overdue', instant: true },
+        ],
+      },
+      {
         kind: 'timeseries',
         title: 'Budget burn rate',
         description:

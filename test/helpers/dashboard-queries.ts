@@ -9,6 +9,7 @@ export const WORKER_PROCESS_METRICS = [
   'finops_soar_runs_started_total',
   'finops_soar_runs_ended_total',
   'finops_soar_runs',
+  'finops_soar_capas',
   'finops_soar_changes_total',
   'finops_soar_approval_decision_seconds_bucket',
   'temporal_workflow_task_execution_failed_total',

@@ -149,15 +149,15 @@ test("the engine dashboard's queries on the worker's metrics answer from a real 
   prometheus = await startPrometheus('', {
     scrape: [new URL(stack.worker.metricsUrl).host, new URL(stack.ingress.url).host],
   });
+  // On every dashboard: the engine's, and the executive's CAPAs.
   const queries = ALL_TARGETS.filter(
-    ({ dashboard, expr }) =>
-      dashboard === 'engine' && readsWorkerProcess(expr) && !NO_DATA_WHILE_HEALTHY.some((name) => expr.includes(name)),
+    ({ expr }) => readsWorkerProcess(expr) && !NO_DATA_WHILE_HEALTHY.some((name) => expr.includes(name)),
   );
-  expect(queries.length).toBeGreaterThanOrEqual(6);
-  for (const { panel, expr } of queries) {
+  expect(queries.length).toBeGreaterThanOrEqual(8);
+  for (const { dashboard, panel, expr } of queries) {
     const concrete = substitute(expr);
     await waitFor(
-      `data for the engine dashboard's ${panel}: ${concrete}`,
+      `data for the ${dashboard} dashboard's ${panel}: ${concrete}`,
       async () => {
         const response = await fetch(`${prometheus!.url}/api/v1/query?query=${encodeURIComponent(concrete)}`);
         const body = (await response.json()) as { data?: { result: unknown[] } };

@@ -108,7 +108,12 @@ async function lastSevenDays(
   return byTenant;
 }
 
-async function weekOfRuns(client: Client, weekStart: string, asOf: string, problems: string[]): Promise<RunsOfTheWeek> {
+export async function weekOfRuns(
+  client: Client,
+  weekStart: string,
+  asOf: string,
+  problems: string[],
+): Promise<RunsOfTheWeek> {
   const ended = `WorkflowType = 'playbookRun' AND ExecutionStatus = 'Completed' AND CloseTime >= '${weekStart}' AND CloseTime < '${asOf}'`;
   const running = `WorkflowType = 'playbookRun' AND ExecutionStatus = 'Running' AND StartTime >= '${weekStart}' AND StartTime < '${asOf}'`;
   const totals = new Map<string, { runs: number; savedUsd: number; addedUsd: number }>();

@@ -65,6 +65,7 @@ export interface ReviewActivities {
 }
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 /** More runs than this in a week are summed from the first ones only, and the review says so. */
 const MAX_RUNS = 2_000;
 
@@ -160,18 +161,23 @@ async function weeklyFigures(
   const asOf = new Date(asOfText);
   const at = pinned(deps.prometheus, asOf);
   const problems: string[] = [];
+  // In a month's first hour there is next to nothing to forecast from (and at its first second no window at all): the
+  // budget part then closes the month just ended, as of its last minute. A review on Mondays at 00:00 UTC meets it.
+  const thisMonth = Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth(), 1);
+  const monthAsOf = asOf.getTime() - thisMonth < HOUR_MS ? new Date(thisMonth - 60_000) : asOf;
+  const atMonth = pinned(deps.prometheus, monthAsOf);
   // The month and its forecast exactly as the budget report and the scale-out check compute them (finops/).
-  const { window, monthToDateUsd, forecast, spent } = await monthSpend(at, name, budget, step, asOf);
+  const { window, monthToDateUsd, forecast, spent } = await monthSpend(atMonth, name, budget, step, monthAsOf);
   const lastDayUsd =
     window.elapsedDays >= 1 ? await spent('1d') : monthToDateUsd / Math.max(window.elapsedDays, 1 / 24);
   const lastWeekUsd = window.elapsedDays >= RECENT_DAYS ? await spent(`${RECENT_DAYS}d`) : null;
 
   const spend = budgetSpend(budget);
-  const midnight = new Date(Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth(), asOf.getUTCDate()));
+  const midnightOf = (time: Date) => new Date(Date.UTC(time.getUTCFullYear(), time.getUTCMonth(), time.getUTCDate()));
   const wholeDays = Math.floor(window.elapsedDays);
-  const days = await dailySpend(at, spend, midnight, wholeDays);
+  const days = await dailySpend(atMonth, spend, midnightOf(monthAsOf), wholeDays);
   const firstDay = wholeDays - days.length;
-  const monthStart = Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth(), 1);
+  const monthStart = Date.UTC(monthAsOf.getUTCFullYear(), monthAsOf.getUTCMonth(), 1);
   const daily = days.map((usd, k) => ({
     day: new Date(monthStart + (firstDay + k) * DAY_MS).toISOString().slice(0, 10),
     usd: cents(usd),
@@ -210,7 +216,7 @@ async function weeklyFigures(
   const tenants = [...new Set(rows.filter((row) => row.usd > 0).map((row) => row.tenant))].filter(Boolean).sort();
   if (tenants.length > 0) {
     try {
-      const m = midnight.getTime() / 1000;
+      const m = midnightOf(asOf).getTime() / 1000;
       const [costPerDay, tokensPerDay, peakRps] = await Promise.all([
         lastSevenDays(at, (offset) => `sum by (tenant) (increase(${spend}[1d] @ ${m}${offset}))`),
         lastSevenDays(at, (offset) => `sum by (tenant) (increase(${tokens}[1d] @ ${m}${offset}))`),
@@ -255,7 +261,7 @@ async function weeklyFigures(
     budget: name,
     asOf: asOf.toISOString(),
     weekStart,
-    month: asOf.toISOString().slice(0, 7),
+    month: monthAsOf.toISOString().slice(0, 7),
     monthlyUsd: budget.monthlyUsd,
     spentUsd: cents(monthToDateUsd),
     forecast: {

@@ -398,6 +398,22 @@ test('posted to #finops as Block Kit, exactly', () => {
   });
 });
 
+test('at 00:00 UTC on the 1st, the budget part closes the month just ended; the week is the week before', async () => {
+  const runs = await runReviewNow(env.client, config, {
+    kind: 'weekly',
+    budget: 'platform',
+    now: new Date(Date.UTC(2026, 2, 1)),
+  });
+  const f = (runs[0]!.results[0] as WeeklyReviewResult).figures;
+  expect(f.asOf).toBe('2026-03-01T00:00:00.000Z');
+  expect(f.month).toBe('2026-02');
+  // February's whole days with data, to the 27th: the series begin on the 16th.
+  expect(f.daily.map((d) => d.day)).toEqual(Array.from({ length: 12 }, (_, i) => `2026-02-${16 + i}`));
+  expect(f.daily.map((d) => d.usd)).toEqual([1000, 1000, 1000, 1000, 1000, 400, 400, 1000, 1000, 1000, 1000, 1000]);
+  // The week of 22 February to 1 March is an ordinary one: acme 5 × 600 + 2 × 200.
+  expect(f.topTenants[0]).toMatchObject({ tenant: 'acme', usd: 3_400 });
+}, 60_000);
+
 const section = (...lines: string[]) => ({ type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } });
 
 /** Problems that make `xml` not well-formed XML: tags that do not nest, unquoted attributes, stray < or &. */

@@ -56,58 +56,75 @@ const add = (tallies: Record<string, Tally>, key: string, size: number) => {
   tally.bytes += size;
 };
 
-export function bucketFigures(
-  bucket: string,
-  rules: LifecycleRule[] | null,
-  objects: Iterable<ListedObject>,
-  {
-    asOf,
-    coldAfterDays,
-    moveTo,
-    pricesPerGbMonth,
-  }: { asOf: Date; coldAfterDays: number; moveTo: string; pricesPerGbMonth: Record<string, number> },
-): BucketFigures {
+export interface LifecycleSettings {
+  asOf: Date;
+  coldAfterDays: number;
+  moveTo: string;
+  pricesPerGbMonth: Record<string, number>;
+}
+
+/**
+ * Counts a bucket's objects one at a time, so a bucket of millions is counted in constant memory as its listing's
+ * pages arrive; `figures` gives the result.
+ */
+export function bucketTally({ asOf, coldAfterDays, moveTo, pricesPerGbMonth }: LifecycleSettings) {
   const total: Tally = { objects: 0, bytes: 0 };
   const byClass: Record<string, Tally> = {};
   const byAge = AGE_BANDS.map((band) => ({ band: band.label, total: { objects: 0, bytes: 0 }, byClass: {} }));
   const coldByClass: Record<string, Tally> = {};
   const target = pricesPerGbMonth[moveTo];
-  for (const object of objects) {
-    const ageDays = (asOf.getTime() - Date.parse(object.lastModified)) / DAY_MS;
-    total.objects += 1;
-    total.bytes += object.size;
-    add(byClass, object.storageClass, object.size);
-    const band = AGE_BANDS.findIndex(({ from, to }) => ageDays >= from && ageDays < to);
-    const age = byAge[Math.max(0, band)]!;
-    age.total.objects += 1;
-    age.total.bytes += object.size;
-    add(age.byClass, object.storageClass, object.size);
-    const price = pricesPerGbMonth[object.storageClass];
-    if (ageDays >= coldAfterDays && price !== undefined && target !== undefined && price > target)
-      add(coldByClass, object.storageClass, object.size);
-  }
-  const cold = Object.fromEntries(
-    Object.entries(coldByClass).map(([storageClass, tally]) => [
-      storageClass,
-      { ...tally, savedUsdPerMonth: cents((tally.bytes / GIB) * (pricesPerGbMonth[storageClass]! - target!)) },
-    ]),
-  );
   return {
-    bucket,
-    rules,
-    total,
-    byClass,
-    byAge,
-    cold: {
-      olderThanDays: coldAfterDays,
-      moveTo,
-      byClass: cold,
-      savedUsdPerMonth: cents(Object.values(cold).reduce((sum, c) => sum + c.savedUsdPerMonth, 0)),
+    add(object: ListedObject): void {
+      const ageDays = (asOf.getTime() - Date.parse(object.lastModified)) / DAY_MS;
+      total.objects += 1;
+      total.bytes += object.size;
+      add(byClass, object.storageClass, object.size);
+      // An object modified after the review's time (clocks apart) counts as the youngest.
+      const band = AGE_BANDS.findIndex(({ from, to }) => ageDays >= from && ageDays < to);
+      const age = byAge[Math.max(0, band)]!;
+      age.total.objects += 1;
+      age.total.bytes += object.size;
+      add(age.byClass, object.storageClass, object.size);
+      const price = pricesPerGbMonth[object.storageClass];
+      if (ageDays >= coldAfterDays && price !== undefined && target !== undefined && price > target)
+        add(coldByClass, object.storageClass, object.size);
     },
-    unpriced: Object.keys(byClass)
-      .filter((storageClass) => pricesPerGbMonth[storageClass] === undefined)
-      .sort(),
+    figures(bucket: string, rules: LifecycleRule[] | null): BucketFigures {
+      const cold = Object.fromEntries(
+        Object.entries(coldByClass).map(([storageClass, tally]) => [
+          storageClass,
+          { ...tally, savedUsdPerMonth: cents((tally.bytes / GIB) * (pricesPerGbMonth[storageClass]! - target!)) },
+        ]),
+      );
+      return {
+        bucket,
+        rules,
+        total,
+        byClass,
+        byAge,
+        cold: {
+          olderThanDays: coldAfterDays,
+          moveTo,
+          byClass: cold,
+          savedUsdPerMonth: cents(Object.values(cold).reduce((sum, c) => sum + c.savedUsdPerMonth, 0)),
+        },
+        unpriced: Object.keys(byClass)
+          .filter((storageClass) => pricesPerGbMonth[storageClass] === undefined)
+          .sort(),
+      };
+    },
   };
+}
+
+export function bucketFigures(
+  bucket: string,
+  rules: LifecycleRule[] | null,
+  objects: Iterable<ListedObject>,
+  settings: LifecycleSettings,
+): BucketFigures {
+  const tally = bucketTally(settings);
+  for (const object of objects) tally.add(object);
+  return tally.figures(bucket, rules);
 }
 
 /** A rule in a line: its id, filter, transitions and expiration, as S3 holds them. */

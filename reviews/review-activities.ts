@@ -16,7 +16,7 @@ import type { BucketLifecycle } from '../storage/lifecycle-client';
 import { LifecycleError } from '../storage/lifecycle-client';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { BucketObjects } from './bucket-objects';
-import { bucketFigures, type BucketFigures } from './lifecycle-figures';
+import { bucketFigures, bucketTally, type BucketFigures } from './lifecycle-figures';
 import { lifecycleMarkdown, lifecyclePost, type LifecycleFigures } from './lifecycle-report';
 import type { CapaSummaryLike } from './review-capas';
 import type { LifecycleReviewInput, ReviewFiles } from './review-ids';
@@ -309,9 +309,9 @@ async function lifecycleFigures(
     const settings = { asOf: new Date(asOf), coldAfterDays, moveTo, pricesPerGbMonth };
     try {
       const configuration = await deps.storage.getLifecycle(bucket);
-      const objects = [];
-      for await (const object of deps.objects.list(bucket, () => heartbeat(bucket))) objects.push(object);
-      figures.push(bucketFigures(bucket, configuration?.rules ?? null, objects, settings));
+      const tally = bucketTally(settings);
+      for await (const object of deps.objects.list(bucket, () => heartbeat(bucket))) tally.add(object);
+      figures.push(tally.figures(bucket, configuration?.rules ?? null));
     } catch (error) {
       // A bucket that is gone or not readable is a finding; S3 unavailable is retried.
       if (error instanceof LifecycleError && error.retryable)

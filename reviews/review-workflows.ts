@@ -13,9 +13,16 @@ import type { WeeklyFigures } from './weekly-figures';
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 const MINUTE_MS = 60_000;
 
-// A review reads months of Prometheus data and lists whole buckets: minutes, not seconds, and a few tries.
+// A weekly review reads a month of Prometheus data in a dozen queries: minutes at most, and a few tries.
 const gather = proxyActivities<ReviewActivities>({
   startToCloseTimeout: '10m',
+  heartbeatTimeout: '2m',
+  retry: { initialInterval: '10s', backoffCoefficient: 2, maximumAttempts: 5 },
+});
+// Listing a bucket of millions of objects takes a request per thousand: hours, not minutes. Its heartbeat after each
+// page is what tells a stalled listing from a long one.
+const list = proxyActivities<ReviewActivities>({
+  startToCloseTimeout: '6h',
   heartbeatTimeout: '2m',
   retry: { initialInterval: '10s', backoffCoefficient: 2, maximumAttempts: 5 },
 });
@@ -74,7 +81,7 @@ export async function weeklyReview(input: WeeklyReviewInput): Promise<WeeklyRevi
 
 export async function lifecycleReview(input: LifecycleReviewInput): Promise<LifecycleReviewResult> {
   const asOf = asOfMinute(input.asOf);
-  const figures = await gather['reviews.lifecycleFigures']({ ...input, asOf });
+  const figures = await list['reviews.lifecycleFigures']({ ...input, asOf });
   const report = await keep['reviews.keepLifecycle'](figures);
   const posted = await post(
     () => tell['reviews.postLifecycle']({ figures, notifyTo: input.notifyTo, files: [report.markdownPath] }),

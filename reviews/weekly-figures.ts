@@ -136,14 +136,18 @@ const RAISE_TO_SHARE = 0.7;
 const LOWER_TO_PEAK_TIMES = 2;
 
 export function twoSignificant(value: number): number {
-  if (value <= 0) return 0;
-  const magnitude = 10 ** (Math.floor(Math.log10(value)) - 1);
-  return round(Math.ceil(round(value / magnitude, 6)) * magnitude, 6);
+  if (!(value > 0) || !Number.isFinite(value)) return 0;
+  const step = 10 ** (Math.floor(Math.log10(value)) - 1);
+  // Too small to scale (a denormal): nothing people would type anyway.
+  if (!(step > 0) || !Number.isFinite(value / step)) return value;
+  // toPrecision(12) drops the float noise of the division (72.00000000001 is 72), toPrecision(2) that of the product.
+  return Number((Math.ceil(Number((value / step).toPrecision(12))) * step).toPrecision(2));
 }
 
 export function quotaSuggestion(limit: number, daily: number[]): QuotaSuggestion | null {
-  if (daily.length < 7 || limit <= 0) return null;
   const peak = Math.max(...daily);
+  // Unused all week: nothing to size it from, and a quota of 0 would refuse the tenant everything.
+  if (daily.length < 7 || limit <= 0 || !(peak > 0)) return null;
   if (daily.every((use) => use >= HITS_EVERY_DAY_SHARE * limit))
     return {
       kind: 'raise',

@@ -12,7 +12,9 @@ import {
   type ScheduleOptionsStartWorkflowAction,
   type ScheduleSpec,
   type Workflow,
+  WorkflowNotFoundError,
 } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { Config } from '../config/config-schema';
 import {
   isReviewScheduleId,
@@ -180,9 +182,18 @@ export interface ScheduleListing {
   last: { scheduledAt: string; workflowId: string; status: string; report: string | null } | null;
 }
 
-async function lastRun(client: Client, workflowId: string, runId: string) {
+/** How a schedule's last run ended, and its report. */
+export async function lastRun(client: Client, workflowId: string, runId: string) {
   const handle = client.workflow.getHandle(workflowId, runId);
-  const { status } = await handle.describe();
+  let status;
+  try {
+    ({ status } = await handle.describe());
+  } catch (error) {
+    // Past the namespace's retention (a day on the dev server), Temporal keeps no trace of the run; its report is
+    // still under the data folder.
+    if (error instanceof WorkflowNotFoundError) return { status: 'past retention', report: null };
+    throw error;
+  }
   if (status.name !== 'COMPLETED') return { status: status.name.toLowerCase(), report: null };
   const result = (await handle.result()) as WeeklyReviewResult | LifecycleReviewResult;
   return { status: result.posted ? 'completed' : 'completed (not posted)', report: result.report.markdownPath };
@@ -228,6 +239,16 @@ export async function listReviewSchedules(
   return listing;
 }
 
+/** How many workers poll the task queue for workflow tasks: a review started with none would wait for ever. */
+async function workersPolling(client: Client, namespace: string, taskQueue: string): Promise<number> {
+  const { pollers = [] } = await client.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return pollers.length;
+}
+
 /**
  * Runs a review now, by hand, as of this minute, and waits for its report. The same input as its schedule's; a
  * second call in the same minute joins the first run.
@@ -256,6 +277,11 @@ export async function runReviewNow(
       when: '',
     }));
   }
+  const polled = await workersPolling(client, config.temporal.namespace, config.temporal.taskQueue);
+  if (polled === 0)
+    throw new Error(
+      `no worker polls the task queue ${config.temporal.taskQueue} in namespace ${config.temporal.namespace}: start one (npm start, or node dist/workers/worker.js) and run the review again`,
+    );
   if (chosen.length === 0)
     throw new Error(
       kind === 'weekly'

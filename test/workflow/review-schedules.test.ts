@@ -2,6 +2,7 @@
 // day and time updates one, `finops-soar reviews` lists them with their next runs and last report, and the
 // quarterly lifecycle review, triggered by hand, reads the S3 wire server's seeded objects (ListObjectsV2, two
 // pages) and lifecycle rules: exact objects and bytes per storage class and age band, and exact savings.
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { GIB } from '../../reviews/lifecycle-figures';
 import { createReviewActivities } from '../../reviews/review-activities';
 import { reviewCommand } from '../../reviews/review-cli';
 import { LIFECYCLE_SCHEDULE_ID } from '../../reviews/review-ids';
-import { ensureReviewSchedules, listReviewSchedules, runReviewNow } from '../../reviews/review-schedules';
+import { ensureReviewSchedules, lastRun, listReviewSchedules, runReviewNow } from '../../reviews/review-schedules';
 import type { LifecycleReviewResult } from '../../reviews/review-workflows';
 import {
   SIMULATOR_S3_CREDENTIALS,
@@ -354,8 +355,21 @@ test('`finops-soar review` without --now, or weekly for a budget that does not e
     await expect(runReviewNow(env.client, configWith(), { kind: 'weekly', budget: 'nope' })).rejects.toThrow(
       '--budget nope: no such budget; define finops.budgets.nope in the config (defined: platform, search)',
     );
+    // With no worker on the task queue, a review would wait for ever: refused, saying what to start.
+    const nobody = { ...configWith(), temporal: { ...configWith().temporal, taskQueue: 'nobody-polls' } };
+    await expect(runReviewNow(env.client, nobody, { kind: 'quarterly' })).rejects.toThrow(
+      'no worker polls the task queue nobody-polls in namespace default: start one (npm start, or node dist/workers/worker.js) and run the review again',
+    );
   } finally {
     error.mockRestore();
   }
   expect(errors[0]).toMatch(/^review takes weekly or quarterly and --now/);
+});
+
+test('a last run Temporal no longer keeps (past retention) is listed as such, not an error', async () => {
+  // What describing a run past the namespace's retention answers: the real server's not-found.
+  expect(await lastRun(env.client, 'finops-soar/review/quarterly-2020-01-01T09:00:00Z', randomUUID())).toEqual({
+    status: 'past retention',
+    report: null,
+  });
 });

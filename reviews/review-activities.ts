@@ -228,7 +228,14 @@ async function weeklyFigures(
         requestsPerSecond: peakRps,
       };
       for (const tenant of tenants) {
-        const { quota } = await deps.gateway.getTenantQuota(tenant);
+        let quota;
+        try {
+          ({ quota } = await deps.gateway.getTenantQuota(tenant));
+        } catch (error) {
+          // One tenant the gateway does not know (a LiteLLM team deleted since) costs its own line, not the others'.
+          problems.push(`quota of ${tenant}: ${problemOf(error)}`);
+          continue;
+        }
         for (const field of ['costPerDayUsd', 'tokensPerDay', 'requestsPerSecond'] as const) {
           const limit = quota[field];
           if (limit === null) continue;

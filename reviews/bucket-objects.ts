@@ -1,8 +1,8 @@
 // A bucket's objects through S3's ListObjectsV2 (@aws-sdk/client-s3), a page of up to 1,000 at a time: what the
 // lifecycle review counts by storage class and age. A bucket of millions of objects takes a request per thousand;
 // for those, S3 Inventory's daily report is the cheaper source (docs/reviews.md).
-import { paginateListObjectsV2, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { LifecycleError, type S3LifecycleOptions } from '../storage/lifecycle-client';
+import { paginateListObjectsV2, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { LifecycleError, s3ClientFrom, type S3LifecycleOptions } from '../storage/lifecycle-client';
 import type { ListedObject } from './lifecycle-figures';
 
 export interface BucketObjects {
@@ -14,15 +14,7 @@ export class S3BucketObjects implements BucketObjects {
   private readonly s3: S3Client;
 
   constructor(options: S3LifecycleOptions) {
-    const timeoutMs = options.timeoutMs ?? 10_000;
-    this.s3 = new S3Client({
-      region: options.region,
-      ...(options.endpoint && { endpoint: options.endpoint }),
-      forcePathStyle: options.forcePathStyle ?? false,
-      ...(options.credentials && { credentials: options.credentials }),
-      maxAttempts: options.maxAttempts ?? 3,
-      requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
-    });
+    this.s3 = s3ClientFrom(options, 3);
   }
 
   async *list(bucket: string, onPage?: () => void): AsyncIterable<ListedObject> {

@@ -155,20 +155,25 @@ function refuseInvalidBucket(bucket: string, operation: string): void {
     );
 }
 
+/** An S3 client for `options`, trying each request `options.maxAttempts` times (else `defaultAttempts`). */
+export function s3ClientFrom(options: S3LifecycleOptions, defaultAttempts: number): S3Client {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  return new S3Client({
+    region: options.region,
+    ...(options.endpoint && { endpoint: options.endpoint }),
+    forcePathStyle: options.forcePathStyle ?? false,
+    ...(options.credentials && { credentials: options.credentials }),
+    maxAttempts: options.maxAttempts ?? defaultAttempts,
+    requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
+  });
+}
+
 /** The lifecycle API of one S3 (or S3-compatible) endpoint. */
 export class S3BucketLifecycle implements BucketLifecycle {
   private readonly s3: S3Client;
 
   constructor(options: S3LifecycleOptions) {
-    const timeoutMs = options.timeoutMs ?? 10_000;
-    this.s3 = new S3Client({
-      region: options.region,
-      ...(options.endpoint && { endpoint: options.endpoint }),
-      forcePathStyle: options.forcePathStyle ?? false,
-      ...(options.credentials && { credentials: options.credentials }),
-      maxAttempts: options.maxAttempts ?? 2,
-      requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
-    });
+    this.s3 = s3ClientFrom(options, 2);
   }
 
   async getLifecycle(bucket: string): Promise<LifecycleConfiguration | null> {

@@ -23,22 +23,11 @@ import {
   viewSubmissionPayload,
   type SlackApiServer,
 } from '../helpers/slack-api-server';
+import { COST_PLAYBOOK } from '../helpers/capa';
 import { waitFor } from '../helpers/wait';
 import { startHarness, type Harness } from '../helpers/workflow-harness';
 
 const QUEUE = 'slack-capa';
-const COST_PLAYBOOK = `
-name: cap-context-cost
-description: Tokens per request far above baseline; cap the context.
-severity: S2
-family: cost
-match: ['alertname="LLMInputTokensPerRequestHigh"']
-target: route
-steps:
-  - id: cap-context
-    action: gateway.setRoutePolicy
-    params: { policy: { maxInputTokens: 8192 } }
-`;
 
 let harness: Harness;
 let slack: SlackApiServer;

@@ -11,21 +11,10 @@ import { alertNotificationSignal, statusQuery } from '../../workflows/playbook-r
 import { alert, resolved } from '../helpers/alerts';
 import { INGRESS_TOKEN, startIngress, TEST_OPERATOR_TOKENS } from '../helpers/ingress';
 import { recordHistoryIfAsked } from '../helpers/histories';
+import { COST_PLAYBOOK } from '../helpers/capa';
 import { waitFor } from '../helpers/wait';
 import { notification, startHarness, type Harness } from '../helpers/workflow-harness';
 
-const COST_PLAYBOOK = `
-name: cap-context-cost
-description: Tokens per request far above baseline; cap the context.
-severity: S2
-family: cost
-match: ['alertname="LLMInputTokensPerRequestHigh"']
-target: route
-steps:
-  - id: cap-context
-    action: gateway.setRoutePolicy
-    params: { policy: { maxInputTokens: 8192 } }
-`;
 const CAPACITY_PLAYBOOK = COST_PLAYBOOK.replace('name: cap-context-cost', 'name: cap-context-capacity').replace(
   'family: cost',
   'family: capacity',

@@ -7,8 +7,11 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 // Core's latencies run from milliseconds (polls, task execution) to the engine's own decisions (minutes).
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
-// Large enough for a storm's second of updates between drains (about a dozen per workflow task).
-const MAX_BUFFERED_UPDATES = 200_000;
+// Core allocates the whole buffer up front and touches every slot (about 100 bytes each): 200,000 slots were 20 MiB
+// of the worker's RSS from the start. A 5,000-run burst on 2 cores (bench row 5) brought at most 2,400 updates per
+// drain (about a dozen per workflow task), so 50,000 (5 MiB) is 20 s of that between drains; a fuller buffer drops
+// updates and Core logs an error saying so.
+const MAX_BUFFERED_UPDATES = 50_000;
 const DRAIN_EVERY_MS = 1_000;
 
 type PromMetric = Counter | Gauge | Histogram;

@@ -29,6 +29,10 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY playbooks ./playbooks
 COPY finops-soar.yaml ./
+# dataDir, where the worker keeps the scheduled reviews' reports: writable by the user the processes run as (/app is
+# root's). A volume mounted here starts with this ownership.
+ENV FINOPS_SOAR_DATA_DIR=/var/lib/finops-soar-data
+RUN mkdir -p /var/lib/finops-soar-data && chown node:node /var/lib/finops-soar-data
 USER node
 EXPOSE 8088 8090
 CMD ["node", "dist/workers/worker.js"]

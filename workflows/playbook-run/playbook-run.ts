@@ -85,8 +85,9 @@ async function runPlaybook(ctx: RunContext): Promise<RunSummary> {
     }
   }
 
-  // Runs since issue 18 open a CAPA for a cost anomaly (plan.capa), once admitted.
-  if (!ctx.carried && plan.capa && patched('capa-for-cost-runs')) await openCapa(ctx);
+  // Runs since issue 18 open a CAPA for a cost anomaly (plan.capa), once admitted: alongside the first step, so the
+  // first change waits for no child workflow's start.
+  const capaOpened = !ctx.carried && plan.capa && patched('capa-for-cost-runs') ? openCapa(ctx) : undefined;
 
   try {
     await ctx.main.run(async () => {
@@ -139,6 +140,7 @@ async function runPlaybook(ctx: RunContext): Promise<RunSummary> {
     else await CancellationScope.nonCancellable(() => limits['limits.releaseRun']({ workflowId }));
   }
 
+  await capaOpened;
   await tellCapaTheRunEnded(ctx);
   await condition(ctx.warRoomPosted);
   await condition(allHandlersFinished);

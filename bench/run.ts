@@ -5,7 +5,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { account } from './accounting';
 import { burstRow, floorRow, oneAtATimeRow } from './latency';
-import { LIVE_RUNS, liveRuns } from './live-runs';
+import { CHANGED_MARK, LIVE_RUNS, liveRuns } from './live-runs';
 import { rssMiB, startStack } from './stack';
 import { IN_FLIGHT, rawSignalWithStart, sendStorm, settle, SETTLE_MS } from './storm';
 import { stormPlan } from './storm-plan';
@@ -115,7 +115,7 @@ async function main() {
       name: `5a. worker RSS with ${LIVE_RUNS} live runs waiting for resolution (maxConcurrentRuns 10,000)`,
       samples: [],
       count: `${live.running} running`,
-      figure: `${mib(live.end)} at the end, ${mib(live.peak)} peak, ${mib(live.idle)} idle; ${live.changed} of ${LIVE_RUNS} changed in ${live.changedIn.toFixed(0)} s (sent in ${live.sentIn.toFixed(0)} s)`,
+      figure: `${mib(live.end)} at the end, ${live.atMark === null ? 'never' : mib(live.atMark)} when ${CHANGED_MARK} had changed, ${mib(live.peak)} peak, ${mib(live.idle)} idle; ${live.changed} of ${LIVE_RUNS} changed in ${live.changedIn.toFixed(0)} s (sent in ${live.sentIn.toFixed(0)} s)`,
       target: {
         text: 'worker RSS ≤ 1 GiB, all 5,000 acted and waiting',
         met: live.peak <= 1024 && live.running >= LIVE_RUNS && live.changed === LIVE_RUNS,

@@ -116,13 +116,15 @@ const pollers = (fallback: number, what: string) =>
     );
 
 /**
- * The worker's defaults, for 5,000 live runs in at most 1 GiB of worker RSS and a storm of 2,000 runs at once.
+ * The worker's defaults, for 5,000 live runs and a storm of 2,000 runs at once. The 5,000 took 1,286 MiB of worker RSS
+ * (1,505 MiB at the peak) on Node 24 once all had made their change (bench/README.md, row 5a): the cache below is a
+ * part of it; the rest grows with each run that has acted, 0.3-0.4 MiB a run.
  * - Cache: a run waiting for its resolution needs no cached isolate; an evicted run replays its short history (tens
  *   of events; continue-as-new keeps it bounded) on its next task, in milliseconds. Measured here (2 cores, dev
  *   server, the cap-context playbook): the worker's RSS went from 270 MB to 458 MB with 2,000 runs cached, under
  *   0.1 MB a run (the SDK's generic reference is ~1 MB a run with its activities: a playbook heavier than this one
  *   would call for less). 2,000 keeps a whole 2,000-run storm warm (no replay per task while it lasts) and bounds the
- *   cache near 0.2 GB whatever the number of live runs: 5,000 live runs fit in 1 GiB with room. The SDK's default
+ *   cache near 0.2 GB whatever the number of live runs. The SDK's default
  *   grows with the V8 heap limit instead (600 a GiB above 200 MB: 2,310 with this machine's 4 GiB), whatever memory
  *   the worker's pod is given.
  * - Workflow task slots and pollers: the SDK's (40, 10): workflow tasks are CPU on one thread (reuseV8Context), so

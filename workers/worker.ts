@@ -221,6 +221,8 @@ async function main() {
   });
   logger.info({ url: metricsServer.url }, 'engine metrics served');
   const workflowBundle = await workflowCode(config.worker, logger);
+  // One notifier (one Slack client and group cache) for the runs, the CAPAs and the reviews.
+  const notifier = notifierFrom(config, logger.child({ component: 'notifications' }));
   const activities = createActivities({
     gateway,
     kubernetes,
@@ -231,7 +233,7 @@ async function main() {
     }),
     finops: config.finops,
     storage: new S3BucketLifecycle(config.storage.s3),
-    notifier: notifierFrom(config, logger.child({ component: 'notifications' })),
+    notifier,
     runUrl: temporalRunUrl(config.temporal),
     guardrails: {
       protectedRoutes: config.engine.protectedRoutes,
@@ -258,7 +260,7 @@ async function main() {
     reviews: reviewDepsFrom(config, {
       client,
       gateway,
-      notifier: notifierFrom(config, logger.child({ component: 'reviews' })),
+      notifier,
     }),
   });
   const worker = await Worker.create({

@@ -2,7 +2,7 @@
 // quota suggestions, rounding, rankings, the budget's matchers added to a series, and a chart with nothing to draw.
 import fc from 'fast-check';
 import { bucketFigures, GIB } from '../../reviews/lifecycle-figures';
-import { withSelector } from '../../reviews/review-activities';
+import { withSelector } from '../../reviews/weekly-gather';
 import { movers, quotaSuggestion, topBy, twoSignificant, type WeeklyFigures } from '../../reviews/weekly-figures';
 import { weeklyChartSvg, weeklyMarkdown } from '../../reviews/weekly-report';
 

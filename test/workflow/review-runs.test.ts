@@ -3,7 +3,7 @@
 // ledger (its summary), and lists the CAPAs the cost runs opened, as capa/capa-query.ts answers them.
 import { openCapas } from '../../capa/capa-query';
 import type { GatewayAdapter } from '../../gateway/adapter';
-import { weekOfRuns } from '../../reviews/review-activities';
+import { weekOfRuns } from '../../reviews/weekly-gather';
 import { capaLines } from '../../reviews/review-capas';
 import { cents } from '../../reviews/weekly-figures';
 import { alertNotificationSignal, statusQuery } from '../../workflows/playbook-run/definitions';

@@ -64,12 +64,15 @@ export function withInterval(spentUsd: number, forecastUsd: number, width: numbe
 }
 
 export function seasonalNaiveForecast(spend: MonthSpend): Forecast {
-  const { spentUsd, elapsedDays, remainingDays } = monthSoFar(spend);
+  const { spentUsd, remainingDays } = monthSoFar(spend);
   const history = [...spend.before, ...spend.days];
   const n = history.length;
   const weeks = Math.min(SEASON_WEEKS, Math.floor(n / WEEK));
   if (weeks === 0) {
-    const rest = (spentUsd / Math.max(elapsedDays, 1 / 24)) * remainingDays;
+    // Less than a week of whole days: the average day seen, this month's and any before it, for the rest. (This
+    // month's alone forecast $0 on the 1st with a few days of history, found by the flat-series property.)
+    const perDay = (sum(history) + spend.today.usd) / Math.max(n + spend.today.elapsed, 1 / 24);
+    const rest = perDay * remainingDays;
     return withInterval(spentUsd, spentUsd + rest, rest / 4);
   }
   const window = Array.from({ length: weeks * WEEK }, (_, k) => n - weeks * WEEK + k);

@@ -214,6 +214,11 @@ describe('seasonalNaiveForecast', () => {
     );
   });
 
+  test('on the 1st with under a week of history, the days before the month stand for the rest', () => {
+    // Three days of Prometheus before the month, none in it yet: not $0.
+    expect(seasonalNaiveForecast(flatMonth(1_000, 1, 3)).forecastUsd).toBeCloseTo(30_000, 6);
+  });
+
   test('property: a flat series forecasts flat, whatever the day', () => {
     fc.assert(
       fc.property(

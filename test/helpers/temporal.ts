@@ -4,11 +4,19 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { DEV_SERVER_DYNAMIC_CONFIG } from '../../temporal/dev-server';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { supervise, type SupervisedChild } from './output';
 import { freePort } from './ports';
+import { waitFor } from './wait';
 
 export function temporalCliPath(): string {
   const path = process.env.TEMPORAL_CLI_PATH;
@@ -119,3 +127,27 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 
 // Webpack's progress is noise even in a failing test's logs; its warnings and errors are not.
 const bundlerLogger = { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} };
+
+/** A worker running on `taskQueue`, once the server lists it among the queue's pollers (what runReviewNow asks). */
+export async function pollingWorker(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  activities: object,
+): Promise<{ shutdown(): void; running: Promise<void> }> {
+  const created = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+  });
+  const running = created.run();
+  await waitFor(`a worker polling ${taskQueue}`, async () => {
+    const { pollers = [] } = await env.client.workflowService.describeTaskQueue({
+      namespace: env.namespace ?? 'default',
+      taskQueue: { name: taskQueue },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    });
+    return pollers.length > 0 || undefined;
+  });
+  return { shutdown: () => created.shutdown(), running };
+}

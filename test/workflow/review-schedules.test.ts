@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { configSchema, type Config } from '../../config/config-schema';
 import { LogNotifier } from '../../notify/notifier';
@@ -28,7 +27,7 @@ import {
 import { testS3 } from '../helpers/activities';
 import { recordHistoryIfAsked } from '../helpers/histories';
 import { startSimulator, type RunningSimulator } from '../helpers/simulator';
-import { startTemporal, workflowBundle } from '../helpers/temporal';
+import { pollingWorker, startTemporal } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
 
 const TASK_QUEUE = 'review-schedules-test';
@@ -91,13 +90,8 @@ beforeAll(async () => {
       ),
     ),
   });
-  const created = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: await workflowBundle(),
-    activities,
-  });
-  worker = { shutdown: () => created.shutdown(), running: created.run() };
+  // Polling before the first test: a review run by hand refuses a task queue no worker polls.
+  worker = await pollingWorker(env, TASK_QUEUE, activities);
 }, 60_000);
 
 afterAll(async () => {

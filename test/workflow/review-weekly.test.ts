@@ -7,7 +7,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { openCapas } from '../../capa/capa-query';
 import { configSchema, type Config } from '../../config/config-schema';
 import { SlackNotifier } from '../../notify/slack/slack-notifier';
@@ -29,7 +28,7 @@ import {
   startSlackApiServer,
   type SlackApiServer,
 } from '../helpers/slack-api-server';
-import { startTemporal, workflowBundle } from '../helpers/temporal';
+import { pollingWorker, startTemporal } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
 
 const DAY = 86_400;
@@ -186,13 +185,8 @@ beforeAll(async () => {
       silentLogger(),
     ),
   });
-  const created = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: await workflowBundle(),
-    activities,
-  });
-  worker = { shutdown: () => created.shutdown(), running: created.run() };
+  // Polling before the first test: a review run by hand refuses a task queue no worker polls.
+  worker = await pollingWorker(env, TASK_QUEUE, activities);
 }, 120_000);
 
 afterAll(async () => {

@@ -107,3 +107,61 @@ export async function startPrometheusWithSpend(series: GrowingSpend[]): Promise<
     },
   };
 }
+
+export interface BackfilledPrometheus {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real Prometheus over known history: `openMetrics` (OpenMetrics text, ending `# EOF`) turned into TSDB blocks by
+ * `promtool tsdb create-blocks-from openmetrics`, then served, with no scrape of its own. Ready once `ready` (a
+ * query evaluated at `at`, in seconds) answers `series` series.
+ */
+export async function startBackfilledPrometheus(
+  openMetrics: string,
+  ready: { query: string; at: number; series: number },
+): Promise<BackfilledPrometheus> {
+  const workDir = mkdtempSync(join(tmpdir(), 'finops-soar-backfilled-'));
+  writeFileSync(join(workDir, 'series.om'), openMetrics);
+  const backfill = spawnSync(
+    'promtool',
+    ['tsdb', 'create-blocks-from', 'openmetrics', join(workDir, 'series.om'), join(workDir, 'data')],
+    { encoding: 'utf8' },
+  );
+  if (backfill.status !== 0) throw new Error(`promtool: ${backfill.stderr}${backfill.stdout}`);
+  writeFileSync(join(workDir, 'prometheus.yml'), 'global:\n  scrape_interval: 1m\n');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const prometheus = supervise(
+    'prometheus',
+    spawn(
+      'prometheus',
+      [
+        `--config.file=${join(workDir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(workDir, 'data')}`,
+        // The backfilled history is older than the default 15 days' retention.
+        '--storage.tsdb.retention.time=100y',
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+  );
+  const stop = async () => {
+    await prometheus.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor('Prometheus to serve the backfilled series', async () => {
+      const query = `${url}/api/v1/query?query=${encodeURIComponent(ready.query)}&time=${ready.at}`;
+      const response = await fetch(query).catch(() => undefined);
+      const body = response?.ok ? ((await response.json()) as { data: { result: unknown[] } }) : undefined;
+      return body?.data.result.length === ready.series || undefined;
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, stop };
+}

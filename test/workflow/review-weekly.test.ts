@@ -2,8 +2,7 @@
 // four weeks of known spend, requests and tokens; the gateway simulator's Control API holding the tenants' quotas;
 // Slack's Web API at the wire server; reports under a temporary data folder. Every number asserted is worked out
 // by hand from the series fed, in the comments beside it.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -19,8 +18,7 @@ import type { WeeklyReviewResult } from '../../reviews/review-workflows';
 import { SIMULATOR_S3_CREDENTIALS } from '../../simulator/s3-lifecycle-api';
 import { testS3 } from '../helpers/activities';
 import { recordHistoryIfAsked } from '../helpers/histories';
-import { supervise, type SupervisedChild } from '../helpers/output';
-import { freePort } from '../helpers/ports';
+import { startBackfilledPrometheus, type BackfilledPrometheus } from '../helpers/prometheus';
 import { silentLogger, startSimulator, type RunningSimulator } from '../helpers/simulator';
 import {
   SLACK_BOT_TOKEN,
@@ -29,7 +27,6 @@ import {
   type SlackApiServer,
 } from '../helpers/slack-api-server';
 import { pollingWorker, startTemporal } from '../helpers/temporal';
-import { waitFor } from '../helpers/wait';
 
 const DAY = 86_400;
 const STEP = 300; // a sample every 5 minutes, on the minute: every window the review asks for starts and ends on one
@@ -101,7 +98,7 @@ function openMetrics(): string {
 }
 
 let workDir: string;
-let prometheus: SupervisedChild | undefined;
+let prometheus: BackfilledPrometheus | undefined;
 let prometheusUrl: string;
 let env: TestWorkflowEnvironment;
 let simulator: RunningSimulator;
@@ -111,38 +108,12 @@ let config: Config;
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'finops-soar-review-'));
-  writeFileSync(join(workDir, 'series.om'), openMetrics());
-  const backfill = spawnSync(
-    'promtool',
-    ['tsdb', 'create-blocks-from', 'openmetrics', join(workDir, 'series.om'), join(workDir, 'data')],
-    { encoding: 'utf8' },
-  );
-  if (backfill.status !== 0) throw new Error(`promtool: ${backfill.stderr}${backfill.stdout}`);
-  writeFileSync(join(workDir, 'prometheus.yml'), 'global:\n  scrape_interval: 1m\n');
-  const port = await freePort();
-  prometheusUrl = `http://127.0.0.1:${port}`;
-  prometheus = supervise(
-    'prometheus',
-    spawn(
-      'prometheus',
-      [
-        `--config.file=${join(workDir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(workDir, 'data')}`,
-        '--storage.tsdb.retention.time=100y',
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
-  );
-  await waitFor('Prometheus to serve the backfilled series', async () => {
-    const at = AS_OF.getTime() / 1000;
-    const response = await fetch(`${prometheusUrl}/api/v1/query?query=inference_cost_usd_total&time=${at}`).catch(
-      () => undefined,
-    );
-    const body = response?.ok ? ((await response.json()) as { data: { result: unknown[] } }) : undefined;
-    return body?.data.result.length === PAIRS.length || undefined;
+  prometheus = await startBackfilledPrometheus(openMetrics(), {
+    query: 'inference_cost_usd_total',
+    at: AS_OF.getTime() / 1000,
+    series: PAIRS.length,
   });
+  prometheusUrl = prometheus.url;
 
   simulator = await startSimulator();
   const quota = (tenant: string, patch: Record<string, number | null>) =>
